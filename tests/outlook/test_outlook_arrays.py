@@ -42,6 +42,7 @@ from fuelpipe.outlook.model import (
 from fuelpipe.outlook.params import MODEL_VERSION
 from fuelpipe.outlook.records import to_record
 from fuelpipe.outlook.series import (
+    RECENT_DAYS,
     CutoffRows,
     Cutoffs,
     Inputs,
@@ -53,6 +54,7 @@ from fuelpipe.outlook.series import (
     cutoff,
     day_number,
     day_of,
+    history_mark,
     input_mark,
     inputs_for,
     known_at,
@@ -478,11 +480,9 @@ def test_a_refresh_stores_the_forecasts_the_loops_make(tmp_path, history):
         known = truncate(inputs, Cutoffs.at(as_of, lags))
         forecast = old_nowcast(known, as_of, lags, Params())
         assert forecast is not None
-        want = to_record(
-            outlook_key(*key.split("#")[1:]),
-            forecast,
-            input_mark(known, served_cutoffs(known.fuel, as_of, lags)) + f";model={MODEL_VERSION}",
-        )
+        cut = served_cutoffs(known.fuel, as_of, lags)
+        mark = f"{input_mark(known, cut)};model={MODEL_VERSION};history={history_mark(known, cut)}"
+        want = to_record(outlook_key(*key.split("#")[1:]), forecast, mark)
         (stored,) = store.query(want.key)
         assert (stored.date, stored.value, stored.attrs) == (want.date, want.value, want.attrs)
     store.close()
@@ -493,3 +493,38 @@ def test_nothing_known_yet_gives_no_rows():
     samples = build_samples(inputs, Lags(), Params())
     assert samples.features.shape == (0, 10)
     assert state_at(inputs, samples, datetime(2024, 1, 1, tzinfo=SP), Lags(), Params()) is None
+
+
+def test_the_mark_moves_with_a_recent_value_and_the_history_with_any(history):
+    """A PTAX day filled RECENT_DAYS or less before its cut-off moves the input mark (what the
+    checked refresh compares); one filled earlier moves only the history's digest (what the
+    full refresh compares too); neither moves a day after the cut-off (REAL data)."""
+    lags = Lags.from_catalog(DEFAULT_CATALOG)
+    inputs = inputs_for(
+        history.series,
+        REAL_KEYS[0],
+        usd_key=USD_KEY,
+        brent_key=BRENT_KEY,
+        futures_key=BRENT_FUTURES_KEY,
+    )
+    as_of = datetime(2023, 6, 7, 12, 0, tzinfo=SP)
+    cut = served_cutoffs(inputs.fuel, as_of, lags)
+    usd = inputs.usd.upto(cut.usd)
+
+    def without(day: int) -> Inputs:
+        """The inputs with the PTAX of the ``day``-th known day from the last missing."""
+        keep = np.arange(len(inputs.usd)) != len(usd) - day
+        return replace(inputs, usd=Series(inputs.usd.days[keep], inputs.usd.values[keep]))
+
+    def marks(given: Inputs) -> tuple[str, str]:
+        return input_mark(given, cut), history_mark(given, cut)
+
+    mark, whole = marks(inputs)
+    recent = int(usd.days[-5])  # a Tuesday or so before the last day: the last day stays
+    assert cut.usd - recent < RECENT_DAYS
+    assert marks(without(5))[0] != mark
+    old = without(200)
+    assert cut.usd - int(usd.days[-200]) >= RECENT_DAYS
+    assert marks(old) == (mark, marks(old)[1]) and marks(old)[1] != whole
+    later = Series(np.append(usd.days, cut.usd + 1), np.append(usd.values, 5.0))
+    assert marks(replace(inputs, usd=later)) == (mark, whole)

@@ -20,9 +20,9 @@ import pytest
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.models import Record, Status
+from fuelpipe.domain.models import Record, Revision, Status
 from fuelpipe.outlook.records import from_record, to_record, with_actuals
-from fuelpipe.outlook.series import Inputs, Lags, day_number, day_of, known_at
+from fuelpipe.outlook.series import RECENT_DAYS, Inputs, Lags, day_number, day_of, known_at
 from fuelpipe.stages.data_version import data_version
 from fuelpipe.stages.outlook import (
     FULL_EVERY,
@@ -53,6 +53,12 @@ SHORT = "FUEL#GASOLINE#PA"
 def held_day(panel: Panel) -> date:
     """The Friday the last stored week is published: its PTAX is held back, then lands."""
     return panel.week(STORED_WEEKS) + timedelta(days=5)
+
+
+def hole_day(panel: Panel) -> date:
+    """A Wednesday 11 days before the last stored week: its PTAX is PENDING (the source did
+    not answer), days after it are stored, then it is stored OK late."""
+    return panel.week(STORED_WEEKS) - timedelta(days=11)
 
 
 @dataclass(frozen=True)
@@ -117,9 +123,9 @@ def panel() -> Panel:
 
 def _fill(store: SqliteStore, panel: Panel, drivers_to: date, held: date | None) -> None:
     """The panel's first STORED_WEEKS weeks but AL's last (Brazil's up to the same week), a
-    state with ten weeks only, the drivers up to
-    ``drivers_to`` but the USD day ``held``."""
-    last = panel.week(STORED_WEEKS)
+    state with ten weeks only, the drivers up to ``drivers_to`` but the USD day ``held`` and,
+    given ``held``, the USD day :func:`hole_day`, stored PENDING."""
+    last, hole = panel.week(STORED_WEEKS), hole_day(panel)
     nat = panel.national.fuel
     store.put_records(
         [
@@ -139,9 +145,12 @@ def _fill(store: SqliteStore, panel: Panel, drivers_to: date, held: date | None)
             [
                 Record(key, day_of(int(d)), Decimal(f"{v:.6f}"), Status.OK)
                 for d, v in zip(series.days, series.values, strict=True)
-                if day_of(int(d)) <= drivers_to and not (key == USD and day_of(int(d)) == held)
+                if day_of(int(d)) <= drivers_to
+                and not (key == USD and held is not None and day_of(int(d)) in (held, hole))
             ]
         )
+    if held is not None:
+        store.put_pending(Record(USD, hole, None, Status.PENDING, reason="no answer"))
 
 
 def _stored(store: SqliteStore) -> tuple[dict[str, list[Record]], str | None]:
@@ -166,6 +175,29 @@ def _late_usd(store: SqliteStore, panel: Panel) -> None:
     """The PTAX of the day the last week was published (Friday 18:00; PTAX is out at 13:10)
     lands late: every forecast reads it."""
     store.put_records([panel.usd(held_day(panel))])
+
+
+def _late_usd_in_hole(store: SqliteStore, panel: Panel) -> None:
+    """The PENDING PTAX of :func:`hole_day`, before the last day stored, is stored OK late:
+    every forecast's driver history reads it (its last PTAX day does not move)."""
+    assert not store.add_records([panel.usd(hole_day(panel))])
+
+
+def _revised_brent(store: SqliteStore, panel: Panel) -> None:
+    """Brent spot of a day two weeks before the last stored week is revised (FRED's
+    correction): every forecast's driver history reads it."""
+    day = panel.week(STORED_WEEKS) - timedelta(days=15)
+    (stored,) = store.query(BRENT, day, day)
+    assert stored.value is not None
+    revision = Revision(stored.value, stored.value + Decimal("1.5"), store.wall_now(), "revise")
+    assert store.revise(BRENT, day, revision, {})
+
+
+def _revised_recent_week(store: SqliteStore, panel: Panel) -> None:
+    """Brazil's week before the last stored one is revised: Brazil's forecast reads it (its
+    own lags), and every state's pooled fit (Brazil leads them)."""
+    week = panel.fuel("BR", STORED_WEEKS - 1)
+    store.put_records([week.with_(value=week.value + Decimal("0.05"))])
 
 
 def _new_week(store: SqliteStore, panel: Panel) -> None:
@@ -223,8 +255,8 @@ def _revised_base_week(store: SqliteStore, panel: Panel) -> None:
 
 
 def _revised_old_week(store: SqliteStore, panel: Panel) -> None:
-    """An old week's value of a state and of Brazil revised (the full refresh redoes nothing:
-    the inputs a forecast names are the last known days)."""
+    """An old week's value of a state and of Brazil revised, 50 weeks before the last: the
+    checked refresh does not read it, the full one does (:func:`test_an_old_revision_is_redone_by_the_full_refresh`)."""
     for uf in ("AC", "BR"):
         old = panel.fuel(uf, 50)
         store.put_records([old.with_(value=old.value + Decimal("0.05"))])
@@ -239,10 +271,13 @@ SCENARIOS: dict[str, tuple[Change, timedelta, int, int]] = {
     "new_week_not_yet_known": (_new_week, timedelta(days=5), 0, 7),
     "one_state_week": (_one_state_week, timedelta(days=7), 1, 1),  # the others' count is
     # of the weeks up to their own last
-    "revised_old_week": (_revised_old_week, timedelta(days=1), 0, 0),
     "late_state_week": (_late_state_week, timedelta(days=1), 6, 1),
     "unscored_older_forecast": (_unscored_older_forecast, timedelta(days=1), 0, 3),
-    "revised_scored_week": (_revised_scored_week, timedelta(days=1), 0, 1),
+    "revised_scored_week": (_revised_scored_week, timedelta(days=1), 7, 1),  # Brazil's week
+    # two before the last: Brazil's forecast and the states' pooled fit read it
+    "late_driver_in_hole": (_late_usd_in_hole, timedelta(days=1), 7, 0),
+    "revised_brent": (_revised_brent, timedelta(days=1), 7, 0),
+    "revised_recent_week": (_revised_recent_week, timedelta(days=1), 7, 0),
     "revised_base_week": (_revised_base_week, timedelta(days=1), 7, 0),
 }
 
@@ -276,7 +311,7 @@ def test_the_checked_refresh_stores_what_the_full_refresh_stores(tmp_path, panel
             assert whole == []
 
 
-def test_nothing_new_costs_three_small_reads_a_forecast_and_three_a_cut_off(tmp_path, panel):
+def test_nothing_new_costs_three_small_reads_a_forecast_and_four_a_cut_off(tmp_path, panel):
     as_of = known_at(panel.week(STORED_WEEKS), LAG) + timedelta(hours=3)
     with CountingStore(tmp_path / "checked.sqlite", ManualClock(as_of)) as store:
         _fill(store, panel, as_of.date(), None)
@@ -290,8 +325,32 @@ def test_nothing_new_costs_three_small_reads_a_forecast_and_three_a_cut_off(tmp_
         # weeks since the too-short reason's (PA)
         assert store.whole() == []
         cutoffs = 2  # each driver up to the weeks' served cut-offs: AL's last week is older
-        assert len(store.queries) == 3 * forecasts + 3 * cutoffs + 2 * empty
-        assert {q.limit for q in store.queries if q.key in (USD, BRENT)} == {8}
+        drivers = 3 + 1  # each driver's last RECENT_DAYS; BZ=F has none: its newest before
+        assert len(store.queries) == 3 * forecasts + drivers * cutoffs + 2 * empty
+        reads = [q for q in store.queries if q.key in (USD, BRENT)]
+        assert len(reads) == 2 * cutoffs
+        for q in reads:  # bounded: the days the mark digests, whatever the history's length
+            assert q.start is not None and q.end is not None and q.limit is None
+            assert (q.end - q.start).days == RECENT_DAYS - 1
+
+
+def test_an_old_revision_is_redone_by_the_full_refresh(tmp_path, panel):
+    """A week revised 50 weeks back is read by every forecast's model: the full refresh (at
+    least daily, :func:`test_a_full_refresh_runs_at_least_daily`) redoes them; the checked
+    one, which reads no whole history, does not see it."""
+    as_of = known_at(panel.week(STORED_WEEKS), LAG) + timedelta(hours=3)
+    then = as_of + timedelta(days=1)
+    with CountingStore(tmp_path / "old.sqlite", ManualClock(as_of)) as store:
+        _fill(store, panel, as_of.date(), None)
+        refresh_outlook(store, DEFAULT_CATALOG, as_of)
+        _revised_old_week(store, panel)
+        store.queries.clear()
+        checked = refresh_outlook(store, DEFAULT_CATALOG, then, full=False)
+        assert (checked.made, checked.unchanged, store.whole()) == (0, 7, [])
+        full = refresh_outlook(store, DEFAULT_CATALOG, then)
+        assert (full.made, full.unchanged) == (7, 0)
+        again = refresh_outlook(store, DEFAULT_CATALOG, then + timedelta(hours=1))
+        assert (again.made, again.unchanged) == (0, 7)
 
 
 def test_a_full_refresh_runs_at_least_daily(tmp_path, panel):

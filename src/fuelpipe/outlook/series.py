@@ -8,6 +8,7 @@ rule decides what every forecast may use, in the backtest and in the stored outl
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -434,19 +435,53 @@ def _series(series: Mapping[str, Iterable[tuple[date, float]]], key: str) -> Ser
     return Series.of(points) if points is not None else Series.empty()
 
 
+RECENT_DAYS = 49
+"""The days up to each input's cut-off whose values the input mark digests (``recent=``,
+:func:`input_mark`): 7 weeks, over the forecast row's own lags and driver blocks (4 weeks
+each). A value stored late or revised among them moves the mark, so the refresh's bounded
+check sees it; an older one moves only :func:`history_mark`, which the full refresh compares.
+Not above the stage's ``SCORED_FOR`` (50 days), the fuel weeks its check reads anyway."""
+
+
+def digest(*series: Series) -> str:
+    """A short digest of the days and values of ``series``, in order (12 hex digits)."""
+    found = hashlib.blake2s(digest_size=6)
+    for one in series:
+        found.update(len(one).to_bytes(8, "little"))
+        found.update(np.ascontiguousarray(one.days, dtype="<i8").tobytes())
+        found.update(np.ascontiguousarray(one.values, dtype="<f8").tobytes())
+    return found.hexdigest()
+
+
+def _named(inputs: Inputs, cut: Cutoffs) -> list[tuple[str, Series]]:
+    """Each input as known at its cut-off, by name, in the mark's order."""
+    return [
+        ("fuel", inputs.fuel.upto(cut.fuel)),
+        ("usd", inputs.usd.upto(cut.usd)),
+        ("brent", inputs.brent.upto(cut.brent)),
+        ("futures", inputs.futures.upto(cut.futures)),
+    ]
+
+
 def input_mark(inputs: Inputs, cut: Cutoffs) -> str:
-    """The last known day of each input, and the fuel's price that day, as one string
-    (``fuel=2022-03-06@6.683;usd=…``): a forecast is redone when it changes, so also when its
-    own last week, the price it moves, is revised."""
-    parts = []
-    for name, series, last in (
-        ("fuel", inputs.fuel, cut.fuel),
-        ("usd", inputs.usd, cut.usd),
-        ("brent", inputs.brent, cut.brent),
-        ("futures", inputs.futures, cut.futures),
-    ):
-        known = series.upto(last)
+    """The last known day of each input, and the fuel's price that day, then a digest of every
+    input's values in the RECENT_DAYS up to its cut-off, as one string
+    (``fuel=2022-03-06@6.683;usd=…;recent=<hex>``): a forecast is redone when it changes, so
+    also when its own last week, the price it moves, is revised, and when a value of those
+    days lands late (a PENDING PTAX date stored) or is revised (Brent spot, a fuel week)."""
+    parts, recent = [], []
+    for name, known in _named(inputs, cut):
         day = day_of(int(known.days[-1])).isoformat() if len(known) else "-"
         price = f"@{float(known.values[-1])!r}" if name == "fuel" and len(known) else ""
         parts.append(f"{name}={day}{price}")
+        last = getattr(cut, name)
+        start = int(np.searchsorted(known.days, last - RECENT_DAYS, side="right"))
+        recent.append(Series(known.days[start:], known.values[start:]))
+    parts.append(f"recent={digest(*recent)}")
     return ";".join(parts)
+
+
+def history_mark(inputs: Inputs, cut: Cutoffs) -> str:
+    """A digest of every input's whole history known at its cut-off (what the model trains on):
+    a change anywhere in it, older than :func:`input_mark`'s RECENT_DAYS, moves it."""
+    return digest(*(known for _, known in _named(inputs, cut)))

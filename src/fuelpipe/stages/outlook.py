@@ -4,8 +4,9 @@ Run after every pipeline cycle (:func:`fuelpipe.stages.cycle.run_cycle` calls
 :func:`after_cycle`). For each weekly fuel series it attaches newly published prices to the
 stored forecasts that covered them (and the revised price of a recent week to the ones
 scored on it), and stores a new forecast only when its inputs changed since the last stored
-one (a new survey week, a revised price of the week it was made from, or a driver value known
-at that week's publication that landed late), so running it again changes nothing. A forecast
+one (a new survey week, a revised price of the week it was made from, or any value the model
+reads at that week's publication that landed late or was revised: a PENDING PTAX date stored,
+a Brent spot corrected, an older fuel week revised), so running it again changes nothing. A forecast
 reads its drivers at the last survey week's publication, as the rows it was trained and scored on
 (:func:`~fuelpipe.outlook.series.served_at`): a mid-week PTAX changes nothing until the next
 week. A state's forecast is its last price moved by Brazil's forecast change, with bands from every
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # numpy is imported only when the outlook runs (the dashboard
     from fuelpipe.outlook.forecast import Forecast
     from fuelpipe.outlook.model import DriverCache
     from fuelpipe.outlook.series import Drivers, Lags
+    from fuelpipe.outlook.series import Series as PointSeries
 
     Nowcast = Callable[..., Forecast | None]
     """:func:`fuelpipe.outlook.model.nowcast`'s shape: one series' forecast."""
@@ -62,6 +64,11 @@ MAX_GAP = timedelta(weeks=26)
 TOO_SHORT, NO_FORECAST, FAILED = "too_short", "no_forecast", "failed"
 """Why a refresh made no forecast: fewer than MIN_WEEKS weeks since the last long hole; the
 model (or the states' pooled fit) made none from them; the series' data raised an error."""
+HISTORY = ";history="
+"""The last part of a stored forecast's input mark: a digest of every input's whole history
+known at its cut-offs (for a state, also of its fuel's states' and Brazil's weeks). The full
+refresh compares it; the checked one (:class:`InputCheck`) reads no whole history, so it
+compares the mark up to it, whose ``recent=`` part covers the last RECENT_DAYS (49) days."""
 SKIPPED_META = "outlook_skipped"
 """The meta entry naming, per series, why the last refresh of it made no forecast (JSON)."""
 
@@ -244,7 +251,8 @@ def refresh_outlook(
     inputs did not move (:class:`InputCheck`, a few small reads) is scored and counted from
     bounded reads, and only the others read their whole history (and the drivers' whole
     series, when any of them does): the same forecasts and scores but for what the check
-    cannot see (a backfilled old week), which the next full refresh catches. ``before_write``
+    cannot see (a backfilled old week, a value stored late or revised more than RECENT_DAYS
+    before its cut-off), which the next full refresh catches. ``before_write``
     is called before each write of what the outlook views show (scores, forecasts, the skip
     reasons): a refresh that writes none calls it never."""
     from fuelpipe.outlook.model import nowcast as model_nowcast
@@ -308,7 +316,7 @@ def _refresh_one(
     called before each write)."""
     from fuelpipe.outlook.records import to_record
     from fuelpipe.outlook.series import Series as Points
-    from fuelpipe.outlook.series import input_mark, served_cutoffs
+    from fuelpipe.outlook.series import history_mark, input_mark, served_cutoffs
 
     published = panels.published(series)
     fuel = after_last_gap(published[: _known_count(published, series.available_after, as_of)])
@@ -320,10 +328,14 @@ def _refresh_one(
     report.scored += score_published(store, key, dict(published), before_write)
     inputs = panels.drivers().with_fuel(Points.of(fuel))
     latest = _latest(store, key)
-    mark = input_mark(inputs, served_cutoffs(inputs.fuel, as_of, lags)) + f";model={MODEL_VERSION}"
+    cut = served_cutoffs(inputs.fuel, as_of, lags)
+    mark = input_mark(inputs, cut) + f";model={MODEL_VERSION}"
     pooled = panels.pools(series)
+    history = history_mark(inputs, cut)
     if pooled:  # it also reads the other states' and Brazil's weeks up to this one's last
         mark += f";panel={panels.weeks_until(series, fuel[-1][0])}"
+        history += f"+{panels.history(series, fuel[-1][0])}"
+    mark += f"{HISTORY}{history}"  # last: the check compares what precedes it (InputCheck)
     if latest is not None and latest.attrs.get("inputs") == mark:
         report.unchanged += 1  # nothing new since the stored forecast: skip the model
         return
@@ -374,6 +386,7 @@ class StatePanels:
         self._members, self._national = panel_members(catalog)
         self._points: dict[str, list[tuple[date, float]]] = {}
         self._made: dict[str, dict[str, Forecast | None] | Exception] = {}
+        self._histories: dict[tuple[str, date], str] = {}
 
     def drivers(self) -> Drivers:
         """The drivers' whole series, read on the first call only."""
@@ -419,6 +432,24 @@ class StatePanels:
                 base.append(f"{member.key}@{known[at - 1][1]!r}")
         digest = hashlib.blake2s("|".join(base).encode(), digest_size=6).hexdigest()
         return f"{weeks}:{digest}"
+
+    def history(self, series: Series, last: date) -> str:
+        """A digest of the weeks of the fuel's states and Brazil up to ``last`` known at as_of
+        (what the state's pooled fit reads, as :meth:`weeks_until` counts them), made once per
+        fuel and week a refresh: a revised older week of any of them moves it."""
+        from fuelpipe.outlook.series import Series as Points
+        from fuelpipe.outlook.series import digest
+
+        product = series.product or ""
+        if (product, last) not in self._histories:
+            members = list(self._members.get(product, []))
+            members += [n for n in [self._national.get(product)] if n is not None]
+            weeks = []
+            for member in members:
+                known = self._known(member)
+                weeks.append(Points.of(known[: bisect_right(known, last, key=lambda p: p[0])]))
+            self._histories[(product, last)] = digest(*weeks)
+        return self._histories[(product, last)]
 
     def forecast(self, series: Series) -> Forecast | None:
         """The state's pooled forecast at as_of (None: too short a history)."""
@@ -593,28 +624,33 @@ class InputCheck:
     """Whether each series' forecast inputs moved since the last refresh, from bounded reads.
 
     The refresh redoes a forecast when the inputs it names (``inputs``: the last known day of
-    the fuel, with its price, and of each driver at the served cut-offs, the model's version,
-    and for a state how many weeks the fuel's states and Brazil published up to its week)
-    differ from the stored one's. This reads the newest stored forecast however old (one
-    record), the series' prices from SCORED_FOR before the week it was made from on (the
-    scores of those weeks follow a revision), and each driver's newest value up to its
-    cut-off, and names the inputs again from them: equal, the series is :class:`Quiet`. A state
+    the fuel, with its price, and of each driver at the served cut-offs, a digest of every
+    input's values in the RECENT_DAYS (49) up to its cut-off, the model's version, for a state
+    how many weeks the fuel's states and Brazil published up to its week, then a digest of
+    the whole histories, :data:`HISTORY`) differ from the stored one's. This reads the newest
+    stored forecast however old (one record), the series' prices from SCORED_FOR before the
+    week it was made from on (the scores of those weeks follow a revision), and each driver's
+    values in the RECENT_DAYS up to its cut-off (its newest value before them when it has none
+    there), and names the inputs again from them but the whole histories' digest: equal, the
+    series is :class:`Quiet`. A state
     is quiet only when every state of its fuel and Brazil are (their counts of weeks then did
     not move either). A series without a stored forecast is quiet when it has no value at all,
     or when the last refresh found it too short and it has no week since.
 
     What it cannot see is a week inserted before the stored forecast's week (a backfill into
-    an old hole), which would move a state's count or a too-short series' length: the full
-    refresh (``full``) sees it, and :func:`refresh_when_changed` runs one at least daily.
-    A revised price of the week a forecast was made from is a new input; revised values of
-    older weeks name none (the full refresh does not redo a forecast for them either), but
-    the scores of the weeks from SCORED_FOR before the newest follow them, checked or full."""
+    an old hole), which would move a state's count or a too-short series' length, and a value
+    stored late or revised more than RECENT_DAYS before its cut-off (it moves only the whole
+    histories' digest): the full refresh (``full``) sees them, and :func:`refresh_when_changed`
+    runs one at least daily. A value stored late or revised within those days (a PENDING PTAX
+    date filled, a Brent spot or a fuel week corrected) moves the recent digest, so the check
+    sees it; the scores of the weeks from SCORED_FOR before the newest follow a revised price,
+    checked or full."""
 
     def __init__(self, store: Store, catalog: Catalog, as_of: datetime, lags: Lags) -> None:
         self._store, self._as_of, self._lags = store, as_of, lags
         self._members, self._national = panel_members(catalog)
         self._own: dict[str, Quiet | None] = {}
-        self._driver_days: dict[tuple[str, int], date | None] = {}
+        self._drivers: dict[tuple[str, int], PointSeries] = {}
         self._reasons: dict[str, SkipReason] | None = None
 
     def quiet(self, series: Series) -> Quiet | None:
@@ -647,7 +683,8 @@ class InputCheck:
         if self._newest_known(series, prices) != week:
             return None
         again = self._mark(prices[: _known_count(prices, series.available_after, self._as_of)])
-        same = mark.startswith(again + ";panel=") if series.area in STATES else mark == again
+        named = mark.partition(HISTORY)[0]  # the whole histories' digest: the full refresh's
+        same = named.startswith(again + ";panel=") if series.area in STATES else named == again
         return Quiet(week, key, prices, read_from) if same else None
 
     def _without_forecast(self, series: Series) -> Quiet | None:
@@ -670,38 +707,51 @@ class InputCheck:
         return prices[known - 1][0] if known else None
 
     def _mark(self, known: list[tuple[date, float]]) -> str:
-        """The inputs a forecast from the ``known`` weeks names (:func:`input_mark`), each
-        driver read only up to its served cut-off, newest first."""
+        """The inputs a forecast from the ``known`` weeks names (:func:`input_mark`) but the
+        whole histories' digest, each driver read only over the RECENT_DAYS up to its served
+        cut-off (before them, only its newest value when it has none there)."""
         from fuelpipe.outlook.series import Inputs, input_mark, served_cutoffs
         from fuelpipe.outlook.series import Series as Points
 
         fuel = Points.of(known)
         cut = served_cutoffs(fuel, self._as_of, self._lags)
-        last = {
-            k: self._last_day(k, c)
+        usd, brent, futures = (
+            self._recent(k, c)
             for k, c in ((USD, cut.usd), (BRENT, cut.brent), (BRENT_FUTURES, cut.futures))
-        }
-        drivers = {k: Points.of([(d, 1.0)] if d else []) for k, d in last.items()}
-        inputs = Inputs(
-            fuel=fuel, brent=drivers[BRENT], usd=drivers[USD], futures=drivers[BRENT_FUTURES]
         )
+        inputs = Inputs(fuel=fuel, brent=brent, usd=usd, futures=futures)
         return input_mark(inputs, cut) + f";model={MODEL_VERSION}"
 
-    def _last_day(self, key: str, cut: int) -> date | None:
-        """The newest day of ``key`` up to day number ``cut`` with a usable value (finite and
-        positive: what the model's series keep)."""
-        from fuelpipe.outlook.series import day_of
+    def _recent(self, key: str, cut: int) -> PointSeries:
+        """The usable values (finite and positive: what the model's series keep) of ``key``
+        in the RECENT_DAYS up to day number ``cut``, one bounded read; when there are none, its
+        newest usable value before them, in place of which any value does (:func:`input_mark`
+        reads only its day there)."""
+        from fuelpipe.outlook.series import RECENT_DAYS, day_of
+        from fuelpipe.outlook.series import Series as Points
 
-        if (key, cut) not in self._driver_days:
-            end, found = day_of(cut), None
-            fields = ("date", "value", "status")
-            for limit in (8, None):  # a few records are enough unless they are all unusable
-                records = self._store.query(key, None, end, fields, limit=limit, newest_first=True)
-                found = next((r.date for r in records if _usable(r)), None)
-                if found is not None or limit is None or len(records) < limit:
-                    break
-            self._driver_days[(key, cut)] = found
-        return self._driver_days[(key, cut)]
+        if (key, cut) not in self._drivers:
+            start, fields = day_of(cut - RECENT_DAYS + 1), ("date", "value", "status")
+            window = self._store.query(key, start, day_of(cut), fields)
+            points = [
+                (r.date, float(r.value)) for r in window if r.value is not None and _usable(r)
+            ]
+            if not points:
+                older = self._last_day(key, start - timedelta(days=1))
+                points = [] if older is None else [(older, 1.0)]
+            self._drivers[(key, cut)] = Points.of(points)
+        return self._drivers[(key, cut)]
+
+    def _last_day(self, key: str, end: date) -> date | None:
+        """The newest day of ``key`` up to ``end`` with a usable value."""
+        found = None
+        fields = ("date", "value", "status")
+        for limit in (8, None):  # a few records are enough unless they are all unusable
+            records = self._store.query(key, None, end, fields, limit=limit, newest_first=True)
+            found = next((r.date for r in records if _usable(r)), None)
+            if found is not None or limit is None or len(records) < limit:
+                break
+        return found
 
 
 def _fuel_week(mark: object) -> date | None:
@@ -743,7 +793,8 @@ OUTLOOK_FULL_AT = "outlook_full_at"
 """The meta entry holding when the last full refresh (every whole history read) ran."""
 FULL_EVERY = timedelta(days=1)
 """How often a refresh reads every whole history even when the check finds nothing moved: it
-catches what :class:`InputCheck` cannot see (a week backfilled into an old hole)."""
+catches what :class:`InputCheck` cannot see (a week backfilled into an old hole, a value
+stored late or revised more than RECENT_DAYS before its cut-off)."""
 
 
 OUTLOOK_UNMARKED = "outlook_unmarked"
