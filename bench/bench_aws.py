@@ -24,9 +24,8 @@ from typing import Any
 from devtools.aws.servers import LocalServer, start_dynalite, start_moto
 
 from bench._common import BenchRow
-from fuelpipe.adapters import _dynamo_items as items
 from fuelpipe.adapters.clock import FixedClock
-from fuelpipe.adapters.dynamodb_store import DynamoDbStore
+from fuelpipe.adapters.dynamodb_store import DynamoDbStore, ok_put_item
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.aws import build_context, create_resources
@@ -86,7 +85,6 @@ def write_throughput(client: Any, table: str, rounds: int = 5) -> list[BenchRow]
     calls = count_calls(client)
     records = [r for key in SCAN_KEYS for r in history(key)]
     singles = [r.with_(key="CURRENCY#GBP") for r in records[:SINGLE_WRITES]]
-    stamp = items.iso_utc(NOW)
     batch_rates: list[float] = []
     single_rates: list[float] = []
 
@@ -98,7 +96,7 @@ def write_throughput(client: Any, table: str, rounds: int = 5) -> list[BenchRow]
     def single(part: list[Record]) -> None:
         started = time.perf_counter()
         for r in part:
-            client.put_item(TableName=table, Item=items.ok_item(r, stamp, stamp))
+            client.put_item(TableName=table, Item=ok_put_item(r, NOW))
         single_rates.append(len(part) / (time.perf_counter() - started))
 
     for n in range(rounds):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench._common import BenchRow
 from fuelpipe.adapters.clock import FixedClock
-from fuelpipe.adapters.sqlite_store import _SCHEMA, UPSERT_OK_ONE, SqliteStore, connect
+from fuelpipe.adapters.sqlite_store import SCHEMA, UPSERT_OK_ONE, SqliteStore, connect
 from fuelpipe.domain.models import Record, Status
 
 N_RECORDS = 100_000
@@ -131,14 +131,14 @@ def measure(records: list[Record], label: str) -> list[BenchRow]:
         return len(raw_rows) / (time.perf_counter() - started)
 
     def raw_one_transaction(path: Path) -> float:
-        conn = connect(path, _SCHEMA)
+        conn = connect(path, SCHEMA)
         try:
             return raw_write(conn)
         finally:
             conn.close()
 
     def raw_rewrite(path: Path) -> float:
-        conn = connect(path, _SCHEMA)
+        conn = connect(path, SCHEMA)
         try:
             raw_write(conn)
             return raw_write(conn)
@@ -146,7 +146,7 @@ def measure(records: list[Record], label: str) -> list[BenchRow]:
             conn.close()
 
     def raw_commit_every_25(path: Path) -> float:
-        conn = connect(path, _SCHEMA)
+        conn = connect(path, SCHEMA)
         started = time.perf_counter()
         for i in range(0, len(raw_rows), 25):
             conn.execute("BEGIN IMMEDIATE")

@@ -15,11 +15,13 @@ from devtools.aws.servers import LocalServer, make_client
 from devtools.chaos.aws_faults import LostAnswers
 from tests.support.aws_backends import unique_name
 
+from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.dynamodb_store import (
     RUN_HISTORY_KEPT,
     DynamoDbStore,
     UnprocessedItemsError,
     create_table,
+    ok_put_item,
 )
 from fuelpipe.domain.models import Record, Revision, Status
 from fuelpipe.ports.store import RunLog
@@ -544,3 +546,21 @@ def test_a_short_page_of_the_newest_records_is_followed_by_a_query_for_the_rest(
     # each Query asks only for the records the ones before it left (boto3's paginator would
     # send the same Limit every time and read past them)
     assert [q["Limit"] for q in queries] == [180 - sum(counts[:i]) for i in range(len(queries))]
+
+
+def test_ok_put_item_is_the_item_put_records_writes(client: Any, table: str) -> None:
+    """bench/bench_aws.py's one-PutItem-a-record baseline writes the store's own items."""
+    store = DynamoDbStore(client, table, clock=FixedClock(NOW), wall=FixedClock(NOW))
+    record = Record(KEY, D0, Decimal("5.1234"), Status.OK, attrs={"source": "bcb"})
+    store.put_records([record])
+    stored = client.get_item(
+        TableName=table, Key={"info_type": {"S": KEY}, "date": {"S": "2025-01-01"}}
+    )
+    client.put_item(TableName=table, Item=ok_put_item(record.with_(key="CURRENCY#EUR"), NOW))
+    again = client.get_item(
+        TableName=table, Key={"info_type": {"S": "CURRENCY#EUR"}, "date": {"S": "2025-01-01"}}
+    )
+    assert {**again["Item"], "info_type": {"S": KEY}} == stored["Item"]
+    assert store.query("CURRENCY#EUR", D0, D0) == [
+        r.with_(key="CURRENCY#EUR") for r in store.query(KEY, D0, D0)
+    ]

@@ -9,6 +9,8 @@ from decimal import Decimal
 import pytest
 
 from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.dashboard.health import health_view
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.store import StatusStamp, StatusSummary, Store
 
@@ -149,3 +151,25 @@ def test_a_reason_never_given_is_none_in_the_summary(store: Store) -> None:
     assert summary.reasons == {None: 1}
     assert summary.max_retry_count == 0
     assert summary.latest == NOW
+
+
+def test_health_counts_records_before_a_series_start_without_moving_it(store: Store) -> None:
+    """A PENDING and a QUARANTINED record dated before USD's catalog start (2000-01-03) are
+    counted, in the series' row and in the totals the status index gives, and leave its
+    expected and missing dates as they were (every banking day since 1999 was added)."""
+    clock = clocked(store)
+    usd = DEFAULT_CATALOG[KEY]
+    days = [D0 + timedelta(days=i) for i in range(20)]
+    store.put_records([Record(KEY, d, Decimal("5.1"), Status.OK) for d in days if d.weekday() < 5])
+    catalog = Catalog([usd])
+    (was,) = health_view(store, catalog, None, clock).series
+    before = [usd.default_start - timedelta(days=n) for n in (4, 5)]  # 1999-12-30 and 29
+    for day in before:
+        assert store.put_pending(pending(day))
+    assert store.quarantine(KEY, before[1], 0, "not fetched: before the series starts")
+
+    view = health_view(store, catalog, None, clock)
+    (row,) = view.series
+    assert (row.expected, row.present, row.missing) == (was.expected, was.present, was.missing)
+    assert (row.pending, row.quarantined, view.pending, view.quarantined) == (1, 1, 1, 1)
+    assert row.expected < 60  # from 2 January 2025 to the clock, 10 March

@@ -1,7 +1,7 @@
 """``completeness`` counts exactly as its earlier formula did (five passes over the dates, now
 one): random histories of OK, PENDING, QUARANTINED and ABSENT records, revised or not, some
 dated after what is published at the clock, some on dates the calendar does not expect, some
-on one date twice, with and without ``since``."""
+on one date twice, some before the series' start, with and without ``since``."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ DAYS = st.dates(min_value=FIRST - timedelta(days=20), max_value=date(2024, 4, 10
 def reference(
     series: Series, present: Iterable[PresentDate], now: datetime, since: date | None = None
 ) -> Completeness:
-    """The formula before the single pass, verbatim."""
+    """The formula before the single pass, verbatim but for the start: a record that is not
+    a value, dated before the series' start, no longer dates it."""
     dates = list(present)
     end = series.published_through(now)
     later = sum(1 for p in dates if p.status is Status.OK and p.date > end)
@@ -40,7 +41,10 @@ def reference(
         start = clamp_start(series.default_start, since)
         dates = [p for p in dates if p.date >= start]
     elif dates:
-        start = min(p.date for p in dates)
+        start = min(
+            (p.date for p in dates if p.status is Status.OK or p.date >= series.default_start),
+            default=series.default_start,
+        )
     else:
         start = series.default_start
     dates = [p for p in dates if p.status is not Status.OK or p.date <= end]

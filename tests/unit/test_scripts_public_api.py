@@ -1,10 +1,13 @@
-"""Scripts (scripts/*.py) use fuelpipe's public API only: no name or module with a leading
-underscore, whose callers inside the package may change it without looking outside."""
+"""Scripts (scripts/*.py) and benchmarks (bench/*.py) use fuelpipe's public API only: no name or
+module with a leading underscore, whose callers inside the package may change it without
+looking outside."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,8 +34,9 @@ def _private_imports(path: Path) -> list[str]:
     return found
 
 
-def test_scripts_import_no_private_name_of_fuelpipe() -> None:
-    scripts = sorted((ROOT / "scripts").rglob("*.py"))
+@pytest.mark.parametrize("folder", ["scripts", "bench"])
+def test_scripts_import_no_private_name_of_fuelpipe(folder: str) -> None:
+    scripts = sorted((ROOT / folder).rglob("*.py"))
     assert scripts
     private = {str(p.relative_to(ROOT)): _private_imports(p) for p in scripts}
     assert {p: names for p, names in private.items() if names} == {}

@@ -167,6 +167,14 @@ def _sent_again(exc: ClientError) -> bool:
     return bool(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
 
 
+def ok_put_item(record: Record, at: datetime) -> Item:
+    """The item :meth:`DynamoDbStore.put_records` writes for an OK ``record`` stored at ``at``
+    (its ``updated_at`` and ``written_at`` both), for one PutItem of it outside the store
+    (bench/bench_aws.py's one-item-a-call baseline)."""
+    stamp = iso_utc(at)
+    return items.ok_item(record, stamp, stamp)
+
+
 class DynamoDbStore(Store):
     """The Store port on a DynamoDB table; the low-level client is injected."""
 

@@ -53,7 +53,7 @@ from fuelpipe.ports.store import (
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for another process's write lock before giving up."""
 
-_SCHEMA = """
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
     info_type TEXT NOT NULL,
     date TEXT NOT NULL,
@@ -95,6 +95,8 @@ CREATE TABLE IF NOT EXISTS meta (
     ranked TEXT
 ) WITHOUT ROWID;
 """
+"""The store's tables and indexes, as :func:`connect` creates them (bench/bench_store.py opens
+its raw baseline's file with it)."""
 
 RUNS_KEPT_PER_STAGE = 500
 
@@ -403,7 +405,7 @@ a history of adjustments only does not. The CASE skips the subquery for a record
 history (nearly all): with ``IS NOT NULL AND EXISTS (...)`` the SQL of a present() read
 took ~1.3x as long."""
 
-_TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA))
+_TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))
 
 
 _NAMED = "name >= ? AND name < ? AND substr(name, 1, ?) = ?"
@@ -446,7 +448,7 @@ def _outdated(path: Path) -> bool:
     fuelpipe table is ever added to it."""
     if not path.exists() or path.stat().st_size == 0:
         return False
-    conn = connect(path, _SCHEMA, read_only=True)  # refuses a file that is not SQLite
+    conn = connect(path, SCHEMA, read_only=True)  # refuses a file that is not SQLite
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         missing = _missing_columns(conn)
@@ -751,10 +753,10 @@ class SqliteStore(Store):
         if read_only and outdated:
             # A file from an older fuelpipe cannot be read without its missing tables or
             # column: upgraded once, as any writing command would (no record changes).
-            upgrade = connect(self.path, _SCHEMA)
+            upgrade = connect(self.path, SCHEMA)
             _add_missing_columns(upgrade)
             upgrade.close()
-        self._conn = ProcessConnection(self.path, _SCHEMA, read_only=read_only)
+        self._conn = ProcessConnection(self.path, SCHEMA, read_only=read_only)
         if not read_only:
             _add_missing_columns(self._conn.get())
 
