@@ -15,6 +15,16 @@ def box_lines(stdout: str) -> list[str]:
     return [ln for ln in stdout.splitlines() if ln.startswith(BOX)]
 
 
+def box_tables(stdout: str) -> list[list[str]]:
+    """Each table's box lines in ``stdout``, in order: from its top edge to its bottom edge."""
+    found: list[list[str]] = []
+    for ln in box_lines(stdout):
+        if ln.startswith("┏"):
+            found.append([])
+        found[-1].append(ln)
+    return found
+
+
 def widest(lines: list[str]) -> int:
     """How many columns the widest of ``lines`` takes (trailing blanks not counted)."""
     return max(len(ln.rstrip()) for ln in lines)
