@@ -477,15 +477,8 @@ def status(
         return
     title = f"lake {state['lake']}"
     files = sorted(state["files"].items())
-    if wide:  # every cell whole, wider than the terminal or the 150 columns of a pipe if need be
-        table = _wide_files(files, title)
-        natural = console.measure(table, options=console.options.update_width(10_000)).maximum
-        before = console.width
-        console.width = max(before, natural)  # print's width= can only narrow
-        try:
-            console.print(table)
-        finally:
-            console.width = before
+    if wide:
+        _print_whole(_wide_files(files, title))
     else:
         console.print(_narrow_files(files, title))
         for key, entry in files:
@@ -514,6 +507,18 @@ def status(
             str(p["last_day"]),
         )
     console.print(parts)
+
+
+def _print_whole(table: Table) -> None:
+    """A --wide table with every cell whole: wider than the terminal, or than the 150 columns
+    of a pipe, if need be."""
+    natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+    before = console.width
+    console.width = max(before, natural)  # print's width= can only narrow
+    try:
+        console.print(table)
+    finally:
+        console.width = before
 
 
 FILES_LOOK_AT = 14
@@ -689,7 +694,7 @@ def _span(lake: Any, first: date | None, last: date | None) -> tuple[date, date]
     return first, last
 
 
-def _print_result(result: Any, fmt: str, title: str) -> None:
+def _print_result(result: Any, fmt: str, title: str, *, wide: bool = False) -> None:
     # csv and json give the figures as the API does (to FIGURE_DECIMALS places); the table
     # shows three
     rows = [[figure(v) for v in row] for row in result.rows]
@@ -702,11 +707,52 @@ def _print_result(result: Any, fmt: str, title: str) -> None:
         writer.writerow(result.columns)
         writer.writerows([figure_text(v) for v in row] for row in result.rows)
         sys.stdout.write(buf.getvalue())
-    else:
+    elif wide:
         table = Table(*result.columns, title=title)
         for row in result.rows:
             table.add_row(*(_table_cell(v) for v in row))
-        console.print(table)
+        _print_whole(table)
+    else:
+        console.print(_narrow_result(result.columns, result.rows, title))
+
+
+QUERY_HEADS = {"state": "UF", "observations": "obs", "p90_p10": "p90-p10"}
+"""The default query table's shorter headers (CSV, JSON and --wide keep the columns' names)."""
+QUERY_RANGES = {"p10": ("p90", "p10–p90"), "min_price": ("max_price", "min–max")}
+"""Pairs of columns the default query table shows as one range, under one header."""
+QUERY_DROPPED = ("street", "number", "neighbourhood")
+"""Columns the default query table leaves out (station_search's address: --wide, CSV, JSON)."""
+
+
+def _narrow_result(columns: list[str], rows: list[Any], title: str) -> Table:
+    """A query's default table, to fit 100 columns: shorter headers, numbers right-aligned,
+    p10 and p90 and the min and max prices as ranges, the address left out."""
+    at = {c: i for i, c in enumerate(columns)}
+    ranges = {lo: hi for lo, (hi, _) in QUERY_RANGES.items() if lo in at and hi in at}
+    shown = [c for c in columns if c not in QUERY_DROPPED and c not in ranges.values()]
+    numeric = {c for c in shown if rows and all(isinstance(r[at[c]], int | float) for r in rows)}
+    heads = [
+        Column(
+            QUERY_RANGES[c][1] if c in ranges else QUERY_HEADS.get(c, c),
+            justify="right" if c in numeric else "left",
+        )
+        for c in shown
+    ]
+    dropped = [c for c in QUERY_DROPPED if c in at]
+    table = Table(
+        *heads,
+        title=title,
+        caption=f"{', '.join(dropped)}: --wide or -f csv|json" if dropped else None,
+        caption_justify="left",
+    )
+    for r in rows:
+        table.add_row(
+            *(
+                _table_cell(r[at[c]]) + (f"–{_table_cell(r[at[ranges[c]]])}" if c in ranges else "")
+                for c in shown
+            )
+        )
+    return table
 
 
 SinceOption = Annotated[
@@ -771,11 +817,24 @@ def query(
         bool,
         typer.Option(help="AWS home: run it on Athena (the stack's workgroup) instead of DuckDB."),
     ] = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide",
+            help="The table with every column under its name, as CSV and JSON give them, "
+            "every cell whole (the default table fits 100 columns).",
+        ),
+    ] = False,
 ) -> None:
     """Run one of the lake's queries (the same SQL text Athena runs in the AWS home).
 
     The window is the lake's last 4 weeks unless --since/--until say otherwise.
     An option the query does not take is refused, not ignored.
+
+    The table fits 100 columns: state is UF, observations obs, p10 and p90 one p10–p90 range,
+    min_price and max_price one min–max range, and station_search leaves out the street,
+    number and neighbourhood; --wide shows every column under its name, and -f csv or -f json
+    always give them.
     """
     given_name, name = name, name.strip().lower()  # in any case, as --fuel and --state
     if name not in QUERIES:
@@ -833,7 +892,7 @@ def query(
         weeks = "{}..{}".format(*weeks_covered(first, last))  # the whole survey weeks queried
         title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{weeks}"
     result = _run_query(ctx, name, params, lake)
-    _print_result(result, fmt, title)
+    _print_result(result, fmt, title, wide=wide)
     _explain(
         name, params, lake, title, empty=windowed and not result.rows, old=_old_layout(ctx, lake)
     )
