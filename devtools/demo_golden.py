@@ -1,7 +1,7 @@
 """The demo's observable output, as digests: its store's status table and every export.
 
 ``python -m devtools.demo_golden --write tests/e2e/golden/demo.json`` records them from a real
-``fuelpipe demo --no-serve`` run (the table: `fuelpipe status` on its store); ``--check
+``fuelpipe demo --no-serve`` run (the table: `fuelpipe status --wide` on its store); ``--check
 tests/e2e/golden/demo.json`` runs the demo again and fails on any byte that differs
 (``tests/e2e/test_demo_golden.py`` does the same inside the test session). The committed
 golden file was recorded from main at fcca0fe (issues 12, 14c, 15 and 17 merged), without
@@ -51,8 +51,9 @@ def run_demo(db: Path) -> str:
 
 
 def run_status(db: Path) -> str:
-    """``fuelpipe status`` on the demo's store ``db``; its stdout."""
-    return _fuelpipe({"FUELPIPE_DB": str(db)}, "status", timeout=300)
+    """``fuelpipe status --wide`` on the demo's store ``db`` (every count in its own column:
+    the table `status` printed by default before session 38); its stdout."""
+    return _fuelpipe({"FUELPIPE_DB": str(db)}, "status", "--wide", timeout=300)
 
 
 def status_table(stdout: str) -> str:

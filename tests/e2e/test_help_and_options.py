@@ -69,7 +69,8 @@ def test_stations_query_help_names_every_query() -> None:
 def test_json_is_explained_in_help(command: list[str]) -> None:
     done = _run(*command, "--help")
     assert done.returncode == 0, done.stderr
-    (line,) = [ln for ln in done.stdout.splitlines() if "--json" in ln]
+    # the option's own line (the description or another option's help may name it too)
+    (line,) = [ln for ln in done.stdout.splitlines() if ln.lstrip("│ ").startswith("--json")]
     assert "Print" in line and "JSON" in line, line
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from tests.e2e.conftest import EMPTY_RUN, fuelpipe
 from tests.lake.conftest import BOM, acre_gasoline_surveyed_twice, real_file
+from tests.support.tables import TERMINAL, cells
 
 from fuelpipe.domain.catalog import STATES
 from fuelpipe.domain.stations import (
@@ -44,25 +45,10 @@ def _row(rows: list[dict[str, Any]], fuel: str, state: str, week: str) -> dict[s
     return row
 
 
-TERMINAL = 100
-"""The terminal width the default table must fit (it is printed 150 wide when piped, so a
-wider table would show here)."""
-
-
 def _table_lines(stdout: str) -> list[str]:
     """The table's lines: the title, the box and its rows (not the summary after it)."""
     *table, _summary = stdout.strip("\n").splitlines()
     return table
-
-
-def _cells(table: list[str], *first: str) -> dict[str, str]:
-    """The one row whose first cells are ``first``, by column header (a header of two lines
-    joined by a space)."""
-    heads = [[c.strip() for c in ln.split("┃")[1:-1]] for ln in table if ln.startswith("┃")]
-    names = [" ".join(p).strip() for p in zip(*heads, strict=True)]
-    rows = [[c.strip() for c in ln.split("│")[1:-1]] for ln in table if ln.startswith("│")]
-    (row,) = [r for r in rows if tuple(r[: len(first)]) == first]
-    return dict(zip(names, row, strict=True))
 
 
 def test_every_state_week_of_the_sample_is_reconciled_within_the_tolerance(demo_store):
@@ -154,7 +140,7 @@ def test_coverage_counts_stations_surveyed_twice_once(demo_store, tmp_path):
     assert full["result"] == "within"
     assert "2 state-weeks: 1 compared (coverage at least 80%)" in done.stderr
     table = _table_lines(_reconcile(lake_env, *args, "--until", "2025-04-05", "--wide").stdout)
-    shown = _cells(table, "GASOLINE", "AC", "2025-03-23..03-29")
+    shown = cells(table, "GASOLINE", "AC", "2025-03-23..03-29")
     assert (shown["observations"], shown["stations"], shown["ANP stations"]) == ("8", "5", "9")
     assert (shown["coverage"], shown["result"]) == ("56%", "not compared")
 
@@ -208,7 +194,7 @@ def test_the_default_table_fits_a_100_column_terminal(demo_store):
     assert len([ln for ln in table if ln.startswith("│ ")]) == 216
     width = max(len(ln.rstrip()) for ln in table)
     assert width <= TERMINAL, f"{width} columns: {table[1]}"
-    sp = _cells(table, "GASOLINE", "SP", "2025-03-23")
+    sp = cells(table, "GASOLINE", "SP", "2025-03-23")
     assert sp == {
         "fuel": "GASOLINE",
         "UF": "SP",
@@ -227,12 +213,12 @@ def test_wide_and_the_machine_formats_show_what_the_default_table_leaves_out(dem
     the week's end and the three counts are in --wide's table, and in CSV and JSON."""
     env, _, _ = demo_store
     args = ("--fuel", "ethanol", "--state", "AC", "--since", "2025-04-13")
-    default = _cells(_table_lines(_reconcile(env, *args).stdout), "ETHANOL")
+    default = cells(_table_lines(_reconcile(env, *args).stdout), "ETHANOL")
     assert default[f"within ±{RECONCILE_TOLERANCE_PCT:g}%"] == "-"
     assert not {"observations", "stations", "ANP stations", "result"} & set(default)
     wide = _reconcile(env, *args, "--wide")
     assert wide.returncode == 0, wide.stderr
-    shown = _cells(_table_lines(wide.stdout), "ETHANOL")
+    shown = cells(_table_lines(wide.stdout), "ETHANOL")
     assert shown["week"] == "2025-04-13..04-19"
     assert (shown["observations"], shown["stations"], shown["ANP stations"]) == ("1", "1", "9")
     assert (shown["coverage"], shown["result"]) == ("11%", "not compared")

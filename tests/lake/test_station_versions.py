@@ -132,10 +132,15 @@ def test_status_lists_both_files_of_one_name(tmp_path: Path) -> None:
     env = {"FUELPIPE_LAKE": str(tmp_path / "lake"), "COLUMNS": "400"}
     done = CliRunner().invoke(cli, ["stations", "ingest", *map(str, paths)], env=env)
     assert done.exit_code == 0, done.output
-    shown = CliRunner().invoke(cli, ["stations", "status"], env=env)
+    shown = CliRunner().invoke(cli, ["stations", "status", "--wide"], env=env)
     assert shown.exit_code == 0, shown.output
     rows = [ln for ln in shown.stdout.splitlines() if ln.startswith("│ precos-glp-01.csv ")]
     assert len(rows) == 2, shown.stdout  # one row each (the source column tells them apart)
+    # the default table has no source column: its second line names each one's folder
+    default = CliRunner().invoke(cli, ["stations", "status"], env=env).stdout.splitlines()
+    at = [i for i, ln in enumerate(default) if ln.startswith("│ precos-glp-01.csv ")]
+    folders = sorted(default[i + 1].split("│")[1].strip() for i in at)
+    assert folders == sorted(f"from …/{p.parent.name}/" for p in paths), default
     state = json.loads(CliRunner().invoke(cli, ["stations", "status", "--json"], env=env).stdout)
     assert sorted(state["files"]) == sorted(str(p.resolve()) for p in paths)
     assert [e["source"] for e in state["files"].values()] == list(state["files"])

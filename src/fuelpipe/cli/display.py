@@ -24,7 +24,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from fuelpipe.domain.instants import sao_paulo_iso
@@ -126,8 +126,64 @@ def _style(r: KeyStatus) -> str:
     return "red" if r.missing or r.quarantined else ("yellow" if r.pending else "")
 
 
-def print_status(console: Console, rows: Sequence[KeyStatus]) -> None:
-    """The status table, with problems highlighted."""
+STATUS_PROBLEMS = 14
+"""The width of the default status table's "to look at" column (more wraps in its cell), for
+the table to fit 100 columns with the catalog's longest key (32)."""
+
+
+def print_status(console: Console, rows: Sequence[KeyStatus], *, wide: bool = False) -> None:
+    """The status table, with problems highlighted: every count in its own column (`wide`), or
+    by default expected and present, the counts that are not 0 in words, first and last."""
+    console.print(_wide_status(rows) if wide else _narrow_status(rows))
+    later = [r for r in rows if r.after_clock]
+    if later:
+        console.print(
+            f"not counted above: {sum(r.after_clock for r in later):,} value(s) of "
+            f"{len(later)} series dated after the clock (the table stops at the clock; "
+            "--json gives after_clock per key)",
+            highlight=False,
+        )
+    _print_notes(console, rows)
+
+
+def _problems(r: KeyStatus) -> str:
+    """A series' counts beyond expected and present that are not 0, in words ("-": none)."""
+    # after the clock is not in the table's counts: the line below the table says it
+    counts = (
+        (words.split(" (")[0], getattr(r, field))
+        for field, words in LOOK_AT
+        if field != "after_clock"
+    )
+    return ", ".join(f"{n:,} {words}" for words, n in counts if n) or "-"
+
+
+def _narrow_status(rows: Sequence[KeyStatus]) -> Table:
+    """The default table: the zero counts left out, to fit 100 columns (--wide: all)."""
+    table = Table(
+        "key",
+        *(Column(head, justify="right") for head in ("expected", "present")),
+        Column("to look at", max_width=STATUS_PROBLEMS),
+        "first",
+        "last",
+        title=f"{len(rows)} series",
+        caption="to look at: the counts that are not 0; --wide or --json for every count",
+        caption_justify="left",
+    )
+    for r in rows:
+        table.add_row(
+            r.key,
+            f"{r.expected:,}",
+            f"{r.present:,}",
+            _problems(r),
+            r.first or "-",
+            r.last or "-",
+            style=_style(r),
+        )
+    return table
+
+
+def _wide_status(rows: Sequence[KeyStatus]) -> Table:
+    """`--wide`: every count in its own column (about 150 columns wide)."""
     table = Table(*STATUS_COLUMNS, title=f"{len(rows)} series")
     for r in rows:
         style = _style(r)
@@ -145,16 +201,7 @@ def print_status(console: Console, rows: Sequence[KeyStatus]) -> None:
             r.last or "-",
             style=style,
         )
-    console.print(table)
-    later = [r for r in rows if r.after_clock]
-    if later:
-        console.print(
-            f"not counted above: {sum(r.after_clock for r in later):,} value(s) of "
-            f"{len(later)} series dated after the clock (the table stops at the clock; "
-            "--json gives after_clock per key)",
-            highlight=False,
-        )
-    _print_notes(console, rows)
+    return table
 
 
 def _print_notes(console: Console, rows: Sequence[KeyStatus]) -> None:

@@ -888,6 +888,14 @@ def status(
             "by name: the table `fuelpipe demo` ends with.",
         ),
     ] = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide",
+            help="The table with every count in its own column (about 150 wide); by default "
+            "the counts that are not 0 are named in one column, to fit 100 columns.",
+        ),
+    ] = False,
 ) -> None:
     """Per key, counted from its first stored date (or --since) to what is published now.
 
@@ -902,6 +910,10 @@ def status(
     unexpected: values published on a day the calendar does not expect (kept)
     revised: values the source corrected after they were stored (history kept)
     first, last: the dates of the first and last stored value
+
+    The table has a column per count with --wide; by default, to fit 100 columns, it shows
+    expected and present and names the other counts that are not 0 in "to look at"
+    ("-": all 0). --json always gives every count.
 
     An adjustment (Yahoo re-basing adj_close after a dividend) is kept but not counted as
     revised. Values dated after the clock (--now before the data) are counted apart, below
@@ -923,6 +935,8 @@ def status(
 
     if summary and as_json:
         raise fail("--summary is the table's; --json gives every series")
+    if summary and wide:
+        raise fail("--summary and --wide are two tables: give one")
     chosen = _select(series)
     day = _date_before_opening(since, "--since", settings(ctx))  # read once, checked twice
     with wired(ctx) as context:
@@ -970,7 +984,7 @@ def status(
     if summary:
         display.print_status_summary(console, rows)
     else:
-        display.print_status(console, rows)
+        display.print_status(console, rows, wide=wide)
     display.print_set_aside(console, aside, newest)
     display.print_alert_delivery(console, _alert_delivery(settings(ctx)))
 

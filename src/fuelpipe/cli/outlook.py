@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from fuelpipe.domain.catalog import FUEL_PRODUCTS, REGIONS, STATES
 from fuelpipe.domain.instants import sao_paulo_iso
@@ -281,8 +281,21 @@ def show(
             "stderr).",
         ),
     ] = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide",
+            help='The table with an "as of" column on every row (about 110 wide); by '
+            "default the title says when the forecasts were made. --json always has it.",
+        ),
+    ] = False,
 ) -> None:
-    """The latest stored nowcast of each fuel in one area, with its 80% and 95% bands."""
+    """The latest stored nowcast of each fuel in one area, with its 80% and 95% bands.
+
+    The table fits 100 columns: when the forecasts were made ("as of", São Paulo time) is in
+    its title, a fuel at a time when they differ; --wide puts it on every row, and --json
+    gives every field.
+    """
     cli = _cli()
     fuels = _check(fuel or list(FUEL_PRODUCTS), tuple(FUEL_PRODUCTS), "--fuel")
     (chosen_area,) = _check([area], AREAS, "--area")
@@ -381,19 +394,34 @@ def show(
         _none_stored(say, asked, missing, other_fuels, elsewhere)
         return
     if not as_json:
-        _table(cli, out)
+        _table(cli, out, wide=wide)
     for f, why in missing:  # a fuel asked for left out of the table: say why it has none
         say.print(escape(f"note: {f}: no stored outlook: {none_made(why)}"), highlight=False)
 
 
-def _table(cli: Any, out: list[dict[str, Any]]) -> None:
-    """`outlook show`'s table of ``out`` (``--json``'s rows) and the notes under it."""
-    table = Table("fuel", "as of", "last week", "last", "week", "nowcast", "80%", "95%")
+def _table(cli: Any, out: list[dict[str, Any]], *, wide: bool) -> None:
+    """`outlook show`'s table of ``out`` (``--json``'s rows) and the notes under it: "as of" on
+    every row (``wide``), or in the title to fit 100 columns."""
+    as_of = {
+        row["fuel"]: sao_paulo_iso(datetime.fromisoformat(row["as_of"]), "minutes") for row in out
+    }
+    figures = [Column(head, justify="right") for head in ("nowcast", "80%", "95%")]
+    bands: list[Column | str] = [Column("last", justify="right"), "week", *figures]
+    if wide:
+        table = Table("fuel", "as of", "last week", *bands)
+    else:
+        one = set(as_of.values())
+        title = (
+            f"{out[0]['area']}, as of {one.pop()}"
+            if len(one) == 1
+            else f"{out[0]['area']}, as of " + ", ".join(f"{f} {t}" for f, t in as_of.items())
+        )
+        table = Table("fuel", "last week", *bands, title=title)
     for row in out:
         for s in row["steps"]:
             table.add_row(
                 row["fuel"],
-                sao_paulo_iso(datetime.fromisoformat(row["as_of"]), "minutes"),
+                *((as_of[row["fuel"]],) if wide else ()),
                 row["last_week"] + (" (stale)" if row["stale"] else ""),
                 f"{row['last_price']:.3f}",
                 s["week"],

@@ -6,11 +6,13 @@ import csv
 import io
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -451,43 +453,50 @@ def status(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the files and partitions as JSON.")
     ] = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide",
+            help="The files' table with every column (about 225 wide): each file's source "
+            "(URL or path), the instant of its ingest to the microsecond, the replaced and "
+            "rejected rows and its reports each in a column. --json always has them.",
+        ),
+    ] = False,
 ) -> None:
     """Files ingested (with their counts), an incomplete: line per interrupted ingest (the
-    command that completes it, and the --kind it keeps), and rows per product and month."""
+    command that completes it, and the --kind it keeps), and rows per product and month.
+
+    The files' table fits 100 columns: each file's name, when it was ingested (UTC, to the
+    minute), its rows and those written, the replaced and rejected rows when not 0, and a line
+    below it per file that wrote reports in _reports/; --wide adds each file's source (the URL
+    or path it was read from) and --json gives every field.
+    """
     state = _lake(ctx, existing=True).status()
     if as_json:
         print(json.dumps(state, indent=2, default=str, ensure_ascii=False))
         return
-    files = Table(
-        "file",
-        "source",
-        "ingested at",
-        "rows",
-        "written",
-        "replaced",
-        "rejected",
-        "reports (_reports/)",
-        title=f"lake {state['lake']}",
-    )
-    for key, entry in sorted(state["files"].items()):
-        parts = entry["parts"]
-        files.add_row(
-            escape(entry.get("name", key)),
-            escape(str(entry.get("source") or key)),
-            entry["ingested_at"],
-            f"{sum(p['rows'] for p in parts):,}",
-            f"{sum(p['written'] for p in parts):,}",
-            f"{sum(p.get('replaced', 0) for p in parts):,}",
-            f"{sum(p['rejected'] for p in parts):,}",
-            escape("\n".join(entry.get("reports", []))),
-        )
-    console.print(files)
+    title = f"lake {state['lake']}"
+    files = sorted(state["files"].items())
+    if wide:
+        _print_whole(_wide_files(files, title))
+    else:
+        console.print(_narrow_files(files, title))
+        for key, entry in files:
+            if reports := entry.get("reports"):
+                line = f"{entry.get('name', key)}: reports in _reports/: {', '.join(reports)}"
+                console.print(line, markup=False, highlight=False)
     if (layout := state["layout"]) < LAKE_LAYOUT:
         console.print(old_layout_notice(layout), style="red", highlight=False)
     for key, mark in sorted(state["incomplete"].items()):
         line = _incomplete_line(mark.get("name", key), mark)
         console.print(escape(line), style="red", highlight=False)
-    parts = Table("product", "month", "rows", "stations", "first day", "last day")
+    parts = Table(
+        "product",
+        "month",
+        *(Column(head, justify="right") for head in ("rows", "stations")),
+        "first day",
+        "last day",
+    )
     for p in state["partitions"]:
         parts.add_row(
             p["product"],
@@ -498,6 +507,93 @@ def status(
             str(p["last_day"]),
         )
     console.print(parts)
+
+
+def _print_whole(table: Table) -> None:
+    """A --wide table with every cell whole: wider than the terminal, or than the 150 columns
+    of a pipe, if need be."""
+    natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+    before = console.width
+    console.width = max(before, natural)  # print's width= can only narrow
+    try:
+        console.print(table)
+    finally:
+        console.width = before
+
+
+FILES_LOOK_AT = 14
+"""The width of the default files table's "to look at" column (more wraps in its cell)."""
+
+
+def _file_counts(parts: list[dict[str, Any]]) -> dict[str, int]:
+    """A file's rows, written, replaced and rejected: the sums over its parts."""
+    return {
+        "rows": sum(p["rows"] for p in parts),
+        "written": sum(p["written"] for p in parts),
+        "replaced": sum(p.get("replaced", 0) for p in parts),
+        "rejected": sum(p["rejected"] for p in parts),
+    }
+
+
+def _utc_minute(instant: str) -> str:
+    """An ISO instant as ``YYYY-MM-DD HH:MM`` in UTC (the manifest keeps microseconds)."""
+    return datetime.fromisoformat(instant).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _narrow_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
+    """The default files table, under 100 columns for ANP's names: no source column (a name
+    ingested from several folders gets its folder's name on a second line), the replaced and
+    rejected rows named when not 0 (the reports are listed below it)."""
+    table = Table(
+        "file",
+        "ingested (UTC)",
+        *(Column(head, justify="right") for head in ("rows", "written")),
+        Column("to look at", max_width=FILES_LOOK_AT),
+        title=title,
+        caption="to look at: replaced and rejected rows when not 0; each file's source: "
+        "--wide or --json",
+        caption_justify="left",
+    )
+    names = Counter(entry.get("name", key) for key, entry in files)
+    for key, entry in files:
+        n, name = _file_counts(entry["parts"]), entry.get("name", key)
+        if names[name] > 1:  # ANP's year folders: say which folder each came from
+            source = str(entry.get("source") or key)
+            path = PurePosixPath(urlsplit(source).path) if _is_url(source) else Path(source)
+            name += f"\nfrom …/{path.parent.name}/"
+        table.add_row(
+            escape(name),
+            _utc_minute(entry["ingested_at"]),
+            f"{n['rows']:,}",
+            f"{n['written']:,}",
+            ", ".join(f"{n[k]:,} {k}" for k in ("replaced", "rejected") if n[k]) or "-",
+        )
+    return table
+
+
+def _wide_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
+    """`--wide`: every column, the source as given and the instant as the manifest keeps it."""
+    table = Table(
+        "file",
+        "source",
+        "ingested at",
+        "rows",
+        "written",
+        "replaced",
+        "rejected",
+        "reports (_reports/)",
+        title=title,
+    )
+    for key, entry in files:
+        n = _file_counts(entry["parts"])
+        table.add_row(
+            escape(entry.get("name", key)),
+            escape(str(entry.get("source") or key)),
+            entry["ingested_at"],
+            *(f"{n[k]:,}" for k in ("rows", "written", "replaced", "rejected")),
+            escape("\n".join(entry.get("reports", []))),
+        )
+    return table
 
 
 @stations_app.command("migrate")
@@ -598,7 +694,7 @@ def _span(lake: Any, first: date | None, last: date | None) -> tuple[date, date]
     return first, last
 
 
-def _print_result(result: Any, fmt: str, title: str) -> None:
+def _print_result(result: Any, fmt: str, title: str, *, wide: bool = False) -> None:
     # csv and json give the figures as the API does (to FIGURE_DECIMALS places); the table
     # shows three
     rows = [[figure(v) for v in row] for row in result.rows]
@@ -611,11 +707,52 @@ def _print_result(result: Any, fmt: str, title: str) -> None:
         writer.writerow(result.columns)
         writer.writerows([figure_text(v) for v in row] for row in result.rows)
         sys.stdout.write(buf.getvalue())
-    else:
+    elif wide:
         table = Table(*result.columns, title=title)
         for row in result.rows:
             table.add_row(*(_table_cell(v) for v in row))
-        console.print(table)
+        _print_whole(table)
+    else:
+        console.print(_narrow_result(result.columns, result.rows, title))
+
+
+QUERY_HEADS = {"state": "UF", "observations": "obs", "p90_p10": "p90-p10"}
+"""The default query table's shorter headers (CSV, JSON and --wide keep the columns' names)."""
+QUERY_RANGES = {"p10": ("p90", "p10–p90"), "min_price": ("max_price", "min–max")}
+"""Pairs of columns the default query table shows as one range, under one header."""
+QUERY_DROPPED = ("street", "number", "neighbourhood")
+"""Columns the default query table leaves out (station_search's address: --wide, CSV, JSON)."""
+
+
+def _narrow_result(columns: list[str], rows: list[Any], title: str) -> Table:
+    """A query's default table, to fit 100 columns: shorter headers, numbers right-aligned,
+    p10 and p90 and the min and max prices as ranges, the address left out."""
+    at = {c: i for i, c in enumerate(columns)}
+    ranges = {lo: hi for lo, (hi, _) in QUERY_RANGES.items() if lo in at and hi in at}
+    shown = [c for c in columns if c not in QUERY_DROPPED and c not in ranges.values()]
+    numeric = {c for c in shown if rows and all(isinstance(r[at[c]], int | float) for r in rows)}
+    heads = [
+        Column(
+            QUERY_RANGES[c][1] if c in ranges else QUERY_HEADS.get(c, c),
+            justify="right" if c in numeric else "left",
+        )
+        for c in shown
+    ]
+    dropped = [c for c in QUERY_DROPPED if c in at]
+    table = Table(
+        *heads,
+        title=title,
+        caption=f"{', '.join(dropped)}: --wide or -f csv|json" if dropped else None,
+        caption_justify="left",
+    )
+    for r in rows:
+        table.add_row(
+            *(
+                _table_cell(r[at[c]]) + (f"–{_table_cell(r[at[ranges[c]]])}" if c in ranges else "")
+                for c in shown
+            )
+        )
+    return table
 
 
 SinceOption = Annotated[
@@ -680,11 +817,24 @@ def query(
         bool,
         typer.Option(help="AWS home: run it on Athena (the stack's workgroup) instead of DuckDB."),
     ] = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide",
+            help="The table with every column under its name, as CSV and JSON give them, "
+            "every cell whole (the default table fits 100 columns).",
+        ),
+    ] = False,
 ) -> None:
     """Run one of the lake's queries (the same SQL text Athena runs in the AWS home).
 
     The window is the lake's last 4 weeks unless --since/--until say otherwise.
     An option the query does not take is refused, not ignored.
+
+    The table fits 100 columns: state is UF, observations obs, p10 and p90 one p10–p90 range,
+    min_price and max_price one min–max range, and station_search leaves out the street,
+    number and neighbourhood; --wide shows every column under its name, and -f csv or -f json
+    always give them.
     """
     given_name, name = name, name.strip().lower()  # in any case, as --fuel and --state
     if name not in QUERIES:
@@ -742,7 +892,7 @@ def query(
         weeks = "{}..{}".format(*weeks_covered(first, last))  # the whole survey weeks queried
         title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{weeks}"
     result = _run_query(ctx, name, params, lake)
-    _print_result(result, fmt, title)
+    _print_result(result, fmt, title, wide=wide)
     _explain(
         name, params, lake, title, empty=windowed and not result.rows, old=_old_layout(ctx, lake)
     )
