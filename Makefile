@@ -46,8 +46,11 @@ lint: $(STAMP) ## ruff, and the import rules (lint-imports, contracts in pyproje
 types: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(NODE_STAMP) browser-deps ## every test, the slow fault suite too (live ones stay off)
-	$(BIN)/pytest -q -p no:cacheprovider -m "not live"
+# Test processes: pytest-xdist, one per core by default (`make test PYTEST_WORKERS=0` runs in this
+# process); --dist loadfile keeps a file's tests, and its module fixtures, on one worker.
+PYTEST_WORKERS ?= auto
+pytest: $(STAMP) $(NODE_STAMP) browser-deps ## every test, the slow fault suite too (live ones stay off), on every core
+	$(BIN)/pytest -q -p no:cacheprovider -m "not live" -n $(PYTEST_WORKERS) --dist loadfile
 
 wheel-check: $(STAMP) ## build the wheel, install it bare and with [dashboard], run the CLI
 	$(BIN)/python scripts/wheel_check.py
