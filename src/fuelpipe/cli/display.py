@@ -126,9 +126,10 @@ def _style(r: KeyStatus) -> str:
     return "red" if r.missing or r.quarantined else ("yellow" if r.pending else "")
 
 
-STATUS_PROBLEMS = 14
-"""The width of the default status table's "to look at" column (more wraps in its cell), for
-the table to fit 100 columns with the catalog's longest key (32)."""
+LOOK_AT_WIDTH = 14
+"""The width of a default table's "to look at" column (more wraps in its cell): `status`'s
+fits 100 columns with the catalog's longest key (32), `stations status`'s with ANP's file
+names."""
 
 
 def print_status(console: Console, rows: Sequence[KeyStatus], *, wide: bool = False) -> None:
@@ -162,7 +163,7 @@ def _narrow_status(rows: Sequence[KeyStatus]) -> Table:
     table = Table(
         "key",
         *(Column(head, justify="right") for head in ("expected", "present")),
-        Column("to look at", max_width=STATUS_PROBLEMS),
+        Column("to look at", max_width=LOOK_AT_WIDTH),
         "first",
         "last",
         title=f"{len(rows)} series",

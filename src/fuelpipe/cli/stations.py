@@ -521,10 +521,6 @@ def _print_whole(table: Table) -> None:
         console.width = before
 
 
-FILES_LOOK_AT = 14
-"""The width of the default files table's "to look at" column (more wraps in its cell)."""
-
-
 def _file_counts(parts: list[dict[str, Any]]) -> dict[str, int]:
     """A file's rows, written, replaced and rejected: the sums over its parts."""
     return {
@@ -548,7 +544,7 @@ def _narrow_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
         "file",
         "ingested (UTC)",
         *(Column(head, justify="right") for head in ("rows", "written")),
-        Column("to look at", max_width=FILES_LOOK_AT),
+        Column("to look at", max_width=display.LOOK_AT_WIDTH),
         title=title,
         caption="to look at: replaced and rejected rows when not 0; each file's source: "
         "--wide or --json",
