@@ -18,16 +18,16 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.homes.embedded import build_context
 from fuelpipe.homes.settings import Settings, parse_now
-from fuelpipe.stages._report import Counters
 from fuelpipe.stages.cycle import drain
-from fuelpipe.stages.orchestrate import orchestrate
-from fuelpipe.stages.recheck import recheck
+from fuelpipe.stages.orchestrate import OrchestrateReport, orchestrate
+from fuelpipe.stages.recheck import RecheckReport, recheck
 from fuelpipe.stages.scrape import ScrapeReport
 
 POLL_S = 0.01
@@ -38,7 +38,7 @@ def _wait_for(path: Path) -> None:
         time.sleep(POLL_S)
 
 
-def _write(path: Path, payload: dict[str, object]) -> None:
+def _write(path: Path, payload: Mapping[str, object]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload))
     tmp.rename(path)  # atomic: the test never reads half a file
@@ -59,7 +59,7 @@ def main(role: str, name: str, where: str) -> int:
                 return 0
             clock.set(parse_now(spec["now"]))
             series = app.catalog.select(spec["series"])
-            report: Counters
+            report: OrchestrateReport | RecheckReport | ScrapeReport
             if role == "orchestrator":
                 if k == 0:
                     report = orchestrate(app, series=series, since=parse_date_key(spec["since"]))

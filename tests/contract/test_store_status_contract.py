@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from fuelpipe.dashboard.health import health_view
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.store import StatusStamp, StatusSummary, Store
+from fuelpipe.stages.scrape import freshness_attrs
 
 KEY = "CURRENCY#USD"
 OTHER = "STOCK#PETR4"
@@ -173,3 +175,38 @@ def test_health_counts_records_before_a_series_start_without_moving_it(store: St
     assert (row.expected, row.present, row.missing) == (was.expected, was.present, was.missing)
     assert (row.pending, row.quarantined, view.pending, view.quarantined) == (1, 1, 1, 1)
     assert row.expected < 60  # from 2 January 2025 to the clock, 10 March
+
+
+@pytest.mark.parametrize("start", [None, date(2025, 2, 3)], ids=["catalog", "in-window"])
+def test_freshness_starts_at_the_first_record_on_or_after_the_series_start(
+    store: Store, start: date | None
+) -> None:
+    """A PENDING record dated before USD's start, written weeks before the pipeline kept USD,
+    dated when it "started keeping it": the history backfilled later was counted as freshness
+    (21 samples, p50 ~12 days), whether the record is long before the start (the catalog's,
+    2000-01-03) or within the five weeks measured (a series starting 3 February 2025,
+    synthetic). Freshness starts at the first record from the series' start on: only the
+    close stored 5 minutes after its publication counts."""
+    clock = clocked(store)
+    usd = (
+        DEFAULT_CATALOG[KEY]
+        if start is None
+        else replace(DEFAULT_CATALOG[KEY], default_start=start)
+    )
+    clock.set(datetime(2025, 1, 2, 12, 0, tzinfo=UTC))
+    assert store.put_pending(pending(usd.default_start - timedelta(days=4)))
+    history = [
+        d for d in (date(2025, 2, 3) + timedelta(days=i) for i in range(26)) if d.weekday() < 5
+    ]
+    clock.set(datetime(2025, 3, 1, 12, 0, tzinfo=UTC))  # the first run backfills February
+    store.put_records(
+        [Record(KEY, d, Decimal("5.1"), Status.OK, attrs=freshness_attrs(usd, d)) for d in history]
+    )
+    monday = date(2025, 3, 3)
+    clock.set(usd.schedule.published_at(monday) + timedelta(minutes=5))
+    store.put_records(
+        [Record(KEY, monday, Decimal("5.2"), Status.OK, attrs=freshness_attrs(usd, monday))]
+    )
+
+    (bcb,) = health_view(store, Catalog([usd]), None, clock).freshness
+    assert (bcb.samples, bcb.p50_s, bcb.p95_s) == (1, 300.0, 300.0)

@@ -1,6 +1,6 @@
-"""Scripts (scripts/*.py) and benchmarks (bench/*.py) use fuelpipe's public API only: no name or
-module with a leading underscore, whose callers inside the package may change it without
-looking outside."""
+"""Scripts (scripts/), benchmarks (bench/), developer tools (devtools/) and the Lambda handlers
+(lambdas/) use fuelpipe's public API only: no name or module with a leading underscore, whose
+callers inside the package may change it without looking outside."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _private_imports(path: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("folder", ["scripts", "bench"])
+@pytest.mark.parametrize("folder", ["scripts", "bench", "devtools", "lambdas"])
 def test_scripts_import_no_private_name_of_fuelpipe(folder: str) -> None:
     scripts = sorted((ROOT / folder).rglob("*.py"))
     assert scripts

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 
 from fuelpipe.dashboard.schemas import (
@@ -110,8 +110,11 @@ def store_lags(store: Store, series: Series, first: date, last: date) -> list[fl
     value was stored (when the pipeline started keeping it: the ``updated_at`` of its record of
     its oldest date ``first``, or an earlier one in the window). History already published by
     then, the backfill, and older history added later, are not counted; a value stored late
-    because the source was down, or the pipeline stopped, is (its delay is the pipeline's)."""
-    window = store.query(series.key, last - FRESHNESS_SPAN, last, ("attrs", "updated_at"))
+    because the source was down, or the pipeline stopped, is (its delay is the pipeline's).
+    ``first`` is the oldest date on or after the series' catalog start (:func:`freshness_first`):
+    a record dated before it, and any dated before ``first``, is left out."""
+    since = max(last - FRESHNESS_SPAN, first)
+    window = store.query(series.key, since, last, ("attrs", "updated_at"))
     stored: list[tuple[datetime, datetime]] = []
     for r in window:
         published = r.attrs.get("published_at")
@@ -126,6 +129,14 @@ def store_lags(store: Store, series: Series, first: date, last: date) -> list[fl
         oldest = store.query(series.key, first, first, ("updated_at",))
         began = min([began, *(r.updated_at for r in oldest if r.updated_at is not None)])
     return [max(0.0, (updated - at).total_seconds()) for at, updated in stored if at >= began]
+
+
+def freshness_first(series: Series, dates: Iterable[date]) -> date | None:
+    """The oldest of ``dates`` on or after ``series.default_start``, where its freshness starts;
+    None when there is none. A record dated before the start (one no message may ask for,
+    written by an older release or a person) dated when the pipeline "started keeping" the
+    series, so the history backfilled after it counted as freshness."""
+    return min((d for d in dates if d >= series.default_start), default=None)
 
 
 def percentiles(samples: list[float]) -> tuple[float | None, float | None]:
@@ -327,7 +338,9 @@ def health_view(
             # One meta read per stored split-adjusted series (a Yahoo ticker), none otherwise.
             rows.append(series_health(series, present, now, owed_entry(store, series)))
             statuses = {p.date: p.status for p in present}
-            lags[series.source] += store_lags(store, series, min(statuses), max(statuses))
+            first = freshness_first(series, statuses)
+            if first is not None:
+                lags[series.source] += store_lags(store, series, first, max(statuses))
             found = late_series(series, statuses, now, due)
             if found is not None and not (
                 found.latest_stored is None and never_collected(store, series, statuses)
