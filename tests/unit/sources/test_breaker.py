@@ -12,7 +12,7 @@ from pytest_httpserver import HTTPServer
 
 from fuelpipe.adapters.sources._http import Breaker, make_client
 from fuelpipe.adapters.sources.bcb import BcbPtaxSource
-from fuelpipe.ports.source import ServerError, SourceUnreachable
+from fuelpipe.ports.source import ServerError, SourceError, SourceUnreachable
 
 if TYPE_CHECKING:
     from tests.unit.sources.conftest import FakeClock
@@ -219,3 +219,38 @@ def test_a_half_open_request_that_reaches_the_server_keeps_its_retries(
     with pytest.raises(SourceUnreachable, match="DNS lookup failed"):
         bcb.get(_url(bcb))  # closed again: sent, to its retries
     assert bcb.not_sent == 0
+
+
+def test_the_guard_refuses_counts_and_marks_the_half_open_request(fake_clock: FakeClock) -> None:
+    """``Breaker.guard`` on its own: what both HTTP clients (``HttpSource``, the station
+    files) refuse, count and record through."""
+    breaker = Breaker(threshold=2, cool_off_s=30, monotonic=fake_clock.monotonic)
+    seen: list[SourceError] = []
+    probing: list[bool] = []  # one per request run, whether it was the half-open one
+
+    def unconnected(exc: SourceError) -> str | None:
+        seen.append(exc)
+        return "connection refused" if isinstance(exc, SourceUnreachable) else None
+
+    def request(error: SourceError | None) -> None:
+        with breaker.guard("src", unconnected):
+            probing.append(breaker.probing)
+            if error is not None:
+                raise error
+
+    for _ in range(2):
+        with pytest.raises(SourceUnreachable, match="src: refused"):
+            request(SourceUnreachable("src: refused"))
+    fake_clock.now += 10
+    with pytest.raises(SourceUnreachable) as refused:
+        request(None)
+    words = "the last 2 requests could not connect (connection refused); trying again after 20 s"
+    assert str(refused.value) == f"src: not asked: {words}"
+    assert (breaker.not_sent, breaker.last_refusal, len(seen)) == (1, words, 2)
+    fake_clock.now += 20
+    with pytest.raises(ServerError):
+        request(ServerError("src: HTTP 500"))  # the one tried; it reached the server
+    request(None)  # closed again
+    assert probing == [False, False, True, False]
+    assert not breaker.probing
+    assert (breaker.not_sent, len(seen)) == (1, 3)

@@ -506,8 +506,9 @@ class Breaker:
     """A circuit breaker for one source's requests: after ``threshold`` requests in a row
     could not connect (each after its own retries: a DNS lookup failed, a connection refused
     or timed out), requests are not sent for ``cool_off_s``; then one is tried (half-open),
-    and its outcome closes or opens the breaker again (``HttpSource`` gives that one no retry
-    once an attempt cannot connect: it opens again at once, not after the retries' backoff).
+    and its outcome closes or opens the breaker again (a client gives that one, ``probing``,
+    no retry once an attempt cannot connect: it opens again at once, not after the retries'
+    backoff).
     Any request that reached the server (an answer, an HTTP error) closes it. Our own: no
     circuit-breaker library is installed or a dependency (the scraper's zip stays small), and
     this is all the sources need."""
@@ -525,6 +526,13 @@ class Breaker:
         self._in_a_row = 0
         self._words = ""
         self._open_until: float | None = None
+        self.not_sent = 0
+        """Requests ``guard`` refused unsent: not requests made, not failures (a source's
+        counts stay those of what was sent)."""
+        self.last_refusal: str | None = None
+        """The words of the last request ``guard`` refused."""
+        self.probing = False
+        """The guarded request under way is the half-open one."""
 
     def half_open(self) -> bool:
         """The cool-off is over and the next request is the one tried."""
@@ -551,6 +559,30 @@ class Breaker:
         self._words = could_not_connect
         if self._in_a_row >= self.threshold:
             self._open_until = self._monotonic() + self.cool_off_s
+
+    @contextmanager
+    def guard(
+        self, source: str, unconnected: Callable[[SourceError], str | None]
+    ) -> Iterator[None]:
+        """The block is one request, unless the breaker is open: then SourceUnreachable at
+        once (``<source>: not asked: <why>``), nothing sent, counted in ``not_sent``. While
+        the block runs ``probing`` says whether it is the half-open request; its outcome is
+        recorded, ``unconnected`` giving the words of a SourceError that could not connect
+        (None: it reached the server). Here, not in each client: HttpSource and StationFiles
+        refuse, count and word the same way."""
+        if (why := self.refusal()) is not None:
+            self.not_sent += 1
+            self.last_refusal = why
+            raise SourceUnreachable(f"{source}: not asked: {why}")
+        self.probing = self.half_open()
+        try:
+            yield
+        except SourceError as exc:
+            self.record(unconnected(exc))
+            raise
+        finally:
+            self.probing = False
+        self.record(None)
 
 
 def _could_not_connect(exc: BaseException) -> bool:
@@ -656,15 +688,8 @@ class HttpSource(Source):
         self._last_request_at: float | None = None
         self._attempt = 0
         self._breaker = Breaker(breaker_threshold, breaker_cool_off_s, monotonic)
-        self._probing = False
-        """The request under way is the breaker's half-open one."""
         self.requests_made = 0
         """HTTP requests sent, retries included."""
-        self.not_sent = 0
-        """Requests refused at once while the breaker was open: not requests made, not
-        failures (the source's counts stay those of what was sent)."""
-        self.refusal: str | None = None
-        """The breaker's words for the last request it refused."""
         self.retry_after_waits: list[float] = []
         """Seconds waited because a 429 or a 503 carried Retry-After (after the cap)."""
         self.failures = 0
@@ -686,6 +711,16 @@ class HttpSource(Source):
         for name in _COUNTED_METHODS:
             if name in cls.__dict__:
                 setattr(cls, name, _counting_bad_payloads(cls.__dict__[name]))
+
+    @property
+    def not_sent(self) -> int:
+        """Requests refused at once while the breaker was open (``Breaker.not_sent``)."""
+        return self._breaker.not_sent
+
+    @property
+    def refusal(self) -> str | None:
+        """The breaker's words for the last request it refused."""
+        return self._breaker.last_refusal
 
     def stats(self) -> SourceStats:
         """Requests, failures and the last error in words, and the requests the breaker
@@ -729,19 +764,13 @@ class HttpSource(Source):
         """GET with bounded retries: a 2xx (or a status in ``pass_statuses``) or a SourceError;
         SourceUnreachable at once, nothing sent, while the breaker is open."""
         self._answered = None
-        if (why := self._breaker.refusal()) is not None:
-            self.not_sent += 1
-            self.refusal = why
-            raise SourceUnreachable(f"{self.name}: not asked: {why}")
-        self._probing = self._breaker.half_open()
-        try:
+        with self._breaker.guard(self.name, self._unconnected):
             response = self._get_retried(url, pass_statuses)
-        except SourceError as exc:
-            # the last attempt's error: one that could not connect is the last error's words
-            self._breaker.record(self.last_error if _could_not_connect(exc) else None)
-            raise
-        self._breaker.record(None)
         return response
+
+    def _unconnected(self, exc: SourceError) -> str | None:
+        """The words of a request's last error when it could not connect: its last error's."""
+        return self.last_error if _could_not_connect(exc) else None
 
     def _get_retried(self, url: str, pass_statuses: Collection[int]) -> httpx.Response:
         for attempt in stamina.retry_context(
@@ -763,7 +792,7 @@ class HttpSource(Source):
         """stamina's hook: retry transport errors, 408, 429 and 5xx; a float is Retry-After
         (a 429's or a 503's). The breaker's half-open request is not retried once it could not
         connect: the breaker opens again at once."""
-        if self._probing and _could_not_connect(exc):
+        if self._breaker.probing and _could_not_connect(exc):
             return False
         if isinstance(exc, RateLimited | ServerError) and exc.retry_after is not None:
             wait = min(exc.retry_after, self.retry_after_cap_s)

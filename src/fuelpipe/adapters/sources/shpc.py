@@ -272,13 +272,9 @@ class StationFiles:
         if attempt_deadline_s is not None and attempt_deadline_s <= 0:
             raise ValueError("shpc: the attempt deadline must be positive")
         self._breaker = Breaker(breaker_threshold, breaker_cool_off_s, monotonic)
-        self._probing = False
-        """The request under way is the breaker's half-open one."""
         self._unconnected: str | None = None
         """Why the current attempt could not connect, in words (None: it did, or has not
         failed so)."""
-        self.not_sent = 0
-        """Requests refused unsent while the breaker was open."""
         self.base_url = base_url.rstrip("/")
         self.attempt_deadline_s = attempt_deadline_s
         self._watchdog = Watchdog()
@@ -298,6 +294,11 @@ class StationFiles:
         self.client.close()
 
     @property
+    def not_sent(self) -> int:
+        """Requests refused unsent while the breaker was open."""
+        return self._breaker.not_sent
+
+    @property
     def listing_url(self) -> str:
         return f"{self.base_url}/{LISTING_PATH}"
 
@@ -314,16 +315,8 @@ class StationFiles:
     def _guarded(self, call: Callable[[], _T]) -> _T:
         """``call`` with its retries, unless the breaker is open (SourceUnreachable at once,
         nothing sent); its outcome told to the breaker."""
-        if (why := self._breaker.refusal()) is not None:
-            self.not_sent += 1
-            raise SourceUnreachable(f"shpc: not asked: {why}")
-        self._probing = self._breaker.half_open()
-        try:
+        with self._breaker.guard("shpc", lambda _: self._unconnected):  # the last attempt's
             result: _T = self._retrying()(call)
-        except SourceError:
-            self._breaker.record(self._unconnected)  # the last attempt's
-            raise
-        self._breaker.record(None)
         return result
 
     def _failed(self, exc: httpx.RequestError, url: str) -> SourceError:
@@ -338,7 +331,7 @@ class StationFiles:
         """stamina's hook: retry timeouts, no answer at all, 408, 5xx and 429; a float is
         Retry-After. The breaker's half-open request is not retried once it could not
         connect: the breaker opens again at once."""
-        if self._probing and self._unconnected is not None:
+        if self._breaker.probing and self._unconnected is not None:
             return False
         if isinstance(exc, RateLimited | ServerError) and exc.retry_after is not None:
             wait = min(exc.retry_after, self.retry_after_cap_s)  # a 429's or a 503's
