@@ -585,6 +585,20 @@ class Breaker:
         self.record(None)
 
 
+def retry_verdict(
+    exc: Exception, cap_s: float, attempt: int, attempts: int, waits: list[float]
+) -> bool | float:
+    """stamina's verdict on attempt ``attempt`` of ``attempts``: a 429's or a 503's Retry-After
+    capped at ``cap_s`` (noted in ``waits`` unless no attempt follows), else retry timeouts,
+    no answer at all, 408, 429 and 5xx. One rule for HttpSource and StationFiles."""
+    if isinstance(exc, RateLimited | ServerError) and exc.retry_after is not None:
+        wait = min(exc.retry_after, cap_s)
+        if attempt < attempts:  # no wait follows the last attempt
+            waits.append(wait)
+        return wait
+    return isinstance(exc, RateLimited | ServerError | SourceTimeout | SourceUnreachable)
+
+
 def _could_not_connect(exc: BaseException) -> bool:
     """A source error of an attempt that could not connect (a DNS lookup failed, a connection
     refused or timed out): what the breaker counts."""
@@ -794,12 +808,8 @@ class HttpSource(Source):
         connect: the breaker opens again at once."""
         if self._breaker.probing and _could_not_connect(exc):
             return False
-        if isinstance(exc, RateLimited | ServerError) and exc.retry_after is not None:
-            wait = min(exc.retry_after, self.retry_after_cap_s)
-            if self._attempt < self.attempts:
-                self.retry_after_waits.append(wait)
-            return wait
-        return isinstance(exc, RateLimited | ServerError | SourceTimeout | SourceUnreachable)
+        return retry_verdict(exc, self.retry_after_cap_s, self._attempt, self.attempts,
+                             self.retry_after_waits)  # fmt: skip
 
     def _pace(self) -> None:
         """Keep at least ``min_interval_s`` between the starts of two requests."""

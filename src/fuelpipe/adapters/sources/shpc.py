@@ -41,6 +41,7 @@ from fuelpipe.adapters.sources._http import (
     decoded,
     make_client,
     redact_url,
+    retry_verdict,
     snippet,
     timeout_words,
     transport_error_words,
@@ -333,12 +334,8 @@ class StationFiles:
         connect: the breaker opens again at once."""
         if self._breaker.probing and self._unconnected is not None:
             return False
-        if isinstance(exc, RateLimited | ServerError) and exc.retry_after is not None:
-            wait = min(exc.retry_after, self.retry_after_cap_s)  # a 429's or a 503's
-            if self._attempt < self.attempts:  # no wait follows the last attempt
-                self.retry_after_waits.append(wait)
-            return wait
-        return isinstance(exc, RateLimited | ServerError | SourceTimeout | SourceUnreachable)
+        return retry_verdict(exc, self.retry_after_cap_s, self._attempt, self.attempts,
+                             self.retry_after_waits)  # fmt: skip
 
     def _check_served(self, final: str, url: str) -> None:
         """Refuse ``final``, where a request for ``url`` ended after redirects, unless ANP
