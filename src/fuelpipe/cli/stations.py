@@ -708,6 +708,8 @@ def _print_result(result: Any, fmt: str, title: str, *, wide: bool = False) -> N
         for row in result.rows:
             table.add_row(*(_table_cell(v) for v in row))
         _print_whole(table)
+    elif "cnpj" in result.columns:  # station_search: a row per station and fuel
+        console.print(_narrow_stations(result.columns, result.rows, title))
     else:
         console.print(_narrow_result(result.columns, result.rows, title))
 
@@ -747,6 +749,60 @@ def _narrow_result(columns: list[str], rows: list[Any], title: str) -> Table:
                 _table_cell(r[at[c]]) + (f"–{_table_cell(r[at[ranges[c]]])}" if c in ranges else "")
                 for c in shown
             )
+        )
+    return table
+
+
+STATION_WIDTHS = {"station": 24, "municipality": 15, "brand": 10}
+"""The widths station_search's default table wraps the station's name (its CNPJ on the line
+below), the municipality (its UF after a slash) and the brand to, for the table to fit 100
+columns with a price of LPG (116.000/13kg): at spaces, a longer word (SUPERGASBRAS) folded,
+never cut (--wide: every cell whole, on one line)."""
+PRODUCT_WIDTH = 10
+"""A fuel's name longer than this (GASOLINE_PREMIUM) breaks after its underscore."""
+
+
+def _narrow_stations(columns: list[str], rows: list[Any], title: str) -> Table:
+    """station_search's default table, to fit 100 columns with every figure and name: the
+    CNPJ below the station's name, the UF after the municipality, the unit after the price
+    (BRL/l as /l), long names wrapped, a station's name, town and brand on its first fuel's row
+    only (a rule below its last); the address left out (--wide, CSV and JSON)."""
+    at = {c: i for i, c in enumerate(columns)}
+    table = Table(
+        Column("station, CNPJ", max_width=STATION_WIDTHS["station"], overflow="fold"),
+        Column("municipality/UF", max_width=STATION_WIDTHS["municipality"], overflow="fold"),
+        Column("brand", max_width=STATION_WIDTHS["brand"], overflow="fold"),
+        Column("product", no_wrap=True),
+        Column("collected", no_wrap=True),
+        Column("price (BRL)", justify="right", no_wrap=True),
+        title=title,
+        caption=f"{', '.join(c for c in QUERY_DROPPED if c in at)}: --wide or -f csv|json",
+        caption_justify="left",
+    )
+    cnpjs = [r[at["cnpj"]] for r in rows]
+    before: list[str] = []
+    for i, r in enumerate(rows):
+        product, unit = str(r[at["product"]]), str(r[at["unit"]])
+        if len(product) > PRODUCT_WIDTH:
+            product = product.replace("_", "_\n", 1)
+        station = [
+            f"{_table_cell(r[at['station']])}\n{_table_cell(r[at['cnpj']])}",
+            f"{_table_cell(r[at['municipality']])}/{_table_cell(r[at['state']])}",
+            _table_cell(r[at["brand"]]),
+        ]
+        # rows come grouped by station: a cell left blank is the one above (a fuel can be
+        # sold under another brand than the station's others: that one is shown)
+        shown = station
+        if i and cnpjs[i - 1] == cnpjs[i]:
+            shown = [c if c != b else "" for c, b in zip(station, before, strict=True)]
+        before = station
+        table.add_row(
+            *shown,
+            escape(product),
+            _table_cell(r[at["collected"]]),
+            _table_cell(r[at["price"]])
+            + escape(unit.removeprefix("BRL") if unit.startswith("BRL/") else f" {unit}"),
+            end_section=i + 1 < len(rows) and cnpjs[i + 1] != cnpjs[i],
         )
     return table
 
@@ -828,9 +884,11 @@ def query(
     An option the query does not take is refused, not ignored.
 
     The table fits 100 columns: state is UF, observations obs, p10 and p90 one p10–p90 range,
-    min_price and max_price one min–max range, and station_search leaves out the street,
-    number and neighbourhood; --wide shows every column under its name, and -f csv or -f json
-    always give them.
+    min_price and max_price one min–max range; station_search's gives each station's name
+    (wrapped, its CNPJ below), municipality/UF and brand once above its fuels, each price with
+    its unit (6.340/l is 6.340 BRL/l) and leaves out the street, number and neighbourhood;
+    --wide shows every column under its name, every cell whole, and -f csv or -f json always
+    give them.
     """
     given_name, name = name, name.strip().lower()  # in any case, as --fuel and --state
     if name not in QUERIES:
