@@ -1155,9 +1155,9 @@ def reconcile(
         bool,
         typer.Option(
             "--wide",
-            help="The table with every column (about 145 wide): the week's end, the lake's "
-            "price and station counts, ANP's station count, the result in words. CSV and "
-            "JSON always have them.",
+            help="The table with every column (about 145 wide, every cell whole on a narrower "
+            "terminal): the week's end, the lake's price and station counts, ANP's station "
+            "count, the result in words. CSV and JSON always have them.",
         ),
     ] = False,
 ) -> None:
@@ -1299,7 +1299,10 @@ def _print_reconciled(
         sys.stdout.write(buf.getvalue())
         return
     title = f"station means against ANP's published state averages, {span}"
-    console.print(_wide_table(rows, title) if wide else _narrow_table(rows, title))
+    if wide:
+        _print_whole(_wide_table(rows, title))
+    else:
+        console.print(_narrow_table(rows, title))
 
 
 _RESULT_STYLE = {"within": "green", "outside": "bold red", "not compared": "dim"}
