@@ -9,7 +9,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
@@ -23,6 +23,7 @@ from fuelpipe.adapters.lake.queries import QUERIES
 from fuelpipe.adapters.lake.storage import LAKE_LAYOUT, old_layout_notice
 from fuelpipe.cli import display
 from fuelpipe.domain.catalog import STATES
+from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.station_files import KINDS, ROLLING_WEEKS, UNDECIDED
 from fuelpipe.domain.stations import (
     FUELS,
@@ -458,18 +459,20 @@ def status(
         typer.Option(
             "--wide",
             help="The files' table with every column (about 225 wide): each file's source "
-            "(URL or path), the instant of its ingest to the microsecond, the replaced and "
-            "rejected rows and its reports each in a column. --json always has them.",
+            "(URL or path), the instant of its ingest to the microsecond (São Paulo time), the "
+            "replaced and rejected rows and its reports each in a column. --json always has "
+            "them.",
         ),
     ] = False,
 ) -> None:
     """Files ingested (with their counts), an incomplete: line per interrupted ingest (the
     command that completes it, and the --kind it keeps), and rows per product and month.
 
-    The files' table fits 100 columns: each file's name, when it was ingested (UTC, to the
-    minute), its rows and those written, the replaced and rejected rows when not 0, and a line
-    below it per file that wrote reports in _reports/; --wide adds each file's source (the URL
-    or path it was read from) and --json gives every field.
+    The files' table fits 100 columns: each file's name, when it was ingested (São Paulo time
+    with its offset, to the minute, as the other commands show instants; --json: UTC, as the
+    manifest keeps it), its rows and those written, the replaced and rejected rows when not 0,
+    and a line below it per file that wrote reports in _reports/; --wide adds each file's
+    source (the URL or path it was read from) and --json gives every field.
     """
     state = _lake(ctx, existing=True).status()
     if as_json:
@@ -531,9 +534,10 @@ def _file_counts(parts: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
-def _utc_minute(instant: str) -> str:
-    """An ISO instant as ``YYYY-MM-DD HH:MM`` in UTC (the manifest keeps microseconds)."""
-    return datetime.fromisoformat(instant).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+def _sao_paulo(instant: str, timespec: str = "auto") -> str:
+    """A manifest's instant (UTC, to the microsecond) in São Paulo time with its offset, as the
+    other commands show instants (``2025-04-20T07:15-03:00`` to the minute)."""
+    return sao_paulo_iso(datetime.fromisoformat(instant), timespec)
 
 
 def _narrow_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
@@ -542,7 +546,7 @@ def _narrow_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
     rejected rows named when not 0 (the reports are listed below it)."""
     table = Table(
         "file",
-        "ingested (UTC)",
+        "ingested",
         *(Column(head, justify="right") for head in ("rows", "written")),
         Column("to look at", max_width=display.LOOK_AT_WIDTH),
         title=title,
@@ -559,7 +563,7 @@ def _narrow_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
             name += f"\nfrom …/{path.parent.name}/"
         table.add_row(
             escape(name),
-            _utc_minute(entry["ingested_at"]),
+            _sao_paulo(entry["ingested_at"], "minutes"),
             f"{n['rows']:,}",
             f"{n['written']:,}",
             ", ".join(f"{n[k]:,} {k}" for k in ("replaced", "rejected") if n[k]) or "-",
@@ -568,7 +572,7 @@ def _narrow_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
 
 
 def _wide_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
-    """`--wide`: every column, the source as given and the instant as the manifest keeps it."""
+    """`--wide`: every column, the source as given and the instant to the microsecond."""
     table = Table(
         "file",
         "source",
@@ -585,7 +589,7 @@ def _wide_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
         table.add_row(
             escape(entry.get("name", key)),
             escape(str(entry.get("source") or key)),
-            entry["ingested_at"],
+            _sao_paulo(entry["ingested_at"]),
             *(f"{n[k]:,}" for k in ("rows", "written", "replaced", "rejected")),
             escape("\n".join(entry.get("reports", []))),
         )
