@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import re
 import sqlite3
 import subprocess
 import sys
@@ -36,6 +38,36 @@ def fuelpipe(
         check=check,
         timeout=timeout,
     )
+
+
+def on_terminal(*args: str, env: dict[str, str], columns: int, timeout: float = 300) -> str:
+    """Run the real CLI on a terminal ``columns`` wide (a pseudo-terminal: the CLI sizes its
+    tables to it, where through a pipe it prints 150 wide); its output, without colours."""
+    primary, secondary = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "fuelpipe.cli", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=secondary,
+        stderr=secondary,
+        env={**os.environ, **env, "COLUMNS": str(columns), "NO_COLOR": "1"},
+    ) as cli:
+        os.close(secondary)
+        seen = bytearray()
+        try:
+            while chunk := _read(primary):
+                seen += chunk
+        finally:
+            os.close(primary)
+        assert cli.wait(timeout) == 0, seen.decode(errors="replace")
+    return re.sub(r"\x1b\[[0-9;]*m", "", seen.decode()).replace("\r\n", "\n")
+
+
+def _read(fd: int) -> bytes:
+    """The terminal's next output; b"" once the CLI closed it (Linux raises EIO then)."""
+    try:
+        return os.read(fd, 65536)
+    except OSError:
+        return b""
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ import pytest
 from tests.e2e.conftest import fuelpipe
 from tests.support.tables import TERMINAL, box_lines, cells, widest
 
+from fuelpipe.cli.stations import STATION_WIDTHS
+
 pytest.importorskip("duckdb")
 
 FITS = {  # the query and its options: the table's width before (at 150 columns, unsqueezed)
@@ -50,6 +52,57 @@ def test_ranges_and_short_headers_hold_the_same_figures_as_wide(demo_store):
     assert list(wide) == list(row)  # --wide: every column under its name
 
 
+def _search_rows(stdout: str) -> list[dict[str, str]]:
+    """station_search's default table read back into one record per station and fuel: a
+    station's cells (its first row's, wrapped lines joined) go with each of its fuels' rows."""
+    lines = [ln for ln in stdout.splitlines() if ln.startswith(("│", "├"))]  # rows, rules
+    records: list[dict[str, str]] = []
+    station = ["", "", ""]  # the cells above: a blank one is the same as the row above's
+    for ln in lines:
+        if not ln.startswith("│"):  # a rule: the next station's rows follow
+            continue
+        name, town, brand, product, collected, price = (c.strip() for c in ln.split("│")[1:-1])
+        first = bool(collected)  # a row's first line (its other lines continue its cells)
+        if first:
+            records.append({"product": product, "collected": collected, "price": price})
+            fresh = [bool(text) for text in (name, town, brand)]
+        else:
+            records[-1]["product"] += product
+        for k, text in enumerate((name, town, brand)):
+            if first and text:
+                station[k] = text
+            elif fresh[k] and text:
+                station[k] += f" {text}"
+        records[-1].update(zip(("station", "town", "brand"), station, strict=True))
+    return records
+
+
+def _chars(text: str) -> str:
+    return "".join(text.split())
+
+
+@pytest.mark.parametrize("text", ["SHELL", "posto"])
+def test_station_search_fits_with_every_field_but_the_address(demo_store, text):
+    """Real stations on the demo lake: SHELL's table was 126 columns (a 28-character name);
+    'posto' finds 150 stations, LPG's prices in BRL/13kg among them. The default table gives
+    every station's name, CNPJ, town, UF, brand and each fuel's day and price with its unit."""
+    env, _, _ = demo_store
+    args = ("station_search", "--text", text)
+    default = _query(env, *args)
+    assert widest(box_lines(default)) <= TERMINAL, "\n".join(box_lines(default)[:3])
+    got = _search_rows(default)
+    want = list(csv.DictReader(io.StringIO(_query(env, *args, "-f", "csv"))))
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        # every character, in order (a wrap drops the spaces where it breaks a line)
+        assert _chars(g["station"]) == _chars(f"{w['station']}{w['cnpj']}")
+        assert _chars(g["town"]) == _chars(f"{w['municipality']}/{w['state']}")
+        assert _chars(g["brand"]) == _chars(w["brand"])
+        unit = w["unit"].removeprefix("BRL")
+        assert (g["product"], g["collected"]) == (w["product"], w["collected"])
+        assert g["price"] == f"{float(w['price']):.3f}{unit}"
+
+
 def test_station_search_leaves_the_address_to_wide(demo_store):
     env, _, _ = demo_store
     args = ("station_search", "--text", "SHELL")
@@ -58,10 +111,14 @@ def test_station_search_leaves_the_address_to_wide(demo_store):
     shown = box_lines(default)
     heads = {c.strip() for c in next(ln for ln in shown if ln.startswith("┃")).split("┃")}
     assert not {"street", "number", "neighbourhood"} & heads
-    assert {"cnpj", "station", "municipality", "UF", "price"} <= heads
+    assert {"station, CNPJ", "municipality/UF", "brand", "product", "price (BRL)"} <= heads
     assert "street, number, neighbourhood: --wide or -f csv|json" in default
     assert row["street"] not in default
-    assert row["street"] in _query(env, *args, "--wide")
-    assert widest(shown) < 188  # it was 188 wide; still over 100 (station names and brands)
+    assert len(row["station"]) > STATION_WIDTHS["station"]  # wrapped by default
+    assert row["station"] not in default
+    named = list(row.values())[: list(row).index("product") + 1]  # the row's station and fuel
+    wide = cells(box_lines(_query(env, *args, "--wide")), *named)
+    assert wide == row | {"price": f"{float(row['price']):.3f}"}  # every cell whole
     helped = " ".join(fuelpipe("stations", "query", "--help", env=env).stdout.split())
-    assert "--wide shows every column under its name" in helped
+    assert "--wide shows every column under its name, every cell whole" in helped
+    assert "6.340/l is 6.340 BRL/l" in helped

@@ -11,9 +11,9 @@ import subprocess
 from typing import Any
 
 import pytest
-from tests.e2e.conftest import EMPTY_RUN, fuelpipe
+from tests.e2e.conftest import EMPTY_RUN, fuelpipe, on_terminal
 from tests.lake.conftest import BOM, acre_gasoline_surveyed_twice, real_file
-from tests.support.tables import TERMINAL, cells
+from tests.support.tables import BOX, TERMINAL, cells, widest
 
 from fuelpipe.domain.catalog import STATES
 from fuelpipe.domain.stations import (
@@ -231,6 +231,32 @@ def test_wide_and_the_machine_formats_show_what_the_default_table_leaves_out(dem
     )
     helped = " ".join(_reconcile(env, "--help").stdout.split())
     assert "--wide" in helped and "-f csv" in helped
+
+
+def test_wide_prints_every_cell_whole_on_a_narrower_terminal(demo_store):
+    """On a 100-column terminal --wide prints its whole table (about 145 columns), as the other
+    --wide tables do, not squeezed to the terminal with its cells cut or wrapped."""
+    env, _, _ = demo_store
+    args = ("--fuel", "ethanol", "--state", "AC", "--since", "2025-04-13")
+    shown = on_terminal("stations", "reconcile", *args, "--wide", env=env, columns=TERMINAL)
+    table = [ln for ln in shown.splitlines() if ln.startswith(BOX)]
+    assert widest(table) > TERMINAL
+    (row,) = json.loads(_reconcile(env, *args, "-f", "json").stdout)
+    assert cells(table, "ETHANOL") == {
+        "fuel": "ETHANOL",
+        "state": "AC",
+        "week": "2025-04-13..04-19",
+        "station mean": f"{row['station_mean']:.3f}",
+        "observations": "1",
+        "stations": "1",
+        "published": f"{row['published_mean']:.3f}",
+        "ANP stations": "9",
+        "diff": f"{row['diff_pct']:+.2f}%",
+        "coverage": "11%",
+        "result": "not compared",
+    }
+    helped = " ".join(_reconcile(env, "--help").stdout.replace("│", " ").split())  # (its box)
+    assert "every cell whole on a narrower terminal" in helped
 
 
 def test_weeks_the_lake_does_not_hold_are_refused_with_exit_1(demo_store):

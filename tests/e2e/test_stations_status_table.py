@@ -4,7 +4,7 @@ and `--json` have each file's source and the instant to the microsecond."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,9 @@ from tests.lake.conftest import BOM, real_lines, set_cell
 from tests.support.tables import TERMINAL, box_lines, box_tables, cells, widest
 
 pytest.importorskip("duckdb")
+
+SP_OFFSET = timedelta(hours=3)
+"""São Paulo's offset from UTC (no daylight saving since 2019)."""
 
 SALE = 12  # "Valor de Venda"
 GLP = "ultimas-4-semanas-glp.csv"
@@ -32,10 +35,10 @@ def test_the_default_files_table_fits_a_100_column_terminal(demo_store):
     tables = box_lines(done.stdout)
     assert widest(tables) <= TERMINAL, "\n".join(tables[:4])
     entry = _glp(env)
-    at = datetime.fromisoformat(entry["ingested_at"]).astimezone(UTC)
+    at = datetime.fromisoformat(entry["ingested_at"]).astimezone(UTC) - SP_OFFSET
     assert cells(box_tables(done.stdout)[0], GLP) == {
         "file": GLP,
-        "ingested (UTC)": at.strftime("%Y-%m-%d %H:%M"),
+        "ingested": at.strftime("%Y-%m-%dT%H:%M-03:00"),  # São Paulo time, as elsewhere
         "rows": "13,310",
         "written": "13,310",
         "to look at": "-",
@@ -49,10 +52,16 @@ def test_wide_shows_the_source_and_the_instant(demo_store):
     entry = _glp(env)
     shown = cells(box_tables(fuelpipe("stations", "status", "--wide", env=env).stdout)[0], GLP)
     assert entry["source"].endswith(f"/{GLP}")
-    assert (shown["source"], shown["ingested at"]) == (entry["source"], entry["ingested_at"])
+    assert shown["source"] == entry["source"]
+    # the same instant, to the microsecond, in São Paulo time (--json: UTC, as the manifest)
+    manifest, table = (
+        datetime.fromisoformat(t) for t in (entry["ingested_at"], shown["ingested at"])
+    )
+    assert (table, table.utcoffset(), manifest.utcoffset()) == (manifest, -SP_OFFSET, timedelta(0))
     assert (shown["rows"], shown["replaced"], shown["rejected"]) == ("13,310", "0", "0")
     helped = " ".join(fuelpipe("stations", "status", "--help", env=env).stdout.split())
     assert "--wide adds each file's source" in helped
+    assert "when it was ingested (São Paulo time with its offset, to the minute" in helped
 
 
 def test_rejected_rows_and_their_report_are_named_by_default(tmp_path):

@@ -9,7 +9,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
@@ -23,6 +23,7 @@ from fuelpipe.adapters.lake.queries import QUERIES
 from fuelpipe.adapters.lake.storage import LAKE_LAYOUT, old_layout_notice
 from fuelpipe.cli import display
 from fuelpipe.domain.catalog import STATES
+from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.station_files import KINDS, ROLLING_WEEKS, UNDECIDED
 from fuelpipe.domain.stations import (
     FUELS,
@@ -458,18 +459,20 @@ def status(
         typer.Option(
             "--wide",
             help="The files' table with every column (about 225 wide): each file's source "
-            "(URL or path), the instant of its ingest to the microsecond, the replaced and "
-            "rejected rows and its reports each in a column. --json always has them.",
+            "(URL or path), the instant of its ingest to the microsecond (São Paulo time), the "
+            "replaced and rejected rows and its reports each in a column. --json always has "
+            "them.",
         ),
     ] = False,
 ) -> None:
     """Files ingested (with their counts), an incomplete: line per interrupted ingest (the
     command that completes it, and the --kind it keeps), and rows per product and month.
 
-    The files' table fits 100 columns: each file's name, when it was ingested (UTC, to the
-    minute), its rows and those written, the replaced and rejected rows when not 0, and a line
-    below it per file that wrote reports in _reports/; --wide adds each file's source (the URL
-    or path it was read from) and --json gives every field.
+    The files' table fits 100 columns: each file's name, when it was ingested (São Paulo time
+    with its offset, to the minute, as the other commands show instants; --json: UTC, as the
+    manifest keeps it), its rows and those written, the replaced and rejected rows when not 0,
+    and a line below it per file that wrote reports in _reports/; --wide adds each file's
+    source (the URL or path it was read from) and --json gives every field.
     """
     state = _lake(ctx, existing=True).status()
     if as_json:
@@ -531,9 +534,10 @@ def _file_counts(parts: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
-def _utc_minute(instant: str) -> str:
-    """An ISO instant as ``YYYY-MM-DD HH:MM`` in UTC (the manifest keeps microseconds)."""
-    return datetime.fromisoformat(instant).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+def _sao_paulo(instant: str, timespec: str = "auto") -> str:
+    """A manifest's instant (UTC, to the microsecond) in São Paulo time with its offset, as the
+    other commands show instants (``2025-04-20T07:15-03:00`` to the minute)."""
+    return sao_paulo_iso(datetime.fromisoformat(instant), timespec)
 
 
 def _narrow_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
@@ -542,7 +546,7 @@ def _narrow_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
     rejected rows named when not 0 (the reports are listed below it)."""
     table = Table(
         "file",
-        "ingested (UTC)",
+        "ingested",
         *(Column(head, justify="right") for head in ("rows", "written")),
         Column("to look at", max_width=display.LOOK_AT_WIDTH),
         title=title,
@@ -559,7 +563,7 @@ def _narrow_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
             name += f"\nfrom …/{path.parent.name}/"
         table.add_row(
             escape(name),
-            _utc_minute(entry["ingested_at"]),
+            _sao_paulo(entry["ingested_at"], "minutes"),
             f"{n['rows']:,}",
             f"{n['written']:,}",
             ", ".join(f"{n[k]:,} {k}" for k in ("replaced", "rejected") if n[k]) or "-",
@@ -568,7 +572,7 @@ def _narrow_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
 
 
 def _wide_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
-    """`--wide`: every column, the source as given and the instant as the manifest keeps it."""
+    """`--wide`: every column, the source as given and the instant to the microsecond."""
     table = Table(
         "file",
         "source",
@@ -585,7 +589,7 @@ def _wide_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
         table.add_row(
             escape(entry.get("name", key)),
             escape(str(entry.get("source") or key)),
-            entry["ingested_at"],
+            _sao_paulo(entry["ingested_at"]),
             *(f"{n[k]:,}" for k in ("rows", "written", "replaced", "rejected")),
             escape("\n".join(entry.get("reports", []))),
         )
@@ -708,6 +712,8 @@ def _print_result(result: Any, fmt: str, title: str, *, wide: bool = False) -> N
         for row in result.rows:
             table.add_row(*(_table_cell(v) for v in row))
         _print_whole(table)
+    elif "cnpj" in result.columns:  # station_search: a row per station and fuel
+        console.print(_narrow_stations(result.columns, result.rows, title))
     else:
         console.print(_narrow_result(result.columns, result.rows, title))
 
@@ -747,6 +753,60 @@ def _narrow_result(columns: list[str], rows: list[Any], title: str) -> Table:
                 _table_cell(r[at[c]]) + (f"–{_table_cell(r[at[ranges[c]]])}" if c in ranges else "")
                 for c in shown
             )
+        )
+    return table
+
+
+STATION_WIDTHS = {"station": 24, "municipality": 15, "brand": 10}
+"""The widths station_search's default table wraps the station's name (its CNPJ on the line
+below), the municipality (its UF after a slash) and the brand to, for the table to fit 100
+columns with a price of LPG (116.000/13kg): at spaces, a longer word (SUPERGASBRAS) folded,
+never cut (--wide: every cell whole, on one line)."""
+PRODUCT_WIDTH = 10
+"""A fuel's name longer than this (GASOLINE_PREMIUM) breaks after its underscore."""
+
+
+def _narrow_stations(columns: list[str], rows: list[Any], title: str) -> Table:
+    """station_search's default table, to fit 100 columns with every figure and name: the
+    CNPJ below the station's name, the UF after the municipality, the unit after the price
+    (BRL/l as /l), long names wrapped, a station's name, town and brand on its first fuel's row
+    only (a rule below its last); the address left out (--wide, CSV and JSON)."""
+    at = {c: i for i, c in enumerate(columns)}
+    table = Table(
+        Column("station, CNPJ", max_width=STATION_WIDTHS["station"], overflow="fold"),
+        Column("municipality/UF", max_width=STATION_WIDTHS["municipality"], overflow="fold"),
+        Column("brand", max_width=STATION_WIDTHS["brand"], overflow="fold"),
+        Column("product", no_wrap=True),
+        Column("collected", no_wrap=True),
+        Column("price (BRL)", justify="right", no_wrap=True),
+        title=title,
+        caption=f"{', '.join(c for c in QUERY_DROPPED if c in at)}: --wide or -f csv|json",
+        caption_justify="left",
+    )
+    cnpjs = [r[at["cnpj"]] for r in rows]
+    before: list[str] = []
+    for i, r in enumerate(rows):
+        product, unit = str(r[at["product"]]), str(r[at["unit"]])
+        if len(product) > PRODUCT_WIDTH:
+            product = product.replace("_", "_\n", 1)
+        station = [
+            f"{_table_cell(r[at['station']])}\n{_table_cell(r[at['cnpj']])}",
+            f"{_table_cell(r[at['municipality']])}/{_table_cell(r[at['state']])}",
+            _table_cell(r[at["brand"]]),
+        ]
+        # rows come grouped by station: a cell left blank is the one above (a fuel can be
+        # sold under another brand than the station's others: that one is shown)
+        shown = station
+        if i and cnpjs[i - 1] == cnpjs[i]:
+            shown = [c if c != b else "" for c, b in zip(station, before, strict=True)]
+        before = station
+        table.add_row(
+            *shown,
+            escape(product),
+            _table_cell(r[at["collected"]]),
+            _table_cell(r[at["price"]])
+            + escape(unit.removeprefix("BRL") if unit.startswith("BRL/") else f" {unit}"),
+            end_section=i + 1 < len(rows) and cnpjs[i + 1] != cnpjs[i],
         )
     return table
 
@@ -828,9 +888,11 @@ def query(
     An option the query does not take is refused, not ignored.
 
     The table fits 100 columns: state is UF, observations obs, p10 and p90 one p10–p90 range,
-    min_price and max_price one min–max range, and station_search leaves out the street,
-    number and neighbourhood; --wide shows every column under its name, and -f csv or -f json
-    always give them.
+    min_price and max_price one min–max range; station_search's gives each station's name
+    (wrapped, its CNPJ below), municipality/UF and brand once above its fuels, each price with
+    its unit (6.340/l is 6.340 BRL/l) and leaves out the street, number and neighbourhood;
+    --wide shows every column under its name, every cell whole, and -f csv or -f json always
+    give them.
     """
     given_name, name = name, name.strip().lower()  # in any case, as --fuel and --state
     if name not in QUERIES:
@@ -1097,9 +1159,9 @@ def reconcile(
         bool,
         typer.Option(
             "--wide",
-            help="The table with every column (about 145 wide): the week's end, the lake's "
-            "price and station counts, ANP's station count, the result in words. CSV and "
-            "JSON always have them.",
+            help="The table with every column (about 145 wide, every cell whole on a narrower "
+            "terminal): the week's end, the lake's price and station counts, ANP's station "
+            "count, the result in words. CSV and JSON always have them.",
         ),
     ] = False,
 ) -> None:
@@ -1241,7 +1303,10 @@ def _print_reconciled(
         sys.stdout.write(buf.getvalue())
         return
     title = f"station means against ANP's published state averages, {span}"
-    console.print(_wide_table(rows, title) if wide else _narrow_table(rows, title))
+    if wide:
+        _print_whole(_wide_table(rows, title))
+    else:
+        console.print(_narrow_table(rows, title))
 
 
 _RESULT_STYLE = {"within": "green", "outside": "bold red", "not compared": "dim"}
