@@ -259,6 +259,16 @@ def test_demo_refuses_speed_without_live(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_demo_refuses_a_port_with_no_serve(tmp_path: Path) -> None:
+    """`demo --no-serve --port 9999` ran the whole demo and served nothing, the port ignored
+    without a word (`--port 8050`, the default spelled out, likewise)."""
+    env = {"FUELPIPE_DB": str(tmp_path / "fp.sqlite"), "FUELPIPE_LAKE": str(tmp_path / "lake")}
+    for port in ("9999", "8050"):
+        line = _one_error(_run("demo", "--no-serve", "--port", port, env=env))
+        assert line == "error: --port is for the dashboard, and --no-serve serves none", line
+    assert list(tmp_path.iterdir()) == []
+
+
 def _description(help_text: str) -> list[str]:
     """The lines of a command's description: after the usage line, before the first box."""
     lines = help_text.split("╭", maxsplit=1)[0].splitlines()

@@ -85,6 +85,13 @@ def test_a_host_with_stray_spaces_is_the_address_inside(
             '{"anp": 0}',
             "FUELPIPE_REVISION_WINDOW_DAYS='{\"anp\": 0}': anp: ",
         ),
+        # a bare number (as `revise --help` named it) was "Input should be a valid dictionary"
+        (
+            "FUELPIPE_REVISION_WINDOW_DAYS",
+            "10",
+            "FUELPIPE_REVISION_WINDOW_DAYS='10': days by source as a JSON object, e.g. "
+            "'{\"anp\": 84}' (sources anp, bcb, fred, yahoo), not 10",
+        ),
         # pydantic's "Value error, " prefix says nothing to the user
         ("FUELPIPE_REVISE_AT", "25:00", "FUELPIPE_REVISE_AT='25:00': '25:00' is not a São Paulo"),
     ],

@@ -1561,7 +1561,9 @@ def demo(
     serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="End by serving the dashboard.")
     ] = True,
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Dashboard port.")] = 8050,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Dashboard port (default 8050).")
+    ] = None,
     live: Annotated[
         bool,
         typer.Option(
@@ -1584,6 +1586,9 @@ def demo(
         raise fail("--speed is for --live (the replay as if live); the demo alone has no clock")
     if speed is not None and not math.isfinite(speed):
         raise fail(f"--speed must be a finite number of times real time (1 or more), not {speed}")
+    if port is not None and not serve:
+        raise fail("--port is for the dashboard, and --no-serve serves none")
+    port = 8050 if port is None else port
     if global_options(ctx).now is not None:
         raise fail(
             "--now (or FUELPIPE_NOW) is not for `fuelpipe demo`: the demo runs each part of "

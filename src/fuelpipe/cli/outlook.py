@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import partial
 from importlib.util import find_spec
@@ -192,7 +193,7 @@ def backtest(
             panels[f] = walk_forward_panel(members, first, last, lags, national=led)
         return panels[f][a]
 
-    pairs = [(a, f) for a in areas for f in fuels]
+    pairs = _pairs_held(cli, areas, fuels, loaded.series, folder)
     with display.bar(cli.console, disable=as_json) as progress:  # ~17 s for every fuel
         for n, (a, f) in enumerate(pairs, 1):
             scored = scored_for(a, f)
@@ -209,6 +210,23 @@ def backtest(
         print(json.dumps(rows, indent=2))
     else:
         _backtest_table(cli, rows)
+
+
+def _pairs_held(
+    cli: Any, areas: list[str], fuels: list[str], held: Mapping[str, object], folder: Path
+) -> list[tuple[str, str]]:
+    """Every (area, fuel) asked; one error, exit 1, when the history holds none of them
+    (else an empty table and exit 0 read as a backtest run)."""
+    pairs = [(a, f) for a in areas for f in fuels]
+    if any(fuel_key(f, a) in held for a, f in pairs):
+        return pairs
+    has = "; ".join(
+        f"{a}'s history holds "
+        + (", ".join(f for f in FUEL_PRODUCTS if fuel_key(f, a) in held) or "none")
+        for a in dict.fromkeys(areas)
+    )
+    missing = ", ".join(fuel_key(f, a) for a, f in pairs)
+    raise cli.fail(f"no history for {missing} in {folder}: nothing to backtest ({has})", 1)
 
 
 def _backtest_table(cli: Any, rows: list[dict[str, Any]]) -> None:

@@ -20,14 +20,14 @@ def revise_command(
 ) -> None:
     """Re-read the recent window of every fetch unit (one request each) and store revisions.
 
-    The window per source is FUELPIPE_REVISION_WINDOW_DAYS (default 35 days, ANP 56). A value
-    that changed is kept with its history (previous value, new value, when, which request):
-    see `fuelpipe export KEY`; `fuelpipe status` counts revised values per key. Dates the
-    source said have no value (ABSENT) are asked again: a value published since is stored.
-    A stock split
-    in the window re-bases every earlier close: that ticker's whole history is re-read.
-    `fuelpipe watch` runs this once a day (23:00 São Paulo time, FUELPIPE_REVISE_AT), as the
-    AWS home's daily schedule does.
+    The window per source is FUELPIPE_REVISION_WINDOW_DAYS, days by source as JSON, e.g.
+    '{"anp": 84}' (default 35 days, ANP 56). A value that changed is kept with its history
+    (previous value, new value, when, which request): see `fuelpipe export KEY`; `fuelpipe
+    status` counts revised values per key. Dates the source said have no value (ABSENT) are
+    asked again: a value published since is stored. A stock split in the window re-bases
+    every earlier close: that ticker's whole history is re-read. `fuelpipe watch` runs this
+    once a day (23:00 São Paulo time, FUELPIPE_REVISE_AT), as the AWS home's daily schedule
+    does.
 
     Exits 3 when a source could not be used at all (every request to it failed): its stored
     values stand, and the next revise re-reads the window. A source every re-read of which

@@ -343,7 +343,41 @@ def ingest(
     _refused_to_errors(summary, given)
     # a path that is not a file is that path's error: the rest of the batch went on
     summary.errors[:0] = [f"{p}: {why}; not ingested" for p, why in absent]
+    not_applied = _kind_not_applied(lake, summary, given_kind)
+    if not_applied:
+        from fuelpipe.cli.main import warn
+
+        for line in not_applied:
+            warn(line)
     _report_ingest(summary, as_json)
+    if not_applied:
+        raise typer.Exit(EXIT_INGEST_ERRORS)
+
+
+def _kind_not_applied(lake: Any, summary: IngestSummary, kind: str | None) -> list[str]:
+    """A line per file skipped as ingested before whose recorded kind is not the --kind
+    given: without --force the kind is not applied, which said nothing before."""
+    if kind is None:
+        return []
+    from fuelpipe.adapters.lake.engine import by_source, source_key
+
+    recorded = by_source(lake.storage.read_manifest())["files"]
+    lines = []
+    for f in summary.files:
+        parts = f.get("parts") or []
+        if f.get("unchanged"):  # answered 304: not downloaded
+            keys = {source_key(f["url"])}
+        elif parts and all(p.get("already_ingested") for p in parts):
+            keys = {p["already_ingested"] for p in parts}
+        else:
+            continue
+        kinds = {p.get("kind") for k in keys for p in recorded.get(k, {}).get("parts", [])}
+        if kinds and kinds != {kind}:
+            lines.append(
+                f"{f['name']}: skipped as ingested before, as {', '.join(sorted(map(str, kinds)))}"
+                f": --kind {kind} is not applied; add --force to ingest it again as {kind}"
+            )
+    return lines
 
 
 def _report_ingest(summary: IngestSummary, as_json: bool) -> None:

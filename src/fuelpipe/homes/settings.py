@@ -190,9 +190,17 @@ class Settings(BaseModel):
     def _parse_json(cls, value: object) -> object:
         if isinstance(value, str):  # from the environment: JSON, e.g. '{"anp": 84}'
             try:
-                return json.loads(value)
+                value = json.loads(value)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"not JSON: {exc}") from None
+        if not isinstance(value, dict):  # a bare number was "a valid dictionary" to pydantic
+            from fuelpipe.domain.catalog import DEFAULT_CATALOG
+
+            known = ", ".join(sorted({s.source for s in DEFAULT_CATALOG}))
+            raise ValueError(
+                f"days by source as a JSON object, e.g. '{{\"anp\": 84}}' (sources {known}), "
+                f"not {json.dumps(value)}"
+            )
         return value
 
     @field_validator("revise_at", mode="before")
