@@ -98,3 +98,27 @@ def test_a_file_named_for_a_format_export_does_not_write_is_refused(
     assert line.startswith(f"error: --output {out} is named .{extension}, but export "), line
     assert says in line, line
     assert not out.exists()
+
+
+def test_a_parquet_export_of_series_with_no_record_says_so(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`export -f parquet -s KEY` of a series never fetched said only "wrote 0 records of 1
+    series", where csv and json name the key and the command that fetches it."""
+    pytest.importorskip("pyarrow")
+    out = tmp_path / "eur.parquet"
+    done = fuelpipe("export", "-f", "parquet", "-s", "CURRENCY#EUR", "-o", str(out), env=env)
+    assert done.stderr.splitlines() == [
+        "note: CURRENCY#EUR has no record in this store (`fuelpipe run --series CURRENCY#EUR` "
+        "fetches it)",
+        f"wrote 0 records of 1 series to {out}",
+    ]
+    many = fuelpipe("export", "-f", "parquet", "-s", "CURRENCY#EUR", "-s", "CURRENCY#GBP",
+                    "-o", str(out), env=env)  # fmt: skip
+    assert many.stderr.splitlines()[0] == (
+        "note: none of the 2 series has a record in this store (`fuelpipe run --series "
+        "CURRENCY#EUR` fetches one)"
+    )
+    some = fuelpipe("export", "-f", "parquet", "-s", "CURRENCY#EUR", "-s", "CURRENCY#USD",
+                    "-o", str(out), env=env)  # fmt: skip
+    assert some.stderr.splitlines() == [f"wrote 2 records of 2 series to {out}"]

@@ -1217,6 +1217,13 @@ def _export_parquet(ctx: typer.Context, patterns: list[str], output: Path | None
     with wired(ctx) as context:
         rows: list[int] = []  # the file is written one key at a time, as the store is read
         _write_output(output, lambda temp: rows.append(write_parquet(context.store, keys, temp)))
+    if not rows[0]:  # as csv and json say: "wrote 0 records" alone reads as a failed export
+        if len(keys) == 1:
+            note(f"{keys[0]} has no record in this store (`fuelpipe run --series {keys[0]}` "
+                 "fetches it)")  # fmt: skip
+        else:
+            note(f"none of the {len(keys)} series has a record in this store (`fuelpipe run "
+                 f"--series {keys[0]}` fetches one)")  # fmt: skip
     err.print(
         f"wrote {rows[0]} records of {len(keys)} series to {output}", highlight=False, markup=False
     )
