@@ -10,7 +10,7 @@ too long to store for a date stored OK), on each home."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from devtools.aws.servers import LocalServer
@@ -36,9 +36,10 @@ DAYS = [date(2022, 1, 4), date(2022, 1, 5), date(2022, 1, 6)]
 LONG = "78.1000000000000000000000000000000000000001"  # 42 significant digits; a store holds 38
 
 
-def _fill(store: Store, tmp_path) -> None:
-    """Brent's three days stored, then a ``revise`` whose answer carries LONG for the middle."""
-    clock = ManualClock(NOW)
+def _fill(store: Store, tmp_path, now: datetime = NOW) -> None:
+    """Brent's three days stored, then a ``revise`` whose answer carries LONG for the middle,
+    at ``now``."""
+    clock = ManualClock(now)
     source = TableSource(
         "fred",
         {(BRENT.key, d): Decimal(v) for d, v in zip(DAYS, ("77.1", "78.0", "78.2"), strict=True)},
@@ -117,3 +118,35 @@ def test_the_cli_lists_them_on_the_aws_home(
     create_resources(cfg, dynamodb_client=dynamodb, sqs_client=sqs, poll_s=0.05)
     _fill(DynamoDbStore(dynamodb, name, cfg.pending_shards), tmp_path)
     _check(aws_cli_env(name, dynalite_server, moto_server))
+
+
+def _seen_in_utc(tmp_path) -> dict[str, str]:
+    """A store whose value was set aside at the system clock's UTC instant (NOW), and its env."""
+    db = tmp_path / "store.sqlite"
+    with SqliteStore(db) as store:
+        _fill(store, tmp_path, NOW.astimezone(UTC))  # SystemClock's zone
+    return {"FUELPIPE_DB": str(db)}
+
+
+def test_quarantine_set_aside_shows_when_in_sao_paulo_time(tmp_path) -> None:
+    """The table shows last and first seen in São Paulo time with its offset, as the other
+    commands show instants (before: ``2022-03-31T23:00:00+00:00``); --json keeps them as
+    stored."""
+    env = _seen_in_utc(tmp_path)
+    table = fuelpipe("quarantine", "set-aside", env=env).stdout
+    assert table.count("2022-03-31T20:00:00-03:00") == 2  # last seen, first seen
+    assert "+00:00" not in table
+    [listed] = json.loads(fuelpipe("quarantine", "set-aside", "--json", env=env).stdout)
+    assert listed["first_seen"] == listed["last_seen"] == "2022-03-31T23:00:00+00:00"
+
+
+def test_status_shows_when_set_aside_in_sao_paulo_time(tmp_path) -> None:
+    """`status`'s lines below its table say first and last seen in São Paulo time too;
+    --json keeps them as stored."""
+    env = _seen_in_utc(tmp_path)
+    status = " ".join(fuelpipe("status", env=env).stdout.split())
+    assert "(first seen 2022-03-31T20:00:00-03:00, last seen 2022-03-31T20:00:00-03:00)" in status
+    assert "+00:00" not in status
+    rows = {r["key"]: r for r in json.loads(fuelpipe("status", "--json", env=env).stdout)}
+    [newest] = rows[BRENT.key]["set_aside_newest"]
+    assert newest["first_seen"] == newest["last_seen"] == "2022-03-31T23:00:00+00:00"

@@ -316,8 +316,8 @@ def print_set_aside(console: Console, count: int, newest: Sequence[SetAside]) ->
     for e in newest:
         console.print(
             f"  {e.key} {e.date.isoformat()} {e.value} (first seen "
-            f"{e.first_seen.isoformat(timespec='seconds')}, last seen "
-            f"{e.last_seen.isoformat(timespec='seconds')}): {e.reason}",
+            f"{sao_paulo_iso(e.first_seen, 'seconds')}, last seen "
+            f"{sao_paulo_iso(e.last_seen, 'seconds')}): {e.reason}",
             markup=False,
             highlight=False,
         )

@@ -35,6 +35,7 @@ from fuelpipe.cli.helpstyle import SERIES_HELP, PlainHelpGroup
 from fuelpipe.cli.precompute_hook import health_reads
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
+from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record
 from fuelpipe.homes import damage_message, damage_namer, empty_store_message, open_home
@@ -1349,8 +1350,8 @@ def quarantine_set_aside(
             e.date.isoformat(),
             e.value,
             rich_escape(e.reason),
-            e.last_seen.isoformat(timespec="seconds"),
-            e.first_seen.isoformat(timespec="seconds"),
+            sao_paulo_iso(e.last_seen, "seconds"),  # --json keeps them as stored
+            sao_paulo_iso(e.first_seen, "seconds"),
         )
     console.print(table)
 
