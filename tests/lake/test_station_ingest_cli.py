@@ -87,6 +87,21 @@ def test_a_lake_path_that_is_a_file_is_said_so_when_ingesting(
     assert afile.read_text() == "x"
 
 
+@pytest.mark.parametrize("command", [["status"], ["query", "state_weekly"]])
+def test_a_lake_path_inside_a_file_is_said_so_when_reading(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """`FUELPIPE_LAKE=<a file>/lake` made `stations status` say "no station lake ... run
+    `fuelpipe stations ingest`", an ingest that is refused for that path."""
+    afile = tmp_path / "not-a-lake"
+    afile.write_text("x")
+    lake = afile / "lake"
+    done = CliRunner().invoke(cli, ["stations", *command], env=_env(tmp_path, lake))
+    assert done.exit_code != 0, done.output
+    (line,) = _errors(done.stderr)
+    assert line == f"error: FUELPIPE_LAKE {lake} is inside {afile}, a file, not a lake folder"
+
+
 @pytest.mark.parametrize("records", ["none", "all rejected"])
 def test_a_file_with_no_valid_record_gets_no_undecided_kind_warning(
     records: str, tmp_path: Path

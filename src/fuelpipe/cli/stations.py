@@ -104,10 +104,10 @@ def missing_lake(cfg: Any) -> str | None:
         return None
     root = Path(cfg.lake)
     todo = "run `fuelpipe stations ingest` (or `fuelpipe demo`) first, or check FUELPIPE_LAKE"
+    if problem := not_a_folder(cfg):  # first: a path inside a file does not exist either
+        return problem
     if not root.exists():
         return f"no station lake at {_where(root)}: {todo}"
-    if problem := not_a_folder(cfg):
-        return problem
     if not (root / MANIFEST).is_file() and not any(root.glob("product=*")):
         return f"no station lake at {_where(root)} (the folder holds no {MANIFEST}): {todo}"
     return None
