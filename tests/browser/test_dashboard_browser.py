@@ -1561,6 +1561,30 @@ def test_a_date_axis_zoomed_to_days_writes_them_in_the_pages_order(
     assert ("Ampliar zoom" if lang == "pt-BR" else "Zoom in") in titles
 
 
+# A window holding one survey week (the stored data begin on 2021-05-19, in the week of May 16):
+# its date axis labelled "23:59:59.9995" and "00:00:00.0005", a millisecond around that Sunday.
+ONE_WEEK = [
+    ("view=overview&date=2021-05-20", "chart-overview"),
+    ("view=movement&fuel=GASOLINE&area=BR&date=2021-05-22", "chart-price"),
+]
+
+
+@pytest.mark.parametrize(("query", "chart"), ONE_WEEK)
+def test_a_chart_of_one_week_has_a_date_axis_of_days(
+    watched: Watched, query: str, chart: str
+) -> None:
+    watched.open(f"{query}&lang=en")
+    xs = watched.page.evaluate(
+        "(id) => [...new Set(document.getElementById(id).data.flatMap(t => t.x))]", chart
+    )
+    assert xs == ["2021-05-16"], xs  # one week drawn, else the test proves nothing
+    ticks = watched.page.evaluate(
+        "(id) => Array.from(document.querySelectorAll(`#${id} .xtick text`), t => t.textContent)",
+        chart,
+    )
+    assert ticks and all(re.fullmatch(r"May \d{1,2}(2021)?", tick) for tick in ticks), ticks
+
+
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
 def test_copy_link_says_copied_only_when_the_clipboard_took_it(watched: Watched, lang: str) -> None:
     # A refused clipboard said "Copy the address bar", leaving the reader to find it (no

@@ -558,6 +558,13 @@
     // The reader's zoom outlives a redraw for new data, not a choice of theirs (the address
     // changes) nor a chart of another date (the Today panel's next day).
     layout.uirevision = location.search + asOf;
+    // One week drawn: Plotly's axis spans a millisecond around it ("23:59:59.9995"); a week
+    // either side instead.
+    const days = new Set(weekly ? traces.flatMap((tr) => tr.x || []) : []);
+    if (days.size === 1 && !layout.xaxis.range) {
+      const [day] = days;
+      layout.xaxis.range = [addDays(day, -7), addDays(day, 7)];
+    }
     await plotlyReady;
     await Plotly.react(div, traces, layout, plotConfig(imageName(id, source, asOf)));
     asOfCaption(div, traces, asOf, weekly);
