@@ -1543,6 +1543,14 @@
       tab.setAttribute("aria-selected", String(active));
       tab.tabIndex = active ? 0 : -1; // one tab stop: the arrow keys move between the tabs
       tab.classList.toggle("active", active);
+      // On a phone the strip scrolls sideways: a link to a view on its right opened with the
+      // view's tab out of sight. Centred in the strip (not scrollIntoView: the page stays put).
+      const strip = tab.closest(".tabs");
+      const s = strip.getBoundingClientRect();
+      const r = tab.getBoundingClientRect();
+      if (active && (r.left < s.left || r.right > s.right)) {
+        strip.scrollLeft += r.left - s.left - (s.width - r.width) / 2;
+      }
     }
     for (const label of document.querySelectorAll("[data-control]")) {
       label.hidden = !spec.controls.includes(label.dataset.control);
