@@ -17,7 +17,7 @@ import pytest
 from devtools.dashboard.serving import scripts_before_first_chart, serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
 from tests.browser.conftest import NOW, error_free_page
-from tests.support.aria_tabs import assert_open, read_tabs
+from tests.support.aria_tabs import assert_open, read_tabs, selected_tab_in_sight
 from tests.support.clipboard import (
     assert_copy_link_is_honest,
     assert_copy_status_follows_the_language,
@@ -700,15 +700,6 @@ def test_phone_widths_keep_the_page_and_its_titles_on_screen(watched: Watched, w
             assert got == {"page": 0, "lang": 0, "buttons": True, "titles": []}, (name, lang)
 
 
-# The open view's tab: whether the tab strip (it scrolls sideways on a phone) shows all of it.
-SELECTED_TAB_SHOWN_JS = """() => {
-  const tab = document.querySelector('.tabs [role=tab][aria-selected=true]');
-  const s = tab.closest('.tabs').getBoundingClientRect();
-  const r = tab.getBoundingClientRect();
-  return {view: tab.dataset.view, shown: r.left >= s.left - 1 && r.right <= s.right + 1};
-}"""
-
-
 def test_on_a_phone_the_open_views_tab_is_in_sight(watched: Watched) -> None:
     """At 390 px the tab strip scrolls sideways: a link to Pass-through, Outlook or Pipeline
     health opened with their tab out of sight to the right, nothing saying which view it was."""
@@ -716,13 +707,13 @@ def test_on_a_phone_the_open_views_tab_is_in_sight(watched: Watched) -> None:
     for view in [*VIEWS, "outlook"]:
         for lang in ("en", "pt-BR"):
             watched.open(f"view={view}&lang={lang}")
-            got = watched.page.evaluate(SELECTED_TAB_SHOWN_JS)
+            got = selected_tab_in_sight(watched.page)
             assert got == {"view": view, "shown": True}, lang
     watched.page.click("#tab-overview")  # the strip scrolled back to its start
     watched.wait_ready()
     watched.page.go_back()  # to the Outlook: its tab brought into sight again
     watched.wait_ready()
-    assert watched.page.evaluate(SELECTED_TAB_SHOWN_JS) == {"view": "outlook", "shown": True}
+    assert selected_tab_in_sight(watched.page) == {"view": "outlook", "shown": True}
 
 
 # Each drawn chart's title and Plotly's toolbar: whether the toolbar shows and whether the two

@@ -24,7 +24,7 @@ from tests.support.a11y import (
     assert_rings_show,
     tab_through,
 )
-from tests.support.aria_tabs import assert_open, read_tabs
+from tests.support.aria_tabs import assert_open, read_tabs, selected_tab_in_sight
 from tests.support.clipboard import (
     assert_copy_link_is_honest,
     assert_copy_status_follows_the_language,
@@ -712,15 +712,6 @@ def test_on_a_phone_a_wide_table_scrolls_in_its_box_not_the_page(
     assert any(scrolls for _, scrolls in tables), tables  # the widest scrolls inside
 
 
-# The open view's tab: whether the tab strip (it scrolls sideways on a phone) shows all of it.
-SELECTED_TAB_SHOWN_JS = """() => {
-  const tab = document.querySelector('.tabs [role=tab][aria-selected=true]');
-  const s = tab.closest('.tabs').getBoundingClientRect();
-  const r = tab.getBoundingClientRect();
-  return {view: tab.dataset.view, shown: r.left >= s.left - 1 && r.right <= s.right + 1};
-}"""
-
-
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
 def test_on_a_phone_the_open_views_tab_is_in_sight(
     page: Page, stations_url: str, lang: str
@@ -730,7 +721,7 @@ def test_on_a_phone_the_open_views_tab_is_in_sight(
     page.set_viewport_size({"width": 390, "height": 800})
     for view in ("search", "dispersion", "brands", "ranking"):
         _open(page, stations_url, f"view={view}&lang={lang}")
-        assert page.evaluate(SELECTED_TAB_SHOWN_JS) == {"view": view, "shown": True}
+        assert selected_tab_in_sight(page) == {"view": view, "shown": True}
 
 
 MODEBAR_JS = """() => Array.from(document.querySelectorAll('main .view:not([hidden]) .modebar-btn'))
