@@ -17,7 +17,7 @@ import pytest
 from devtools.dashboard.serving import scripts_before_first_chart, serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
 from tests.browser.conftest import NOW, error_free_page
-from tests.support.aria_tabs import assert_open, read_tabs
+from tests.support.aria_tabs import assert_open, read_tabs, selected_tab_in_sight
 from tests.support.clipboard import (
     assert_copy_link_is_honest,
     assert_copy_status_follows_the_language,
@@ -698,6 +698,22 @@ def test_phone_widths_keep_the_page_and_its_titles_on_screen(watched: Watched, w
             watched.open(f"{query}&lang={lang}")
             got = watched.page.evaluate(LAYOUT_JS)
             assert got == {"page": 0, "lang": 0, "buttons": True, "titles": []}, (name, lang)
+
+
+def test_on_a_phone_the_open_views_tab_is_in_sight(watched: Watched) -> None:
+    """At 390 px the tab strip scrolls sideways: a link to Pass-through, Outlook or Pipeline
+    health opened with their tab out of sight to the right, nothing saying which view it was."""
+    watched.page.set_viewport_size({"width": 390, "height": 844})
+    for view in [*VIEWS, "outlook"]:
+        for lang in ("en", "pt-BR"):
+            watched.open(f"view={view}&lang={lang}")
+            got = selected_tab_in_sight(watched.page)
+            assert got == {"view": view, "shown": True}, lang
+    watched.page.click("#tab-overview")  # the strip scrolled back to its start
+    watched.wait_ready()
+    watched.page.go_back()  # to the Outlook: its tab brought into sight again
+    watched.wait_ready()
+    assert selected_tab_in_sight(watched.page) == {"view": "outlook", "shown": True}
 
 
 # Each drawn chart's title and Plotly's toolbar: whether the toolbar shows and whether the two
@@ -1559,6 +1575,30 @@ def test_a_date_axis_zoomed_to_days_writes_them_in_the_pages_order(
         "() => Array.from(document.querySelectorAll('#chart-price .modebar-btn'), b => b.dataset.title)"
     )
     assert ("Ampliar zoom" if lang == "pt-BR" else "Zoom in") in titles
+
+
+# A window holding one survey week (the stored data begin on 2021-05-19, in the week of May 16):
+# its date axis labelled "23:59:59.9995" and "00:00:00.0005", a millisecond around that Sunday.
+ONE_WEEK = [
+    ("view=overview&date=2021-05-20", "chart-overview"),
+    ("view=movement&fuel=GASOLINE&area=BR&date=2021-05-22", "chart-price"),
+]
+
+
+@pytest.mark.parametrize(("query", "chart"), ONE_WEEK)
+def test_a_chart_of_one_week_has_a_date_axis_of_days(
+    watched: Watched, query: str, chart: str
+) -> None:
+    watched.open(f"{query}&lang=en")
+    xs = watched.page.evaluate(
+        "(id) => [...new Set(document.getElementById(id).data.flatMap(t => t.x))]", chart
+    )
+    assert xs == ["2021-05-16"], xs  # one week drawn, else the test proves nothing
+    ticks = watched.page.evaluate(
+        "(id) => Array.from(document.querySelectorAll(`#${id} .xtick text`), t => t.textContent)",
+        chart,
+    )
+    assert ticks and all(re.fullmatch(r"May \d{1,2}(2021)?", tick) for tick in ticks), ticks
 
 
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])

@@ -783,3 +783,36 @@ def test_with_no_forecast_each_empty_box_is_as_tall_as_its_message(
     for box, text in boxes:
         # its padding and its lines' leading (the text's rect is its glyphs'), no more
         assert text > 0 and box <= text + 2 * 28 + 12, boxes
+
+
+# The hover label of one point of a fan chart's trace, the mouse on that point.
+_POINT_JS = """([id, curve, i]) => {
+  const gd = document.getElementById(id);
+  const tr = gd.data[curve];
+  const r = gd.querySelector('.nsewdrag').getBoundingClientRect();
+  return [r.left + gd._fullLayout.xaxis.d2p(tr.x[i]), r.top + gd._fullLayout.yaxis.d2p(tr.y[i])];
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_a_fan_bands_hover_says_both_its_ends_in_reais(
+    page: Page, outlook_url: str, lang: str
+) -> None:
+    """A band's hover said '95% band: 6.249': its lower end alone, as if the band were one
+    price, and with no unit where the Nowcast beside it says 'R$ 6.45'."""
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
+    _ready(page)
+    api = httpx.get(f"{outlook_url}/api/outlook", params={"fuel": "GASOLINE", "area": "BR"}).json()
+    names = page.evaluate(
+        "() => document.getElementById('chart-outlook-fan').data.map(t => t.name)"
+    )
+    step = api["steps"][2]  # the third forecast week: each band's point 3
+    for level in (95, 80):
+        name = f"Faixa de {level}%" if lang == "pt-BR" else f"{level}% band"
+        page.mouse.move(0, 0)
+        page.mouse.move(*page.evaluate(_POINT_JS, ["chart-outlook-fan", names.index(name), 3]))
+        text = f"R$ {step[f'lo{level}']:.3f} – R$ {step[f'hi{level}']:.3f}"
+        if lang == "pt-BR":
+            text = text.replace(".", ",")
+        label = page.locator("#chart-outlook-fan .hoverlayer .hovertext").first
+        expect(label).to_have_text(f"{name}: {text}")

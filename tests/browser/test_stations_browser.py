@@ -24,7 +24,7 @@ from tests.support.a11y import (
     assert_rings_show,
     tab_through,
 )
-from tests.support.aria_tabs import assert_open, read_tabs
+from tests.support.aria_tabs import assert_open, read_tabs, selected_tab_in_sight
 from tests.support.clipboard import (
     assert_copy_link_is_honest,
     assert_copy_status_follows_the_language,
@@ -710,6 +710,18 @@ def test_on_a_phone_a_wide_table_scrolls_in_its_box_not_the_page(
     assert len(tables) == boxes
     assert all(width <= 390 - 2 * 16 for width, _ in tables), tables
     assert any(scrolls for _, scrolls in tables), tables  # the widest scrolls inside
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_on_a_phone_the_open_views_tab_is_in_sight(
+    page: Page, stations_url: str, lang: str
+) -> None:
+    """At 390 px the tab strip scrolls sideways: a link to the station search opened with its
+    tab out of sight past the strip's right edge (x=494 of 390)."""
+    page.set_viewport_size({"width": 390, "height": 800})
+    for view in ("search", "dispersion", "brands", "ranking"):
+        _open(page, stations_url, f"view={view}&lang={lang}")
+        assert selected_tab_in_sight(page) == {"view": view, "shown": True}
 
 
 MODEBAR_JS = """() => Array.from(document.querySelectorAll('main .view:not([hidden]) .modebar-btn'))

@@ -41,3 +41,18 @@ def assert_open(got: dict[str, Any], view: str) -> None:
             True,
             not active,
         ), (view, tab)
+
+
+# The open view's tab and whether its strip (it scrolls sideways on a phone) shows all of it.
+_SELECTED_TAB_SHOWN_JS = """() => {
+  const tab = document.querySelector('.tabs [role=tab][aria-selected=true]');
+  const s = tab.closest('.tabs').getBoundingClientRect();
+  const r = tab.getBoundingClientRect();
+  return {view: tab.dataset.view, shown: r.left >= s.left - 1 && r.right <= s.right + 1};
+}"""
+
+
+def selected_tab_in_sight(page: Page) -> dict[str, Any]:
+    """The selected tab's view, and whether the tab strip shows all of it (`shown`)."""
+    got: dict[str, Any] = page.evaluate(_SELECTED_TAB_SHOWN_JS)
+    return got

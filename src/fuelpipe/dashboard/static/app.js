@@ -558,6 +558,13 @@
     // The reader's zoom outlives a redraw for new data, not a choice of theirs (the address
     // changes) nor a chart of another date (the Today panel's next day).
     layout.uirevision = location.search + asOf;
+    // One week drawn: Plotly's axis spans a millisecond around it ("23:59:59.9995"); a week
+    // either side instead.
+    const days = new Set(weekly ? traces.flatMap((tr) => tr.x || []) : []);
+    if (days.size === 1 && !layout.xaxis.range) {
+      const [day] = days;
+      layout.xaxis.range = [addDays(day, -7), addDays(day, 7)];
+    }
     await plotlyReady;
     await Plotly.react(div, traces, layout, plotConfig(imageName(id, source, asOf)));
     asOfCaption(div, traces, asOf, weekly);
@@ -1536,6 +1543,14 @@
       tab.setAttribute("aria-selected", String(active));
       tab.tabIndex = active ? 0 : -1; // one tab stop: the arrow keys move between the tabs
       tab.classList.toggle("active", active);
+      // On a phone the strip scrolls sideways: a link to a view on its right opened with the
+      // view's tab out of sight. Centred in the strip (not scrollIntoView: the page stays put).
+      const strip = tab.closest(".tabs");
+      const s = strip.getBoundingClientRect();
+      const r = tab.getBoundingClientRect();
+      if (active && (r.left < s.left || r.right > s.right)) {
+        strip.scrollLeft += r.left - s.left - (s.width - r.width) / 2;
+      }
     }
     for (const label of document.querySelectorAll("[data-control]")) {
       label.hidden = !spec.controls.includes(label.dataset.control);

@@ -158,13 +158,18 @@
     const t = kit.t;
     const last = { x: view.last_week, y: view.last_price };
     const weeks = [last.x, ...view.steps.map((s) => s.week)];
-    const band = (lo, hi, name, color) => [
-      { x: weeks, y: [last.y, ...view.steps.map((s) => s[hi])], type: "scatter", mode: "lines",
-        line: { width: 0 }, hoverinfo: "skip", showlegend: false },
-      { x: weeks, y: [last.y, ...view.steps.map((s) => s[lo])], type: "scatter", mode: "lines",
-        line: { width: 0 }, fill: "tonexty", fillcolor: color, name,
-        hovertemplate: `${name}: %{y:.3f}<extra></extra>` },
-    ];
+    const cur = view.unit.startsWith("BRL") ? "R$ " : "";
+    const band = (lo, hi, name, color) => {
+      const top = [last.y, ...view.steps.map((s) => s[hi])];
+      return [
+        { x: weeks, y: top, type: "scatter", mode: "lines",
+          line: { width: 0 }, hoverinfo: "skip", showlegend: false },
+        // Both ends, in reais: the lower end alone read as if the band were one price.
+        { x: weeks, y: [last.y, ...view.steps.map((s) => s[lo])], type: "scatter", mode: "lines",
+          line: { width: 0 }, fill: "tonexty", fillcolor: color, name, customdata: top,
+          hovertemplate: `${name}: ${cur}%{y:.3f} – ${cur}%{customdata:.3f}<extra></extra>` },
+      ];
+    };
     const traces = [
       ...band("lo95", "hi95", t("outlook.band95"), "rgba(11,110,153,0.15)"),
       ...band("lo80", "hi80", t("outlook.band80"), "rgba(11,110,153,0.30)"),

@@ -598,6 +598,14 @@
       tab.classList.toggle("active", active);
       tab.setAttribute("aria-selected", String(active));
       tab.tabIndex = active ? 0 : -1; // one tab stop: the arrow keys move between the tabs
+      // On a phone the strip scrolls sideways: a link to the search opened with its tab out of
+      // sight. Centred in the strip (not scrollIntoView: the page stays put).
+      const strip = tab.closest(".tabs");
+      const s = strip.getBoundingClientRect();
+      const r = tab.getBoundingClientRect();
+      if (active && (r.left < s.left || r.right > s.right)) {
+        strip.scrollLeft += r.left - s.left - (s.width - r.width) / 2;
+      }
     }
     for (const section of document.querySelectorAll("main .view")) {
       section.hidden = section.dataset.view !== state.view;
