@@ -42,3 +42,23 @@ def test_a_kind_the_skipped_file_was_not_ingested_as_is_a_warning_exit_1(tmp_pat
 
     assert _ingest(lake, str(given), "--kind", "rolling", "--force") == (0, "")
     assert _ingest(lake, str(given), "--kind", "rolling") == (0, "")  # the kind it has
+
+
+def test_a_file_recorded_before_kinds_were_is_not_warned_about(tmp_path: Path) -> None:
+    """A lake's manifest from before kinds were recorded (no part has a ``kind``) cannot say
+    the file was ingested as another kind: no "as None" warning, exit 0."""
+    import json
+
+    from fuelpipe.adapters.lake.storage import MANIFEST
+
+    head = REAL.read_bytes().splitlines(keepends=True)[:201]
+    given = tmp_path / "slice.csv"
+    given.write_bytes(b"".join(head))
+    lake = tmp_path / "lake"
+    assert _ingest(lake, str(given)) == (0, "")
+    manifest = json.loads((lake / MANIFEST).read_text())
+    for entry in manifest["files"].values():
+        for part in entry["parts"]:
+            part.pop("kind")
+    (lake / MANIFEST).write_text(json.dumps(manifest))
+    assert _ingest(lake, str(given), "--kind", "rolling") == (0, "")

@@ -372,6 +372,7 @@ def _kind_not_applied(lake: Any, summary: IngestSummary, kind: str | None) -> li
         else:
             continue
         kinds = {p.get("kind") for k in keys for p in recorded.get(k, {}).get("parts", [])}
+        kinds.discard(None)  # recorded before kinds were: which kind it holds is not known
         if kinds and kinds != {kind}:
             lines.append(
                 f"{f['name']}: skipped as ingested before, as {', '.join(sorted(map(str, kinds)))}"
