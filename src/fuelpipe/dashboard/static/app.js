@@ -559,11 +559,11 @@
     // changes) nor a chart of another date (the Today panel's next day).
     layout.uirevision = location.search + asOf;
     // One week drawn: Plotly's axis spans a millisecond around it ("23:59:59.9995"); a week
-    // either side instead.
+    // either side instead, still autoranged (a fixed range read as the reader's own zoom).
     const days = new Set(weekly ? traces.flatMap((tr) => tr.x || []) : []);
     if (days.size === 1 && !layout.xaxis.range) {
       const [day] = days;
-      layout.xaxis.range = [addDays(day, -7), addDays(day, 7)];
+      layout.xaxis.autorangeoptions = { include: [addDays(day, -7), addDays(day, 7)] };
     }
     await plotlyReady;
     await Plotly.react(div, traces, layout, plotConfig(imageName(id, source, asOf)));
