@@ -11,7 +11,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -1141,12 +1141,22 @@ def export(
         )
         text = buf.getvalue()
     if not rows:  # a bare header (or []) alone reads as a failed export
-        note(f"{key} has no record in this store (`fuelpipe run --series {key}` fetches it)")
+        _note_no_record([key])
     if output:
         _write_output(output, lambda temp: temp.write_text(text))
         err.print(f"wrote {len(rows)} records of {key} to {output}", highlight=False, markup=False)
     else:
         sys.stdout.write(text)
+
+
+def _note_no_record(keys: Sequence[str]) -> None:
+    """The note of an export whose series have no record in the store, and what fetches one."""
+    if len(keys) == 1:
+        key = keys[0]
+        note(f"{key} has no record in this store (`fuelpipe run --series {key}` fetches it)")
+    else:
+        note(f"none of the {len(keys)} series has a record in this store (`fuelpipe run "
+             f"--series {keys[0]}` fetches one)")  # fmt: skip
 
 
 def _one_export_key(key: str) -> str:
@@ -1219,12 +1229,7 @@ def _export_parquet(ctx: typer.Context, patterns: list[str], output: Path | None
         rows: list[int] = []  # the file is written one key at a time, as the store is read
         _write_output(output, lambda temp: rows.append(write_parquet(context.store, keys, temp)))
     if not rows[0]:  # as csv and json say: "wrote 0 records" alone reads as a failed export
-        if len(keys) == 1:
-            note(f"{keys[0]} has no record in this store (`fuelpipe run --series {keys[0]}` "
-                 "fetches it)")  # fmt: skip
-        else:
-            note(f"none of the {len(keys)} series has a record in this store (`fuelpipe run "
-                 f"--series {keys[0]}` fetches one)")  # fmt: skip
+        _note_no_record(keys)
     err.print(
         f"wrote {rows[0]} records of {len(keys)} series to {output}", highlight=False, markup=False
     )
