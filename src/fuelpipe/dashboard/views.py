@@ -177,8 +177,15 @@ def indices_view(
     ``start``, a series stored from further back) are left out, so no line starts off its base.
     A ``base`` given keeps the whole window, below or above 100 before the base. Each series
     ends at what was published by the end of ``end``, and none past ``until``.
+
+    Pump prices asked for of which none has a value in the window leave nothing to index the
+    others against: every line is then empty, with a note saying why (:func:`_no_pump_price`),
+    so the JSON and its CSV (a note row per key) answer as the price chart does, with no row.
     """
     weekly = [reader.weekly(k, start, last_day(reader, k, end, until), how) for k in keys]
+    pumps = [(k, s) for k, s in zip(keys, weekly, strict=True) if reader.is_weekly(k)]
+    if pumps and not any(len(s) for _, s in pumps):
+        return _no_pump_price(reader, keys, [k for k, _ in pumps], base)
     from_base = base is None
     if base is None:
         firsts = [s.dates[0] for s in weekly if len(s)]
@@ -196,6 +203,25 @@ def indices_view(
             out.append(IndexSeries(key=key, label=label, base_date=None, points=[], note=str(exc)))
             continue
         out.append(IndexSeries(key=key, label=label, base_date=base_date, points=_points(rebased)))
+    return IndicesView(base=base, series=out)
+
+
+NOT_INDEXED = "not indexed: no pump price asked for ({pumps}) has a value"
+
+
+def _no_pump_price(
+    reader: SeriesReader, keys: Sequence[str], pumps: list[str], base: date | None
+) -> IndicesView:
+    """The indices of ``keys`` when none of the pump prices among them (``pumps``) has a value
+    in the window: no line, each with its reason. Indexing the others alone answered a chart
+    of a fuel's movement (and its CSV, named for the fuel) with its drivers' rows only."""
+    named = ", ".join(pumps)
+    out = []
+    for key in keys:
+        label, _ = reader.label(key)
+        why = "no stored value" if key in pumps else NOT_INDEXED.format(pumps=named)
+        note = f"{key}: {why} in the window"
+        out.append(IndexSeries(key=key, label=label, base_date=None, points=[], note=note))
     return IndicesView(base=base, series=out)
 
 
