@@ -178,14 +178,17 @@ def indices_view(
     A ``base`` given keeps the whole window, below or above 100 before the base. Each series
     ends at what was published by the end of ``end``, and none past ``until``.
 
-    Pump prices asked for of which none has a value in the window leave nothing to index the
-    others against: every line is then empty, with a note saying why (:func:`_no_pump_price`),
-    so the JSON and its CSV (a note row per key) answer as the price chart does, with no row.
+    One pump price against other series (the movement view's index chart: a fuel and its
+    drivers) with no value of it in the window leaves nothing to index them against: every
+    line is then empty, with a note saying why (:func:`_no_pump_price`), so the JSON and its
+    CSV (a note row per key) answer as the fuel's price chart does, with no row. Several pump
+    prices (the overview's) keep the others' lines when none has a value: that chart draws
+    them, each pump price left out with its note.
     """
     weekly = [reader.weekly(k, start, last_day(reader, k, end, until), how) for k in keys]
     pumps = [(k, s) for k, s in zip(keys, weekly, strict=True) if reader.is_weekly(k)]
-    if pumps and not any(len(s) for _, s in pumps):
-        return _no_pump_price(reader, keys, [k for k, _ in pumps], base)
+    if len(pumps) == 1 and not len(pumps[0][1]):
+        return _no_pump_price(reader, keys, pumps[0][0], base)
     from_base = base is None
     if base is None:
         firsts = [s.dates[0] for s in weekly if len(s)]
@@ -206,20 +209,19 @@ def indices_view(
     return IndicesView(base=base, series=out)
 
 
-NOT_INDEXED = "not indexed: no pump price asked for ({pumps}) has a value"
+NOT_INDEXED = "not indexed: {pump}, the pump price it is indexed with, has no value"
 
 
 def _no_pump_price(
-    reader: SeriesReader, keys: Sequence[str], pumps: list[str], base: date | None
+    reader: SeriesReader, keys: Sequence[str], pump: str, base: date | None
 ) -> IndicesView:
-    """The indices of ``keys`` when none of the pump prices among them (``pumps``) has a value
-    in the window: no line, each with its reason. Indexing the others alone answered a chart
+    """The indices of ``keys`` when the one pump price among them (``pump``) has no value in
+    the window: no line, each with its reason. Indexing the others alone answered the chart
     of a fuel's movement (and its CSV, named for the fuel) with its drivers' rows only."""
-    named = ", ".join(pumps)
     out = []
     for key in keys:
         label, _ = reader.label(key)
-        why = "no stored value" if key in pumps else NOT_INDEXED.format(pumps=named)
+        why = "no stored value" if key == pump else NOT_INDEXED.format(pump=pump)
         note = f"{key}: {why} in the window"
         out.append(IndexSeries(key=key, label=label, base_date=None, points=[], note=note))
     return IndicesView(base=base, series=out)
