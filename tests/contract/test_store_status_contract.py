@@ -11,6 +11,7 @@ import pytest
 
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.dashboard.health import health_view
+from fuelpipe.dashboard.schemas import SeriesHealth
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.store import StatusStamp, StatusSummary, Store
@@ -155,16 +156,23 @@ def test_a_reason_never_given_is_none_in_the_summary(store: Store) -> None:
     assert summary.latest == NOW
 
 
+def _usd_weekdays(store: Store) -> tuple[ManualClock, Catalog, SeriesHealth]:
+    """USD's weekdays of 2 to 21 January 2025 stored OK: the clock, a catalog of USD alone and
+    its health row."""
+    clock = clocked(store)
+    days = [D0 + timedelta(days=i) for i in range(20)]
+    store.put_records([Record(KEY, d, Decimal("5.1"), Status.OK) for d in days if d.weekday() < 5])
+    catalog = Catalog([DEFAULT_CATALOG[KEY]])
+    (was,) = health_view(store, catalog, None, clock).series
+    return clock, catalog, was
+
+
 def test_health_counts_records_before_a_series_start_without_moving_it(store: Store) -> None:
     """A PENDING and a QUARANTINED record dated before USD's catalog start (2000-01-03) are
     counted, in the series' row and in the totals the status index gives, and leave its
     expected and missing dates as they were (every banking day since 1999 was added)."""
-    clock = clocked(store)
+    clock, catalog, was = _usd_weekdays(store)
     usd = DEFAULT_CATALOG[KEY]
-    days = [D0 + timedelta(days=i) for i in range(20)]
-    store.put_records([Record(KEY, d, Decimal("5.1"), Status.OK) for d in days if d.weekday() < 5])
-    catalog = Catalog([usd])
-    (was,) = health_view(store, catalog, None, clock).series
     before = [usd.default_start - timedelta(days=n) for n in (4, 5)]  # 1999-12-30 and 29
     for day in before:
         assert store.put_pending(pending(day))
@@ -175,6 +183,26 @@ def test_health_counts_records_before_a_series_start_without_moving_it(store: St
     assert (row.expected, row.present, row.missing) == (was.expected, was.present, was.missing)
     assert (row.pending, row.quarantined, view.pending, view.quarantined) == (1, 1, 1, 1)
     assert row.expected < 60  # from 2 January 2025 to the clock, 10 March
+
+
+def test_a_value_before_a_series_start_does_not_move_where_completeness_counts_from(
+    store: Store,
+) -> None:
+    """An OK value dated before USD's catalog start (2000-01-03; a close a person stored, or
+    an older release) started the expected dates there: every banking day from 1999 to the
+    first value of 2025 was expected and missing (~6,300 of them; completeness 0.6%), where
+    freshness already starts at the first record from the series' start. Completeness starts
+    there too; the value is still stored and counted: the series' first value, not expected."""
+    clock, catalog, was = _usd_weekdays(store)
+    usd = DEFAULT_CATALOG[KEY]
+    early = usd.default_start - timedelta(days=4)  # 1999-12-30, a Thursday
+    store.put_records([Record(KEY, early, Decimal("1.8"), Status.OK)])
+
+    (row,) = health_view(store, catalog, None, clock).series
+    assert (row.expected, row.present, row.missing) == (was.expected, was.present, was.missing)
+    assert row.expected < 60  # from 2 January 2025 to the clock, 10 March
+    assert row.completeness == was.completeness
+    assert (row.first, row.last, row.unexpected) == (early, was.last, 0)
 
 
 @pytest.mark.parametrize("start", [None, date(2025, 2, 3)], ids=["catalog", "in-window"])

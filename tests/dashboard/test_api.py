@@ -258,6 +258,42 @@ def test_without_a_base_every_index_line_starts_at_100_on_the_first_common_week(
         assert (first["date"], float(first["index"])) == ("2021-09-05", 100.0)
 
 
+def test_a_movement_with_no_pump_price_in_its_window_indexes_no_driver(
+    client: httpx.Client,
+) -> None:
+    """São Paulo's gasoline is stored from 2024 on: in a 2021 window the price chart has no
+    point, and the index chart's answer (the movement view's CSV, named for the fuel) gave its
+    drivers' rows alone, indexed to a base of theirs. One pump price with no value in the
+    window: no line, each with its reason, in the JSON and the CSV alike."""
+    keys = [f"FUEL{Q}GASOLINE{Q}SP", f"CURRENCY{Q}USD", "BRENT_BRL", f"STOCK{Q}PETR4"]
+    window = "start=2021-09-01&end=2022-03-01"
+    price = client.get(f"/api/series?key={keys[0]}&freq=weekly&{window}").json()
+    assert price["points"] == []
+    path = f"/api/indices?keys={','.join(keys)}&{window}"
+    body = client.get(path).json()
+    assert body["base"] is None
+    assert [s["points"] for s in body["series"]] == [[]] * 4
+    assert [s["note"] for s in body["series"]] == [
+        "FUEL#GASOLINE#SP: no stored value in the window",
+        *(
+            f"{key}: not indexed: FUEL#GASOLINE#SP, the pump price it is indexed with, has no "
+            "value in the window"
+            for key in ("CURRENCY#USD", "BRENT_BRL", "STOCK#PETR4")
+        ),
+    ]
+    rows = list(csv.DictReader(io.StringIO(client.get(path + "&format=csv").text)))
+    assert [(r["key"], r["date"], r["index"]) for r in rows] == [
+        (k.replace(Q, "#"), "", "") for k in keys
+    ]
+    assert [r["note"] for r in rows] == [s["note"] for s in body["series"]]
+    # Several pump prices (the overview's chart) keep the other lines, drawn there: each pump
+    # price with no value is left out with its note, whether another has values or none has.
+    for pump in ("BR", "RJ"):
+        both = f"/api/indices?keys=FUEL{Q}GASOLINE{Q}{pump},{keys[0]},{keys[1]}&{window}"
+        drawn = [bool(s["points"]) for s in client.get(both).json()["series"]]
+        assert drawn == [pump == "BR", False, True]
+
+
 def test_correlations_have_counts_and_unit_diagonal(client: httpx.Client) -> None:
     body = client.get(VIEWS["correlations"]).json()
     size = len(body["keys"])

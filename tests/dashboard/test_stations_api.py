@@ -125,6 +125,44 @@ def test_a_span_of_days_is_labelled_with_the_whole_weeks_it_covers(client: TestC
     )
 
 
+MID_WEEK = {"start": "2025-04-02", "end": "2025-04-09"}  # a Wednesday to the next one
+VIEWS = {
+    "ranking": ("municipality_ranking", {"state": "BA"}),
+    "municipality": ("municipality_weekly", {"state": "SP", "municipality": "sao paulo"}),
+    "brands": ("brand_premium", {}),
+    "dispersion": ("dispersion", {}),
+    "search": ("station_search", {"q": "01.492.748"}),
+}
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_view_says_the_week_its_first_row_covers_for_a_from_inside_a_week(
+    client: TestClient, view: str
+) -> None:
+    """A From inside a survey week is answered from that week's Sunday (before From) in every
+    station view, and each says so: ``covered_start`` beside ``start`` in the JSON and on
+    every CSV row, and the file's name; a weekly row is of a week from it, a search's price
+    collected from it on (the ranking above pins that the figures are the whole week's)."""
+    name, params = VIEWS[view]
+    asked = {**params, **MID_WEEK}
+    body = client.get(f"/api/stations/{view}", params=asked).json()
+    assert body["rows"], body
+    assert (body["start"], body["end"]) == ("2025-04-02", "2025-04-09")
+    assert (body["covered_start"], body["covered_end"]) == ("2025-03-30", "2025-04-12")
+    rows = [dict(zip(body["columns"], r, strict=True)) for r in body["rows"]]
+    if "week" in body["columns"]:
+        assert rows[0]["week"] == "2025-03-30"
+    for row in rows:
+        assert "2025-03-30" <= row.get("week", row.get("collected", "2025-03-30")) <= "2025-04-12"
+    resp = client.get(f"/api/stations/{view}", params={**asked, "format": "csv"})
+    assert "-2025-03-30-2025-04-12" in resp.headers["content-disposition"], name
+    parsed = list(csv.DictReader(io.StringIO(resp.text)))
+    assert len(parsed) == len(rows)
+    assert {(r["start"], r["covered_start"], r["covered_end"]) for r in parsed} == {
+        ("2025-04-02", "2025-03-30", "2025-04-12")
+    }
+
+
 def test_brand_premium_and_its_percent_have_one_sign(client: TestClient) -> None:
     body = client.get("/api/stations/brands").json()
     rows = [dict(zip(body["columns"], r, strict=True)) for r in body["rows"]]

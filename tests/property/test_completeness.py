@@ -32,8 +32,9 @@ DAYS = st.dates(min_value=FIRST - timedelta(days=20), max_value=date(2024, 4, 10
 def reference(
     series: Series, present: Iterable[PresentDate], now: datetime, since: date | None = None
 ) -> Completeness:
-    """The formula before the single pass, verbatim but for the start: a record that is not
-    a value, dated before the series' start, no longer dates it."""
+    """The formula before the single pass, verbatim but for the start: a record dated before
+    the series' start, a value or not, no longer dates it (the health view's freshness starts
+    at the first record from the series' start on; completeness there too)."""
     dates = list(present)
     end = series.published_through(now)
     later = sum(1 for p in dates if p.status is Status.OK and p.date > end)
@@ -42,7 +43,7 @@ def reference(
         dates = [p for p in dates if p.date >= start]
     elif dates:
         start = min(
-            (p.date for p in dates if p.status is Status.OK or p.date >= series.default_start),
+            (p.date for p in dates if p.date >= series.default_start),
             default=series.default_start,
         )
     else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 
 from fuelpipe.dashboard.schemas import (
@@ -23,7 +23,7 @@ from fuelpipe.dashboard.schemas import (
     SplitOwed,
 )
 from fuelpipe.domain.catalog import Catalog, Series
-from fuelpipe.domain.completeness import completeness
+from fuelpipe.domain.completeness import completeness, first_from_start
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.models import PresentDate, Record, Status
 from fuelpipe.ports.alerts import AlertReader
@@ -111,8 +111,9 @@ def store_lags(store: Store, series: Series, first: date, last: date) -> list[fl
     its oldest date ``first``, or an earlier one in the window). History already published by
     then, the backfill, and older history added later, are not counted; a value stored late
     because the source was down, or the pipeline stopped, is (its delay is the pipeline's).
-    ``first`` is the oldest date on or after the series' catalog start (:func:`freshness_first`):
-    a record dated before it, and any dated before ``first``, is left out."""
+    ``first`` is the oldest date on or after the series' catalog start (where completeness
+    starts too: :func:`~fuelpipe.domain.completeness.first_from_start`): a record dated
+    before it, and any dated before ``first``, is left out."""
     since = max(last - FRESHNESS_SPAN, first)
     window = store.query(series.key, since, last, ("attrs", "updated_at"))
     stored: list[tuple[datetime, datetime]] = []
@@ -129,14 +130,6 @@ def store_lags(store: Store, series: Series, first: date, last: date) -> list[fl
         oldest = store.query(series.key, first, first, ("updated_at",))
         began = min([began, *(r.updated_at for r in oldest if r.updated_at is not None)])
     return [max(0.0, (updated - at).total_seconds()) for at, updated in stored if at >= began]
-
-
-def freshness_first(series: Series, dates: Iterable[date]) -> date | None:
-    """The oldest of ``dates`` on or after ``series.default_start``, where its freshness starts;
-    None when there is none. A record dated before the start (one no message may ask for,
-    written by an older release or a person) dated when the pipeline "started keeping" the
-    series, so the history backfilled after it counted as freshness."""
-    return min((d for d in dates if d >= series.default_start), default=None)
 
 
 def percentiles(samples: list[float]) -> tuple[float | None, float | None]:
@@ -338,7 +331,7 @@ def health_view(
             # One meta read per stored split-adjusted series (a Yahoo ticker), none otherwise.
             rows.append(series_health(series, present, now, owed_entry(store, series)))
             statuses = {p.date: p.status for p in present}
-            first = freshness_first(series, statuses)
+            first = first_from_start(series, statuses)
             if first is not None:
                 lags[series.source] += store_lags(store, series, first, max(statuses))
             found = late_series(series, statuses, now, due)

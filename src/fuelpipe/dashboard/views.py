@@ -177,8 +177,18 @@ def indices_view(
     ``start``, a series stored from further back) are left out, so no line starts off its base.
     A ``base`` given keeps the whole window, below or above 100 before the base. Each series
     ends at what was published by the end of ``end``, and none past ``until``.
+
+    One pump price against other series (the movement view's index chart: a fuel and its
+    drivers) with no value of it in the window leaves nothing to index them against: every
+    line is then empty, with a note saying why (:func:`_no_pump_price`), so the JSON and its
+    CSV (a note row per key) answer as the fuel's price chart does, with no row. Several pump
+    prices (the overview's) keep the others' lines when none has a value: that chart draws
+    them, each pump price left out with its note.
     """
     weekly = [reader.weekly(k, start, last_day(reader, k, end, until), how) for k in keys]
+    pumps = [(k, s) for k, s in zip(keys, weekly, strict=True) if reader.is_weekly(k)]
+    if len(pumps) == 1 and not len(pumps[0][1]):
+        return _no_pump_price(reader, keys, pumps[0][0], base)
     from_base = base is None
     if base is None:
         firsts = [s.dates[0] for s in weekly if len(s)]
@@ -196,6 +206,24 @@ def indices_view(
             out.append(IndexSeries(key=key, label=label, base_date=None, points=[], note=str(exc)))
             continue
         out.append(IndexSeries(key=key, label=label, base_date=base_date, points=_points(rebased)))
+    return IndicesView(base=base, series=out)
+
+
+NOT_INDEXED = "not indexed: {pump}, the pump price it is indexed with, has no value"
+
+
+def _no_pump_price(
+    reader: SeriesReader, keys: Sequence[str], pump: str, base: date | None
+) -> IndicesView:
+    """The indices of ``keys`` when the one pump price among them (``pump``) has no value in
+    the window: no line, each with its reason. Indexing the others alone answered the chart
+    of a fuel's movement (and its CSV, named for the fuel) with its drivers' rows only."""
+    out = []
+    for key in keys:
+        label, _ = reader.label(key)
+        why = "no stored value" if key == pump else NOT_INDEXED.format(pump=pump)
+        note = f"{key}: {why} in the window"
+        out.append(IndexSeries(key=key, label=label, base_date=None, points=[], note=note))
     return IndicesView(base=base, series=out)
 
 

@@ -26,6 +26,16 @@ def expected_dates(calendar: str, first: date, last: date) -> frozenset[date]:
     return frozenset(expected_between(get_calendar(calendar), first, last))
 
 
+def first_from_start(series: Series, dates: Iterable[date]) -> date | None:
+    """The oldest of ``dates`` on or after ``series.default_start``; None when there is none.
+
+    Where a series' record keeping starts, for completeness (the start of its expected dates)
+    and the health view's freshness alike: a record dated before the catalog start (one no
+    message may ask for, written by an older release or a person), value or not, moved the
+    start earlier and made every calendar date up to the next one expected and missing."""
+    return min((d for d in dates if d >= series.default_start), default=None)
+
+
 @dataclass(frozen=True, slots=True)
 class Completeness:
     """One series' stored dates measured against its calendar, up to what is published."""
@@ -37,8 +47,8 @@ class Completeness:
     last_available: date
     """The last date the source has published at the instant asked about."""
     expected: int
-    """Calendar dates from the start (``since``, else the first stored date: a record that is
-    not a value counts only from the series' catalog start on) to last_available."""
+    """Calendar dates from the start (``since``, else the first stored date on or after the
+    series' catalog start: :func:`first_from_start`) to last_available."""
     ok: int
     """Stored OK records."""
     ok_expected: int
@@ -70,12 +80,14 @@ def completeness(
     """How complete ``series`` is at ``now``, counting from ``since`` or its first stored date;
     with ``since`` every count (and first and last) leaves out the dates before it.
 
-    The first stored date is that of any record, even one dated after what is published at
-    ``now``: a series whose values all lie after the clock expects nothing yet (its start is
-    after the end), rather than every date since its catalog start. A record that is not a
-    value (PENDING, QUARANTINED, ABSENT) dated before ``series.default_start`` is counted in
-    its status but does not date the start. Only a series with no other record counts from
-    ``series.default_start``. OK values after the end are counted in ``after_clock`` alone."""
+    The first stored date is that of any record on or after ``series.default_start``
+    (:func:`first_from_start`, the rule the health view's freshness starts by), even one dated
+    after what is published at ``now``: a series whose values all lie after the clock expects
+    nothing yet (its start is after the end), rather than every date since its catalog start.
+    A record dated before ``series.default_start``, a value or not, is counted (in ``ok`` or
+    its status; an OK one is the ``first`` stored value) but does not date the start. A series
+    with no record from its catalog start on counts from ``series.default_start``. OK values
+    after the end are counted in ``after_clock`` alone."""
     dates = list(present)
     end = series.published_through(now)
     # One pass over the records: OK values after the end are counted (``later``, before
@@ -96,21 +108,12 @@ def completeness(
                 revised += 1
     if since is not None:
         start = floor
-    elif later:
-        start = min(p.date for p in dates)
-    elif stored:
-        start = min(stored)  # every record is in it
     else:
-        start = series.default_start
-    if start < series.default_start:
-        # Only a value dates the start before the series' own: a PENDING, QUARANTINED or
-        # ABSENT record there is of a date no message may ask for (planning.unservable), kept
-        # and counted in its status, but taken as the start it made every calendar day up to
-        # the first value expected and missing (5,590 expected of a USD with 22 values).
-        start = min(
-            (p.date for p in dates if p.status is ok_status or p.date >= series.default_start),
-            default=series.default_start,
-        )
+        # A record before the series' own start is of a date no message may ask for
+        # (planning.unservable), kept and counted, but taken as the start it made every
+        # calendar day up to the next record expected and missing (5,590 expected of a USD
+        # with 22 values); OK values after the end date it (``dates``, not ``stored``).
+        start = first_from_start(series, (p.date for p in dates)) or series.default_start
     expected = expected_dates(series.calendar, start, end)
     cal = get_calendar(series.calendar)
     counts = Counter(stored.values())
