@@ -96,7 +96,7 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 15
+VIEWS_SCHEMA = 16
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name) and their ETags change (:func:`view_etag`), so a new release never serves a body
 its page does not expect, nor a 304 to a browser holding one, until the data
@@ -112,7 +112,9 @@ the overview's Brent in BRL dated by Brent on a PTAX holiday, the map's spread t
 the outlook accuracy's coverage over the model's own forecasts (``coverage80_model``); 13:
 health's values set aside where no record keeps them (``set_aside``, ``set_aside_values``); 14:
 Brent in BRL at the PTAX on or before each Brent day in every view, not on matching dates only;
-15: each health row's ``missing``, as `fuelpipe status` counts it."""
+15: each health row's ``missing``, as `fuelpipe status` counts it; 16: completeness from the
+first record on or after a series' catalog start (``first_from_start``) and a movement index
+with no value of its one pump price answered with notes, no line (2026-12-06)."""
 
 
 def params_hash(path: str, params: Params) -> str:
