@@ -3,11 +3,12 @@ renders from the app's own files, under the strict Content-Security-Policy."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Route
+from playwright.sync_api import Browser, ConsoleMessage, Route, expect
 
 pytestmark = pytest.mark.browser
 
@@ -81,3 +82,51 @@ def test_docs_fit_a_phone(browser: Browser, dashboard_url: str) -> None:
         context.close()
     assert wide <= 390
     assert past == []
+
+
+def test_docs_speak_the_dashboards_language_and_link_home_in_it(
+    browser: Browser, dashboard_url: str
+) -> None:
+    """/docs was English only, the main page's link to it carried no language and its link
+    home was a bare "/": a Portuguese reader came back to an English dashboard."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    try:
+        page.goto(f"{dashboard_url}/?lang=pt-BR")
+        page.wait_for_selector("body[data-ready]:not([data-ready=''])", state="attached")
+        link = page.locator("footer a[href^='/docs']")
+        expect(link).to_have_attribute("href", "/docs?lang=pt-BR")
+        link.click()
+        page.wait_for_selector("body[data-rendered='true']", state="attached")
+        expect(page.locator("html")).to_have_attribute("lang", "pt-BR")
+        expect(page).to_have_title("Referência da API do fuelpipe")
+        expect(page.locator("#api-title")).to_have_text(
+            re.compile(r"^Referência da API do fuelpipe")
+        )
+        expect(page.locator("#api-note")).to_contain_text("em inglês")
+        expect(page.locator("nav#api-index")).to_have_attribute("aria-label", "operações")
+        lags = page.locator("section#get-api-lags")
+        expect(lags.locator("h3")).to_have_text(["Parâmetros", "Respostas"])
+        expect(lags.locator("th").first).to_have_text("nome")
+        # the API's own descriptions stay English, and say so to a screen reader
+        expect(page.locator("#api-description")).to_have_attribute("lang", "en")
+        expect(lags.locator("td[lang='en']").first).to_be_attached()
+        home = page.locator("#api-home")
+        expect(home).to_have_text("painel")
+        expect(home).to_have_attribute("href", "/?lang=pt-BR")
+        home.click()
+        page.wait_for_selector("body[data-ready]:not([data-ready=''])", state="attached")
+        expect(page.locator("html")).to_have_attribute("lang", "pt-BR")
+
+        page.goto(f"{dashboard_url}/docs?lang=en")
+        page.wait_for_selector("body[data-rendered='true']", state="attached")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        expect(page.locator("#api-note")).to_be_hidden()
+        expect(page.locator("#api-description")).not_to_have_attribute("lang", "en")
+        expect(page.locator("#api-home")).to_have_attribute("href", "/?lang=en")
+    finally:
+        context.close()
+    assert problems == []

@@ -341,6 +341,56 @@ def test_a_change_shown_as_zero_is_neither_up_nor_down(page: Page, outlook_url: 
         page.unroute("**/api/outlook?*")
 
 
+CARD_PRICES_JS = """() => Array.from(document.querySelectorAll('#outlook-cards .card'))
+  .slice(0, 2).map((c) => [c.querySelector('.card-value').textContent,
+                           c.querySelector('.card-foot')?.textContent])"""
+
+
+def _assert_card_prices(page: Page, url: str, price: str) -> tuple[str, str]:
+    """The last price's and the nowcast's cards and the nowcast's 80% band, each as `price`."""
+    page.goto(url)
+    _ready(page)
+    (last, _), (point, band) = page.evaluate(CARD_PRICES_JS)
+    assert re.fullmatch(price, last), last
+    assert re.fullmatch(price, point), point
+    assert len(re.findall(price, band)) == 2, band
+    return last, point
+
+
+@pytest.mark.parametrize(("lang", "cents"), [("en", r"\.\d\d"), ("pt-BR", r",\d\d")])
+def test_the_outlook_cards_price_in_centavos_as_the_overview(
+    page: Page, outlook_url: str, lang: str, cents: str
+) -> None:
+    """The cards read "R$6.482" and "R$6.441 to R$6.523" where the overview and ANP say
+    R$ 6,48: a tenth of a centavo nobody pays, in the one view that forecasts."""
+    _assert_card_prices(
+        page,
+        f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}",
+        rf"R\$\s?\d+{cents}(?!\d)",
+    )
+
+
+def test_a_forecast_a_fraction_of_a_centavo_away_keeps_the_third_decimal(
+    page: Page, outlook_url: str
+) -> None:
+    # At two decimals a nowcast 0.3 centavo above the last price read as the same price, beside
+    # a change of +0.1%: both cards keep the digit that tells them apart; so does a band that
+    # narrow. Prices a centavo or more apart keep two (the test above).
+    def narrow(route: Route) -> None:
+        body = route.fetch().json()
+        cents = round(body["last_price"], 2)  # every price below rounds to it at 2 decimals
+        step = body["steps"][0]
+        step["point"], step["lo80"], step["hi80"] = cents + 0.003, cents + 0.001, cents + 0.004
+        body["last_price"] = cents + 0.002
+        route.fulfill(json=body)
+
+    page.route("**/api/outlook?*", narrow)
+    last, point = _assert_card_prices(
+        page, f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en", r"R\$\d+\.\d{3}"
+    )
+    assert last != point
+
+
 @pytest.mark.parametrize("width", [375, 390])
 def test_the_accuracy_table_scrolls_in_its_own_box_on_a_phone(
     page: Page, outlook_url: str, width: int

@@ -654,3 +654,13 @@ def test_without_a_lake_the_404_advises_the_extra_only_when_duckdb_is_missing(
         detail = http.get("/api/stations/meta").json()["detail"]
     store.close()
     assert detail.startswith("no station lake here: run `fuelpipe stations ingest`")
+
+
+def test_the_two_pages_offer_the_same_fuels_so_a_link_between_them_keeps_its_fuel(
+    client: TestClient,
+) -> None:
+    # Each page's link to the other carries the fuel picked (app.js pageLinks, stations.js
+    # translate): the same code there, or the main page would say the link's fuel was refused.
+    products = [p["code"] for p in client.get("/api/meta").json()["products"]]
+    fuels = client.get("/api/stations/meta").json()["fuels"]
+    assert sorted(products) == sorted(fuels) == sorted(FUELS)

@@ -272,6 +272,7 @@
       if (push) window.history.pushState(null, "", url);
       else window.history.replaceState(null, "", url);
     }
+    pageLinks();
     const box = document.getElementById("share-link"); // the link to copy by hand: this one
     if (!box.hidden) box.value = window.location.href;
   }
@@ -1527,10 +1528,16 @@
     for (const button of document.querySelectorAll(".lang-btn")) {
       button.setAttribute("aria-pressed", String(button.dataset.lang === state.lang));
     }
-    // The stations page opens in the language chosen here, not in the browser's.
-    for (const link of document.querySelectorAll("a.tab-link")) {
-      link.href = `/stations?lang=${encodeURIComponent(state.lang)}`;
-    }
+    pageLinks();
+  }
+
+  /** The stations page opens in the language chosen here, not in the browser's, and on the
+   *  fuel picked here (the same codes; one it lacks opens its default); /docs in the language. */
+  function pageLinks() {
+    const q = new URLSearchParams({ lang: state.lang });
+    document.querySelector('a[href^="/docs"]').href = "/docs?" + q;
+    if (meta) q.set("fuel", state.fuel); // sanitizeChoices' fuel: one of meta.products
+    document.querySelector("a.tab-link").href = "/stations?" + q;
   }
 
   function showView() {

@@ -203,6 +203,8 @@
       const row = body.insertRow();
       row.dataset.horizon = String(a.horizon);
       const cells = [
+        // An error or a bias is often under a centavo: 3 decimals, unlike the cards (at 2 a
+        // model off by 0.4 centavo and one off by none would both read R$0.00).
         String(a.horizon), String(a.n), kit.fmt.money(a.mae, view.unit, 3),
         kit.fmt.money(a.naive_mae, view.unit, 3), kit.fmt.num(a.ratio, 2),
         // rounded first: a bias of -0.0001 read "-R$0.000", a sign on nothing
@@ -313,17 +315,23 @@
     } else {
       const first = view.steps[0];
       const one = view.accuracy.find((a) => a.horizon === 1);
+      // R$ prices with 2 decimals, as the overview and ANP publish them; 3 only where 2 would
+      // show two different prices as one (a nowcast a few tenths of a centavo from the last
+      // price, beside its +0.1%; a band that narrow), so the cards never read as "no change".
+      const digits = (a, b) => a !== b && fmt.money(a, view.unit) === fmt.money(b, view.unit) ? 3 : 2;
+      const near = digits(view.last_price, first.point);
+      const band = digits(first.lo80, first.hi80);
       kit.card(cards, t("outlook.last", { week: fmt.date(view.last_week) }),
-        fmt.money(view.last_price, view.unit, 3));
+        fmt.money(view.last_price, view.unit, near));
       const change = (first.point / view.last_price - 1) * 100;
       // An out-of-date forecast's change is no expectation any more: said, and not coloured.
       const noChange = view.method === "no_change";
       kit.card(cards, t(view.stale ? "outlook.nowcastBehind" : noChange ? "outlook.nowcastNoChange"
         : "outlook.nowcast", { week: fmt.date(first.week) }),
-        fmt.money(first.point, view.unit, 3),
+        fmt.money(first.point, view.unit, near),
         fmt.pct(change, 1),
         view.stale ? "flat" : kit.changeClass(change, 1), // a change shown as 0.0% is neither up nor down
-        t("outlook.range80", { lo: fmt.money(first.lo80, view.unit, 3), hi: fmt.money(first.hi80, view.unit, 3) }));
+        t("outlook.range80", { lo: fmt.money(first.lo80, view.unit, band), hi: fmt.money(first.hi80, view.unit, band) }));
       const move = view.driver_move === null ? null : (Math.exp(view.driver_move) - 1) * 100;
       // A forecast fitted without the drivers does not use this move (a frozen Brent's "move"
       // is the dollar's): the card says so instead of reading as an input.

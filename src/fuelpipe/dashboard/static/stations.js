@@ -577,8 +577,12 @@
     for (const button of document.querySelectorAll(".lang-btn")) {
       button.setAttribute("aria-pressed", String(button.dataset.lang === state.lang));
     }
-    // The weekly-averages page opens in the language chosen here, not in the browser's.
-    $("st-back").href = `/?lang=${encodeURIComponent(state.lang)}`;
+    // The weekly-averages page opens in the language chosen here, not in the browser's, and on
+    // the fuel picked here: the same codes (domain/stations.py), each one a product of the main
+    // page's (tests/dashboard/test_stations_api.py), so it opens as itself there.
+    const back = new URLSearchParams({ lang: state.lang });
+    if (meta) back.set("fuel", state.fuel);
+    $("st-back").href = `/?${back}`;
     const fuel = $("st-fuel");
     fuel.textContent = "";
     for (const code of (meta && meta.fuels) || Object.keys(T.en).filter((k) => k.startsWith("fuel.")).map((k) => k.slice(5))) {
@@ -622,6 +626,9 @@
 
   async function render() {
     const mine = ++seq;
+    // A fuel this page lacks (a link from the main page, an old address) opens the default,
+    // with no error: the address then drops it.
+    if (meta && !meta.fuels.includes(state.fuel)) state.fuel = defaults.fuel;
     writeUrl();
     translate();
     syncControls();
