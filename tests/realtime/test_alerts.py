@@ -185,6 +185,18 @@ def test_a_series_whose_values_all_lie_after_the_clock_is_not_late(home) -> None
     assert found.day == date(2022, 5, 18)
 
 
+def test_a_record_before_the_catalog_start_does_not_date_lateness() -> None:
+    # A value dated before the series' catalog start (kept, never asked for: an older release
+    # or a person wrote it) and nothing answered since: late from the catalog start's first
+    # due date, as completeness counts from it, not from the day after that old value.
+    present = {date(2022, 4, 20): Status.OK, date(2022, 5, 3): Status.PENDING}
+    now = datetime(2022, 5, 4, 14, 5, tzinfo=SP)
+    late = late_series(USD, present, now)
+    assert late is not None
+    assert late.since == USD.schedule.stale_at(USD.default_start)
+    assert late.latest_stored == date(2022, 4, 20)  # still the newest value stored
+
+
 def test_a_date_the_source_has_no_value_for_is_not_late(home) -> None:
     # ANP publishes "-" for CNG in Acre every week and FRED "." on some days: the source
     # answered, the date is ABSENT, and nothing is late.

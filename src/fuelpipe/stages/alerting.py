@@ -98,7 +98,8 @@ class Late:
     """The latest expected date due (allowance included) that the source has not answered."""
     since: datetime
     """When the series became late: the end of the window (``stale_at``) of the first expected
-    date after the last one answered (OK, ABSENT or QUARANTINED), or of the first stored."""
+    date after the last one answered (OK, ABSENT or QUARANTINED), or of the first stored; never
+    before the catalog start's first."""
     latest_stored: date | None
     """The latest date stored OK that is published at the clock: never one after it (a
     clock set before the data, ``--now``, leaves later values stored), the same date as the
@@ -131,6 +132,9 @@ def late_series(
     ok = [d for d, st in present.items() if st is Status.OK and d <= end]
     answered = [d for d, st in present.items() if st in _ANSWERED and d < day]
     start = max(answered) + timedelta(days=1) if answered else min(present)
+    # Not before the catalog start (where completeness starts too): a record dated before it
+    # (kept, never asked for) dated the series late since then.
+    start = max(start, series.default_start)
     first = next(expected_between(get_calendar(series.calendar), start, day), day)
     return Late(series, day, series.schedule.stale_at(first), max(ok) if ok else None)
 
