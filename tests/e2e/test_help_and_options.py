@@ -442,3 +442,33 @@ def test_create_resources_help_names_the_indexes_it_creates() -> None:
     assert done.returncode == 0, done.stderr
     text = " ".join(done.stdout.split())
     assert "two GSIs" in text and PENDING_INDEX in text and STATUS_INDEX in text, text
+
+
+WIDE_WITH_ANOTHER_OUTPUT = {
+    "status": (["status", "--wide", "--json"], "--json gives every count"),
+    "outlook show": (
+        ["outlook", "show", "--json", "--wide"],
+        "--json gives every field (as_of too)",
+    ),
+    "stations status": (["stations", "status", "--wide", "--json"], "--json gives every field"),
+    "stations query -f csv": (
+        ["stations", "query", "state_weekly", "-f", "csv", "--wide"],
+        "-f csv gives every column",
+    ),
+    "stations reconcile -f JSON": (
+        ["stations", "reconcile", "-f", "JSON", "--wide"],
+        "-f json gives every column",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(WIDE_WITH_ANOTHER_OUTPUT))
+def test_wide_with_json_or_csv_is_refused_naming_both(case: str, tmp_path: Path) -> None:
+    """`status --wide --json` (and the other commands with a wide table and an output that is
+    not a table) printed the JSON and ignored --wide without a word; it is refused, as
+    `status --summary --json` is, before the store or the lake is opened."""
+    args, gives = WIDE_WITH_ANOTHER_OUTPUT[case]
+    env = {"FUELPIPE_DB": str(tmp_path / "fp.sqlite"), "FUELPIPE_LAKE": str(tmp_path / "lake")}
+    line = _one_error(_run(*args, env=env))
+    assert line == f"error: --wide is for the table, and {gives} already: give one", line
+    assert list(tmp_path.iterdir()) == []

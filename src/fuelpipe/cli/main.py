@@ -310,6 +310,13 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     return typer.Exit(code)
 
 
+def refuse_wide(wide: bool, output: str | None, gives: str) -> None:
+    """``--wide`` with an output that is not the table (``output``: "--json", "-f csv"; None:
+    the table) is refused, not ignored: that output ``gives`` everything the wide table has."""
+    if wide and output is not None:
+        raise fail(f"--wide is for the table, and {output} gives {gives} already: give one")
+
+
 def take_lock(
     acquire: Callable[[], object],
     where: object,
@@ -938,6 +945,7 @@ def status(
         raise fail("--summary is the table's; --json gives every series")
     if summary and wide:
         raise fail("--summary and --wide are two tables: give one")
+    refuse_wide(wide, "--json" if as_json else None, "every count")
     chosen = _select(series)
     day = _date_before_opening(since, "--since", settings(ctx))  # read once, checked twice
     with wired(ctx) as context:
