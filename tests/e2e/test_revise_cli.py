@@ -14,6 +14,7 @@ from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.homes.settings import queue_file
+from fuelpipe.replay.faults import FaultPlan
 from fuelpipe.replay.revisions import parse_dividend, parse_revision, parse_split
 from fuelpipe.replay.server import ReplayServer
 
@@ -215,6 +216,10 @@ def test_a_revise_whose_source_cannot_be_reached_says_so_and_exits_3(demo_store,
         "FUELPIPE_SOURCE_BCB_URL)"
     ], done.stderr
     assert "connection refused" in done.stdout  # the per-source table, as `run` prints it
+    # and the headline says nothing was re-read (it said "re-read 1 series ... in 1 request(s)")
+    headline = "1 request(s) failed, nothing re-read: 1 series (23 dates) keep their stored values"
+    assert headline in done.stdout.splitlines(), done.stdout
+    assert "re-read 1 series" not in done.stdout
     as_json = fuelpipe(*args, "--json", env=env, check=False)
     assert as_json.returncode == 3, as_json.stderr
     bcb = json.loads(as_json.stdout)["sources"]["bcb"]
@@ -277,3 +282,37 @@ def test_a_message_left_queued_is_not_judged_as_the_revises(demo_store, tmp_path
     with sqlite3.connect(store_env["FUELPIPE_DB"]) as db:
         [(counts,)] = db.execute("SELECT counts FROM runs WHERE stage = 'revise'").fetchall()
     assert not [k for k in json.loads(counts) if k.startswith("unreached:")], counts
+
+
+def test_a_revise_some_requests_of_which_failed_says_so_and_exits_1(demo_store, tmp_path):
+    """Yahoo answering 4 of the 7 tickers' re-reads with HTTP 504 (every source reached, none
+    unreachable): the headline said "re-read 7 series (166 dates) in 7 request(s)" and the
+    command exited 0, as if all seven had been re-read. It says how many failed, names the
+    source in one warning line, and exits 1 (the command could not do all it was asked), with
+    --json too."""
+    store_env = store_copy(demo_store, tmp_path)
+    args = ("--now", "2022-05-08T10:00", "revise", "-s", "STOCK#*")
+
+    def revise(*more: str):
+        # the same seed each time: the same 4 of the 7 requests fail
+        with ReplayServer(quiet=True, faults=FaultPlan.parse("yahoo:5xx=0.5", 0)) as replay:
+            env = {**store_env, **replay.env(), "FUELPIPE_HTTP_ATTEMPTS": "1"}
+            return fuelpipe(*args, *more, env=env, check=False)
+
+    done = revise()
+    assert done.returncode == 1, done.stdout + done.stderr
+    [head] = [line for line in done.stdout.splitlines() if "series (166 dates)" in line]
+    assert head.startswith(
+        "asked to re-read 7 series (166 dates) in 7 request(s), 4 of the 7 sent failed (not "
+        "re-read): "
+    ), done.stdout
+    assert "HTTP 504" in done.stdout  # the per-source table
+    assert [line for line in done.stderr.splitlines() if line.strip()] == [
+        "warning: 4 of the 7 request(s) failed (yahoo: 4 of 7, HTTP 504): what they asked was "
+        "not re-read; the stored values stand, and the next revise re-reads the window"
+    ], done.stderr
+    as_json = revise("--json")
+    assert as_json.returncode == 1, as_json.stderr
+    yahoo = json.loads(as_json.stdout)["sources"]["yahoo"]
+    assert (yahoo["requests"], yahoo["failures"]) == (7, 4)
+    assert as_json.stderr.startswith("warning: 4 of the 7 request(s) failed"), as_json.stderr
