@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
@@ -1015,14 +1015,15 @@ STATUS_SET_ASIDE_SHOWN = 5
 
 def _set_aside_json(e: SetAside) -> dict[str, str]:
     """A value set aside as `status --json` and `quarantine set-aside --json` give it (the
-    latter with its key first)."""
+    latter with its key first): its instants in UTC, as `status --json`'s published_at and
+    stored_at (the entry keeps them in the zone of the clock that wrote it)."""
     return {
         "date": e.date.isoformat(),
         "value": e.value,
         "reason": e.reason,
         "seen_by": e.seen_by,
-        "first_seen": e.first_seen.isoformat(),
-        "last_seen": e.last_seen.isoformat(),
+        "first_seen": e.first_seen.astimezone(UTC).isoformat(),
+        "last_seen": e.last_seen.astimezone(UTC).isoformat(),
     }
 
 
@@ -1363,7 +1364,7 @@ def quarantine_set_aside(
             e.date.isoformat(),
             e.value,
             rich_escape(e.reason),
-            sao_paulo_iso(e.last_seen, "seconds"),  # --json keeps them as stored
+            sao_paulo_iso(e.last_seen, "seconds"),  # --json: in UTC
             sao_paulo_iso(e.first_seen, "seconds"),
         )
     console.print(table)
