@@ -156,6 +156,8 @@ def test_revise_draws_its_progress_as_run_does(demo_store, tmp_path):
         done = fuelpipe("--now", "2022-05-08T10:00", "revise", "-s", "CURRENCY#", env=run_env)
     bar, summary = done.stdout.splitlines()[-2:]
     assert bar.startswith("downloading streams") and " 1/1 " in bar, done.stdout
+    # piped, one plain line (tests/unit/test_cli_progress.py), not a bar
+    assert bar.startswith("downloading streams: ") and "━" not in bar, done.stdout
     assert summary.startswith("re-read 1 series"), done.stdout
 
 
