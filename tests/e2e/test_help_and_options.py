@@ -472,3 +472,18 @@ def test_wide_with_json_or_csv_is_refused_naming_both(case: str, tmp_path: Path)
     line = _one_error(_run(*args, env=env))
     assert line == f"error: --wide is for the table, and {gives} already: give one", line
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "group"), [(["help"], "fuelpipe"), (["quarantine", "show"], "fuelpipe quarantine")]
+)
+def test_a_command_like_none_says_where_the_commands_are_listed(
+    args: list[str], group: str
+) -> None:
+    """`fuelpipe help` (what a new user types first) said "No such command 'help'." and no
+    more; it names the --help that lists the group's commands. A close one is still named
+    (`fuelpipe stat`: "Did you mean 'status', 'stations'?") without it."""
+    line = _one_error(_run(*args))
+    assert line.endswith(f"No such command '{args[-1]}'. `{group} --help` lists the commands.")
+    close = _one_error(_run("stat"))
+    assert close == "error: No such command 'stat'. Did you mean 'status', 'stations'?", close

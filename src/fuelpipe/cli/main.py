@@ -96,6 +96,7 @@ class GuardedTyper(typer.Typer):
                 exc.show()  # type: ignore[attr-defined]
                 sys.exit(exc.exit_code)
             message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            message += _where_commands_are(exc, message)
             command = _command_of(self, argv)
             _one_line(f"{command + ': ' if command else ''}{message}")
             sys.exit(getattr(exc, "exit_code", EXIT_BAD_INPUT))
@@ -116,6 +117,15 @@ class GuardedTyper(typer.Typer):
             _one_line("stopped by SIGTERM" if terminated else "interrupted")
             sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _where_commands_are(exc: Exception, message: str) -> str:
+    """For a command typed that is none and like none (`fuelpipe help`, `fuelpipe stations
+    list`): where the group's commands are listed; click names a close one itself."""
+    ctx = getattr(exc, "ctx", None)
+    if not message.startswith("No such command") or "Did you mean" in message or ctx is None:
+        return ""
+    return f" `{ctx.command_path} --help` lists the commands."
 
 
 _TYPED: ContextVar[tuple[Any, tuple[str, ...]]] = ContextVar("fuelpipe_typed", default=(None, ()))
