@@ -18,6 +18,7 @@ def _shown(*, terminal: bool, interrupted: bool = False) -> str:
     out = io.StringIO()
     console = PipeConsole(file=out, width=150, force_terminal=terminal)
     with pytest.raises(KeyboardInterrupt) if interrupted else nullcontext(), bar(console) as update:
+        update("rows", 13_310, 13_310)
         update("orchestrate", 3, 10)  # stopped part-way
         update("scrape", 5, 0)  # total not known
         update("file_bytes", 1000, 1000)
@@ -35,13 +36,16 @@ def test_a_redirected_log_gets_one_plain_line_per_phase(interrupted: bool) -> No
     shown = _shown(terminal=False, interrupted=interrupted)
     lines = shown.splitlines()
     assert [line.split(":")[0] for line in lines] == [
+        "station records read",
         "scanning keys for gaps",
         "downloading streams",
         "file being downloaded",
     ], shown
-    assert " ".join(lines[0].split()) == "scanning keys for gaps: 3/10 in 0:00:00"
-    assert " ".join(lines[1].split()) == "downloading streams: 5/5 in 0:00:00"
-    assert " ".join(lines[2].split()) == "file being downloaded: 1.0/1.0 kB in 0:00:00"
+    # counts with thousands separators, as the summaries below them (13,310 rows read)
+    assert " ".join(lines[0].split()) == "station records read: 13,310/13,310 in 0:00:00"
+    assert " ".join(lines[1].split()) == "scanning keys for gaps: 3/10 in 0:00:00"
+    assert " ".join(lines[2].split()) == "downloading streams: 5/5 in 0:00:00"
+    assert " ".join(lines[3].split()) == "file being downloaded: 1.0/1.0 kB in 0:00:00"
     assert not any(glyph in shown for glyph in BAR_GLYPHS), shown
     assert "\x1b" not in shown
 

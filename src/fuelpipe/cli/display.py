@@ -16,7 +16,6 @@ from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    MofNCompleteColumn,
     Progress,
     ProgressColumn,
     Task,
@@ -58,14 +57,19 @@ _BYTE_PHASES = frozenset({"file_bytes"})
 
 
 class _Done(ProgressColumn):
-    """``done/total`` of a phase: items, or bytes in kB/MB for a byte phase."""
+    """``done/total`` of a phase: items with thousands separators, as the summaries below
+    count them (``13,310/13,310``), or bytes in kB/MB for a byte phase."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._items, self._bytes = MofNCompleteColumn(), DownloadColumn()
+        self._bytes = DownloadColumn()
 
     def render(self, task: Task) -> Text:
-        return (self._bytes if task.fields.get("in_bytes") else self._items).render(task)
+        if task.fields.get("in_bytes"):
+            return self._bytes.render(task)
+        total = "?" if task.total is None else f"{int(task.total):,}"
+        done = f"{int(task.completed):,}"
+        return Text(f"{done:>{len(total)}}/{total}", style="progress.download")
 
 
 @contextmanager
