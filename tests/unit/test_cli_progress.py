@@ -53,3 +53,15 @@ def test_a_redirected_log_gets_one_plain_line_per_phase(interrupted: bool) -> No
 def test_a_terminal_still_draws_the_bars() -> None:
     shown = _shown(terminal=True)
     assert "━" in shown and "scanning keys for gaps" in shown
+
+
+@pytest.mark.parametrize("disable", [False, True])
+def test_no_phase_no_line(disable: bool) -> None:
+    """A `revise` with nothing to re-read (no phase ran) began its piped output with a blank
+    line, rich's empty final frame; nothing is printed now, and nothing with --json either
+    (``disable``)."""
+    out = io.StringIO()
+    with bar(PipeConsole(file=out, width=150, force_terminal=False), disable=disable) as update:
+        if disable:
+            update("scrape", 1, 1)
+    assert out.getvalue() == ""

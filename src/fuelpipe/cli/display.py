@@ -77,7 +77,7 @@ def bar(console: Console, *, disable: bool = False) -> Iterator[ProgressFn]:
     """A progress callback drawing one bar per phase. Piped or redirected (a log, ``| cat``),
     rich prints the final frame only: there each phase is one plain line, its count and time
     (``downloading streams: 11/11 in 0:00:04``), no bar, which read as half-drawn when the
-    phase stopped part-way or its total was not known."""
+    phase stopped part-way or its total was not known; no line when no phase ran."""
     live = console.is_terminal and not console.is_dumb_terminal
     columns = (
         (TextColumn("[bold]{task.description:<24}"), BarColumn())
@@ -101,8 +101,15 @@ def bar(console: Console, *, disable: bool = False) -> Iterator[ProgressFn]:
             tasks[phase] = progress.add_task(label, total=total or None, in_bytes=in_bytes)
         progress.update(tasks[phase], completed=done, total=max(total, done) or None)
 
-    with progress:
+    if live:
+        with progress:
+            yield update
+        return
+    try:
         yield update
+    finally:  # the final state, once; nothing when no phase ran (rich printed a blank line)
+        if tasks and not disable:
+            console.print(progress.get_renderable())
 
 
 def print_cycle(console: Console, report: dict[str, dict[str, int]]) -> None:
