@@ -8,7 +8,7 @@ import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 
-from tests.e2e.conftest import fuelpipe, store_copy
+from tests.e2e.conftest import EMPTY_RUN, fuelpipe, store_copy
 
 from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
@@ -318,3 +318,23 @@ def test_a_revise_some_requests_of_which_failed_says_so_and_exits_1(demo_store, 
     yahoo = json.loads(as_json.stdout)["sources"]["yahoo"]
     assert (yahoo["requests"], yahoo["failures"]) == (7, 4)
     assert as_json.stderr.startswith("warning: 4 of the 7 request(s) failed"), as_json.stderr
+
+
+def test_a_revise_with_nothing_to_re_read_says_so(tmp_path):
+    """On a store with no value yet, `revise` printed a blank line, then "re-read 0 series
+    (0 dates) in 0 request(s): 0 value(s) revised, 0 new, 0 pending", as if it had looked
+    and found nothing changed. It says there was nothing to re-read, and what fills the store;
+    no request is sent (none of the sources is reachable here), exit 0."""
+    env = {"FUELPIPE_DB": str(tmp_path / "s.sqlite"), "FUELPIPE_LAKE": str(tmp_path / "lake")}
+    fuelpipe(*EMPTY_RUN, env=env)
+    for chosen, whose in (
+        (("-s", "CURRENCY#USD"), "the chosen series have"),
+        ((), "this store has"),
+    ):
+        done = fuelpipe("--now", "2022-01-03", "revise", *chosen, env=env)
+        assert " ".join(done.stdout.split()) == (  # one line, wrapped at 150 columns
+            f"nothing to re-read: {whose} no date answered (a stored value, ABSENT or "
+            "QUARANTINED) in the revise window up to the clock (FUELPIPE_REVISION_WINDOW_DAYS, "
+            "by default 35 days, ANP 56); `fuelpipe run` fetches what is missing"
+        ), done.stdout
+        assert done.stdout.startswith("nothing to re-read: "), done.stdout  # no blank line

@@ -50,7 +50,12 @@ def revise_command(
     )
     from fuelpipe.stages.cycle import drain
     from fuelpipe.stages.daily_revise import OwnRequests, settle
-    from fuelpipe.stages.revise import SELECTION, revise_run
+    from fuelpipe.stages.revise import (
+        DEFAULT_WINDOW_DAYS,
+        DEFAULT_WINDOWS,
+        SELECTION,
+        revise_run,
+    )
 
     chosen = _select(series)  # refused before a store, or its queue, is created
     with wired(ctx, writes=True, creates=True, uses_queue=True) as context:
@@ -75,6 +80,17 @@ def revise_command(
         counts = {"revise": asked.as_dict(), "scrape": scraped.as_dict()}
         print(json.dumps({**counts, "sources": sources_json(used)}, indent=2))
         _refuse_failed(used, unread, failed, sent)
+        return
+    if not asked.messages_sent and not sent:
+        # it printed "re-read 0 series (0 dates) in 0 request(s): 0 value(s) revised, ..."
+        whose = "the chosen series have" if chosen is not None else "this store has"
+        other = [f"{k.upper()} {v}" for k, v in DEFAULT_WINDOWS.items() if v != DEFAULT_WINDOW_DAYS]
+        days = ", ".join([f"{DEFAULT_WINDOW_DAYS} days", *other])
+        console.print(
+            f"nothing to re-read: {whose} no date answered (a stored value, ABSENT or "
+            "QUARANTINED) in the revise window up to the clock (FUELPIPE_REVISION_WINDOW_DAYS, "
+            f"by default {days}); `fuelpipe run` fetches what is missing"
+        )
         return
     if sent and failed >= sent:
         console.print(
