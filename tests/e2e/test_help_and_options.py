@@ -487,3 +487,16 @@ def test_a_command_like_none_says_where_the_commands_are_listed(
     assert line.endswith(f"No such command '{args[-1]}'. `{group} --help` lists the commands.")
     close = _one_error(_run("stat"))
     assert close == "error: No such command 'stat'. Did you mean 'status', 'stations'?", close
+
+
+@pytest.mark.parametrize(
+    ("command", "lead"),
+    [(["watch"], "Series to keep fresh:"), (["export"], "With --format parquet:")],
+)
+def test_a_series_help_after_a_lead_reads_as_one_sentence(command: list[str], lead: str) -> None:
+    """`watch --help` read "Series to keep fresh: Keys, prefixes or globs", a capital in the
+    middle of the sentence (`export`'s --series too)."""
+    done = _run(*command, "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.replace("│", " ").split())
+    assert f"{lead} keys, prefixes or globs (repeatable)" in text, text

@@ -31,7 +31,7 @@ from fuelpipe.api import history_json, select_keys
 from fuelpipe.cli import display
 from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
 from fuelpipe.cli.extras import dashboard_hint
-from fuelpipe.cli.helpstyle import SERIES_HELP, PlainHelpGroup
+from fuelpipe.cli.helpstyle import SERIES_HELP, PlainHelpGroup, series_help
 from fuelpipe.cli.precompute_hook import health_reads
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
@@ -1112,7 +1112,7 @@ def export(
     ] = None,
     series: Annotated[
         list[str] | None,
-        typer.Option("--series", "-s", help=f"With --format parquet: {SERIES_HELP}"),
+        typer.Option("--series", "-s", help=series_help("With --format parquet:")),
     ] = None,
 ) -> None:
     """Every record of one key: date, value, status, retry_count and the series' attributes.
