@@ -442,3 +442,61 @@ def test_create_resources_help_names_the_indexes_it_creates() -> None:
     assert done.returncode == 0, done.stderr
     text = " ".join(done.stdout.split())
     assert "two GSIs" in text and PENDING_INDEX in text and STATUS_INDEX in text, text
+
+
+WIDE_WITH_ANOTHER_OUTPUT = {
+    "status": (["status", "--wide", "--json"], "--json gives every count"),
+    "outlook show": (
+        ["outlook", "show", "--json", "--wide"],
+        "--json gives every field (as_of too)",
+    ),
+    "stations status": (["stations", "status", "--wide", "--json"], "--json gives every field"),
+    "stations query -f csv": (
+        ["stations", "query", "state_weekly", "-f", "csv", "--wide"],
+        "-f csv gives every column",
+    ),
+    "stations reconcile -f JSON": (
+        ["stations", "reconcile", "-f", "JSON", "--wide"],
+        "-f json gives every column",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(WIDE_WITH_ANOTHER_OUTPUT))
+def test_wide_with_json_or_csv_is_refused_naming_both(case: str, tmp_path: Path) -> None:
+    """`status --wide --json` (and the other commands with a wide table and an output that is
+    not a table) printed the JSON and ignored --wide without a word; it is refused, as
+    `status --summary --json` is, before the store or the lake is opened."""
+    args, gives = WIDE_WITH_ANOTHER_OUTPUT[case]
+    env = {"FUELPIPE_DB": str(tmp_path / "fp.sqlite"), "FUELPIPE_LAKE": str(tmp_path / "lake")}
+    line = _one_error(_run(*args, env=env))
+    assert line == f"error: --wide is for the table, and {gives} already: give one", line
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "group"), [(["help"], "fuelpipe"), (["quarantine", "show"], "fuelpipe quarantine")]
+)
+def test_a_command_like_none_says_where_the_commands_are_listed(
+    args: list[str], group: str
+) -> None:
+    """`fuelpipe help` (what a new user types first) said "No such command 'help'." and no
+    more; it names the --help that lists the group's commands. A close one is still named
+    (`fuelpipe stat`: "Did you mean 'status', 'stations'?") without it."""
+    line = _one_error(_run(*args))
+    assert line.endswith(f"No such command '{args[-1]}'. `{group} --help` lists the commands.")
+    close = _one_error(_run("stat"))
+    assert close == "error: No such command 'stat'. Did you mean 'status', 'stations'?", close
+
+
+@pytest.mark.parametrize(
+    ("command", "lead"),
+    [(["watch"], "Series to keep fresh:"), (["export"], "With --format parquet:")],
+)
+def test_a_series_help_after_a_lead_reads_as_one_sentence(command: list[str], lead: str) -> None:
+    """`watch --help` read "Series to keep fresh: Keys, prefixes or globs", a capital in the
+    middle of the sentence (`export`'s --series too)."""
+    done = _run(*command, "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.replace("│", " ").split())
+    assert f"{lead} keys, prefixes or globs (repeatable)" in text, text

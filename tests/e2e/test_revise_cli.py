@@ -8,12 +8,13 @@ import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 
-from tests.e2e.conftest import fuelpipe, store_copy
+from tests.e2e.conftest import EMPTY_RUN, fuelpipe, store_copy
 
 from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.homes.settings import queue_file
+from fuelpipe.replay.faults import FaultPlan
 from fuelpipe.replay.revisions import parse_dividend, parse_revision, parse_split
 from fuelpipe.replay.server import ReplayServer
 
@@ -155,6 +156,8 @@ def test_revise_draws_its_progress_as_run_does(demo_store, tmp_path):
         done = fuelpipe("--now", "2022-05-08T10:00", "revise", "-s", "CURRENCY#", env=run_env)
     bar, summary = done.stdout.splitlines()[-2:]
     assert bar.startswith("downloading streams") and " 1/1 " in bar, done.stdout
+    # piped, one plain line (tests/unit/test_cli_progress.py), not a bar
+    assert bar.startswith("downloading streams: ") and "━" not in bar, done.stdout
     assert summary.startswith("re-read 1 series"), done.stdout
 
 
@@ -215,6 +218,10 @@ def test_a_revise_whose_source_cannot_be_reached_says_so_and_exits_3(demo_store,
         "FUELPIPE_SOURCE_BCB_URL)"
     ], done.stderr
     assert "connection refused" in done.stdout  # the per-source table, as `run` prints it
+    # and the headline says nothing was re-read (it said "re-read 1 series ... in 1 request(s)")
+    headline = "1 request(s) failed, nothing re-read: 1 series (23 dates) keep their stored values"
+    assert headline in done.stdout.splitlines(), done.stdout
+    assert "re-read 1 series" not in done.stdout
     as_json = fuelpipe(*args, "--json", env=env, check=False)
     assert as_json.returncode == 3, as_json.stderr
     bcb = json.loads(as_json.stdout)["sources"]["bcb"]
@@ -277,3 +284,57 @@ def test_a_message_left_queued_is_not_judged_as_the_revises(demo_store, tmp_path
     with sqlite3.connect(store_env["FUELPIPE_DB"]) as db:
         [(counts,)] = db.execute("SELECT counts FROM runs WHERE stage = 'revise'").fetchall()
     assert not [k for k in json.loads(counts) if k.startswith("unreached:")], counts
+
+
+def test_a_revise_some_requests_of_which_failed_says_so_and_exits_1(demo_store, tmp_path):
+    """Yahoo answering 4 of the 7 tickers' re-reads with HTTP 504 (every source reached, none
+    unreachable): the headline said "re-read 7 series (166 dates) in 7 request(s)" and the
+    command exited 0, as if all seven had been re-read. It says how many failed, names the
+    source in one warning line, and exits 1 (the command could not do all it was asked), with
+    --json too."""
+    store_env = store_copy(demo_store, tmp_path)
+    args = ("--now", "2022-05-08T10:00", "revise", "-s", "STOCK#*")
+
+    def revise(*more: str):
+        # the same seed each time: the same 4 of the 7 requests fail
+        with ReplayServer(quiet=True, faults=FaultPlan.parse("yahoo:5xx=0.5", 0)) as replay:
+            env = {**store_env, **replay.env(), "FUELPIPE_HTTP_ATTEMPTS": "1"}
+            return fuelpipe(*args, *more, env=env, check=False)
+
+    done = revise()
+    assert done.returncode == 1, done.stdout + done.stderr
+    [head] = [line for line in done.stdout.splitlines() if "series (166 dates)" in line]
+    assert head.startswith(
+        "asked to re-read 7 series (166 dates) in 7 request(s), 4 of the 7 sent failed (not "
+        "re-read): "
+    ), done.stdout
+    assert "HTTP 504" in done.stdout  # the per-source table
+    assert [line for line in done.stderr.splitlines() if line.strip()] == [
+        "warning: 4 of the 7 request(s) failed (yahoo: 4 of 7, HTTP 504): what they asked was "
+        "not re-read; the stored values stand, and the next revise re-reads the window"
+    ], done.stderr
+    as_json = revise("--json")
+    assert as_json.returncode == 1, as_json.stderr
+    yahoo = json.loads(as_json.stdout)["sources"]["yahoo"]
+    assert (yahoo["requests"], yahoo["failures"]) == (7, 4)
+    assert as_json.stderr.startswith("warning: 4 of the 7 request(s) failed"), as_json.stderr
+
+
+def test_a_revise_with_nothing_to_re_read_says_so(tmp_path):
+    """On a store with no value yet, `revise` printed a blank line, then "re-read 0 series
+    (0 dates) in 0 request(s): 0 value(s) revised, 0 new, 0 pending", as if it had looked
+    and found nothing changed. It says there was nothing to re-read, and what fills the store;
+    no request is sent (none of the sources is reachable here), exit 0."""
+    env = {"FUELPIPE_DB": str(tmp_path / "s.sqlite"), "FUELPIPE_LAKE": str(tmp_path / "lake")}
+    fuelpipe(*EMPTY_RUN, env=env)
+    for chosen, whose in (
+        (("-s", "CURRENCY#USD"), "the chosen series have"),
+        ((), "this store has"),
+    ):
+        done = fuelpipe("--now", "2022-01-03", "revise", *chosen, env=env)
+        assert " ".join(done.stdout.split()) == (  # one line, wrapped at 150 columns
+            f"nothing to re-read: {whose} no date answered (a stored value, ABSENT or "
+            "QUARANTINED) in the revise window up to the clock (FUELPIPE_REVISION_WINDOW_DAYS, "
+            "by default 35 days, ANP 56); `fuelpipe run` fetches what is missing"
+        ), done.stdout
+        assert done.stdout.startswith("nothing to re-read: "), done.stdout  # no blank line

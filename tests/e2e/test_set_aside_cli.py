@@ -78,8 +78,8 @@ def _check(env: dict[str, str]) -> None:
             "reason": f"value no store can keep: {LONG} has 42 digits written out without an "
             "exponent; a store holds at most 38 exactly",
             "seen_by": "revise fred:DCOILBRENTEU 2022-01-04..2022-01-06",
-            "first_seen": NOW.isoformat(),
-            "last_seen": NOW.isoformat(),
+            "first_seen": NOW.astimezone(UTC).isoformat(),
+            "last_seen": NOW.astimezone(UTC).isoformat(),
         }
     ]
     table = fuelpipe("quarantine", "set-aside", env=env).stdout
@@ -130,8 +130,8 @@ def _seen_in_utc(tmp_path) -> dict[str, str]:
 
 def test_quarantine_set_aside_shows_when_in_sao_paulo_time(tmp_path) -> None:
     """The table shows last and first seen in São Paulo time with its offset, as the other
-    commands show instants (before: ``2022-03-31T23:00:00+00:00``); --json keeps them as
-    stored."""
+    commands show instants (before: ``2022-03-31T23:00:00+00:00``); --json gives them in
+    UTC."""
     env = _seen_in_utc(tmp_path)
     table = fuelpipe("quarantine", "set-aside", env=env).stdout
     assert table.count("2022-03-31T20:00:00-03:00") == 2  # last seen, first seen
@@ -142,7 +142,7 @@ def test_quarantine_set_aside_shows_when_in_sao_paulo_time(tmp_path) -> None:
 
 def test_status_shows_when_set_aside_in_sao_paulo_time(tmp_path) -> None:
     """`status`'s lines below its table say first and last seen in São Paulo time too;
-    --json keeps them as stored."""
+    --json gives them in UTC."""
     env = _seen_in_utc(tmp_path)
     status = " ".join(fuelpipe("status", env=env).stdout.split())
     assert "(first seen 2022-03-31T20:00:00-03:00, last seen 2022-03-31T20:00:00-03:00)" in status
@@ -150,3 +150,20 @@ def test_status_shows_when_set_aside_in_sao_paulo_time(tmp_path) -> None:
     rows = {r["key"]: r for r in json.loads(fuelpipe("status", "--json", env=env).stdout)}
     [newest] = rows[BRENT.key]["set_aside_newest"]
     assert newest["first_seen"] == newest["last_seen"] == "2022-03-31T23:00:00+00:00"
+
+
+def test_json_gives_when_set_aside_in_utc_whatever_the_clock_s_zone(tmp_path) -> None:
+    """A value set aside by a clock in São Paulo time (a `--now` without an offset, the demo's
+    clock) kept that zone in `quarantine set-aside --json` and `status --json`
+    (``2022-03-31T20:00:00-03:00``), where every other instant the CLI prints as JSON is UTC
+    (`status --json`'s published_at and stored_at): both give UTC now."""
+    db = tmp_path / "store.sqlite"
+    with SqliteStore(db) as store:
+        _fill(store, tmp_path)  # NOW: 2022-03-31T20:00-03:00
+    env = {"FUELPIPE_DB": str(db)}
+    [listed] = json.loads(fuelpipe("quarantine", "set-aside", "--json", env=env).stdout)
+    assert listed["first_seen"] == listed["last_seen"] == "2022-03-31T23:00:00+00:00"
+    rows = {r["key"]: r for r in json.loads(fuelpipe("status", "--json", env=env).stdout)}
+    [newest] = rows[BRENT.key]["set_aside_newest"]
+    assert newest["first_seen"] == newest["last_seen"] == "2022-03-31T23:00:00+00:00"
+    assert rows[BRENT.key]["stored_at"].endswith("+00:00")  # as the other instants

@@ -225,9 +225,12 @@ def test_wide_and_the_machine_formats_show_what_the_default_table_leaves_out(dem
     (row,) = json.loads(_reconcile(env, *args, "-f", "json").stdout)
     assert (row["week_end"], row["observations"], row["stations"]) == ("2025-04-19", 1, 1)
     assert (row["published_stations"], row["result"]) == (9, "not compared")
-    # --wide is for the table: the machine formats always hold every column
-    assert _reconcile(env, *args, "-f", "csv", "--wide").stdout == (
-        _reconcile(env, *args, "-f", "csv").stdout
+    # --wide is for the table: the machine formats always hold every column, and --wide with
+    # one is refused (it was ignored without a word), as `status --summary --json` is
+    refused = _reconcile(env, *args, "-f", "csv", "--wide")
+    assert (refused.returncode, refused.stdout) == (2, ""), refused.stderr
+    assert refused.stderr == (
+        "error: --wide is for the table, and -f csv gives every column already: give one\n"
     )
     helped = " ".join(_reconcile(env, "--help").stdout.split())
     assert "--wide" in helped and "-f csv" in helped

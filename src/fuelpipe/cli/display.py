@@ -16,7 +16,6 @@ from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    MofNCompleteColumn,
     Progress,
     ProgressColumn,
     Task,
@@ -58,23 +57,37 @@ _BYTE_PHASES = frozenset({"file_bytes"})
 
 
 class _Done(ProgressColumn):
-    """``done/total`` of a phase: items, or bytes in kB/MB for a byte phase."""
+    """``done/total`` of a phase: items with thousands separators, as the summaries below
+    count them (``13,310/13,310``), or bytes in kB/MB for a byte phase."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._items, self._bytes = MofNCompleteColumn(), DownloadColumn()
+        self._bytes = DownloadColumn()
 
     def render(self, task: Task) -> Text:
-        return (self._bytes if task.fields.get("in_bytes") else self._items).render(task)
+        if task.fields.get("in_bytes"):
+            return self._bytes.render(task)
+        total = "?" if task.total is None else f"{int(task.total):,}"
+        done = f"{int(task.completed):,}"
+        return Text(f"{done:>{len(total)}}/{total}", style="progress.download")
 
 
 @contextmanager
 def bar(console: Console, *, disable: bool = False) -> Iterator[ProgressFn]:
-    """A progress callback drawing one bar per phase."""
+    """A progress callback drawing one bar per phase. Piped or redirected (a log, ``| cat``),
+    rich prints the final frame only: there each phase is one plain line, its count and time
+    (``downloading streams: 11/11 in 0:00:04``), no bar, which read as half-drawn when the
+    phase stopped part-way or its total was not known; no line when no phase ran."""
+    live = console.is_terminal and not console.is_dumb_terminal
+    columns = (
+        (TextColumn("[bold]{task.description:<24}"), BarColumn())
+        if live
+        else (TextColumn("{task.description}:"),)
+    )
     progress = Progress(
-        TextColumn("[bold]{task.description:<24}"),
-        BarColumn(),
+        *columns,
         _Done(),
+        *(() if live else (TextColumn("in"),)),
         TimeElapsedColumn(),
         console=console,
         disable=disable,
@@ -88,8 +101,15 @@ def bar(console: Console, *, disable: bool = False) -> Iterator[ProgressFn]:
             tasks[phase] = progress.add_task(label, total=total or None, in_bytes=in_bytes)
         progress.update(tasks[phase], completed=done, total=max(total, done) or None)
 
-    with progress:
+    if live:
+        with progress:
+            yield update
+        return
+    try:
         yield update
+    finally:  # the final state, once; nothing when no phase ran (rich printed a blank line)
+        if tasks and not disable:
+            console.print(progress.get_renderable())
 
 
 def print_cycle(console: Console, report: dict[str, dict[str, int]]) -> None:

@@ -22,6 +22,12 @@ SERIES_HELP = (
 """Every `--series`'s help: the same three forms, with an example of each."""
 
 
+def series_help(lead: str) -> str:
+    """:data:`SERIES_HELP` after ``lead`` ("Series to keep fresh:"), its first word in lower
+    case as the middle of a sentence."""
+    return f"{lead} {SERIES_HELP[0].lower()}{SERIES_HELP[1:]}"
+
+
 def _plain(params: list[Any]) -> list[Any]:
     for p in params:
         if isinstance(p, TyperOption) and p.is_flag and p.metavar is None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
@@ -31,7 +31,7 @@ from fuelpipe.api import history_json, select_keys
 from fuelpipe.cli import display
 from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
 from fuelpipe.cli.extras import dashboard_hint
-from fuelpipe.cli.helpstyle import SERIES_HELP, PlainHelpGroup
+from fuelpipe.cli.helpstyle import SERIES_HELP, PlainHelpGroup, series_help
 from fuelpipe.cli.precompute_hook import health_reads
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
@@ -96,6 +96,7 @@ class GuardedTyper(typer.Typer):
                 exc.show()  # type: ignore[attr-defined]
                 sys.exit(exc.exit_code)
             message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            message += _where_commands_are(exc, message)
             command = _command_of(self, argv)
             _one_line(f"{command + ': ' if command else ''}{message}")
             sys.exit(getattr(exc, "exit_code", EXIT_BAD_INPUT))
@@ -116,6 +117,15 @@ class GuardedTyper(typer.Typer):
             _one_line("stopped by SIGTERM" if terminated else "interrupted")
             sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _where_commands_are(exc: Exception, message: str) -> str:
+    """For a command typed that is none and like none (`fuelpipe help`, `fuelpipe stations
+    list`): where the group's commands are listed; click names a close one itself."""
+    ctx = getattr(exc, "ctx", None)
+    if not message.startswith("No such command") or "Did you mean" in message or ctx is None:
+        return ""
+    return f" `{ctx.command_path} --help` lists the commands."
 
 
 _TYPED: ContextVar[tuple[Any, tuple[str, ...]]] = ContextVar("fuelpipe_typed", default=(None, ()))
@@ -308,6 +318,13 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     flat = " ".join(message.split())
     err.print(f"[bold red]error:[/] {rich_escape(flat)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def refuse_wide(wide: bool, output: str | None, gives: str) -> None:
+    """``--wide`` with an output that is not the table (``output``: "--json", "-f csv"; None:
+    the table) is refused, not ignored: that output ``gives`` everything the wide table has."""
+    if wide and output is not None:
+        raise fail(f"--wide is for the table, and {output} gives {gives} already: give one")
 
 
 def take_lock(
@@ -938,6 +955,7 @@ def status(
         raise fail("--summary is the table's; --json gives every series")
     if summary and wide:
         raise fail("--summary and --wide are two tables: give one")
+    refuse_wide(wide, "--json" if as_json else None, "every count")
     chosen = _select(series)
     day = _date_before_opening(since, "--since", settings(ctx))  # read once, checked twice
     with wired(ctx) as context:
@@ -1007,14 +1025,15 @@ STATUS_SET_ASIDE_SHOWN = 5
 
 def _set_aside_json(e: SetAside) -> dict[str, str]:
     """A value set aside as `status --json` and `quarantine set-aside --json` give it (the
-    latter with its key first)."""
+    latter with its key first): its instants in UTC, as `status --json`'s published_at and
+    stored_at (the entry keeps them in the zone of the clock that wrote it)."""
     return {
         "date": e.date.isoformat(),
         "value": e.value,
         "reason": e.reason,
         "seen_by": e.seen_by,
-        "first_seen": e.first_seen.isoformat(),
-        "last_seen": e.last_seen.isoformat(),
+        "first_seen": e.first_seen.astimezone(UTC).isoformat(),
+        "last_seen": e.last_seen.astimezone(UTC).isoformat(),
     }
 
 
@@ -1093,7 +1112,7 @@ def export(
     ] = None,
     series: Annotated[
         list[str] | None,
-        typer.Option("--series", "-s", help=f"With --format parquet: {SERIES_HELP}"),
+        typer.Option("--series", "-s", help=series_help("With --format parquet:")),
     ] = None,
 ) -> None:
     """Every record of one key: date, value, status, retry_count and the series' attributes.
@@ -1355,7 +1374,7 @@ def quarantine_set_aside(
             e.date.isoformat(),
             e.value,
             rich_escape(e.reason),
-            sao_paulo_iso(e.last_seen, "seconds"),  # --json keeps them as stored
+            sao_paulo_iso(e.last_seen, "seconds"),  # --json: in UTC
             sao_paulo_iso(e.first_seen, "seconds"),
         )
     console.print(table)

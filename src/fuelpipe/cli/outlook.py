@@ -315,6 +315,7 @@ def show(
     gives every field.
     """
     cli = _cli()
+    cli.refuse_wide(wide, "--json" if as_json else None, "every field (as_of too)")
     fuels = _check(fuel or list(FUEL_PRODUCTS), tuple(FUEL_PRODUCTS), "--fuel")
     (chosen_area,) = _check([area], AREAS, "--area")
     _needs_numpy(cli, "fuelpipe outlook show")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fuelpipe.cli.helpstyle import SERIES_HELP
+
+if TYPE_CHECKING:
+    from fuelpipe.ports.source import SourceStats
 
 
 def revise_command(
@@ -30,15 +33,16 @@ def revise_command(
     does.
 
     Exits 3 when a source could not be used at all (every request to it failed): its stored
-    values stand, and the next revise re-reads the window. A source every re-read of which
-    failed does not count as revised (another message drained with them, left queued before,
-    does not count for or against it): a `fuelpipe watch` re-reads its series at its next look.
+    values stand, and the next revise re-reads the window; exits 1, with a warning line naming
+    the sources, when some requests failed (what they asked was not re-read). A source every
+    re-read of which failed does not count as revised (another message drained with them, left
+    queued before, does not count for or against it): a `fuelpipe watch` re-reads its series at
+    its next look.
     """
     from fuelpipe.cli import display
     from fuelpipe.cli.main import (
         _select,
         console,
-        refuse_unreachable,
         say_held,
         sources_json,
         used_sources,
@@ -46,7 +50,12 @@ def revise_command(
     )
     from fuelpipe.stages.cycle import drain
     from fuelpipe.stages.daily_revise import OwnRequests, settle
-    from fuelpipe.stages.revise import SELECTION, revise_run
+    from fuelpipe.stages.revise import (
+        DEFAULT_WINDOW_DAYS,
+        DEFAULT_WINDOWS,
+        SELECTION,
+        revise_run,
+    )
 
     chosen = _select(series)  # refused before a store, or its queue, is created
     with wired(ctx, writes=True, creates=True, uses_queue=True) as context:
@@ -64,14 +73,43 @@ def revise_command(
     # A request that failed leaves its dates as they were: without this the summary alone
     # read as if the source had been re-read and had changed nothing (exit 0).
     unread = "the stored values stand, and the next revise re-reads the window"
+    # a request refused unsent (the source's breaker open) re-read nothing either
+    sent = sum(st.requests + st.not_sent for st in used.values())
+    failed = sum(st.failures + st.not_sent for st in used.values())
     if as_json:
         counts = {"revise": asked.as_dict(), "scrape": scraped.as_dict()}
         print(json.dumps({**counts, "sources": sources_json(used)}, indent=2))
-        refuse_unreachable(used, unread)
+        _refuse_failed(used, unread, failed, sent)
         return
+    if not asked.messages_sent and not sent:
+        # it printed "re-read 0 series (0 dates) in 0 request(s): 0 value(s) revised, ..."
+        whose = "the chosen series have" if chosen is not None else "this store has"
+        other = [f"{k.upper()} {v}" for k, v in DEFAULT_WINDOWS.items() if v != DEFAULT_WINDOW_DAYS]
+        days = ", ".join([f"{DEFAULT_WINDOW_DAYS} days", *other])
+        console.print(
+            f"nothing to re-read: {whose} no date answered (a stored value, ABSENT or "
+            "QUARANTINED) in the revise window up to the clock (FUELPIPE_REVISION_WINDOW_DAYS, "
+            f"by default {days}); `fuelpipe run` fetches what is missing"
+        )
+        return
+    if sent and failed >= sent:
+        console.print(
+            f"{failed} request(s) failed, nothing re-read: {asked.keys} series "
+            f"({asked.dates:,} dates) keep their stored values"
+        )
+        display.print_sources(console, used)
+        _refuse_failed(used, unread, failed, sent)
+        return
+    # some failed: what they asked was not re-read, so not "re-read N series"
+    head = (
+        f"asked to re-read {asked.keys} series ({asked.dates:,} dates) in "
+        f"{asked.messages_sent} request(s), {failed} of the {sent} sent failed (not re-read)"
+        if failed
+        else f"re-read {asked.keys} series ({asked.dates:,} dates) in {asked.messages_sent} "
+        "request(s)"
+    )
     console.print(
-        f"re-read {asked.keys} series ({asked.dates:,} dates) in {asked.messages_sent} "
-        f"request(s): {scraped.revised} value(s) revised, {scraped.records_written} new, "
+        f"{head}: {scraped.revised} value(s) revised, {scraped.records_written} new, "
         f"{scraped.pending_written} pending"
         + (
             f", {scraped.adjusted} adjusted (derived attributes re-based, not revisions)"
@@ -90,6 +128,27 @@ def revise_command(
             else ""
         )
     )
-    if any(st.failures for st in used.values()):
+    if failed:
         display.print_sources(console, used)
+    _refuse_failed(used, unread, failed, sent)
+
+
+def _refuse_failed(used: dict[str, SourceStats], unread: str, failed: int, sent: int) -> None:
+    """Exit 3 when a source could not be used at all, as `run` does; exit 1, with one warning
+    line, when some requests failed: what they asked was not re-read (a revise is not
+    retried as `run`'s pending dates are; the next revise re-reads the window)."""
+    from fuelpipe.cli.main import EXIT_INCOMPLETE, refuse_unreachable, warn
+
     refuse_unreachable(used, unread)
+    if failed:
+        why = "; ".join(
+            f"{name}: {st.failures + st.not_sent} of {st.requests + st.not_sent}, "
+            f"{st.last_error or st.refusal}"
+            for name, st in sorted(used.items())
+            if st.failures or st.not_sent
+        )
+        warn(
+            f"{failed} of the {sent} request(s) failed ({why}): what they asked was not "
+            f"re-read; {unread}"
+        )
+        raise typer.Exit(EXIT_INCOMPLETE)

@@ -509,6 +509,9 @@ def status(
     and a line below it per file that wrote reports in _reports/; --wide adds each file's
     source (the URL or path it was read from) and --json gives every field.
     """
+    from fuelpipe.cli.main import refuse_wide
+
+    refuse_wide(wide, "--json" if as_json else None, "every field")
     state = _lake(ctx, existing=True).status()
     if as_json:
         print(json.dumps(state, indent=2, default=str, ensure_ascii=False))
@@ -698,6 +701,14 @@ def _output_format(given: str) -> str:
     if fmt not in ("table", "csv", "json"):
         raise fail(f"--format must be table, csv or json, not {given!r}")
     return fmt
+
+
+def _refuse_wide(wide: bool, fmt: str, gives: str) -> None:
+    """--wide is the table's: with -f csv or -f json (``fmt``), which always give ``gives``,
+    it is refused rather than ignored."""
+    from fuelpipe.cli.main import refuse_wide
+
+    refuse_wide(wide, None if fmt == "table" else f"-f {fmt}", gives)
 
 
 def _days(since: str | None, until: str | None) -> tuple[date | None, date | None]:
@@ -953,6 +964,7 @@ def query(
     if fuel not in FUELS:
         raise fail(f"--fuel must be one of {', '.join(FUELS)}, not {fuel!r}")
     fmt = _output_format(fmt)
+    _refuse_wide(wide, fmt, "every column")
     if state is not None:
         state = state.strip().upper()
         if state not in STATES:
@@ -1209,6 +1221,7 @@ def reconcile(
             "averages are compared for these two"
         )
     fmt = _output_format(fmt)
+    _refuse_wide(wide, fmt, "every column")
     states = _states(state)
     days = _days(since, until)
     lake = _lake(ctx, existing=True)
