@@ -427,10 +427,11 @@ def run() -> Iterator[BenchRow]:
         " of a state's scored forecasts were no change, its ratio is no change's over itself, 1"
         " by construction: the dashboard gives it no ratio, no p-value and the verdict"
         " `not_applicable`, and marks a served forecast that is no change as such (`method:"
-        ' "no_change"`, with `no_change_reason`). The demo store is that case throughout: it'
-        " holds Brazil's weeks of its 2021-05 → 2022-05 snapshot only, so every state week from"
-        " 2024-06 on is served no change (`national_ends_before`, Brazil's last week"
-        " 2022-05-01), and the demo's state accuracy is not a result about the model. The ratio"
+        ' "no_change"`, with `no_change_reason`). In the demo store Brazil\'s weeks end on'
+        " 2026-03-08 (the bundled workbook's last), so every state week after it is served no"
+        " change (`national_ends_before`, Brazil's last week 2026-03-08), and the demo's state"
+        " accuracy mixes those weeks with a few of the model's: too few for a verdict, not a"
+        " result about the model. The ratio"
         " below, the dashboard's and `fuelpipe outlook backtest`'s are the model's own weeks'"
         " (`outlook.backtest.served_score`), the fallback's counted beside (`fallback`; the"
         " CLI's `no_change_n`): counting them, at a loss difference of 0, pulled the ratio"

@@ -1,7 +1,9 @@
 """Build the bundled snapshot from the real files in ``datasets/`` (scripts/build_snapshot.py).
 
-Every value in the output is copied from a real file; only rows are dropped (outside the window)
-and layouts are aligned (column names, the weekly state workbook rebuilt in the ANP layout).
+Every value in the output is copied from a real file; only rows are dropped (outside the span
+each file keeps: the window, or past it to DRIVERS_END for the outlook's drivers and the Brazil
+weeks) and layouts are aligned (column names, the weekly state workbook rebuilt in the ANP
+layout).
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ WINDOW_END = date(2022, 5, 7)
 DRIVERS_END = date(2026, 6, 27)
 """The daily drivers the outlook reads (PTAX, FRED's Brent) run on past the window to the last
 state week (2026-06-21..27): with the ~105 real state weeks, that is enough history for the
-outlook to forecast each state's gasoline and ethanol, from real values only."""
+outlook to forecast each state's gasoline and ethanol, from real values only. ANP's weekly
+Brazil prices run on past the window too, up to this day or their file's last week (the week of
+2026-03-08), whichever is earlier: the Brazil series then overlap the state weeks and the
+drivers instead of ending two years before them."""
 
 YAHOO_HEADER = ["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"]
 NYSE_TICKERS = ("XOM", "CVX", "BP", "SHEL", "TTE")
@@ -165,6 +170,12 @@ def _weekly_in_window(row: tuple[Any, ...]) -> bool:
     return _as_date(row[1]) >= WINDOW_START and _as_date(row[0]) <= WINDOW_END
 
 
+def _brazil_week(row: tuple[Any, ...]) -> bool:
+    """A week of the Brazil workbook from the window's start through DRIVERS_END (the real
+    file ends before it, on the week of 2026-03-08: every week it has is kept)."""
+    return _as_date(row[1]) >= WINDOW_START and _as_date(row[0]) <= DRIVERS_END
+
+
 def _month_in_window(row: tuple[Any, ...]) -> bool:
     month = _as_date(row[0])
     return date(WINDOW_START.year, WINDOW_START.month, 1) <= month <= WINDOW_END
@@ -223,8 +234,9 @@ def build_anp(data: Path, out: Path) -> dict[str, int]:
         "anp/semanal/semanal-brasil-desde-2013.xlsx": _trim_workbook(
             anp / "maikereis__semanal-brasil-desde-2013.xlsx",
             out / "anp/semanal/semanal-brasil-desde-2013.xlsx",
-            _weekly_in_window,
+            _brazil_week,
         ),
+        # Its real source ends on the week of 2022-05-01, the window's last: window weeks only.
         "anp/semanal/semanal-regioes-desde-2013.xlsx": _trim_workbook(
             anp / "regions/semanal-regioes-desde-2013_to2022-06.xlsx",
             out / "anp/semanal/semanal-regioes-desde-2013.xlsx",

@@ -30,7 +30,7 @@ _ADJUSTED = (
 )
 
 _REWRITTEN = (
-    "the original ANP workbook re-written with only the window's data rows: sheet name, "
+    "the original ANP workbook re-written with only the kept data rows: sheet name, "
     "institutional and notes rows, header row, merged cells, column widths, number formats and "
     "cell types (Excel dates, numbers, `-` for missing) copied from the original; text stored "
     "as shared strings as Excel does; panes frozen below the header. "
@@ -91,14 +91,23 @@ ORIGINS: dict[str, Origin] = {
         "c9603b02",
         "none",
         _REWRITTEN
-        + "Kept: the weeks whose DATA FINAL ≥ window start and DATA INICIAL ≤ window end.",
+        + "Kept: the weeks whose DATA FINAL ≥ window start and DATA INICIAL ≤ {drivers_end}, "
+        "that is every week from the window's first to the file's last (2026-03-08 … "
+        "2026-03-14; the source has no later one): past the window, so that the Brazil "
+        "series overlap the weekly state prices (2024-06 … 2026-06) and the outlook's drivers "
+        "(a map week from 2024-06 to 2026-03 has Brazil beside the states; Brazil's outlook "
+        "has the history it needs). "
+        "GLP has no row for the week of 2022-09-18 in the source, as here.",
     ),
     "anp/semanal/semanal-regioes-desde-2013.xlsx": Origin(
         "GabrielDeOliveiraAlmeida/PriceForecastingModels",
         "semanal-regioes-desde-2013.xlsx",
         "668953c599145d17f5d37d8a4963237fabf8ed12",
         "none (ANP open data)",
-        _REWRITTEN + "Kept: the same weeks as the Brasil workbook.",
+        _REWRITTEN
+        + "Kept: the window's weeks (DATA FINAL ≥ window start and DATA INICIAL ≤ window "
+        "end); the source ends there (the week of 2022-05-01), so the regions do not run on "
+        "past the window as the Brasil workbook does.",
     ),
     "anp/mensal/mensal-estados-desde-jan2013.xlsx": Origin(
         "eduardoicosta/Analise_Combustiveis_R",
@@ -141,8 +150,12 @@ def write_notice(
         f"Window: {start.isoformat()} … {end.isoformat()}, the span where every kind of series "
         f"has real data. PTAX (to {drivers_end.isoformat()}) and FRED's Brent (to its file's "
         "end, 2025-01-01) run on past it, beside the weekly state prices (2024-06 … 2026-06), "
-        "for the outlook of those states. `coverage.json` lists, per catalog key, the first and "
-        "last date with a real value, parsed from these files.",
+        "for the outlook of those states; so do ANP's weekly Brazil prices, to their file's "
+        "last week (2026-03-08 … 2026-03-14), so that the Brazil series overlap the states and "
+        "the drivers. The other files (regions, monthly states, shares, Brent futures) stop "
+        "at the window's end, or before it where their source does (PETR3). `coverage.json` "
+        "lists, per catalog key, the first and last date with a real value, parsed from these "
+        "files.",
         "",
         "**Nothing in the snapshot is synthetic**: every value is a real value of its source, "
         "rows were only dropped, and layouts aligned as described below.",

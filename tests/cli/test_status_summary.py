@@ -61,6 +61,9 @@ def test_each_family_sums_its_series() -> None:
         expected, present = sum(r.expected for r in members), sum(r.present for r in members)
         assert f"│ {group:<21} │ {len(members):<6} │ {expected:<8,} │ {present:<7,} │" in text
     assert "│ weekly fuels, states  │ 54     │ 5,670    │ 5,649   │ 21 absent" in text
+    # Brazil's weeks run to the bundled workbook's last (2021-05-16 .. 2026-03-08, 252 weeks);
+    # LPG has no row for the week of 2022-09-18 in the real file
+    assert "│ weekly fuels, Brazil  │ 7      │ 1,764    │ 1,763   │ 1 absent" in text
     assert "│ Brent                 │ 2      │ 1,161    │ 1,161   │ 1 unexpected" in text
 
 
@@ -70,7 +73,8 @@ def test_every_series_with_something_to_look_at_is_named() -> None:
 
     assert (
         "absent (the source has no value): FUEL#CNG#REGION_N 7, FUEL#ETHANOL#AC 1, "
-        "FUEL#ETHANOL#AP 15, FUEL#GASOLINE#AC 1, FUEL#GASOLINE#AP 4, FUEL_MONTHLY#CNG#DF 4"
+        "FUEL#ETHANOL#AP 15, FUEL#GASOLINE#AC 1, FUEL#GASOLINE#AP 4, FUEL#LPG#BR 1, "
+        "FUEL_MONTHLY#CNG#DF 4"
     ) in flat
     assert "unexpected (on days their calendar skips): COMMODITY#BRENT_FUTURES 1" in flat
     assert "FUEL#GASOLINE#SP" not in flat  # nothing to look at: summed, not named

@@ -202,11 +202,12 @@ def test_spot_check_anp_gasoline_for_sao_paulo(demo_store):
 
 def test_the_demo_forecasts_every_state_gasoline_and_ethanol_from_real_data(demo_store):
     """The bundled real state weeks (2024-06..2026-06) with PTAX and Brent beside them are
-    enough history for the outlook: one stored forecast per state and fuel, none for Brazil
-    or the regions (their real files stop in 2022, too short for the model)."""
+    enough history for the outlook: one stored forecast per state and fuel. Brazil's real
+    weeks run to 2026-03 (the bundled workbook's last): one forecast per fuel, from that week;
+    none for the regions (their real file stops in 2022-05, too short for the model)."""
     from fuelpipe.adapters.clock import FixedClock
     from fuelpipe.adapters.sqlite_store import SqliteStore
-    from fuelpipe.domain.catalog import STATES
+    from fuelpipe.domain.catalog import FUEL_PRODUCTS, REGIONS, STATES
     from fuelpipe.domain.keys import outlook_key
     from fuelpipe.outlook.records import from_record
 
@@ -214,8 +215,14 @@ def test_the_demo_forecasts_every_state_gasoline_and_ethanol_from_real_data(demo
     with SqliteStore(
         Path(env["FUELPIPE_DB"]), clock=FixedClock(datetime(2026, 6, 22, tzinfo=SAO_PAULO))
     ) as store:
+        for fuel in FUEL_PRODUCTS:
+            records = store.query(outlook_key(fuel, "BR"))
+            assert len(records) == 1, fuel
+            brazil = from_record(records[0]).forecast
+            assert brazil.last_week == date(2026, 3, 8), fuel  # the Brazil file's last week
+            assert [s.horizon for s in brazil.steps] == [1, 2, 3, 4, 5]
+            assert all(not store.query(outlook_key(fuel, region)) for region in REGIONS)
         for fuel in ("GASOLINE", "ETHANOL"):
-            assert not store.query(outlook_key(fuel, "BR"))
             for uf in STATES:
                 records = store.query(outlook_key(fuel, uf))
                 assert len(records) == 1, (fuel, uf)

@@ -12,6 +12,10 @@ def test_saturday_demo_holds_the_anp_week_published_on_friday(demo_store) -> Non
     for key in ("FUEL#GASOLINE#BR", "FUEL#DIESEL#BR", "FUEL#ETHANOL#REGION_SE"):
         assert by_key[key]["last"] == "2022-05-01", by_key[key]
         assert by_key[key]["missing"] == 0
+    # Brazil's weeks run on to the bundled workbook's last (2026-03-08): 201 weeks after this
+    # clock, counted apart; the regions' real file ends with the window.
+    assert by_key["FUEL#GASOLINE#BR"]["after_clock"] == 201
+    assert by_key["FUEL#ETHANOL#REGION_SE"]["after_clock"] == 0
 
 
 def test_status_json_has_age_and_publication_instant_per_series(demo_store) -> None:

@@ -48,6 +48,12 @@ in the catalog's order, not the demo's phases'; its 292 lines are the recorded o
 In session 38 `status`'s default table came to fit 100 columns (the counts that are not 0 named
 in one column); the recorded table is the one `status --wide` prints, byte-identical, not
 re-recorded.
+Re-recorded in session 40 when the snapshot began bundling ANP's weekly Brazil prices past the
+window, to the real workbook's last week (2026-03-08): exactly the 14 exports of the 7
+FUEL#*#BR keys changed, each from 51 records to 252 (FUEL#LPG#BR one of them ABSENT, the week
+of 2022-09-18, which the real file lacks), their 51 earlier records byte-identical (checked
+record by record against the demo store before), and their 7 status rows (252 expected, last
+2026-03-08); the other 433 keys' exports were byte-identical.
 The fast test
 checks the status table and one key of each kind; the slow one, and
 ``python -m devtools.demo_golden --check``, every export.

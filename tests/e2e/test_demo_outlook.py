@@ -1,11 +1,14 @@
-"""The demo's state outlook says what it is: no change, because Brazil's series ends in 2022.
+"""The demo's state outlook says what it is: no change, because Brazil's series ends first.
 
 A state's forecast is its last price moved by Brazil's forecast change from the same week; the
-demo stores Brazil's weeks of the snapshot window only (2021-05 → 2022-05) and the states' from
-2024-06 to 2026-06, so Brazil has no forecast from any state week and every state's forecast is
-the no-change fallback. Its FRED Brent ends on 2024-12-31 and its BZ=F with the window, so both
-Brent drivers are stale; no-change uses neither. The API, the CLI and the accuracy must say so
-(a reviewer found them saying "driver kept" and "no change vs no change: ratio 1.0").
+demo stores Brazil's real weeks from the snapshot window's first to the bundled workbook's last
+(2021-05 → 2026-03-08) and the states' from 2024-06 to 2026-06, so Brazil has no forecast from
+the states' last week (2026-06-21) and every state's current forecast is the no-change
+fallback. The states' earlier weeks up to 2026-03 had Brazil's forecasts: their scored
+forecasts are the model's, the later ones no change, too few of the model's for a verdict. Its
+FRED Brent ends on 2024-12-31 and its BZ=F with the window, so both Brent drivers are stale;
+no-change uses neither. The API, the CLI and the accuracy must say so (a reviewer found them
+saying "driver kept" and "no change vs no change: ratio 1.0").
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ def demo_api(demo_store):
 
 def test_the_api_marks_a_demo_states_forecast_as_the_no_change_fallback(demo_api) -> None:
     client, brazil_last = demo_api
-    assert brazil_last < date(2022, 6, 1)  # the snapshot window's last Brazil week
+    assert brazil_last == date(2026, 3, 8)  # the bundled Brazil workbook's last week
     body = client.get("/api/outlook", params={"fuel": "GASOLINE", "area": "SP"}).json()
     assert body["available"] and body["last_week"] == "2026-06-21"
     assert body["method"] == "no_change"
@@ -51,13 +54,15 @@ def test_the_api_marks_a_demo_states_forecast_as_the_no_change_fallback(demo_api
     # Both Brent drivers are stale, and the no-change forecast uses neither: not "kept".
     assert {d["driver"] for d in body["stale_drivers"]} == {"brent", "futures"}
     assert body["drivers_dropped"] is True
-    # Every scored forecast was no change too: no ratio, no p-value, no verdict to give.
+    # The forecasts scored from weeks Brazil has (to 2026-03) were the model's, the later ones
+    # no change: a ratio over both, but too few of the model's own weeks for a verdict.
     assert [a["horizon"] for a in body["accuracy"]] == [1, 2, 4]
     for a in body["accuracy"]:
-        assert a["n"] > 0 and a["no_change_n"] == a["n"]
-        assert a["ratio"] is None and a["dm_p"] is None
-        assert a["mae"] == a["naive_mae"]
-    assert body["verdict"] == "not_applicable"
+        assert 0 < a["no_change_n"] < a["n"]
+        assert a["ratio"] is not None and a["mae"] != a["naive_mae"]
+    one = body["accuracy"][0]
+    assert one["n"] - one["no_change_n"] < body["min_scored_weeks"]
+    assert body["verdict"] == "unknown"
 
 
 def test_the_map_marks_every_demo_state_no_change_without_a_verdict(demo_api) -> None:
@@ -67,13 +72,30 @@ def test_the_map_marks_every_demo_state_no_change_without_a_verdict(demo_api) ->
     for s in body["states"]:
         assert (s["method"], s["no_change_reason"]) == ("no_change", "national_ends_before")
         assert s["change"] == 0.0 and s["point"] == s["last_price"]
-        assert (s["ratio"], s["dm_p"], s["verdict"]) == (None, None, "not_applicable")
+        # too few of the model's own scored weeks (those with Brazil's forecast) for a verdict
+        assert s["verdict"] in ("unknown", "not_applicable"), s
+    assert sum(s["verdict"] == "unknown" for s in body["states"]) > len(STATES) // 2
     text = client.get("/api/outlook/map", params={"fuel": "ETHANOL", "format": "csv"}).text
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == len(STATES)
-    assert {(r["verdict"], r["method"], r["no_change_reason"]) for r in rows} == {
-        ("not_applicable", "no_change", "national_ends_before")
+    assert {(r["method"], r["no_change_reason"]) for r in rows} == {
+        ("no_change", "national_ends_before")
     }
+    assert {r["verdict"] for r in rows} <= {"unknown", "not_applicable"}
+
+
+def test_the_demo_forecasts_brazil_from_its_last_real_week(demo_api) -> None:
+    """Brazil's real weeks now reach 2026-03: its own forecast is the model's (fitted without
+    Brent in BRL, which the bundled files end in 2024-12), scored over its backtest."""
+    client, brazil_last = demo_api
+    body = client.get("/api/outlook", params={"fuel": "GASOLINE", "area": "BR"}).json()
+    assert body["available"] and body["method"] == "model"
+    assert body["last_week"] == brazil_last.isoformat() == "2026-03-08"
+    assert {d["driver"] for d in body["stale_drivers"]} == {"brent", "futures"}
+    assert body["drivers_dropped"] is True
+    one = body["accuracy"][0]
+    assert one["no_change_n"] == 0 and one["n"] >= body["min_scored_weeks"]
+    assert one["ratio"] is not None and body["verdict"] != "not_applicable"
 
 
 def test_outlook_show_notes_the_no_change_fallback_and_no_driver_kept(demo_store) -> None:
@@ -84,7 +106,7 @@ def test_outlook_show_notes_the_no_change_fallback_and_no_driver_kept(demo_store
     assert notes == [
         "note: GASOLINE: no change: a state's forecast is its last price moved by Brazil's "
         "forecast change from the week of 2026-06-21, and Brazil's GASOLINE series stored here "
-        "ends in the week of 2022-05-01, before that week; so the forecast is the last price at "
+        "ends in the week of 2026-03-08, before that week; so the forecast is the last price at "
         "every week (no model forecast, no driver used)",
         "note: GASOLINE: brent has no value after 2024-12-31 (not used: the forecast is no change)",
         "note: GASOLINE: futures has no value after 2022-05-06 (not used: the forecast is no "

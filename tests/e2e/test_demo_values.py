@@ -6,10 +6,11 @@ the demo stores, both ways: each real value is stored, and each stored value is 
 With each value it compares the figures the file publishes beside it: PTAX's buy rate; Yahoo's
 open, high, low, close, adjusted close and volume; ANP's station count, minimum and maximum,
 and from the ANP workbooks also the unit, standard deviation, coefficient of variation, margin
-and distribution prices. The series are those of the window, except three groups that run on
-past it to the last state week (2026-06-27): PTAX, FRED's Brent, and ANP's weekly gasoline and
-ethanol by state (2024-06 to 2026-06). The set of series compared must equal the set the demo
-stores, so that no series is skipped unnoticed.
+and distribution prices. The series are those of the window, except four groups that run on
+past it: PTAX, FRED's Brent and ANP's weekly gasoline and ethanol by state (2024-06 to 2026-06)
+to the last state week (2026-06-27), and ANP's weekly Brazil prices to their workbook's last
+week (2026-03-08). The set of series compared must equal the set the demo stores, so that no
+series is skipped unnoticed.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ W_END = date.fromisoformat(COVERAGE["window"]["end"])
 DEMO_NOW = datetime.combine(W_END, datetime.min.time(), SAO_PAULO).replace(hour=23, minute=59)
 DRIVERS_NOW = datetime.combine(DRIVERS_END, datetime.min.time(), SAO_PAULO).replace(hour=23)
 """PTAX, FRED's Brent and the weekly state series run on past the window, to the last state
-week (the outlook's inputs)."""
+week (the outlook's inputs); the weekly Brazil series too, up to their file's last week."""
 
 Figures = dict[str, object]
 """One real day's published figures by export attribute: "value" and any others the file
@@ -222,8 +223,11 @@ def _anp_cell(attr: str, cell: object) -> object:
     return Decimal(str(cell))
 
 
-def _anp(path: str, area_col: str | None, *, monthly: bool = False) -> dict[str, dict]:
-    """Key -> {day: figures} of an ANP workbook, every period the window touches."""
+def _anp(
+    path: str, area_col: str | None, *, monthly: bool = False, through: date = W_END
+) -> dict[str, dict]:
+    """Key -> {day: figures} of an ANP workbook, every period from the window's first through
+    the one holding ``through`` (the window's end, or later for a file bundled past it)."""
     book = openpyxl.load_workbook(DATASETS / path, read_only=True, data_only=True)
     rows = book.worksheets[0].iter_rows(values_only=True)
     for row in rows:
@@ -247,7 +251,7 @@ def _anp(path: str, area_col: str | None, *, monthly: bool = False) -> dict[str,
         # Every period the window touches: the week of Sunday 2021-05-16 and the month of
         # 2021-05-01 hold its first day.
         last = day.replace(day=28) + timedelta(days=4) if monthly else day + timedelta(days=6)
-        if not (day <= W_END and last >= W_START) or row[col["PRODUTO"]] not in products:
+        if not (day <= through and last >= W_START) or row[col["PRODUTO"]] not in products:
             continue
         area = "BR" if area_col is None else areas[area_col][row[col[area_col]]]
         key = f"{kind}#{products[row[col['PRODUTO']]]}#{area}"
@@ -261,19 +265,27 @@ def _anp(path: str, area_col: str | None, *, monthly: bool = False) -> dict[str,
 @cache
 def _anp_workbooks() -> dict[str, Real]:
     # The adapter keeps ANP's published precision (3 decimals, 2 from May 2022).
+    # Brazil's weeks run on past the window to the workbook's last (2026-03-08).
+    brazil = _anp("anp/maikereis__semanal-brasil-desde-2013.xlsx", None, through=DRIVERS_END)
+    assert {max(days) for days in brazil.values()} == {date(2026, 3, 8)}
     series = {
-        **_anp("anp/maikereis__semanal-brasil-desde-2013.xlsx", None),
         **_anp("anp/regions/semanal-regioes-desde-2013_to2022-06.xlsx", "REGIÃO"),
         **_anp("anp/eduardoicosta__mensal-estados-desde-jan2013.xlsx", "ESTADO", monthly=True),
     }
-    return {key: Real(days, places=3) for key, days in series.items()}
+    return {
+        **{key: Real(days, places=3, now=DRIVERS_NOW) for key, days in brazil.items()},
+        **{key: Real(days, places=3) for key, days in series.items()},
+    }
 
 
 def test_every_anp_brazil_region_and_monthly_state_figure_equals_the_real_workbook(stored):
     series = _anp_workbooks()
     assert sum(k.startswith("FUEL#") for k in series) >= 30
     assert sum(k.startswith("FUEL_MONTHLY#") for k in series) >= 150
-    assert _compare_all(stored, series) > 3000
+    assert _compare_all(stored, series) > 5000
+    # every Brazil week, 2021-05-16 to 2026-03-08 (LPG lacks the week of 2022-09-18)
+    brazil = {k: r for k, r in series.items() if k.endswith("#BR")}
+    assert sum(len(_published(k, r)) for k, r in brazil.items()) == 252 * 7 - 1
 
 
 STATE_PRODUCTS = {"gasolina_c": "GASOLINE", "hidratado": "ETHANOL"}

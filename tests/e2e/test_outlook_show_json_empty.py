@@ -25,19 +25,24 @@ def test_an_empty_store_prints_an_empty_array_and_says_what_stores_one(tmp_path)
 
 def test_the_demo_store_names_the_areas_and_fuels_that_have_one(demo_store) -> None:
     env, _, _ = demo_store
-    brazil = fuelpipe("outlook", "show", "--json", env=env)
-    assert json.loads(brazil.stdout) == []
-    demo_clock, *lines = brazil.stderr.splitlines()  # the demo store's own first note
+    # Brazil's real weeks run to 2026-03-08 in the demo: one stored outlook per fuel
+    brazil = json.loads(fuelpipe("outlook", "show", "--json", env=env).stdout)
+    assert len({row["fuel"] for row in brazil}) == 7
+    assert {row["last_week"] for row in brazil} == {"2026-03-08"}
+    region = fuelpipe("outlook", "show", "--json", "--area", "REGION_SE", env=env)
+    assert json.loads(region.stdout) == []
+    demo_clock, *lines = region.stderr.splitlines()  # the demo store's own first note
     assert demo_clock.startswith("note: this store was filled by `fuelpipe demo`")
     said = " ".join(" ".join(lines).split())  # the console wraps at its width
-    # why Brazil has none (the demo's 51 weeks), then where one is: it named no state before
+    # why the region has none (the demo's 51 weeks), then where one is: it named none before
     assert said.startswith(
-        "no stored outlook for BR: GASOLINE: the last refresh made none from the week of "
-        "2022-05-01 (too_short: FUEL#GASOLINE#BR: 51 published weeks, the model needs 83); "
+        "no stored outlook for REGION_SE: GASOLINE: the last refresh made none from the week "
+        "of 2022-05-01 (too_short: FUEL#GASOLINE#REGION_SE: 51 published weeks, the model "
+        "needs 83); "
     )
     listed, hint = said.rsplit("; stored for: ", 1)[1].split(" (")
-    assert sorted(listed.split(", ")) == sorted(STATES) and hint == "`--area AC`)"
-    table = fuelpipe("outlook", "show", env=env)  # the table form says the same on stdout
+    assert sorted(listed.split(", ")) == sorted(["BR", *STATES]) and hint == "`--area BR`)"
+    table = fuelpipe("outlook", "show", "--area", "REGION_SE", env=env)  # the same on stdout
     assert " ".join(table.stdout.split()).startswith(said)  # then its demo-clock note
     diesel = fuelpipe("outlook", "show", "--json", "--fuel", "DIESEL", "--area", "SP", env=env)
     assert json.loads(diesel.stdout) == []

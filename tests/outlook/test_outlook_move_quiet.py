@@ -76,3 +76,20 @@ def test_the_forecast_s_instant_is_told_in_sao_paulo_time_whatever_the_clock(tmp
     finally:
         store.close()
     assert found.evidence["as_of"] == "2022-05-06T20:00:00-03:00"
+
+
+@pytest.mark.parametrize("before", [timedelta(days=300), timedelta(minutes=1)])
+def test_a_forecast_made_after_the_clock_is_not_the_outlook_yet(store, before) -> None:
+    """A store filled ahead of the clock (the demo's: forecasts made in 2026, its clock in
+    2022) holds forecasts not made yet at ``now``: the move one expects fired at that clock,
+    its weeks still ahead of it."""
+    assert OutlookMove().evaluate(Ctx(store, MADE - before)) == []
+
+
+def test_the_one_made_by_the_clock_is_the_outlook_beside_a_later_one(store) -> None:
+    earlier = MADE - timedelta(days=2)
+    store.put_records([rising_forecast(earlier)])
+
+    found = OutlookMove().evaluate(Ctx(store, MADE - timedelta(days=1)))
+
+    assert [c.evidence["as_of"] for c in found] == [earlier.isoformat()]

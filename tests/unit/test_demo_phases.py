@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from fuelpipe.cli.demo_parts import plan_phases
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.replay import SNAPSHOT_DIR
 
 COVERAGE = json.loads((Path(SNAPSHOT_DIR) / "coverage.json").read_text())
@@ -37,3 +38,17 @@ def test_each_series_starts_at_its_period_holding_the_window_start():
         assert since[key] == max(
             date(2021, 5, 1), date.fromisoformat(COVERAGE["series"][key]["first"])
         )
+
+
+def test_brazil_weeks_run_to_the_bundled_files_last_week_and_the_regions_end_with_the_window():
+    """ANP's Brazil workbook is bundled past the window, to its real file's last week (the week
+    of 2026-03-08, published Friday 2026-03-13 at 18:00): the Brazil series are asked up to it,
+    beside the state weeks and the drivers. Before, they stopped with the window (2022-05),
+    two years before the state series. The regions' real file ends with the window."""
+    now = {s.key: p.now for p in plan_phases(COVERAGE) if p.in_window for s in p.series}
+    brazil = [k for k in now if k.startswith("FUEL#") and k.endswith("#BR")]
+    assert len(brazil) == 7
+    assert {now[k] for k in brazil} == {datetime(2026, 3, 13, 18, 1, tzinfo=SAO_PAULO)}
+    regions = [k for k in now if k.startswith("FUEL#") and "#REGION_" in k]
+    assert len(regions) == 35
+    assert {now[k] for k in regions} == {datetime(2022, 5, 7, 23, 59, tzinfo=SAO_PAULO)}

@@ -55,15 +55,20 @@ it replaces passed over any damaged record)."""
 
 
 def _latest_forecast(context: RuleContext, key: str) -> object | None:
-    """The newest readable stored forecast of an outlook key, however old (a few small
-    records, read newest first)."""
+    """The newest readable stored forecast of an outlook key made by ``now``, however old (a
+    few small records, read newest first). One made after ``now`` is not the outlook yet: the
+    demo's store holds forecasts made in 2026 while its clock reads 2022, and a move they
+    expect in 2026 fired at that clock."""
     from fuelpipe.outlook.records import from_record
 
-    for record in context.store.query(key, limit=LATEST_READ, newest_first=True):
+    records = context.store.query(key, end=context.now.date(), limit=LATEST_READ, newest_first=True)
+    for record in records:
         try:
-            return from_record(record)
+            stored = from_record(record)
         except ValueError:
             continue
+        if stored.forecast.as_of <= context.now:
+            return stored
     return None
 
 

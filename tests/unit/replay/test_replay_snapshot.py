@@ -44,6 +44,13 @@ def test_coverage_json_matches_the_files_and_the_catalog() -> None:
     assert cov.series["CURRENCY#USD"].first == date(2021, 5, 19)
     assert cov.series["STOCK#PETR3"].last == date(2022, 3, 14)  # the real file ends there
     assert "FUEL#GASOLINE#SP" in cov.series
+    # ANP's Brazil weeks run on past the window to their real file's last week (all seven
+    # fuels; LPG lacks one week in the source); the regions' real file ends with the window.
+    brazil = {k: s for k, s in cov.series.items() if k.startswith("FUEL#") and k.endswith("#BR")}
+    assert len(brazil) == 7
+    assert {(s.first, s.last) for s in brazil.values()} == {(date(2021, 5, 16), date(2026, 3, 8))}
+    assert sorted(s.count for s in brazil.values()) == [251, *[252] * 6]
+    assert cov.series["FUEL#GASOLINE#REGION_SE"].last == date(2022, 5, 1)
     whole = cov.keys_covering(date(2021, 6, 1), date(2022, 3, 1))
     assert {"CURRENCY#USD", "STOCK#PETR4", "COMMODITY#BRENT", "FUEL#GASOLINE#BR"} <= set(whole)
     assert "FUEL#GASOLINE#SP" not in whole
@@ -73,6 +80,38 @@ def test_values_equal_the_real_source_files(real_data: Callable[[str], Path]) ->
     with real_data("brent/jackthompsondb__DCOILBRENTEU.csv").open(newline="") as fh:
         real_brent = {r["observation_date"]: r["DCOILBRENTEU"] for r in csv.DictReader(fh)}
     assert all(real_brent[o.day.isoformat()] == o.value for o in snap.fred["DCOILBRENTEU"])
+
+
+def _sheet_rows(path: Path) -> list[tuple[object, ...]]:
+    """The data rows (below the header on row 18) of an ANP weekly workbook, every cell."""
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        rows = book.worksheets[0].iter_rows(min_row=19, values_only=True)
+        return [row[:16] for row in rows if row[0] is not None]
+    finally:
+        book.close()
+
+
+def test_brazil_workbook_keeps_every_real_week_from_the_window_to_the_files_end(
+    real_data: Callable[[str], Path],
+) -> None:
+    """Every row of the real Brazil workbook from the window's first week (DATA FINAL on or
+    after its start) to the file's last, cell for cell; none other. It kept the window's weeks
+    only (to 2022-05-01), so the demo's Brazil series ended two years before the state weeks
+    and the drivers they run beside."""
+    real = [
+        row
+        for row in _sheet_rows(real_data("anp/maikereis__semanal-brasil-desde-2013.xlsx"))
+        if row[1].date() >= WINDOW_START and row[0].date() <= DRIVERS_END
+    ]
+    bundled = _sheet_rows(SNAPSHOT_DIR / "anp/semanal/semanal-brasil-desde-2013.xlsx")
+    assert bundled == real
+    assert bundled[0][0].date() == date(2021, 5, 16)
+    assert bundled[-1][0].date() == date(2026, 3, 8)  # the real file's last week
+    assert len(bundled) == 252 * 7 - 1  # LPG has no row for the week of 2022-09-18
+    notice = (SNAPSHOT_DIR / "NOTICE.md").read_text(encoding="utf-8")
+    row = next(r for r in notice.splitlines() if "`anp/semanal/semanal-brasil" in r)
+    assert f"| {len(bundled)} |" in row and "2026-03-08" in row
 
 
 def test_state_workbook_holds_the_real_weekly_state_values(
