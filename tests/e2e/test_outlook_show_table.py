@@ -4,7 +4,7 @@ terminal with "as of" in its title, `--wide` has it on every row."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tests.e2e.conftest import fuelpipe
 from tests.support.tables import TERMINAL, box_lines, cells, widest
@@ -12,12 +12,23 @@ from tests.support.tables import TERMINAL, box_lines, cells, widest
 SP = ("outlook", "show", "--area", "SP")
 
 
-def _as_of(env: dict[str, str]) -> dict[str, str]:
-    """Each fuel's "as of" to the minute, with its offset, from `--json`."""
+def _as_of(env: dict[str, str]) -> dict[str, datetime]:
+    """Each fuel's "as of" from `--json`: an instant in UTC, as every CLI JSON gives one
+    (`status --json`'s published_at and stored_at); it gave São Paulo time (-03:00)."""
     rows = json.loads(fuelpipe(*SP, "--json", env=env).stdout)
-    return {
-        r["fuel"]: datetime.fromisoformat(r["as_of"]).isoformat(timespec="minutes") for r in rows
-    }
+    out = {r["fuel"]: datetime.fromisoformat(r["as_of"]) for r in rows}
+    assert all(r["as_of"].endswith("+00:00") for r in rows), rows
+    return out
+
+
+def _same_minute(json_at: datetime, shown: str) -> bool:
+    """Whether the table's "as of" (São Paulo time to the minute, with its offset) is the
+    JSON's instant: the instants compared, not the strings (the zones differ)."""
+    at = datetime.fromisoformat(shown)
+    return at.utcoffset() == SAO_PAULO_OFFSET and at == json_at.replace(second=0, microsecond=0)
+
+
+SAO_PAULO_OFFSET = timedelta(hours=-3)  # no daylight saving since 2019
 
 
 def test_the_default_table_fits_a_100_column_terminal(demo_store):
@@ -28,7 +39,8 @@ def test_the_default_table_fits_a_100_column_terminal(demo_store):
     assert widest(table) <= TERMINAL, "\n".join(table[:3])
     (as_of,) = set(_as_of(env).values())  # one refresh made both
     title = done.stdout.splitlines()[0].strip()
-    assert title == f"SP, as of {as_of}"
+    assert title.startswith("SP, as of ")
+    assert _same_minute(as_of, title.removeprefix("SP, as of ")), (title, as_of)
     row = cells(table, "GASOLINE", "2026-06-21", "6.450", "2026-06-28")
     assert "as of" not in row
     assert (row["nowcast"], row["80%"], row["95%"]) == ("6.450", "6.418–6.482", "6.360–6.542")
@@ -42,6 +54,10 @@ def test_wide_has_as_of_on_every_row(demo_store):
     assert len(rows) == 10
     last = {"GASOLINE": "6.450", "ETHANOL": "3.820"}
     for fuel, at in as_of.items():
-        assert cells(table, fuel, at, "2026-06-21", last[fuel], "2026-06-28")["as of"] == at
+        shown = [ln.split("│")[2].strip() for ln in rows if ln.split("│")[1].strip() == fuel]
+        assert shown and shown[0], (fuel, rows)  # on the fuel's first row (the rest continue)
+        assert _same_minute(at, shown[0]), (fuel, shown, at)
+        row = cells(table, fuel, shown[0], "2026-06-21", last[fuel], "2026-06-28")
+        assert row["as of"] == shown[0]
     helped = " ".join(fuelpipe("outlook", "show", "--help", env=env).stdout.split())
     assert "--wide puts it on every row" in helped

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from tests.e2e.conftest import fuelpipe
@@ -49,7 +50,38 @@ def test_ranges_and_short_headers_hold_the_same_figures_as_wide(demo_store):
     assert narrow["p10–p90"] == f"{wide['p10']}–{wide['p90']}"
     assert narrow["min–max"] == f"{wide['min_price']}–{wide['max_price']}"
     assert f"{float(row['p10']):.3f}" == wide["p10"]  # the same figure CSV gives, to 3 places
-    assert list(wide) == list(row)  # --wide: every column under its name
+    # --wide: every column of the query under its name; the CSV's span its title says
+    assert [*wide, *SPAN_FIELDS] == list(row)
+
+
+SPAN_FIELDS = ("start", "end", "covered_start", "covered_end")
+MID_WEEK = ("--since", "2025-04-02", "--until", "2025-04-09")  # a Wednesday to the next one
+VIEWS = {  # as tests/dashboard/test_stations_api.py asks the API's views
+    "municipality_ranking": (),
+    "municipality_weekly": ("--state", "SP", "--municipality", "sao paulo"),
+    "brand_premium": (),
+    "dispersion": (),
+    "station_search": ("--text", "01.492.748"),
+}
+
+
+@pytest.mark.parametrize("name", list(VIEWS))
+def test_csv_and_json_say_the_days_asked_and_the_whole_weeks_covered(demo_store, name):
+    """A --since inside a survey week is answered from that week's Sunday: only the table's
+    title said so. The CSV and JSON now give, on every row after the query's columns, the
+    days asked for (start, end) and the weeks answered (covered_start, covered_end), as
+    /api/stations/... does for the same request (the values its test pins)."""
+    env, _, _ = demo_store
+    args = (name, *VIEWS[name], *MID_WEEK)
+    days = ("2025-04-02", "2025-04-09", "2025-03-30", "2025-04-12")
+    span = dict(zip(SPAN_FIELDS, days, strict=True))
+    records = json.loads(_query(env, *args, "-f", "json"))
+    rows = list(csv.DictReader(io.StringIO(_query(env, *args, "-f", "csv"))))
+    assert records and len(rows) == len(records)
+    for record, row in zip(records, rows, strict=True):
+        assert list(record)[-4:] == list(row)[-4:] == list(SPAN_FIELDS)
+        assert {k: record[k] for k in SPAN_FIELDS} == {k: row[k] for k in SPAN_FIELDS} == span
+    assert "2025-03-30..2025-04-12" in _query(env, *args)  # the title, as before
 
 
 def _search_rows(stdout: str) -> list[dict[str, str]]:
@@ -118,7 +150,8 @@ def test_station_search_leaves_the_address_to_wide(demo_store):
     assert row["station"] not in default
     named = list(row.values())[: list(row).index("product") + 1]  # the row's station and fuel
     wide = cells(box_lines(_query(env, *args, "--wide")), *named)
-    assert wide == row | {"price": f"{float(row['price']):.3f}"}  # every cell whole
+    whole = {k: v for k, v in row.items() if k not in SPAN_FIELDS}  # the span: in the title
+    assert wide == whole | {"price": f"{float(row['price']):.3f}"}  # every cell whole
     helped = " ".join(fuelpipe("stations", "query", "--help", env=env).stdout.split())
     assert "--wide shows every column under its name, every cell whole" in helped
     assert "6.340/l is 6.340 BRL/l" in helped

@@ -218,8 +218,9 @@ def test_a_window_outside_the_lake_is_a_note_with_the_lake_days(env: dict[str, s
     args = ["state_weekly", "--fuel", "LPG", "--since", "1901-01-01", "--until", "1901-02-01"]
     done = CliRunner().invoke(cli, ["stations", "query", *args, "-f", "csv"], env=env)
     assert done.exit_code == 0, done.output
-    assert (
-        done.stdout == "state,week,stations,observations,mean,median,p10,p90,min_price,max_price\n"
+    assert done.stdout == (
+        "state,week,stations,observations,mean,median,p10,p90,min_price,max_price,"
+        "start,end,covered_start,covered_end\n"
     )
     note = " ".join(done.stderr.split())
     assert note.startswith(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from importlib.util import find_spec
 from pathlib import Path
@@ -312,7 +312,7 @@ def show(
 
     The table fits 100 columns: when the forecasts were made ("as of", São Paulo time) is in
     its title, a fuel at a time when they differ; --wide puts it on every row, and --json
-    gives every field.
+    gives every field (as_of in UTC, as every CLI JSON gives instants).
     """
     cli = _cli()
     cli.refuse_wide(wide, "--json" if as_json else None, "every field (as_of too)")
@@ -354,7 +354,8 @@ def show(
                 {
                     "fuel": f,
                     "area": chosen_area,
-                    "as_of": sao_paulo_iso(fc.as_of),
+                    # UTC, as every CLI JSON's instants; the table says it in São Paulo time
+                    "as_of": fc.as_of.astimezone(UTC).isoformat(),
                     "last_week": fc.last_week.isoformat(),
                     "newest_week": (newest or fc.last_week).isoformat(),
                     "stale": late is not None,

@@ -740,18 +740,34 @@ def _span(lake: Any, first: date | None, last: date | None) -> tuple[date, date]
     return first, last
 
 
-def _print_result(result: Any, fmt: str, title: str, *, wide: bool = False) -> None:
-    # csv and json give the figures as the API does (to FIGURE_DECIMALS places); the table
-    # shows three
-    rows = [[figure(v) for v in row] for row in result.rows]
+def answer_span(first: date, last: date) -> dict[str, date]:
+    """What a windowed query's csv and json say they cover, on every row, as
+    /api/stations/...'s answers do: the days asked for (``start``, ``end``) and the whole
+    survey weeks answered (``covered_start``, ``covered_end``: :func:`weeks_covered`)."""
+    covered_start, covered_end = weeks_covered(first, last)
+    return {"start": first, "end": last, "covered_start": covered_start, "covered_end": covered_end}
+
+
+def _print_result(
+    result: Any, fmt: str, title: str, *, wide: bool = False, span: dict[str, date] | None = None
+) -> None:
+    """The answer as ``fmt`` asks. csv and json give the figures as the API does (to
+    FIGURE_DECIMALS places; the table shows three) and, after the query's columns, the
+    ``span`` it covers on every row (:func:`answer_span`; a column of the query's own name
+    is kept, as the API keeps it); the table says the span in its ``title``."""
+    extra = {k: v.isoformat() for k, v in (span or {}).items() if k not in result.columns}
+    columns = [*result.columns, *extra]
     if fmt == "json":
-        records = [dict(zip(result.columns, row, strict=True)) for row in rows]
+        records = [
+            dict(zip(result.columns, [figure(v) for v in row], strict=True)) | extra
+            for row in result.rows
+        ]
         print(json.dumps(records, indent=2, default=str, ensure_ascii=False))
     elif fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(result.columns)
-        writer.writerows([figure_text(v) for v in row] for row in result.rows)
+        writer.writerow(columns)
+        writer.writerows([*(figure_text(v) for v in row), *extra.values()] for row in result.rows)
         sys.stdout.write(buf.getvalue())
     elif wide:
         table = Table(*result.columns, title=title)
@@ -930,7 +946,10 @@ def query(
 ) -> None:
     """Run one of the lake's queries (the same SQL text Athena runs in the AWS home).
 
-    The window is the lake's last 4 weeks unless --since/--until say otherwise.
+    The window is the lake's last 4 weeks unless --since/--until say otherwise, answered
+    over the whole survey weeks holding them (Sunday to Saturday): the table's title says
+    them, and -f csv or -f json end every row with start and end (the days asked for),
+    covered_start and covered_end (the weeks answered).
     An option the query does not take is refused, not ignored.
 
     The table fits 100 columns: state is UF, observations obs, p10 and p90 one p10–p90 range,
@@ -991,13 +1010,15 @@ def query(
     lake = None if athena else _lake(ctx, existing=True)
     params: dict[str, Any] = {}
     title = name
+    span: dict[str, date] = {}
     if windowed:
         first, last = _span(lake, *days)
         params = query_params(fuel, first, last, state, municipality, text or "")
-        weeks = "{}..{}".format(*weeks_covered(first, last))  # the whole survey weeks queried
+        span = answer_span(first, last)
+        weeks = f"{span['covered_start']}..{span['covered_end']}"  # the whole survey weeks
         title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{weeks}"
     result = _run_query(ctx, name, params, lake)
-    _print_result(result, fmt, title, wide=wide)
+    _print_result(result, fmt, title, wide=wide, span=span)
     _explain(
         name, params, lake, title, empty=windowed and not result.rows, old=_old_layout(ctx, lake)
     )
