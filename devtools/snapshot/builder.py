@@ -3,7 +3,7 @@
 Every value in the output is copied from a real file; only rows are dropped (outside the span
 each file keeps: the window, or past it to DRIVERS_END for the outlook's drivers and the Brazil
 weeks) and layouts are aligned (column names, the weekly state workbook rebuilt in the ANP
-layout).
+layout, PETR4's yfinance export written in the classic Yahoo CSV with its six decimals).
 """
 
 from __future__ import annotations
@@ -28,12 +28,18 @@ from fuelpipe.replay.snapshot_data import Snapshot, coverage
 WINDOW_START = date(2021, 5, 19)
 WINDOW_END = date(2022, 5, 7)
 DRIVERS_END = date(2026, 6, 27)
-"""The daily drivers the outlook reads (PTAX, FRED's Brent) run on past the window to the last
-state week (2026-06-21..27): with the ~105 real state weeks, that is enough history for the
-outlook to forecast each state's gasoline and ethanol, from real values only. ANP's weekly
+"""The daily drivers the outlook reads (PTAX, FRED's Brent) and PETR4 run on past the window,
+up to the last state week (2026-06-21..27) or their file's end, whichever is earlier (FRED's
+Brent 2026-05-01, PETR4 2025-09-29): with the ~105 real state weeks, that is enough history for
+the outlook to forecast each state's gasoline and ethanol, from real values only. ANP's weekly
 Brazil prices run on past the window too, up to this day or their file's last week (the week of
 2026-03-08), whichever is earlier: the Brazil series then overlap the state weeks and the
 drivers instead of ending two years before them."""
+
+PETR4_SOURCE = "stocks/sheep-farm__PETR4.SA_2021-05-19_2025-09-29.csv"
+"""One source for PETR4's whole span (window and after): its Adj Close is adjusted at one date
+(the source's last dividend, 2025-08-22), where the window's old file (henriquebrnetto, adjusted
+in 2022-11) would not join it."""
 
 YAHOO_HEADER = ["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"]
 NYSE_TICKERS = ("XOM", "CVX", "BP", "SHEL", "TTE")
@@ -99,6 +105,24 @@ def _adjusted_rows(path: Path) -> Iterator[list[str]]:
             yield [r["Date"], r["Open"], r["High"], r["Low"], r["Close"], r["Close"], r["Volume"]]
 
 
+def _six(value: str) -> str:
+    """A yfinance float32 value (26.149999618530273) with the six decimals of Yahoo's classic
+    download CSV (26.150000): the same price, written as the classic file writes it."""
+    return f"{float(value):.6f}"
+
+
+def _flat_yfinance_rows(path: Path) -> Iterator[list[str]]:
+    # yfinance flat export (symbol,date,open,…,adjclose,dividends,splits), in the classic
+    # layout: from the window's start to the file's end (past the window, beside the drivers).
+    for r in _read_csv(path):
+        day = date.fromisoformat(r["date"])
+        if float(r["splits"]):
+            raise ValueError(f"{path.name}: unexpected split on {day}")
+        if _driver_day(day):
+            prices = [_six(r[c]) for c in ("open", "high", "low", "close", "adjclose")]
+            yield [day.isoformat(), *prices, str(int(float(r["volume"])))]
+
+
 def _yfinance_rows(path: Path) -> Iterator[list[str]]:
     # yfinance history(): tz-aware dates, no Adj Close (a future has none: Yahoo repeats Close).
     for r in _read_csv(path):
@@ -118,10 +142,11 @@ def _yfinance_rows(path: Path) -> Iterator[list[str]]:
 
 
 def build_yahoo(data: Path, out: Path) -> dict[str, int]:
-    """yahoo/<SYMBOL>.csv in the classic download layout, window rows only."""
+    """yahoo/<SYMBOL>.csv in the classic download layout: window rows only, but PETR4's from the
+    window's start to its file's end."""
     stocks = data / "stocks"
     sources: dict[str, Iterator[list[str]]] = {
-        "PETR4.SA": _classic_yahoo_rows(stocks / "henriquebrnetto__PETR4.SA.csv"),
+        "PETR4.SA": _flat_yfinance_rows(data / PETR4_SOURCE),
         "PETR3.SA": _classic_yahoo_rows(stocks / "rowrias__PETR3.SA.csv"),
         "PRIO3.SA": _classic_yahoo_rows(stocks / "rowrias__PRIO3.SA.csv"),
         "BZ=F": _yfinance_rows(stocks / "henriquebrnetto__BZ=F.csv"),
@@ -137,10 +162,10 @@ def build_yahoo(data: Path, out: Path) -> dict[str, int]:
 
 def build_fred(data: Path, out: Path) -> int:
     """fred/DCOILBRENTEU.csv in FRED's current layout (empty = no value), from the window's
-    start to the file's end (2024-12-31; no later real Brent spot is bundled)."""
+    start to the file's end (2026-05-01)."""
     rows = (
         [r["observation_date"], r["DCOILBRENTEU"]]
-        for r in _read_csv(data / "brent/jackthompsondb__DCOILBRENTEU.csv")
+        for r in _read_csv(data / "brent/kianezimmermann94__DCOILBRENTEU_2015-01-02_2026-05-01.csv")
         if _driver_day(date.fromisoformat(r["observation_date"]))
     )
     return _write_csv(out / "fred/DCOILBRENTEU.csv", ["observation_date", "DCOILBRENTEU"], rows)

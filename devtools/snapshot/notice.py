@@ -47,7 +47,23 @@ ORIGINS: dict[str, Origin] = {
         "(both sides). Not used: lucagpgirardi `ptax.csv`, which holds the *buy* rate only.",
     ),
     "yahoo/PETR4.SA.csv": Origin(
-        _HB, "PETR4.SA.csv", _HB_COMMIT, "none", "window rows only (classic Yahoo download CSV)."
+        "sheep-farm/assets-data",
+        "PETR4.SA.csv",
+        "02056fa1626760eed05c49591fccef71eafd457a",
+        "none",
+        "rows from the window's start to the file's end (2025-09-29, past the window, beside "
+        "the drivers), from this one source: its yfinance layout (symbol,date,open,high,low,"
+        "close,volume,adjclose,dividends,splits) written in the classic Yahoo download layout "
+        "(Date,Open,High,Low,Close,Adj Close,Volume; symbol, dividends and splits dropped, "
+        "no split in the span), each price with the classic file's six decimals (the source "
+        "holds yfinance's float32 values: 26.149999618530273 → 26.150000), volume as a whole "
+        "number. On the 370 days it shares with the window's former source (henriquebrnetto/"
+        "analise-de-ativos `PETR4.SA.csv` @ 6c5860b7, 2021-05-19 … 2022-11-09) Open, High, Low, "
+        "Close and Volume are then equal, so the window's values are unchanged; **Adj Close is "
+        "this source's, adjusted for dividends up to 2025-08-22** (so lower than the former "
+        "file's, adjusted in 2022-11): one adjustment for the whole span, where two files "
+        "adjusted at different dates would not join. The pipeline stores Close (raw) as the "
+        "value; Adj Close is an attribute.",
     ),
     "yahoo/PETR3.SA.csv": Origin(
         _ROWRIAS,
@@ -77,13 +93,15 @@ ORIGINS: dict[str, Origin] = {
         "Close); window rows only.",
     ),
     "fred/DCOILBRENTEU.csv": Origin(
-        "jackthompsondb/OilCausalities",
-        "data/DCOILBRENTEU.csv",
-        "b61f6915",
+        "kianezimmermann94/Barril-de-Incertezas",
+        "DCOILBRENTEU.csv",
+        "1cc06d59a50d81331fb320ab3f5e633826470934",
         "none",
-        "rows from the window's start to the file's end (2025-01-01, past the window, for the "
-        "state weeks' outlook; no later real Brent spot is bundled); current FRED layout kept "
-        "(empty value = FRED has none: UK holidays).",
+        "rows from the window's start to the file's end (2026-05-01, past the window, for the "
+        "outlook of the state weeks and of Brazil); current FRED layout kept (empty value = "
+        "FRED has none: UK holidays). On the 1,305 days it shares with the former source "
+        "(jackthompsondb/OilCausalities `data/DCOILBRENTEU.csv` @ b61f6915, 2020-01-02 … "
+        "2025-01-01) every value, and every empty one, is the same.",
     ),
     "anp/semanal/semanal-brasil-desde-2013.xlsx": Origin(
         "maikereis/diesel",
@@ -149,11 +167,12 @@ def write_notice(
         "",
         f"Window: {start.isoformat()} … {end.isoformat()}, the span where every kind of series "
         f"has real data. PTAX (to {drivers_end.isoformat()}) and FRED's Brent (to its file's "
-        "end, 2025-01-01) run on past it, beside the weekly state prices (2024-06 … 2026-06), "
-        "for the outlook of those states; so do ANP's weekly Brazil prices, to their file's "
-        "last week (2026-03-08 … 2026-03-14), so that the Brazil series overlap the states and "
-        "the drivers. The other files (regions, monthly states, shares, Brent futures) stop "
-        "at the window's end, or before it where their source does (PETR3). `coverage.json` "
+        "end, 2026-05-01) run on past it, beside the weekly state prices (2024-06 … 2026-06), "
+        "for the outlook of those states and of Brazil; so do ANP's weekly Brazil prices, to "
+        "their file's last week (2026-03-08 … 2026-03-14), so that the Brazil series overlap "
+        "the states and the drivers, and PETR4, to its file's end (2025-09-29). The other files "
+        "(regions, monthly states, the other shares, Brent futures) stop at the window's end, "
+        "or before it where their source does (PETR3). `coverage.json` "
         "lists, per catalog key, the first and last date with a real value, parsed from these "
         "files.",
         "",

@@ -64,7 +64,10 @@ def test_each_family_sums_its_series() -> None:
     # Brazil's weeks run to the bundled workbook's last (2021-05-16 .. 2026-03-08, 252 weeks);
     # LPG has no row for the week of 2022-09-18 in the real file
     assert "│ weekly fuels, Brazil  │ 7      │ 1,764    │ 1,763   │ 1 absent" in text
-    assert "│ Brent                 │ 2      │ 1,161    │ 1,161   │ 1 unexpected" in text
+    # FRED's Brent spot to its bundled file's end (2026-05-01, 1,253 days) and BZ=F's window (245)
+    assert "│ Brent                 │ 2      │ 1,498    │ 1,498   │ 1 unexpected" in text
+    # PETR4 to its file's end (2025-09-29, 1,091 sessions) beside the other shares' windows
+    assert "│ shares                │ 8      │ 2,652    │ 2,652   │ -" in text
 
 
 def test_every_series_with_something_to_look_at_is_named() -> None:

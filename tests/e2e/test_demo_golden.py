@@ -54,6 +54,12 @@ FUEL#*#BR keys changed, each from 51 records to 252 (FUEL#LPG#BR one of them ABS
 of 2022-09-18, which the real file lacks), their 51 earlier records byte-identical (checked
 record by record against the demo store before), and their 7 status rows (252 expected, last
 2026-03-08); the other 433 keys' exports were byte-identical.
+Re-recorded in session 40 when the snapshot began bundling FRED's Brent spot to 2026-05-01
+(kianezimmermann94/Barril-de-Incertezas) and PETR4 from one source to 2025-09-29
+(sheep-farm/assets-data): exactly the 4 exports of COMMODITY#BRENT and STOCK#PETR4 changed
+(Brent 916 → 1,253 records, its earlier values the same in both files; PETR4 241 → 1,091, the
+window's Open/High/Low/Close/Volume equal, `adj_close` now adjusted to 2025-08-22) and their 2
+status rows; the other 438 keys' exports were byte-identical.
 The fast test
 checks the status table and one key of each kind; the slow one, and
 ``python -m devtools.demo_golden --check``, every export.

@@ -133,10 +133,10 @@ def _ptax_and_brent() -> dict[str, Real]:
     }
     brent = {
         date.fromisoformat(r["observation_date"]): {"value": Decimal(r["DCOILBRENTEU"])}
-        for r in _rows("brent/jackthompsondb__DCOILBRENTEU.csv")
+        for r in _rows("brent/kianezimmermann94__DCOILBRENTEU_2015-01-02_2026-05-01.csv")
         if r["DCOILBRENTEU"].strip() and date.fromisoformat(r["observation_date"]) >= W_START
     }
-    assert max(brent) == date(2024, 12, 31)  # the bundled file's last real Brent spot
+    assert max(brent) == date(2026, 5, 1)  # the bundled file's last real Brent spot
     return {
         "CURRENCY#USD": Real(ptax, now=DRIVERS_NOW),
         "COMMODITY#BRENT": Real(brent, now=DRIVERS_NOW),
@@ -148,7 +148,6 @@ def test_every_ptax_and_brent_value_equals_the_real_file(stored):
 
 
 YAHOO_FILES = {
-    "STOCK#PETR4": "stocks/henriquebrnetto__PETR4.SA.csv",
     "STOCK#PETR3": "stocks/rowrias__PETR3.SA.csv",
     "STOCK#PRIO3": "stocks/rowrias__PRIO3.SA.csv",
     "COMMODITY#BRENT_FUTURES": "stocks/henriquebrnetto__BZ=F.csv",
@@ -191,6 +190,34 @@ def _yahoo() -> dict[str, Real]:
 
 def test_every_share_and_futures_bar_equals_the_real_file(stored):
     assert _compare_all(stored, _yahoo()) > 1500
+
+
+PETR4_NOW = datetime(2025, 9, 29, 23, 0, tzinfo=SAO_PAULO)
+"""PETR4's clock in the demo: its file's last day (2025-09-29), past the window."""
+
+
+@cache
+def _petr4() -> dict[str, Real]:
+    """PETR4 comes from one yfinance export from the window's start to its end (2025-09-29),
+    its prices float32 values (26.149999618530273): equal to the stored ones to 6 places."""
+    bars = {
+        date.fromisoformat(r["date"]): {
+            "value": Decimal(r["close"]),
+            "close": Decimal(r["close"]),
+            "open": Decimal(r["open"]),
+            "high": Decimal(r["high"]),
+            "low": Decimal(r["low"]),
+            "adj_close": Decimal(r["adjclose"]),
+            "volume": int(Decimal(r["volume"])),
+        }
+        for r in _rows("stocks/sheep-farm__PETR4.SA_2021-05-19_2025-09-29.csv")
+    }
+    assert max(bars) == date(2025, 9, 29)
+    return {"STOCK#PETR4": Real(bars, places=6, now=PETR4_NOW)}
+
+
+def test_every_petr4_bar_equals_its_one_source_from_the_window_to_its_end(stored):
+    assert _compare_all(stored, _petr4()) == 1091
 
 
 ANP_FIGURES = {
@@ -318,6 +345,7 @@ def test_every_anp_weekly_state_figure_equals_the_real_file(stored):
 FAMILIES: tuple[Callable[[], dict[str, Real]], ...] = (
     _ptax_and_brent,
     _yahoo,
+    _petr4,
     _anp_workbooks,
     _anp_state_weeks,
 )

@@ -131,3 +131,39 @@ def test_a_week_on_its_interval_s_bound_is_inside(
     week = (WEEK + timedelta(weeks=1)).isoformat()
     assert [c.subject for c in found] == ([] if side is None else [f"{GASOLINE}@{week}"])
     assert all(f" {side} its forecast's 95% interval [7.000, 7.400]" in c.summary for c in found)
+
+
+def _missed(as_of: datetime) -> Record:
+    """An outlook made ``as_of`` whose next week was published at 7.60, above its [7.00, 7.40]."""
+    return with_actuals(_forecast(7.20, 7.30, as_of), {1: 7.60})
+
+
+@pytest.mark.parametrize("ahead", [timedelta(days=300), timedelta(minutes=1)])
+def test_outlook_miss_does_not_judge_a_forecast_made_after_the_clock(
+    tmp_path: Path, ahead: timedelta
+) -> None:
+    """The demo's store holds forecasts made in 2026 while its clock reads 2022: a forecast not
+    made yet at ``now`` has missed nothing at ``now`` (outlook_move reads only forecasts made by
+    the clock too)."""
+    store = SqliteStore(tmp_path / "s.sqlite")
+    try:
+        store.put_records([_missed(MADE)])
+        found = OutsideInterval().evaluate(Ctx(store, MADE - ahead))
+    finally:
+        store.close()
+    assert found == []
+
+
+def test_outlook_miss_judges_the_forecast_made_by_the_clock_beside_a_later_one(
+    tmp_path: Path,
+) -> None:
+    """Of two forecasts of the same week, the later one (made after ``now``) is not the one
+    judged: the one made by the clock is, its instant in the evidence."""
+    earlier = MADE - timedelta(days=1)
+    store = SqliteStore(tmp_path / "s.sqlite")
+    try:
+        store.put_records([_missed(earlier), _missed(MADE + timedelta(days=2))])
+        found = OutsideInterval().evaluate(Ctx(store, MADE + timedelta(days=1)))
+    finally:
+        store.close()
+    assert [c.evidence["as_of"] for c in found] == [earlier.isoformat()]

@@ -1,7 +1,9 @@
 """A driver that stops is named on the forecast, and one that freezes Brent in BRL is dropped.
 
-The demo's FRED Brent ends on 2024-12-31 while its fuel weeks and PTAX run to 2026: without a
-check, every later forecast read Brent as if it had not moved since, silently.
+The demo's FRED Brent ended on 2024-12-31 while its fuel weeks and PTAX ran to 2026 (its
+snapshot now bundles Brent to 2026-05-01; the history files the backtest reads, datasets/brent/
+jackthompsondb__DCOILBRENTEU.csv, still end there): without a check, every later forecast read
+Brent as if it had not moved since, silently.
 """
 
 from __future__ import annotations

@@ -52,3 +52,19 @@ def test_brazil_weeks_run_to_the_bundled_files_last_week_and_the_regions_end_wit
     regions = [k for k in now if k.startswith("FUEL#") and "#REGION_" in k]
     assert len(regions) == 35
     assert {now[k] for k in regions} == {datetime(2022, 5, 7, 23, 59, tzinfo=SAO_PAULO)}
+
+
+def test_phases_of_equal_size_run_in_the_order_of_their_clocks():
+    """PETR4 runs to its file's end (2025-09-29): its phase ran after PTAX's (to 2026-06-26),
+    and the outlook refreshed at its earlier clock, with the drivers stored to 2026 already,
+    stored a second Brazil forecast, made 2025-09-29, beside the one made 2026-06-26. Phases of
+    equal size now run in the order of their clocks: PETR4's before Brent's and PTAX's."""
+    phases = [p for p in plan_phases(COVERAGE) if p.in_window]
+    order = [p.series[0].key for p in phases if len(p.series) == 1]
+    assert order.index("STOCK#PETR4") < order.index("COMMODITY#BRENT")
+    assert order.index("COMMODITY#BRENT") < order.index("CURRENCY#USD")
+    for size in {len(p.series) for p in phases}:
+        clocks = [p.now for p in phases if len(p.series) == size]
+        assert clocks == sorted(clocks), size
+    petr4 = next(p for p in phases if p.series[0].key == "STOCK#PETR4")
+    assert petr4.now == datetime(2025, 9, 29, 18, 31, tzinfo=SAO_PAULO)

@@ -67,7 +67,10 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
             in_window.setdefault((since, now), []).append(entry)
         else:
             later.setdefault(f"{first.isoformat()}..{last.isoformat()}", []).append(entry)
-    groups = sorted(in_window.items(), key=lambda item: -len(item[1]))
+    # The biggest first; of equal size, the earliest clock first: a phase's outlook refresh at
+    # an earlier clock after a later one (PETR4's 2025-09 after PTAX's 2026-06) stored a second
+    # forecast, made at that earlier clock, beside the later one.
+    groups = sorted(in_window.items(), key=lambda item: (-len(item[1]), item[0][1]))
     phases = [
         DemoPhase("window" if i == 0 else f"window ({_label(series)})", series, since, now)
         for i, ((since, now), series) in enumerate(groups)

@@ -37,14 +37,21 @@ class RuleContext(Protocol):
 
 
 def _forecast_records(context: RuleContext, key: str, days: int) -> list[object]:
+    """The readable stored forecasts of an outlook key made in the ``days`` days up to ``now``.
+    One made after ``now`` is left out, as :func:`_latest_forecast` leaves it out: the demo's
+    store holds forecasts made in 2026 while its clock reads 2022, and ``outlook_miss`` judged
+    them at that clock."""
     from fuelpipe.outlook.records import from_record
 
     out: list[object] = []
-    for record in context.store.query(key, context.now.date() - timedelta(days=days), None):
+    start = context.now.date() - timedelta(days=days)
+    for record in context.store.query(key, start, context.now.date()):
         try:
-            out.append(from_record(record))
+            stored = from_record(record)
         except ValueError:
             continue
+        if stored.forecast.as_of <= context.now:
+            out.append(stored)
     return out
 
 

@@ -159,7 +159,11 @@ def _chart(
 def test_petr4_close_equals_the_real_export(
     server: ReplayServer, client: httpx.Client, real_data: Callable[[str], Path]
 ) -> None:
+    """The window's PETR4 values are the classic export's (henriquebrnetto); the Adj Close is
+    the one source the whole span comes from (sheep-farm, adjusted in 2025-08), six decimals."""
     real = _csv_row(real_data("stocks/henriquebrnetto__PETR4.SA.csv"), "Date", "2021-05-19")
+    flat = real_data("stocks/sheep-farm__PETR4.SA_2021-05-19_2025-09-29.csv")
+    adjusted = _csv_row(flat, "date", "2021-05-19")
     resp = _chart(server, client, "PETR4.SA", **chart_params(date(2021, 5, 19), date(2021, 5, 19)))
     result = resp.json()["chart"]["result"][0]
     meta = result["meta"]
@@ -175,7 +179,22 @@ def test_petr4_close_equals_the_real_export(
     assert quote["close"] == [float(real["Close"])]
     assert quote["open"] == [float(real["Open"])]
     assert quote["volume"] == [int(real["Volume"])]
-    assert result["indicators"]["adjclose"][0]["adjclose"] == [float(real["Adj Close"])]
+    assert result["indicators"]["adjclose"][0]["adjclose"] == [
+        round(float(adjusted["adjclose"]), 6)
+    ]
+    assert adjusted["adjclose"] == "8.007492065429688" != real["Adj Close"]
+
+
+def test_petr4_runs_past_the_window_to_its_source_s_end(
+    server: ReplayServer, client: httpx.Client, real_data: Callable[[str], Path]
+) -> None:
+    flat = real_data("stocks/sheep-farm__PETR4.SA_2021-05-19_2025-09-29.csv")
+    last = _csv_row(flat, "date", "2025-09-29")
+    resp = _chart(server, client, "PETR4.SA", **chart_params(date(2025, 9, 26), date(2025, 10, 3)))
+    result = resp.json()["chart"]["result"][0]
+    days = [datetime.fromtimestamp(ts, UTC).date() for ts in result["timestamp"]]
+    assert days == [date(2025, 9, 26), date(2025, 9, 29)]
+    assert result["indicators"]["quote"][0]["close"][-1] == round(float(last["close"]), 6)
 
 
 def test_nyse_bars_open_at_0930_new_york(server: ReplayServer, client: httpx.Client) -> None:

@@ -77,9 +77,52 @@ def test_values_equal_the_real_source_files(real_data: Callable[[str], Path]) ->
     with real_data("stocks/rowrias__PRIO3.SA.csv").open(newline="") as fh:
         real_prio = {r["Date"]: float(r["Close"]) for r in csv.DictReader(fh)}
     assert all(real_prio[b.day.isoformat()] == b.close for b in snap.bars["PRIO3.SA"])
-    with real_data("brent/jackthompsondb__DCOILBRENTEU.csv").open(newline="") as fh:
+    with real_data(FRED_BRENT).open(newline="") as fh:
         real_brent = {r["observation_date"]: r["DCOILBRENTEU"] for r in csv.DictReader(fh)}
     assert all(real_brent[o.day.isoformat()] == o.value for o in snap.fred["DCOILBRENTEU"])
+    days = [o.day for o in snap.fred["DCOILBRENTEU"]]
+    assert (days[0], days[-1]) == (WINDOW_START, date(2026, 5, 1))  # the file's last day
+
+
+FRED_BRENT = "brent/kianezimmermann94__DCOILBRENTEU_2015-01-02_2026-05-01.csv"
+PETR4_FLAT = "stocks/sheep-farm__PETR4.SA_2021-05-19_2025-09-29.csv"
+
+
+def test_the_two_fred_brent_copies_agree_on_every_common_day(
+    real_data: Callable[[str], Path],
+) -> None:
+    """The bundled Brent spot (to 2026-05-01) was copied page by page: on the 1,305 days the
+    former copy (2020-01-02 … 2025-01-01) also has, every value and every holiday is the same."""
+    with real_data(FRED_BRENT).open(newline="") as fh:
+        new = {r["observation_date"]: r["DCOILBRENTEU"] for r in csv.DictReader(fh)}
+    with real_data("brent/jackthompsondb__DCOILBRENTEU.csv").open(newline="") as fh:
+        old = {r["observation_date"]: r["DCOILBRENTEU"] for r in csv.DictReader(fh)}
+    assert len(old) == 1305 and old.items() <= new.items()
+
+
+def test_petr4_is_one_source_from_the_window_to_its_end_with_the_window_s_values(
+    real_data: Callable[[str], Path],
+) -> None:
+    """PETR4 comes from one yfinance export for its whole span (one dividend adjustment), its
+    prices with the classic CSV's six decimals: the window's Open/High/Low/Close/Volume are the
+    former classic export's, to the digit."""
+    with real_data(PETR4_FLAT).open(newline="") as fh:
+        flat = list(csv.DictReader(fh))
+    with real_data("stocks/henriquebrnetto__PETR4.SA.csv").open(newline="") as fh:
+        classic = {r["Date"]: r for r in csv.DictReader(fh)}
+    with (SNAPSHOT_DIR / "yahoo/PETR4.SA.csv").open(newline="") as fh:
+        bundled = list(csv.DictReader(fh))
+    assert [r["Date"] for r in bundled] == [r["date"] for r in flat]
+    assert (bundled[0]["Date"], bundled[-1]["Date"]) == ("2021-05-19", "2025-09-29")
+    for row, src in zip(bundled, flat, strict=True):
+        assert float(row["Close"]) == round(float(src["close"]), 6)
+        assert float(row["Adj Close"]) == round(float(src["adjclose"]), 6)
+        old = classic.get(row["Date"])
+        if old is not None:
+            assert [row[c] for c in ("Open", "High", "Low", "Close", "Volume")] == [
+                old[c] for c in ("Open", "High", "Low", "Close", "Volume")
+            ]
+    assert sum(r["Date"] in classic for r in bundled) == 370
 
 
 def _sheet_rows(path: Path) -> list[tuple[object, ...]]:
