@@ -194,6 +194,33 @@ def test_a_forecast_fitted_without_a_stale_driver_says_so(page: Page, outlook_ur
     assert card.locator(".card-detail").inner_text() == "não usado nesta previsão"
 
 
+def test_a_driver_card_without_a_move_names_no_day(page: Page, outlook_url: str) -> None:
+    """A frozen Brent has no move and no day (the demo's, Brent spot ending in 2024): the card
+    said "to —" under its "—"; it names a day only when there is one, in both languages."""
+
+    def frozen(route: Route) -> None:
+        body = route.fetch().json()
+        body.update(driver_move=None, driver_day=None, drivers_dropped=True)
+        route.fulfill(json=body)
+
+    page.route("**/api/outlook?*", frozen)
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
+    _ready(page)
+    card = page.locator("#outlook-cards .card", has_text="Brent in BRL, last 7 days")
+    assert card.locator(".card-value").inner_text() == "—"
+    assert card.locator(".card-detail").inner_text() == "not used by this forecast"
+    assert card.locator(".card-foot").count() == 0
+    page.click(".lang-btn[data-lang='pt-BR']")
+    _ready(page)
+    card = page.locator("#outlook-cards .card", has_text="Brent em reais, últimos 7 dias")
+    assert card.locator(".card-foot").count() == 0
+    page.unroute("**/api/outlook?*")
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
+    _ready(page)  # a move keeps its day
+    card = page.locator("#outlook-cards .card", has_text="Brent in BRL, last 7 days")
+    assert re.fullmatch(r"to \w{3} \d{1,2}, \d{4}", card.locator(".card-foot").inner_text())
+
+
 def test_an_area_without_an_outlook_points_to_the_states_on_the_map(
     page: Page, outlook_url: str
 ) -> None:

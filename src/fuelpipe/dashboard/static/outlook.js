@@ -338,7 +338,8 @@
       kit.card(cards, t("outlook.driver"), fmt.pct(move, 1),
         view.drivers_dropped ? t("outlook.driverUnused") : "",
         view.drivers_dropped ? "flat" : kit.changeClass(move, 1),
-        t("outlook.driverFoot", { day: fmt.date(view.driver_day) }));
+        // no day without a move (a frozen Brent): not "to —"
+        view.driver_day ? t("outlook.driverFoot", { day: fmt.date(view.driver_day) }) : "");
       if (one) {
         // Coloured only when there is a verdict; the foot names the first week really scored.
         const tone = view.verdict === "beats" ? "down" : view.verdict === "does_not_beat" ? "up" : "flat";
