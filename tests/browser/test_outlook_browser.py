@@ -285,6 +285,34 @@ def test_the_accuracy_card_names_the_first_week_really_scored(page: Page, outloo
     assert foot == f"{one['n']} weeks since {first:%b} {first.day}, {first.year}"
 
 
+@pytest.mark.parametrize(
+    ("lang", "foot"),
+    [
+        ("en", "8 of 22 weeks since Jan 25, 2026, the others no change"),
+        ("pt-BR", "8 de 22 semanas desde 25 de jan. de 2026, as demais sem mudança"),
+    ],
+)
+def test_the_accuracy_card_counts_the_weeks_its_ratio_is_over(
+    page: Page, outlook_url: str, lang: str, foot: str
+) -> None:
+    """A state whose newer weeks Brazil has no forecast for (the demo's: Brazil's series ends in
+    March 2026, the states' in June) scores 14 no-change weeks of 22: the ratio is over the
+    model's 8, as the verdict says, but the card's foot said "22 weeks since ..."."""
+
+    def partly(route: Route) -> None:
+        body = route.fetch().json()
+        one = body["accuracy"][0]
+        one.update(n=22, no_change_n=14, first_week="2026-01-25", ratio=0.8256)
+        route.fulfill(json=body)
+
+    page.route("**/api/outlook?*", partly)
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=SP&lang={lang}")
+    _ready(page)
+    card = page.locator("#outlook-cards .card").nth(3)
+    assert card.locator(".card-value").inner_text() == ("0,83" if lang == "pt-BR" else "0.83")
+    assert card.locator(".card-foot").inner_text() == foot
+
+
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
 def test_a_bias_that_rounds_to_zero_reads_zero_not_minus_zero(
     page: Page, outlook_url: str, lang: str

@@ -18,6 +18,7 @@
       "outlook.driverUnused": "not used by this forecast",
       "outlook.ratio": "MAE vs no-change, 1 week",
       "outlook.ratioFoot": "{weeks} since {from}",
+      "outlook.ratioFootPart": "{model} of {weeks} since {from}, the others no change",
       "outlook.notScored": "no week scored yet",
       "outlook.noAccuracy": "No backtest to show: there is no outlook for {fuel} ({area}).",
       "outlook.beats": "The model beat the no-change forecast here: at 1 week its mean absolute error was {ratio} of no-change's over the last {weeks} (80% bands held {c80}, 95% bands {c95}).",
@@ -90,6 +91,7 @@
       "outlook.driverUnused": "não usado nesta previsão",
       "outlook.ratio": "EAM vs sem mudança, 1 semana",
       "outlook.ratioFoot": "{weeks} desde {from}",
+      "outlook.ratioFootPart": "{model} de {weeks} desde {from}, as demais sem mudança",
       "outlook.notScored": "nenhuma semana avaliada ainda",
       "outlook.noAccuracy": "Sem backtest para mostrar: não há perspectiva para {fuel} ({area}).",
       "outlook.beats": "O modelo superou a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {weeks} (faixas de 80% acertaram {c80}, de 95% {c95}).",
@@ -345,7 +347,9 @@
         const tone = view.verdict === "beats" ? "down" : view.verdict === "does_not_beat" ? "up" : "flat";
         kit.card(cards, t("outlook.ratio"), fmt.num(one.ratio, 2), "", tone,
           view.verdict === "not_applicable" ? t("outlook.ratioNoChange")
-          : one.n ? t("outlook.ratioFoot", {
+          // the ratio is over the model's own weeks, not the no-change fallback's
+          : one.n ? t(one.no_change_n ? "outlook.ratioFootPart" : "outlook.ratioFoot", {
+            model: fmt.num(one.n - one.no_change_n, 0),
             weeks: kit.count(one.n, "week"), from: fmt.date(one.first_week || view.accuracy_from),
           }) : t("outlook.notScored"));
       }
