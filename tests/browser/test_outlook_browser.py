@@ -85,6 +85,15 @@ def _traces(page: Page, chart: str) -> list[dict[str, object]]:
     return traces
 
 
+def _map_no_change(route: Route) -> None:
+    """The state map's answer with every state a no-change forecast (no Brazil one to apply)."""
+    body = route.fetch().json()
+    for s in body["states"]:
+        s.update(method="no_change", no_change_reason="national_ends_before", change=0.0)
+        s.update(point=s["last_price"], ratio=None, dm_p=None, verdict="not_applicable")
+    route.fulfill(json=body)
+
+
 def test_outlook_view_draws_the_fan_chart_and_the_state_map(
     page: Page, outlook_url: str, screenshots: Path
 ) -> None:
@@ -765,15 +774,8 @@ def test_a_no_change_fallback_says_so_and_gives_no_verdict_in_both_languages(
             a.update(ratio=None, dm_p=None, no_change_n=a["n"], mae=a["naive_mae"])
         route.fulfill(json=body)
 
-    def map_no_change(route: Route) -> None:
-        body = route.fetch().json()
-        for s in body["states"]:
-            s.update(method="no_change", no_change_reason="national_ends_before", change=0.0)
-            s.update(point=s["last_price"], ratio=None, dm_p=None, verdict="not_applicable")
-        route.fulfill(json=body)
-
     page.route("**/api/outlook?*", no_change)
-    page.route("**/api/outlook/map?*", map_no_change)
+    page.route("**/api/outlook/map?*", _map_no_change)
     page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=SP&lang=en")
     _ready(page)
     method = page.locator("#outlook-method")
@@ -921,3 +923,23 @@ def test_a_fan_bands_hover_says_both_its_ends_in_reais(
             text = text.replace(".", ",")
         label = page.locator("#chart-outlook-fan .hoverlayer .hovertext").first
         expect(label).to_have_text(f"{name}: {text}")
+
+
+def test_a_map_of_only_no_change_forecasts_shows_no_colour_scale(
+    page: Page, outlook_url: str
+) -> None:
+    """Every state faded at 0% (the demo's: Brazil's series ends in March 2026, the states' run to
+    June, so no state has a Brazil forecast to apply) kept a -0.5%..+0.5% colour bar beside a
+    map with no colour on it; the bar shows once a state has a change to read."""
+    colour_bars = "#chart-outlook-map .colorbar"
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
+    _ready(page)
+    page.wait_for_selector("#chart-outlook-map[data-rendered]", state="attached")
+    assert page.locator(colour_bars).count() == 1
+
+    page.route("**/api/outlook/map?*", _map_no_change)
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=pt-BR")
+    _ready(page)
+    page.wait_for_selector("#chart-outlook-map[data-rendered]", state="attached")
+    assert page.evaluate(MAP_JS)["areas"]  # the states are still drawn, faded
+    assert page.locator(colour_bars).count() == 0

@@ -434,6 +434,7 @@
         opacity: map.states.map((s) => (s.verdict === "unknown" || s.method === "no_change" ? 0.35 : 1)),
       },
       colorbar: { title: { text: "%" }, thickness: 12, len: 0.7 },
+      showscale: flat < map.states.length, // every state no change: no colour to read
       // every fuel is priced in reais (per litre, 13 kg or m³), as the fan's axis says
       hovertemplate: "<b>%{text}</b><br>%{z:+.2f}%<br>R$ %{customdata[0]:.3f} → R$ %{customdata[1]:.3f}<br>%{customdata[2]}<extra></extra>",
     }, ...grey], kit.mapLayout(t("outlook.map", { fuel })), mapUrl, newest, true); // the states' last published week
