@@ -1847,3 +1847,27 @@ def test_a_device_that_loses_its_hover_gets_the_toolbar_shown_above_the_titles(
     # the room a hover-less page gives its titles from the start
     tops = "() => Array.from(document.querySelectorAll('#view-movement .chart'), (d) => d.layout.title.pad.t)"
     assert watched.page.evaluate(tops) == [16 + 26, 16 + 26]
+
+
+# The price chart's y-axis title and its widest tick label, as boxes on the page.
+AXIS_TITLE_JS = """(id) => {
+  const root = document.getElementById(id);
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; };
+  return {title: box(root.querySelector('.ytitle')),
+          ticks: Array.from(root.querySelectorAll('.ytick text')).map(box)};
+}"""
+
+
+@pytest.mark.parametrize("fuel", ["GASOLINE", "LPG"])
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_the_price_axis_title_does_not_run_into_its_tick_labels(
+    watched: Watched, fuel: str, lang: str
+) -> None:
+    """The price chart's left margin was fixed (96 px), so Plotly kept the title inside it and
+    dropped the 14 px standoff asked for: "R$ per litre" touched the "R$" of "R$ 6.35" (the demo
+    of 2025-26). The margin now grows to keep it."""
+    watched.open(f"view=movement&fuel={fuel}&area=BR&lang={lang}")
+    got = watched.page.evaluate(AXIS_TITLE_JS, "chart-price")
+    assert got["ticks"], got
+    left_of_ticks = min(tick[0] for tick in got["ticks"])
+    assert left_of_ticks - got["title"][1] >= 10, got  # the rotated title clear of every label

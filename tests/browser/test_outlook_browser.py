@@ -85,6 +85,15 @@ def _traces(page: Page, chart: str) -> list[dict[str, object]]:
     return traces
 
 
+def _map_no_change(route: Route) -> None:
+    """The state map's answer with every state a no-change forecast (no Brazil one to apply)."""
+    body = route.fetch().json()
+    for s in body["states"]:
+        s.update(method="no_change", no_change_reason="national_ends_before", change=0.0)
+        s.update(point=s["last_price"], ratio=None, dm_p=None, verdict="not_applicable")
+    route.fulfill(json=body)
+
+
 def test_outlook_view_draws_the_fan_chart_and_the_state_map(
     page: Page, outlook_url: str, screenshots: Path
 ) -> None:
@@ -194,6 +203,33 @@ def test_a_forecast_fitted_without_a_stale_driver_says_so(page: Page, outlook_ur
     assert card.locator(".card-detail").inner_text() == "não usado nesta previsão"
 
 
+def test_a_driver_card_without_a_move_names_no_day(page: Page, outlook_url: str) -> None:
+    """A frozen Brent has no move and no day (the demo's, Brent spot ending in 2024): the card
+    said "to —" under its "—"; it names a day only when there is one, in both languages."""
+
+    def frozen(route: Route) -> None:
+        body = route.fetch().json()
+        body.update(driver_move=None, driver_day=None, drivers_dropped=True)
+        route.fulfill(json=body)
+
+    page.route("**/api/outlook?*", frozen)
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
+    _ready(page)
+    card = page.locator("#outlook-cards .card", has_text="Brent in BRL, last 7 days")
+    assert card.locator(".card-value").inner_text() == "—"
+    assert card.locator(".card-detail").inner_text() == "not used by this forecast"
+    assert card.locator(".card-foot").count() == 0
+    page.click(".lang-btn[data-lang='pt-BR']")
+    _ready(page)
+    card = page.locator("#outlook-cards .card", has_text="Brent em reais, últimos 7 dias")
+    assert card.locator(".card-foot").count() == 0
+    page.unroute("**/api/outlook?*")
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
+    _ready(page)  # a move keeps its day
+    card = page.locator("#outlook-cards .card", has_text="Brent in BRL, last 7 days")
+    assert re.fullmatch(r"to \w{3} \d{1,2}, \d{4}", card.locator(".card-foot").inner_text())
+
+
 def test_an_area_without_an_outlook_points_to_the_states_on_the_map(
     page: Page, outlook_url: str
 ) -> None:
@@ -256,6 +292,34 @@ def test_the_accuracy_card_names_the_first_week_really_scored(page: Page, outloo
     first = date.fromisoformat(one["first_week"])
     foot = page.locator("#outlook-cards .card").nth(3).locator(".card-foot").first.inner_text()
     assert foot == f"{one['n']} weeks since {first:%b} {first.day}, {first.year}"
+
+
+@pytest.mark.parametrize(
+    ("lang", "foot"),
+    [
+        ("en", "8 of 22 weeks since Jan 25, 2026, the others no change"),
+        ("pt-BR", "8 de 22 semanas desde 25 de jan. de 2026, as demais sem mudança"),
+    ],
+)
+def test_the_accuracy_card_counts_the_weeks_its_ratio_is_over(
+    page: Page, outlook_url: str, lang: str, foot: str
+) -> None:
+    """A state whose newer weeks Brazil has no forecast for (the demo's: Brazil's series ends in
+    March 2026, the states' in June) scores 14 no-change weeks of 22: the ratio is over the
+    model's 8, as the verdict says, but the card's foot said "22 weeks since ..."."""
+
+    def partly(route: Route) -> None:
+        body = route.fetch().json()
+        one = body["accuracy"][0]
+        one.update(n=22, no_change_n=14, first_week="2026-01-25", ratio=0.8256)
+        route.fulfill(json=body)
+
+    page.route("**/api/outlook?*", partly)
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=SP&lang={lang}")
+    _ready(page)
+    card = page.locator("#outlook-cards .card").nth(3)
+    assert card.locator(".card-value").inner_text() == ("0,83" if lang == "pt-BR" else "0.83")
+    assert card.locator(".card-foot").inner_text() == foot
 
 
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
@@ -710,15 +774,8 @@ def test_a_no_change_fallback_says_so_and_gives_no_verdict_in_both_languages(
             a.update(ratio=None, dm_p=None, no_change_n=a["n"], mae=a["naive_mae"])
         route.fulfill(json=body)
 
-    def map_no_change(route: Route) -> None:
-        body = route.fetch().json()
-        for s in body["states"]:
-            s.update(method="no_change", no_change_reason="national_ends_before", change=0.0)
-            s.update(point=s["last_price"], ratio=None, dm_p=None, verdict="not_applicable")
-        route.fulfill(json=body)
-
     page.route("**/api/outlook?*", no_change)
-    page.route("**/api/outlook/map?*", map_no_change)
+    page.route("**/api/outlook/map?*", _map_no_change)
     page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=SP&lang=en")
     _ready(page)
     method = page.locator("#outlook-method")
@@ -866,3 +923,23 @@ def test_a_fan_bands_hover_says_both_its_ends_in_reais(
             text = text.replace(".", ",")
         label = page.locator("#chart-outlook-fan .hoverlayer .hovertext").first
         expect(label).to_have_text(f"{name}: {text}")
+
+
+def test_a_map_of_only_no_change_forecasts_shows_no_colour_scale(
+    page: Page, outlook_url: str
+) -> None:
+    """Every state faded at 0% (the demo's: Brazil's series ends in March 2026, the states' run to
+    June, so no state has a Brazil forecast to apply) kept a -0.5%..+0.5% colour bar beside a
+    map with no colour on it; the bar shows once a state has a change to read."""
+    colour_bars = "#chart-outlook-map .colorbar"
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
+    _ready(page)
+    page.wait_for_selector("#chart-outlook-map[data-rendered]", state="attached")
+    assert page.locator(colour_bars).count() == 1
+
+    page.route("**/api/outlook/map?*", _map_no_change)
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=pt-BR")
+    _ready(page)
+    page.wait_for_selector("#chart-outlook-map[data-rendered]", state="attached")
+    assert page.evaluate(MAP_JS)["areas"]  # the states are still drawn, faded
+    assert page.locator(colour_bars).count() == 0

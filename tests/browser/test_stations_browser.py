@@ -926,7 +926,8 @@ def test_on_a_375_px_phone_the_header_title_is_not_squeezed_beside_its_buttons(
     assert page.evaluate(NARROW_JS)["page"] == 0
     back = page.locator("#st-back").bounding_box()
     english = page.get_by_role("button", name="EN, English").bounding_box()
-    assert back and english and back["y"] == english["y"]  # the buttons still share a row
+    assert back and english  # the buttons still share a row (the link is not in their group)
+    assert abs((back["y"] + back["height"] / 2) - (english["y"] + english["height"] / 2)) < 2
 
 
 def test_a_refused_date_marks_its_field_and_is_its_description(
@@ -1071,3 +1072,22 @@ def test_copy_links_message_follows_a_language_switch(page: Page, stations_url: 
         page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
 
     assert_copy_status_follows_the_language(page, "#st-share", "#st-status", "#st-link", drawn)
+
+
+@pytest.mark.parametrize("width", [1366, 375])
+def test_the_back_link_stands_apart_from_the_language_buttons(
+    page: Page, stations_url: str, width: int
+) -> None:
+    """The link to the weekly averages sat inside the language group's border, white like the
+    chosen language: "Weekly averages | EN | PT" read as one switch with two options chosen, and
+    a screen reader heard a link among the Language buttons."""
+    page.set_viewport_size({"width": width, "height": 800})
+    _open(page, stations_url, "view=ranking&lang=en")
+    group = page.get_by_role("group", name="Language")
+    expect(group.get_by_role("button")).to_have_count(2)
+    expect(group.get_by_role("link")).to_have_count(0)
+    back = page.get_by_role("link", name="Weekly averages").bounding_box()
+    box = group.bounding_box()
+    assert back and box and back["x"] + back["width"] < box["x"]  # beside the group, not in it
+    assert abs((back["y"] + back["height"] / 2) - (box["y"] + box["height"] / 2)) < 2
+    assert page.evaluate(NARROW_JS)["page"] == 0

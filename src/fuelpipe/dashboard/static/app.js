@@ -993,7 +993,14 @@
     const layout = baseLayout(t("movement.price", vars));
     layout.margin.l = 96;
     layout.yaxis.title = { text: t("unit." + series.unit), standoff: 14 };
+    layout.yaxis.automargin = true; // else the title keeps in the margin, on wide tick labels
     layout.yaxis.tickprefix = currencyOf(series.unit) === "BRL" ? "R$ " : "";
+    // The range in the first draw: a relayout after it moved the ticks ("R$ 0" became "R$ 6.35")
+    // and left the axis title where the narrower ticks had put it, on the new ones.
+    const min = Math.min(...series.points.map((p) => p.value));
+    const max = Math.max(...series.points.map((p) => p.value));
+    const pad = (max - min) * 0.15 || max * 0.05;
+    layout.yaxis.range = [min - pad, max + pad];
     layout.showlegend = false;
     await plot("chart-price", [Object.assign({
       type: "scatter",
@@ -1006,10 +1013,6 @@
       fillcolor: tint(seriesColor(key), 0.06),
       hovertemplate: `${hoverDate()}: R$ %{y:.3f}<extra></extra>`,
     }, weeklyXY(series.points))], layout, seriesUrl, null, WEEKLY);
-    const min = Math.min(...series.points.map((p) => p.value));
-    const max = Math.max(...series.points.map((p) => p.value));
-    const pad = (max - min) * 0.15 || max * 0.05;
-    await Plotly.relayout("chart-price", { "yaxis.range": [min - pad, max + pad] });
     const indexVars = Object.assign({ base: fmt.date(indices.base) }, vars);
     const indexLayout = baseLayout(t("movement.index", indexVars));
     indexLayout.yaxis.title = { text: t("axis.index") };

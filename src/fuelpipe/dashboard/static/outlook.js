@@ -18,6 +18,7 @@
       "outlook.driverUnused": "not used by this forecast",
       "outlook.ratio": "MAE vs no-change, 1 week",
       "outlook.ratioFoot": "{weeks} since {from}",
+      "outlook.ratioFootPart": "{model} of {weeks} since {from}, the others no change",
       "outlook.notScored": "no week scored yet",
       "outlook.noAccuracy": "No backtest to show: there is no outlook for {fuel} ({area}).",
       "outlook.beats": "The model beat the no-change forecast here: at 1 week its mean absolute error was {ratio} of no-change's over the last {weeks} (80% bands held {c80}, 95% bands {c95}).",
@@ -90,6 +91,7 @@
       "outlook.driverUnused": "não usado nesta previsão",
       "outlook.ratio": "EAM vs sem mudança, 1 semana",
       "outlook.ratioFoot": "{weeks} desde {from}",
+      "outlook.ratioFootPart": "{model} de {weeks} desde {from}, as demais sem mudança",
       "outlook.notScored": "nenhuma semana avaliada ainda",
       "outlook.noAccuracy": "Sem backtest para mostrar: não há perspectiva para {fuel} ({area}).",
       "outlook.beats": "O modelo superou a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {weeks} (faixas de 80% acertaram {c80}, de 95% {c95}).",
@@ -338,13 +340,16 @@
       kit.card(cards, t("outlook.driver"), fmt.pct(move, 1),
         view.drivers_dropped ? t("outlook.driverUnused") : "",
         view.drivers_dropped ? "flat" : kit.changeClass(move, 1),
-        t("outlook.driverFoot", { day: fmt.date(view.driver_day) }));
+        // no day without a move (a frozen Brent): not "to —"
+        view.driver_day ? t("outlook.driverFoot", { day: fmt.date(view.driver_day) }) : "");
       if (one) {
         // Coloured only when there is a verdict; the foot names the first week really scored.
         const tone = view.verdict === "beats" ? "down" : view.verdict === "does_not_beat" ? "up" : "flat";
         kit.card(cards, t("outlook.ratio"), fmt.num(one.ratio, 2), "", tone,
           view.verdict === "not_applicable" ? t("outlook.ratioNoChange")
-          : one.n ? t("outlook.ratioFoot", {
+          // the ratio is over the model's own weeks, not the no-change fallback's
+          : one.n ? t(one.no_change_n ? "outlook.ratioFootPart" : "outlook.ratioFoot", {
+            model: fmt.num(one.n - one.no_change_n, 0),
             weeks: kit.count(one.n, "week"), from: fmt.date(one.first_week || view.accuracy_from),
           }) : t("outlook.notScored"));
       }
@@ -429,6 +434,7 @@
         opacity: map.states.map((s) => (s.verdict === "unknown" || s.method === "no_change" ? 0.35 : 1)),
       },
       colorbar: { title: { text: "%" }, thickness: 12, len: 0.7 },
+      showscale: flat < map.states.length, // every state no change: no colour to read
       // every fuel is priced in reais (per litre, 13 kg or m³), as the fan's axis says
       hovertemplate: "<b>%{text}</b><br>%{z:+.2f}%<br>R$ %{customdata[0]:.3f} → R$ %{customdata[1]:.3f}<br>%{customdata[2]}<extra></extra>",
     }, ...grey], kit.mapLayout(t("outlook.map", { fuel })), mapUrl, newest, true); // the states' last published week
