@@ -322,6 +322,29 @@ def test_the_accuracy_card_counts_the_weeks_its_ratio_is_over(
     assert card.locator(".card-foot").inner_text() == foot
 
 
+@pytest.mark.parametrize(("lang", "cell"), [("en", "8 of 22"), ("pt-BR", "8 de 22")])
+def test_the_accuracy_table_counts_the_weeks_its_errors_are_over(
+    page: Page, outlook_url: str, lang: str, cell: str
+) -> None:
+    """The table's "Weeks scored" said 22 beside errors over the model's 8 weeks (14 no-change
+    fallback weeks among the scored, as every state in the demo): now "8 of 22"; a horizon
+    with no fallback week keeps its plain count."""
+
+    def partly(route: Route) -> None:
+        body = route.fetch().json()
+        body["accuracy"][0].update(n=22, no_change_n=14)
+        body["accuracy"][1]["no_change_n"] = 0
+        route.fulfill(json=body)
+
+    page.route("**/api/outlook?*", partly)
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=SP&lang={lang}")
+    _ready(page)
+    rows = page.locator("#outlook-accuracy tbody tr")
+    expect(rows.nth(0).locator("td").nth(1)).to_have_text(cell)
+    second = rows.nth(1).locator("td").nth(1).inner_text()
+    assert second.isdigit(), second
+
+
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
 def test_a_bias_that_rounds_to_zero_reads_zero_not_minus_zero(
     page: Page, outlook_url: str, lang: str

@@ -19,6 +19,7 @@
       "outlook.ratio": "MAE vs no-change, 1 week",
       "outlook.ratioFoot": "{weeks} since {from}",
       "outlook.ratioFootPart": "{model} of {weeks} since {from}, the others no change",
+      "outlook.nPart": "{model} of {n}",
       "outlook.notScored": "no week scored yet",
       "outlook.noAccuracy": "No backtest to show: there is no outlook for {fuel} ({area}).",
       "outlook.beats": "The model beat the no-change forecast here: at 1 week its mean absolute error was {ratio} of no-change's over the last {weeks} (80% bands held {c80}, 95% bands {c95}).",
@@ -92,6 +93,7 @@
       "outlook.ratio": "EAM vs sem mudança, 1 semana",
       "outlook.ratioFoot": "{weeks} desde {from}",
       "outlook.ratioFootPart": "{model} de {weeks} desde {from}, as demais sem mudança",
+      "outlook.nPart": "{model} de {n}",
       "outlook.notScored": "nenhuma semana avaliada ainda",
       "outlook.noAccuracy": "Sem backtest para mostrar: não há perspectiva para {fuel} ({area}).",
       "outlook.beats": "O modelo superou a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {weeks} (faixas de 80% acertaram {c80}, de 95% {c95}).",
@@ -207,7 +209,9 @@
       const cells = [
         // An error or a bias is often under a centavo: 3 decimals, unlike the cards (at 2 a
         // model off by 0.4 centavo and one off by none would both read R$0.00).
-        String(a.horizon), String(a.n), kit.fmt.money(a.mae, view.unit, 3),
+        // the errors are over the model's own weeks: "8 of 22" when no-change ones are among them
+        String(a.horizon), a.no_change_n ? kit.t("outlook.nPart", { model: a.n - a.no_change_n, n: a.n }) : String(a.n),
+        kit.fmt.money(a.mae, view.unit, 3),
         kit.fmt.money(a.naive_mae, view.unit, 3), kit.fmt.num(a.ratio, 2),
         // rounded first: a bias of -0.0001 read "-R$0.000", a sign on nothing
         kit.fmt.money(a.bias === null ? null : Number(a.bias.toFixed(3)) || 0, view.unit, 3), kit.fmt.pct(a.coverage80 === null ? null : a.coverage80 * 100, 0, false),
