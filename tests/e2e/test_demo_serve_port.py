@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import socket
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ import typer
 from rich.console import Console
 
 from fuelpipe.cli.demo import serve_panel
-from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.homes.settings import Settings
 
 
@@ -28,14 +26,7 @@ def test_a_port_taken_while_the_demo_ran_is_one_error_line_and_no_url(demo_store
         taken.listen()
         port = int(taken.getsockname()[1])
         with pytest.raises(typer.Exit) as stopped:
-            serve_panel(
-                Console(file=out),
-                cfg,
-                port=port,
-                now=datetime(2022, 5, 7, 23, 59, tzinfo=SAO_PAULO),
-                stations=None,
-                series_clocks={},
-            )
+            serve_panel(Console(file=out), cfg, port=port, stations=None)
     assert stopped.value.exit_code == 2
     assert "dashboard:" not in out.getvalue()
     assert f"error: cannot listen on 127.0.0.1:{port}" in capfd.readouterr().err

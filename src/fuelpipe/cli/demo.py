@@ -14,7 +14,7 @@ from rich.console import Console
 
 from fuelpipe.cli import display
 from fuelpipe.cli.demo_parts import has_records, plan_phases, requests_line, snapshot_dir
-from fuelpipe.cli.precompute_hook import HealthReads, view_refresher
+from fuelpipe.cli.precompute_hook import HealthReads, health_reads, view_refresher
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.homes import alert_reader, open_home, prepare_home
 from fuelpipe.homes.settings import Settings
@@ -36,6 +36,14 @@ def demo_series_clocks(store: Store) -> dict[str, datetime]:
         return {key: datetime.fromisoformat(at) for key, at in json.loads(stored).items()}
     except (ValueError, AttributeError):
         return {}
+
+
+def demo_panel_clock(window: datetime, series_clocks: Mapping[str, datetime]) -> datetime:
+    """The clock the dashboard on a demo store runs at: the newest of the demo's clocks (the
+    window's and each series' own), the instant its data reaches. Its live header, Health "as
+    of" and Today panel then name the days its default views show (2026) rather than the
+    window's (2022), while each series is still read, and judged late, at its own clock."""
+    return max([window, *series_clocks.values()])
 
 
 def record_demo_clocks(
@@ -171,8 +179,10 @@ def run_demo(
         with open_home(cfg, clock=FixedClock(phases[0].now)) as context:
             record_demo_clocks(context.store, phases[0].now, series_clocks)
         # each phase's precompute stores health as the panel (and a later `fuelpipe
-        # dashboard`) serves it: at the demo's clock, each series at its own, with the alerts
-        reads = HealthReads(alert_reader(cfg), series_clocks, FixedClock(phases[0].now))
+        # dashboard`) serves it: at the newest of the demo's clocks, each series at its own,
+        # with the alerts
+        panel = FixedClock(demo_panel_clock(phases[0].now, series_clocks))
+        reads = HealthReads(alert_reader(cfg), series_clocks, panel)
         where = f"store {cfg.db}" if cfg.backend == "embedded" else f"table {cfg.table_name}"
         console.print(f"[bold]fuelpipe demo[/]: replaying real data on {replay.url}, {where}")
         rows = []
@@ -222,30 +232,21 @@ def run_demo(
     if missing:
         raise fail(f"{missing} expected dates are still missing after the demo")
     if serve:
-        serve_panel(
-            console, cfg, port=port, now=phases[0].now, stations=lake, series_clocks=series_clocks
-        )
+        serve_panel(console, cfg, port=port, stations=lake)
 
 
-def serve_panel(
-    console: Console,
-    cfg: Settings,
-    *,
-    port: int,
-    now: datetime,
-    stations: Any,
-    series_clocks: Mapping[str, datetime],
-) -> None:
-    """Serve the dashboard on the demo's store at its clock ``now``. The port is checked again
-    first: another demo may have taken it while this one ran (the CLI checked it at the start),
-    and its URL must not be printed as this one's before the bind fails."""
-    from fuelpipe.adapters.clock import FixedClock
+def serve_panel(console: Console, cfg: Settings, *, port: int, stations: Any) -> None:
+    """Serve the dashboard on the demo's store as `fuelpipe dashboard` serves it: at the
+    newest of the demo's clocks, each series at its own (:func:`health_reads`). The port is
+    checked again first: another demo may have taken it while this one ran (the CLI checked it
+    at the start), and its URL must not be printed as this one's before the bind fails."""
     from fuelpipe.cli.main import _check_port  # here: main imports this module
     from fuelpipe.dashboard.server import serve as serve_dashboard
     from fuelpipe.homes import damage_namer, open_intraday
 
     _check_port("127.0.0.1", port)
-    with open_home(cfg, clock=FixedClock(now)) as context, open_intraday(cfg) as points:
+    with open_home(cfg, clock_meta=DEMO_CLOCK) as context, open_intraday(cfg) as points:
+        reads = health_reads(cfg, context.store)
         console.print(f"\ndashboard: [bold]http://127.0.0.1:{port}/[/] (Ctrl+C to stop)")
         serve_dashboard(
             context.store,
@@ -253,11 +254,11 @@ def serve_panel(
             context.queue,
             host="127.0.0.1",
             port=port,
-            clock=context.clock,
+            clock=reads.clock or context.clock,
             stations=stations,
-            series_clocks=series_clocks,
+            series_clocks=reads.series_clocks,
             intraday=points,
-            alerts=alert_reader(cfg),
+            alerts=reads.alerts,
             # a store damaged while served: a 503 naming it, saying to restart the demo
             faults=damage_namer(cfg, reopen="restart `fuelpipe demo`"),
         )

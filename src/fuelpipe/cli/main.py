@@ -1666,15 +1666,20 @@ def dashboard(
         wired(ctx, uses_queue=True) as context,
         open_intraday(settings(ctx), read_only=True) as intraday,
     ):
-        console.print(f"dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C to stop)")
         reads = health_reads(settings(ctx), context.store)  # as `run` stores health
+        if reads.clock is not None:  # a demo store's: its header, Health and Today name it
+            note(
+                f"the dashboard runs at {reads.clock.now().isoformat()}, the newest of the "
+                "demo's clocks (each series is read at its own)"
+            )
+        console.print(f"dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C to stop)")
         serve_dashboard(
             context.store,
             context.catalog,
             context.queue,
             host=host,
             port=port,
-            clock=context.clock,
+            clock=reads.clock or context.clock,
             stations=optional_lake(settings(ctx)),
             series_clocks=reads.series_clocks,
             intraday=intraday,

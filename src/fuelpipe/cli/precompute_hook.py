@@ -35,12 +35,20 @@ class HealthReads:
 def health_reads(settings: Settings, store: Store) -> HealthReads:
     """What `fuelpipe dashboard` serves the health view with on this home, and so what `run`
     stores it with: the home's alert state and a demo store's clocks (none when --now or
-    FUELPIPE_NOW puts every series at one), at the command's own clock."""
-    from fuelpipe.cli.demo import demo_series_clocks  # here: demo imports this module
-    from fuelpipe.homes import alert_reader
+    FUELPIPE_NOW puts every series at one), at the newest of them on a demo store
+    (:func:`~fuelpipe.cli.demo.demo_panel_clock`), else at the command's own clock."""
+    from fuelpipe.adapters.clock import FixedClock
+    from fuelpipe.cli.demo import (  # here: demo imports this module
+        DEMO_CLOCK,
+        demo_panel_clock,
+        demo_series_clocks,
+    )
+    from fuelpipe.homes import alert_reader, stored_clock
 
     clocks = demo_series_clocks(store) if settings.now is None else {}
-    return HealthReads(alert_reader(settings), clocks)
+    window = stored_clock(store, DEMO_CLOCK) if clocks else None
+    panel = FixedClock(demo_panel_clock(window.now(), clocks)) if window else None
+    return HealthReads(alert_reader(settings), clocks, panel)
 
 
 def view_refresher(
