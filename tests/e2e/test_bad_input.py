@@ -122,10 +122,11 @@ CASES = [
     Case("since year 1", _a("status", "--since", "0001-01-01")),
     Case("since not a date", _a("status", "--since", "31/12/2021")),
     Case("since next decade", _a("status", "--since", "2035-01-01")),
-    # PETR4's demo clock is the demo's (2022-05-07); USD's runs to 2026 (a test below)
+    # XOM's demo clock is the demo's (2022-05-07: its bundled file ends with the window);
+    # PETR4's runs to 2025-09 and USD's to 2026 (a test below)
     Case(
         "status since after the series' clock",
-        _a("status", "-s", "STOCK#PETR4", "--since", "2022-06-01"),
+        _a("status", "-s", "STOCK#XOM", "--since", "2022-06-01"),
     ),
     Case("export format and file name disagree", _a("export", "-f", "parquet", "-o", "z.csv")),
     Case(
