@@ -80,14 +80,12 @@ def bar(console: Console, *, disable: bool = False) -> Iterator[ProgressFn]:
     phase stopped part-way or its total was not known; no line when no phase ran."""
     live = console.is_terminal and not console.is_dumb_terminal
     columns = (
-        (TextColumn("[bold]{task.description:<24}"), BarColumn())
+        (TextColumn("[bold]{task.description:<24}"), BarColumn(), _Done())
         if live
-        else (TextColumn("{task.description}:"),)
+        else (TextColumn("{task.description}:"), _Done(), TextColumn("in"))
     )
     progress = Progress(
         *columns,
-        _Done(),
-        *(() if live else (TextColumn("in"),)),
         TimeElapsedColumn(),
         console=console,
         disable=disable,

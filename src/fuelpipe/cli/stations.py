@@ -38,8 +38,8 @@ from fuelpipe.domain.stations import (
     figure_text,
     first_stations,
     query_params,
+    span_answered,
     span_asked,
-    weeks_covered,
 )
 
 if TYPE_CHECKING:
@@ -740,21 +740,14 @@ def _span(lake: Any, first: date | None, last: date | None) -> tuple[date, date]
     return first, last
 
 
-def answer_span(first: date, last: date) -> dict[str, date]:
-    """What a windowed query's csv and json say they cover, on every row, as
-    /api/stations/...'s answers do: the days asked for (``start``, ``end``) and the whole
-    survey weeks answered (``covered_start``, ``covered_end``: :func:`weeks_covered`)."""
-    covered_start, covered_end = weeks_covered(first, last)
-    return {"start": first, "end": last, "covered_start": covered_start, "covered_end": covered_end}
-
-
 def _print_result(
     result: Any, fmt: str, title: str, *, wide: bool = False, span: dict[str, date] | None = None
 ) -> None:
     """The answer as ``fmt`` asks. csv and json give the figures as the API does (to
     FIGURE_DECIMALS places; the table shows three) and, after the query's columns, the
-    ``span`` it covers on every row (:func:`answer_span`; a column of the query's own name
-    is kept, as the API keeps it); the table says the span in its ``title``."""
+    ``span`` it covers on every row (:func:`~fuelpipe.domain.stations.span_answered`; a
+    column of the query's own name is kept, as the API keeps it); the table says the span in
+    its ``title``."""
     extra = {k: v.isoformat() for k, v in (span or {}).items() if k not in result.columns}
     columns = [*result.columns, *extra]
     if fmt == "json":
@@ -1014,7 +1007,7 @@ def query(
     if windowed:
         first, last = _span(lake, *days)
         params = query_params(fuel, first, last, state, municipality, text or "")
-        span = answer_span(first, last)
+        span = span_answered(first, last)
         weeks = f"{span['covered_start']}..{span['covered_end']}"  # the whole survey weeks
         title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{weeks}"
     result = _run_query(ctx, name, params, lake)

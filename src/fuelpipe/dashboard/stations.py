@@ -42,6 +42,7 @@ from fuelpipe.domain.stations import (
     figure,
     first_stations,
     query_params,
+    span_answered,
     span_asked,
     weeks_covered,
 )
@@ -305,13 +306,6 @@ class _EngineErrors(APIRoute):
         return guarded
 
 
-def _covered(start: date, end: date) -> dict[str, date]:
-    """The whole survey weeks holding ``start``..``end`` (Sunday..Saturday): what an answer's
-    figures cover, beside the days asked for."""
-    first, last = weeks_covered(start, end)
-    return {"covered_start": first, "covered_end": last}
-
-
 OLD_LAYOUT_HEADER = "X-Lake-Old-Layout"
 
 
@@ -416,9 +410,7 @@ def build_router(lake: StationQueries | None, *, no_lake: str | None = None) -> 
             "query": name,
             "fuel": fuel if per_fuel else None,
             "unit": FUEL_UNITS[fuel] if per_fuel else None,
-            "start": days[0],  # the days asked for (or the default span)
-            "end": days[1],
-            **_covered(*days),
+            **span_answered(*days),  # the days asked for (or the default span), weeks answered
             "columns": list(result.columns),
             "old_layout": old,
         }

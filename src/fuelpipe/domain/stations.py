@@ -372,6 +372,14 @@ def weeks_covered(start: date, end: date) -> tuple[date, date]:
     return week_start(start), week_start(end) + timedelta(days=6)
 
 
+def span_answered(start: date, end: date) -> dict[str, date]:
+    """What a windowed station answer says it covers, in the API's JSON and the CLI's csv and
+    json alike: the days asked for (``start``, ``end``) and the whole survey weeks answered
+    (``covered_start``, ``covered_end``: :func:`weeks_covered`)."""
+    covered_start, covered_end = weeks_covered(start, end)
+    return {"start": start, "end": end, "covered_start": covered_start, "covered_end": covered_end}
+
+
 _CNPJ_PUNCTUATION = str.maketrans("", "", "./- ")
 CNPJ_DIGITS = 14
 _CNPJ_KEY = re.compile(r"[0-9]{1,14}")

@@ -10,7 +10,7 @@ severity, id); once that module is on main these rules can return it directly.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -18,6 +18,7 @@ from typing import Protocol
 from fuelpipe.domain.alerts import Condition, Severity
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import sao_paulo_iso
+from fuelpipe.domain.models import Record
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.outlook import fuel_series, newest_after, outlook_key_for
 
@@ -41,18 +42,22 @@ def _forecast_records(context: RuleContext, key: str, days: int) -> list[object]
     One made after ``now`` is left out, as :func:`_latest_forecast` leaves it out: the demo's
     store holds forecasts made in 2026 while its clock reads 2022, and ``outlook_miss`` judged
     them at that clock."""
+    start = context.now.date() - timedelta(days=days)
+    return list(_made_by_now(context, context.store.query(key, start, context.now.date())))
+
+
+def _made_by_now(context: RuleContext, records: Iterable[Record]) -> Iterator[object]:
+    """The readable forecasts among ``records`` made by ``now``, in their order (a damaged
+    record is passed over)."""
     from fuelpipe.outlook.records import from_record
 
-    out: list[object] = []
-    start = context.now.date() - timedelta(days=days)
-    for record in context.store.query(key, start, context.now.date()):
+    for record in records:
         try:
             stored = from_record(record)
         except ValueError:
             continue
         if stored.forecast.as_of <= context.now:
-            out.append(stored)
-    return out
+            yield stored
 
 
 LATEST_READ = 4
@@ -66,17 +71,8 @@ def _latest_forecast(context: RuleContext, key: str) -> object | None:
     few small records, read newest first). One made after ``now`` is not the outlook yet: the
     demo's store holds forecasts made in 2026 while its clock reads 2022, and a move they
     expect in 2026 fired at that clock."""
-    from fuelpipe.outlook.records import from_record
-
     records = context.store.query(key, end=context.now.date(), limit=LATEST_READ, newest_first=True)
-    for record in records:
-        try:
-            stored = from_record(record)
-        except ValueError:
-            continue
-        if stored.forecast.as_of <= context.now:
-            return stored
-    return None
+    return next(_made_by_now(context, records), None)
 
 
 @dataclass(frozen=True)
