@@ -13,7 +13,7 @@ must name a command and options that exist (a fuel or area it gives, one they ta
 target. README's
 architecture picture names every Lambda and every port ABC, and only ports and adapters that
 exist; each repository file, fuelpipe module and schedule (``cron(...)``, ``…Schedule``) the
-docs name exists.
+docs name exists, and each dashboard route they name (`/api/lags`, `/stations`) is served.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from typer.testing import CliRunner
 
 from fuelpipe.adapters.sources._http import attempt_deadline
 from fuelpipe.cli.main import cli
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.homes.settings import (
     DEFAULT_SOURCE_URLS,
     ENV_PREFIX,
@@ -601,3 +602,44 @@ def test_the_schedules_the_docs_name_are_the_templates() -> None:
             f"{path.name}: {n}" for n in re.findall(r"`(\w+Schedule)`", text) if n not in names
         ]
     assert not wrong, "\n".join(wrong)
+
+
+# A dashboard path the docs name (`/api/lags`, `/api/stations/...`, `/stations`, `/docs`): not one
+# inside a file path (`dashboard/stations.py`) or an S3 URL (`s3://<bucket>/stations/`).
+_ROUTE = re.compile(
+    r"(?<![\w./>-])/(?:api/[\w/{}.%…-]*|static/[\w.-]+|stations\b/?|docs\b|redoc\b|openapi\.json)"
+)
+
+
+def test_the_routes_the_docs_name_are_the_dashboards(tmp_path: Path) -> None:
+    """Each route the docs name is one the dashboard app serves; one ending in `...` (a family,
+    `/api/stations/...`) begins at least one path of its API reference."""
+    from starlette.routing import Match
+
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.dashboard.app import create_app
+
+    store = SqliteStore(tmp_path / "store.sqlite")
+    try:
+        app = create_app(store, DEFAULT_CATALOG, precompute=False, store_views=False)
+        documented = list(app.openapi()["paths"])
+    finally:
+        store.close()
+
+    def served(path: str) -> bool:
+        scope = {"type": "http", "method": "GET", "path": path, "root_path": ""}
+        return any(route.matches(scope)[0] is not Match.NONE for route in app.routes)
+
+    wrong, checked = [], 0
+    for path in DOCS:
+        for named in set(_ROUTE.findall(path.read_text(encoding="utf-8"))):
+            bare = named.rstrip(".…")
+            checked += 1
+            if named != bare:
+                known = any(p.startswith(bare) for p in documented)
+            else:
+                known = served(bare.rstrip("/") or "/")
+            if not known:
+                wrong.append(f"{path.name}: {named}")
+    assert checked > 10, checked
+    assert not wrong, "the docs name routes the dashboard does not serve:\n" + "\n".join(wrong)
