@@ -154,6 +154,32 @@ def test_every_role_carries_the_bootstraps_permissions_boundary(
         assert role["Properties"].get("PermissionsBoundary") == expected, name
 
 
+def test_deploy_md_names_each_function_that_deletes_items_and_where(
+    template: dict[str, Any],
+) -> None:
+    """DEPLOY.md's note on the boundary's DeleteItem says which functions delete items, in the
+    META partition only, and what each loses without it: every function whose role grants
+    dynamodb:DeleteItem is named there (it said the outlook's prune was the only delete, while
+    the scraper deletes the values it set aside), each such grant limited to META."""
+    role_of = {
+        fn["Properties"]["Role"]["Fn::GetAtt"][0]: fn["Properties"]["FunctionName"]
+        for fn in functions(template).values()
+    }
+    deleting = set()
+    for role, statement in statements(template):
+        if "dynamodb:DeleteItem" in as_list(statement["Action"]):
+            deleting.add(role_of[role])
+            keys = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
+            assert keys == ["META"], (role, keys)
+    assert deleting >= {"outlook"}
+    text = (ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    start = text.index("**`DeleteItem` came with a bootstrap change too**")
+    note = text[start : text.index("\n- **", start)]
+    named = set(re.findall(r"`([a-z_]+)`", note)) & set(role_of.values())
+    assert named == deleting, f"DEPLOY.md names {sorted(named)}; deleting: {sorted(deleting)}"
+    assert "`META`" in note
+
+
 def test_the_alert_topic_key_carries_the_stack_tag(template: dict[str, Any]) -> None:
     """The CloudFormation role changes, and the roles' boundary uses, only a key with it."""
     [key] = resources(template, "AWS::KMS::Key").values()
