@@ -154,6 +154,53 @@ def test_every_role_carries_the_bootstraps_permissions_boundary(
         assert role["Properties"].get("PermissionsBoundary") == expected, name
 
 
+def test_deploy_md_names_each_function_that_deletes_items_and_where(
+    template: dict[str, Any],
+) -> None:
+    """DEPLOY.md's note on the boundary's DeleteItem says which functions delete items, in the
+    META partition only, and what each loses without it: every function whose role grants
+    dynamodb:DeleteItem is named there (it said the outlook's prune was the only delete, while
+    the scraper deletes the values it set aside), each such grant limited to META."""
+    role_of = {
+        fn["Properties"]["Role"]["Fn::GetAtt"][0]: fn["Properties"]["FunctionName"]
+        for fn in functions(template).values()
+    }
+    deleting = set()
+    for role, statement in statements(template):
+        if "dynamodb:DeleteItem" in as_list(statement["Action"]):
+            deleting.add(role_of[role])
+            keys = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
+            assert keys == ["META"], (role, keys)
+    assert deleting >= {"outlook"}
+    text = (ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    start = text.index("**`DeleteItem` came with a bootstrap change too**")
+    note = text[start : text.index("\n- **", start)]
+    named = set(re.findall(r"`([a-z_]+)`", note)) & set(role_of.values())
+    assert named == deleting, f"DEPLOY.md names {sorted(named)}; deleting: {sorted(deleting)}"
+    assert "`META`" in note
+
+
+def test_the_lake_bucket_leaves_no_upload_parts_or_delete_markers_behind(
+    template: dict[str, Any],
+) -> None:
+    """The lake bucket is versioned and expires its Athena results: each expired result keeps
+    a delete marker once its last version is gone, and an upload stopped part-way (an ingest's
+    partition file, an Athena result) keeps its parts, stored and billed, for ever; the
+    ingest's policy grants no s3:AbortMultipartUpload to clean them up. A rule over the whole
+    bucket removes both, as the bootstrap's artifact bucket aborts its unfinished uploads."""
+    bucket = template["Resources"]["StationLakeBucket"]["Properties"]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    whole = [
+        rule
+        for rule in bucket["LifecycleConfiguration"]["Rules"]
+        if rule["Status"] == "Enabled" and not {"Prefix", "Filter", "TagFilters"} & set(rule)
+    ]
+    aborts = [r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] for r in whole
+              if "AbortIncompleteMultipartUpload" in r]  # fmt: skip
+    assert aborts and 1 <= min(aborts) <= 7, whole
+    assert any(rule.get("ExpiredObjectDeleteMarker") is True for rule in whole), whole
+
+
 def test_the_alert_topic_key_carries_the_stack_tag(template: dict[str, Any]) -> None:
     """The CloudFormation role changes, and the roles' boundary uses, only a key with it."""
     [key] = resources(template, "AWS::KMS::Key").values()
