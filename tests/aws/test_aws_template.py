@@ -107,6 +107,7 @@ def test_the_operators_settings_in_deploy_md_name_what_the_functions_use(
         "FUELPIPE_TABLE_NAME",
         "FUELPIPE_QUEUE_NAME",
         "FUELPIPE_DLQ_NAME",
+        "FUELPIPE_VISIBILITY_TIMEOUT_S",
     }
     for setting, output in assigned:
         assert outputs[output]["Value"] == given[setting], (setting, output)

@@ -27,9 +27,9 @@ AlertingProvider = Callable[[], tuple[AlertState, list[AlertSink]]]
 
 ALERT_MIN_S = 20.0
 """Alert evaluation and delivery are skipped (a line, the ``AlertsSkipped`` metric) when less
-than this is left: the rules read the pending index and ~440 series, and a timeout inside
-them would fail the invocation; the next hourly retry_recheck evaluates instead, the outbox
-waiting."""
+than this is left: the rules read ~440 series' status summaries and newest records, and a
+timeout inside them would fail the invocation; the next hourly retry_recheck evaluates instead,
+the outbox waiting."""
 
 
 def evaluate_alerts(
