@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from tests.e2e.conftest import fuelpipe
+from tests.e2e.conftest import fuelpipe, on_terminal
 from tests.support.tables import TERMINAL, box_lines, cells, widest
 
 SP = ("outlook", "show", "--area", "SP")
@@ -44,6 +44,24 @@ def test_the_default_table_fits_a_100_column_terminal(demo_store):
     row = cells(table, "GASOLINE", "2026-06-21", "6.450", "2026-06-28")
     assert "as of" not in row
     assert (row["nowcast"], row["80%"], row["95%"]) == ("6.450", "6.418–6.482", "6.360–6.542")
+
+
+def test_brazil_on_a_100_column_terminal_shows_every_figure_whole(demo_store):
+    """Brazil's seven fuels: GASOLINE_PREMIUM's name and LPG's three-digit bands made the table
+    102 wide, and squeezed onto 100 columns it cut LPG's 95% band (`110.555–112.8…`). Now a
+    fuel's name folds over two lines and every figure is whole."""
+    env, _, _ = demo_store
+    table = box_lines(on_terminal("outlook", "show", env=env, columns=TERMINAL))
+    assert widest(table) <= TERMINAL, "\n".join(table[:3])
+    assert not any("…" in ln for ln in table), "\n".join(ln for ln in table if "…" in ln)
+    steps = json.loads(fuelpipe("outlook", "show", "--fuel", "LPG", "--json", env=env).stdout)
+    (lpg,) = steps
+    step = lpg["steps"][-1]
+    row = cells(table, "LPG", lpg["last_week"], f"{lpg['last_price']:.3f}", step["week"])
+    assert row["95%"] == f"{step['lo95']:.3f}–{step['hi95']:.3f}"
+    assert row["80%"] == f"{step['lo80']:.3f}–{step['hi80']:.3f}"
+    fuels = [ln.split("│")[1].strip() for ln in table if ln.startswith("│")]
+    assert "GASOLINE_PREMI" in fuels and "UM" in fuels  # folded, not cut
 
 
 def test_wide_has_as_of_on_every_row(demo_store):

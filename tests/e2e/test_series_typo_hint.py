@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from tests.e2e.conftest import fuelpipe
 
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+
 
 @pytest.mark.parametrize("command", [["status"], ["run"], ["revise"], ["watch", "--ticks", "1"]])
-@pytest.mark.parametrize("given", [["GASOLINA"], ["currency#z*", "CURRENCY#USD"]])
+@pytest.mark.parametrize("given", [["NAFTA"], ["currency#z*", "CURRENCY#USD"]])
 def test_a_series_that_matches_nothing_says_where_the_keys_are_listed(
     command: list[str], given: list[str], tmp_path: Path
 ) -> None:
@@ -26,3 +28,65 @@ def test_a_series_that_matches_nothing_says_where_the_keys_are_listed(
         "'FUEL#GASOLINE#S?' those it matches)"
     ]
     assert list(tmp_path.iterdir()) == []  # refused before a store was created
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"),
+    [
+        (["GASOLINA"], "FUEL#GASOLINE"),  # the Portuguese name, a prefix of 33 series
+        (["fuel#gasolne"], "FUEL#GASOLINE"),
+        (["USD", "FUEL#ETANOL#SP"], "CURRENCY#USD or FUEL#ETHANOL#SP"),  # one per pattern
+        (["FUEL#DIESEL#BRR"], "FUEL#DIESEL#BR or FUEL#DIESEL#RR"),  # as alike: both
+    ],
+)
+def test_a_misspelt_series_names_the_closest(given: list[str], meant: str, tmp_path: Path) -> None:
+    """A misspelt key or prefix said only "no series matches": now the closest names too."""
+    env = {"FUELPIPE_DB": str(tmp_path / "s.sqlite")}
+    args = [a for pattern in given for a in ("--series", pattern)]
+    done = fuelpipe("status", *args, env=env, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = done.stderr.splitlines()
+    typed = ", ".join(p.upper() for p in given)
+    assert line.startswith(f"error: no series matches {typed}; did you mean {meant}? ("), line
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [
+        ("FUEL#GASOLINEE#BR", "; did you mean FUEL#GASOLINE#BR?"),
+        ("petr4", "; did you mean STOCK#PETR4?"),  # a key's last part alone
+        ("FUEL#GASOLINE#XX", ""),  # 27 states as alike: none guessed (export takes no prefix)
+        ("NOPE#XYZ", ""),
+    ],
+)
+def test_an_unknown_export_key_names_the_closest_key(key: str, meant: str, tmp_path: Path) -> None:
+    env = {"FUELPIPE_DB": str(tmp_path / "s.sqlite")}
+    done = fuelpipe("export", key, env=env, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        f"error: {key.upper()!r} is not in the series catalog{meant} (try `fuelpipe status --all`)"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_closest_guesses_nothing_for_a_glob_a_blank_or_a_key_it_knows() -> None:
+    assert DEFAULT_CATALOG.closest("FUEL#GASOL*") == []
+    assert DEFAULT_CATALOG.closest("  ") == []
+    assert "CURRENCY#USD" not in DEFAULT_CATALOG.closest("CURRENCY#USD")
+    assert DEFAULT_CATALOG.closest(" currency#usdd ") == ["CURRENCY#USD"]
+
+
+def test_a_parquet_export_names_the_closest_for_the_pattern_that_matched_nothing(
+    tmp_path: Path,
+) -> None:
+    env = {"FUELPIPE_DB": str(tmp_path / "s.sqlite")}
+    out = str(tmp_path / "x.parquet")
+    args = ("--format", "parquet", "--series", "FUEL#ETHANOL#SP", "--series", "GASOLINA")
+    done = fuelpipe("export", *args, "-o", out, env=env, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        "error: 'GASOLINA' matches no series in the catalog; did you mean FUEL#GASOLINE? "
+        "(try `fuelpipe status --all`)"
+    ]
+    assert list(tmp_path.iterdir()) == []

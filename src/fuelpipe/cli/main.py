@@ -34,7 +34,7 @@ from fuelpipe.cli.extras import dashboard_hint
 from fuelpipe.cli.helpstyle import SERIES_HELP, PlainHelpGroup, series_help
 from fuelpipe.cli.precompute_hook import health_reads
 from fuelpipe.cli.revise import revise_command
-from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series, closest_hint
 from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record
@@ -542,11 +542,11 @@ def _select(series: list[str] | None, catalog: Catalog = DEFAULT_CATALOG) -> lis
         )
     try:
         return catalog.select(series)
-    except KeyError as exc:  # a guess at a key's name: say where the names are
+    except KeyError as exc:  # a guess at a key's name: the closest names, and where they are
         raise fail(
-            f"{exc.args[0]} (`fuelpipe status --all` lists every key; a prefix such as "
-            "FUEL#GASOLINE or CURRENCY picks a group, a glob such as 'FUEL#GASOLINE#S?' "
-            "those it matches)"
+            f"{exc.args[0]}{closest_hint(catalog, series)} (`fuelpipe status --all` lists "
+            "every key; a prefix such as FUEL#GASOLINE or CURRENCY picks a group, a glob "
+            "such as 'FUEL#GASOLINE#S?' those it matches)"
         ) from None
 
 
@@ -555,7 +555,8 @@ def _known_key(key: str, catalog: Catalog = DEFAULT_CATALOG) -> str:
     is opened when the catalog does not know it."""
     key = key.strip().upper()
     if key not in catalog:
-        raise fail(f"{key!r} is not in the series catalog (try `fuelpipe status --all`)")
+        near = closest_hint(catalog, [key], prefixes=False)
+        raise fail(f"{key!r} is not in the series catalog{near} (try `fuelpipe status --all`)")
     return key
 
 

@@ -425,10 +425,14 @@ def _table(cli: Any, out: list[dict[str, Any]], *, wide: bool) -> None:
     as_of = {
         row["fuel"]: sao_paulo_iso(datetime.fromisoformat(row["as_of"]), "minutes") for row in out
     }
-    figures = [Column(head, justify="right") for head in ("nowcast", "80%", "95%")]
-    bands: list[Column | str] = [Column("last", justify="right"), "week", *figures]
+    # no figure is cut short (LPG's bands, 15 wide, were on a 100-column terminal): where
+    # the table must narrow, a fuel's name and its last week fold over lines instead
+    last = Column("last", justify="right", no_wrap=True)
+    figures = [Column(h, justify="right", no_wrap=True) for h in ("nowcast", "80%", "95%")]
+    bands = [last, Column("week", no_wrap=True), *figures]
+    fuel, last_week = Column("fuel", overflow="fold"), Column("last week", overflow="fold")
     if wide:
-        table = Table("fuel", "as of", "last week", *bands)
+        table = Table(fuel, "as of", last_week, *bands)
     else:
         one = set(as_of.values())
         title = (
@@ -436,7 +440,7 @@ def _table(cli: Any, out: list[dict[str, Any]], *, wide: bool) -> None:
             if len(one) == 1
             else f"{out[0]['area']}, as of " + ", ".join(f"{f} {t}" for f, t in as_of.items())
         )
-        table = Table("fuel", "last week", *bands, title=title)
+        table = Table(fuel, last_week, *bands, title=title)
     for row in out:
         for s in row["steps"]:
             table.add_row(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from difflib import SequenceMatcher
 from fnmatch import fnmatchcase
 from types import MappingProxyType
 
@@ -358,9 +359,54 @@ class Catalog:
             raise KeyError(f"no series matches {', '.join(unknown)}")
         return chosen
 
+    def closest(self, text: str, *, prefixes: bool = True, n: int = 3) -> list[str]:
+        """What a mistyped key or prefix may have meant (none when nothing is close, or more
+        than ``n`` are equally so): keys, and with ``prefixes`` their prefixes
+        (``FUEL#GASOLINE``), holding ``text``, or the part spelt most like it, as a whole
+        part, the shortest (``USD``: CURRENCY#USD; ``GASOLINA``: FUEL#GASOLINE), then those
+        spelt most alike (``FUEL#GASOLINEE#BR``: FUEL#GASOLINE#BR;
+        ``FUEL#DIESEL#BRR``: FUEL#DIESEL#BR and FUEL#DIESEL#RR). A glob gets none."""
+        text = text.strip().upper()
+        if not text or any(c in text for c in "*?["):
+            return []
+        names = list(self._by_key)
+        if prefixes:
+            parts = [k.split("#") for k in self._by_key]
+            names = list(dict.fromkeys("#".join(p[:i]) for p in parts for i in (1, 2))) + names
+        whole: list[str] = []
+        if "#" not in text:  # a part alone (USD, PETR4, or GASOLINA for GASOLINE)
+            hits = _best(text, sorted({p for k in names for p in k.split("#")}), cutoff=0.85)
+            whole = [k for k in names if set(hits) & set(k.split("#"))]
+            whole = [k for k in whole if len(k) == min(map(len, whole))]
+        alike = _best(text, [k for k in names if k != text], cutoff=0.85)
+        found = [g for g in (whole, alike) if 0 < len(g) <= n]
+        return list(dict.fromkeys(k for g in found for k in g))[:n]
+
     def by_fetch_unit(self, unit: str) -> list[Series]:
         """Every series one request of this fetch unit returns."""
         return [s for s in self._by_key.values() if s.fetch_unit == unit]
+
+
+def closest_hint(catalog: Catalog, typed: Sequence[str], *, prefixes: bool = True) -> str:
+    """``; did you mean …?`` naming the keys (and ``prefixes``) :meth:`Catalog.closest` to
+    each of ``typed`` that names no series, for an error that refuses them; empty when none
+    is close."""
+    keys = catalog.keys()
+    unknown = [t for t in typed if not any(names(t.strip().upper(), k) for k in keys)]
+    near = list(dict.fromkeys(k for t in unknown for k in catalog.closest(t, prefixes=prefixes)))
+    if not near:
+        return ""
+    return (
+        f"; did you mean {near[0] if len(near) == 1 else ', '.join(near[:-1]) + ' or ' + near[-1]}?"
+    )
+
+
+def _best(text: str, names: list[str], *, cutoff: float) -> list[str]:
+    """The ``names`` spelt most like ``text`` (all those as alike as the best), if the best is
+    at least ``cutoff`` alike (difflib's ratio)."""
+    score = {k: SequenceMatcher(None, text, k).ratio() for k in names}
+    best = max(score.values(), default=0.0)
+    return [k for k, r in score.items() if r == best] if best >= cutoff else []
 
 
 def names(pattern: str, key: str) -> bool:
