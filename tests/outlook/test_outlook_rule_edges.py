@@ -161,9 +161,32 @@ def test_outlook_miss_judges_the_forecast_made_by_the_clock_beside_a_later_one(
     judged: the one made by the clock is, its instant in the evidence."""
     earlier = MADE - timedelta(days=1)
     store = SqliteStore(tmp_path / "s.sqlite")
-    try:
-        store.put_records([_missed(earlier), _missed(MADE + timedelta(days=2))])
-        found = OutsideInterval().evaluate(Ctx(store, MADE + timedelta(days=1)))
+    try:  # the week after 2022-05-01 is published on Friday 2022-05-13 (ANP's week + 5d18h)
+        store.put_records([_missed(earlier), _missed(MADE + timedelta(days=9))])
+        found = OutsideInterval().evaluate(Ctx(store, MADE + timedelta(days=8)))
     finally:
         store.close()
     assert [c.evidence["as_of"] for c in found] == [earlier.isoformat()]
+
+
+@pytest.mark.parametrize(
+    ("now", "judged"),
+    [
+        (datetime(2022, 5, 13, 17, 59, tzinfo=SP), False),  # ANP publishes that Friday 18:00
+        (datetime(2022, 5, 13, 18, 0, tzinfo=SP), True),
+    ],
+)
+def test_outlook_miss_does_not_judge_a_week_published_after_the_clock(
+    tmp_path: Path, now: datetime, judged: bool
+) -> None:
+    """A forecast made by ``now`` may hold the actual of a week published after it (a later run
+    scored it: the demo's store read at its 2022 clock). That week has missed nothing yet at
+    ``now``; it is judged from its publication on."""
+    store = SqliteStore(tmp_path / "s.sqlite")
+    try:
+        store.put_records([_missed(MADE)])
+        found = OutsideInterval().evaluate(Ctx(store, now))
+    finally:
+        store.close()
+    week = (WEEK + timedelta(weeks=1)).isoformat()
+    assert [c.subject for c in found] == ([f"{GASOLINE}@{week}"] if judged else [])

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from fuelpipe.domain.alerts import Condition, Severity
+from fuelpipe.domain.calendars import last_available_date
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.models import Record
@@ -156,8 +157,9 @@ class OutlookMove:
 class OutsideInterval:
     """A published week fell outside the 95% interval of its last forecast before publication.
 
-    Looks at weeks published within ``days`` days; the forecast judged is the latest stored one
-    for that week at the shortest horizon (the survey week in progress when it was made).
+    Looks at weeks published by ``now``, within ``days`` days; the forecast judged is the latest
+    stored one for that week at the shortest horizon (the survey week in progress when it was
+    made).
     """
 
     days: int = 21
@@ -180,8 +182,12 @@ class OutsideInterval:
                     if best is None or step.horizon <= best[0]:
                         judged[step.week] = (step.horizon, stored)
             horizon_cut = context.now.date() - timedelta(days=self.days)
+            # a week ANP had not published by ``now`` has missed nothing yet, though a later
+            # scoring wrote its actual into a forecast made by then (a store read at an
+            # earlier clock than its newest run: the demo's at its 2022 window)
+            published = last_available_date(context.now, series.available_after)
             for week, (h, stored) in sorted(judged.items()):
-                if week < horizon_cut:
+                if week < horizon_cut or week > published:
                     continue
                 step = stored.forecast.steps[h - 1]
                 actual = stored.actuals[h]
