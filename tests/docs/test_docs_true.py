@@ -45,6 +45,7 @@ from fuelpipe.homes.settings import (
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 DEPLOY = ROOT / "docs" / "DEPLOY.md"
+CONFIGURATION = ROOT / "docs" / "CONFIGURATION.md"
 GENERATED = {"BENCHMARKS.md", "RELIABILITY.md"}  # written by make bench / make chaos
 DOCS = [README, *(p for p in sorted((ROOT / "docs").glob("*.md")) if p.name not in GENERATED)]
 
@@ -103,6 +104,12 @@ def configuration_section() -> str:
     """README's "## Configuration" section, up to the next one."""
     section = README.read_text(encoding="utf-8").split("\n## Configuration\n", 1)[1]
     return section.split("\n## ", 1)[0]
+
+
+def configuration_intro() -> str:
+    """docs/CONFIGURATION.md's opening, before its first section: what the README's table
+    leaves to it (the settings read outside Settings, the time knobs' bounds)."""
+    return CONFIGURATION.read_text(encoding="utf-8").split("\n## ", 1)[0]
 
 
 def configuration_rows() -> dict[str, str]:
@@ -234,17 +241,18 @@ def test_defaults_of_variables_read_outside_settings() -> None:
     assert not wrong, "\n".join(wrong)
 
 
-# The bounds the configuration section gives the time knobs in words.
+# The bounds docs/CONFIGURATION.md gives the time knobs in words.
 _SPANS_S = {"an hour": 3600, "12 hours": 43_200, "a day": 86_400, "a week": 604_800}
 _SPANS_S["a year"] = 366 * 86_400  # a leap year's
 
 
 def test_the_time_knobs_bounds_are_the_codes() -> None:
-    """README: "the time knobs take finite values up to an hour (HTTP), a day (…)…": each bound
-    named is one a ``*_s`` knob has, and each such knob has one of the bounds named."""
-    text = " ".join(configuration_section().split())
+    """docs/CONFIGURATION.md: "the time knobs take finite values up to an hour (HTTP), a day
+    (…)…": each bound named is one a ``*_s`` knob has, and each such knob has one of the bounds
+    named."""
+    text = " ".join(configuration_intro().split())
     listed = re.search(r"the time knobs take finite values up to (.+?):", text)
-    assert listed, "the configuration section names the time knobs' bounds"
+    assert listed, "docs/CONFIGURATION.md names the time knobs' bounds"
     spans = re.findall(r"(?:^|, | or )(.+?) \(", listed.group(1))
     assert spans and set(spans) <= set(_SPANS_S), spans
     documented = {_SPANS_S[span] for span in spans}
@@ -274,11 +282,12 @@ def test_defaults_the_docs_give_are_the_tables() -> None:
 
 
 def test_the_settings_read_outside_settings_are_the_ones_named() -> None:
-    """README: "Every setting is … read once by the composition root, but for three: …": the
-    variables named are exactly those the code reads that are no ``Settings`` field."""
-    text = " ".join(configuration_section().split())
+    """docs/CONFIGURATION.md: "Every setting is … read once by the composition root, but for
+    three: …": the variables named are exactly those the code reads that are no ``Settings``
+    field."""
+    text = " ".join(configuration_intro().split())
     sentence = re.search(r"Every setting is an environment variable (.+?)\(the deploy", text)
-    assert sentence, "the configuration section says which settings Settings does not read"
+    assert sentence, "docs/CONFIGURATION.md says which settings Settings does not read"
     named = set(re.findall(r"`((?:FUELPIPE|AWS)_[A-Z0-9_]+)`", sentence.group(1)))
     fields = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
     outside = settings_read() - fields - BOTO3_OWN
@@ -445,6 +454,25 @@ def test_documented_make_targets_exist() -> None:
             named |= set(re.findall(r"(?:^|(?<=[\s;&(]))make ([a-z][\w-]*)", span))
     assert named, "the quickstart names make targets"
     assert not named - targets, f"documented but not in the Makefile: {sorted(named - targets)}"
+
+
+def test_the_help_names_the_page_with_each_commands_exit_codes() -> None:
+    """`fuelpipe --help` ends naming the page that says which cases of each command exit with
+    each code (the README's Commands section gives only what each code means); that page
+    exists and lists every code the help names."""
+    from fuelpipe.cli import main
+
+    shown = CliRunner().invoke(cli, ["--help"], prog_name="fuelpipe", env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.replace("│", " ").split())
+    named = re.search(r"([\w/]+\.md) has each command's\.", text)
+    assert named, text[-400:]
+    page = (ROOT / named.group(1)).read_text(encoding="utf-8")
+    section = page.split("\n## Errors and exit codes\n", 1)[1].split("\n## ", 1)[0]
+    codes = {getattr(main, n) for n in dir(main) if n.startswith("EXIT_")}
+    assert len(codes) >= 7, codes
+    listed = {int(c) for c in re.findall(r"(?:^- |, and )(\d+)(?::| \()", section, re.M)}
+    assert codes | {0} == listed, (sorted(codes), sorted(listed))
 
 
 # --- names: the architecture picture, files, modules, schedules ----------------------------

@@ -1,4 +1,4 @@
-"""Ctrl+C stops `fuelpipe dashboard` with exit 130, as README says for every command but
+"""Ctrl+C stops `fuelpipe dashboard` with exit 130, as docs/CLI.md says for every command but
 `watch` (uvicorn swallowed the interrupt, so the server exited 0). The dashboard only reads:
 the store is left as it was, with no queue file or intraday table added."""
 

@@ -270,7 +270,7 @@ cli = GuardedTyper(
         f"source could not be used at all (run, revise); {EXIT_ALREADY_WATCHING} another watch "
         f"or station ingest holds the store or lake; {EXIT_INTERRUPTED} Ctrl+C; "
         f"{EXIT_TERMINATED} SIGTERM; {EXIT_BROKEN_PIPE} the reader of the output went away "
-        "(`| head`). The README's Commands section has each command's."
+        "(`| head`). docs/CLI.md has each command's."
     ),
     no_args_is_help=True,
     add_completion=False,

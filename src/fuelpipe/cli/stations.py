@@ -1163,8 +1163,8 @@ EXIT_NOTHING_TO_COMPARE = 1
 """`stations reconcile` exit code when no state-week of the lake has a published average."""
 EXIT_OUTSIDE_TOLERANCE = 1
 """`stations reconcile` exit code when it compared and a state-week, or a fuel's median
-absolute difference, is outside the documented tolerance (README: 1, "could not do all it
-was asked")."""
+absolute difference, is outside the documented tolerance (docs/CLI.md: 1, "could not do
+all it was asked")."""
 
 _WEIGHTING = (
     "differences are expected: ANP's state average weights each municipality's average by its "
