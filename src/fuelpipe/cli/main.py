@@ -260,8 +260,8 @@ cli = GuardedTyper(
     help=(
         "fuelpipe keeps a complete history of Brazilian pump prices (ANP), exchange rates "
         "(BCB PTAX), oil shares (Yahoo) and Brent (FRED), and shows how they move together.\n\n"
-        "Settings come from FUELPIPE_* environment variables (see README); the store is "
-        "./data/fuelpipe.sqlite unless FUELPIPE_DB says otherwise."
+        "Settings come from FUELPIPE_* environment variables (docs/CONFIGURATION.md); the store "
+        "is ./data/fuelpipe.sqlite unless FUELPIPE_DB says otherwise."
     ),
     epilog=(
         f"Exit codes: 0 done; {EXIT_INCOMPLETE} the command could not do all it was asked (a "
