@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -318,8 +318,3 @@ def _states_recent(history: History, path: Path) -> FileRead:
         )
 
     return _collect(history, path, parse, replace=True)
-
-
-def history_keys(history: History) -> Mapping[str, int]:
-    """How many points each key has (for messages and the README)."""
-    return {key: len(points) for key, points in sorted(history.series.items())}
