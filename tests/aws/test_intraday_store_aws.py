@@ -104,3 +104,22 @@ def test_a_call_of_more_than_25_points_goes_in_batches_of_at_most_25(
     assert [p.value for p in got[18:32]] == [Decimal("30.5")] * 2 + [Decimal("31.5")] * 10 + [
         Decimal("30.5")
     ] * 2
+
+
+def test_points_are_encoded_as_records_are_numbers_canonical(client: Any, table: str) -> None:
+    """One encoder for the table's items (boto3's TypeSerializer through _dynamo_items): a
+    value goes as its canonical number, as a record's does, and the TTL as a whole number."""
+    store = store_on(client, table)
+    sent: list[dict[str, Any]] = []
+    client.meta.events.register(
+        "before-parameter-build.dynamodb.BatchWriteItem",
+        lambda params, **_: sent.extend(
+            r["PutRequest"]["Item"] for r in params["RequestItems"][table]
+        ),
+    )
+    point = bars(1, value="30.50")[0]
+    store.put_points([point])
+    assert sent[0]["value"] == {"N": "30.5"}
+    assert sent[0]["expires_at"] == {"N": str(int(point.expires_at().timestamp()))}
+    assert sent[0]["at"] == {"S": "2025-03-10T10:00:00-03:00"}
+    assert [p.value for p in store.day(KEY, DAY, NOW)] == [Decimal("30.5")]

@@ -151,11 +151,6 @@ def revision_values(revision: Revision) -> dict[str, Any]:
     return out
 
 
-def encode_revision(revision: Revision) -> dict[str, Any]:
-    """One revision as an M attribute (numbers as exact text)."""
-    return encode(revision_values(revision))
-
-
 def decode_revision(plain: dict[str, Any]) -> Revision:
     """The inverse of :func:`revision_values`, from a deserialized M attribute."""
     return Revision(

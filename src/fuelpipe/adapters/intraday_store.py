@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fuelpipe.adapters._batch_retry import batch_attempts
+from fuelpipe.adapters._dynamo_items import encode, to_item, to_plain
 from fuelpipe.adapters.dynamodb_store import TTL_ATTRIBUTE, UnprocessedItemsError
 from fuelpipe.adapters.sqlite_store import connect, dump_attrs, load_attrs
 from fuelpipe.domain.instants import iso_utc
@@ -21,7 +22,9 @@ from fuelpipe.ports.intraday import IntradayStore, Upserted
 from fuelpipe.ports.store import BATCH_LIMIT
 
 
-def _point(series_key: str, at: str, kind: str, value: str, attrs: str | None) -> IntradayPoint:
+def _point(
+    series_key: str, at: str, kind: str, value: str | Decimal, attrs: str | None
+) -> IntradayPoint:
     loaded = {k: v for k, v in load_attrs(attrs).items() if v is not None}
     return IntradayPoint(series_key, datetime.fromisoformat(at), kind, Decimal(value), loaded)
 
@@ -118,20 +121,22 @@ class DynamoIntradayStore(IntradayStore):
         self._cap = backoff_cap_s
 
     def put_points(self, points: Sequence[IntradayPoint]) -> Upserted:
-        items = {
-            (p.partition, p.sort_key): {
-                "info_type": {"S": p.partition},
-                "date": {"S": p.sort_key},
-                "series": {"S": p.series_key},
-                "at": {"S": p.at.isoformat()},
-                "kind": {"S": p.kind},
-                "value": {"N": str(p.value)},
-                "attrs": {"S": dump_attrs(dict(p.attrs))},
-                TTL_ATTRIBUTE: {"N": str(int(p.expires_at().timestamp()))},
-            }
+        encoded = {
+            (p.partition, p.sort_key): to_item(
+                {
+                    "info_type": p.partition,
+                    "date": p.sort_key,
+                    "series": p.series_key,
+                    "at": p.at.isoformat(),
+                    "kind": p.kind,
+                    "value": p.value,
+                    "attrs": dump_attrs(dict(p.attrs)),
+                    TTL_ATTRIBUTE: int(p.expires_at().timestamp()),
+                }
+            )
             for p in points
         }  # the last of duplicate keys wins: one batch may not hold a key twice
-        batch = list(items.values())
+        batch = list(encoded.values())
         for start in range(0, len(batch), BATCH_LIMIT):
             chunk = batch[start : start + BATCH_LIMIT]
             requests: list[dict[str, Any]] = [{"PutRequest": {"Item": i}} for i in chunk]
@@ -156,18 +161,14 @@ class DynamoIntradayStore(IntradayStore):
         for page in paginator.paginate(
             TableName=self._table,
             KeyConditionExpression="info_type = :pk",
-            ExpressionAttributeValues={":pk": {"S": intraday_key(series_key, day)}},
+            ExpressionAttributeValues={":pk": encode(intraday_key(series_key, day))},
         ):
-            for item in page["Items"]:
-                if int(item[TTL_ATTRIBUTE]["N"]) <= now.timestamp():
+            for plain in map(to_plain, page["Items"]):
+                if plain[TTL_ATTRIBUTE] <= now.timestamp():
                     continue  # TTL deletion lags by up to days: expired means gone
                 out.append(
                     _point(
-                        item["series"]["S"],
-                        item["at"]["S"],
-                        item["kind"]["S"],
-                        item["value"]["N"],
-                        item["attrs"]["S"],
+                        plain["series"], plain["at"], plain["kind"], plain["value"], plain["attrs"]
                     )
                 )
         return sorted(out, key=lambda p: p.at)

@@ -90,6 +90,8 @@ class ProcessLock:
             os.close(fd)  # releases the flock
 
     def _holder(self) -> Holder:
+        # Not stamina: a note read while being written is no fault to back off from or to log
+        # (the CLI's retry hook warns of each stamina retry), and the last failure is no error.
         for attempt in range(_READ_ATTEMPTS):
             try:
                 note = json.loads(self.path.read_text())

@@ -644,6 +644,8 @@ def _enable_wal(conn: sqlite3.Connection) -> str:
     the busy handler, while another process is switching it: seen with 5 processes starting on
     a fresh clone together (tests/reliability/test_concurrency.py).
     """
+    # Not stamina: it would warn of each retry (the CLI's retry hook) over a switch another
+    # process ends within milliseconds; this polls every 10 ms up to the busy timeout.
     deadline = time.monotonic() + BUSY_TIMEOUT_S
     while True:
         try:

@@ -382,10 +382,6 @@ class Catalog:
         found = [g for g in (whole, alike) if 0 < len(g) <= n]
         return list(dict.fromkeys(k for g in found for k in g))[:n]
 
-    def by_fetch_unit(self, unit: str) -> list[Series]:
-        """Every series one request of this fetch unit returns."""
-        return [s for s in self._by_key.values() if s.fetch_unit == unit]
-
 
 def closest_hint(catalog: Catalog, typed: Sequence[str], *, prefixes: bool = True) -> str:
     """``; did you mean …?`` naming the keys (and ``prefixes``) :meth:`Catalog.closest` to

@@ -35,7 +35,6 @@ class Step:
 NO_NATIONAL = "no_national"
 NATIONAL_ENDS_BEFORE = "national_ends_before"
 NATIONAL_NO_FORECAST = "national_no_forecast"
-NO_CHANGE_REASONS = (NO_NATIONAL, NATIONAL_ENDS_BEFORE, NATIONAL_NO_FORECAST)
 
 
 @dataclass(frozen=True, slots=True)

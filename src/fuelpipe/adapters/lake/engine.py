@@ -48,6 +48,7 @@ from fuelpipe.adapters.lake.columns import (
     polars,
     read_exact,
     read_lines,
+    sql_text,
     without_trailing_fields,
 )
 from fuelpipe.adapters.lake.formats import (
@@ -435,10 +436,6 @@ def connect(
     con = duckdb.connect(config=config)
     con.execute("SET preserve_insertion_order = true")
     return con
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass
@@ -1177,7 +1174,7 @@ class StationLake:
             cur = self._database().cursor()
         try:
             if files:
-                listing = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
+                listing = "[" + ", ".join(sql_text(str(f)) for f in files) + "]"
                 cur.execute(
                     f"CREATE TEMP VIEW stations AS SELECT * FROM read_parquet({listing}, "
                     "hive_partitioning = true, "
