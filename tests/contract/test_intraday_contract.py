@@ -63,6 +63,20 @@ def test_a_rewrite_counts_as_changed_only_the_points_new_or_changed(
     assert got[1].attrs == {}
 
 
+def test_a_value_reads_back_as_its_canonical_number_on_every_home(
+    intraday_backend: IntradayBackend,
+) -> None:
+    """A bulletin's 5.4970 reads back as 5.497 on every backend, as records' numbers do
+    (DynamoDB keeps numbers, not their text; SQLite stored "5.4970"), and the same number
+    written as 5.497 is no change where the store can tell."""
+    store = intraday_backend.store
+    point = replace(_points(DAY, (10,))[0], value=Decimal("5.4970"))
+    store.put_points([point])
+    assert [str(p.value) for p in store.day(KEY, DAY, NOW)] == ["5.497"]
+    again = store.put_points([replace(point, value=Decimal("5.497"))])
+    assert again.changed == (0 if intraday_backend.tells_unchanged else 1)
+
+
 def test_expired_points_are_hidden_and_purged_and_unexpired_ones_kept(
     intraday_backend: IntradayBackend,
 ) -> None:

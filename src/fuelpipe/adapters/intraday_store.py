@@ -18,6 +18,7 @@ from fuelpipe.adapters.sqlite_store import connect, dump_attrs, load_attrs
 from fuelpipe.domain.instants import iso_utc
 from fuelpipe.domain.intraday import IntradayPoint
 from fuelpipe.domain.keys import intraday_key
+from fuelpipe.domain.numbers import canonical_text
 from fuelpipe.ports.intraday import IntradayStore, Upserted
 from fuelpipe.ports.store import BATCH_LIMIT
 
@@ -55,8 +56,9 @@ class SqliteIntradayStore(IntradayStore):
     def put_points(self, points: Sequence[IntradayPoint]) -> Upserted:
         rows = {
             (p.partition, p.sort_key): (
-                p.partition, p.sort_key, p.series_key, p.at.isoformat(), p.kind, str(p.value),
-                dump_attrs(dict(p.attrs)) if p.attrs else None, iso_utc(p.expires_at()),
+                p.partition, p.sort_key, p.series_key, p.at.isoformat(), p.kind,
+                canonical_text(p.value), dump_attrs(dict(p.attrs)) if p.attrs else None,
+                iso_utc(p.expires_at()),
             )
             for p in points
         }  # fmt: skip
