@@ -32,6 +32,10 @@ def _plain(params: list[Any]) -> list[Any]:
     for p in params:
         if isinstance(p, TyperOption) and p.is_flag and p.metavar is None:
             p.metavar = ""  # shown as the option's type: nothing, a flag takes no value
+        elif isinstance(p, TyperOption) and p.metavar is None and p.type_descriptor.is_ranged:
+            # `<int>`, not `<int range>`: the range follows it (`[x>=1]`), and the longer label
+            # widened the type column enough that an 80-column help cut an env var's name
+            p.metavar = f"<{p.type_descriptor.ranged_type_name}>"
         elif isinstance(p, TyperArgument) and p.metavar is None and p.name:
             p.metavar = p.name.upper()
     return params
