@@ -31,7 +31,7 @@ from fuelpipe.api import history_json, select_keys
 from fuelpipe.cli import display
 from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
 from fuelpipe.cli.extras import dashboard_hint
-from fuelpipe.cli.helpstyle import SERIES_HELP, PlainHelpGroup, series_help
+from fuelpipe.cli.helpstyle import SERIES_HELP, PlainHelpGroup, series_help, split_series
 from fuelpipe.cli.precompute_hook import health_reads
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series, closest_hint
@@ -752,6 +752,7 @@ def run(
             "--series",
             "-s",
             help=SERIES_HELP,
+            callback=split_series,
         ),
     ] = None,
     since: Annotated[
@@ -893,7 +894,10 @@ def say_held(context: StageContext, command: str = "run") -> None:
 def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
-    series: Annotated[list[str] | None, typer.Option("--series", "-s", help=SERIES_HELP)] = None,
+    series: Annotated[
+        list[str] | None,
+        typer.Option("--series", "-s", help=SERIES_HELP, callback=split_series),
+    ] = None,
     since: Annotated[
         str | None,
         typer.Option(
@@ -1133,7 +1137,9 @@ def export(
     ] = None,
     series: Annotated[
         list[str] | None,
-        typer.Option("--series", "-s", help=series_help("With --format parquet:")),
+        typer.Option(
+            "--series", "-s", help=series_help("With --format parquet:"), callback=split_series
+        ),
     ] = None,
 ) -> None:
     """Every record of one key: date, value, status, retry_count and the series' attributes.
