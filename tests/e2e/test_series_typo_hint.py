@@ -106,6 +106,6 @@ def test_the_glob_a_state_alone_is_pointed_to_names_its_fuels(tmp_path: Path) ->
     done = fuelpipe("status", "-s", meant, "--all", "--json", env=env)
     keys = [row["key"] for row in json.loads(done.stdout)]
     assert keys == [
-        k for k in DEFAULT_CATALOG.keys() if k.startswith("FUEL#") and k.endswith("#SP")
+        s.key for s in DEFAULT_CATALOG if s.key.startswith("FUEL#") and s.key.endswith("#SP")
     ]
     assert len(keys) == 7
