@@ -112,8 +112,14 @@ def test_outlook_show_notes_the_no_change_fallback_and_no_driver_kept(demo_store
         "forecast change from the week of 2026-06-21, and Brazil's GASOLINE series stored here "
         "ends in the week of 2026-03-08, before that week; so the forecast is the last price at "
         "every week (no model forecast, no driver used)",
-        "note: GASOLINE: brent has no value after 2026-05-01 (not used: the forecast is no change)",
-        "note: GASOLINE: futures has no value after 2022-05-06 (not used: the forecast is no "
-        "change)",
     ]
+    # the stale drivers' notes, once for both fuels shown (GASOLINE and ETHANOL)
+    assert (
+        "note: both fuels: brent has no value after 2026-05-01 (not used: the forecast is no change)"
+        in text
+    )
+    assert (
+        "note: both fuels: futures has no value after 2022-05-06 (not used: the forecast is no change)"
+        in text
+    )
     assert "driver kept" not in out

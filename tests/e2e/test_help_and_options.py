@@ -499,4 +499,32 @@ def test_a_series_help_after_a_lead_reads_as_one_sentence(command: list[str], le
     done = _run(*command, "--help")
     assert done.returncode == 0, done.stderr
     text = " ".join(done.stdout.replace("│", " ").split())
-    assert f"{lead} keys, prefixes or globs (repeatable)" in text, text
+    assert f"{lead} keys, prefixes or globs (repeatable, or comma-separated)" in text, text
+
+
+@pytest.mark.parametrize(
+    ("given", "keys"),
+    [
+        (["-s", "CURRENCY#USD,currency#eur"], ["CURRENCY#USD", "CURRENCY#EUR"]),
+        (["-s", "STOCK#PETR4, CURRENCY#USD,"], ["CURRENCY#USD", "STOCK#PETR4"]),
+        (
+            ["-s", "FUEL#GASOLINE#[S,R]J", "-s", "FUEL#ETHANOL#SP"],
+            ["FUEL#GASOLINE#RJ", "FUEL#ETHANOL#SP"],
+        ),
+    ],
+)
+def test_a_series_takes_comma_separated_patterns(
+    given: list[str], keys: list[str], tmp_path: Path
+) -> None:
+    """`--series A,B` was one pattern, refused as "no series matches A,B", though `stations
+    reconcile --state SP,RJ` takes a list so: now it is `-s A -s B` (a comma inside a glob's
+    [...] is the glob's)."""
+    env = {"FUELPIPE_DB": str(tmp_path / "none.sqlite")}  # `status --all` needs no store
+    done = _run("status", *given, "--all", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert [row["key"] for row in json.loads(done.stdout)] == keys
+
+
+def test_a_series_of_commas_alone_is_blank(tmp_path: Path) -> None:
+    line = _one_error(_run("status", "-s", ",", env={"FUELPIPE_DB": str(tmp_path / "s.sqlite")}))
+    assert "--series/-s is blank" in line, line

@@ -9,6 +9,7 @@ Each check is a real subprocess, as a user types it, in a scratch folder of its 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -96,6 +97,34 @@ def test_a_read_only_command_refuses_a_missing_store(name: str, tmp_path: Path) 
     assert "no fuelpipe store at" in line
     assert "fuelpipe run" in line and "fuelpipe demo" in line
     assert _tree(tmp_path) == before  # no folder, no store, no queue file, no lake
+
+
+@pytest.mark.parametrize("fmt", [[], ["--json"]], ids=["table", "json"])
+def test_status_all_lists_the_catalog_with_no_store(fmt: list[str], tmp_path: Path) -> None:
+    """The errors' hint `fuelpipe status --all` (a mistyped --series or export KEY) works on
+    a fresh clone: it lists every series of the catalog, none collected, where it said "no
+    fuelpipe store at ..."; it says so in a note, and creates nothing."""
+    from fuelpipe.domain.catalog import DEFAULT_CATALOG
+
+    db = tmp_path / "missing" / "x.sqlite"
+    env = {"FUELPIPE_DB": str(db), "FUELPIPE_LAKE": str(tmp_path / "lake")}
+    hint = _run(["status", "-s", "GASOLINA"], env, tmp_path)
+    assert "`fuelpipe status --all`" in hint.stderr, hint.stderr
+    before = _tree(tmp_path)
+    done = _run(["--now", "2022-05-09", "status", "--all", *fmt], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "error:" not in done.stderr, done.stderr
+    assert f"note: no fuelpipe store at {db} yet" in " ".join(done.stderr.split()), done.stderr
+    if fmt:
+        rows = json.loads(done.stdout)
+        assert [r["key"] for r in rows] == DEFAULT_CATALOG.keys()
+        assert all(r["present"] == 0 and r["missing"] == r["expected"] > 0 for r in rows), rows
+    else:
+        assert f"{len(DEFAULT_CATALOG)} series" in done.stdout, done.stdout
+        assert "CURRENCY#USD" in done.stdout and "FUEL#GASOLINE#SP" in done.stdout
+    assert _tree(tmp_path) == before  # no folder, no store, no queue file
+    # without --all it is still the refusal (it has nothing to list)
+    _refused(_run(["status"], env, tmp_path), db, "FUELPIPE_DB")
 
 
 @pytest.mark.parametrize("name", list(LAKE_READ_ONLY))

@@ -79,3 +79,22 @@ def test_wide_has_as_of_on_every_row(demo_store):
         assert row["as of"] == shown[0]
     helped = " ".join(fuelpipe("outlook", "show", "--help", env=env).stdout.split())
     assert "--wide puts it on every row" in helped
+
+
+def test_a_stale_driver_is_noted_once_for_every_fuel_it_holds_for(demo_store):
+    """Brazil's seven fuels share BZ=F, bundled to the snapshot window's end: `outlook show`
+    printed the same note seven times, one per fuel, its date coloured (the other notes are
+    printed plain). Now one line names the fuels; one fuel asked for is named."""
+    env, _, _ = demo_store
+    done = fuelpipe("outlook", "show", env={**env, "FORCE_COLOR": "1", "COLUMNS": "200"})
+    notes = [ln for ln in done.stdout.splitlines() if "has no value after" in ln]
+    assert notes == ["note: all 7 fuels: futures has no value after 2022-05-06 (driver kept)"]
+    lpg = fuelpipe("outlook", "show", "--fuel", "LPG", env={**env, "COLUMNS": "200"}).stdout
+    assert "note: LPG: futures has no value after 2022-05-06 (driver kept)" in lpg.splitlines()
+    sp = fuelpipe(*SP, env={**env, "COLUMNS": "200"}).stdout
+    assert [ln for ln in sp.splitlines() if "has no value after" in ln] == [
+        "note: both fuels: brent has no value after 2026-05-01 (not used: the forecast is no "
+        "change)",
+        "note: both fuels: futures has no value after 2022-05-06 (not used: the forecast is no "
+        "change)",
+    ]

@@ -4,6 +4,7 @@ at key names was left guessing. Each command taking --series says it, before any
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,10 @@ def test_a_series_that_matches_nothing_says_where_the_keys_are_listed(
         (["fuel#gasolne"], "FUEL#GASOLINE"),
         (["USD", "FUEL#ETANOL#SP"], "CURRENCY#USD or FUEL#ETHANOL#SP"),  # one per pattern
         (["FUEL#DIESEL#BRR"], "FUEL#DIESEL#BR or FUEL#DIESEL#RR"),  # as alike: both
+        # a state alone: the glob of its weekly fuels, not the two shortest keys (LPG, CNG)
+        (["SP"], "'FUEL#*#SP'"),
+        (["region_n"], "'FUEL#*#REGION_N'"),
+        (["PETR4"], "STOCK#PETR4"),  # a glob naming one key is that key
     ],
 )
 def test_a_misspelt_series_names_the_closest(given: list[str], meant: str, tmp_path: Path) -> None:
@@ -90,3 +95,17 @@ def test_a_parquet_export_names_the_closest_for_the_pattern_that_matched_nothing
         "(try `fuelpipe status --all`)"
     ]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_glob_a_state_alone_is_pointed_to_names_its_fuels(tmp_path: Path) -> None:
+    """`--series SP` suggested FUEL#LPG#SP or FUEL#CNG#SP (the shortest of its 14 keys); the
+    glob it suggests now works as typed and names every weekly fuel of the state."""
+    (meant,) = DEFAULT_CATALOG.closest("SP")
+    assert meant == "FUEL#*#SP"
+    env = {"FUELPIPE_DB": str(tmp_path / "none.sqlite")}  # `status --all` needs no store
+    done = fuelpipe("status", "-s", meant, "--all", "--json", env=env)
+    keys = [row["key"] for row in json.loads(done.stdout)]
+    assert keys == [
+        s.key for s in DEFAULT_CATALOG if s.key.startswith("FUEL#") and s.key.endswith("#SP")
+    ]
+    assert len(keys) == 7

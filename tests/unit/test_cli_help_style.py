@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -12,8 +13,10 @@ from typer.testing import CliRunner
 from fuelpipe.cli.main import cli
 
 
-def _help(*words: str) -> str:
-    done = CliRunner().invoke(cli, [*words, "--help"], prog_name="fuelpipe", env={"COLUMNS": "100"})
+def _help(*words: str, columns: int = 100) -> str:
+    done = CliRunner().invoke(
+        cli, [*words, "--help"], prog_name="fuelpipe", env={"COLUMNS": str(columns)}
+    )
     assert done.exit_code == 0, done.output
     return done.output
 
@@ -45,15 +48,16 @@ def test_arguments_read_as_click_writes_them() -> None:
 
 
 def _command_paths() -> list[tuple[str, ...]]:
-    """Every command and group of the CLI, by the words that reach it."""
-    import click
+    """Every command and group of the CLI, by the words that reach it (typer's groups are
+    not click's: ``isinstance(command, click.Group)`` gave the top alone)."""
     import typer.main
+    from typer.core import TyperGroup
 
     paths: list[tuple[str, ...]] = []
 
-    def walk(command: click.Command, words: tuple[str, ...]) -> None:
+    def walk(command: Any, words: tuple[str, ...]) -> None:
         paths.append(words)
-        if isinstance(command, click.Group):
+        if isinstance(command, TyperGroup):
             for name, sub in command.commands.items():
                 walk(sub, (*words, name))
 
@@ -87,3 +91,27 @@ def test_quarantine_release_help_says_what_its_arguments_are() -> None:
     text = " ".join(_help("quarantine", "release").replace("│", " ").split())
     assert "KEY <str> The quarantined record's key, e.g. CURRENCY#USD, any case" in text, text
     assert "DATE <str> Its date (YYYY-MM-DD)" in text, text
+
+
+def test_the_walk_reaches_every_command() -> None:
+    paths = _command_paths()
+    assert ("watch",) in paths and ("stations", "query") in paths, paths
+
+
+def test_no_help_at_80_columns_cuts_a_word_short() -> None:
+    """`watch --help` at 80 columns read `[env var: FUELPIPE_ALERT_WEBHOO…`, and `replay
+    --help` an example value `COMMODITY#BRENT@2022-03-08=128…`: a word longer than the help
+    column is cut with an ellipsis, and `--ticks <int range> [x>=1]` had widened the type
+    column. Every option's env var is named whole."""
+    import typer.main
+
+    root = typer.main.get_command(cli)
+    for words in _command_paths():
+        text = _help(*words, columns=80)
+        assert not re.search(r"\S… *│", text), (words, text)
+        command = root
+        for word in words:
+            command = command.commands[word]  # type: ignore[attr-defined]
+        for param in command.params:
+            if getattr(param, "show_envvar", False) and param.envvar:
+                assert f"{param.envvar}]" in text, (words, text)

@@ -6,20 +6,39 @@ The pinned typer renders every parameter with its Python type, so a flag read `-
 does: `KEY` when required, `[KEY]` when not. In rich markup mode typer also keeps every line
 break of a docstring, so help text wrapped at 100 columns in the source broke mid-sentence on
 a wide terminal: these classes reflow each paragraph (:func:`reflow`). :func:`use_plain_help`
-gives them to every command and group of an app, its sub-apps included.
+gives them to every command and group of an app, its sub-apps included. Every `--series` is
+described (:data:`SERIES_HELP`) and read (:func:`split_series`) here, the same everywhere.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 SERIES_HELP = (
-    "Keys, prefixes or globs (repeatable), e.g. CURRENCY#USD, FUEL#GASOLINE or 'FUEL#*#SP'."
+    "Keys, prefixes or globs (repeatable, or comma-separated), e.g. CURRENCY#USD, "
+    "FUEL#GASOLINE or 'FUEL#*#SP'."
 )
 """Every `--series`'s help: the same three forms, with an example of each."""
+
+_COMMA = re.compile(r",(?![^\[\]]*\])")
+"""A comma between patterns: not one inside a glob's ``[...]`` (``'FUEL#*#[S,R]J'``)."""
+
+
+def split_series(values: list[str] | None) -> list[str] | None:
+    """Every `--series`'s values, each comma-separated one split (``-s CURRENCY#USD,EUR`` as
+    ``-s CURRENCY#USD -s EUR``, as `stations reconcile --state SP,RJ` reads its UFs); an empty
+    piece beside others is dropped (a trailing comma), and a value of none (``-s ,``) is blank,
+    for the command to refuse."""
+    if values is None:
+        return None
+    out: list[str] = []
+    for value in values:
+        out.extend([p for p in _COMMA.split(value) if p.strip()] or [""])
+    return out
 
 
 def series_help(lead: str) -> str:
@@ -32,6 +51,10 @@ def _plain(params: list[Any]) -> list[Any]:
     for p in params:
         if isinstance(p, TyperOption) and p.is_flag and p.metavar is None:
             p.metavar = ""  # shown as the option's type: nothing, a flag takes no value
+        elif isinstance(p, TyperOption) and p.metavar is None and p.type_descriptor.is_ranged:
+            # `<int>`, not `<int range>`: the range follows it (`[x>=1]`), and the longer label
+            # widened the type column enough that an 80-column help cut an env var's name
+            p.metavar = f"<{p.type_descriptor.ranged_type_name}>"
         elif isinstance(p, TyperArgument) and p.metavar is None and p.name:
             p.metavar = p.name.upper()
     return params

@@ -31,7 +31,7 @@ from fuelpipe.api import history_json, select_keys
 from fuelpipe.cli import display
 from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
 from fuelpipe.cli.extras import dashboard_hint
-from fuelpipe.cli.helpstyle import SERIES_HELP, PlainHelpGroup, series_help
+from fuelpipe.cli.helpstyle import SERIES_HELP, PlainHelpGroup, series_help, split_series
 from fuelpipe.cli.precompute_hook import health_reads
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series, closest_hint
@@ -397,6 +397,7 @@ def wired(
     creates: bool = False,
     uses_queue: bool = False,
     keeps_rests: bool = False,
+    absent_reads_empty: bool = False,
     **extra: Any,
 ) -> Iterator[StageContext]:
     """The configured home's context for one command, closed when the command ends.
@@ -413,12 +414,15 @@ def wired(
     that never does runs whatever state the queue file is in. ``keeps_rests``: the command
     keeps the sources' Retry-After across requests (`watch`; see ``build_home``). A store
     `fuelpipe demo` filled runs on the demo's clock unless --now/FUELPIPE_NOW says otherwise.
+    ``absent_reads_empty``: a command that only reads takes an embedded store that is not there
+    (no file) as an empty one, creating nothing (`status --all` lists the catalog).
     """
     from fuelpipe.adapters.clock import FixedClock
 
     cfg = settings(ctx, **extra)
     if cfg.backend == "embedded":
-        _check_store_path(cfg.db, writes=writes, creates=writes and creates)
+        absent = absent_reads_empty and not writes and not cfg.db.exists()
+        _check_store_path(cfg.db, writes=writes, creates=(writes and creates) or absent)
     with ExitStack() as stack:
         try:
             # The home decides the clock once, for the stages and the store's own stamps: a
@@ -458,6 +462,11 @@ def wired(
             raise fail(damaged) from None
 
 
+def _where(db: Path) -> str:
+    """The store's path as an error names it: a relative one with the folder it is in."""
+    return str(db) if db.is_absolute() else f"{db} (in {Path.cwd()})"
+
+
 def _check_store_path(db: Path, *, writes: bool, creates: bool = False) -> None:
     if db.is_dir():
         raise fail(f"FUELPIPE_DB {db} is a directory, not a SQLite file")
@@ -465,9 +474,8 @@ def _check_store_path(db: Path, *, writes: bool, creates: bool = False) -> None:
     if not folder.is_dir():
         raise fail(f"FUELPIPE_DB {db}: {folder} is a file, not a folder")
     if not creates and not db.exists():
-        where = db if db.is_absolute() else f"{db} (in {Path.cwd()})"
         raise fail(
-            f"no fuelpipe store at {where}: run `fuelpipe run` or `fuelpipe demo` first to "
+            f"no fuelpipe store at {_where(db)}: run `fuelpipe run` or `fuelpipe demo` first to "
             "create one, or check FUELPIPE_DB"
         )
     if not creates and db.stat().st_size == 0:
@@ -744,6 +752,7 @@ def run(
             "--series",
             "-s",
             help=SERIES_HELP,
+            callback=split_series,
         ),
     ] = None,
     since: Annotated[
@@ -885,7 +894,10 @@ def say_held(context: StageContext, command: str = "run") -> None:
 def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
-    series: Annotated[list[str] | None, typer.Option("--series", "-s", help=SERIES_HELP)] = None,
+    series: Annotated[
+        list[str] | None,
+        typer.Option("--series", "-s", help=SERIES_HELP, callback=split_series),
+    ] = None,
     since: Annotated[
         str | None,
         typer.Option(
@@ -896,7 +908,12 @@ def status(
         ),
     ] = None,
     all_keys: Annotated[
-        bool, typer.Option("--all", help="Include keys with no record yet.")
+        bool,
+        typer.Option(
+            "--all",
+            help="Include keys with no record yet; with no store yet, the catalog's keys "
+            "(nothing is created).",
+        ),
     ] = False,
     summary: Annotated[
         bool,
@@ -958,8 +975,15 @@ def status(
         raise fail("--summary and --wide are two tables: give one")
     refuse_wide(wide, "--json" if as_json else None, "every count")
     chosen = _select(series)
-    day = _date_before_opening(since, "--since", settings(ctx))  # read once, checked twice
-    with wired(ctx) as context:
+    cfg = settings(ctx)
+    day = _date_before_opening(since, "--since", cfg)  # read once, checked twice
+    if all_keys and cfg.backend == "embedded" and not cfg.db.exists():
+        # --all lists the catalog: a fresh clone's first look needs no store, and none is made
+        note(
+            f"no fuelpipe store at {_where(cfg.db)} yet: every series of the catalog, none "
+            "collected (`fuelpipe run` or `fuelpipe demo` creates the store)"
+        )
+    with wired(ctx, absent_reads_empty=all_keys) as context:
         clocks = _series_clocks(ctx, context)
         # A demo store's series run on their own clocks (USD up to 2026, the demo's 2022):
         # --since is after the clock only when it is after every chosen series' clock.
@@ -1113,7 +1137,9 @@ def export(
     ] = None,
     series: Annotated[
         list[str] | None,
-        typer.Option("--series", "-s", help=series_help("With --format parquet:")),
+        typer.Option(
+            "--series", "-s", help=series_help("With --format parquet:"), callback=split_series
+        ),
     ] = None,
 ) -> None:
     """Every record of one key: date, value, status, retry_count and the series' attributes.

@@ -510,9 +510,18 @@ def _notes(cli: Any, out: list[dict[str, Any]]) -> None:
     for row in out:  # the no-change fallback is no model's forecast: say so, and why
         if row["method"] == "no_change":
             cli.console.print(escape(no_change_note(row)), highlight=False)
-    for row in out:  # a driver too old when the forecast was made: say so under the table
+    # A driver too old when the forecast was made: said under the table once, naming the
+    # fuels it holds for (every fuel's forecast shares the drivers: one line, not seven).
+    stale: dict[str, list[str]] = {}
+    for row in out:
         for name, day in row["stale_drivers"].items():
-            cli.console.print(f"note: {row['fuel']}: {name} has no value after {day} ({used(row)})")
+            stale.setdefault(f"{name} has no value after {day} ({used(row)})", []).append(
+                row["fuel"]
+            )
+    for what, fuels in stale.items():
+        every = "both fuels" if len(out) == 2 else f"all {len(out)} fuels"
+        who = every if len(fuels) == len(out) > 1 else ", ".join(fuels)
+        cli.console.print(escape(f"note: {who}: {what}"), highlight=False)
 
 
 def none_made(why: SkipReason) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fuelpipe.cli.helpstyle import SERIES_HELP
+from fuelpipe.cli.helpstyle import SERIES_HELP, split_series
 
 if TYPE_CHECKING:
     from fuelpipe.ports.source import SourceStats
@@ -17,7 +17,7 @@ def revise_command(
     ctx: typer.Context,
     series: Annotated[
         list[str] | None,
-        typer.Option("--series", "-s", help=SERIES_HELP),
+        typer.Option("--series", "-s", help=SERIES_HELP, callback=split_series),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from fuelpipe.cli.helpstyle import series_help
+from fuelpipe.cli.helpstyle import series_help, split_series
 from fuelpipe.cli.main import (
     EXIT_ALREADY_WATCHING,
     _check_store_path,
@@ -148,7 +148,9 @@ def watch(
     ctx: typer.Context,
     series: Annotated[
         list[str] | None,
-        typer.Option("--series", "-s", help=series_help("Series to keep fresh:")),
+        typer.Option(
+            "--series", "-s", help=series_help("Series to keep fresh:"), callback=split_series
+        ),
     ] = None,
     webhook: Annotated[
         str | None,

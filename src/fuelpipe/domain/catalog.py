@@ -365,7 +365,9 @@ class Catalog:
         (``FUEL#GASOLINE``), holding ``text``, or the part spelt most like it, as a whole
         part, the shortest (``USD``: CURRENCY#USD; ``GASOLINA``: FUEL#GASOLINE), then those
         spelt most alike (``FUEL#GASOLINEE#BR``: FUEL#GASOLINE#BR;
-        ``FUEL#DIESEL#BRR``: FUEL#DIESEL#BR and FUEL#DIESEL#RR). A glob gets none."""
+        ``FUEL#DIESEL#BRR``: FUEL#DIESEL#BR and FUEL#DIESEL#RR). With ``prefixes``, a last
+        part many keys share is named by the glob of those keys (``SP``: ``FUEL#*#SP``, not
+        two of its fuels). A glob gets none."""
         text = text.strip().upper()
         if not text or any(c in text for c in "*?["):
             return []
@@ -377,10 +379,21 @@ class Catalog:
         if "#" not in text:  # a part alone (USD, PETR4, or GASOLINA for GASOLINE)
             hits = _best(text, sorted({p for k in names for p in k.split("#")}), cutoff=0.85)
             whole = [k for k in names if set(hits) & set(k.split("#"))]
+            if prefixes:
+                whole = list(dict.fromkeys(self._glob(k, hits) for k in whole))
             whole = [k for k in whole if len(k) == min(map(len, whole))]
         alike = _best(text, [k for k in names if k != text], cutoff=0.85)
         found = [g for g in (whole, alike) if 0 < len(g) <= n]
         return list(dict.fromkeys(k for g in found for k in g))[:n]
+
+    def _glob(self, name: str, hits: list[str]) -> str:
+        """``name`` with each part after its first that is not one of ``hits`` as ``*``
+        (``FUEL#LPG#SP`` for SP: ``FUEL#*#SP``), or the key itself when that glob names only
+        it (``STOCK#PETR4``)."""
+        first, *rest = name.split("#")
+        glob = "#".join([first, *(p if p in hits else "*" for p in rest)])
+        named = [k for k in self._by_key if fnmatchcase(k, glob)]
+        return named[0] if len(named) == 1 else glob
 
 
 def closest_hint(catalog: Catalog, typed: Sequence[str], *, prefixes: bool = True) -> str:
@@ -392,6 +405,7 @@ def closest_hint(catalog: Catalog, typed: Sequence[str], *, prefixes: bool = Tru
     near = list(dict.fromkeys(k for t in unknown for k in catalog.closest(t, prefixes=prefixes)))
     if not near:
         return ""
+    near = [f"'{k}'" if "*" in k else k for k in near]  # a glob quoted, as typed at the prompt
     return (
         f"; did you mean {near[0] if len(near) == 1 else ', '.join(near[:-1]) + ' or ' + near[-1]}?"
     )
