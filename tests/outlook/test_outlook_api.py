@@ -100,12 +100,10 @@ def test_a_horizon_outside_one_to_five_is_422(client):
     assert r.status_code == 422 and "horizon" in r.json()["detail"]
 
 
-def test_a_stale_driver_is_named_and_kept_while_futures_carry_it(client):
-    """FRED's Brent ends on 2024-12-31; BZ=F carries it on, so the model keeps Brent in BRL and
-    the answer names Brent spot and its last day (tests/outlook/test_outlook_stale.py drops it
-    where nothing carries it)."""
+def test_every_driver_of_the_real_history_is_current(client):
+    """The bundled FRED Brent runs to 2026-05-01, PTAX and BZ=F to 2026-07: none is stale at
+    this forecast, and none is dropped (tests/outlook/test_outlook_stale.py names a Brent
+    stopped on a store, kept where BZ=F carries it and dropped where nothing does)."""
     body = client.get("/api/outlook", params={"fuel": "LPG", "area": "BR"}).json()
-    assert body["stale_drivers"] == [
-        {"driver": "brent", "key": "COMMODITY#BRENT", "last_day": "2024-12-31"}
-    ]
+    assert body["stale_drivers"] == []
     assert body["drivers_dropped"] is False

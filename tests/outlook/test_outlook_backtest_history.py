@@ -5,7 +5,10 @@ naming the folder and the file (exit 2, not a crash), and the loop shows a progr
 
 from __future__ import annotations
 
+import csv
 import json
+from datetime import date
+from itertools import combinations
 from pathlib import Path
 
 import pytest
@@ -13,10 +16,13 @@ from typer.testing import CliRunner
 
 from fuelpipe.adapters.history_files import (
     ANP_BRAZIL,
+    BRENT_KEY,
     FRED_NEW,
     FRED_OLD,
+    FRED_RECENT,
     PTAX_BUY,
     PTAX_SELL_BUY,
+    History,
     HistoryFileError,
     load_history,
 )
@@ -24,7 +30,7 @@ from fuelpipe.cli.main import cli
 
 from .conftest import DATASETS
 
-FILES = (ANP_BRAZIL, FRED_OLD, FRED_NEW, PTAX_BUY, PTAX_SELL_BUY)
+FILES = (ANP_BRAZIL, FRED_OLD, FRED_RECENT, FRED_NEW, PTAX_BUY, PTAX_SELL_BUY)
 ARGS = ["outlook", "backtest", "-f", "GASOLINE", "--from", "2025-01-01"]
 
 
@@ -113,3 +119,49 @@ def test_the_backtest_shows_a_progress_bar_over_fuels_and_areas() -> None:
     quiet = CliRunner().invoke(cli, [*args, "--json"])
     assert "backtested" not in quiet.output
     assert len(json.loads(quiet.stdout)) == 6
+
+
+def _fred_cells(name: str) -> dict[date, str]:
+    """A FRED Brent file's cells by date, read with the csv module alone: '' where FRED has no
+    value (the older layout writes '.', the current one an empty cell)."""
+    with (DATASETS / name).open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))[1:]
+    return {date.fromisoformat(day): "" if cell == "." else cell for day, cell in rows}
+
+
+def test_the_historys_brent_spot_runs_to_2026_05_01_and_equals_its_files(history: History):
+    """FRED's Brent from its three bundled copies: the history holds every day one of them has a
+    value on, that value, and nothing else; the copies agree on every day two of them share
+    (values and empty days; datasets/MANIFEST.md), so the order they are read in cannot
+    matter."""
+    files = {name: _fred_cells(name) for name in (FRED_OLD, FRED_RECENT, FRED_NEW)}
+    shared = {}
+    for (a, cells_a), (b, cells_b) in combinations(files.items(), 2):
+        common = cells_a.keys() & cells_b.keys()
+        assert [d for d in common if bool(cells_a[d]) != bool(cells_b[d])] == []  # same holidays
+        assert [d for d in common if cells_a[d] and float(cells_a[d]) != float(cells_b[d])] == []
+        shared[a, b] = len(common)
+    assert shared == {
+        (FRED_OLD, FRED_RECENT): 1_547,
+        (FRED_OLD, FRED_NEW): 243,
+        (FRED_RECENT, FRED_NEW): 1_305,
+    }
+    want = {d: float(v) for cells in files.values() for d, v in cells.items() if v}
+    brent = dict(history.series[BRENT_KEY])
+    assert brent == want
+    assert (min(brent), max(brent)) == (date(1987, 5, 20), date(2026, 5, 1))
+    assert brent[date(2026, 4, 7)] == 138.21  # MANIFEST's spot value
+    assert sum(d > date(2025, 1, 1) for d in brent) == 337  # the 2015-2026 copy's alone
+
+
+def test_without_the_2015_2026_brent_copy_brent_ends_2025_01_with_a_warning(tmp_path: Path):
+    """The 2015-2026 copy is optional: without it the older two still give Brent to 2025-01-01
+    (the 2020-2025 copy's end), and the history says which file it lacks."""
+    folder = tmp_path / "hist"
+    for name in FILES:
+        if name != FRED_RECENT:
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).symlink_to(DATASETS / name)
+    read = load_history(folder, with_areas=False)
+    assert read.series[BRENT_KEY][-1][0] == date(2024, 12, 31)  # 2025-01-01 is a holiday
+    assert f"{FRED_RECENT}: not found; the series it would add are shorter" in read.warnings()

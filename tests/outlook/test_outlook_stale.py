@@ -1,15 +1,17 @@
 """A driver that stops is named on the forecast, and one that freezes Brent in BRL is dropped.
 
 The demo's FRED Brent ended on 2024-12-31 while its fuel weeks and PTAX ran to 2026 (its
-snapshot now bundles Brent to 2026-05-01; the history files the backtest reads, datasets/brent/
-jackthompsondb__DCOILBRENTEU.csv, still end there): without a check, every later forecast read
-Brent as if it had not moved since, silently.
+snapshot and the history the backtest reads now bundle Brent to 2026-05-01, past Brazil's last
+week; the real-history tests below stop it where it stopped, on a store as it was): without a
+check, every later forecast read Brent as if it had not moved since, silently.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -17,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fuelpipe.adapters.clock import FixedClock
-from fuelpipe.adapters.history_files import BRENT_FUTURES_KEY, BRENT_KEY, USD_KEY
+from fuelpipe.adapters.history_files import BRENT_FUTURES_KEY, BRENT_KEY, USD_KEY, History
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -221,48 +223,93 @@ def test_the_warning_is_stored_with_the_forecast():
     assert back.stale == () and not back.drivers_dropped
 
 
-# --- on the real history: FRED's Brent ends on 2024-12-31 ---------------------------------------
+# --- on the real history: its FRED Brent runs to 2026-05-01; stopped where the demo's did --------
 
 NOW = datetime(2025, 6, 18, 12, 0, tzinfo=SP)
+STOPPED = date(2024, 12, 31)
+"""The demo's FRED Brent's last day before its snapshot took the longer file (as the history's
+before it read datasets/brent/kianezimmermann94__DCOILBRENTEU_2015-01-02_2026-05-01.csv)."""
 
 
-def test_on_the_real_history_brent_after_2024_is_named_and_kept_while_futures_carry_it(history):
+def _brent_stopped(history: History) -> History:
+    """The real history with FRED's Brent ending on ``STOPPED``: a store whose Brent stopped."""
+    brent = [(d, v) for d, v in history.series[BRENT_KEY] if d <= STOPPED]
+    return History({**history.series, BRENT_KEY: brent})
+
+
+def test_on_the_real_history_no_driver_is_stale_at_brazils_forecasts(history):
+    """Brent spot runs past Brazil's last week (2026-03-08), PTAX and BZ=F further: every
+    forecast, during the history and after it (made from its last week), reads them current."""
     inputs = inputs_for(
         history.series, LPG, usd_key=USD_KEY, brent_key=BRENT_KEY, futures_key=BRENT_FUTURES_KEY
+    )
+    spot_only = Inputs(inputs.fuel, inputs.brent, inputs.usd, Series.empty())
+    lags = Lags.from_catalog(DEFAULT_CATALOG)
+    for now in (NOW, datetime(2026, 6, 18, 12, 0, tzinfo=SP)):
+        for known in (inputs, spot_only):
+            made = nowcast(known, now, lags)
+            assert made is not None
+            assert made.stale == () and not made.drivers_dropped, now
+
+
+def test_on_the_real_history_a_brent_stopped_is_named_and_kept_while_futures_carry_it(history):
+    stopped = _brent_stopped(history)
+    inputs = inputs_for(
+        stopped.series, LPG, usd_key=USD_KEY, brent_key=BRENT_KEY, futures_key=BRENT_FUTURES_KEY
     )
     lags = Lags.from_catalog(DEFAULT_CATALOG)
     made = nowcast(inputs, NOW, lags)
     assert made is not None
-    assert made.stale == (StaleDriver("brent", date(2024, 12, 31)),)
+    assert made.stale == (StaleDriver("brent", STOPPED),)
     assert not made.drivers_dropped
     spot_only = Inputs(inputs.fuel, inputs.brent, inputs.usd, Series.empty())  # the demo's
     made = nowcast(spot_only, NOW, lags)
     assert made is not None
-    assert made.stale == (StaleDriver("brent", date(2024, 12, 31)),) and made.drivers_dropped
+    assert made.stale == (StaleDriver("brent", STOPPED),) and made.drivers_dropped
     before = nowcast(spot_only, datetime(2024, 12, 20, 12, 0, tzinfo=SP), lags)
     assert before is not None and before.stale == () and not before.drivers_dropped
 
 
-@pytest.fixture(scope="module")
-def spot_only_client(tmp_path_factory, history):
-    """LPG in Brazil with PTAX and FRED's Brent only (no BZ=F), as the demo stores them."""
-    store = SqliteStore(tmp_path_factory.mktemp("stale") / "store.sqlite")
-    store_known(store, history, (LPG, USD_KEY, BRENT_KEY), NOW)
+def _stopped_client(folder: Path, history: History, keys: tuple[str, ...]) -> Iterator[TestClient]:
+    """The API on a store of ``keys`` known at NOW, FRED's Brent stopped on ``STOPPED``, LPG's
+    outlook refreshed: Brent is named stale."""
+    store = SqliteStore(folder / "store.sqlite")
+    store_known(store, _brent_stopped(history), keys, NOW)
     report = refresh_outlook(store, DEFAULT_CATALOG, NOW, keys=[LPG])
-    assert report.made == 1 and report.stale_drivers == {"brent": date(2024, 12, 31)}
+    assert report.made == 1 and report.stale_drivers == {"brent": STOPPED}
     with TestClient(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0)) as c:
         yield c
     store.close()
 
 
-def test_the_api_names_the_stale_driver_and_says_it_was_dropped(spot_only_client):
-    body = spot_only_client.get("/api/outlook", params={"fuel": "LPG", "area": "BR"}).json()
+@pytest.fixture(scope="module")
+def spot_only_client(tmp_path_factory, history):
+    """LPG in Brazil with PTAX and FRED's Brent only (no BZ=F), as the demo stores them."""
+    yield from _stopped_client(tmp_path_factory.mktemp("stale"), history, (LPG, USD_KEY, BRENT_KEY))
+
+
+@pytest.fixture(scope="module")
+def carried_client(tmp_path_factory, history):
+    """LPG in Brazil with PTAX, FRED's Brent and BZ=F to carry it."""
+    keys = (LPG, USD_KEY, BRENT_KEY, BRENT_FUTURES_KEY)
+    yield from _stopped_client(tmp_path_factory.mktemp("carried"), history, keys)
+
+
+@pytest.mark.parametrize(
+    ("client", "dropped"), [("spot_only_client", True), ("carried_client", False)]
+)
+def test_the_api_names_the_stale_driver_and_says_whether_it_was_dropped(request, client, dropped):
+    body = request.getfixturevalue(client).get("/api/outlook", params={"fuel": "LPG", "area": "BR"})
+    body = body.json()
     assert body["available"]
     assert body["stale_drivers"] == [
-        {"driver": "brent", "key": BRENT_KEY, "last_day": "2024-12-31"}
+        {"driver": "brent", "key": BRENT_KEY, "last_day": STOPPED.isoformat()}
     ]
-    assert body["drivers_dropped"] is True
-    assert (body["driver_move"], body["driver_day"]) == (None, None)  # not the dollar's move
+    assert body["drivers_dropped"] is dropped
+    if dropped:
+        assert (body["driver_move"], body["driver_day"]) == (None, None)  # not the dollar's move
+    else:
+        assert body["driver_day"] > STOPPED.isoformat()  # BZ=F's move carries spot past its end
 
 
 def test_the_api_says_how_many_weeks_an_area_without_an_outlook_has_and_needs(spot_only_client):

@@ -11,6 +11,14 @@ values before 1994-07 in older currencies; ``fx/strongylis__ptax.csv`` holds bot
 (venda) and buy rates, 2021-05..2026-07. The pipeline's ``CURRENCY#USD`` is the sell rate, so
 sell is used wherever it exists and the buy rate (0.0006 BRL lower, i.e. about 0.01%) fills the
 years before 2021-05; the outlook uses only log changes, which that difference cannot move.
+
+FRED's Brent spot comes from three copies of ``DCOILBRENTEU`` fetched at different times:
+``brent/FRED_DCOILBRENTEU_1987-05-20_2020-12-07.csv`` (the years before 2015; required),
+``brent/kianezimmermann94__DCOILBRENTEU_2015-01-02_2026-05-01.csv`` (2015 to 2026-05-01) and
+``brent/jackthompsondb__DCOILBRENTEU.csv`` (2020 to 2025-01, all within the second; read so a
+history without the second still has Brent to 2025). On every day two of them share, their
+values and empty days are the same (datasets/MANIFEST.md; a test checks it), so the order they
+are read in changes nothing.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ ANP_STATES_RECENT = "anp/strongylis__anp_shlp_estados.csv"
 ANP_STATES_GASOLINE = "anp/fabiocaffarello__DataGas.csv"
 FRED_OLD = "brent/FRED_DCOILBRENTEU_1987-05-20_2020-12-07.csv"
 FRED_NEW = "brent/jackthompsondb__DCOILBRENTEU.csv"
+FRED_RECENT = "brent/kianezimmermann94__DCOILBRENTEU_2015-01-02_2026-05-01.csv"
 PTAX_BUY = "fx/lucagpgirardi__ptax_sgs1.csv"
 PTAX_SELL_BUY = "fx/strongylis__ptax.csv"
 BZF_OLD = "stocks/henriquebrnetto__BZ=F.csv"
@@ -136,6 +145,7 @@ def load_history(folder: Path, *, with_areas: bool = True) -> History:
     _read(history, folder, ANP_BRAZIL, _anp_brazil)
     readers: list[tuple[str, Callable[[History, Path], FileRead]]] = [
         (FRED_OLD, _fred),
+        (FRED_RECENT, _fred),
         (FRED_NEW, _fred),
         (PTAX_BUY, _ptax_buy),
         (PTAX_SELL_BUY, _ptax_sell),
@@ -203,7 +213,7 @@ def _anp_regions(history: History, path: Path) -> FileRead:
 
 
 def _fred(history: History, path: Path) -> FileRead:
-    # FRED's own parser; this file's layout is the fredgraph.csv one (old or new header).
+    # FRED's own parser; these files' layout is the fredgraph.csv one (old or new header).
     observations, _notes = parse_fred_csv(
         path.read_bytes(), "DCOILBRENTEU", BRENT_KEY, date(1900, 1, 1), date(2100, 1, 1), path.name
     )
