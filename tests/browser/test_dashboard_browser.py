@@ -1207,6 +1207,62 @@ def test_the_parity_line_runs_over_the_bars_and_under_their_labels(
         assert len(lines) == 1 and lines[0][0] == 0.7 and lines[0][1] in layers, (ratio, lines)
 
 
+# Each value label of the parity bars and each dashed 0.70 line piece, as drawn on screen.
+PARITY_LABELS_JS = """() => {
+  const gd = document.getElementById('chart-parity-bars');
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; };
+  return {
+    labels: Array.from(gd.querySelectorAll('.bartext')).map((e) => [e.textContent, ...box(e)]),
+    lines: Array.from(gd.querySelectorAll('.shapelayer path')).map(box),
+  };
+}"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+@pytest.mark.parametrize(
+    "query", ["view=parity&date=2026-06-21&lang=en", "view=parity&date=2022-03-09&lang=pt-BR"]
+)
+def test_the_parity_line_crosses_no_value_label(watched: Watched, query: str, width: int) -> None:
+    # Drawn under the labels, the 0.70 line still ran through the digits of the ratios just
+    # short of it (Minas Gerais' "0.660", Distrito Federal's "0.640"), more of them on a phone.
+    watched.page.set_viewport_size({"width": width, "height": 1000})
+    watched.open(query)
+    drawn = watched.page.evaluate(PARITY_LABELS_JS)
+    bars = watched.page.evaluate(BARS_JS, "chart-parity-bars")
+    assert len(drawn["labels"]) == len(bars["text"]) and drawn["lines"]
+    assert any(float(t.replace(",", ".")) < 0.7 for t, *_ in drawn["labels"])
+    for left, right, top, bottom in drawn["lines"]:
+        x = (left + right) / 2
+        for text, l_, r_, t_, b_ in drawn["labels"]:
+            beside = b_ <= top or t_ >= bottom  # the line piece spans other rows
+            assert beside or not (l_ < x < r_), (text, (l_, r_), x)
+
+
+PRICE_END_JS = """() => {
+  const gd = document.getElementById('chart-price');
+  const size = gd._fullLayout._size;
+  const plot = { right: gd.getBoundingClientRect().left + size.l + size.w };
+  const marks = gd.querySelectorAll('.scatterlayer .points path');
+  const last = marks[marks.length - 1].getBoundingClientRect();
+  const x = gd.data[0].x;
+  return { plotRight: plot.right, lastRight: last.right, lastX: x[x.length - 1],
+           axisEnd: gd._fullLayout.xaxis.range[1] };
+}"""
+
+
+@pytest.mark.parametrize("query", ["fuel=GASOLINE&area=BR", "fuel=DIESEL&area=REGION_NE"])
+def test_the_price_charts_latest_week_is_drawn_inside_the_plot(
+    watched: Watched, query: str
+) -> None:
+    # The filled step line was autoranged to end on its last point: the latest week's price,
+    # its step up or down, was a half marker on the plot's right border.
+    watched.open(f"view=movement&{query}&lang=en")
+    end = watched.page.evaluate(PRICE_END_JS)
+    last_week_end = date.fromisoformat(end["lastX"][:10]) + timedelta(days=7)
+    assert str(end["axisEnd"])[:10] >= last_week_end.isoformat()
+    assert end["lastRight"] < end["plotRight"] - 2
+
+
 def test_overview_cards_name_each_values_unit(watched: Watched) -> None:
     # CNG showed "R$5.23" beside fuels priced per litre, with nothing saying per m³.
     watched.open("view=overview&lang=en")

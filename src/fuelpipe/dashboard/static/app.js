@@ -1002,6 +1002,11 @@
     const pad = (max - min) * 0.15 || max * 0.05;
     layout.yaxis.range = [min - pad, max + pad];
     layout.showlegend = false;
+    // The axis runs to the end of the last week: autoranged, a filled line ends on the frame,
+    // and the latest week's price (its step up or down) was a half marker on the border.
+    layout.xaxis.autorangeoptions = {
+      include: [addDays(series.points[series.points.length - 1].date, 7)],
+    };
     await plot("chart-price", [Object.assign({
       type: "scatter",
       mode: "lines+markers",
@@ -1226,9 +1231,15 @@
       marker: { color: sorted.map((a) => (a.ethanol_pays ? "#1a7f4b" : "#b8322a")) },
       // Three decimals: 0.704 printed "0.70" sat on the 0.70 line coloured "does not pay".
       text: sorted.map((a) => fmt.num(a.ratio, 3)),
-      textposition: "outside",
+      // A bar short of the line has its label inside its end: outside, the label of a ratio
+      // just under 0.70 sat on the line, which crossed its digits ("0.6|60").
+      textposition: sorted.map((a) => (a.ratio <= view.threshold ? "inside" : "outside")),
+      insidetextanchor: "end",
+      constraintext: "none", // inside, the same size as outside, not shrunk to the bar's height
       cliponaxis: false,
-      textfont: { size: 10, color: "#1d2b36" },
+      textfont: { size: 10 },
+      insidetextfont: { color: "#ffffff" },
+      outsidetextfont: { color: "#1d2b36" },
       hovertemplate: "%{y}: %{x:.3f}<extra></extra>",
     }], layout, url, view.week, WEEKLY);
   }
