@@ -1263,6 +1263,23 @@ def test_the_price_charts_latest_week_is_drawn_inside_the_plot(
     assert end["lastRight"] < end["plotRight"] - 2
 
 
+@pytest.mark.parametrize(
+    ("query", "cents"),
+    [
+        ("fuel=GASOLINE&area=BR&lang=en", r"R\$ \d+\.\d\d"),
+        ("fuel=ETHANOL&area=SP&window=0&lang=pt-BR", r"R\$ \d+,\d\d"),
+    ],
+)
+def test_the_price_axis_ticks_in_centavos(watched: Watched, query: str, cents: str) -> None:
+    # Plotly's own tick format dropped trailing zeros: "R$ 6.5" beside "R$ 6.45", "R$ 4" beside
+    # "R$ 4,2".
+    watched.open(f"view=movement&{query}")
+    ticks = watched.page.locator("#chart-price .ytick text").all_text_contents()
+    ticks = [tick.replace("\u00a0", " ") for tick in ticks]
+    assert len(ticks) >= 3
+    assert all(re.fullmatch(cents, tick) for tick in ticks), ticks
+
+
 def test_overview_cards_name_each_values_unit(watched: Watched) -> None:
     # CNG showed "R$5.23" beside fuels priced per litre, with nothing saying per m³.
     watched.open("view=overview&lang=en")

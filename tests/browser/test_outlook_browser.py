@@ -960,6 +960,19 @@ def test_a_fan_bands_hover_says_both_its_ends_in_reais(
         expect(label).to_have_text(f"{name}: {text}")
 
 
+@pytest.mark.parametrize(("lang", "cents"), [("en", r"R\$ \d+\.\d\d"), ("pt-BR", r"R\$ \d+,\d\d")])
+def test_the_fan_charts_price_axis_ticks_in_centavos(
+    page: Page, outlook_url: str, lang: str, cents: str
+) -> None:
+    # Plotly's own tick format dropped trailing zeros: "R$ 7" beside "R$ 7.5".
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
+    _ready(page)
+    ticks = page.locator("#chart-outlook-fan .ytick text").all_text_contents()
+    ticks = [tick.replace("\u00a0", " ") for tick in ticks]
+    assert len(ticks) >= 3
+    assert all(re.fullmatch(cents, tick) for tick in ticks), ticks
+
+
 def test_a_map_of_only_no_change_forecasts_shows_no_colour_scale(
     page: Page, outlook_url: str
 ) -> None:

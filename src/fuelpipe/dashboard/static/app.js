@@ -566,6 +566,13 @@
       const [day] = days;
       layout.xaxis.autorangeoptions = { include: [addDays(day, -7), addDays(day, 7)] };
     }
+    // A price axis in reais ticks in centavos: Plotly's own format wrote "R$ 6.5" beside
+    // "R$ 6.45" (and "R$ 7" beside "R$ 7.5"); an axis under 10 centavos keeps its finer ticks.
+    const y = layout.yaxis || {};
+    if (y.tickprefix === "R$ " && !y.tickformat) {
+      const ys = y.range || traces.flatMap((tr) => tr.y || []).filter((v) => v !== null);
+      if (Math.max(...ys) - Math.min(...ys) >= 0.1) y.tickformat = ",.2f";
+    }
     await plotlyReady;
     await Plotly.react(div, traces, layout, plotConfig(imageName(id, source, asOf)));
     asOfCaption(div, traces, asOf, weekly);
