@@ -1131,6 +1131,32 @@ def test_a_week_with_no_price_breaks_the_line(watched: Watched, dashboard_url: s
     assert dict(index)["CNG — North"] >= 0
 
 
+# The x extent (plot pixels) of every path the price chart's trace draws (its line's pieces,
+# any fill), and the plot pixel of each day asked.
+PRICE_PATHS_JS = """(days) => {
+  const gd = document.getElementById('chart-price');
+  const xa = gd._fullLayout.xaxis;
+  const paths = Array.from(gd.querySelectorAll('.scatterlayer .js-line, .scatterlayer .js-fill'))
+    .filter((p) => (p.getAttribute('d') || '').length > 1)
+    .map((p) => { const b = p.getBBox(); return [p.getAttribute('class'), b.x, b.x + b.width]; });
+  return { paths, at: days.map((d) => xa.d2p(d)) };
+}"""
+
+
+def test_nothing_is_drawn_over_a_week_with_no_price(watched: Watched) -> None:
+    # The line broke at CNG North's missing weeks, but its shade (fill to zero) bridged them
+    # with a slope, a price nobody surveyed (and reached down to an axis not starting at 0).
+    watched.open("view=movement&fuel=CNG&area=REGION_N&window=0&lang=en")
+    trace = watched.page.evaluate(PRICE_TRACE_JS)
+    gaps = [x for x, y in zip(trace["x"], trace["y"], strict=True) if y is None]
+    assert len(gaps) == 7
+    drawn = watched.page.evaluate(PRICE_PATHS_JS, gaps)
+    assert len(drawn["paths"]) >= 2
+    for day, x in zip(gaps, drawn["at"], strict=True):
+        over = [kind for kind, left, right in drawn["paths"] if left < x < right]
+        assert over == [], (day, over)
+
+
 BARS_JS = """(id) => {
   const gd = document.getElementById(id);
   return { range: gd._fullLayout.xaxis.range, title: gd._fullLayout.xaxis.title.text || '',

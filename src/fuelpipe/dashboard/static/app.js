@@ -762,12 +762,6 @@
     return COLORS[hash % COLORS.length];
   }
 
-  /** "#0b6e99" as rgba with the opacity given. */
-  function tint(hex, alpha) {
-    const n = parseInt(hex.slice(1), 16);
-    return `rgba(${n >> 16},${(n >> 8) & 255},${n & 255},${alpha})`;
-  }
-
   function lineTraces(series) {
     return series
       .filter((s) => s.points.length)
@@ -1009,8 +1003,8 @@
     const pad = (max - min) * 0.15 || max * 0.05;
     layout.yaxis.range = [min - pad, max + pad];
     layout.showlegend = false;
-    // The axis runs to the end of the last week: autoranged, a filled line ends on the frame,
-    // and the latest week's price (its step up or down) was a half marker on the border.
+    // The axis runs to the end of the last week: autoranged, it ended on the last point, and
+    // the latest week's price (its step up or down) was a half marker on the border.
     layout.xaxis.autorangeoptions = {
       include: [addDays(series.points[series.points.length - 1].date, 7)],
     };
@@ -1021,8 +1015,8 @@
       connectgaps: false, // a week with no price is a break in the line, not the last price held
       line: { color: seriesColor(key), width: 2.5, shape: "hv" },
       marker: { size: 5 },
-      fill: "tozeroy",
-      fillcolor: tint(seriesColor(key), 0.06),
+      // No fill under the line: Plotly's shaded one bridged the weeks the line breaks at (a
+      // sloped price nobody surveyed), and down to an axis that does not start at zero.
       hovertemplate: `${hoverDate()}: R$ %{y:.3f}<extra></extra>`,
     }, weeklyXY(series.points))], layout, seriesUrl, null, WEEKLY);
     const indexVars = Object.assign({ base: fmt.date(indices.base) }, vars);
