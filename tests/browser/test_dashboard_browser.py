@@ -1131,6 +1131,32 @@ def test_a_week_with_no_price_breaks_the_line(watched: Watched, dashboard_url: s
     assert dict(index)["CNG — North"] >= 0
 
 
+# The x extent (plot pixels) of every path the price chart's trace draws (its line's pieces,
+# any fill), and the plot pixel of each day asked.
+PRICE_PATHS_JS = """(days) => {
+  const gd = document.getElementById('chart-price');
+  const xa = gd._fullLayout.xaxis;
+  const paths = Array.from(gd.querySelectorAll('.scatterlayer .js-line, .scatterlayer .js-fill'))
+    .filter((p) => (p.getAttribute('d') || '').length > 1)
+    .map((p) => { const b = p.getBBox(); return [p.getAttribute('class'), b.x, b.x + b.width]; });
+  return { paths, at: days.map((d) => xa.d2p(d)) };
+}"""
+
+
+def test_nothing_is_drawn_over_a_week_with_no_price(watched: Watched) -> None:
+    # The line broke at CNG North's missing weeks, but its shade (fill to zero) bridged them
+    # with a slope, a price nobody surveyed (and reached down to an axis not starting at 0).
+    watched.open("view=movement&fuel=CNG&area=REGION_N&window=0&lang=en")
+    trace = watched.page.evaluate(PRICE_TRACE_JS)
+    gaps = [x for x, y in zip(trace["x"], trace["y"], strict=True) if y is None]
+    assert len(gaps) == 7
+    drawn = watched.page.evaluate(PRICE_PATHS_JS, gaps)
+    assert len(drawn["paths"]) >= 2
+    for day, x in zip(gaps, drawn["at"], strict=True):
+        over = [kind for kind, left, right in drawn["paths"] if left < x < right]
+        assert over == [], (day, over)
+
+
 BARS_JS = """(id) => {
   const gd = document.getElementById(id);
   return { range: gd._fullLayout.xaxis.range, title: gd._fullLayout.xaxis.title.text || '',
@@ -1205,6 +1231,79 @@ def test_the_parity_line_runs_over_the_bars_and_under_their_labels(
         # A bar short of it hides nothing: the line under its label.
         layers = {"above"} if ratio > 0.7 else {"below", "between"}
         assert len(lines) == 1 and lines[0][0] == 0.7 and lines[0][1] in layers, (ratio, lines)
+
+
+# Each value label of the parity bars and each dashed 0.70 line piece, as drawn on screen.
+PARITY_LABELS_JS = """() => {
+  const gd = document.getElementById('chart-parity-bars');
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; };
+  return {
+    labels: Array.from(gd.querySelectorAll('.bartext')).map((e) => [e.textContent, ...box(e)]),
+    lines: Array.from(gd.querySelectorAll('.shapelayer path')).map(box),
+  };
+}"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+@pytest.mark.parametrize(
+    "query", ["view=parity&date=2026-06-21&lang=en", "view=parity&date=2022-03-09&lang=pt-BR"]
+)
+def test_the_parity_line_crosses_no_value_label(watched: Watched, query: str, width: int) -> None:
+    # Drawn under the labels, the 0.70 line still ran through the digits of the ratios just
+    # short of it (Minas Gerais' "0.660", Distrito Federal's "0.640"), more of them on a phone.
+    watched.page.set_viewport_size({"width": width, "height": 1000})
+    watched.open(query)
+    drawn = watched.page.evaluate(PARITY_LABELS_JS)
+    bars = watched.page.evaluate(BARS_JS, "chart-parity-bars")
+    assert len(drawn["labels"]) == len(bars["text"]) and drawn["lines"]
+    assert any(float(t.replace(",", ".")) < 0.7 for t, *_ in drawn["labels"])
+    for left, right, top, bottom in drawn["lines"]:
+        x = (left + right) / 2
+        for text, l_, r_, t_, b_ in drawn["labels"]:
+            beside = b_ <= top or t_ >= bottom  # the line piece spans other rows
+            assert beside or not (l_ < x < r_), (text, (l_, r_), x)
+
+
+PRICE_END_JS = """() => {
+  const gd = document.getElementById('chart-price');
+  const size = gd._fullLayout._size;
+  const plot = { right: gd.getBoundingClientRect().left + size.l + size.w };
+  const marks = gd.querySelectorAll('.scatterlayer .points path');
+  const last = marks[marks.length - 1].getBoundingClientRect();
+  const x = gd.data[0].x;
+  return { plotRight: plot.right, lastRight: last.right, lastX: x[x.length - 1],
+           axisEnd: gd._fullLayout.xaxis.range[1] };
+}"""
+
+
+@pytest.mark.parametrize("query", ["fuel=GASOLINE&area=BR", "fuel=DIESEL&area=REGION_NE"])
+def test_the_price_charts_latest_week_is_drawn_inside_the_plot(
+    watched: Watched, query: str
+) -> None:
+    # The filled step line was autoranged to end on its last point: the latest week's price,
+    # its step up or down, was a half marker on the plot's right border.
+    watched.open(f"view=movement&{query}&lang=en")
+    end = watched.page.evaluate(PRICE_END_JS)
+    last_week_end = date.fromisoformat(end["lastX"][:10]) + timedelta(days=7)
+    assert str(end["axisEnd"])[:10] >= last_week_end.isoformat()
+    assert end["lastRight"] < end["plotRight"] - 2
+
+
+@pytest.mark.parametrize(
+    ("query", "cents"),
+    [
+        ("fuel=GASOLINE&area=BR&lang=en", r"R\$ \d+\.\d\d"),
+        ("fuel=ETHANOL&area=SP&window=0&lang=pt-BR", r"R\$ \d+,\d\d"),
+    ],
+)
+def test_the_price_axis_ticks_in_centavos(watched: Watched, query: str, cents: str) -> None:
+    # Plotly's own tick format dropped trailing zeros: "R$ 6.5" beside "R$ 6.45", "R$ 4" beside
+    # "R$ 4,2".
+    watched.open(f"view=movement&{query}")
+    ticks = watched.page.locator("#chart-price .ytick text").all_text_contents()
+    ticks = [tick.replace("\u00a0", " ") for tick in ticks]
+    assert len(ticks) >= 3
+    assert all(re.fullmatch(cents, tick) for tick in ticks), ticks
 
 
 def test_overview_cards_name_each_values_unit(watched: Watched) -> None:

@@ -824,6 +824,13 @@ def test_a_no_change_fallback_says_so_and_gives_no_verdict_in_both_languages(
     assert cards.nth(3).locator(".card-foot").first.inner_text() == (
         "not applicable: no-change forecasts"
     )
+    # The fan's title and legend named it "nowcast" beside the card's "no model forecast".
+    fan = page.locator("#chart-outlook-fan")
+    assert fan.get_attribute("data-title") == (
+        "Gasoline — São Paulo: no change (no model forecast) with 80% and 95% bands"
+    )
+    names = {str(t["name"]) for t in _traces(page, "chart-outlook-fan")}
+    assert "No change" in names and "Nowcast" not in names
     drawn = page.evaluate(MAP_JS)
     assert set(drawn["accuracy"]) == {
         "2 weeks ahead: no change (no Brazil forecast to apply), not compared with no change"
@@ -845,6 +852,11 @@ def test_a_no_change_fallback_says_so_and_gives_no_verdict_in_both_languages(
         .endswith("Esta previsão não usa nenhum fator: ela é a de sem mudança.")
     )
     assert verdict.inner_text().startswith("Não se aplica: as previsões avaliadas aqui")
+    assert fan.get_attribute("data-title") == (
+        "Gasolina comum — São Paulo: sem mudança (sem previsão do modelo) com faixas de 80% e 95%"
+    )
+    names = {str(t["name"]) for t in _traces(page, "chart-outlook-fan")}
+    assert "Sem mudança" in names and "Previsão imediata" not in names
 
 
 @pytest.mark.parametrize(("lang", "label"), [("en", "Download the map's CSV"),
@@ -946,6 +958,19 @@ def test_a_fan_bands_hover_says_both_its_ends_in_reais(
             text = text.replace(".", ",")
         label = page.locator("#chart-outlook-fan .hoverlayer .hovertext").first
         expect(label).to_have_text(f"{name}: {text}")
+
+
+@pytest.mark.parametrize(("lang", "cents"), [("en", r"R\$ \d+\.\d\d"), ("pt-BR", r"R\$ \d+,\d\d")])
+def test_the_fan_charts_price_axis_ticks_in_centavos(
+    page: Page, outlook_url: str, lang: str, cents: str
+) -> None:
+    # Plotly's own tick format dropped trailing zeros: "R$ 7" beside "R$ 7.5".
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
+    _ready(page)
+    ticks = page.locator("#chart-outlook-fan .ytick text").all_text_contents()
+    ticks = [tick.replace("\u00a0", " ") for tick in ticks]
+    assert len(ticks) >= 3
+    assert all(re.fullmatch(cents, tick) for tick in ticks), ticks
 
 
 def test_a_map_of_only_no_change_forecasts_shows_no_colour_scale(

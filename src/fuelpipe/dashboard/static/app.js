@@ -566,6 +566,13 @@
       const [day] = days;
       layout.xaxis.autorangeoptions = { include: [addDays(day, -7), addDays(day, 7)] };
     }
+    // A price axis in reais ticks in centavos: Plotly's own format wrote "R$ 6.5" beside
+    // "R$ 6.45" (and "R$ 7" beside "R$ 7.5"); an axis under 10 centavos keeps its finer ticks.
+    const y = layout.yaxis || {};
+    if (y.tickprefix === "R$ " && !y.tickformat) {
+      const ys = y.range || traces.flatMap((tr) => tr.y || []).filter((v) => v !== null);
+      if (Math.max(...ys) - Math.min(...ys) >= 0.1) y.tickformat = ",.2f";
+    }
     await plotlyReady;
     await Plotly.react(div, traces, layout, plotConfig(imageName(id, source, asOf)));
     asOfCaption(div, traces, asOf, weekly);
@@ -753,12 +760,6 @@
     let hash = 0;
     for (const ch of key) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
     return COLORS[hash % COLORS.length];
-  }
-
-  /** "#0b6e99" as rgba with the opacity given. */
-  function tint(hex, alpha) {
-    const n = parseInt(hex.slice(1), 16);
-    return `rgba(${n >> 16},${(n >> 8) & 255},${n & 255},${alpha})`;
   }
 
   function lineTraces(series) {
@@ -1002,6 +1003,11 @@
     const pad = (max - min) * 0.15 || max * 0.05;
     layout.yaxis.range = [min - pad, max + pad];
     layout.showlegend = false;
+    // The axis runs to the end of the last week: autoranged, it ended on the last point, and
+    // the latest week's price (its step up or down) was a half marker on the border.
+    layout.xaxis.autorangeoptions = {
+      include: [addDays(series.points[series.points.length - 1].date, 7)],
+    };
     await plot("chart-price", [Object.assign({
       type: "scatter",
       mode: "lines+markers",
@@ -1009,8 +1015,8 @@
       connectgaps: false, // a week with no price is a break in the line, not the last price held
       line: { color: seriesColor(key), width: 2.5, shape: "hv" },
       marker: { size: 5 },
-      fill: "tozeroy",
-      fillcolor: tint(seriesColor(key), 0.06),
+      // No fill under the line: Plotly's shaded one bridged the weeks the line breaks at (a
+      // sloped price nobody surveyed), and down to an axis that does not start at zero.
       hovertemplate: `${hoverDate()}: R$ %{y:.3f}<extra></extra>`,
     }, weeklyXY(series.points))], layout, seriesUrl, null, WEEKLY);
     const indexVars = Object.assign({ base: fmt.date(indices.base) }, vars);
@@ -1226,9 +1232,15 @@
       marker: { color: sorted.map((a) => (a.ethanol_pays ? "#1a7f4b" : "#b8322a")) },
       // Three decimals: 0.704 printed "0.70" sat on the 0.70 line coloured "does not pay".
       text: sorted.map((a) => fmt.num(a.ratio, 3)),
-      textposition: "outside",
+      // A bar short of the line has its label inside its end: outside, the label of a ratio
+      // just under 0.70 sat on the line, which crossed its digits ("0.6|60").
+      textposition: sorted.map((a) => (a.ratio <= view.threshold ? "inside" : "outside")),
+      insidetextanchor: "end",
+      constraintext: "none", // inside, the same size as outside, not shrunk to the bar's height
       cliponaxis: false,
-      textfont: { size: 10, color: "#1d2b36" },
+      textfont: { size: 10 },
+      insidetextfont: { color: "#ffffff" },
+      outsidetextfont: { color: "#1d2b36" },
       hovertemplate: "%{y}: %{x:.3f}<extra></extra>",
     }], layout, url, view.week, WEEKLY);
   }

@@ -55,8 +55,10 @@
       "outlook.driver.usd": "The dollar (PTAX)",
       "outlook.driver.futures": "Brent futures (BZ=F)",
       "outlook.fan": "{fuel} — {area}: nowcast with 80% and 95% bands",
+      "outlook.fanNoChange": "{fuel} — {area}: no change (no model forecast) with 80% and 95% bands",
       "outlook.published": "Published",
       "outlook.point": "Nowcast",
+      "outlook.pointNoChange": "No change",
       "outlook.band80": "80% band",
       "outlook.band95": "95% band",
       "outlook.actual": "Published later",
@@ -129,8 +131,10 @@
       "outlook.driver.usd": "O dólar (PTAX)",
       "outlook.driver.futures": "O Brent futuro (BZ=F)",
       "outlook.fan": "{fuel} — {area}: previsão imediata com faixas de 80% e 95%",
+      "outlook.fanNoChange": "{fuel} — {area}: sem mudança (sem previsão do modelo) com faixas de 80% e 95%",
       "outlook.published": "Publicado",
       "outlook.point": "Previsão imediata",
+      "outlook.pointNoChange": "Sem mudança",
       "outlook.band80": "Faixa de 80%",
       "outlook.band95": "Faixa de 95%",
       "outlook.actual": "Publicado depois",
@@ -181,7 +185,8 @@
         mode: "lines+markers", name: t("outlook.published"), line: { color: "#16324f", width: 2 },
         marker: { size: 4 } },
       { x: weeks, y: [last.y, ...view.steps.map((s) => s.point)], type: "scatter",
-        mode: "lines+markers", name: t("outlook.point"),
+        // the no-change fallback named as the cards name it, not as the model's nowcast
+        mode: "lines+markers", name: t(view.method === "no_change" ? "outlook.pointNoChange" : "outlook.point"),
         line: { color: "#e07b00", width: 2, dash: "dash" }, marker: { size: 6 } },
     ];
     const scored = view.steps.filter((s) => s.published !== null);
@@ -375,7 +380,7 @@
         : view.verdict === "not_applicable" ? "outlook.notApplicable"
         : view.verdict === "no_clear_difference" ? "outlook.unclear" : "outlook.unknown", vars);
       verdict.dataset.verdict = view.verdict;
-      const layout = kit.baseLayout(t("outlook.fan", { fuel, area }));
+      const layout = kit.baseLayout(t(noChange ? "outlook.fanNoChange" : "outlook.fan", { fuel, area }));
       layout.yaxis.tickprefix = view.unit.startsWith("BRL") ? "R$ " : "";
       // As of the last published week the forecast was made from, not its last forecast week.
       // weekly (the last argument): its caption names the week, as the cards do
