@@ -189,6 +189,44 @@ def test_a_claim_left_by_a_crash_is_sent_by_another_once_its_lease_runs_out(
     assert counts == Counter([subject])
 
 
+class Recording(AlertSink):
+    """Records what it takes, in order: (kind, subject)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.taken: list[tuple[str, str]] = []
+
+    def send(self, alert: Alert) -> None:
+        self.taken.append((alert.kind.value, alert.condition.subject))
+
+
+def test_an_alert_behind_a_claim_left_by_a_crash_waits_for_it(
+    alert_states: AlertStateOpener,
+) -> None:
+    """A deliverer died holding the claim on X's FIRING; X cleared meanwhile. Its CLEARED went
+    out at once, ahead of the FIRING the lease still held: a receiver saw X cleared, then firing
+    (for good). Alerts about another condition go on; X's wait for the claim, in order, and the
+    report says until when."""
+    clock = ManualClock(START)
+    (x,) = _queue(alert_states(clock), clock, 1, ["webhook"])
+    with pytest.raises(Crash):
+        alert_states(clock).deliver([Dies("webhook")])  # X's FIRING claimed, never sent
+    state = alert_states(clock)
+    active = state.load()
+    fired = active.pop(f"quarantined:{x}")
+    outbox = state.outbox(["webhook"])
+    outbox.send(Alert(AlertKind.CLEARED, fired.condition, clock.now(), fired.since))
+    state.save(active)
+    (y,) = _queue(state, clock, 1, ["webhook"], first=1)
+    sink = Recording("webhook")
+    report = state.deliver([sink])
+    assert sink.taken == [("FIRING", y)]
+    assert report.held == 2 and report.held_until == clock.now() + DEFAULT_LEASE
+    clock.advance(DEFAULT_LEASE)
+    assert state.deliver([sink]).held == 0
+    assert sink.taken == [("FIRING", y), ("FIRING", x), ("CLEARED", x)]
+
+
 def test_a_failed_send_gives_its_claim_back_at_once(alert_states: AlertStateOpener) -> None:
     clock = ManualClock(START)
     subjects = _queue(alert_states(clock), clock, 2, ["webhook"])

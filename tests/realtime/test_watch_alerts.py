@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,6 +64,26 @@ def _close(closers: list[Any], app: Any) -> None:
         if callable(close):
             close()
     app.close()
+
+
+class Crash(BaseException):
+    """The process dies (not an error the outbox may catch)."""
+
+
+def _die_after_the_receiver_took_it(state: SqliteAlertState, url: str) -> None:
+    """A delivery by a process that dies once the receiver has answered, before it notes the
+    alert as sent: its claim on the alert holds until the lease runs out."""
+
+    def crash_after_answer(response: httpx.Response) -> None:
+        raise Crash
+
+    dying = WebhookSink(
+        url, client=httpx.Client(timeout=5.0, event_hooks={"response": [crash_after_answer]})
+    )
+    with pytest.raises(Crash):
+        state.deliver([dying])
+    dying.close()
+    state.close()
 
 
 def test_a_webhook_outage_neither_stops_watch_nor_repeats_alerts(
@@ -175,13 +196,6 @@ def test_alerts_saved_but_not_sent_before_a_crash_are_sent_after_it(
     clock = ManualClock(datetime(2022, 5, 4, 13, 30, tzinfo=SP))
     app = build_context(Settings(db=db), clock=clock, catalog=Catalog([USD]), sources={})
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
-
-    class Crash(BaseException):
-        pass
-
-    def crash_after_answer(response: httpx.Response) -> None:
-        raise Crash  # the receiver has the alert; this process dies before noting it
-
     try:
         _dead_letter(app)
         ctx = AlertContext(clock.now(), app.store, app.queue, app.catalog)
@@ -191,14 +205,7 @@ def test_alerts_saved_but_not_sent_before_a_crash_are_sent_after_it(
 
         state = SqliteAlertState(db, clock=clock)
         assert evaluate(ctx, [DeadLettered()], state, [state.outbox(["webhook"])]).firing == 0
-        dying = WebhookSink(
-            httpserver.url_for("/hook"),
-            client=httpx.Client(timeout=5.0, event_hooks={"response": [crash_after_answer]}),
-        )
-        with pytest.raises(Crash):
-            state.deliver([dying])
-        dying.close()
-        state.close()
+        _die_after_the_receiver_took_it(state, httpserver.url_for("/hook"))
 
         state = SqliteAlertState(db, clock=clock)
         sink = WebhookSink(httpserver.url_for("/hook"))
@@ -214,6 +221,51 @@ def test_alerts_saved_but_not_sent_before_a_crash_are_sent_after_it(
     assert len(keys) == 2 and keys[0] == keys[1]
     bodies = [req.get_json() for req, _ in httpserver.log]
     assert bodies[0] == bodies[1] and bodies[0]["kind"] == "FIRING"
+
+
+def test_a_watch_restarted_after_a_kill_mid_send_looks_again_when_the_claim_runs_out(
+    tmp_path, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A watch killed (kill -9) while the webhook had an alert leaves its claim on it for the
+    lease; the watch restarted meanwhile skips it. With nothing due for hours (a Saturday
+    morning, PTAX next out on Monday), its next tick came at the 6-hour cap: the alert went out
+    hours late. It comes when the claim runs out, and resends the alert with its key."""
+    db = tmp_path / "k.sqlite"
+    clock = ManualClock(datetime(2022, 5, 7, 10, 0, tzinfo=SP))  # Saturday
+    app = build_context(Settings(db=db), clock=clock, catalog=Catalog([USD]), sources={})
+    app.store.put_records(
+        [Record(USD.key, date(2022, 5, d), Decimal("4.9"), Status.OK) for d in range(2, 7)]
+    )
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    ticks: list[datetime] = []
+
+    def sleep(seconds: float) -> None:
+        clock.advance(timedelta(seconds=seconds))
+
+    try:
+        _dead_letter(app)
+        state = SqliteAlertState(db, clock=clock)
+        ctx = AlertContext(clock.now(), app.store, app.queue, app.catalog)
+        assert evaluate(ctx, [DeadLettered()], state, [state.outbox(["webhook"])]).firing == 1
+        _die_after_the_receiver_took_it(state, httpserver.url_for("/hook"))  # kill -9
+
+        hook, closers = alerter(db, httpserver.url_for("/hook"), clock=clock, backoff_s=0.0)
+
+        def counted(app_: StageContext) -> int:
+            ticks.append(clock.now())
+            return hook(app_)
+
+        try:
+            watch(app, sleep=sleep, after_tick=counted, wake_by=hook.wake_by, max_ticks=2)
+        finally:
+            close_all(closers)
+    finally:
+        app.close()
+    assert ticks[1] - ticks[0] <= DEFAULT_LEASE  # not 6 hours on
+    keys = [req.headers["Idempotency-Key"] for req, _ in httpserver.log]
+    assert len(keys) == 2 and keys[0] == keys[1]  # sent again once, with its key
+    out = capsys.readouterr().out.replace("\n", "")
+    assert "1 alert(s) wait for a claim another deliverer holds" in out
 
 
 def test_watch_alerts_on_the_outlook_rules_too(

@@ -349,21 +349,23 @@ class _OutboxState(AlertState):
         taken another alert in this call: a receiver that refuses every body alike (Slack's
         incoming webhook answers 400 to any body not in its format) is not refusing that one.
         After a rejection the next alert is tried; if the sink rejects that too before taking
-        any, it refuses every alert: all are kept queued, in order, with a line saying so."""
+        any, it refuses every alert: all are kept queued, in order, with a line saying so.
+
+        An alert another deliverer's claim holds (one killed mid-send leaves it for the lease)
+        is skipped, and so is every later alert about the same condition, so a receiver never
+        gets a condition's CLEARED before its FIRING; the others go on."""
         done: list[str] = []
         left: _Stuck | None = None
         accepted = False  # the sink took an alert in this call
+        held: set[str] = set()  # conditions with an alert under another deliverer's claim
         rejected: list[tuple[int, _Entry, AlertRejected]] = []  # not set aside yet
         for i, e in enumerate(entries):
             if self._was_sent(e):  # sent before: only take it off (and try the mark again)
                 self._note_quietly(e, token)
                 done.append(e.entry)
             else:
-                now = self._clock.now()
-                try:
-                    claim = self._claim(e.entry, token, now, now + self._lease)
-                except Exception as exc:  # the next call tries again
-                    report.failed.append(f"{sink.name}: could not claim an alert: {exc}")
+                claim = self._claim_in_order(sink.name, e, token, held, report)
+                if claim is None:  # the next call tries again
                     break
                 if claim is _Claim.HELD:
                     continue
@@ -395,6 +397,29 @@ class _OutboxState(AlertState):
         report.failed += self._taken_off(sink.name, done)
         # only that one was tried: kept until the sink takes another
         return self._refused_all(sink.name, entries, rejected, token, report) or left
+
+    def _claim_in_order(
+        self, sink: str, e: _Entry, token: str, held: set[str], report: DeliveryReport
+    ) -> _Claim | None:
+        """Claim ``e`` for ``token``; HELD (counted in ``report``) when another deliverer's
+        claim holds it (its condition's id then joins ``held``) or an earlier alert about the
+        same condition, in ``held``: a CLEARED is not sent before its FIRING. None when the
+        claim failed (a line in ``report``)."""
+        if held and _load_alert(e.body).condition.id in held:
+            report.held += 1
+            return _Claim.HELD
+        now = self._clock.now()
+        try:
+            claim = self._claim(e.entry, token, now, now + self._lease)
+        except Exception as exc:
+            report.failed.append(f"{sink}: could not claim an alert: {exc}")
+            return None
+        if claim is _Claim.HELD:  # being sent, or left by a deliverer that died
+            report.held += 1
+            until = now + self._lease  # that claim was taken by now: it ends by then
+            report.held_until = min(report.held_until or until, until)
+            held.add(_load_alert(e.body).condition.id)
+        return claim
 
     def _send(
         self, sink: AlertSink, e: _Entry, token: str, report: DeliveryReport

@@ -41,15 +41,21 @@ class AlertHook:
         self.failed_deliveries = 0
         """Deliveries in a row that left alerts queued (0 after one that did not)."""
         self._retry_at: datetime | None = None
+        self._held_until: datetime | None = None
 
     def __call__(self, app_: StageContext) -> int:
         return self._evaluate_tick(app_)
 
-    def delivered(self, now: datetime, left_queued: bool) -> None:
+    def delivered(
+        self, now: datetime, left_queued: bool, held_until: datetime | None = None
+    ) -> None:
         """Note a delivery at ``now``: one that left alerts queued is tried again after a
-        backoff (30 s, doubling up to 5 minutes while deliveries keep failing)."""
+        backoff (30 s, doubling up to 5 minutes while deliveries keep failing); alerts it
+        skipped under another deliverer's claim (a watch killed mid-send) once that claim has
+        run out, ``held_until``."""
         from fuelpipe.stages.watch import error_backoff
 
+        self._held_until = held_until
         if not left_queued:
             self.failed_deliveries, self._retry_at = 0, None
             return
@@ -59,7 +65,7 @@ class AlertHook:
     def wake_by(self) -> datetime | None:
         """When the next tick should come at the latest to deliver what is left queued (None:
         nothing is)."""
-        return self._retry_at
+        return min(filter(None, (self._retry_at, self._held_until)), default=None)
 
 
 def alerter(
@@ -79,19 +85,22 @@ def alerter(
     watch and without repeating what the console already showed, at the next tick, which
     comes within the delivery backoff (:meth:`AlertHook.wake_by`: 30 s, doubling up to 5
     minutes while it stays down). A watch started after one was killed mid-delivery never
-    sends the same alert (claims with a lease on ``clock``, the wall clock unless given;
+    sends the same alert (claims with a lease on ``clock``, the wall clock unless given; it
+    looks again when a dead one's claim runs out, :meth:`AlertHook.wake_by`;
     `watch` itself refuses to run beside another on the same store); alerts for a webhook no
     longer given, or down for longer than the retention (7 days), are dropped with a line.
     """
     from fuelpipe.adapters.alerts import ConsoleSink, SqliteAlertState
     from fuelpipe.adapters.clock import SystemClock
     from fuelpipe.adapters.webhook import WebhookSink
+    from fuelpipe.domain.instants import sao_paulo_iso
     from fuelpipe.ports.alerts import AlertContext, AlertRule, AlertSink
     from fuelpipe.stages.alert_rules import RETIRED_RULES, alert_rules
     from fuelpipe.stages.alerting import evaluate
     from fuelpipe.stages.watch import error_backoff
 
-    state = SqliteAlertState(db, clock=clock or SystemClock())
+    leases = clock or SystemClock()  # the claims' clock: the wall's, not a --now one
+    state = SqliteAlertState(db, clock=leases)
     sinks: list[AlertSink] = [
         ConsoleSink(
             # markup off: "[fuelpipe FIRING]" and evidence in brackets are text, not styles
@@ -126,7 +135,17 @@ def alerter(
             unknown.clear()
             unknown.update(report.unknown_rules)
         delivery = state.deliver(sinks)
-        alert_hook.delivered(app_.clock.now(), bool(delivery.failed))
+        now = app_.clock.now()
+        held = None  # when the claims run out, on the watch's clock (a --now one too)
+        if delivery.held_until is not None:
+            held = now + max(delivery.held_until - leases.now(), timedelta(0))
+            console.print(
+                f"[yellow]alert delivery:[/] {delivery.held} alert(s) wait for a claim another "
+                "deliverer holds (a watch stopped while sending); sent once it runs out, by "
+                f"{sao_paulo_iso(held, 'seconds')}",
+                highlight=False,
+            )
+        alert_hook.delivered(now, bool(delivery.failed), held)
         for problem in delivery.failed:
             console.print(
                 "[yellow]alert delivery failed (kept, tried again in "

@@ -168,3 +168,10 @@ class DeliveryReport:
     notices: list[str] = field(default_factory=list)
     """One line per sink in ``orphaned`` and per drop, saying how many, why and (for a drop)
     when they were queued."""
+    held: int = 0
+    """Alerts skipped because another deliverer's claim holds them (one killed mid-send
+    leaves its claim until the lease runs out), or holds an earlier alert about the same
+    condition (sent after it, in order); each stays queued."""
+    held_until: datetime | None = None
+    """When the claims on ``held`` have run out at the latest (None: none held): a deliverer
+    that calls again then sends what a dead one left."""
