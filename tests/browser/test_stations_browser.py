@@ -1091,3 +1091,60 @@ def test_the_back_link_stands_apart_from_the_language_buttons(
     assert back and box and back["x"] + back["width"] < box["x"]  # beside the group, not in it
     assert abs((back["y"] + back["height"] / 2) - (box["y"] + box["height"] / 2)) < 2
     assert page.evaluate(NARROW_JS)["page"] == 0
+
+
+# Each axis title of a chart, as [its text, its left and right, the chart's left and right].
+AXIS_TITLES_JS = """(id) => {
+  const chart = document.getElementById(id).getBoundingClientRect();
+  return [...document.querySelectorAll(`#${id} .g-xtitle text, #${id} .g-ytitle text,
+    #${id} .g-y2title text`)].map((el) => {
+      const r = el.getBoundingClientRect();
+      return [el.textContent, r.left, r.right, chart.left, chart.right];
+    });
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 375])
+@pytest.mark.parametrize(
+    ("query", "chart"),
+    [
+        ("view=brands&fuel=GASOLINE", "st-chart-brands"),
+        ("view=dispersion&fuel=GASOLINE", "st-chart-dispersion"),
+        ("view=ranking&fuel=GASOLINE&muni=SP%7CSAO+PAULO", "st-chart-muni"),
+    ],
+)
+def test_on_a_phone_every_axis_title_is_whole_inside_its_chart(
+    page: Page, stations_url: str, query: str, chart: str, width: int
+) -> None:
+    """At 390 px the brand chart's Portuguese title, "Prêmio sobre bandeira branca (R$/l)",
+    ran past the chart's right edge, cut at "(R$": Plotly centres a title on the plot (160 px
+    of flag names left of it) and never wraps it. A title too long for the plot now wraps."""
+    page.set_viewport_size({"width": width, "height": 800})
+    _open(page, stations_url, f"{query}&lang=pt-BR")
+    page.wait_for_selector(f"#{chart} .xtick", state="attached")
+    titles = page.evaluate(AXIS_TITLES_JS, chart)
+    assert titles
+    for text, left, right, chart_left, chart_right in titles:
+        assert chart_left <= left and right <= chart_right, (text, left, right, chart_right)
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_a_searchs_cnpj_and_price_are_never_broken_across_lines(
+    page: Page, stations_url: str, width: int
+) -> None:
+    """At 1366 px the search table broke a CNPJ after its dash ("35.245.207/0001-" over "00")
+    and a bottle's price from its unit ("89.00" over "R$/13 kg"): both keep to one line."""
+    page.set_viewport_size({"width": width, "height": 800})
+    _open(page, stations_url, "view=search&q=sao+jose&lang=en")
+    lines = page.evaluate(
+        """() => [...document.querySelectorAll('#st-search tbody tr')].map((tr) =>
+          [tr.cells[0], tr.cells[tr.cells.length - 1]].map((td) => {
+            const range = document.createRange();
+            range.selectNodeContents(td);
+            return [td.textContent, new Set([...range.getClientRects()].map((r) => r.top)).size];
+          }))"""
+    )
+    assert len(lines) > 20
+    assert any(price.endswith("R$/13 kg") for (_, _), (price, _) in lines)
+    broken = [cell for row in lines for cell in row if cell[1] != 1]
+    assert broken == []

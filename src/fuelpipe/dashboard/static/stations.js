@@ -402,6 +402,20 @@
     });
   }
 
+  /** A chart's axis title in lines (Plotly's <br>) of at most `room` px, in Plotly's font: it
+   *  centres a title on the plot and never wraps it, so on a phone a long one ran off the chart. */
+  function wrapped(text, room) {
+    const ctx = (wrapped.ctx ||= document.createElement("canvas").getContext("2d"));
+    ctx.font = "14px 'Open Sans', verdana, arial, sans-serif";
+    const lines = [""];
+    for (const word of text.split(" ")) {
+      const next = lines[lines.length - 1] ? `${lines[lines.length - 1]} ${word}` : word;
+      if (lines[lines.length - 1] && ctx.measureText(next).width > room) lines.push(word);
+      else lines[lines.length - 1] = next;
+    }
+    return lines;
+  }
+
   function fuelName() {
     return t(`fuel.${state.fuel}`);
   }
@@ -488,6 +502,10 @@
     const brands = sorted.map((r) => r.brand);
     const height = Math.max(560, BRAND_ROW_PX * brands.length + 80);
     $("st-chart-brands").style.height = `${height}px`;
+    const margin = { t: 16, r: 16, b: 48, l: 160 };
+    const title = wrapped(t("chart.premium", { unit: unitLabel(data.unit) }),
+      $("st-chart-brands").clientWidth - margin.l - margin.r);
+    margin.b += 18 * (title.length - 1);
     plot("st-chart-brands", [{
       type: "bar", orientation: "h", y: sorted.map((r) => r.brand), x: sorted.map((r) => r.premium),
       marker: {
@@ -497,10 +515,10 @@
       customdata: sorted.map((r) => [r.premium_pct, few(r) ? ` · ${t("brands.few")}` : ""]),
       hovertemplate: "%{y}: %{x:.3f} (%{customdata[0]:.1f}%)%{customdata[1]}<extra></extra>",
     }], {
-      xaxis: { title: { text: t("chart.premium", { unit: unitLabel(data.unit) }) } },
+      xaxis: { title: { text: title.join("<br>") } },
       yaxis: { type: "category", tickmode: "array", tickvals: brands, ticktext: brands, automargin: true },
       height,
-      margin: { t: 16, r: 16, b: 48, l: 160 },
+      margin,
     }, `${fuelName()}: ${t("chart.premium", { unit: unitLabel(data.unit) })}`);
     table($("st-brands"), [
       ["brand", (r) => r.brand],
