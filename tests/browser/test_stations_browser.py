@@ -1148,3 +1148,33 @@ def test_a_searchs_cnpj_and_price_are_never_broken_across_lines(
     assert any(price.endswith("R$/13 kg") for (_, _), (price, _) in lines)
     broken = [cell for row in lines for cell in row if cell[1] != 1]
     assert broken == []
+
+
+# Each ranking table's towns, or None when its panel is hidden.
+RANKED_JS = """() => ['st-cheapest', 'st-dearest'].map((id) => {
+  const table = document.getElementById(id);
+  return table.closest('.panel').checkVisibility()
+    ? [...table.querySelectorAll('tbody tr')].map((tr) => tr.cells[0].textContent)
+    : null;
+})"""
+
+
+@pytest.mark.parametrize("state", ["AC", "PI", "SC", "DF", "SP"])
+def test_no_municipality_is_both_cheapest_and_dearest(
+    page: Page, stations_url: str, state: str
+) -> None:
+    """Acre has 2 municipalities with gasoline prices: both tables listed both, Rio Branco as
+    the cheapest and, below Cruzeiro do Sul, as the dearest (24 of the 27 states have fewer than
+    30 towns, so their two tables shared towns). A state of up to 30 towns is split at its
+    median now, the cheaper half in one table, the dearer in the other; the Federal District,
+    one town, has one table."""
+    _open(page, stations_url, f"view=ranking&fuel=GASOLINE&state={state}&lang=en")
+    towns = [row[1] for row in _api(stations_url, f"/api/stations/ranking?state={state}")["rows"]]  # type: ignore[union-attr]
+    cheapest, dearest = page.evaluate(RANKED_JS)
+    n = len(towns)
+    assert cheapest == towns[: min(15, (n + 1) // 2)]
+    if n == 1:
+        assert dearest is None  # no empty table beside the one town
+    else:
+        assert dearest == towns[::-1][: min(15, n // 2)]
+        assert not set(cheapest) & set(dearest)

@@ -458,8 +458,14 @@
       // Each row takes the focus (Tab) and Enter or Space picks it, as a click does.
       return { "data-muni": key, tabindex: "0", class: key === state.muni ? "selected" : "" };
     };
-    table($("st-cheapest"), cols, rows.slice(0, TOP), attrs, data.unit);
-    table($("st-dearest"), cols, rows.slice(-TOP).reverse(), attrs, data.unit);
+    // Up to 2 × TOP towns (most states) are split at the median, so that no town is both the
+    // cheapest and the dearest; a table with no town (one town, or none) is not shown.
+    const cheap = Math.min(TOP, Math.ceil(rows.length / 2));
+    const ranked = [rows.slice(0, cheap), rows.slice(Math.max(cheap, rows.length - TOP)).reverse()];
+    ["st-cheapest", "st-dearest"].forEach((id, i) => {
+      table($(id), cols, ranked[i], attrs, data.unit);
+      $(id).closest(".panel").hidden = !ranked[i].length;
+    });
     await renderMunicipality();
   }
 
