@@ -1178,3 +1178,27 @@ def test_no_municipality_is_both_cheapest_and_dearest(
     else:
         assert dearest == towns[::-1][: min(15, n // 2)]
         assert not set(cheapest) & set(dearest)
+
+
+def test_a_state_picked_drops_a_town_of_another_state(page: Page, stations_url: str) -> None:
+    """São Paulo's weekly distribution stayed drawn, its CSV offered, under Acre's ranking once
+    Acre was picked (the address kept muni=SP|SAO PAULO). A state picked drops a town of another
+    state; all states, or the town's own, keep it."""
+    _open(page, stations_url, "view=ranking&fuel=GASOLINE&muni=SP%7CSAO+PAULO&lang=en")
+    page.wait_for_function("() => document.getElementById('st-chart-muni').data")
+    page.select_option("#st-state", "SP")
+    page.wait_for_function("() => new URL(location.href).searchParams.get('state') === 'SP'")
+    page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
+    assert "muni=SP%7CSAO+PAULO" in page.url
+    assert page.inner_text("#st-muni-title").startswith("SAO PAULO (SP)")
+    page.select_option("#st-state", "AC")
+    page.wait_for_function("() => new URL(location.href).searchParams.get('state') === 'AC'")
+    page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
+    assert "muni=" not in page.url
+    assert page.inner_text("#st-muni-title") == "Pick a municipality to see its weekly distribution"
+    assert not page.is_visible("#st-muni-csv")
+    page.go_back()  # Back shows São Paulo again, as it was
+    page.wait_for_function("() => new URL(location.href).searchParams.get('state') === 'SP'")
+    page.wait_for_function(
+        "() => document.getElementById('st-muni-title').textContent.startsWith('SAO PAULO')"
+    )

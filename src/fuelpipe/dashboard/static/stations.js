@@ -714,7 +714,12 @@
       button.addEventListener("click", () => { state.lang = button.dataset.lang; navigate(); });
     }
     $("st-fuel").addEventListener("change", (e) => { state.fuel = e.target.value; navigate(); });
-    $("st-state").addEventListener("change", (e) => { state.state = e.target.value; navigate(); });
+    $("st-state").addEventListener("change", (e) => {
+      state.state = e.target.value;
+      // a town of another state is not in the ranking now shown: its chart goes with it
+      if (state.state && !state.muni.startsWith(`${state.state}|`)) state.muni = "";
+      navigate();
+    });
     $("st-start").addEventListener("change", (e) => { state.start = e.target.value; navigate(); });
     $("st-end").addEventListener("change", (e) => { state.end = e.target.value; navigate(); });
     let timer = null;
