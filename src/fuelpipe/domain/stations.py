@@ -328,11 +328,12 @@ _SPACES = re.compile(" {2,}")
 
 
 def folded(text: str) -> str:
-    """Search text as the lake queries fold names: upper case, accents dropped, each run of
-    spaces one space ("São  Paulo" -> "SAO PAULO"): any combining mark goes, not only those of
-    ACCENTED, as the text is typed by a person and the names are ANP's, whose letters ACCENTED
-    covers."""
-    decomposed = unicodedata.normalize("NFD", _SPACES.sub(" ", text.upper()))
+    """Search text as the lake queries fold names: upper case, accents dropped, a hyphen a
+    space and each run of spaces one space ("São  Paulo" -> "SAO PAULO", "Ji-Paraná" -> "JI
+    PARANA"): any combining mark goes, not only those of ACCENTED, as the text is typed by a
+    person and the names are ANP's, whose letters ACCENTED covers."""
+    spaced = _SPACES.sub(" ", text.upper().replace("-", " "))
+    decomposed = unicodedata.normalize("NFD", spaced)
     return unicodedata.normalize(
         "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
     )
