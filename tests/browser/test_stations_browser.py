@@ -1202,3 +1202,34 @@ def test_a_state_picked_drops_a_town_of_another_state(page: Page, stations_url: 
     page.wait_for_function(
         "() => document.getElementById('st-muni-title').textContent.startsWith('SAO PAULO')"
     )
+
+
+# The x tick labels of a chart (as drawn) that its legend covers, each with its text.
+UNDER_THE_LEGEND_JS = """(id) => {
+  const legend = document.querySelector(`#${id} .legend`).getBoundingClientRect();
+  return [...document.querySelectorAll(`#${id} .xtick text, #${id} .xtick tspan`)]
+    .map((el) => [el.textContent, el.getBoundingClientRect()])
+    .filter(([, r]) => r.bottom > legend.top && r.top < legend.bottom
+      && r.right > legend.left && r.left < legend.right)
+    .map(([text]) => text);
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+@pytest.mark.parametrize(
+    ("query", "chart"),
+    [
+        ("view=dispersion&fuel=GASOLINE", "st-chart-dispersion"),
+        ("view=ranking&fuel=GASOLINE&muni=SP%7CSAO+PAULO", "st-chart-muni"),
+    ],
+)
+def test_a_charts_legend_covers_none_of_its_dates(
+    page: Page, stations_url: str, query: str, chart: str, width: int
+) -> None:
+    """At 390 px the dispersion chart's legend sat on the year under its first date ("2025"
+    under "23 mar", half hidden): the legend goes below the dates, in both languages."""
+    page.set_viewport_size({"width": width, "height": 800})
+    for lang in ("pt-BR", "en"):
+        _open(page, stations_url, f"{query}&lang={lang}")
+        page.wait_for_selector(f"#{chart} .legend", state="attached")
+        assert page.evaluate(UNDER_THE_LEGEND_JS, chart) == [], lang

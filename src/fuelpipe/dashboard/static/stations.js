@@ -389,7 +389,8 @@
       {
         margin: { t: 24, r: 16, b: 48, l: 64 },
         separators: state.lang === "pt-BR" ? ",." : ".,",
-        legend: { orientation: "h" },
+        // below the dates: at Plotly's own y (-0.1) it sat on the year under the first one
+        legend: { orientation: "h", yanchor: "top", y: -0.2 },
         ...layout,
       },
       // no "Share chart..." button: it uploads the chart to Plotly Cloud (see app.js); nor the
