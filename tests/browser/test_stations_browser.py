@@ -1233,3 +1233,35 @@ def test_a_charts_legend_covers_none_of_its_dates(
         _open(page, stations_url, f"{query}&lang={lang}")
         page.wait_for_selector(f"#{chart} .legend", state="attached")
         assert page.evaluate(UNDER_THE_LEGEND_JS, chart) == [], lang
+
+
+# A chart's x ticks (ISO days) and its weeks (the days its points are drawn at).
+TICKS_AND_WEEKS_JS = """(id) => {
+  const el = document.getElementById(id);
+  const day = (ms) => new Date(ms).toISOString().slice(0, 10);
+  return [el._fullLayout.xaxis._vals.map((v) => day(v.x)), el.data[el.data.length - 1].x];
+}"""
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+@pytest.mark.parametrize(
+    ("query", "chart"),
+    [
+        ("view=dispersion&fuel=GASOLINE", "st-chart-dispersion"),
+        ("view=ranking&fuel=GASOLINE&muni=SP%7CSAO+PAULO", "st-chart-muni"),
+    ],
+)
+def test_a_weekly_charts_dates_are_its_survey_weeks(
+    page: Page, stations_url: str, query: str, chart: str, width: int
+) -> None:
+    """The weekly charts drew their points on the survey weeks' Sundays (23 Mar, 30 Mar, ...)
+    under dates every 3 days from the 24th (24 Mar, 27 Mar, 30 Mar, 2 Apr): at 1366 px no
+    point had its date, and the first read as a week before the table's "Week of 3/23/2025".
+    The dates are the weeks now."""
+    page.set_viewport_size({"width": width, "height": 800})
+    _open(page, stations_url, f"{query}&lang=en")
+    page.wait_for_selector(f"#{chart} .xtick", state="attached")
+    ticks, weeks = page.evaluate(TICKS_AND_WEEKS_JS, chart)
+    assert len(weeks) == 4
+    inside = [t for t in ticks if weeks[0] <= t <= weeks[-1]]
+    assert inside == weeks, ticks

@@ -417,6 +417,12 @@
     return lines;
   }
 
+  // A weekly chart's dates: at most one a week, which Plotly puts on its Sunday (where the
+  // points are), fewer when 80 px each do not fit; its own were every 3 days, between them.
+  const weekAxis = (id, weeks) => ({
+    type: "date", nticks: Math.max(2, Math.min(weeks.length + 1, Math.floor($(id).clientWidth / 80))),
+  });
+
   function fuelName() {
     return t(`fuel.${state.fuel}`);
   }
@@ -492,7 +498,7 @@
       { x: weeks, y: rows.map((r) => r.median), mode: "lines+markers", name: t("chart.median"),
         line: { color: "#1f4e79" }, customdata: rows.map((r) => r.stations),
         hovertemplate: "%{y:.2f} · %{customdata} " + t("col.stations") + "<extra></extra>" },
-    ], { yaxis: { title: { text: unitLabel(data.unit) } }, xaxis: { type: "date" } }, $("st-muni-title").textContent);
+    ], { yaxis: { title: { text: unitLabel(data.unit) } }, xaxis: weekAxis("st-chart-muni", weeks) }, $("st-muni-title").textContent);
   }
 
   function renderBrands(data) {
@@ -549,7 +555,7 @@
       { x: weeks, y: rows.map((r) => r.cv), name: t("chart.cv"), yaxis: "y2", mode: "lines",
         line: { dash: "dot", color: "#7f8c8d" } },
     ], {
-      xaxis: { type: "date" },
+      xaxis: weekAxis("st-chart-dispersion", weeks),
       yaxis: { title: { text: unitLabel(data.unit) } },
       // the coefficient of variation in percent, its ticks and title given room on the right
       yaxis2: {
