@@ -1091,3 +1091,177 @@ def test_the_back_link_stands_apart_from_the_language_buttons(
     assert back and box and back["x"] + back["width"] < box["x"]  # beside the group, not in it
     assert abs((back["y"] + back["height"] / 2) - (box["y"] + box["height"] / 2)) < 2
     assert page.evaluate(NARROW_JS)["page"] == 0
+
+
+# Each axis title of a chart, as [its text, its left and right, the chart's left and right].
+AXIS_TITLES_JS = """(id) => {
+  const chart = document.getElementById(id).getBoundingClientRect();
+  return [...document.querySelectorAll(`#${id} .g-xtitle text, #${id} .g-ytitle text,
+    #${id} .g-y2title text`)].map((el) => {
+      const r = el.getBoundingClientRect();
+      return [el.textContent, r.left, r.right, chart.left, chart.right];
+    });
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 375])
+@pytest.mark.parametrize(
+    ("query", "chart"),
+    [
+        ("view=brands&fuel=GASOLINE", "st-chart-brands"),
+        ("view=dispersion&fuel=GASOLINE", "st-chart-dispersion"),
+        ("view=ranking&fuel=GASOLINE&muni=SP%7CSAO+PAULO", "st-chart-muni"),
+    ],
+)
+def test_on_a_phone_every_axis_title_is_whole_inside_its_chart(
+    page: Page, stations_url: str, query: str, chart: str, width: int
+) -> None:
+    """At 390 px the brand chart's Portuguese title, "Prêmio sobre bandeira branca (R$/l)",
+    ran past the chart's right edge, cut at "(R$": Plotly centres a title on the plot (160 px
+    of flag names left of it) and never wraps it. A title too long for the plot now wraps."""
+    page.set_viewport_size({"width": width, "height": 800})
+    _open(page, stations_url, f"{query}&lang=pt-BR")
+    page.wait_for_selector(f"#{chart} .xtick", state="attached")
+    titles = page.evaluate(AXIS_TITLES_JS, chart)
+    assert titles
+    for text, left, right, chart_left, chart_right in titles:
+        assert chart_left <= left and right <= chart_right, (text, left, right, chart_right)
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_a_searchs_cnpj_and_price_are_never_broken_across_lines(
+    page: Page, stations_url: str, width: int
+) -> None:
+    """At 1366 px the search table broke a CNPJ after its dash ("35.245.207/0001-" over "00")
+    and a bottle's price from its unit ("89.00" over "R$/13 kg"): both keep to one line."""
+    page.set_viewport_size({"width": width, "height": 800})
+    _open(page, stations_url, "view=search&q=sao+jose&lang=en")
+    lines = page.evaluate(
+        """() => [...document.querySelectorAll('#st-search tbody tr')].map((tr) =>
+          [tr.cells[0], tr.cells[tr.cells.length - 1]].map((td) => {
+            const range = document.createRange();
+            range.selectNodeContents(td);
+            return [td.textContent, new Set([...range.getClientRects()].map((r) => r.top)).size];
+          }))"""
+    )
+    assert len(lines) > 20
+    assert any(price.endswith("R$/13 kg") for (_, _), (price, _) in lines)
+    broken = [cell for row in lines for cell in row if cell[1] != 1]
+    assert broken == []
+
+
+# Each ranking table's towns, or None when its panel is hidden.
+RANKED_JS = """() => ['st-cheapest', 'st-dearest'].map((id) => {
+  const table = document.getElementById(id);
+  return table.closest('.panel').checkVisibility()
+    ? [...table.querySelectorAll('tbody tr')].map((tr) => tr.cells[0].textContent)
+    : null;
+})"""
+
+
+@pytest.mark.parametrize("state", ["AC", "PI", "SC", "DF", "SP"])
+def test_no_municipality_is_both_cheapest_and_dearest(
+    page: Page, stations_url: str, state: str
+) -> None:
+    """Acre has 2 municipalities with gasoline prices: both tables listed both, Rio Branco as
+    the cheapest and, below Cruzeiro do Sul, as the dearest (24 of the 27 states have fewer than
+    30 towns, so their two tables shared towns). A state of up to 30 towns is split at its
+    median now, the cheaper half in one table, the dearer in the other; the Federal District,
+    one town, has one table."""
+    _open(page, stations_url, f"view=ranking&fuel=GASOLINE&state={state}&lang=en")
+    towns = [row[1] for row in _api(stations_url, f"/api/stations/ranking?state={state}")["rows"]]  # type: ignore[union-attr]
+    cheapest, dearest = page.evaluate(RANKED_JS)
+    n = len(towns)
+    assert cheapest == towns[: min(15, (n + 1) // 2)]
+    if n == 1:
+        assert dearest is None  # no empty table beside the one town
+    else:
+        assert dearest == towns[::-1][: min(15, n // 2)]
+        assert not set(cheapest) & set(dearest)
+
+
+def test_a_state_picked_drops_a_town_of_another_state(page: Page, stations_url: str) -> None:
+    """São Paulo's weekly distribution stayed drawn, its CSV offered, under Acre's ranking once
+    Acre was picked (the address kept muni=SP|SAO PAULO). A state picked drops a town of another
+    state; all states, or the town's own, keep it."""
+    _open(page, stations_url, "view=ranking&fuel=GASOLINE&muni=SP%7CSAO+PAULO&lang=en")
+    page.wait_for_function("() => document.getElementById('st-chart-muni').data")
+    page.select_option("#st-state", "SP")
+    page.wait_for_function("() => new URL(location.href).searchParams.get('state') === 'SP'")
+    page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
+    assert "muni=SP%7CSAO+PAULO" in page.url
+    assert page.inner_text("#st-muni-title").startswith("SAO PAULO (SP)")
+    page.select_option("#st-state", "AC")
+    page.wait_for_function("() => new URL(location.href).searchParams.get('state') === 'AC'")
+    page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
+    assert "muni=" not in page.url
+    assert page.inner_text("#st-muni-title") == "Pick a municipality to see its weekly distribution"
+    assert not page.is_visible("#st-muni-csv")
+    page.go_back()  # Back shows São Paulo again, as it was
+    page.wait_for_function("() => new URL(location.href).searchParams.get('state') === 'SP'")
+    page.wait_for_function(
+        "() => document.getElementById('st-muni-title').textContent.startsWith('SAO PAULO')"
+    )
+
+
+# The x tick labels of a chart (as drawn) that its legend covers, each with its text.
+UNDER_THE_LEGEND_JS = """(id) => {
+  const legend = document.querySelector(`#${id} .legend`).getBoundingClientRect();
+  return [...document.querySelectorAll(`#${id} .xtick text, #${id} .xtick tspan`)]
+    .map((el) => [el.textContent, el.getBoundingClientRect()])
+    .filter(([, r]) => r.bottom > legend.top && r.top < legend.bottom
+      && r.right > legend.left && r.left < legend.right)
+    .map(([text]) => text);
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+@pytest.mark.parametrize(
+    ("query", "chart"),
+    [
+        ("view=dispersion&fuel=GASOLINE", "st-chart-dispersion"),
+        ("view=ranking&fuel=GASOLINE&muni=SP%7CSAO+PAULO", "st-chart-muni"),
+    ],
+)
+def test_a_charts_legend_covers_none_of_its_dates(
+    page: Page, stations_url: str, query: str, chart: str, width: int
+) -> None:
+    """At 390 px the dispersion chart's legend sat on the year under its first date ("2025"
+    under "23 mar", half hidden): the legend goes below the dates, in both languages."""
+    page.set_viewport_size({"width": width, "height": 800})
+    for lang in ("pt-BR", "en"):
+        _open(page, stations_url, f"{query}&lang={lang}")
+        page.wait_for_selector(f"#{chart} .legend", state="attached")
+        assert page.evaluate(UNDER_THE_LEGEND_JS, chart) == [], lang
+
+
+# A chart's x ticks (ISO days) and its weeks (the days its points are drawn at).
+TICKS_AND_WEEKS_JS = """(id) => {
+  const el = document.getElementById(id);
+  const day = (ms) => new Date(ms).toISOString().slice(0, 10);
+  return [el._fullLayout.xaxis._vals.map((v) => day(v.x)), el.data[el.data.length - 1].x];
+}"""
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+@pytest.mark.parametrize(
+    ("query", "chart"),
+    [
+        ("view=dispersion&fuel=GASOLINE", "st-chart-dispersion"),
+        ("view=ranking&fuel=GASOLINE&muni=SP%7CSAO+PAULO", "st-chart-muni"),
+    ],
+)
+def test_a_weekly_charts_dates_are_its_survey_weeks(
+    page: Page, stations_url: str, query: str, chart: str, width: int
+) -> None:
+    """The weekly charts drew their points on the survey weeks' Sundays (23 Mar, 30 Mar, ...)
+    under dates every 3 days from the 24th (24 Mar, 27 Mar, 30 Mar, 2 Apr): at 1366 px no
+    point had its date, and the first read as a week before the table's "Week of 3/23/2025".
+    The dates are the weeks now."""
+    page.set_viewport_size({"width": width, "height": 800})
+    _open(page, stations_url, f"{query}&lang=en")
+    page.wait_for_selector(f"#{chart} .xtick", state="attached")
+    ticks, weeks = page.evaluate(TICKS_AND_WEEKS_JS, chart)
+    assert len(weeks) == 4
+    inside = [t for t in ticks if weeks[0] <= t <= weeks[-1]]
+    assert inside == weeks, ticks

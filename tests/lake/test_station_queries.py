@@ -375,6 +375,44 @@ def test_a_search_finds_a_name_typed_with_or_without_its_accents(real_lake: Stat
     assert len(town) == 4 and all(r["municipality"] == "SAO PAULO" for r in town)
 
 
+def test_a_search_finds_a_name_anp_wrote_with_doubled_spaces(real_lake: StationLake) -> None:
+    """ANP writes 64 of the real sample's station names with two spaces in a row ("POSTO  SUMARE
+    LTDA"); the page shows them with one (HTML collapses them), and "posto sumare" typed from
+    it found nothing. Names and the search text have their runs of spaces folded to one."""
+
+    def stations(text: str) -> set[object]:
+        return {r["cnpj"] for r in real_lake.query("station_search", _params(text=text)).records()}
+
+    found = real_lake.query("station_search", _params(text="posto sumare")).records()
+    assert any("  " in str(r["station"]) for r in found)  # ANP's doubled space is kept as is
+    doubled = {r["cnpj"] for r in found if str(r["station"]).startswith("POSTO  SUMARE")}
+    assert len(doubled) == 1
+    assert stations("posto sumare") == stations("posto  sumare") == stations("POSTO   SUMARE")
+    # the whole name typed with single spaces is its best match (rank: the whole name)
+    whole = "lopes e cardoso ltda"
+    first = real_lake.query("station_search", _params(text=whole)).records()[0]
+    assert first["station"] == "LOPES  E  CARDOSO  LTDA"
+
+
+def test_a_town_written_with_a_hyphen_is_found_typed_with_a_space(real_lake: StationLake) -> None:
+    """ANP writes Ji-Paraná (RO) "JI-PARANA": "ji parana" found none of its 24 stations, and
+    its weekly distribution asked as "Ji Parana" was empty. A hyphen is folded to a space in
+    names, towns and the search text alike ("LTDA - ME" and "LTDA ME" are one name too)."""
+
+    def stations(text: str) -> set[object]:
+        return {r["cnpj"] for r in real_lake.query("station_search", _params(text=text)).records()}
+
+    found = real_lake.query("station_search", _params(text="ji parana")).records()
+    assert {r["municipality"] for r in found} >= {"JI-PARANA"}
+    assert stations("ji parana") == stations("JI-PARANÁ") == stations("ji - parana")
+    assert stations("ltda me") == stations("LTDA - ME") and stations("ltda me")
+    for typed in ("Ji Paraná", "JI-PARANA"):
+        town = real_lake.query(
+            "municipality_weekly", _params(state="RO", municipality=typed)
+        ).records()
+        assert len(town) == 4 and all(r["municipality"] == "JI-PARANA" for r in town), typed
+
+
 def test_folding_drops_the_accents_sql_translate_drops() -> None:
     from fuelpipe.domain.stations import ACCENTED, PLAIN, folded
 
@@ -382,3 +420,5 @@ def test_folding_drops_the_accents_sql_translate_drops() -> None:
     assert [folded(c) for c in ACCENTED] == list(PLAIN)
     assert [folded(c.lower()) for c in ACCENTED] == list(PLAIN)
     assert folded("posto são joão ii") == "POSTO SAO JOAO II"
+    assert folded("posto  são   joão") == "POSTO SAO JOAO"  # runs of spaces, as the SQL folds
+    assert folded("Ji-Paraná") == folded("ji - parana") == "JI PARANA"  # a hyphen is a space

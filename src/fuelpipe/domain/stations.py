@@ -324,11 +324,16 @@ lake queries fold names with SQL's translate(upper(x), ACCENTED, PLAIN), which D
 Athena both have, so "posto são" and "posto sao" find the same stations."""
 
 
+_SPACES = re.compile(" {2,}")
+
+
 def folded(text: str) -> str:
-    """Search text as the lake queries fold names: upper case, accents dropped ("São Paulo" ->
-    "SAO PAULO"): any combining mark goes, not only those of ACCENTED, as the text is typed by a
+    """Search text as the lake queries fold names: upper case, accents dropped, a hyphen a
+    space and each run of spaces one space ("São  Paulo" -> "SAO PAULO", "Ji-Paraná" -> "JI
+    PARANA"): any combining mark goes, not only those of ACCENTED, as the text is typed by a
     person and the names are ANP's, whose letters ACCENTED covers."""
-    decomposed = unicodedata.normalize("NFD", text.upper())
+    spaced = _SPACES.sub(" ", text.upper().replace("-", " "))
+    decomposed = unicodedata.normalize("NFD", spaced)
     return unicodedata.normalize(
         "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
     )

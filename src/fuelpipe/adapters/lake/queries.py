@@ -113,8 +113,20 @@ def _folded(column: str) -> str:
     return f"translate(upper({column}), '{ACCENTED}', '{PLAIN}')"
 
 
-_STATION = _folded("station")
-_TOWN = _folded("municipality")
+def _one_space(column: str) -> str:
+    """``column`` with each hyphen made a space and each run of spaces one space, in replace(),
+    chr() and ``||``, which DuckDB and Trino both have (regexp_replace replaces only the first
+    match on DuckDB, every one on Trino): each space gains a chr(1) after it, a chr(1) followed
+    by a space (a space that follows another) goes with that space, the chr(1) left go."""
+    marked = f"replace(replace({column}, '-', ' '), ' ', ' ' || chr(1))"
+    return f"replace(replace({marked}, chr(1) || ' ', ''), chr(1), '')"
+
+
+# ANP writes some station names with two spaces in a row ("POSTO  SUMARE LTDA", 64 stations
+# of the real sample), which a page shows as one, and towns with a hyphen ("JI-PARANA") that a
+# person types as a space: both are matched with one space (domain.stations.folded).
+_STATION = _folded(_one_space("station"))
+_TOWN = _folded(_one_space("municipality"))
 
 # How well a station matches the search text, best first: CNPJ from its start, the whole name,
 # the name's start, the whole town, anywhere in the name, anywhere in the town or CNPJ.

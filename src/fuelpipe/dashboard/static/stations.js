@@ -389,7 +389,8 @@
       {
         margin: { t: 24, r: 16, b: 48, l: 64 },
         separators: state.lang === "pt-BR" ? ",." : ".,",
-        legend: { orientation: "h" },
+        // below the dates: at Plotly's own y (-0.1) it sat on the year under the first one
+        legend: { orientation: "h", yanchor: "top", y: -0.2 },
         ...layout,
       },
       // no "Share chart..." button: it uploads the chart to Plotly Cloud (see app.js); nor the
@@ -401,6 +402,26 @@
       for (const svg of el.querySelectorAll(".main-svg")) svg.setAttribute("aria-hidden", "true");
     });
   }
+
+  /** A chart's axis title in lines (Plotly's <br>) of at most `room` px, in Plotly's font: it
+   *  centres a title on the plot and never wraps it, so on a phone a long one ran off the chart. */
+  function wrapped(text, room) {
+    const ctx = (wrapped.ctx ||= document.createElement("canvas").getContext("2d"));
+    ctx.font = "14px 'Open Sans', verdana, arial, sans-serif";
+    const lines = [""];
+    for (const word of text.split(" ")) {
+      const next = lines[lines.length - 1] ? `${lines[lines.length - 1]} ${word}` : word;
+      if (lines[lines.length - 1] && ctx.measureText(next).width > room) lines.push(word);
+      else lines[lines.length - 1] = next;
+    }
+    return lines;
+  }
+
+  // A weekly chart's dates: at most one a week, which Plotly puts on its Sunday (where the
+  // points are), fewer when 80 px each do not fit; its own were every 3 days, between them.
+  const weekAxis = (id, weeks) => ({
+    type: "date", nticks: Math.max(2, Math.min(weeks.length + 1, Math.floor($(id).clientWidth / 80))),
+  });
 
   function fuelName() {
     return t(`fuel.${state.fuel}`);
@@ -444,8 +465,14 @@
       // Each row takes the focus (Tab) and Enter or Space picks it, as a click does.
       return { "data-muni": key, tabindex: "0", class: key === state.muni ? "selected" : "" };
     };
-    table($("st-cheapest"), cols, rows.slice(0, TOP), attrs, data.unit);
-    table($("st-dearest"), cols, rows.slice(-TOP).reverse(), attrs, data.unit);
+    // Up to 2 × TOP towns (most states) are split at the median, so that no town is both the
+    // cheapest and the dearest; a table with no town (one town, or none) is not shown.
+    const cheap = Math.min(TOP, Math.ceil(rows.length / 2));
+    const ranked = [rows.slice(0, cheap), rows.slice(Math.max(cheap, rows.length - TOP)).reverse()];
+    ["st-cheapest", "st-dearest"].forEach((id, i) => {
+      table($(id), cols, ranked[i], attrs, data.unit);
+      $(id).closest(".panel").hidden = !ranked[i].length;
+    });
     await renderMunicipality();
   }
 
@@ -471,7 +498,7 @@
       { x: weeks, y: rows.map((r) => r.median), mode: "lines+markers", name: t("chart.median"),
         line: { color: "#1f4e79" }, customdata: rows.map((r) => r.stations),
         hovertemplate: "%{y:.2f} · %{customdata} " + t("col.stations") + "<extra></extra>" },
-    ], { yaxis: { title: { text: unitLabel(data.unit) } }, xaxis: { type: "date" } }, $("st-muni-title").textContent);
+    ], { yaxis: { title: { text: unitLabel(data.unit) } }, xaxis: weekAxis("st-chart-muni", weeks) }, $("st-muni-title").textContent);
   }
 
   function renderBrands(data) {
@@ -488,6 +515,10 @@
     const brands = sorted.map((r) => r.brand);
     const height = Math.max(560, BRAND_ROW_PX * brands.length + 80);
     $("st-chart-brands").style.height = `${height}px`;
+    const margin = { t: 16, r: 16, b: 48, l: 160 };
+    const title = wrapped(t("chart.premium", { unit: unitLabel(data.unit) }),
+      $("st-chart-brands").clientWidth - margin.l - margin.r);
+    margin.b += 18 * (title.length - 1);
     plot("st-chart-brands", [{
       type: "bar", orientation: "h", y: sorted.map((r) => r.brand), x: sorted.map((r) => r.premium),
       marker: {
@@ -497,10 +528,10 @@
       customdata: sorted.map((r) => [r.premium_pct, few(r) ? ` · ${t("brands.few")}` : ""]),
       hovertemplate: "%{y}: %{x:.3f} (%{customdata[0]:.1f}%)%{customdata[1]}<extra></extra>",
     }], {
-      xaxis: { title: { text: t("chart.premium", { unit: unitLabel(data.unit) }) } },
+      xaxis: { title: { text: title.join("<br>") } },
       yaxis: { type: "category", tickmode: "array", tickvals: brands, ticktext: brands, automargin: true },
       height,
-      margin: { t: 16, r: 16, b: 48, l: 160 },
+      margin,
     }, `${fuelName()}: ${t("chart.premium", { unit: unitLabel(data.unit) })}`);
     table($("st-brands"), [
       ["brand", (r) => r.brand],
@@ -524,7 +555,7 @@
       { x: weeks, y: rows.map((r) => r.cv), name: t("chart.cv"), yaxis: "y2", mode: "lines",
         line: { dash: "dot", color: "#7f8c8d" } },
     ], {
-      xaxis: { type: "date" },
+      xaxis: weekAxis("st-chart-dispersion", weeks),
       yaxis: { title: { text: unitLabel(data.unit) } },
       // the coefficient of variation in percent, its ticks and title given room on the right
       yaxis2: {
@@ -690,7 +721,12 @@
       button.addEventListener("click", () => { state.lang = button.dataset.lang; navigate(); });
     }
     $("st-fuel").addEventListener("change", (e) => { state.fuel = e.target.value; navigate(); });
-    $("st-state").addEventListener("change", (e) => { state.state = e.target.value; navigate(); });
+    $("st-state").addEventListener("change", (e) => {
+      state.state = e.target.value;
+      // a town of another state is not in the ranking now shown: its chart goes with it
+      if (state.state && !state.muni.startsWith(`${state.state}|`)) state.muni = "";
+      navigate();
+    });
     $("st-start").addEventListener("change", (e) => { state.start = e.target.value; navigate(); });
     $("st-end").addEventListener("change", (e) => { state.end = e.target.value; navigate(); });
     let timer = null;
