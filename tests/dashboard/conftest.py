@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Collection, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,14 +31,19 @@ OUTLOOK_NOW = datetime(2025, 6, 18, 12, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
 """The outlook tests' clock: FRED's Brent ends before it, so the answer has a stale driver."""
 
 
-def lpg_outlook_store(path: Path) -> SqliteStore:
+def lpg_outlook_store(path: Path, *, brent_until: date | None = None) -> SqliteStore:
     """A store holding the real LPG (Brazil) history and its drivers as known at OUTLOOK_NOW,
-    with the outlook refreshed from them."""
+    with the outlook refreshed from them; ``brent_until``: FRED's Brent spot stored up to that
+    day alone (2024-12-31: as far as the datasets' FRED copies ran before the 2015-2026 one, so
+    the outlook names Brent stale and keeps it while the futures carry it)."""
     store = SqliteStore(path, clock=FixedClock(OUTLOOK_NOW))
     history = load_history(DATASETS, with_areas=False)
     for key in ("FUEL#LPG#BR", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES"):
         lag = DEFAULT_CATALOG[key].available_after
-        known = [(d, v) for d, v in history.series[key] if known_at(d, lag) <= OUTLOOK_NOW]
+        until = brent_until if key == "COMMODITY#BRENT" and brent_until else date.max
+        known = [
+            (d, v) for d, v in history.series[key] if known_at(d, lag) <= OUTLOOK_NOW and d <= until
+        ]
         store.put_records([Record(key, d, Decimal(str(v)), Status.OK) for d, v in known])
     assert refresh_outlook(store, DEFAULT_CATALOG, OUTLOOK_NOW, keys=["FUEL#LPG#BR"]).made == 1
     return store
