@@ -505,6 +505,50 @@ def test_invalid_input_is_422_with_a_message(client: httpx.Client, path: str, me
     assert message in r.json()["detail"]
 
 
+@pytest.mark.parametrize(("path", "message"), INVALID.values(), ids=INVALID.keys())
+def test_every_422_has_one_shape(client: httpx.Client, path: str, message: str) -> None:
+    """A 422 of pydantic's checks gave ``detail`` and ``errors`` (each ``loc`` naming the
+    parameter), one of the routes' own checks (start after end, a week not a Sunday) only
+    ``detail``: a client reading ``errors`` found none. Both now give both."""
+    body = client.get(path).json()
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert isinstance(body["errors"], list)
+    for error in body["errors"]:
+        assert error["loc"][0] == "query" and error["msg"] and error["type"]
+
+
+OWN_CHECKS = {
+    "start after end": (
+        f"/api/series?key=CURRENCY{Q}USD&start=2022-05-01&end=2022-01-01",
+        ["start", "end"],
+    ),
+    "start after until": (
+        f"/api/indices?keys=CURRENCY{Q}USD&start=2022-05-01&until=2022-01-01",
+        ["start", "until"],
+    ),
+    "week not a Sunday": ("/api/regional?fuel=GASOLINE&week=2022-05-02", ["week"]),
+    "one key for correlations": (f"/api/correlations?keys=CURRENCY{Q}USD", ["keys"]),
+    "end a year ahead": (f"/api/series?key=CURRENCY{Q}USD&end=2199-01-01", ["end"]),
+    "table without csv": ("/api/meta?table=areas", ["table"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "params"), OWN_CHECKS.values(), ids=OWN_CHECKS.keys())
+def test_a_routes_own_check_names_its_parameters_in_errors(
+    client: httpx.Client, path: str, params: list[str]
+) -> None:
+    r = client.get(path)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert [e["loc"] for e in body["errors"]] == [["query", p] for p in params]
+    assert all(e["msg"] == body["detail"] for e in body["errors"])
+
+
+def test_a_404_has_the_422s_shape(client: httpx.Client) -> None:
+    body = client.get(f"/api/series?key=FUEL{Q}GASOLINE{Q}XX").json()
+    assert "'FUEL#GASOLINE#XX'" in body["detail"] and body["errors"] == []
+
+
 UNKNOWN = {
     "not in catalog": (f"/api/series?key=FUEL{Q}GASOLINE{Q}XX", "'FUEL#GASOLINE#XX'"),
     "unknown currency": (f"/api/series?key=CURRENCY{Q}XYZ", "'CURRENCY#XYZ'"),
