@@ -72,7 +72,7 @@ def test_overview_has_latest_value_weekly_change_and_as_of(client: httpx.Client)
     assert (gas["date"], gas["value"], gas["prev_date"], gas["prev_value"]) == (
         "2022-05-01", 7.295, "2022-04-24", 7.283
     )  # fmt: skip
-    assert gas["change_pct"] == pytest.approx((7.295 / 7.283 - 1) * 100)
+    assert gas["change_pct"] == round((7.295 / 7.283 - 1) * 100, DECIMALS)
     usd = items["CURRENCY#USD"]
     assert usd["date"] == "2022-05-06"  # the last PTAX inside the demo window
     assert usd["prev_date"] == "2022-04-29"
@@ -430,7 +430,7 @@ def test_health_completeness_on_real_data(client: httpx.Client, real_store: Sqli
     expected = list(expected_between(get_calendar("ANBIMA"), date(2021, 5, 19), date(2026, 6, 30)))
     assert usd["expected"] == len(expected)
     assert usd["present"] == len(real_store.query("CURRENCY#USD"))
-    assert usd["completeness"] == pytest.approx(usd["present"] / len(expected))
+    assert usd["completeness"] == round(usd["present"] / len(expected), DECIMALS)
     assert body["stored_series"] == len(rows)
     assert body["dead_letters"] is None  # no queue given
     assert (body["pending"], body["quarantined"], body["last_runs"]) == (0, 0, [])
@@ -503,6 +503,50 @@ def test_invalid_input_is_422_with_a_message(client: httpx.Client, path: str, me
     r = client.get(path)
     assert r.status_code == 422, r.text
     assert message in r.json()["detail"]
+
+
+@pytest.mark.parametrize(("path", "message"), INVALID.values(), ids=INVALID.keys())
+def test_every_422_has_one_shape(client: httpx.Client, path: str, message: str) -> None:
+    """A 422 of pydantic's checks gave ``detail`` and ``errors`` (each ``loc`` naming the
+    parameter), one of the routes' own checks (start after end, a week not a Sunday) only
+    ``detail``: a client reading ``errors`` found none. Both now give both."""
+    body = client.get(path).json()
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert isinstance(body["errors"], list)
+    for error in body["errors"]:
+        assert error["loc"][0] == "query" and error["msg"] and error["type"]
+
+
+OWN_CHECKS = {
+    "start after end": (
+        f"/api/series?key=CURRENCY{Q}USD&start=2022-05-01&end=2022-01-01",
+        ["start", "end"],
+    ),
+    "start after until": (
+        f"/api/indices?keys=CURRENCY{Q}USD&start=2022-05-01&until=2022-01-01",
+        ["start", "until"],
+    ),
+    "week not a Sunday": ("/api/regional?fuel=GASOLINE&week=2022-05-02", ["week"]),
+    "one key for correlations": (f"/api/correlations?keys=CURRENCY{Q}USD", ["keys"]),
+    "end a year ahead": (f"/api/series?key=CURRENCY{Q}USD&end=2199-01-01", ["end"]),
+    "table without csv": ("/api/meta?table=areas", ["table"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "params"), OWN_CHECKS.values(), ids=OWN_CHECKS.keys())
+def test_a_routes_own_check_names_its_parameters_in_errors(
+    client: httpx.Client, path: str, params: list[str]
+) -> None:
+    r = client.get(path)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert [e["loc"] for e in body["errors"]] == [["query", p] for p in params]
+    assert all(e["msg"] == body["detail"] for e in body["errors"])
+
+
+def test_a_404_has_the_422s_shape(client: httpx.Client) -> None:
+    body = client.get(f"/api/series?key=FUEL{Q}GASOLINE{Q}XX").json()
+    assert "'FUEL#GASOLINE#XX'" in body["detail"] and body["errors"] == []
 
 
 UNKNOWN = {
@@ -850,6 +894,36 @@ def test_every_csv_number_is_given_to_the_documented_decimals(client: httpx.Clie
         path = VIEWS[name]
         served = csv.DictReader(io.StringIO(client.get(path + "&format=csv").text))
         assert any(_decimals(r[column]) == DECIMALS for r in served), name  # rounded, not cut
+
+
+def _json_floats(value: object) -> Iterator[float]:
+    if isinstance(value, float):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _json_floats(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _json_floats(v)
+
+
+def test_every_json_number_is_given_to_the_documented_decimals(client: httpx.Client) -> None:
+    """docs/DASHBOARD.md: values and ratios to 6 decimals, in JSON as in CSV. The JSON of the
+    overview's change_pct (0.164767266236443 for gasoline's week to 2022-05-01), the
+    correlations' r, the lags' r and regression, the regional changes and health's
+    completeness carried float noise the CSV of the same view did not."""
+    gas = next(
+        i for i in client.get(VIEWS["overview"]).json()["items"] if i["key"] == "FUEL#GASOLINE#BR"
+    )
+    assert gas["change_pct"] == 0.164767
+    for name in ("overview", "correlations", "lags", "regional", "parity", "health"):
+        floats = list(_json_floats(client.get(VIEWS[name]).json()))
+        assert floats, name
+        noisy = [f for f in floats if round(f, DECIMALS) != f]
+        assert not noisy, (name, noisy[:3])
+    lags = client.get(VIEWS["lags"]).json()
+    assert lags["regression"] is not None
+    assert all(round(c, DECIMALS) == c for c in lags["regression"]["coefficients"])
 
 
 def test_a_tiny_csv_number_is_written_as_its_decimals_not_an_exponent(

@@ -155,7 +155,8 @@ def not_too_far_ahead(request: Request, day: date | None, name: str) -> date | N
         return day
     raise InvalidRequestError(
         f"{name} {day} is more than a year after today ({clock.now().date()})"
-        + (f" and the newest stored week ({stored})" if stored else "")
+        + (f" and the newest stored week ({stored})" if stored else ""),
+        params=(name,),
     )
 
 
@@ -186,9 +187,11 @@ def window(
     """The start/end/until query parameters, start no later than end or until, none far in the
     future."""
     if start and end and start > end:
-        raise InvalidRequestError(f"start {start} is after end {end}")
+        raise InvalidRequestError(f"start {start} is after end {end}", params=("start", "end"))
     if start and until and start > until:
-        raise InvalidRequestError(f"start {start} is after until {until}")
+        raise InvalidRequestError(
+            f"start {start} is after until {until}", params=("start", "until")
+        )
     # The end first: the page sends the end date picked and a start a window before it, so a
     # window too far ahead is named by the date the analyst chose (start <= end holds here).
     not_too_far_ahead(request, end, "end")
@@ -207,9 +210,11 @@ def split_keys(keys: list[str]) -> list[str]:
         dict.fromkeys(k.strip().upper() for raw in keys for k in raw.split(",") if k.strip())
     )
     if not out:
-        raise InvalidRequestError("keys: give at least one series key")
+        raise InvalidRequestError("keys: give at least one series key", params=("keys",))
     if len(out) > MAX_KEYS:
-        raise InvalidRequestError(f"keys: at most {MAX_KEYS} series at once, got {len(out)}")
+        raise InvalidRequestError(
+            f"keys: at most {MAX_KEYS} series at once, got {len(out)}", params=("keys",)
+        )
     return out
 
 
@@ -316,7 +321,9 @@ def answer(
     TABLES_HEADER header, so no list of its JSON is left out unsaid."""
     if fmt != "csv":
         if table is not None:
-            raise InvalidRequestError(f"table: {table!r} is for format=csv (the JSON has all)")
+            raise InvalidRequestError(
+                f"table: {table!r} is for format=csv (the JSON has all)", params=("table",)
+            )
         return view
     names = table_names(type(view))
     chosen = table or (names[0] if names else "")
@@ -362,7 +369,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     def reply(status: int) -> Callable[[Request, Exception], JSONResponse]:
         def handler(_: Request, exc: Exception) -> JSONResponse:
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            return JSONResponse({"detail": shorten_quotes(str(message))}, status_code=status)
+            detail = shorten_quotes(str(message))
+            # The shape of a validation error's answer: ``errors`` names the parameters at
+            # fault when the error knows them, and is an empty list when it does not.
+            params = exc.params if isinstance(exc, InvalidRequestError) else ()
+            errors = [{"loc": ["query", p], "msg": detail, "type": "value_error"} for p in params]
+            return JSONResponse({"detail": detail, "errors": errors}, status_code=status)
 
         return handler
 
@@ -607,7 +619,8 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         chosen = split_keys(keys)
         if len(chosen) < 2:  # one key, or one key twice (split_keys keeps it once)
             raise InvalidRequestError(
-                f"keys: a correlation matrix needs at least two series, got 1: {chosen[0]}"
+                f"keys: a correlation matrix needs at least two series, got 1: {chosen[0]}",
+                params=("keys",),
             )
         views.require_known(reader, chosen)
         view = views.correlation_view(reader, chosen, win.start, win.end, how, until=win.until)

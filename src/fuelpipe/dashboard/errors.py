@@ -21,4 +21,10 @@ class NotFoundError(LookupError):
 
 
 class InvalidRequestError(ValueError):
-    """A well-typed request that still cannot be answered as asked (HTTP 422)."""
+    """A well-typed request that still cannot be answered as asked (HTTP 422). ``params``: the
+    query parameters at fault, which the answer's ``errors`` names as a validation error's do
+    (``loc`` ``["query", name]``), so every 422 has one shape."""
+
+    def __init__(self, message: str, *, params: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.params = params

@@ -96,7 +96,7 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 16
+VIEWS_SCHEMA = 17
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name) and their ETags change (:func:`view_etag`), so a new release never serves a body
 its page does not expect, nor a 304 to a browser holding one, until the data

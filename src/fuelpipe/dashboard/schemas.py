@@ -26,7 +26,7 @@ noise: 457.30760699999996 is 457.307607, a parity of 0.7040000000000001 is 0.704
 
 
 def _rounded(value: float) -> float:
-    return round(value, DECIMALS)
+    return round(value, DECIMALS) + 0.0  # a tiny negative is 0.0, not -0.0
 
 
 def csv_number(value: float) -> float:
@@ -235,7 +235,7 @@ class OverviewItem(BaseModel):
     value: Rounded | None
     prev_date: dt.date | None = Field(description="the value a week earlier was taken on this date")
     prev_value: Rounded | None
-    change_pct: float | None = Field(
+    change_pct: Rounded | None = Field(
         description="percent change from `prev_value` to `value`: 0.16 means +0.16 %"
     )
 
@@ -309,7 +309,7 @@ class CorrelationView(BaseModel):
     """The first survey week the changes use (a change compares a week with the one before)."""
     last: dt.date | None = None
     """The last survey week the changes use."""
-    r: list[list[float | None]]
+    r: list[list[Rounded | None]]
     """None where fewer than ``min_weeks`` overlapping weeks (or a constant series) give no r."""
     n: list[list[int]]
     reason: list[list[str | None]] = []
@@ -336,7 +336,7 @@ class LagPoint(BaseModel):
     """corr(pump change at t, driver change at t − lag weeks)."""
 
     lag: int
-    r: float | None
+    r: Rounded | None
     n: int
 
 
@@ -344,20 +344,22 @@ class Regression(BaseModel):
     """Distributed-lag OLS of the pump's weekly log change on the driver's, lags 0..N."""
 
     lags: int
-    intercept: float
-    coefficients: list[float]
-    std_errors: list[float]
-    cumulative: float
-    cumulative_se: float
-    ci_low: float
-    ci_high: float
-    t_crit: float
+    intercept: Rounded
+    coefficients: list[Rounded]
+    std_errors: list[Rounded]
+    cumulative: Rounded
+    cumulative_se: Rounded
+    ci_low: Rounded
+    ci_high: Rounded
+    t_crit: Rounded
     n: int
     dof: int
-    r2: float
-    pump_pct_per_10pct: float = Field(description="pump move (%) after a sustained 10% driver move")
-    pump_pct_ci_low: float
-    pump_pct_ci_high: float
+    r2: Rounded
+    pump_pct_per_10pct: Rounded = Field(
+        description="pump move (%) after a sustained 10% driver move"
+    )
+    pump_pct_ci_low: Rounded
+    pump_pct_ci_high: Rounded
 
 
 class LagsView(BaseModel):
@@ -443,10 +445,10 @@ class AreaRow(BaseModel):
     name: str
     level: str
     region: str | None
-    price: float
-    change_4w: float | None = Field(description=_change_over(4))
-    change_12w: float | None = Field(description=_change_over(12))
-    change_52w: float | None = Field(description=_change_over(52))
+    price: Rounded
+    change_4w: Rounded | None = Field(description=_change_over(4))
+    change_12w: Rounded | None = Field(description=_change_over(12))
+    change_52w: Rounded | None = Field(description=_change_over(52))
 
 
 def _changes(row: AreaRow) -> tuple[float | None, ...]:
@@ -553,7 +555,7 @@ class SeriesHealth(BaseModel):
     last_available: dt.date
     present: int
     expected: int
-    completeness: float | None
+    completeness: Rounded | None
     missing: int = Field(
         0,
         description="expected dates with no record at all (not even a PENDING one), as "
@@ -878,8 +880,8 @@ class IntradayPointOut(BaseModel):
     kind: str = Field(
         description="`Abertura`, `Intermediário` or `Fechamento` (PTAX bulletins), `15m` (bars)"
     )
-    value: float = Field(description="the PTAX sell rate, or the bar's close")
-    change_pct: float | None = Field(description="% change from the previous daily close")
+    value: Rounded = Field(description="the PTAX sell rate, or the bar's close")
+    change_pct: Rounded | None = Field(description="% change from the previous daily close")
 
 
 class PreviousClose(BaseModel):

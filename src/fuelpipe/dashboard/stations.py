@@ -361,9 +361,12 @@ def _days_asked(
     )
     if first > last:  # only a start given can be: without one it is at most the last day
         held = "" if end else f": the lake holds collection days {window[0]} to {window[1]}"
-        raise InvalidRequestError(f"start {first} is after {until}{held}")
+        raise InvalidRequestError(f"start {first} is after {until}{held}", params=("start", "end"))
     if (last - first).days > MAX_SPAN_DAYS:
-        raise InvalidRequestError(f"start {first} is more than {MAX_SPAN_DAYS} days before {until}")
+        raise InvalidRequestError(
+            f"start {first} is more than {MAX_SPAN_DAYS} days before {until}",
+            params=("start", "end"),
+        )
     return first, last
 
 
@@ -375,7 +378,7 @@ def build_router(lake: StationQueries | None, *, no_lake: str | None = None) -> 
     missing = no_lake or no_lake_advice(lake_extra_installed())
 
     def unavailable(detail: str = missing) -> Response:
-        return JSONResponse({"detail": detail}, status_code=404)
+        return JSONResponse({"detail": detail, "errors": []}, status_code=404)
 
     def span(start: date | None, end: date | None) -> tuple[date, date] | None:
         assert lake is not None

@@ -295,7 +295,9 @@ def lags_view(
     except NotFoundError as exc:  # the API checks its drivers first; fuelpipe.open() comes here
         raise NotFoundError(f"{exc}: choose a driver among {choices}") from None
     if driver in reader.catalog and reader.is_weekly(driver):
-        raise InvalidRequestError(f"driver {driver!r} {PUMP_PRICE}; choose one of {choices}")
+        raise InvalidRequestError(
+            f"driver {driver!r} {PUMP_PRICE}; choose one of {choices}", params=("driver",)
+        )
     # The driver is read from max_lag weeks earlier, so the first pump weeks have every lag.
     reach = timedelta(weeks=max(max_lag, reg_lags))
     prices = reader.weekly(pump_key, start, last_day(reader, pump_key, end, until), how)
@@ -365,7 +367,9 @@ def regional_view(reader: SeriesReader, product: str, week: date | None) -> Regi
             if week:
                 break
     if week is not None and week.weekday() != 6:
-        raise InvalidRequestError(f"week {week} is not a Sunday: ANP weeks are keyed by Sunday")
+        raise InvalidRequestError(
+            f"week {week} is not a Sunday: ANP weeks are keyed by Sunday", params=("week",)
+        )
     series = {}
     if week is not None:
         since = week - timedelta(weeks=max(an.CHANGE_WEEKS))
@@ -411,7 +415,9 @@ def parity_view(reader: SeriesReader, week: date | None) -> ParityView:
             if week:
                 break
     if week is not None and week.weekday() != 6:
-        raise InvalidRequestError(f"week {week} is not a Sunday: ANP weeks are keyed by Sunday")
+        raise InvalidRequestError(
+            f"week {week} is not a Sunday: ANP weeks are keyed by Sunday", params=("week",)
+        )
     rows: list[an.Parity] = []
     if week is not None:
         eth = {a: reader.raw(k, week, week) for a, k in eth_keys.items()}
