@@ -234,6 +234,58 @@ def test_a_watch_started_after_23h_without_the_days_revise_runs_it_at_once(tmp_p
     )
 
 
+@pytest.mark.parametrize("by_hand", ["after the watch's clock", "before it"])
+def test_a_revise_of_other_series_never_makes_the_watch_loop(tmp_path, by_hand):
+    """The store's latest revise is one of USD only, by hand: dated after the watch's clock (a
+    store used at real time, watched with --now in the past) or at 23:10. Before, the owed
+    check read only the store's latest revise, which never covered the watch's series: the
+    first case re-read ANP at every tick, the next look always now (a tight loop). Now a watch
+    counts the latest revise of its own series that started by its clock: it runs the revise
+    owed once, and sleeps until Friday's 23:00."""
+    app, source, clock = _collected(tmp_path)
+    start = THURSDAY_23H + timedelta(minutes=30)
+    clock.set(start + timedelta(hours=1) if by_hand == "after the watch's clock" else start)
+    revise(app, series=[DEFAULT_CATALOG["CURRENCY#USD"]])
+    clock.set(start)
+    asked = len(source.calls)
+    try:
+        seen = _watch(app, clock, 4, revise_at=DEFAULT_REVISE_AT)
+        stored = _stored(app)
+    finally:
+        _close(app)
+
+    assert _revise_ticks(seen) == [start]
+    assert len(source.calls) == asked + 1  # one re-read, not one a tick
+    assert stored == (Status.OK, VALUE)
+    assert all(t.wake_at is not None and t.wake_at > t.at for t, _ in seen)
+
+
+def test_a_revise_counts_from_its_start_on_the_clock(tmp_path):
+    """A revise of the watched series recorded after the clock (or one the store keeps past
+    another selection's) counts only once the clock has reached its start; the latest of the
+    watch's own series counts whatever other series' revises came after it."""
+    at, now = time(23, 0), THURSDAY_23H + timedelta(minutes=30)
+    cng, usd = SERIES, DEFAULT_CATALOG["CURRENCY#USD"]
+    watched = selection([cng], None, DEFAULT_CATALOG)
+    other = selection([usd], None, DEFAULT_CATALOG)
+    assert watched is not None and other is not None
+    store = SqliteStore(tmp_path / "s.sqlite")
+    try:
+        later = now + timedelta(hours=1)
+        store.put_run(RunLog("revise", later, later, {SELECTION: watched}))
+        assert revise_due(store, now, at, watched)  # not yet started on this clock
+        assert not revise_due(store, later, at, watched)
+        store.put_run(RunLog("revise", THURSDAY_23H, THURSDAY_23H, {SELECTION: watched}))
+        for minutes in (10, 20):  # by hand, USD only, after the watch's
+            by_hand = THURSDAY_23H + timedelta(minutes=minutes)
+            store.put_run(RunLog("revise", by_hand, by_hand, {SELECTION: other}))
+        assert not revise_due(store, now, at, watched)
+        assert not revise_due(store, now, at, other)
+        assert revise_due(store, now, at)  # no revise of every series
+    finally:
+        store.close()
+
+
 def test_a_watch_with_the_revise_off_leaves_the_date_absent(tmp_path):
     """`--revise-at off` (and the stage's default): the watch never re-reads."""
     app, source, clock = _collected(tmp_path)
