@@ -286,6 +286,30 @@ def test_a_revise_counts_from_its_start_on_the_clock(tmp_path):
         store.close()
 
 
+def test_a_revise_with_nothing_to_re_read_says_why(tmp_path):
+    """CNG in Acre collected up to March 2022, watched in July: its revise window holds no
+    date ANP answered. Before, the heartbeat said "daily revise: 0 series re-read in 0
+    request(s), 0 value(s) revised", which read like a revise that failed; now it says there
+    was nothing to re-read and why."""
+    app, source, clock = _collected(tmp_path, revised=False)
+    start = datetime(2022, 7, 6, 23, 30, tzinfo=SP)
+    clock.set(start)
+    source.values.clear()  # nothing since: the weeks after April stay missing
+    try:
+        seen = _watch(app, clock, 1, revise_at=DEFAULT_REVISE_AT)
+    finally:
+        _close(app)
+
+    ((tick, _),) = seen
+    assert tick.revise is not None and tick.revise.keys == 0
+    beat = tick.heartbeat()
+    assert "0 series re-read" not in beat
+    assert (
+        "; daily revise: nothing to re-read, none of the 1 series has a date answered (a stored "
+        "value, ABSENT or QUARANTINED) in its revise window" in beat
+    )
+
+
 def test_a_watch_with_the_revise_off_leaves_the_date_absent(tmp_path):
     """`--revise-at off` (and the stage's default): the watch never re-reads."""
     app, source, clock = _collected(tmp_path)
