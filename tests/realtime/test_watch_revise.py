@@ -206,21 +206,30 @@ def test_a_restarted_watch_does_not_repeat_the_days_revise(tmp_path):
     assert seen[0][0].wake_at <= THURSDAY_23H + timedelta(days=1)  # Friday's comes
 
 
-@pytest.mark.parametrize("last", ["yesterday", "never", "days ago", "of another series"])
+@pytest.mark.parametrize(
+    "last",
+    ["yesterday", "never", "days ago", "of another series", "of another series after the clock"],
+)
 def test_a_watch_started_after_23h_without_the_days_revise_runs_it_at_once(tmp_path, last):
     """Started at 23:30 (the latest revise yesterday's, days old, none, or today's by hand of
     another series only): the revise missed is run at the first tick, once; the next is the
     next day's at 23:00. Before, a `fuelpipe revise -s CURRENCY#USD` at 23:10 counted for
-    every series: the watch skipped CNG in Acre's re-read until the next 23:00."""
-    app, source, clock = _collected(tmp_path, revised=last in ("yesterday", "of another series"))
+    every series: the watch skipped CNG in Acre's re-read until the next 23:00. And one by
+    hand dated after the watch's clock (a store used at real time, watched with --now in the
+    past) stayed the store's latest revise, never the watch's own: before, the watch re-read
+    ANP at every tick, its next look always now (a tight loop)."""
+    another = last.startswith("of another series")
+    app, source, clock = _collected(tmp_path, revised=last == "yesterday" or another)
     if last == "days ago":
         days_ago = WEDNESDAY_23H - timedelta(days=2)
         app.store.put_run(RunLog("revise", days_ago, days_ago))
-    if last == "of another series":
-        clock.set(THURSDAY_23H + timedelta(minutes=10))
+    if another:
+        later = timedelta(hours=2) if last.endswith("after the clock") else timedelta(minutes=10)
+        clock.set(THURSDAY_23H + later)
         revise(app, series=[DEFAULT_CATALOG["CURRENCY#USD"]])  # by hand, USD only
     start = THURSDAY_23H + timedelta(minutes=30)
     clock.set(start)
+    asked = len(source.calls)
     try:
         seen = _watch(app, clock, 3, revise_at=DEFAULT_REVISE_AT)
         stored = _stored(app)
@@ -228,36 +237,12 @@ def test_a_watch_started_after_23h_without_the_days_revise_runs_it_at_once(tmp_p
         _close(app)
 
     assert _revise_ticks(seen) == [start]
+    assert len(source.calls) == asked + 1  # one re-read, not one a tick
     assert stored == (Status.OK, VALUE)
+    assert all(t.wake_at is not None and t.at < t.wake_at for t, _ in seen)
     assert all(
         t.wake_at is not None and t.wake_at <= THURSDAY_23H + timedelta(days=1) for t, _ in seen
     )
-
-
-@pytest.mark.parametrize("by_hand", ["after the watch's clock", "before it"])
-def test_a_revise_of_other_series_never_makes_the_watch_loop(tmp_path, by_hand):
-    """The store's latest revise is one of USD only, by hand: dated after the watch's clock (a
-    store used at real time, watched with --now in the past) or at 23:10. Before, the owed
-    check read only the store's latest revise, which never covered the watch's series: the
-    first case re-read ANP at every tick, the next look always now (a tight loop). Now a watch
-    counts the latest revise of its own series that started by its clock: it runs the revise
-    owed once, and sleeps until Friday's 23:00."""
-    app, source, clock = _collected(tmp_path)
-    start = THURSDAY_23H + timedelta(minutes=30)
-    clock.set(start + timedelta(hours=1) if by_hand == "after the watch's clock" else start)
-    revise(app, series=[DEFAULT_CATALOG["CURRENCY#USD"]])
-    clock.set(start)
-    asked = len(source.calls)
-    try:
-        seen = _watch(app, clock, 4, revise_at=DEFAULT_REVISE_AT)
-        stored = _stored(app)
-    finally:
-        _close(app)
-
-    assert _revise_ticks(seen) == [start]
-    assert len(source.calls) == asked + 1  # one re-read, not one a tick
-    assert stored == (Status.OK, VALUE)
-    assert all(t.wake_at is not None and t.wake_at > t.at for t, _ in seen)
 
 
 def test_a_revise_counts_from_its_start_on_the_clock(tmp_path):
