@@ -641,6 +641,31 @@ def test_run_log_keeps_the_latest_run_of_each_stage(store: Store) -> None:
     assert [r.stage for r in store.last_runs()] == ["orchestrate", "scrape"]
 
 
+def test_stage_runs_gives_a_stages_runs_started_by_an_instant_newest_first(store: Store) -> None:
+    """The daily revise's owed check reads a stage's runs, not only its latest: the latest
+    revise of a watch's series may be behind another selection's."""
+    t0 = NOW
+    revises = [
+        RunLog("revise", t0 + timedelta(hours=h), t0 + timedelta(hours=h, minutes=1), {"s": h})
+        for h in (0, 1, 2, 3)
+    ]
+    for run in revises:
+        store.put_run(run)
+    store.put_run(RunLog("scrape", t0 + timedelta(minutes=30), t0 + timedelta(minutes=31)))
+    assert store.stage_runs("revise", t0 + timedelta(hours=3), 10) == revises[::-1]
+    # started by the instant only (its start included), at most ``limit``
+    assert store.stage_runs("revise", t0 + timedelta(hours=2), 10) == revises[2::-1]
+    assert store.stage_runs("revise", t0 + timedelta(hours=2, seconds=-1), 2) == revises[1::-1]
+    assert store.stage_runs("revise", t0 - timedelta(seconds=1), 10) == []
+    assert store.stage_runs("orchestrate", t0 + timedelta(days=1), 10) == []
+    # a settled entry (same stage and start) is the one given
+    settled = RunLog("revise", revises[1].started_at, revises[1].finished_at, {"s": 9})
+    store.put_run(settled)
+    assert store.stage_runs("revise", t0 + timedelta(hours=1), 1) == [settled]
+    with pytest.raises(ValueError, match="limit"):
+        store.stage_runs("revise", t0, 0)
+
+
 def test_due_pending_pages_give_each_due_record_once_in_bounded_pages(store: Store) -> None:
     """Pages hold at most ``page_size`` records, and together exactly ``due_pending``'s:
     with set_after's second range too, over more records than a page."""

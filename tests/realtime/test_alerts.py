@@ -254,6 +254,10 @@ def test_quarantine_alerts_to_a_webhook_once_until_released(home, httpserver: HT
         sink.close()
     bodies = [json.loads(req.get_data()) for req, _ in httpserver.log]
     assert [b["kind"] for b in bodies] == ["FIRING", "CLEARED", "FIRING"]
+    fired, cleared = bodies[0], bodies[1]
+    assert cleared["summary"].startswith(f"{USD.key} cleared, after holding since ")
+    assert cleared["summary"].endswith(f"(was: {fired['summary']})")
+    assert cleared["condition_summary"] == fired["summary"] == fired["condition_summary"]
     assert bodies[0]["evidence"]["series"] == USD.key
     assert bodies[0]["evidence"]["first"] == bodies[0]["evidence"]["last"] == "2022-05-03"
     assert bodies[0]["evidence"]["dates"] == 1
@@ -341,8 +345,12 @@ def test_dead_letters_alert_through_sns_on_moto_server(home, moto_server) -> Non
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
             ],
         )
-    kinds = [json.loads(n["Message"])["kind"] for n in got]
+    messages = [json.loads(n["Message"]) for n in got]
+    kinds = [m["kind"] for m in messages]
     assert sorted(kinds) == ["CLEARED", "FIRING", "FIRING"]
+    (cleared,) = [m for m in messages if m["kind"] == "CLEARED"]  # the webhook's body
+    assert cleared["summary"].startswith(f"{cleared['subject']} cleared, after holding since ")
+    assert cleared["summary"].endswith(f"(was: {cleared['condition_summary']})")
     assert all(n["Subject"].startswith("[fuelpipe ") for n in got)
     evidence = json.loads(got[0]["Message"])["evidence"]
     assert evidence["reason"] == "malformed message: missing partition_key"
@@ -466,6 +474,15 @@ def test_a_cleared_alert_says_what_cleared_and_since_when_not_the_firing_summary
         "[fuelpipe CLEARED] stale_source: bcb cleared, after holding since "
         "2022-05-04T13:30-03:00 (was: bcb is late: 1 series still lack 2022-05-04)"
     )
+    # the webhook's and SNS's body: a receiver showing kind and summary read "CLEARED bcb is
+    # late: ..." before; the condition's own text stays in condition_summary
+    assert firing.as_dict()["summary"] == firing.as_dict()["condition_summary"] == cond.summary
+    body = cleared.as_dict()
+    assert body["summary"] == (
+        "bcb cleared, after holding since 2022-05-04T13:30-03:00 "
+        "(was: bcb is late: 1 series still lack 2022-05-04)"
+    )
+    assert body["condition_summary"] == cond.summary
 
 
 class FailsOnMore(Quarantined):

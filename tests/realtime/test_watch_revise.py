@@ -206,21 +206,30 @@ def test_a_restarted_watch_does_not_repeat_the_days_revise(tmp_path):
     assert seen[0][0].wake_at <= THURSDAY_23H + timedelta(days=1)  # Friday's comes
 
 
-@pytest.mark.parametrize("last", ["yesterday", "never", "days ago", "of another series"])
+@pytest.mark.parametrize(
+    "last",
+    ["yesterday", "never", "days ago", "of another series", "of another series after the clock"],
+)
 def test_a_watch_started_after_23h_without_the_days_revise_runs_it_at_once(tmp_path, last):
     """Started at 23:30 (the latest revise yesterday's, days old, none, or today's by hand of
     another series only): the revise missed is run at the first tick, once; the next is the
     next day's at 23:00. Before, a `fuelpipe revise -s CURRENCY#USD` at 23:10 counted for
-    every series: the watch skipped CNG in Acre's re-read until the next 23:00."""
-    app, source, clock = _collected(tmp_path, revised=last in ("yesterday", "of another series"))
+    every series: the watch skipped CNG in Acre's re-read until the next 23:00. And one by
+    hand dated after the watch's clock (a store used at real time, watched with --now in the
+    past) stayed the store's latest revise, never the watch's own: before, the watch re-read
+    ANP at every tick, its next look always now (a tight loop)."""
+    another = last.startswith("of another series")
+    app, source, clock = _collected(tmp_path, revised=last == "yesterday" or another)
     if last == "days ago":
         days_ago = WEDNESDAY_23H - timedelta(days=2)
         app.store.put_run(RunLog("revise", days_ago, days_ago))
-    if last == "of another series":
-        clock.set(THURSDAY_23H + timedelta(minutes=10))
+    if another:
+        later = timedelta(hours=2) if last.endswith("after the clock") else timedelta(minutes=10)
+        clock.set(THURSDAY_23H + later)
         revise(app, series=[DEFAULT_CATALOG["CURRENCY#USD"]])  # by hand, USD only
     start = THURSDAY_23H + timedelta(minutes=30)
     clock.set(start)
+    asked = len(source.calls)
     try:
         seen = _watch(app, clock, 3, revise_at=DEFAULT_REVISE_AT)
         stored = _stored(app)
@@ -228,9 +237,61 @@ def test_a_watch_started_after_23h_without_the_days_revise_runs_it_at_once(tmp_p
         _close(app)
 
     assert _revise_ticks(seen) == [start]
+    assert len(source.calls) == asked + 1  # one re-read, not one a tick
     assert stored == (Status.OK, VALUE)
+    assert all(t.wake_at is not None and t.at < t.wake_at for t, _ in seen)
     assert all(
         t.wake_at is not None and t.wake_at <= THURSDAY_23H + timedelta(days=1) for t, _ in seen
+    )
+
+
+def test_a_revise_counts_from_its_start_on_the_clock(tmp_path):
+    """A revise of the watched series recorded after the clock (or one the store keeps past
+    another selection's) counts only once the clock has reached its start; the latest of the
+    watch's own series counts whatever other series' revises came after it."""
+    at, now = time(23, 0), THURSDAY_23H + timedelta(minutes=30)
+    cng, usd = SERIES, DEFAULT_CATALOG["CURRENCY#USD"]
+    watched = selection([cng], None, DEFAULT_CATALOG)
+    other = selection([usd], None, DEFAULT_CATALOG)
+    assert watched is not None and other is not None
+    store = SqliteStore(tmp_path / "s.sqlite")
+    try:
+        later = now + timedelta(hours=1)
+        store.put_run(RunLog("revise", later, later, {SELECTION: watched}))
+        assert revise_due(store, now, at, watched)  # not yet started on this clock
+        assert not revise_due(store, later, at, watched)
+        store.put_run(RunLog("revise", THURSDAY_23H, THURSDAY_23H, {SELECTION: watched}))
+        for minutes in (10, 20):  # by hand, USD only, after the watch's
+            by_hand = THURSDAY_23H + timedelta(minutes=minutes)
+            store.put_run(RunLog("revise", by_hand, by_hand, {SELECTION: other}))
+        assert not revise_due(store, now, at, watched)
+        assert not revise_due(store, now, at, other)
+        assert revise_due(store, now, at)  # no revise of every series
+    finally:
+        store.close()
+
+
+def test_a_revise_with_nothing_to_re_read_says_why(tmp_path):
+    """CNG in Acre collected up to March 2022, watched in July: its revise window holds no
+    date ANP answered. Before, the heartbeat said "daily revise: 0 series re-read in 0
+    request(s), 0 value(s) revised", which read like a revise that failed; now it says there
+    was nothing to re-read and why."""
+    app, source, clock = _collected(tmp_path, revised=False)
+    start = datetime(2022, 7, 6, 23, 30, tzinfo=SP)
+    clock.set(start)
+    source.values.clear()  # nothing since: the weeks after April stay missing
+    try:
+        seen = _watch(app, clock, 1, revise_at=DEFAULT_REVISE_AT)
+    finally:
+        _close(app)
+
+    ((tick, _),) = seen
+    assert tick.revise is not None and tick.revise.keys == 0
+    beat = tick.heartbeat()
+    assert "0 series re-read" not in beat
+    assert (
+        "; daily revise: nothing to re-read, none of the 1 series has a date answered (a stored "
+        "value, ABSENT or QUARANTINED) in its revise window" in beat
     )
 
 

@@ -91,7 +91,8 @@ WRITE_THREADS = 4
 """BatchWriteItem calls put_records keeps in flight at once (a backfill writes thousands)."""
 RUN_HISTORY_KEPT = timedelta(days=30)
 """How long a ``RUN#<stage>`` history item is kept after its run finished (DynamoDB's TTL on
-``expires_at``): only ``RUN#LATEST`` is read, and the scraper alone writes one a message.
+``expires_at``): ``RUN#LATEST`` is what the health view reads; ``stage_runs`` reads a stage's
+history (the daily revise's), and the scraper alone writes one a message.
 The SQLite store keeps the latest RUNS_KEPT_PER_STAGE runs of each stage instead."""
 ADD_THREADS = 16
 """Conditional PutItem calls add_records keeps in flight at once: one call per record, each
@@ -1334,19 +1335,38 @@ class DynamoDbStore(Store):
         """Every PENDING record, due or not, by key and date."""
         return self._index(Status.PENDING, None)
 
+    def stage_runs(self, stage: str, through: datetime, limit: int) -> list[RunLog]:
+        """The stage's ``RUN#<stage>`` history items started by ``through``, newest first
+        (its sort key, the start, read backwards, with ``Limit``): one Query."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        condition = Key("info_type").eq(run_key(stage)) & Key("date").lte(iso_utc(through))
+        found = self._first_items(
+            limit,
+            TableName=self.table,
+            ScanIndexForward=False,
+            **items.key_condition(condition),
+        )
+        return [_run_log(items.to_plain(i)) for i in found]
+
     def last_runs(self) -> list[RunLog]:
         """The latest run of each stage, by stage name (one Query)."""
         runs = [
-            RunLog(
-                stage=str(i["stage"]),
-                started_at=datetime.fromisoformat(i["started_at"]),
-                finished_at=datetime.fromisoformat(i["finished_at"]),
-                counts={k: int(v) for k, v in i.get("counts", {}).items()},
-            )
+            _run_log(i)
             for page in self._pages(**items.key_condition(Key("info_type").eq(LATEST_RUNS)))
             for i in map(items.to_plain, page)
         ]
         return sorted(runs, key=lambda r: r.stage)
+
+
+def _run_log(item: dict[str, Any]) -> RunLog:
+    """A run-log item (``RUN#<stage>`` or ``RUN#LATEST``), decoded to plain values."""
+    return RunLog(
+        stage=str(item["stage"]),
+        started_at=datetime.fromisoformat(item["started_at"]),
+        finished_at=datetime.fromisoformat(item["finished_at"]),
+        counts={k: int(v) for k, v in item.get("counts", {}).items()},
+    )
 
 
 def _summary(key: str, entries: list[Item]) -> port.StatusSummary:

@@ -1598,6 +1598,25 @@ class SqliteStore(Store):
         where = f"{_NOT_OK} AND status = 'PENDING' ORDER BY info_type, date"
         return self._select(_ALL_FIELDS, where, ())
 
+    def stage_runs(self, stage: str, through: datetime, limit: int) -> list[RunLog]:
+        """The stage's runs started by ``through``, newest first (the primary key's order)."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        with self._lock:
+            fetched = (
+                self._db()
+                .execute(
+                    "SELECT started_at, finished_at, counts FROM runs WHERE stage = ? "
+                    "AND started_at <= ? ORDER BY started_at DESC LIMIT ?",
+                    (stage, iso_utc(through), limit),
+                )
+                .fetchall()
+            )
+        return [
+            RunLog(stage, parse_iso(started), parse_iso(finished), json.loads(counts))
+            for started, finished, counts in fetched
+        ]
+
     def last_runs(self) -> list[RunLog]:
         """The latest run of each stage, by stage name."""
         with self._lock:

@@ -99,13 +99,20 @@ class Alert:
         """The JSON body of a webhook or SNS message: strict JSON, so an evidence number that
         is not finite (NaN, an infinity: JSON has no form for them) is null. The webhook's
         encoder refuses one (the alert would hold its sink's outbox up as an outage) and a
-        strict parser refuses the ``NaN`` an SNS message would carry."""
+        strict parser refuses the ``NaN`` an SNS message would carry.
+
+        ``summary`` is what this message says: the condition's summary, except that a CLEARED
+        one's is its :meth:`headline` (what cleared, since when it held, what it was), so a
+        receiver showing ``kind`` and ``summary`` never reads "CLEARED bcb is late";
+        ``condition_summary`` is the condition's own, in every kind."""
+        cleared = self.kind is AlertKind.CLEARED
         return {
             "kind": self.kind.value,
             "id": self.condition.id,
             "rule": self.condition.rule,
             "subject": self.condition.subject,
-            "summary": self.condition.summary,
+            "summary": self.headline() if cleared else self.condition.summary,
+            "condition_summary": self.condition.summary,
             "severity": self.condition.severity.value,
             "previous_severity": self.previous.value if self.previous else None,
             "evidence": {k: _finite(v) for k, v in self.condition.evidence.items()},

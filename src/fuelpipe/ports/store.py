@@ -530,6 +530,15 @@ class Store(abc.ABC):
         """The latest run of each stage."""
 
     @abc.abstractmethod
+    def stage_runs(self, stage: str, through: datetime, limit: int) -> list[RunLog]:
+        """The runs of ``stage`` that started at or before ``through``, newest first, at most
+        ``limit`` (ValueError below 1), of those the store keeps (SQLite: the latest 500 of
+        each stage; DynamoDB: each run's ``RUN#<stage>`` item, 30 days after it finished):
+        one Query. The daily revise reads it for the latest revise of a watch's own series
+        (stages/daily_revise.py), which :meth:`last_runs` does not give when another revise
+        came after it."""
+
+    @abc.abstractmethod
     def delete_not_ok(self, key: str, day: date) -> bool:
         """Delete a PENDING or QUARANTINED record (repair of impossible states); never an OK one.
 

@@ -13,13 +13,17 @@ day's revise does not run it again, and one started after 23:00 (or after days s
 no revise since the last 23:00 runs one revise at once, the missed ones folded into it (a
 re-read covers the whole window).
 
-A revise counts for the series it covered only: the latest recorded counts when it was
-unrestricted (every series, no ``since``: the AWS schedule's, a `fuelpipe revise` without
-``--series``, a `watch` of every series; an entry recorded before revises kept their
-selection counts so too), or when its selection (stages/revise.py's ``selection``) is the
-watch's own. A `fuelpipe revise --series CURRENCY#USD` after 23:00 does not stand for the
-other series' re-read: a watch of them runs its revise all the same (a re-read of a window
-that did not change writes nothing).
+A revise counts for the series it covered only: the one that counts is the latest recorded
+that was unrestricted (every series, no ``since``: the AWS schedule's, a `fuelpipe revise`
+without ``--series``, a `watch` of every series; an entry recorded before revises kept their
+selection counts so too) or whose selection (stages/revise.py's ``selection``) is the watch's
+own, whatever other revises came after it (``Store.stage_runs``). A `fuelpipe revise --series
+CURRENCY#USD` after 23:00 does not stand for the other series' re-read: a watch of them runs
+its revise all the same (a re-read of a window that did not change writes nothing), and one
+after the watch's revise does not make it owed again. A revise that started after the watch's
+clock (a store used at real time, watched with ``--now`` in the past) is not one it has seen:
+it neither counts nor hides the watch's own, so the watch runs the revise once and then
+counts that one, never re-reading at every tick.
 
 A revise counts for the sources it reached only. Once its re-reads are drained (`watch`'s tick,
 `fuelpipe revise`), its entry is settled (:func:`settle`): each source every request of which
@@ -127,15 +131,21 @@ class OwnRequests:
         return sorted(name for name, st in self._requests.items() if st.unreachable)
 
 
-def _latest(store: Store, selection: int | None) -> RunLog | None:
-    """The latest revise recorded in the store's run log, if it covered ``selection``
-    (stages/revise.py's ``selection``: None, every series); None: never, or the latest
-    covered other series only."""
-    latest = next((run for run in store.last_runs() if run.stage == "revise"), None)
-    if latest is None:
-        return None
-    covered = latest.counts.get(SELECTION)
-    return latest if covered is None or covered == selection else None
+RUNS_READ = 100
+"""How many of the latest revises (started by the clock) the owed check reads for one that
+covered the watch's selection: one Query. Past them it counts as none, and the revise the
+watch then runs is the latest."""
+
+
+def _latest(store: Store, now: datetime, selection: int | None) -> RunLog | None:
+    """The latest revise recorded in the store's run log that started at or before ``now``
+    and covered ``selection`` (stages/revise.py's ``selection``: None, every series); None:
+    none of the latest ``RUNS_READ`` did."""
+    for run in store.stage_runs("revise", now, RUNS_READ):
+        covered = run.counts.get(SELECTION)
+        if covered is None or covered == selection:
+            return run
+    return None
 
 
 def unreached(run: RunLog) -> set[str]:
@@ -148,7 +158,7 @@ def unreached(run: RunLog) -> set[str]:
 def todays_revise(store: Store, now: datetime, at: time, selection: int | None) -> RunLog | None:
     """The latest revise recorded that counts for ``selection`` at ``now`` (started at or
     after the latest ``at``); None: the whole revise is owed."""
-    latest = _latest(store, selection)
+    latest = _latest(store, now, selection)
     if latest is None or latest.started_at < latest_slot(now, at):
         return None
     return latest

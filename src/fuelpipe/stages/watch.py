@@ -95,6 +95,9 @@ class Tick:
     revise: ReviseReport | None = None
     """The daily revise this tick ran (None: it was not due, or is off): the whole, or the
     re-read of the sources an earlier one did not reach."""
+    revise_of: int = 0
+    """How many series the tick's revise looked at (the watched ones, or a retry's owed
+    sources' series): those of ``revise.keys`` had a date to re-read."""
     unreached: list[str] = field(default_factory=list)
     """The sources this tick's revise did not reach (every request failed, or was refused
     unsent by the source's breaker): still owed."""
@@ -159,9 +162,16 @@ class Tick:
         )
 
     def _revised(self) -> str:
-        """``; daily revise: 3 series re-read in 2 request(s), 1 value(s) revised`` or nothing."""
+        """``; daily revise: 3 series re-read in 2 request(s), 1 value(s) revised``, or why
+        there was nothing to re-read, or nothing."""
         if self.revise is None:
             return ""
+        if not self.revise.keys:
+            # "0 series re-read in 0 request(s)" read like a revise that failed
+            return (
+                f"; daily revise: nothing to re-read, none of the {self.revise_of} series has "
+                "a date answered (a stored value, ABSENT or QUARANTINED) in its revise window"
+            )
         revised = self.report.scrape.revised if self.report else 0
         owed = ""
         if self.unreached:
@@ -270,6 +280,7 @@ def _revise(
     retried = unreached(day) & {s.source for s in watched} if day is not None else set()
     chosen = [s for s in watched if s.source in retried] if retried else series
     out.revise, run, bodies = revise_run(app, series=chosen, since=since)
+    out.revise_of = len(watched if chosen is None else chosen)
     own = OwnRequests(bodies)
     scraped = drain(app, handle=own.handle)
     missed = own.unreached()
