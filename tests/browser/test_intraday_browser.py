@@ -153,7 +153,9 @@ def test_language_switch_and_the_series_in_the_url(
     empty = page.locator("#today-panel .empty")
     empty.wait_for()
     assert "fuelpipe watch --intraday" in empty.inner_text()
-    assert "Nenhum ponto de Petrobras PN (PETR4)" in empty.inner_text()
+    assert "Nenhum ponto intradiário de Petrobras PN (PETR4)" in empty.inner_text()
+    # a share's points are bars: not "os boletins PTAX"
+    assert "as barras de 15 minutos" in empty.inner_text() and "PTAX" not in empty.inner_text()
     href = page.locator("#today-csv").get_attribute("href")
     assert href == "/api/intraday?series=STOCK%23PETR4&format=csv"
 
@@ -165,6 +167,38 @@ def test_language_switch_and_the_series_in_the_url(
     page.select_option("#today-series", "CURRENCY#USD")
     _drawn(page, 5)
     assert "today=CURRENCY%23USD" in page.url
+
+
+def test_a_stored_close_is_said_and_the_panel_follows_the_end_date(
+    served: tuple[SqliteIntradayStore, str],
+    stores: tuple[SqliteStore, SqliteIntradayStore],
+    page: Page,
+) -> None:
+    """Under the dollar's card showing the day's close "published 4 hours ago", the panel said
+    "No point of US dollar (PTAX) stored for the day yet", and kept today when an End date
+    moved the cards to another day. It says the close is stored and its intraday points are
+    not, for the End date's day when one is picked (the real closes of the 15th and 16th)."""
+    store, _ = stores
+    close = next(q for q in Snapshot().ptax["USD"] if q.day == DAY)
+    store.put_records([Record("CURRENCY#USD", DAY, Decimal(close.sell), Status.OK)])
+    _, url = served
+    empty = page.locator("#today-panel .empty")
+    for query, day, value in (
+        ("", "Mar 16, 2022", close.sell),
+        (f"&date={PREVIOUS}", "Mar 15, 2022", None),
+    ):
+        page.goto(f"{url}/?view=overview&lang=en{query}")
+        page.wait_for_selector("body[data-ready=overview]", state="attached")
+        text = empty.inner_text()
+        assert text.startswith(f"The close of US dollar (PTAX) for {day}, R$"), text
+        assert "its intraday points are not" in text and "No intraday point" not in text
+        assert "stores the day's PTAX bulletins" in text
+        if value:
+            assert f"R${float(value):.4f}," in text.replace("\u00a0", "")
+        card = page.locator('.card[data-key="CURRENCY#USD"]').inner_text()
+        assert f"as of {day}" in card  # the card above reads the same day
+    href = page.locator("#today-csv").get_attribute("href")
+    assert href == f"/api/intraday?series=CURRENCY%23USD&end={PREVIOUS}&format=csv"
 
 
 def test_without_an_intraday_store_the_panel_says_how_to_collect(

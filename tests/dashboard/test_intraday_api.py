@@ -110,6 +110,53 @@ def test_the_days_bulletins_with_their_times_kinds_and_the_previous_close(
     assert "CURRENCY#USD" in body["choices"] and "STOCK#PETR4" in body["choices"]
 
 
+def test_a_day_whose_close_is_stored_says_so_and_names_what_collects_its_points(
+    stores: tuple[Store, IntradayStore],
+) -> None:
+    """The panel said "no point of US dollar (PTAX) stored for the day" under the dollar's card
+    showing that day's close, and offered a share "the day's PTAX bulletins". The day's stored
+    close is in the answer (``close``, and the CSV's ``close_*``) and its message; each series'
+    hint names its own points (real closes of 2022-03-15 and 16)."""
+    store, points = stores
+    quote = next(q for q in Snapshot().ptax["USD"] if q.day == DAY)
+    store.put_records([Record("CURRENCY#USD", DAY, Decimal(quote.sell), Status.OK)])
+    with _client(store, points, cache_ttl_s=0) as http:
+        usd = http.get("/api/intraday").json()
+        petr4 = http.get("/api/intraday", params={"series": "STOCK#PETR4"}).json()
+        rows = list(csv.DictReader(io.StringIO(http.get("/api/intraday?format=csv").text)))
+    close = float(quote.sell)
+    assert usd["day"] == DAY.isoformat() and usd["points"] == []
+    assert usd["close"] == {"date": DAY.isoformat(), "value": close}
+    assert usd["previous_close"]["date"] == PREVIOUS.isoformat()
+    assert usd["message"].startswith(f"its close of 2022-03-16, {close}, is stored; no intraday")
+    assert "PTAX bulletins" in usd["message"] and "15-minute bars" not in usd["message"]
+    assert petr4["close"] is None and "PTAX" not in petr4["message"]
+    assert "stores the day's 15-minute bars" in petr4["message"]
+    assert (rows[0]["close_value"], rows[0]["close_date"]) == (str(close), DAY.isoformat())
+
+
+def test_the_end_date_picks_the_day_as_the_cards_read_it(
+    stores: tuple[Store, IntradayStore], bulletins: list[IntradayPoint]
+) -> None:
+    """``end=`` (the page's End date) shows that day, or the series' last session before it
+    (Sunday the 13th: Friday the 11th), as the overview's cards read the dollar then; an End
+    date after today shows today; it and ``day`` together are a 422."""
+    store, points = stores
+    points.put_points(bulletins)
+    with _client(store, points, cache_ttl_s=0) as http:
+
+        def shown(end: str) -> str:
+            day: str = http.get("/api/intraday", params={"end": end}).json()["day"]
+            return day
+
+        assert shown(PREVIOUS.isoformat()) == PREVIOUS.isoformat()
+        assert shown("2022-03-13") == "2022-03-11"
+        later = http.get("/api/intraday", params={"end": "2022-03-20"}).json()
+        assert later["day"] == DAY.isoformat() and len(later["points"]) == len(bulletins)
+        both = http.get("/api/intraday", params={"end": "2022-03-15", "day": "2022-03-15"})
+        assert both.status_code == 422 and "not both" in both.json()["detail"]
+
+
 def test_a_second_instance_serves_the_new_points_after_the_first_saw_them(
     stores: tuple[Store, IntradayStore], bulletins: list[IntradayPoint]
 ) -> None:
@@ -240,7 +287,7 @@ def test_the_endpoint_is_in_the_openapi_with_its_parameters(
     with _client(store, points, cache_ttl_s=0) as http:
         spec = http.get("/openapi.json").json()
     op = spec["paths"]["/api/intraday"]["get"]
-    assert {p["name"] for p in op["parameters"]} == {"series", "day", "format", "table"}
+    assert {p["name"] for p in op["parameters"]} == {"series", "day", "end", "format", "table"}
     assert "text/csv" in op["responses"]["200"]["content"]
     assert "422" in op["responses"]
     assert "IntradayView" in spec["components"]["schemas"]

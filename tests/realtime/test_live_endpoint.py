@@ -20,10 +20,12 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.intraday import IntradayPoint
 from fuelpipe.domain.models import PresentDate, Record, Status
 from fuelpipe.ports.store import RunLog
+from fuelpipe.replay.snapshot_data import Snapshot
 from fuelpipe.stages.data_version import mark_changed
 
 SP = ZoneInfo("America/Sao_Paulo")
 NOW = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
+BRENT, USD = "COMMODITY#BRENT", "CURRENCY#USD"
 
 
 def test_a_new_data_version_without_a_new_run_is_a_new_live_version(tmp_path) -> None:
@@ -192,3 +194,33 @@ def test_every_change_of_the_runs_health_shows_moves_the_runs_part(tmp_path) -> 
     assert first.parts["runs"] != second.parts["runs"] != third.parts["runs"]
     assert len({first.version, second.version, third.version}) == 3
     assert first.parts["store"] == second.parts["store"] == third.parts["store"]
+
+
+def test_brent_in_reais_is_published_when_the_later_of_its_inputs_was(tmp_path) -> None:
+    """The overview's "Brent in reais" card was the only one without a "published … ago" line:
+    /api/live had no row for it (it is derived, in no catalog). Its row is dated as its card
+    (Brent's newest day, at the latest PTAX on or before it: Carnival Tuesday 2022-03-01 at
+    Friday 02-25's rate) and published when the later of its inputs was: FRED's Brent, a week
+    after its day, not PTAX on its own (real values of both)."""
+    snap = Snapshot()
+    ptax = {q.day: q.sell for q in snap.ptax["USD"]}
+    brent = {o.day: o.value for o in snap.fred["DCOILBRENTEU"]}
+    days = [date(2022, 2, 24), date(2022, 2, 25), date(2022, 2, 28), date(2022, 3, 1)]
+    records = [Record(BRENT, d, Decimal(brent[d]), Status.OK) for d in days]
+    records += [Record(USD, d, Decimal(ptax[d]), Status.OK) for d in days if d in ptax]
+    clock = FixedClock(datetime(2022, 3, 10, 15, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "l.sqlite", clock=clock)
+    store.put_records(records)
+    try:
+        with serving(create_app(store, DEFAULT_CATALOG, clock=clock)) as url:
+            series = httpx.get(url + "/api/live", timeout=10.0).json()["series"]
+            overview = httpx.get(url + "/api/overview", timeout=10.0).json()["items"]
+    finally:
+        store.close()
+    rows = {s["key"]: s for s in series}
+    card = next(i for i in overview if i["key"] == "BRENT_BRL")
+    assert max(d for d in days if d in ptax) == date(2022, 2, 25)  # Carnival: no PTAX after
+    assert rows["BRENT_BRL"]["date"] == card["date"] == "2022-03-01"
+    assert rows["BRENT_BRL"]["published_at"] == rows[BRENT]["published_at"]
+    assert rows["BRENT_BRL"]["published_at"] == "2022-03-08T00:00:00-03:00"
+    assert rows["BRENT_BRL"]["age_s"] == rows[BRENT]["age_s"] < rows[USD]["age_s"]

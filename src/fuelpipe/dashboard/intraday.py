@@ -20,6 +20,7 @@ from fuelpipe.dashboard.app import (
     table_check,
     table_help,
 )
+from fuelpipe.dashboard.errors import InvalidRequestError
 from fuelpipe.dashboard.formats import FormatQ
 from fuelpipe.dashboard.params import DateParam
 from fuelpipe.dashboard.schemas import IntradayPointOut, IntradayView, PreviousClose
@@ -34,10 +35,18 @@ from fuelpipe.ports.store import Store
 INTRADAY_PATH = "/api/intraday"
 PREVIOUS_CLOSE_LOOKBACK = timedelta(days=31)
 """How far back the previous close is looked for: longer than any market's holiday silence."""
-COLLECT_HINT = (
-    "`fuelpipe watch --intraday` stores the day's PTAX bulletins and 15-minute bars as they "
-    f"are published (kept {RETENTION.days} days)"
-)
+PTAX_KEY = "CURRENCY#USD"
+"""The one intraday series of PTAX bulletins; the others' points are 15-minute bars."""
+
+
+def collect_hint(key: str) -> str:
+    """How the day's points of ``key`` are collected, naming what they are: a share's or BZ=F's
+    are 15-minute bars, not PTAX bulletins."""
+    what = "PTAX bulletins" if key == PTAX_KEY else "15-minute bars"
+    return (
+        f"`fuelpipe watch --intraday` stores the day's {what} as they are published "
+        f"(kept {RETENTION.days} days)"
+    )
 
 
 def check_intraday_series(value: str) -> str:
@@ -55,11 +64,18 @@ IntradaySeriesQ = Annotated[
 ]
 
 
-def previous_close(store: Store, key: str, day: date) -> PreviousClose | None:
-    """The last stored daily value of ``key`` before ``day`` (one Query)."""
-    records = store.query(key, day - PREVIOUS_CLOSE_LOOKBACK, day - timedelta(days=1), ("value",))
+def closes(store: Store, key: str, day: date) -> tuple[PreviousClose | None, PreviousClose | None]:
+    """The last stored daily value of ``key`` before ``day`` and the one of ``day`` itself, if
+    any (the overview's card shows it: a day whose close is stored without intraday points is
+    not a day with nothing); one Query."""
+    records = store.query(key, day - PREVIOUS_CLOSE_LOOKBACK, day, ("value",))
     ok = [(r.date, r.value) for r in records if r.status is Status.OK and r.value is not None]
-    return PreviousClose(date=ok[-1][0], value=float(ok[-1][1])) if ok else None
+    before = [(d, v) for d, v in ok if d < day]
+    own = [(d, v) for d, v in ok if d == day]
+    return (
+        PreviousClose(date=before[-1][0], value=float(before[-1][1])) if before else None,
+        PreviousClose(date=day, value=float(own[-1][1])) if own else None,
+    )
 
 
 LAST_SESSION_LOOKBACK = 10
@@ -68,15 +84,21 @@ than any market's run of closed days (Carnival, Christmas to New Year with a wee
 
 
 def shown_day(
-    points_store: IntradayStore | None, catalog: Catalog, key: str, now: datetime
+    points_store: IntradayStore | None,
+    catalog: Catalog,
+    key: str,
+    now: datetime,
+    end: date | None = None,
 ) -> tuple[date, list[IntradayPoint] | None]:
-    """The day the panel shows when none is asked for: São Paulo's today, unless the series
-    has no session today (its calendar's weekend or holiday) and no point on it (BZ=F's Sunday
-    evening bars are on one): then its last session day, as a market screen shows Friday on a
-    Saturday. (A session day whose points are still to come stays today: the panel says so.)
-    With it, that day's points when choosing it read them (None: not read), so the view does
-    not read them again."""
+    """The day the panel shows when none is asked for: São Paulo's today (or the End date
+    ``end``, when it is before today), unless the series has no session that day (its
+    calendar's weekend or holiday) and no point on it (BZ=F's Sunday evening bars are on one):
+    then its last session day, as a market screen shows Friday on a Saturday. (A session day
+    whose points are still to come stays that day: the panel says so.) With it, that day's
+    points when choosing it read them (None: not read), so the view does not read them again."""
     today = now.astimezone(SAO_PAULO).date()
+    if end is not None:
+        today = min(today, end)
     if trading_keys(catalog, today, [key]):
         return today, None
     if points_store is not None and (
@@ -102,7 +124,7 @@ def intraday_view(
     """The day's points of one series with their change from the previous close; ``read``:
     the day's points when already read (:func:`shown_day`)."""
     series = catalog[key]
-    prev = previous_close(store, key, day)
+    prev, close = closes(store, key, day)
     if read is not None:
         points = read
     elif points_store is not None:
@@ -123,15 +145,16 @@ def intraday_view(
         )
         for p in points
     ]
+    stored = f"its close of {day}, {close.value}, is stored; " if close else ""
     if points_store is None:
-        message = f"this dashboard has no intraday store: {COLLECT_HINT}"
+        message = f"this dashboard has no intraday store: {stored}{collect_hint(key)}"
     elif not out and not trading_keys(catalog, day, [key]):
         message = (
             f"{key} has no session on {day:%A} {day} (a weekend or holiday of its "
             f"{series.calendar} calendar): no bulletin or bar is published that day"
         )
     elif not out:
-        message = f"no intraday points stored for {key} on {day}: {COLLECT_HINT}"
+        message = f"{stored}no intraday points stored for {key} on {day}: {collect_hint(key)}"
     else:
         message = None
     return IntradayView(
@@ -143,6 +166,7 @@ def intraday_view(
         collected=points_store is not None,
         message=message,
         previous_close=prev,
+        close=close,
         points=out,
         choices=[k for k in INTRADAY_SERIES if k in catalog],
     )
@@ -165,6 +189,14 @@ def intraday_router(
                 "series' last session day when it has none today and no point on it)"
             ),
         ] = None,
+        end: Annotated[
+            DateParam,
+            Query(
+                description="the page's End date (ISO YYYY-MM-DD), instead of `day`: the day "
+                "shown is the End date (today when it is later), or the series' last session "
+                "day before it when it has none that day, as the cards read it"
+            ),
+        ] = None,
         format: FormatQ = "json",
         table: Annotated[
             str | None, table_check(IntradayView), Query(description=table_help(IntradayView))
@@ -172,7 +204,12 @@ def intraday_router(
     ) -> BaseModel | Response:
         """A day's PTAX bulletins or 15-minute bars of one series, and its previous close."""
         not_too_far_ahead(request, day, "day")
-        chosen, read = (day, None) if day else shown_day(points_store, catalog, series, clock.now())
+        not_too_far_ahead(request, end, "end")
+        if day and end:
+            raise InvalidRequestError("give day or end, not both: day is the day shown")
+        chosen, read = (
+            (day, None) if day else shown_day(points_store, catalog, series, clock.now(), end)
+        )
         view = intraday_view(store, points_store, catalog, clock, series, chosen, read)
         return answer(view, format, "intraday", table, parts=[series, chosen])
 

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import threading
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
@@ -22,11 +23,13 @@ from fuelpipe.dashboard.areas import BR, OVERVIEW_DRIVERS, PRODUCTS
 from fuelpipe.dashboard.etags import none_match
 from fuelpipe.dashboard.formats import FormatQ
 from fuelpipe.dashboard.health import runs_shown
+from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, PTAX_MAX_AGE, USD, SeriesReader
 from fuelpipe.dashboard.schemas import Cell, Table, context, iso
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.intraday import INTRADAY_SERIES
 from fuelpipe.domain.keys import fuel_key
+from fuelpipe.domain.models import Status
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.store import Store
@@ -148,6 +151,43 @@ def _age_s(published: dt.datetime, now: dt.datetime) -> float | None:
     return age if age >= 0 else None
 
 
+def _brent_brl(
+    store: Store,
+    catalog: Catalog,
+    brent_day: dt.date,
+    now: dt.datetime,
+) -> LiveSeries:
+    """Brent in BRL's row, dated as its overview card (Brent's newest day with a PTAX at most
+    :data:`PTAX_MAX_AGE` before it): published when the later of its two inputs was, stored
+    when the later of them was (no record of its own keeps either)."""
+    found = (
+        SeriesReader(store, catalog)
+        .raw(BRENT_BRL, brent_day - timedelta(days=21), brent_day)
+        .value_on_or_before(brent_day)
+    )
+    if found is None:
+        return LiveSeries(key=BRENT_BRL, date=None, published_at=None, stored_at=None, age_s=None)
+    day = found[0]
+    rates = [
+        r
+        for r in store.query(USD, day - PTAX_MAX_AGE, day, ("value", "updated_at"))
+        if r.status is Status.OK and r.value is not None
+    ]
+    brent = store.query(BRENT, day, day, ("value", "updated_at"))
+    published = max(
+        catalog[BRENT].schedule.published_at(day),
+        catalog[USD].schedule.published_at(rates[-1].date),
+    )
+    instants = [r.updated_at for r in (*brent[-1:], *rates[-1:]) if r.updated_at]
+    return LiveSeries(
+        key=BRENT_BRL,
+        date=day,
+        published_at=published,
+        stored_at=max(instants).astimezone(SAO_PAULO) if instants else None,
+        age_s=_age_s(published, now),
+    )
+
+
 def live_view(
     store: Store, catalog: Catalog, clock: Clock, intraday: IntradayStore | None = None
 ) -> LiveView:
@@ -182,6 +222,8 @@ def live_view(
         )
         # a corrected value on the same date is a change too
         fingerprint.append(f"{key}:{newest}:{found[0].value if found else ''}:{stored}")
+        if key == BRENT and USD in catalog:  # Brent in BRL's card, beside Brent's
+            rows.append(_brent_brl(store, catalog, newest, now))
     runs = store.last_runs()
     last_run = max((r.finished_at for r in runs), default=None)
     from fuelpipe.stages.data_version import data_version  # as app.py: imported when used

@@ -905,16 +905,25 @@ class IntradayView(BaseModel):
     collected: bool = Field(description="whether this dashboard has an intraday store at all")
     message: str | None = Field(description="why there are no points, and how to collect them")
     previous_close: PreviousClose | None
+    close: PreviousClose | None = Field(
+        None,
+        description="the series' daily value stored for the day itself (the overview's card "
+        "shows it), when there is one: stored whether or not intraday points are",
+    )
     points: list[IntradayPointOut]
     choices: list[str] = Field(description="every series with intraday values")
 
     def table(self) -> Table:
-        """One row per point, the previous close (its value, then its date) beside it, the
+        """One row per point, the previous close (its value, then its date) and the day's own
+        close (``close_value``, ``close_date``; empty when none is stored) beside it, the
         series' label and unit, the view's ``as_of``, ``collected`` and ``message`` after; a
         day with no point is one row of its ``message`` (why, and how to collect them) with
         no time or value, as ``indices.csv`` gives a line with no point."""
         head = ["key", "day", "at", "time", "kind", "value", "change_pct", "previous_close"]
         prev_head, prev = context(self.previous_close, ["value", "date"], "previous_close_")
+        close_head, close = context(self.close, ["value", "date"], "close_")
+        prev_head += close_head
+        prev += close
         view_head, view = context(self, ["label", "unit", "as_of", "collected", "message"])
         points: list[IntradayPointOut | None] = list(self.points) or [None]
         rows: list[list[Cell]] = []

@@ -137,6 +137,8 @@
     return found;
   }
 
+  // Intl writes a hyphen for minus; Plotly's axes, and typography, U+2212 (CSVs keep "-")
+  const minus = (text) => text.replace("-", "\u2212");
   const fmt = {
     money(value, unit, digits) {
       if (value === null || value === undefined) return "—";
@@ -145,25 +147,25 @@
       const options = currency
         ? { style: "currency", currency, minimumFractionDigits: d, maximumFractionDigits: d }
         : { minimumFractionDigits: d, maximumFractionDigits: d };
-      return formatter(Intl.NumberFormat, options).format(value);
+      return minus(formatter(Intl.NumberFormat, options).format(value));
     },
     num(value, digits) {
       if (value === null || value === undefined) return "—";
       const d = digits === undefined ? 2 : digits;
-      return formatter(Intl.NumberFormat, {
+      return minus(formatter(Intl.NumberFormat, {
         minimumFractionDigits: d,
         maximumFractionDigits: d,
-      }).format(value);
+      }).format(value));
     },
     pct(value, digits, signed) {
       if (value === null || value === undefined) return "—";
       const d = digits === undefined ? 1 : digits;
-      return formatter(Intl.NumberFormat, {
+      return minus(formatter(Intl.NumberFormat, {
         style: "percent",
         minimumFractionDigits: d,
         maximumFractionDigits: d,
         signDisplay: signed === false ? "auto" : "exceptZero",
-      }).format(value / 100);
+      }).format(value / 100));
     },
     date(iso) {
       if (!iso) return "—";
@@ -830,7 +832,8 @@
   /** Today's PTAX bulletins or 15-minute bars of the chosen series, against the last close;
    *  a link's series with no intraday values is said above the default's (todayRefused). */
   async function viewToday(token) {
-    const url = api("/api/intraday", { series: state.today });
+    // An End date picked, the panel shows that day (its last session by then), as the cards.
+    const url = api("/api/intraday", { series: state.today, end: state.date });
     const note = document.getElementById("today-note");
     let data;
     try {
@@ -861,15 +864,17 @@
     setCsv(url, "today-csv");
     const name = seriesName(data.key);
     const empty = !data.points.length;
+    const digits = data.unit === "BRL/USD" ? 4 : 2;
+    const what = t(data.key === USD ? "today.ptax" : "today.bars");
     if (empty) {
-      const vars = { series: name, day: fmt.date(data.day) };
-      showEmpty("chart-today", t(data.collected ? "today.empty" : "today.notCollected", vars));
+      const close = data.close && fmt.money(data.close.value, data.unit, digits);
+      const vars = { series: name, day: fmt.date(data.day), what, close };
+      showEmpty("chart-today", t(data.collected ? (close ? "today.close" : "today.empty") : "today.notCollected", vars));
     }
     // after showEmpty, which hides the panel's notes with the chart's
     note.textContent = todayRefused && t("today.refused", { series: todayRefused, shown: name });
     note.hidden = !todayRefused;
     if (empty) return;
-    const digits = data.unit === "BRL/USD" ? 4 : 2;
     const x = data.points.map((p) => `${data.day} ${p.time}`);
     const traces = [{
       type: "scatter",
@@ -946,7 +951,9 @@
         : t("asOf", { date: fmt.date(item.date) });
       card(
         cards, title, fmt.money(item.value, item.unit, digits), change,
-        changeClass(item.change_pct, 1), asOf, item.key, unitName(item.unit),
+        // a pump price's rise is red, its fall green (the consumer's side); a driver's
+        // (the dollar, Brent, a share) is neither good nor bad: neutral, its sign says which way
+        (fuel ? "" : "neutral ") + changeClass(item.change_pct, 1), asOf, item.key, unitName(item.unit),
       );
       cards.lastElementChild.dataset.date = item.date; // live.js: fresh only if the newest
     }
@@ -1552,7 +1559,9 @@
     const q = new URLSearchParams({ lang: state.lang });
     document.querySelector('a[href^="/docs"]').href = "/docs?" + q;
     if (meta) q.set("fuel", state.fuel); // sanitizeChoices' fuel: one of meta.products
-    document.querySelector("a.tab-link").href = "/stations?" + q;
+    const link = document.querySelector("a.tab-link");
+    link.href = "/stations?" + q;
+    link.title = t("nav.stations"); // the page's language, not the HTML's English
   }
 
   function showView() {

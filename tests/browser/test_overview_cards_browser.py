@@ -1,0 +1,107 @@
+"""The overview's cards in headless Chromium, on the real data: a driver's change is not
+coloured as good or bad, every number writes its minus as Plotly's axes do (U+2212), Brent in
+reais says when it was published, and the Stations link's tooltip speaks the page's language."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page
+from tests.browser.conftest import error_free_page
+
+pytestmark = pytest.mark.browser
+MINUS = "\u2212"
+END = "2022-01-15"  # the dollar fell on the week (-2.5%), ethanol and LPG too
+FUELS = {"FUEL#GASOLINE#BR", "FUEL#ETHANOL#BR", "FUEL#DIESEL_S10#BR", "FUEL#LPG#BR"}
+DRIVERS = {"CURRENCY#USD", "COMMODITY#BRENT", "BRENT_BRL", "STOCK#PETR4"}
+# app.css: --up (a pump price rising: red), --down (falling: green), --navy (the card's value)
+UP, DOWN, NAVY = "rgb(184, 50, 42)", "rgb(26, 127, 75)", "rgb(22, 50, 79)"
+CARDS_JS = """() => [...document.querySelectorAll('#cards .card[data-key]')].map((card) => {
+  const detail = card.querySelector('.card-detail');
+  return { key: card.dataset.key, text: detail.textContent, colour: getComputedStyle(detail).color };
+})"""
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    with error_free_page(browser) as page:
+        yield page
+
+
+def _cards(page: Page, url: str, query: str) -> dict[str, dict[str, str]]:
+    page.goto(f"{url}/?view=overview&{query}")
+    page.wait_for_selector("body[data-ready=overview]", state="attached")
+    return {c["key"]: c for c in page.evaluate(CARDS_JS)}
+
+
+def test_a_drivers_change_is_neutral_and_a_pump_prices_is_the_consumers(
+    page: Page, dashboard_url: str
+) -> None:
+    """Every card was coloured as a pump price: a fall green, a rise red, so a share, the
+    dollar or Brent falling read as good news (Petrobras PN -8.1% in green)."""
+    changes = {
+        i["key"]: i["change_pct"]
+        for i in httpx.get(f"{dashboard_url}/api/overview?end={END}").json()["items"]
+    }
+    cards = _cards(page, dashboard_url, f"lang=en&date={END}")
+    assert changes["CURRENCY#USD"] < -1 and changes["COMMODITY#BRENT"] > 1  # both ways
+    for key in DRIVERS:
+        assert cards[key]["colour"] == NAVY, (key, cards[key])
+    for key in FUELS:
+        change = changes[key]
+        expected = UP if change >= 0.05 else DOWN if change <= -0.05 else None
+        if expected:
+            assert cards[key]["colour"] == expected, (key, change, cards[key])
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_every_minus_on_the_page_is_u2212_as_plotlys(
+    page: Page, dashboard_url: str, lang: str
+) -> None:
+    """Cards and the correlation heatmap's cells wrote Intl's hyphen ("-2.5%") beside Plotly's
+    axes' U+2212 ("−0.5"); the CSV keeps ASCII "-" for programs that read it."""
+    cards = _cards(page, dashboard_url, f"lang={lang}&date={END}")
+    falling = [c["text"] for k, c in cards.items() if k in {"CURRENCY#USD", "FUEL#LPG#BR"}]
+    assert all(text.startswith(MINUS) for text in falling), falling
+    assert not any("-" in c["text"] for c in cards.values()), cards
+    csv = httpx.get(f"{dashboard_url}/api/overview?end={END}&format=csv").text
+    assert re.search(r"^CURRENCY#USD,.*,-2\.\d+,2022-01-15$", csv, re.M) and MINUS not in csv
+
+    page.goto(f"{dashboard_url}/?view=correlations&lang={lang}")
+    page.wait_for_selector("#chart-corr[data-rendered]", state="attached")
+    cells = page.evaluate("() => document.getElementById('chart-corr').data[0].text.flat()")
+    assert any(c.startswith(MINUS) for c in cells) and not any("-" in c for c in cells), cells
+
+
+def test_brent_in_reais_says_when_it_was_published(page: Page, dashboard_url: str) -> None:
+    """The only card without a "published … ago" line: its inputs' publication is known, the
+    later of Brent's (FRED, a week after its day) and PTAX's."""
+    _cards(page, dashboard_url, "lang=en")
+    page.wait_for_function("() => document.querySelectorAll('#cards .card-fresh').length")
+    fresh = page.locator('.card[data-key="BRENT_BRL"] .card-fresh')
+    brent = page.locator('.card[data-key="COMMODITY#BRENT"] .card-fresh')
+    dated = page.evaluate(
+        """() => ['BRENT_BRL', 'COMMODITY#BRENT'].map(
+          (k) => document.querySelector(`.card[data-key="${k}"]`).dataset.date)"""
+    )
+    assert dated[0] == dated[1]  # the same day: Brent's publication is the later one
+    assert fresh.inner_text().startswith("published ") and fresh.inner_text() == brent.inner_text()
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"),
+    [
+        ("en", "Stations: prices by municipality, brand and station"),
+        ("pt-BR", "Postos: preços por município, bandeira e posto"),
+    ],
+)
+def test_the_stations_links_tooltip_speaks_the_pages_language(
+    page: Page, dashboard_url: str, lang: str, title: str
+) -> None:
+    _cards(page, dashboard_url, f"lang={lang}")
+    assert page.locator("a.tab-link").get_attribute("title") == title
+    page.click(f'.lang-btn[data-lang="{"en" if lang == "pt-BR" else "pt-BR"}"]')
+    page.wait_for_function("(t) => document.querySelector('a.tab-link').title !== t", arg=title)
