@@ -42,7 +42,7 @@ from fuelpipe.adapters.lake.athena import (  # noqa: E402
     athena_literal,
 )
 from fuelpipe.adapters.lake.engine import QueryResult, StationLake  # noqa: E402
-from fuelpipe.adapters.lake.queries import QUERIES  # noqa: E402
+from fuelpipe.adapters.lake.queries import QUERIES, window_params  # noqa: E402
 from fuelpipe.adapters.lake.storage import LocalLakeStorage, S3LakeStorage  # noqa: E402
 
 pytestmark = pytest.mark.aws
@@ -134,8 +134,8 @@ class Recording:
     lake: StationLake
     calls: list[Recorded] = field(default_factory=list)
 
-    def window(self) -> tuple[date, date] | None:
-        return self.lake.window()
+    def fuel_windows(self) -> dict[str, tuple[date, date]]:
+        return self.lake.fuel_windows()
 
     def old_layout(self) -> int | None:
         return self.lake.old_layout()
@@ -155,9 +155,8 @@ def duck_types(lake: StationLake, name: str, params: dict[str, Any]) -> list[str
 
 
 def window_recorded(lake: StationLake) -> Recorded:
-    """DuckDB's answer to the ``window`` query over the lake's first and last month."""
-    months = sorted({m for _, m in lake.storage.partitions()})
-    params = {"month_from": months[0], "month_to": months[-1]}
+    """DuckDB's answer to the ``window`` query over each fuel's first and last month."""
+    params = window_params(lake.storage.partitions())
     return Recorded("window", params, duck_types(lake, "window", params),
                     lake.query("window", params))  # fmt: skip
 
@@ -381,7 +380,10 @@ def test_the_window_is_asked_again_only_when_an_end_month_changes(
     (latest, *_) = sorted(athena_lake.executions(), key=lambda e: e["Status"]["SubmissionDateTime"],
                           reverse=True)  # fmt: skip
     assert len(athena_lake.executions()) == 2
-    assert latest["ExecutionParameters"] == ["'2025-03'", "'2025-05'"]
+    asked = dict(zip(QUERIES["window"].params, latest["ExecutionParameters"], strict=True))
+    assert asked["first_month_CNG"] == asked["last_month_CNG"] == "'2025-05'"
+    assert (asked["first_month_LPG"], asked["last_month_LPG"]) == ("'2025-03'", "'2025-04'")
+    assert asked["first_month_DIESEL"] == "''"  # a fuel the lake lacks: no month
 
 
 def test_athena_text_is_typed_by_column_info(athena_lake: AthenaLake) -> None:

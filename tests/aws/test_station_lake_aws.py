@@ -28,7 +28,7 @@ from fuelpipe.adapters.lake.athena import (  # noqa: E402
     reuse_minutes,
 )
 from fuelpipe.adapters.lake.engine import FILE_COLUMNS, StationLake  # noqa: E402
-from fuelpipe.adapters.lake.queries import QUERIES  # noqa: E402
+from fuelpipe.adapters.lake.queries import QUERIES, window_params  # noqa: E402
 from fuelpipe.adapters.lake.storage import (  # noqa: E402
     LAKE_PREFIX,
     WRITE_LOCK,
@@ -250,6 +250,7 @@ def test_athena_gets_the_same_sql_text_in_the_workgroup(
     workgroup = new_workgroup(athena, bucket)
     runner = AthenaQueries(athena, workgroup, "fuelpipe", poll_s=0.01)
     params = query_params("GASOLINE", date(2025, 3, 24), date(2025, 4, 19), "SP", "SAO PAULO", "x")
+    params |= window_params([("GASOLINE", "2025-03"), ("GASOLINE", "2025-04"), ("LPG", "2025-04")])
     for name, q in QUERIES.items():
         execution_id = runner.start(name, params)
         execution = runner.wait(execution_id)

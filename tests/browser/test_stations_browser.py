@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -30,7 +31,7 @@ from tests.support.clipboard import (
     assert_copy_status_follows_the_language,
 )
 from tests.support.plotly_ticks import day_ticks
-from tests.support.station_lake import real_sample_lake
+from tests.support.station_lake import fuels_apart_lake, real_sample_lake
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
@@ -38,22 +39,38 @@ from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.stations import NO_LAKE_BUCKET, no_lake_advice
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 
+if TYPE_CHECKING:
+    from fuelpipe.adapters.lake.engine import StationLake
+
 pytestmark = pytest.mark.browser
 pytest.importorskip("duckdb")
 
 NOW = datetime(2025, 4, 22, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def stations_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The dashboard with a station lake holding the real gasoline/ethanol and LPG files."""
-    tmp = tmp_path_factory.mktemp("stations-browser")
-    lake = real_sample_lake(tmp, NOW)
+def _serve(tmp: Path, lake: StationLake) -> Iterator[str]:
+    """The dashboard (an empty store) with ``lake``, served; its address."""
     store = SqliteStore(tmp / "empty.sqlite", clock=FixedClock(NOW))
     app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), stations=lake)
     with serving(app) as url:
         yield url
     store.close()
+    lake.close()
+
+
+@pytest.fixture(scope="module")
+def stations_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The dashboard with a station lake holding the real gasoline/ethanol and LPG files."""
+    tmp = tmp_path_factory.mktemp("stations-browser")
+    yield from _serve(tmp, real_sample_lake(tmp, NOW))
+
+
+@pytest.fixture(scope="module")
+def apart_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The dashboard with a lake of real files whose fuels end apart and with no gasoline:
+    diesel, diesel S10 and CNG to December 2023, LPG in 2025."""
+    tmp = tmp_path_factory.mktemp("stations-apart")
+    yield from _serve(tmp, fuels_apart_lake(tmp, NOW))
 
 
 @pytest.fixture
@@ -201,8 +218,8 @@ def test_the_search_view_shows_no_empty_box_before_a_search(
 class _NoWindow:
     """A station engine of a lake with no collection day yet (synthetic: an empty lake)."""
 
-    def window(self) -> None:
-        return None
+    def fuel_windows(self) -> dict[str, object]:
+        return {}
 
     def old_layout(self) -> None:
         return None
@@ -414,8 +431,8 @@ def test_a_span_too_long_is_said_in_portuguese_with_its_two_days(
     page.wait_for_selector("#st-error:not([hidden])")
     assert page.locator("#st-error").inner_text() == (
         "Não foi possível carregar esta visão: a data inicial 01/01/2024 está mais de 370 dias "
-        "antes do último dia de coleta da base, 19/04/2025, onde termina uma consulta sem data "
-        "final"
+        "antes do último dia de coleta de Gasolina comum da base, 19/04/2025, onde termina uma "
+        "consulta sem data final"
     )
     _open(page, stations_url, "view=dispersion&start=2024-01-01&end=2025-01-06&lang=pt-BR")
     page.wait_for_selector("#st-error:not([hidden])")
@@ -436,8 +453,8 @@ def test_a_start_after_the_lakes_last_day_names_that_day_and_marks_the_start_alo
     expect(error).to_be_visible()
     assert error.inner_text() == (
         "Não foi possível carregar esta visão: a data inicial 01/05/2025 é posterior ao último "
-        "dia de coleta da base, 19/04/2025, onde termina uma consulta sem data final: a base "
-        "tem dias de coleta de 24/03/2025 a 19/04/2025"
+        "dia de coleta de Gasolina comum da base, 19/04/2025, onde termina uma consulta sem "
+        "data final: a base tem dias de coleta de Gasolina comum de 24/03/2025 a 19/04/2025"
     )
     start = page.get_by_role("textbox", name="De", exact=True)
     expect(start).to_have_attribute("aria-invalid", "true")
@@ -445,7 +462,7 @@ def test_a_start_after_the_lakes_last_day_names_that_day_and_marks_the_start_alo
     assert page.locator("#st-end").get_attribute("aria-invalid") is None
     # in English the API's own words, whose day is no end
     _open(page, stations_url, "view=brands&start=2025-05-01&lang=en")
-    expect(error).to_contain_text("is after the lake's last collection day 2025-04-19")
+    expect(error).to_contain_text("is after the lake's last GASOLINE collection day 2025-04-19")
     assert page.locator("#st-end").get_attribute("aria-invalid") is None
 
 
@@ -687,18 +704,18 @@ def test_the_links_between_the_pages_keep_the_fuel(page: Page, stations_url: str
     page.wait_for_selector("body[data-ready]:not([data-ready=''])", state="attached")
     link = page.locator("a.tab-link")
     expect(link).to_have_attribute("href", "/stations?lang=en&fuel=ETHANOL")
-    page.select_option("#fuel", "DIESEL_S10")  # a choice made here, not only the address's
-    expect(link).to_have_attribute("href", "/stations?lang=en&fuel=DIESEL_S10")
+    page.select_option("#fuel", "LPG")  # a choice made here, not only the address's
+    expect(link).to_have_attribute("href", "/stations?lang=en&fuel=LPG")
     link.click()
     page.wait_for_url(re.compile(r"/stations\?"))
     page.wait_for_selector("body[data-ready]", state="attached")
-    expect(page.locator("#st-fuel")).to_have_value("DIESEL_S10")
-    page.select_option("#st-fuel", "LPG")
-    expect(page.locator("#st-back")).to_have_attribute("href", "/?lang=en&fuel=LPG")
+    expect(page.locator("#st-fuel")).to_have_value("LPG")
+    page.select_option("#st-fuel", "ETHANOL")
+    expect(page.locator("#st-back")).to_have_attribute("href", "/?lang=en&fuel=ETHANOL")
     page.click("#st-back")
     page.wait_for_url(re.compile(r"/\?"))
     page.wait_for_selector("body[data-ready]:not([data-ready=''])", state="attached")
-    expect(page.locator("#fuel")).to_have_value("LPG")
+    expect(page.locator("#fuel")).to_have_value("ETHANOL")
     expect(page.locator("#link-note")).to_be_hidden()  # nothing refused
 
 
@@ -712,6 +729,71 @@ def test_a_fuel_the_stations_page_lacks_opens_its_default_without_an_error(
     expect(page.locator("#st-dispersion tbody tr").first).to_be_visible()
     assert "fuel=" not in page.url  # the default, which the address leaves out
     expect(page.locator("#st-back")).to_have_attribute("href", "/?lang=en&fuel=GASOLINE")
+
+
+def test_a_lake_without_gasoline_opens_on_a_fuel_it_holds_over_its_last_weeks(
+    pt_page: Page, apart_url: str
+) -> None:
+    """With gasoline missing and LPG alone in the lake's last four weeks, the page opened on
+    gasoline and said only "No station data for this choice": it offered every fuel code and
+    each view's default span was the lake's last four weeks. It now offers the fuels the lake
+    holds, opens on the first of them over that fuel's own last four weeks, and an address's
+    fuel the lake lacks opens it too."""
+    page = pt_page
+    for query in ("lang=en", "view=ranking&fuel=GASOLINE&lang=en"):
+        _open(page, apart_url, query)
+        options = page.eval_on_selector_all("#st-fuel option", "(os) => os.map((o) => o.value)")
+        assert options == ["DIESEL", "DIESEL_S10", "CNG", "LPG"]
+        expect(page.locator("#st-fuel")).to_have_value("DIESEL")
+        expect(page.locator("#st-error")).to_be_hidden()
+        expect(page.locator("#st-summary")).to_contain_text("municipalities with Diesel prices")
+        expect(page.locator("#st-cheapest tbody tr")).to_have_count(15)
+        expect(page.locator("#st-start")).to_have_value("2023-12-04")
+        expect(page.locator("#st-end")).to_have_value("2023-12-28")
+        assert "fuel=" not in page.url  # the page's default now, which the address leaves out
+    # another fuel from a fresh address: its own last weeks, not diesel's
+    _open(page, apart_url, "view=dispersion&fuel=LPG&lang=en")
+    expect(page.locator("#st-dispersion tbody tr")).to_have_count(4)
+    expect(page.locator("#st-start")).to_have_value("2025-03-24")
+    expect(page.locator("#st-end")).to_have_value("2025-04-18")
+
+
+def test_an_empty_choice_shows_no_municipality_panel_under_its_note(
+    pt_page: Page, apart_url: str
+) -> None:
+    """CNG in Acre (no station sells it) said "No station data for this choice" above an empty
+    "Pick a municipality" chart panel."""
+    page = pt_page
+    muni = page.locator("#st-chart-muni").locator("xpath=..")
+    _open(page, apart_url, "view=ranking&fuel=CNG&state=AC&lang=en")
+    expect(page.locator("#st-summary")).to_have_text("No station data for this choice.")
+    expect(muni).to_be_hidden()
+    page.select_option("#st-state", "SP")  # a choice with towns: the panel is back
+    expect(page.locator("#st-cheapest tbody tr").first).to_be_visible()
+    expect(muni).to_be_visible()
+    expect(page.locator("#st-muni-title")).to_have_text(
+        "Pick a municipality to see its weekly distribution"
+    )
+
+
+def test_on_a_phone_a_flags_few_prices_mark_keeps_to_one_line(
+    browser: Browser, stations_url: str
+) -> None:
+    """At 390 px the brand table's "3 · poucos preços" took three lines."""
+    context = browser.new_context(locale="pt-BR", viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    _open(page, stations_url, "view=brands&lang=pt-BR")
+    lines = page.evaluate(
+        """() => [...document.querySelectorAll('#st-brands tbody tr')].map((tr) => {
+          const range = document.createRange();
+          range.selectNodeContents(tr.cells[1]);
+          return [tr.cells[1].textContent,
+                  new Set([...range.getClientRects()].map((r) => r.top)).size];
+        })"""
+    )
+    context.close()
+    assert sum("poucos preços" in text for text, _ in lines) > 10
+    assert [text for text, n in lines if n != 1] == []
 
 
 PHONE_WIDTHS_JS = """() => [document.documentElement.scrollWidth,
@@ -943,8 +1025,8 @@ def test_a_refused_date_marks_its_field_and_is_its_description(
     expect(start).to_have_attribute("aria-invalid", "true")
     expect(start).to_have_accessible_description(error.inner_text())
     assert error.inner_text().endswith(
-        "está mais de 370 dias antes do último dia de coleta da base, 19/04/2025, onde termina "
-        "uma consulta sem data final"
+        "está mais de 370 dias antes do último dia de coleta de Gasolina comum da base, "
+        "19/04/2025, onde termina uma consulta sem data final"
     )
     assert page.locator("#st-end").get_attribute("aria-invalid") is None  # not what was refused
     # A start it takes clears both.

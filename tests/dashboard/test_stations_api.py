@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from tests.dashboard.conftest import csv_misses
-from tests.support.station_lake import OldLayoutLake, real_sample_lake
+from tests.support.station_lake import OldLayoutLake, fuels_apart_lake, real_sample_lake
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
@@ -188,8 +188,9 @@ def test_a_start_alone_after_the_lake_names_the_lakes_last_day_not_an_end(
     resp = client.get("/api/stations/brands", params={"start": "2025-05-01"})
     assert resp.status_code == 422, resp.text
     assert resp.json()["detail"] == (
-        "start 2025-05-01 is after the lake's last collection day 2025-04-19, where an answer "
-        "without end ends: the lake holds collection days 2025-03-24 to 2025-04-19"
+        "start 2025-05-01 is after the lake's last GASOLINE collection day 2025-04-19, where an "
+        "answer without end ends: the lake holds GASOLINE collection days 2025-03-24 to "
+        "2025-04-19"
     )
 
 
@@ -199,8 +200,8 @@ def test_a_start_alone_after_the_lake_names_the_lakes_last_day_not_an_end(
         # no end: the lake's last day, named as such (not as an end never given)
         (
             {"start": "2020-01-01"},
-            "start 2020-01-01 is more than 370 days before the lake's last collection day "
-            "2025-04-19, where an answer without end ends",
+            "start 2020-01-01 is more than 370 days before the lake's last GASOLINE collection "
+            "day 2025-04-19, where an answer without end ends",
         ),
         (
             {"start": "2024-01-01", "end": "2025-01-06"},
@@ -326,8 +327,8 @@ class Recorder:
     def __init__(self) -> None:
         self.asked: list[tuple[str, dict[str, Any]]] = []
 
-    def window(self) -> tuple[date, date]:
-        return date(2025, 3, 24), date(2025, 4, 19)
+    def fuel_windows(self) -> dict[str, tuple[date, date]]:
+        return dict.fromkeys(FUELS, (date(2025, 3, 24), date(2025, 4, 19)))
 
     def old_layout(self) -> int | None:
         return None
@@ -465,8 +466,8 @@ class FixedAnswer:
     def __init__(self, columns: list[str], rows: list[list[Any]]) -> None:
         self.columns, self.rows = columns, rows
 
-    def window(self) -> tuple[date, date]:
-        return date(2025, 3, 24), date(2025, 4, 19)
+    def fuel_windows(self) -> dict[str, tuple[date, date]]:
+        return dict.fromkeys(FUELS, (date(2025, 3, 24), date(2025, 4, 19)))
 
     def old_layout(self) -> int | None:
         return None
@@ -548,8 +549,8 @@ def test_each_station_csv_gives_every_field_its_json_gives(
     assert csv_misses(body, text, ["unit"] if path.endswith("search") else []) == []
     assert (body["old_layout"] is None) == (lake == "today")
     rows = list(csv.DictReader(io.StringIO(text)))
-    if path.endswith("meta"):
-        assert [r["fuels"] for r in rows] == list(FUELS)
+    if path.endswith("meta"):  # the fuels the real sample holds
+        assert [r["fuel"] for r in rows] == ["GASOLINE", "GASOLINE_PREMIUM", "ETHANOL", "LPG"]
     elif not body["rows"]:  # the one row of the answer's own fields: no figure in it
         (row,) = rows
         assert not any(list(row.values())[: len(body["columns"])])
@@ -558,8 +559,8 @@ def test_each_station_csv_gives_every_field_its_json_gives(
 class NoWindow:
     """A station engine of a lake with no collection day yet."""
 
-    def window(self) -> None:
-        return None
+    def fuel_windows(self) -> dict[str, tuple[date, date]]:
+        return {}
 
     def old_layout(self) -> int | None:
         return None
@@ -661,6 +662,52 @@ def test_the_two_pages_offer_the_same_fuels_so_a_link_between_them_keeps_its_fue
 ) -> None:
     # Each page's link to the other carries the fuel picked (app.js pageLinks, stations.js
     # translate): the same code there, or the main page would say the link's fuel was refused.
+    # The meta lists the fuels the lake holds: each one of the codes the views take.
     products = [p["code"] for p in client.get("/api/meta").json()["products"]]
-    fuels = client.get("/api/stations/meta").json()["fuels"]
-    assert sorted(products) == sorted(fuels) == sorted(FUELS)
+    fuels = [f["fuel"] for f in client.get("/api/stations/meta").json()["fuels"]]
+    assert sorted(products) == sorted(FUELS)
+    assert fuels and set(fuels) <= set(FUELS)
+
+
+def test_each_fuel_answers_its_own_last_four_weeks_and_the_meta_lists_the_fuels_held(
+    tmp_path: Path,
+) -> None:
+    """A lake of diesel, diesel S10 and CNG to December 2023 and LPG in 2025 (real files, no
+    gasoline): the meta listed all seven fuel codes and every view's default span was the
+    lake's last four weeks, which hold LPG alone, so the page opened on an empty gasoline
+    view and diesel's views were empty too. The meta lists the fuels held, each with its days
+    and last survey week, and a view's default span is its fuel's last four weeks."""
+    lake = fuels_apart_lake(tmp_path, NOW)
+    store = SqliteStore(tmp_path / "empty.sqlite", clock=FixedClock(NOW))
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0, stations=lake)
+    with TestClient(app) as http:
+        meta = http.get("/api/stations/meta").json()
+        rows = list(csv.DictReader(io.StringIO(http.get("/api/stations/meta?format=csv").text)))
+        diesel = http.get("/api/stations/ranking", params={"fuel": "DIESEL"}).json()
+        lpg = http.get("/api/stations/dispersion", params={"fuel": "LPG"}).json()
+        gasoline = http.get("/api/stations/ranking").json()  # a fuel the lake lacks
+        search = http.get("/api/stations/search", params={"q": "posto"}).json()
+    store.close()
+    lake.close()
+    dec = {"first_day": "2023-12-04", "last_day": "2023-12-28", "last_week": "2023-12-24"}
+    assert (meta["first"], meta["last"]) == ("2023-12-04", "2025-04-18")
+    assert meta["fuels"] == [
+        {"fuel": "DIESEL", "unit": "BRL/l", **dec},
+        {"fuel": "DIESEL_S10", "unit": "BRL/l", **dec},
+        {"fuel": "CNG", "unit": "BRL/m3", **dec},
+        {"fuel": "LPG", "unit": "BRL/13kg", "first_day": "2025-03-24",
+         "last_day": "2025-04-18", "last_week": "2025-04-13"},
+    ]  # fmt: skip
+    assert [(r["fuel"], r["last_week"], r["last"]) for r in rows] == [
+        (f["fuel"], f["last_week"], "2025-04-18") for f in meta["fuels"]
+    ]
+    # diesel's four weeks up to its own last day, which hold its prices
+    assert (diesel["start"], diesel["end"]) == ("2023-12-04", "2023-12-28")
+    assert len(diesel["rows"]) > 100
+    assert (lpg["start"], lpg["end"]) == ("2025-03-24", "2025-04-18")
+    assert [r[0] for r in lpg["rows"]] == ["2025-03-23", "2025-03-30", "2025-04-06", "2025-04-13"]
+    # a fuel the lake lacks, and a search (every fuel): the lake's last four weeks
+    assert (gasoline["start"], gasoline["end"], gasoline["rows"]) == (
+        "2025-03-22", "2025-04-18", [],
+    )  # fmt: skip
+    assert (search["start"], search["end"]) == ("2025-03-22", "2025-04-18")

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import csv
 import statistics
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import sqlglot
 from sqlglot import exp
+from tests.support.station_lake import fuels_apart_lake
 
+from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.lake.engine import StationLake
-from fuelpipe.adapters.lake.queries import QUERIES
+from fuelpipe.adapters.lake.queries import QUERIES, window_params
+from fuelpipe.adapters.lake.storage import LocalLakeStorage
 from fuelpipe.domain.stations import (
     RECONCILE_MEDIAN_PCT,
     RECONCILE_MIN_COVERAGE,
@@ -57,8 +60,36 @@ def test_every_query_parses_unchanged_as_trino(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(QUERIES))
 def test_every_query_runs_on_duckdb(name: str, real_lake: StationLake) -> None:
-    result = real_lake.query(name, _params(state="SP", municipality="SAO PAULO", text="POSTO"))
+    params = _params(state="SP", municipality="SAO PAULO", text="POSTO")
+    params |= window_params(real_lake.storage.partitions())
+    result = real_lake.query(name, params)
     assert result.rows, name
+
+
+def test_each_fuel_has_its_own_window(tmp_path: Path) -> None:
+    """A lake of diesel and CNG to December 2023 and LPG in 2025 (real files) had one window,
+    2023-12-04..2025-04-18, so every fuel's default span was the four weeks to 2025-04-18:
+    diesel's and CNG's views were empty. Each fuel's first and last day now come from its own
+    first and last month (one query, which reads no other month), the lake's from them."""
+    lake = fuels_apart_lake(tmp_path, datetime(2025, 4, 22, tzinfo=UTC))
+    dec = (date(2023, 12, 4), date(2023, 12, 28))
+    assert lake.fuel_windows() == {
+        "DIESEL": dec,
+        "DIESEL_S10": dec,
+        "CNG": dec,
+        "LPG": (date(2025, 3, 24), date(2025, 4, 18)),
+    }
+    assert lake.window() == (date(2023, 12, 4), date(2025, 4, 18))
+    params = window_params(lake.storage.partitions())
+    assert (params["first_month_LPG"], params["last_month_LPG"]) == ("2025-03", "2025-04")
+    assert (params["first_month_CNG"], params["last_month_CNG"]) == ("2023-12", "2023-12")
+    assert params["first_month_GASOLINE"] == params["last_month_GASOLINE"] == ""
+
+
+def test_an_empty_lake_has_no_fuel_window(tmp_path: Path) -> None:
+    lake = StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(datetime.now(UTC)))
+    assert lake.fuel_windows() == {}
+    assert lake.window() is None
 
 
 def test_weekly_quantiles_match_duckdb_quantile_cont(real_lake: StationLake) -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from tests.lake.conftest import BOM, real_lines, set_cell
+from tests.support.station_lake import fuels_apart_lake
 from typer.testing import CliRunner
 
 from fuelpipe.cli.main import cli
@@ -246,9 +247,9 @@ def test_an_until_alone_before_the_lake_is_the_four_weeks_up_to_it(env: dict[str
 
 
 def test_a_since_alone_after_the_lake_names_the_lake_s_last_day(env: dict[str, str]) -> None:
-    """Without --until a query ends on the lake's last day: a --since after it was refused as
-    "--since ... is after --until ...", naming an --until never given; now the lake's last
-    day, which --until defaults to, and the days the lake holds."""
+    """Without --until a query ends on the lake's last day of its fuel: a --since after it was
+    refused as "--since ... is after --until ...", naming an --until never given; now that
+    last day, which --until defaults to, and the days the lake holds of the fuel."""
     done = CliRunner().invoke(cli, ["stations", "query", "window", "-f", "json"], env=env)
     assert done.exit_code == 0, done.output
     (window,) = json.loads(done.stdout)
@@ -256,8 +257,8 @@ def test_a_since_alone_after_the_lake_names_the_lake_s_last_day(env: dict[str, s
     since = last + timedelta(days=7)
     line = " ".join(_refused(["state_weekly", "--fuel", "LPG", "--since", str(since)], env).split())
     assert line == (
-        f"error: --since {since} is after the lake's last collection day {last}, where the "
-        f"query ends without --until: the lake holds collection days {first} to {last}"
+        f"error: --since {since} is after the lake's last LPG collection day {last}, where the "
+        f"query ends without --until: the lake holds LPG collection days {first} to {last}"
     ), line
 
 
@@ -304,3 +305,24 @@ def test_window_is_the_whole_lake_s_first_and_last_day(tmp_path: Path) -> None:
     done = CliRunner().invoke(cli, ["stations", "query", "window", "-f", "csv"], env=env)
     assert done.exit_code == 0, done.output
     assert done.stdout == "first_day,last_day\n2025-01-03,2025-04-03\n"
+
+
+def test_a_query_without_a_span_covers_its_fuels_last_four_weeks(tmp_path: Path) -> None:
+    """In a lake whose fuels end apart (real files: diesel to December 2023, LPG in 2025) a
+    query without --since/--until covered the lake's last four weeks, empty for diesel; it
+    covers the fuel's own, as the stations page does."""
+    lake = fuels_apart_lake(tmp_path, datetime(2025, 4, 22, tzinfo=UTC))
+    lake.close()
+    env = {
+        "FUELPIPE_LAKE": str(tmp_path / "lake"),
+        "FUELPIPE_DB": str(tmp_path / "x.sqlite"),
+        "FUELPIPE_BACKEND": "embedded",
+    }
+    for fuel, weeks in (
+        ("DIESEL", ["2023-12-03", "2023-12-10", "2023-12-17", "2023-12-24"]),
+        ("LPG", ["2025-03-23", "2025-03-30", "2025-04-06", "2025-04-13"]),
+    ):
+        args = ["stations", "query", "dispersion", "--fuel", fuel, "-f", "json"]
+        done = CliRunner().invoke(cli, args, env=env)
+        assert done.exit_code == 0, done.output
+        assert [r["week"] for r in json.loads(done.stdout)] == weeks, fuel

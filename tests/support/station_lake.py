@@ -1,6 +1,7 @@
 """A station lake holding the bundled real gasoline/ethanol and LPG files (ANP's last-4-weeks
-sample, 2025-03-24..2025-04-19), for the stations API and browser tests; and the same lake read
-as one of an older layout."""
+sample, 2025-03-24..2025-04-19), for the stations API and browser tests; one whose fuels end
+apart (diesel and CNG in December 2023, LPG in 2025); and the same lake read as one of an older
+layout."""
 
 from __future__ import annotations
 
@@ -18,16 +19,35 @@ if TYPE_CHECKING:
     from fuelpipe.dashboard.stations import StationQueries
 
 
-def real_sample_lake(tmp: Path, now: datetime) -> StationLake:
-    """Ingest the real gasoline/ethanol and LPG files into a fresh lake under ``tmp``."""
+DIESEL_CNG_2023 = (
+    Path(__file__).resolve().parents[2]
+    / "datasets/anp/stations"
+    / "samuelfideles1__anp_revenda_ultimas-4-semanas-diesel-gnv_2023-12-04_2023-12-28.csv"
+)
+"""ANP's real diesel, diesel S10 and CNG file of 2023-12-04..2023-12-28, bundled under datasets/anp/stations/."""
+
+
+def real_sample_lake(
+    tmp: Path, now: datetime, groups: tuple[str, ...] = ("gasolina-etanol", "glp")
+) -> StationLake:
+    """Ingest the real files of ``groups`` (gasoline/ethanol and LPG) into a fresh lake under
+    ``tmp``."""
     from fuelpipe.adapters.lake.engine import StationLake
     from fuelpipe.adapters.lake.storage import LocalLakeStorage
 
     lake = StationLake(LocalLakeStorage(tmp / "lake"), FixedClock(now))
-    for group in ("gasolina-etanol", "glp"):
+    for group in groups:
         path = tmp / f"ultimas-4-semanas-{group}.csv"
         path.write_bytes(lzma.decompress((SNAPSHOT_DIR / f"shpc/qus/{path.name}.xz").read_bytes()))
         lake.ingest_path(path)
+    return lake
+
+
+def fuels_apart_lake(tmp: Path, now: datetime) -> StationLake:
+    """A lake of real files whose fuels end apart, and without gasoline: diesel, diesel S10 and
+    CNG to 2023-12-28, LPG 2025-03-24..2025-04-18 (its last four weeks hold LPG alone)."""
+    lake = real_sample_lake(tmp, now, ("glp",))
+    lake.ingest_path(DIESEL_CNG_2023)
     return lake
 
 
@@ -49,8 +69,8 @@ class OldLayoutLake:
     def query(self, name: str, params: dict[str, Any]) -> Any:
         return self.lake.query(name, params)
 
-    def window(self) -> tuple[date, date] | None:
-        return self.lake.window()
+    def fuel_windows(self) -> dict[str, tuple[date, date]]:
+        return self.lake.fuel_windows()
 
     def old_layout(self) -> int | None:
         return 1

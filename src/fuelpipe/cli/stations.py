@@ -37,6 +37,7 @@ from fuelpipe.domain.stations import (
     figure,
     figure_text,
     first_stations,
+    lake_window,
     query_params,
     span_answered,
     span_asked,
@@ -723,18 +724,24 @@ def _days(since: str | None, until: str | None) -> tuple[date | None, date | Non
     return first, last
 
 
-def _span(lake: Any, first: date | None, last: date | None) -> tuple[date, date]:
-    """The collection days asked for (:func:`_days`); the lake's last 4 weeks by default, the 4
+def _span(
+    lake: Any, first: date | None, last: date | None, fuel: str | None = None
+) -> tuple[date, date]:
+    """The collection days asked for (:func:`_days`); the lake's last 4 weeks by default (with
+    ``fuel``, that fuel's last 4 weeks when the lake holds it, as the page's views), the 4
     weeks up to --until without --since (:func:`~fuelpipe.domain.stations.span_asked`)."""
     if first is None or last is None:
-        window = lake.window()
+        windows = lake.fuel_windows()
+        window = windows.get(fuel) if fuel else None
+        of = f"{fuel} " if window else ""
+        window = window or lake_window(windows)
         if window is None:
             raise fail("the lake is empty: run `fuelpipe stations ingest` first")
         first, last = span_asked(window, first, last)
         if first > last:  # only a --since given can be: :func:`_days` checked both given
             raise fail(
-                f"--since {first} is after the lake's last collection day {last}, where the "
-                f"query ends without --until: the lake holds collection days {window[0]} to "
+                f"--since {first} is after the lake's last {of}collection day {last}, where the "
+                f"query ends without --until: the lake holds {of}collection days {window[0]} to "
                 f"{window[1]}"
             )
     return first, last
@@ -939,7 +946,8 @@ def query(
 ) -> None:
     """Run one of the lake's queries (the same SQL text Athena runs in the AWS home).
 
-    The window is the lake's last 4 weeks unless --since/--until say otherwise, answered
+    The window is the fuel's last 4 weeks in the lake (a search's: the lake's) unless
+    --since/--until say otherwise, answered
     over the whole survey weeks holding them (Sunday to Saturday): the table's title says
     them, and -f csv or -f json end every row with start and end (the days asked for),
     covered_start and covered_end (the weeks answered).
@@ -1005,7 +1013,7 @@ def query(
     title = name
     span: dict[str, date] = {}
     if windowed:
-        first, last = _span(lake, *days)
+        first, last = _span(lake, *days, fuel if "--fuel" in takes else None)
         params = query_params(fuel, first, last, state, municipality, text or "")
         span = span_answered(first, last)
         weeks = f"{span['covered_start']}..{span['covered_end']}"  # the whole survey weeks

@@ -27,6 +27,7 @@ from fuelpipe.dashboard.params import DateParam, one_of
 from fuelpipe.dashboard.schemas import (
     Cell,
     Table,
+    csv_table,
     csv_text,
     download_name,
     list_table,
@@ -41,9 +42,11 @@ from fuelpipe.domain.stations import (
     SEARCH_STATIONS,
     figure,
     first_stations,
+    lake_window,
     query_params,
     span_answered,
     span_asked,
+    week_start,
     weeks_covered,
 )
 from fuelpipe.ports.lake import LakeQueryFailed
@@ -82,7 +85,9 @@ class StationQueries(Protocol):
 
     def query(self, name: str, params: dict[str, Any]) -> Any: ...
 
-    def window(self) -> tuple[date, date] | None: ...
+    def fuel_windows(self) -> dict[str, tuple[date, date]]:
+        """Each fuel the lake holds (FUELS order) and its first and last collection day."""
+        ...
 
     def old_layout(self) -> int | None:
         """The lake's layout when it is older than today's (not yet migrated), else None."""
@@ -158,13 +163,30 @@ class OldLayout(BaseModel):
     detail: str = Field(description="what it means, and `fuelpipe stations migrate` to fix it")
 
 
+class StationFuel(BaseModel):
+    """A fuel the lake holds: its first and last collection day and its last survey week."""
+
+    fuel: str = Field(description="the fuel's code, as the station views take it")
+    unit: str = Field(description="its price unit")
+    first_day: date = Field(description="its first collection day in the lake")
+    last_day: date = Field(description="its last collection day in the lake")
+    last_week: date = Field(
+        description="the Sunday of its last survey week: a view of this fuel without start "
+        "or end answers the four weeks up to `last_day`"
+    )
+
+
 class StationsMetaView(BaseModel):
-    """The lake's first and last collection day, the fuels, and an older layout if any."""
+    """The lake's first and last collection day, the fuels it holds, and an older layout if
+    any."""
 
     available: bool = Field(description="whether the lake has any collection day")
     first: date | None
     last: date | None
-    fuels: list[str] = Field(description="the fuel codes the station views take")
+    fuels: list[StationFuel] = Field(
+        description="the fuels the lake holds (the station views take any of "
+        f"{', '.join(FUELS)}; another answers no row), each with its own days"
+    )
     old_layout: OldLayout | None
 
     def table(self) -> Table:
@@ -222,9 +244,11 @@ def _responses(model: type[BaseModel], text: str) -> dict[int | str, dict[str, A
 
 META_RESPONSES = _responses(
     StationsMetaView,
-    "JSON, or CSV with `format=csv`: a row per fuel (`fuels`), then `available`, `first`, "
+    "JSON, or CSV with `format=csv`: a row per fuel the lake holds (`fuels`: `fuel`, `unit`, "
+    "`first_day`, `last_day`, `last_week`), then `available`, `first`, "
     "`last` and `old_layout` (as `old_layout_layout`, `old_layout_current`, "
-    "`old_layout_detail`) on every row; header `X-Lake-Old-Layout` in a lake of an older layout",
+    "`old_layout_detail`) on every row (a lake of no fuel: one row of those); header "
+    "`X-Lake-Old-Layout` in a lake of an older layout",
 )
 RESPONSES = _responses(StationsView, _ANSWER_HELP)
 SEARCH_RESPONSES = _responses(StationSearchView, _ANSWER_HELP)
@@ -331,36 +355,49 @@ def _json(view: BaseModel) -> JSONResponse:
 
 
 def _meta(lake: StationQueries, fmt: str) -> Response:
-    """``/api/stations/meta``'s answer: the lake's first and last day, its fuels and layout."""
-    window = lake.window()
+    """``/api/stations/meta``'s answer: the lake's first and last day, its fuels (each with
+    its own days) and layout."""
+    windows = lake.fuel_windows()
+    window = lake_window(windows)
     old = _old_layout(lake)
     view = StationsMetaView(
         available=window is not None,
         first=window[0] if window else None,
         last=window[1] if window else None,
-        fuels=list(FUELS),
+        fuels=[
+            StationFuel(
+                fuel=fuel,
+                unit=FUEL_UNITS[fuel],
+                first_day=first,
+                last_day=last,
+                last_week=week_start(last),
+            )
+            for fuel, (first, last) in windows.items()
+        ],
         old_layout=old,
     )
     if fmt == "csv":
-        return _flagged(_csv(*view.table(), "stations-meta.csv", None), old)
+        # an empty lake (no fuel): one row of the view's own fields, as a view of no row
+        return _flagged(_csv(*csv_table(view, None), "stations-meta.csv", None), old)
     return _flagged(_json(view), old)
 
 
 def _days_asked(
-    window: tuple[date, date], start: date | None, end: date | None
+    window: tuple[date, date], start: date | None, end: date | None, fuel: str | None = None
 ) -> tuple[date, date]:
-    """The days a request asks for in a lake holding ``window`` (:func:`span_asked`), or a
-    422 (the page translates these messages: stations.js API_ERRORS). Without an end the last
-    day is the lake's, and a refusal names it so (as the CLI's ``--since`` does), not as an
-    end never given."""
+    """The days a request asks for in a lake holding ``window`` (:func:`span_asked`): the
+    lake's, or with ``fuel`` that fuel's own; or a 422 (the page translates these messages:
+    stations.js API_ERRORS). Without an end the last day is the lake's (the fuel's), and a
+    refusal names it so (as the CLI's ``--since`` does), not as an end never given."""
     first, last = span_asked(window, start, end)
+    of = f"{fuel} " if fuel else ""
     until = (
         f"end {last}"
         if end is not None
-        else f"the lake's last collection day {last}, where an answer without end ends"
+        else f"the lake's last {of}collection day {last}, where an answer without end ends"
     )
     if first > last:  # only a start given can be: without one it is at most the last day
-        held = "" if end else f": the lake holds collection days {window[0]} to {window[1]}"
+        held = "" if end else f": the lake holds {of}collection days {window[0]} to {window[1]}"
         raise InvalidRequestError(f"start {first} is after {until}{held}", params=("start", "end"))
     if (last - first).days > MAX_SPAN_DAYS:
         raise InvalidRequestError(
@@ -380,9 +417,14 @@ def build_router(lake: StationQueries | None, *, no_lake: str | None = None) -> 
     def unavailable(detail: str = missing) -> Response:
         return JSONResponse({"detail": detail, "errors": []}, status_code=404)
 
-    def span(start: date | None, end: date | None) -> tuple[date, date] | None:
+    def span(fuel: str | None, start: date | None, end: date | None) -> tuple[date, date] | None:
+        """The days asked for: by default the four weeks up to ``fuel``'s last collection day
+        (the lake's for a search, or a fuel it lacks); None in an empty lake."""
         assert lake is not None
-        window = lake.window()
+        windows = lake.fuel_windows()
+        if fuel in windows:
+            return _days_asked(windows[fuel], start, end, fuel)
+        window = lake_window(windows)
         return None if window is None else _days_asked(window, start, end)
 
     def answer(
@@ -401,7 +443,7 @@ def build_router(lake: StationQueries | None, *, no_lake: str | None = None) -> 
     ) -> Response:
         if lake is None:
             return unavailable()
-        days = span(start, end)
+        days = span(fuel if per_fuel else None, start, end)
         if days is None:  # a lake, so the extra is there: it holds no collection day yet
             return unavailable(EMPTY_LAKE)
         result = lake.query(name, query_params(fuel, *days, state, municipality, text))

@@ -10,7 +10,7 @@ import difflib
 import re
 import statistics
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVar
@@ -368,6 +368,13 @@ def span_asked(
         if window[0] <= last:
             first = max(window[0], first)
     return first, last
+
+
+def lake_window(windows: Mapping[str, tuple[date, date]]) -> tuple[date, date] | None:
+    """A lake's first and last collection day from each fuel's (None: it holds no fuel)."""
+    if not windows:
+        return None
+    return min(w[0] for w in windows.values()), max(w[1] for w in windows.values())
 
 
 def weeks_covered(start: date, end: date) -> tuple[date, date]:

@@ -23,8 +23,14 @@ from typing import Any
 import stamina
 
 from fuelpipe.adapters.lake.engine import QueryResult
-from fuelpipe.adapters.lake.queries import QUERIES
+from fuelpipe.adapters.lake.queries import (
+    QUERIES,
+    fuel_windows,
+    window_months,
+    window_params,
+)
 from fuelpipe.adapters.lake.storage import LakeListing, S3LakeStorage
+from fuelpipe.domain.stations import lake_window
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.lake import LakeQueryFailed
 
@@ -345,8 +351,8 @@ def _ended(execution_id: str, state: str, status: dict[str, Any]) -> AthenaQuery
 
 class AthenaStations:
     """The station views' queries (the dashboard's ``StationQueries``) on Athena: the named
-    queries typed as DuckDB types them, and the lake's window found as StationLake finds it
-    (the named query ``window`` over the first and last month that have partition files).
+    queries typed as DuckDB types them, and each fuel's window found as StationLake finds it
+    (the named query ``window`` over each fuel's first and last month with partition files).
 
     Each query lets Athena reuse a result up to ``reuse_limit`` minutes old that is younger
     than the lake's last write (``reuse_minutes``; 0: never reuse). The last write comes from
@@ -365,7 +371,7 @@ class AthenaStations:
         self.storage = storage
         self.clock = clock
         self.reuse_limit = reuse_limit
-        self._window: tuple[tuple[tuple[str, str, str], ...], tuple[date, date] | None] | None
+        self._window: tuple[tuple[tuple[str, str, str], ...], dict[str, tuple[date, date]]] | None
         self._window = None
         self._lock = threading.Lock()
 
@@ -389,24 +395,25 @@ class AthenaStations:
         with athena_errors(f"reading {self.storage.describe()}", "reading the lake's manifest"):
             return self.storage.old_layout()
 
-    def window(self) -> tuple[date, date] | None:
-        """First and last collection day in the lake, or None when it has no partition."""
+    def fuel_windows(self) -> dict[str, tuple[date, date]]:
+        """Each fuel's first and last collection day, for the fuels the lake holds."""
         # Every view asks, and an Athena query takes seconds where an S3 listing takes
-        # milliseconds: the query runs again only when the end months' files change (ETag).
+        # milliseconds: the query runs again only when a fuel's end months' files change (ETag).
         listing = self._listing()
         tags = listing.etags
-        months = sorted({month for _, month in tags})
-        if not months:
-            return None
-        ends = (months[0], months[-1])
-        key = tuple(sorted((p, m, tag) for (p, m), tag in tags.items() if m in ends))
+        if not tags:
+            return {}
+        ends = window_months(tags)
+        key = tuple(sorted((p, m, tag) for (p, m), tag in tags.items() if (p, m) in ends))
         with self._lock:
             if self._window is not None and self._window[0] == key:
                 return self._window[1]
-        params = {"month_from": ends[0], "month_to": ends[1]}
-        result = self.queries.query("window", params, self._reuse(listing))
-        row = result.rows[0] if result.rows else (None, None)
-        found = (row[0], row[1]) if row[0] is not None and row[1] is not None else None
+        result = self.queries.query("window", window_params(tags), self._reuse(listing))
+        found = fuel_windows(result.rows)
         with self._lock:
             self._window = (key, found)
         return found
+
+    def window(self) -> tuple[date, date] | None:
+        """First and last collection day in the lake, or None when it has no partition."""
+        return lake_window(self.fuel_windows())

@@ -59,7 +59,12 @@ from fuelpipe.adapters.lake.formats import (
     UnreadableFile,
     csv_inputs,
 )
-from fuelpipe.adapters.lake.queries import QUERIES
+from fuelpipe.adapters.lake.queries import (
+    QUERIES,
+    fuel_windows,
+    window_months,
+    window_params,
+)
 from fuelpipe.adapters.lake.storage import (
     INCOMPLETE,
     LAKE_LAYOUT,
@@ -77,7 +82,7 @@ from fuelpipe.domain.station_files import (
     kind_by_name,
     resumed_kind,
 )
-from fuelpipe.domain.stations import ANP_COLUMN_KEYS, ANP_COLUMNS, BadRow, column_key
+from fuelpipe.domain.stations import ANP_COLUMN_KEYS, ANP_COLUMNS, BadRow, column_key, lake_window
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.lake import LakeStorage, LakeWriteLock
@@ -1243,25 +1248,29 @@ class StationLake:
         the manifest is read again only when it changed)."""
         return self.storage.old_layout()
 
-    def window(self) -> tuple[date, date] | None:
-        """First and last collection day in the lake: the named query ``window`` over the
-        first and last month's partitions only (every page view asks; Athena's engine in the
-        AWS home runs the same query over the same months)."""
-        months = sorted(
-            {
-                f.parent.name.removeprefix("month=")
-                for f in self._files(self._root(), None, None, None)
-            }
-        )
-        if not months:
-            return None
+    def fuel_windows(self) -> dict[str, tuple[date, date]]:
+        """Each fuel's first and last collection day, for the fuels the lake holds (FUELS
+        order): the named query ``window`` over each fuel's first and last month's partitions
+        only (every page view asks; Athena's engine in the AWS home runs the same query over
+        the same months)."""
+        root = self._root()
+        partitions = [
+            (f.parent.parent.name.removeprefix("product="), f.parent.name.removeprefix("month="))
+            for f in self._files(root, None, None, None)
+        ]
+        if not partitions:
+            return {}
         q = QUERIES["window"]
-        params = {"month_from": months[0], "month_to": months[-1]}
-        with self.reader(months={months[0], months[-1]}) as con:
-            row = con.execute(q.sql, [params[p] for p in q.params]).fetchone()
-        if not row or row[0] is None or row[1] is None:
-            return None
-        return row[0], row[1]
+        params = window_params(partitions)
+        months = {month for _, month in window_months(partitions)}
+        with self.reader(months=months) as con:
+            rows = con.execute(q.sql, [params[p] for p in q.params]).fetchall()
+        return fuel_windows(rows)
+
+    def window(self) -> tuple[date, date] | None:
+        """First and last collection day in the lake (:func:`lake_window` of
+        :meth:`fuel_windows`)."""
+        return lake_window(self.fuel_windows())
 
 
 _EMPTY_VIEW = (

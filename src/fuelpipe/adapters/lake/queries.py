@@ -24,9 +24,12 @@ square root), so callers get the floats they always got.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
-from fuelpipe.domain.stations import ACCENTED, PLAIN, SEARCH_STATIONS
+from fuelpipe.domain.stations import ACCENTED, FUELS, PLAIN, SEARCH_STATIONS
 
 PRICE = "CAST(price AS DECIMAL(9, 4))"
 """A sale price as the exact decimal ANP published (to 1/100 centavo; at most 99,999.9999)."""
@@ -137,6 +140,37 @@ _MATCH = (
 )
 
 
+def _window_params(fuel: str) -> tuple[str, str]:
+    return f"first_month_{fuel}", f"last_month_{fuel}"
+
+
+def window_params(partitions: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The ``window`` query's parameters from the lake's (product, month) partitions: each
+    fuel's first and last month, ``''`` (no month) for a fuel the lake lacks."""
+    months: dict[str, list[str]] = {}
+    for product, month in partitions:
+        months.setdefault(product, []).append(month)
+    params: dict[str, str] = {}
+    for fuel in FUELS:
+        held = sorted(months.get(fuel, [""]))
+        params.update(zip(_window_params(fuel), (held[0], held[-1]), strict=True))
+    return params
+
+
+def window_months(partitions: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (product, month) partitions the ``window`` query reads: each fuel's first and
+    last month's."""
+    params = window_params(partitions)
+    return {(fuel, params[name]) for fuel in FUELS for name in _window_params(fuel) if params[name]}
+
+
+def fuel_windows(rows: Iterable[Sequence[Any]]) -> dict[str, tuple[date, date]]:
+    """The ``window`` query's rows (product, first day, last day) as each fuel's first and last
+    collection day, in FUELS order (a row without days, none)."""
+    found = {str(r[0]): (r[1], r[2]) for r in rows if r[1] is not None and r[2] is not None}
+    return {fuel: found[fuel] for fuel in FUELS if fuel in found}
+
+
 @dataclass(frozen=True, slots=True)
 class LakeQuery:
     """A named query, its SQL text and the names of its ``?`` parameters in order."""
@@ -241,11 +275,15 @@ QUERIES: dict[str, LakeQuery] = {
         ),
         LakeQuery(
             "window",
-            # The first and last collection day, read from the lake's first and last month
-            # (callers list the partitions): every page view asks, so no other month is read.
-            "SELECT min(collected) AS first_day, max(collected) AS last_day FROM stations "
-            "WHERE month IN (?, ?)",
-            ("month_from", "month_to"),
+            # Each fuel's first and last collection day, read from that fuel's first and last
+            # month (callers list the partitions: window_params): every page view asks, so no
+            # other month is read. A fuel the lake lacks is asked of month '' (none), so the
+            # text and its parameters stay the same whatever the lake holds.
+            "SELECT product, min(collected) AS first_day, max(collected) AS last_day "
+            "FROM stations WHERE "
+            + " OR ".join(f"(product = '{fuel}' AND month IN (?, ?))" for fuel in FUELS)
+            + " GROUP BY product ORDER BY product",
+            tuple(p for fuel in FUELS for p in _window_params(fuel)),
         ),
         LakeQuery(
             "coverage",

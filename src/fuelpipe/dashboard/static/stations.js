@@ -145,8 +145,9 @@
       "notice.oldLayout": "Esta base de postos está num formato antigo ({layout}, anterior ao atual, {current}): um posto cujo CNPJ a ANP já escreveu com pontuação pode ser contado duas vezes nestes números. Rode `fuelpipe stations migrate` para atualizá-la.",
       "error.startAfterEnd": "a data inicial {start} é posterior à final {end}",
       "error.span": "a data inicial {start} está mais de {n} dias antes da final {end}",
-      "error.startAfterLake": "a data inicial {start} é posterior ao último dia de coleta da base, {last}, onde termina uma consulta sem data final: a base tem dias de coleta de {first} a {held}",
-      "error.spanLake": "a data inicial {start} está mais de {n} dias antes do último dia de coleta da base, {last}, onde termina uma consulta sem data final",
+      "error.ofFuel": " de {fuel}",
+      "error.startAfterLake": "a data inicial {start} é posterior ao último dia de coleta{of} da base, {last}, onde termina uma consulta sem data final: a base tem dias de coleta{of} de {first} a {held}",
+      "error.spanLake": "a data inicial {start} está mais de {n} dias antes do último dia de coleta{of} da base, {last}, onde termina uma consulta sem data final",
       "error.outside": "a data {day} está fora do intervalo {first} a {last}",
       "error.noLake": "não há base de postos aqui: instale o extra lake (pip install 'fuelpipe[lake]') e rode `fuelpipe stations ingest`",
       "error.noLakeIngest": "não há base de postos aqui: rode `fuelpipe stations ingest` (ou `fuelpipe demo`) antes, ou confira FUELPIPE_LAKE",
@@ -186,6 +187,9 @@
   let meta = null;
   let oldLayout = null; // the API's `old_layout`: the lake is not yet migrated to today's layout
   let seq = 0;
+  // The fuel codes the lake holds (the meta's `fuels`), or null before it answers or when it
+  // holds none (an empty lake: every fuel is offered, and each view says so).
+  const held = () => (meta && meta.fuels.length ? meta.fuels.map((f) => f.fuel) : null);
 
   const $ = (id) => document.getElementById(id);
   const t = (key, vars = {}) => {
@@ -212,16 +216,18 @@
   // The API answers in English. In Portuguese the messages it is known to send are translated;
   // any other is shown in parentheses after a Portuguese sentence.
   // Without an end the API counts to the lake's last day, and its refusal names that day so.
-  const LAKE_END = "the lake's last collection day (\\d{4}-\\d{2}-\\d{2}), where an answer without end ends";
+  // A view of a fuel the lake holds counts to that fuel's last day, and names the fuel.
+  const LAKE_END = "the lake's last (?:([A-Z_0-9]+) )?collection day (\\d{4}-\\d{2}-\\d{2}), where an answer without end ends";
+  const of = (code) => (code ? t("error.ofFuel", { fuel: t(`fuel.${code}`) }) : "");
   const API_ERRORS = [
     [/^start (\d{4}-\d{2}-\d{2}) is after end (\d{4}-\d{2}-\d{2})$/,
       (m) => ["error.startAfterEnd", { start: day(m[1]), end: day(m[2]) }]],
-    [new RegExp(`^start (\\d{4}-\\d{2}-\\d{2}) is after ${LAKE_END}: the lake holds collection days (\\d{4}-\\d{2}-\\d{2}) to (\\d{4}-\\d{2}-\\d{2})$`),
-      (m) => ["error.startAfterLake", { start: day(m[1]), last: day(m[2]), first: day(m[3]), held: day(m[4]) }]],
+    [new RegExp(`^start (\\d{4}-\\d{2}-\\d{2}) is after ${LAKE_END}: the lake holds (?:[A-Z_0-9]+ )?collection days (\\d{4}-\\d{2}-\\d{2}) to (\\d{4}-\\d{2}-\\d{2})$`),
+      (m) => ["error.startAfterLake", { start: day(m[1]), of: of(m[2]), last: day(m[3]), first: day(m[4]), held: day(m[5]) }]],
     [/^start (\d{4}-\d{2}-\d{2}) is more than (\d+) days before end (\d{4}-\d{2}-\d{2})$/,
       (m) => ["error.span", { start: day(m[1]), n: m[2], end: day(m[3]) }]],
     [new RegExp(`^start (\\d{4}-\\d{2}-\\d{2}) is more than (\\d+) days before ${LAKE_END}$`),
-      (m) => ["error.spanLake", { start: day(m[1]), n: m[2], last: day(m[3]) }]],
+      (m) => ["error.spanLake", { start: day(m[1]), n: m[2], of: of(m[3]), last: day(m[4]) }]],
     [/^(?:start|end): (\d{4}-\d{2}-\d{2}) is outside (\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$/,
       (m) => ["error.outside", { day: day(m[1]), first: day(m[2]), last: day(m[3]) }]],
     [/^no station lake here: install the lake extra/, () => ["error.noLake", {}]],
@@ -473,7 +479,9 @@
       table($(id), cols, ranked[i], attrs, data.unit);
       $(id).closest(".panel").hidden = !ranked[i].length;
     });
-    await renderMunicipality();
+    // No town to pick (CNG in Acre): no "Pick a municipality" panel under the note either.
+    $("st-chart-muni").closest(".panel").hidden = !rows.length;
+    if (rows.length) await renderMunicipality();
   }
 
   async function renderMunicipality() {
@@ -616,7 +624,7 @@
     $("st-back").href = `/?${back}`;
     const fuel = $("st-fuel");
     fuel.textContent = "";
-    for (const code of (meta && meta.fuels) || Object.keys(T.en).filter((k) => k.startsWith("fuel.")).map((k) => k.slice(5))) {
+    for (const code of held() || Object.keys(T.en).filter((k) => k.startsWith("fuel.")).map((k) => k.slice(5))) {
       fuel.add(new Option(t(`fuel.${code}`), code));
     }
     fuel.value = state.fuel;
@@ -657,9 +665,9 @@
 
   async function render() {
     const mine = ++seq;
-    // A fuel this page lacks (a link from the main page, an old address) opens the default,
+    // A fuel the lake lacks (a link from the main page, an old address) opens the default,
     // with no error: the address then drops it.
-    if (meta && !meta.fuels.includes(state.fuel)) state.fuel = defaults.fuel;
+    if (held() && !held().includes(state.fuel)) state.fuel = defaults.fuel;
     writeUrl();
     translate();
     syncControls();
@@ -789,6 +797,12 @@
     try {
       meta = await getJson("/api/stations/meta");
       oldLayout = meta.old_layout || null;
+      // The page opens on gasoline if the lake holds it, else on the first fuel it holds: a
+      // lake of LPG alone opened on an empty gasoline view.
+      if (held() && !held().includes(defaults.fuel)) {
+        if (state.fuel === defaults.fuel) state.fuel = held()[0];
+        defaults.fuel = held()[0];
+      }
     } catch (err) {
       translate();
       syncControls();
