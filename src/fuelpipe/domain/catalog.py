@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from difflib import SequenceMatcher
 from fnmatch import fnmatchcase
 from types import MappingProxyType
 
@@ -414,6 +413,8 @@ def closest_hint(catalog: Catalog, typed: Sequence[str], *, prefixes: bool = Tru
 def _best(text: str, names: list[str], *, cutoff: float) -> list[str]:
     """The ``names`` spelt most like ``text`` (all those as alike as the best), if the best is
     at least ``cutoff`` alike (difflib's ratio)."""
+    from difflib import SequenceMatcher  # an error's hint only: not in every Lambda's import
+
     score = {k: SequenceMatcher(None, text, k).ratio() for k in names}
     best = max(score.values(), default=0.0)
     return [k for k, r in score.items() if r == best] if best >= cutoff else []
