@@ -51,6 +51,25 @@ def test_a_date_not_written_yyyy_mm_dd_is_422(client: httpx.Client, view: str, d
     assert "YYYY-MM-DD" in r.text
 
 
+@pytest.mark.parametrize(
+    ("day", "why"),
+    [("2021-13-01", "month must be in 1..12"), ("2021-02-30", "day is out of range for month")],
+)
+@pytest.mark.parametrize("param", ["start", "end", "until"])
+def test_a_day_the_calendar_lacks_is_422_in_the_projects_words(
+    client: httpx.Client, param: str, day: str, why: str
+) -> None:
+    # well-formed but impossible, it got pydantic's "month value is outside expected range of
+    # 1-12" where `until=garbage` got the message below, naming the parameter likewise
+    r = client.get(f"/api/series?key=CURRENCY%23USD&{param}={day}")
+    assert r.status_code == 422, r.text
+    message = f"{day!r} is not a date ({why}); write it YYYY-MM-DD"
+    assert r.json()["detail"] == f"{param}: {message}"
+    (error,) = r.json()["errors"]
+    assert error["loc"] == ["query", param]
+    assert error["msg"].endswith(message)
+
+
 def test_a_date_over_a_year_ahead_of_the_clock_is_422(client: httpx.Client) -> None:
     later = date(NOW.year + 2, 1, 1).isoformat()
     r = client.get(f"/api/parity?week={later}")
