@@ -350,22 +350,29 @@ def test_health_counts_a_series_at_its_own_clock_when_given_one(tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    "view",
+    ("view", "param"),
     [
-        "/api/series?key=FUEL_MONTHLY%23GASOLINE%23SP&freq=weekly",
-        "/api/indices?keys=FUEL%23GASOLINE%23SP,FUEL_MONTHLY%23GASOLINE%23SP",
-        "/api/correlations?keys=CURRENCY%23USD,FUEL_MONTHLY%23GASOLINE%23SP",
+        ("/api/series?key=FUEL_MONTHLY%23GASOLINE%23SP&freq=weekly", "key"),
+        ("/api/indices?keys=FUEL%23GASOLINE%23SP,FUEL_MONTHLY%23GASOLINE%23SP", "keys"),
+        ("/api/correlations?keys=CURRENCY%23USD,FUEL_MONTHLY%23GASOLINE%23SP", "keys"),
     ],
 )
-def test_a_monthly_series_on_survey_weeks_is_422(client: httpx.Client, view: str) -> None:
+def test_a_monthly_series_on_survey_weeks_is_422(
+    client: httpx.Client, view: str, param: str
+) -> None:
     """ANP's June average put in a Sunday week was dated 2021-05-30 (mostly May), moved the
-    indices' shared base week and correlated with nothing (r null, n 0) without a word."""
+    indices' shared base week and correlated with nothing (r null, n 0) without a word. The
+    422 names the parameter that gave the series in ``errors`` (it named none)."""
     r = client.get(view)
     assert r.status_code == 422, r.text
-    assert r.json()["detail"] == (
+    detail = (
         "FUEL_MONTHLY#GASOLINE#SP is a monthly series: it has no survey weeks (read its months "
         "as stored: /api/series with freq=raw, or fp.series in Python)"
     )
+    assert r.json() == {
+        "detail": detail,
+        "errors": [{"loc": ["query", param], "msg": detail, "type": "value_error"}],
+    }
     raw = client.get("/api/series?key=FUEL_MONTHLY%23GASOLINE%23SP&freq=raw")
     assert raw.status_code == 200, raw.text
 
