@@ -51,6 +51,25 @@ def test_a_date_not_written_yyyy_mm_dd_is_422(client: httpx.Client, view: str, d
     assert "YYYY-MM-DD" in r.text
 
 
+@pytest.mark.parametrize(
+    ("day", "why"),
+    [("2021-13-01", "month must be in 1..12"), ("2021-02-30", "day is out of range for month")],
+)
+@pytest.mark.parametrize("param", ["start", "end", "until"])
+def test_a_day_the_calendar_lacks_is_422_in_the_projects_words(
+    client: httpx.Client, param: str, day: str, why: str
+) -> None:
+    # well-formed but impossible, it got pydantic's "month value is outside expected range of
+    # 1-12" where `until=garbage` got the message below, naming the parameter likewise
+    r = client.get(f"/api/series?key=CURRENCY%23USD&{param}={day}")
+    assert r.status_code == 422, r.text
+    message = f"{day!r} is not a date ({why}); write it YYYY-MM-DD"
+    assert r.json()["detail"] == f"{param}: {message}"
+    (error,) = r.json()["errors"]
+    assert error["loc"] == ["query", param]
+    assert error["msg"].endswith(message)
+
+
 def test_a_date_over_a_year_ahead_of_the_clock_is_422(client: httpx.Client) -> None:
     later = date(NOW.year + 2, 1, 1).isoformat()
     r = client.get(f"/api/parity?week={later}")
@@ -331,22 +350,29 @@ def test_health_counts_a_series_at_its_own_clock_when_given_one(tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    "view",
+    ("view", "param"),
     [
-        "/api/series?key=FUEL_MONTHLY%23GASOLINE%23SP&freq=weekly",
-        "/api/indices?keys=FUEL%23GASOLINE%23SP,FUEL_MONTHLY%23GASOLINE%23SP",
-        "/api/correlations?keys=CURRENCY%23USD,FUEL_MONTHLY%23GASOLINE%23SP",
+        ("/api/series?key=FUEL_MONTHLY%23GASOLINE%23SP&freq=weekly", "key"),
+        ("/api/indices?keys=FUEL%23GASOLINE%23SP,FUEL_MONTHLY%23GASOLINE%23SP", "keys"),
+        ("/api/correlations?keys=CURRENCY%23USD,FUEL_MONTHLY%23GASOLINE%23SP", "keys"),
     ],
 )
-def test_a_monthly_series_on_survey_weeks_is_422(client: httpx.Client, view: str) -> None:
+def test_a_monthly_series_on_survey_weeks_is_422(
+    client: httpx.Client, view: str, param: str
+) -> None:
     """ANP's June average put in a Sunday week was dated 2021-05-30 (mostly May), moved the
-    indices' shared base week and correlated with nothing (r null, n 0) without a word."""
+    indices' shared base week and correlated with nothing (r null, n 0) without a word. The
+    422 names the parameter that gave the series in ``errors`` (it named none)."""
     r = client.get(view)
     assert r.status_code == 422, r.text
-    assert r.json()["detail"] == (
+    detail = (
         "FUEL_MONTHLY#GASOLINE#SP is a monthly series: it has no survey weeks (read its months "
         "as stored: /api/series with freq=raw, or fp.series in Python)"
     )
+    assert r.json() == {
+        "detail": detail,
+        "errors": [{"loc": ["query", param], "msg": detail, "type": "value_error"}],
+    }
     raw = client.get("/api/series?key=FUEL_MONTHLY%23GASOLINE%23SP&freq=raw")
     assert raw.status_code == 200, raw.text
 

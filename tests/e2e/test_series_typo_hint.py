@@ -75,6 +75,29 @@ def test_an_unknown_export_key_names_the_closest_key(key: str, meant: str, tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("typed", ["SP", "region_n"])
+def test_a_state_alone_to_export_is_pointed_to_the_parquet_export_of_its_glob(
+    typed: str, tmp_path: Path
+) -> None:
+    """`export SP` suggested FUEL#LPG#SP or FUEL#CNG#SP, two of its seven keys picked for being
+    shortest: it names the glob of them all, for the Parquet export, which takes many."""
+    env = {"FUELPIPE_DB": str(tmp_path / "s.sqlite")}
+    done = fuelpipe("export", typed, env=env, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    area = typed.upper()
+    keys = [
+        s.key for s in DEFAULT_CATALOG if s.key.startswith("FUEL#") and s.key.endswith(f"#{area}")
+    ]
+    assert len(keys) == 7
+    assert done.stderr.splitlines() == [
+        f"error: {typed!r} is no key; 'FUEL#*#{area}' names 7 series ({keys[0]}, {keys[1]}, …): "
+        f"csv and json export one key, e.g. `fuelpipe export {keys[0]}`; --format parquet "
+        f"exports many: `fuelpipe export --format parquet --series 'FUEL#*#{area}' "
+        "-o FILE.parquet`"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_closest_guesses_nothing_for_a_glob_a_blank_or_a_key_it_knows() -> None:
     assert DEFAULT_CATALOG.closest("FUEL#GASOL*") == []
     assert DEFAULT_CATALOG.closest("  ") == []

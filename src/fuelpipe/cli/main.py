@@ -1208,20 +1208,26 @@ def _note_no_record(keys: Sequence[str]) -> None:
 def _one_export_key(key: str) -> str:
     """``key`` for a CSV or JSON export (:func:`_known_key`). A glob or prefix naming several
     series was refused as "not in the series catalog", though it names them: it is refused
-    naming the Parquet export, which takes it; one naming a single series is that key."""
+    naming the Parquet export, which takes it; one naming a single series is that key. A
+    key's last part alone (a state: ``SP``) was told two of its keys (the LPG and CNG ones):
+    it is refused naming the glob of them all (``FUEL#*#SP``), for the Parquet export."""
     if key.strip().upper() not in DEFAULT_CATALOG:
+        pattern = key
         try:
             named = select_keys(DEFAULT_CATALOG, key)
-        except KeyError:
-            named = []
-        if len(named) == 1:
+        except KeyError:  # no prefix nor glob: a last part alone is pointed to its glob
+            globs = [g for g in DEFAULT_CATALOG.closest(key) if "*" in g]
+            pattern = globs[0] if len(globs) == 1 else key
+            named = select_keys(DEFAULT_CATALOG, pattern) if len(globs) == 1 else []
+        if len(named) == 1:  # (a glob closest names is never one key: that key instead)
             return named[0]
         if named:
             shown = ", ".join(named[:2]) + (", …" if len(named) > 2 else "")
+            which = f"{key!r} names" if pattern == key else f"{key!r} is no key; {pattern!r} names"
             raise fail(
-                f"{key!r} names {len(named)} series ({shown}): csv and json export one key, "
+                f"{which} {len(named)} series ({shown}): csv and json export one key, "
                 f"e.g. `fuelpipe export {named[0]}`; --format parquet exports many: "
-                f"`fuelpipe export --format parquet --series '{key}' -o FILE.parquet`"
+                f"`fuelpipe export --format parquet --series '{pattern}' -o FILE.parquet`"
             )
     return _known_key(key)
 

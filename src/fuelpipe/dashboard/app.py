@@ -575,6 +575,8 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         format: FormatQ = "json",
     ) -> BaseModel | Response:
         """One series over a window, as stored or on ANP survey weeks."""
+        if freq == "weekly":
+            views.require_known(reader, [key], weeks_of="key")
         view = views.series_view(reader, key, win.start, win.end, freq, how, until=win.until)
         days = [p.date for p in view.points]
         span = window_parts(win, min(days, default=None), max(days, default=None))
@@ -601,7 +603,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         the first week they all have, each line starting there."""
         not_too_far_ahead(request, base, "base")
         chosen = split_keys(keys)
-        views.require_known(reader, chosen)
+        views.require_known(reader, chosen, weeks_of="keys")
         view = views.indices_view(reader, chosen, base, win.start, win.end, how, until=win.until)
         days = [p.date for s in view.series for p in s.points]
         span = window_parts(win, min(days, default=None), max(days, default=None))
@@ -622,7 +624,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
                 f"keys: a correlation matrix needs at least two series, got 1: {chosen[0]}",
                 params=("keys",),
             )
-        views.require_known(reader, chosen)
+        views.require_known(reader, chosen, weeks_of="keys")
         view = views.correlation_view(reader, chosen, win.start, win.end, how, until=win.until)
         parts = [*chosen, how, *window_parts(win, view.first, view.last)]
         return answer(view, format, "correlations", parts=parts)

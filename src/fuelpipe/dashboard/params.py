@@ -24,9 +24,16 @@ _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 def iso_text(value: Any) -> Any:
     """Only ``YYYY-MM-DD`` text is a date here: pydantic would also read ``0.0`` or ``86400``
-    as seconds since 1970 (a 200 for a malformed URL instead of a 422)."""
+    as seconds since 1970 (a 200 for a malformed URL instead of a 422). A day the calendar
+    lacks (``2021-13-01``, ``2021-02-30``) is refused here too, in words of the same kind, not
+    in pydantic's own ("month value is outside expected range of 1-12")."""
     if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
         raise ValueError(f"{value!r} is not a date written YYYY-MM-DD")
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:  # "month must be in 1..12", "day is out of range for month"
+            raise ValueError(f"{value!r} is not a date ({exc}); write it YYYY-MM-DD") from None
     return value
 
 

@@ -97,6 +97,18 @@ class SeriesReader:
         stored value; see :meth:`known_through`."""
         return None if end is None else self.known_through(key, end)
 
+    def check_has_weeks(self, key: str, param: str | None = None) -> None:
+        """Raise InvalidRequestError for a monthly series, which has no survey weeks (a month
+        in a Sunday week would be dated before it began, and correlate with nothing), naming
+        ``param`` when the route knows the query parameter that gave ``key``."""
+        self.check_key(key)
+        if key not in DERIVED_LABELS and self.catalog[key].kind is Kind.FUEL_MONTHLY:
+            raise InvalidRequestError(
+                f"{key} is a monthly series: it has no survey weeks (read its months as "
+                "stored: /api/series with freq=raw, or fp.series in Python)",
+                params=(param,) if param else (),
+            )
+
     def weekly(
         self, key: str, start: date | None = None, end: date | None = None, how: WeeklyHow = "mean"
     ) -> TimeSeries:
@@ -108,11 +120,6 @@ class SeriesReader:
         """
         if self.is_weekly(key):
             return self.raw(key, start, end)
-        if key not in DERIVED_LABELS and self.catalog[key].kind is Kind.FUEL_MONTHLY:
-            # a month in a Sunday week would be dated before it began, correlate with nothing
-            raise InvalidRequestError(
-                f"{key} is a monthly series: it has no survey weeks (read its months as "
-                "stored: /api/series with freq=raw, or fp.series in Python)"
-            )
+        self.check_has_weeks(key)
         first = week_start(start) if start else None
         return to_weekly(self.raw(key, first, end), how)

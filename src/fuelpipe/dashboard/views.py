@@ -469,7 +469,10 @@ def meta_view(reader: SeriesReader) -> MetaView:
     )
 
 
-def require_known(reader: SeriesReader, keys: Sequence[str]) -> None:
-    """Raise NotFoundError for the first unknown key."""
+def require_known(reader: SeriesReader, keys: Sequence[str], *, weeks_of: str = "") -> None:
+    """Raise NotFoundError for the first unknown key; with ``weeks_of`` (the query parameter
+    the keys came from), InvalidRequestError naming it for the first with no survey weeks."""
     for key in keys:
         reader.check_key(key)
+    for key in keys if weeks_of else ():
+        reader.check_has_weeks(key, weeks_of)
