@@ -546,13 +546,33 @@ def test_a_count_of_one_is_singular_in_both_languages(watched: Watched, dashboar
     source = page.get_attribute("#chart-lags", "data-source") or ""
     assert httpx.get(dashboard_url + source).json()["best"]["lag"] == 1
     summary = page.locator("#lag-summary").inner_text()
-    assert "Strongest link at a lag of 1 week (" in summary
+    assert "Strongest link at a lag of 1 week:" in summary
     assert not re.search(r"\b1 weeks\b", summary)
     page.click(".lang-btn[data-lang='pt-BR']")
     watched.wait_ready()
     summary = page.locator("#lag-summary").inner_text()
-    assert "defasagem de 1 semana (" in summary
+    assert "defasagem de 1 semana:" in summary
     assert not re.search(r"\b1 semanas\b", summary)
+
+
+def test_the_lags_view_says_which_way_a_lag_runs(watched: Watched, dashboard_url: str) -> None:
+    """The axes' "Lag (weeks)" and the summary's "a lag of 1 week" did not say whether the pump
+    or the driver moved first. A lag k pairs the pump's change with the driver's k weeks before: the page says the
+    pump trails the driver, in both languages (the bundled Northeast diesel, its lag 1)."""
+    page = watched.page
+    axis = "#chart-lags .xtitle"
+    watched.open("view=lags&fuel=DIESEL&area=REGION_NE&driver=BRENT_BRL&lang=en")
+    source = page.get_attribute("#chart-lags", "data-source") or ""
+    assert httpx.get(dashboard_url + source).json()["best"]["lag"] == 1
+    summary = page.locator("#lag-summary").inner_text()
+    assert "a lag of 1 week: the pump trailing Brent in reais (r = " in summary, summary
+    assert page.locator(axis).text_content() == "Lag (weeks the pump trails the driver)"
+    assert page.locator("#chart-coefs .xtitle").text_content() == page.locator(axis).text_content()
+    page.click(".lang-btn[data-lang='pt-BR']")
+    watched.wait_ready()
+    summary = page.locator("#lag-summary").inner_text()
+    assert "defasagem de 1 semana: a bomba seguindo Brent em reais com atraso (r = " in summary
+    assert page.locator(axis).text_content() == "Defasagem (semanas de atraso da bomba)"
 
 
 def test_correlations_over_every_week_name_the_first_week_used(

@@ -177,18 +177,21 @@ def test_a_stored_close_is_said_and_the_panel_follows_the_end_date(
     """Under the dollar's card showing the day's close "published 4 hours ago", the panel said
     "No point of US dollar (PTAX) stored for the day yet", and kept today when an End date
     moved the cards to another day. It says the close is stored and its intraday points are
-    not, for the End date's day when one is picked (the real closes of the 15th and 16th)."""
+    not, for the End date's day when one is picked (the real closes of the 15th and 16th), and
+    its heading names that day, where it said "Today" over the 15th."""
     store, _ = stores
     close = next(q for q in Snapshot().ptax["USD"] if q.day == DAY)
     store.put_records([Record("CURRENCY#USD", DAY, Decimal(close.sell), Status.OK)])
     _, url = served
     empty = page.locator("#today-panel .empty")
-    for query, day, value in (
-        ("", "Mar 16, 2022", close.sell),
-        (f"&date={PREVIOUS}", "Mar 15, 2022", None),
+    heading = page.locator("#today-panel h2")
+    for query, day, value, title in (
+        ("", "Mar 16, 2022", close.sell, "Today"),
+        (f"&date={PREVIOUS}", "Mar 15, 2022", None, "Intraday on Mar 15, 2022"),
     ):
         page.goto(f"{url}/?view=overview&lang=en{query}")
         page.wait_for_selector("body[data-ready=overview]", state="attached")
+        assert heading.inner_text() == title
         text = empty.inner_text()
         assert text.startswith(f"The close of US dollar (PTAX) for {day}, R$"), text
         assert "its intraday points are not" in text and "No intraday point" not in text
@@ -199,6 +202,11 @@ def test_a_stored_close_is_said_and_the_panel_follows_the_end_date(
         assert f"as of {day}" in card  # the card above reads the same day
     href = page.locator("#today-csv").get_attribute("href")
     assert href == f"/api/intraday?series=CURRENCY%23USD&end={PREVIOUS}&format=csv"
+    page.click('.lang-btn[data-lang="pt-BR"]')
+    expect(heading).to_have_text("Intradiário em 15 de mar. de 2022")
+    page.goto(f"{url}/?view=overview&lang=pt-BR")  # no End date: today's day, "Hoje"
+    page.wait_for_selector("body[data-ready=overview]", state="attached")
+    assert heading.inner_text() == "Hoje"
 
 
 def test_without_an_intraday_store_the_panel_says_how_to_collect(

@@ -835,6 +835,10 @@
     // An End date picked, the panel shows that day (its last session by then), as the cards.
     const url = api("/api/intraday", { series: state.today, end: state.date });
     const note = document.getElementById("today-note");
+    // An End date picked, the heading names the day shown, not "Today".
+    const title = (day) =>
+      setText("today-title", day && state.date ? t("today.on", { day: fmt.date(day) }) : t("today.title"));
+    title(state.date);
     let data;
     try {
       data = await getJSON(url);
@@ -854,6 +858,7 @@
       return;
     }
     if (token !== renderToken) return;
+    title(data.day);
     state.today = data.key;
     writeUrl();
     fillSelect(
@@ -1350,8 +1355,10 @@
       })));
     } else {
       if (view.best) {
+        // which way the lag runs: the pump's change k weeks after the driver's
         parts.push(t("lags.best", {
           lag: count(view.best.lag, "week"), r: fmt.num(view.best.r, 2), n: count(view.best.n, "week"),
+          dir: t(view.best.lag ? "lags.trail" : "lags.same", vars),
         }));
       } else {
         const tried = view.cross.filter((c) => c.r !== null).length;
