@@ -829,12 +829,13 @@ def dashboard_api_scenario(lab: Lab) -> Scenario:
         function_url_event(path, query, {"accept": "application/json"})
         for path, query in DASHBOARD_GETS
     ]
-    # The Stations page's two Athena queries (moto runs no SQL): the window, then the ranking.
+    # The Stations page's two Athena queries (moto runs no SQL): each fuel's window (the lake
+    # holds LPG alone here), then the ranking.
     ranking = ["state", "municipality", "stations", "observations", "mean", "median", "p10",
                "p90", "min_price", "max_price"]  # fmt: skip
     results = [
-        athena_text_result(["first_day", "last_day"], ["date", "date"],
-                           [["2025-03-24", "2025-04-19"]]),
+        athena_text_result(["product", "first_day", "last_day"], ["varchar", "date", "date"],
+                           [["LPG", "2025-03-24", "2025-04-19"]]),
         athena_text_result(ranking, ["varchar"] * 2 + ["bigint"] * 2 + ["double"] * 6,
                            [["SP", "SAO PAULO", "120", "130", "107.5", "108.0", "100.0", "115.0",
                              "95.0", "125.0"]]),
@@ -850,6 +851,7 @@ def dashboard_api_scenario(lab: Lab) -> Scenario:
         assert USD in {item["key"] for item in overview["items"]}
         meta, ranked = (json.loads(r["body"]) for r in results[4:6])
         assert (meta["first"], meta["last"]) == ("2025-03-24", "2025-04-19"), meta
+        assert [f["fuel"] for f in meta["fuels"]] == ["LPG"], meta
         assert ranked["rows"] == [["SP", "SAO PAULO", 120, 130, 107.5, 108.0, 100.0, 115.0,
                                    95.0, 125.0]], ranked  # fmt: skip
         for path in ("/api/health", "/api/overview"):
