@@ -24,7 +24,7 @@ from fuelpipe.dashboard.errors import InvalidRequestError
 from fuelpipe.dashboard.formats import FormatQ
 from fuelpipe.dashboard.params import DateParam
 from fuelpipe.dashboard.schemas import IntradayPointOut, IntradayView, PreviousClose
-from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.intraday import INTRADAY_SERIES, RETENTION, IntradayPoint, trading_keys
 from fuelpipe.domain.models import Status
@@ -35,14 +35,10 @@ from fuelpipe.ports.store import Store
 INTRADAY_PATH = "/api/intraday"
 PREVIOUS_CLOSE_LOOKBACK = timedelta(days=31)
 """How far back the previous close is looked for: longer than any market's holiday silence."""
-PTAX_KEY = "CURRENCY#USD"
-"""The one intraday series of PTAX bulletins; the others' points are 15-minute bars."""
-
-
-def collect_hint(key: str) -> str:
-    """How the day's points of ``key`` are collected, naming what they are: a share's or BZ=F's
-    are 15-minute bars, not PTAX bulletins."""
-    what = "PTAX bulletins" if key == PTAX_KEY else "15-minute bars"
+def collect_hint(series: Series) -> str:
+    """How the day's points of ``series`` are collected, naming what they are: BCB's are PTAX
+    bulletins, a share's or BZ=F's 15-minute bars."""
+    what = "PTAX bulletins" if series.source == "bcb" else "15-minute bars"
     return (
         f"`fuelpipe watch --intraday` stores the day's {what} as they are published "
         f"(kept {RETENTION.days} days)"
@@ -147,14 +143,14 @@ def intraday_view(
     ]
     stored = f"its close of {day}, {close.value}, is stored; " if close else ""
     if points_store is None:
-        message = f"this dashboard has no intraday store: {stored}{collect_hint(key)}"
+        message = f"this dashboard has no intraday store: {stored}{collect_hint(series)}"
     elif not out and not trading_keys(catalog, day, [key]):
         message = (
             f"{key} has no session on {day:%A} {day} (a weekend or holiday of its "
             f"{series.calendar} calendar): no bulletin or bar is published that day"
         )
     elif not out:
-        message = f"{stored}no intraday points stored for {key} on {day}: {collect_hint(key)}"
+        message = f"{stored}no intraday points stored for {key} on {day}: {collect_hint(series)}"
     else:
         message = None
     return IntradayView(

@@ -366,10 +366,7 @@ def regional_view(reader: SeriesReader, product: str, week: date | None) -> Regi
             week = _latest_week(reader, [keys[a] for a in LEVEL_AREAS[level]])
             if week:
                 break
-    if week is not None and week.weekday() != 6:
-        raise InvalidRequestError(
-            f"week {week} is not a Sunday: ANP weeks are keyed by Sunday", params=("week",)
-        )
+    _check_sunday(week)
     series = {}
     if week is not None:
         since = week - timedelta(weeks=max(an.CHANGE_WEEKS))
@@ -414,10 +411,7 @@ def parity_view(reader: SeriesReader, week: date | None) -> ParityView:
             week = _latest_week(reader, [eth_keys[a] for a in areas])
             if week:
                 break
-    if week is not None and week.weekday() != 6:
-        raise InvalidRequestError(
-            f"week {week} is not a Sunday: ANP weeks are keyed by Sunday", params=("week",)
-        )
+    _check_sunday(week)
     rows: list[an.Parity] = []
     if week is not None:
         eth = {a: reader.raw(k, week, week) for a, k in eth_keys.items()}
@@ -467,6 +461,14 @@ def meta_view(reader: SeriesReader) -> MetaView:
         coverage=coverage,
         latest=latest,
     )
+
+
+def _check_sunday(week: date | None) -> None:
+    """Refuse a ``week`` that is not a Sunday (InvalidRequestError naming ``week``)."""
+    if week is not None and week.weekday() != 6:
+        raise InvalidRequestError(
+            f"week {week} is not a Sunday: ANP weeks are keyed by Sunday", params=("week",)
+        )
 
 
 def require_known(reader: SeriesReader, keys: Sequence[str], *, weeks_of: str = "") -> None:
