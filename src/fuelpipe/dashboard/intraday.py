@@ -35,6 +35,8 @@ from fuelpipe.ports.store import Store
 INTRADAY_PATH = "/api/intraday"
 PREVIOUS_CLOSE_LOOKBACK = timedelta(days=31)
 """How far back the previous close is looked for: longer than any market's holiday silence."""
+
+
 def collect_hint(series: Series) -> str:
     """How the day's points of ``series`` are collected, naming what they are: BCB's are PTAX
     bulletins, a share's or BZ=F's 15-minute bars."""
