@@ -132,3 +132,89 @@ def test_the_glob_a_state_alone_is_pointed_to_names_its_fuels(tmp_path: Path) ->
         s.key for s in DEFAULT_CATALOG if s.key.startswith("FUEL#") and s.key.endswith("#SP")
     ]
     assert len(keys) == 7
+
+
+def _weekly(pattern: str) -> list[str]:
+    """The catalog's keys ``pattern`` (a glob or a prefix) names, in catalog order."""
+    return [s.key for s in DEFAULT_CATALOG.select([pattern])]
+
+
+@pytest.mark.parametrize(
+    ("typed", "pattern"),
+    [
+        ("SP", "FUEL#*#SP"),  # a state alone: it holds 14 keys (7 weekly, 7 monthly)
+        ("region_n", "FUEL#*#REGION_N"),
+        ("gasoline", "FUEL#GASOLINE"),  # a fuel's name alone: one per area (33)
+        ("GASOLINA", "FUEL#GASOLINE"),  # and in Portuguese
+    ],
+)
+def test_release_given_a_state_or_a_fuel_alone_names_their_pattern_and_the_list(
+    typed: str, pattern: str, tmp_path: Path
+) -> None:
+    """`quarantine release SP DATE` suggested FUEL#LPG#SP or FUEL#CNG#SP, two of the state's
+    14 keys picked for being shortest, and `release GASOLINE DATE` nothing at all: both name
+    the pattern of the keys meant, and the list that has the quarantined ones."""
+    env = {"FUELPIPE_DB": str(tmp_path / "s.sqlite")}
+    done = fuelpipe("quarantine", "release", typed, "2024-01-01", env=env, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    keys = _weekly(pattern)
+    assert len(keys) == (7 if "*" in pattern else 33)
+    assert done.stderr.splitlines() == [
+        f"error: {typed!r} is no key; {pattern!r} names {len(keys)} series ({keys[0]}, "
+        f"{keys[1]}, …): release takes one key, e.g. `fuelpipe quarantine release {keys[0]} "
+        "2024-01-01`; `fuelpipe quarantine list` lists the quarantined records"
+    ]
+    assert list(tmp_path.iterdir()) == []  # refused before a store was created
+
+
+@pytest.mark.parametrize("typed", ["FUEL#GASOLINE", "fuel#*#sp"])
+def test_release_given_a_prefix_or_a_glob_names_how_many_it_names(
+    typed: str, tmp_path: Path
+) -> None:
+    """A prefix or glob naming many keys was "not in the series catalog", though it names them."""
+    env = {"FUELPIPE_DB": str(tmp_path / "s.sqlite")}
+    done = fuelpipe("quarantine", "release", typed, "not-a-date", env=env, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    keys = _weekly(typed.upper())
+    assert done.stderr.splitlines() == [
+        f"error: {typed!r} names {len(keys)} series ({keys[0]}, {keys[1]}, …): release takes "
+        f"one key, e.g. `fuelpipe quarantine release {keys[0]} DATE`; `fuelpipe quarantine "
+        "list` lists the quarantined records"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [
+        ("usd", "; did you mean CURRENCY#USD?"),  # one key close: named as before
+        ("FUEL#GASOLINE#XX", ""),  # 27 states as alike: none guessed
+    ],
+)
+def test_release_of_an_unknown_key_names_the_closest_key_as_export_does(
+    key: str, meant: str, tmp_path: Path
+) -> None:
+    env = {"FUELPIPE_DB": str(tmp_path / "s.sqlite")}
+    done = fuelpipe("quarantine", "release", key, "2024-01-01", env=env, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        f"error: {key.upper()!r} is not in the series catalog{meant} (try `fuelpipe status --all`)"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_fuel_alone_to_export_is_pointed_to_the_parquet_export_of_its_prefix(
+    tmp_path: Path,
+) -> None:
+    """`export GASOLINE` said only "not in the series catalog": it names the fuel's prefix."""
+    env = {"FUELPIPE_DB": str(tmp_path / "s.sqlite")}
+    done = fuelpipe("export", "gasoline", env=env, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    keys = _weekly("FUEL#GASOLINE")
+    assert done.stderr.splitlines() == [
+        f"error: 'gasoline' is no key; 'FUEL#GASOLINE' names 33 series ({keys[0]}, {keys[1]}, "
+        f"…): csv and json export one key, e.g. `fuelpipe export {keys[0]}`; --format parquet "
+        "exports many: `fuelpipe export --format parquet --series 'FUEL#GASOLINE' "
+        "-o FILE.parquet`"
+    ]
+    assert list(tmp_path.iterdir()) == []

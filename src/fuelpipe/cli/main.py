@@ -649,6 +649,14 @@ def _day(value: str, option: str) -> date:
         raise fail(f"{_typed(option)} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _typed_day(value: str) -> str:
+    """``value`` as a hint's example repeats it: the date typed when it is one, else DATE."""
+    try:
+        return parse_date_key(value.strip()).isoformat()
+    except ValueError:
+        return "DATE"
+
+
 def _date(value: str | None, option: str, clock_now: datetime | None = None) -> date | None:
     """A YYYY-MM-DD option, inside the domain's range and at most a year after the clock."""
     if value is None:
@@ -1206,29 +1214,40 @@ def _note_no_record(keys: Sequence[str]) -> None:
 
 
 def _one_export_key(key: str) -> str:
-    """``key`` for a CSV or JSON export (:func:`_known_key`). A glob or prefix naming several
-    series was refused as "not in the series catalog", though it names them: it is refused
-    naming the Parquet export, which takes it; one naming a single series is that key. A
-    key's last part alone (a state: ``SP``) was told two of its keys (the LPG and CNG ones):
-    it is refused naming the glob of them all (``FUEL#*#SP``), for the Parquet export."""
+    """``key`` for a CSV or JSON export (:func:`_one_key`); a pattern naming several series is
+    refused naming the Parquet export, which takes it."""
+    return _one_key(
+        key,
+        lambda one, pattern: (
+            f"csv and json export one key, e.g. `fuelpipe export {one}`; --format parquet "
+            f"exports many: `fuelpipe export --format parquet --series '{pattern}' -o FILE.parquet`"
+        ),
+    )
+
+
+def _one_key(key: str, instead: Callable[[str, str], str]) -> str:
+    """``key`` for a command taking one key (:func:`_known_key`). A glob or prefix naming
+    several series was refused as "not in the series catalog", though it names them: it is
+    refused saying how many, then ``instead(first key, pattern)`` (what the command offers
+    for them); one naming a single series is that key. A key's last part alone (a state:
+    ``SP``; a fuel: ``GASOLINE``) was told two of its keys (the LPG and CNG ones), or
+    nothing: it is refused the same way, naming the pattern of them all (``FUEL#*#SP``,
+    ``FUEL#GASOLINE``)."""
     if key.strip().upper() not in DEFAULT_CATALOG:
         pattern = key
         try:
             named = select_keys(DEFAULT_CATALOG, key)
-        except KeyError:  # no prefix nor glob: a last part alone is pointed to its glob
-            globs = [g for g in DEFAULT_CATALOG.closest(key) if "*" in g]
-            pattern = globs[0] if len(globs) == 1 else key
-            named = select_keys(DEFAULT_CATALOG, pattern) if len(globs) == 1 else []
-        if len(named) == 1:  # (a glob closest names is never one key: that key instead)
+        except KeyError:  # no prefix nor glob: a part alone is pointed to what holds it
+            near = DEFAULT_CATALOG.closest(key) if "#" not in key else []
+            named = select_keys(DEFAULT_CATALOG, near[0]) if len(near) == 1 else []
+            pattern = near[0] if len(named) > 1 else key  # (one key named: did you mean it?)
+            named = named if len(named) > 1 else []
+        if len(named) == 1:  # a glob or prefix typed that names one key
             return named[0]
         if named:
             shown = ", ".join(named[:2]) + (", …" if len(named) > 2 else "")
             which = f"{key!r} names" if pattern == key else f"{key!r} is no key; {pattern!r} names"
-            raise fail(
-                f"{which} {len(named)} series ({shown}): csv and json export one key, "
-                f"e.g. `fuelpipe export {named[0]}`; --format parquet exports many: "
-                f"`fuelpipe export --format parquet --series '{pattern}' -o FILE.parquet`"
-            )
+            raise fail(f"{which} {len(named)} series ({shown}): {instead(named[0], pattern)}")
     return _known_key(key)
 
 
@@ -1426,7 +1445,13 @@ def quarantine_release(
     day: Annotated[str, typer.Argument(metavar="DATE", help="Its date (YYYY-MM-DD).")],
 ) -> None:
     """Give a quarantined record a fresh retry budget; the next recheck re-downloads it."""
-    key = _known_key(key)
+    key = _one_key(
+        key,
+        lambda one, _: (
+            f"release takes one key, e.g. `fuelpipe quarantine release {one} {_typed_day(day)}`; "
+            "`fuelpipe quarantine list` lists the quarantined records"
+        ),
+    )
     _date_before_opening(day, "DATE", settings(ctx))
     with wired(ctx, writes=True) as context:
         when = _date(day, "DATE", context.clock.now())  # a demo store's clock
