@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from devtools.dashboard.serving import serving
+from starlette.types import ASGIApp, Receive, Scope, Send
 from tests.dashboard.conftest import NOW, ManualTimer
 
 from fuelpipe.adapters.clock import FixedClock
@@ -54,12 +55,37 @@ def test_answers_are_reused_until_the_ttl_then_refreshed(
         assert len(client.get(USD).json()["points"]) == 2  # past the TTL: read again
 
 
-def test_errors_are_not_cached(cached: tuple[SqliteStore, ManualTimer, str]) -> None:
-    _, _, url = cached
-    with httpx.Client(base_url=url) as client:
-        assert client.get("/api/lags?fuel=NOPE").status_code == 422
-        assert client.get("/api/lags?fuel=NOPE").status_code == 422
-        assert client.get("/api/overview").status_code == 200
+class _Reached:
+    """The app, noting the path of each request that gets past the cache to it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.paths: list[str] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.paths.append(scope["path"])
+        await self.app(scope, receive, send)
+
+
+def test_errors_are_not_cached(tmp_path: Path) -> None:
+    # Two 422s in a row read the same whether or not the first was stored: what tells them
+    # apart is whether the second reached the app. An error is asked of the app each time; a
+    # 200 only once within the TTL.
+    with SqliteStore(tmp_path / "e.sqlite", clock=FixedClock(NOW)) as store:
+        store.put_records([Record("CURRENCY#USD", date(2022, 5, 2), Decimal("4.9"), Status.OK)])
+        app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0)
+        reached = _Reached(app)
+        with (
+            serving(ResponseCache(reached, ttl_s=30, timer=ManualTimer())) as url,
+            httpx.Client(base_url=url) as client,
+        ):
+            assert client.get("/api/lags?fuel=NOPE").status_code == 422
+            assert client.get("/api/lags?fuel=NOPE").status_code == 422
+            assert reached.paths == ["/api/lags", "/api/lags"]
+            assert client.get("/api/overview").status_code == 200
+            assert client.get("/api/overview").status_code == 200
+            assert reached.paths == ["/api/lags", "/api/lags", "/api/overview"]
 
 
 @pytest.fixture

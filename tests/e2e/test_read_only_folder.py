@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,13 +52,20 @@ def locked_store(demo_store, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     source = Path(env["FUELPIPE_DB"])
     folder = tmp_path_factory.mktemp("ro") / "store"
     shutil.copytree(source.parent, folder)
+    with _locked(folder):
+        yield {"FUELPIPE_DB": str(folder / source.name), "FUELPIPE_LAKE": str(folder / "lake")}
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """``folder`` read-only for the block; the test is skipped where it cannot be made so."""
     if not _read_only(folder, True):
         pytest.skip("cannot make a folder read-only here")
     if os.access(folder, os.W_OK):
         _read_only(folder, False)
         pytest.skip("this user can write to any folder")
     try:
-        yield {"FUELPIPE_DB": str(folder / source.name), "FUELPIPE_LAKE": str(folder / "lake")}
+        yield
     finally:
         _read_only(folder, False)
 
@@ -137,20 +145,54 @@ def test_writes_still_in_the_wal_of_a_store_in_a_read_only_folder_are_read_or_re
 
 
 def test_the_dashboards_intraday_and_alert_readers_read_a_store_in_a_read_only_folder(
-    locked_store: dict[str, str],
+    demo_store, tmp_path: Path
 ) -> None:
-    """What the dashboard reads beside the store (its intraday points, the active alerts)."""
+    """What the dashboard reads beside the store (its intraday points, the active alerts),
+    written there before its folder was made read-only: the demo store holds neither, and a
+    reader of a table never created answers empty without reading anything. The points are
+    the real PTAX windows of the windows file's last day; the alert is synthetic (the demo
+    raises none)."""
     from datetime import date, datetime
 
-    from fuelpipe.adapters.alerts import SqliteAlertReader
+    from fuelpipe.adapters.alerts import SqliteAlertReader, SqliteAlertState
+    from fuelpipe.adapters.clock import FixedClock
     from fuelpipe.adapters.intraday_store import SqliteIntradayStore
+    from fuelpipe.domain.alerts import ActiveAlert, Condition, Severity
     from fuelpipe.domain.instants import SAO_PAULO
+    from fuelpipe.domain.intraday import IntradayPoint
+    from fuelpipe.replay.snapshot_data import WINDOW_HOURS, Snapshot
 
-    db = Path(locked_store["FUELPIPE_DB"])
-    points = SqliteIntradayStore(db, read_only=True)
+    env, _rows, _out = demo_store
+    source = Path(env["FUELPIPE_DB"])
+    folder = tmp_path / "store"
+    shutil.copytree(source.parent, folder)
+    db = folder / source.name
+    day = date(2023, 9, 28)
+    kinds = ("Abertura", "Intermediário", "Intermediário", "Intermediário")
+    windows = Snapshot().ptax_windows()[day]
+    points = [
+        IntradayPoint("CURRENCY#USD", datetime(2023, 9, 28, hour, tzinfo=SAO_PAULO), kind, value)
+        for hour, kind, value in zip(WINDOW_HOURS, kinds, windows, strict=True)
+    ]
+    writer = SqliteIntradayStore(db)
     try:
-        now = datetime(2022, 5, 7, 23, 59, tzinfo=SAO_PAULO)
-        assert isinstance(points.day("CURRENCY#USD", date(2022, 5, 6), now), list)
+        assert writer.put_points(points).written == 4
     finally:
-        points.close()
-    assert isinstance(SqliteAlertReader(db).load(), dict)
+        writer.close()
+    now = datetime(2023, 9, 28, 23, 59, tzinfo=SAO_PAULO)
+    stale = Condition("synthetic_stale", "bcb", "synthetic: no PTAX bulletin since 13:00",
+                      {"series": "CURRENCY#USD"}, Severity.WARNING)  # fmt: skip
+    state = SqliteAlertState(db, clock=FixedClock(now))
+    try:
+        assert state.load() == {}
+        state.save({stale.id: ActiveAlert(stale, now)})
+    finally:
+        state.close()
+
+    with _locked(folder):
+        reader = SqliteIntradayStore(db, read_only=True)
+        try:
+            assert reader.day("CURRENCY#USD", day, now) == points
+        finally:
+            reader.close()
+        assert SqliteAlertReader(db).load() == {stale.id: ActiveAlert(stale, now)}

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from fuelpipe.adapters.lake.storage import S3LakeStorage
 
@@ -89,12 +89,18 @@ def test_a_lock_released_while_a_contender_reads_it_is_taken(s3) -> None:
 
     client, stub = s3
     lock = f"stations/{WRITE_LOCK}"
+    create = {"Bucket": BUCKET, "Key": lock, "Body": ANY, "IfNoneMatch": "*"}
     _denied(stub, "put_object", status=412, code="PreconditionFailed")
     _denied(stub, "get_object")
     _listing(stub, lock, present=False)
-    stub.add_response("put_object", {"ETag": '"mine"'})
+    stub.add_response("put_object", {"ETag": '"mine"'}, create)  # written again, as new
+    # held: its release deletes exactly the version it wrote (the fixture checks each call
+    # above and this one were made, with these parameters)
+    stub.add_response("delete_object", {}, {"Bucket": BUCKET, "Key": lock, "IfMatch": '"mine"'})
     clock = FixedClock(datetime(2025, 4, 22, 12, 0, tzinfo=UTC))
-    S3LakeStorage(client, BUCKET).write_lock(clock, "fuelpipe stations ingest").acquire()
+    held = S3LakeStorage(client, BUCKET).write_lock(clock, "fuelpipe stations ingest")
+    held.acquire()
+    held.release()
 
 
 def test_a_lock_denied_that_exists_is_still_an_error(s3) -> None:

@@ -88,11 +88,18 @@ def test_the_map_lists_states_with_an_outlook_only(client):
 
 
 @pytest.mark.parametrize(
-    "params",
-    [{"fuel": "KEROSENE"}, {"fuel": "LPG", "area": "XX"}],
+    ("params", "named"),
+    [
+        ({"fuel": "KEROSENE"}, "fuel: unknown fuel 'KEROSENE': use one of GASOLINE, "),
+        ({"fuel": "LPG", "area": "XX"}, "area: unknown area 'XX': use BR, a region "),
+    ],
 )
-def test_bad_parameters_are_422(client, params):
-    assert client.get("/api/outlook", params=params).status_code == 422
+def test_bad_parameters_are_422(client, params, named):
+    # refused for the parameter given wrong, named in the detail, not for another reason
+    r = client.get("/api/outlook", params=params)
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith(named)
+    assert [e["loc"] for e in r.json()["errors"]] == [["query", named.split(":")[0]]]
 
 
 def test_a_horizon_outside_one_to_five_is_422(client):

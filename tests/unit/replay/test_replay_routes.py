@@ -140,6 +140,9 @@ def test_ptax_missing_parameter_is_a_400(server: ReplayServer, client: httpx.Cli
         server.source_urls()["bcb"] + PTAX_PATH, params={"@moeda": "'USD'", "$format": "json"}
     )
     assert resp.status_code == 400
+    # OData's error body, naming the first alias the path uses and the query leaves out
+    message = "parameter alias @dataInicial has no value in the query string"
+    assert resp.json() == {"error": {"code": "", "message": message}}
 
 
 def test_moedas_lists_the_ten_ptax_currencies(server: ReplayServer, client: httpx.Client) -> None:
