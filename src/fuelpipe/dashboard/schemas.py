@@ -904,7 +904,7 @@ class IntradayView(BaseModel):
     today: dt.date = Field(
         description="São Paulo's day by the dashboard's clock: `day` is another when the "
         "series has no session today or an End date names an earlier day (the panel then "
-        "names the day it shows, not \"Today\")"
+        'names the day it shows, not "Today")'
     )
     as_of: dt.datetime | None = Field(description="the newest point's time (the 'as of')")
     collected: bool = Field(description="whether this dashboard has an intraday store at all")
@@ -929,9 +929,7 @@ class IntradayView(BaseModel):
         close_head, close = context(self.close, ["value", "date"], "close_")
         prev_head += close_head
         prev += close
-        view_head, view = context(
-            self, ["label", "unit", "today", "as_of", "collected", "message"]
-        )
+        view_head, view = context(self, ["label", "unit", "today", "as_of", "collected", "message"])
         points: list[IntradayPointOut | None] = list(self.points) or [None]
         rows: list[list[Cell]] = []
         for p in points:
