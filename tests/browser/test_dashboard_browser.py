@@ -575,6 +575,36 @@ def test_the_lags_view_says_which_way_a_lag_runs(watched: Watched, dashboard_url
     assert page.locator(axis).text_content() == "Defasagem (semanas de atraso da bomba)"
 
 
+def test_a_lag_of_zero_weeks_says_the_pump_and_the_driver_move_in_the_same_week(
+    watched: Watched, dashboard_url: str
+) -> None:
+    """A strongest lag of 0 pairs the pump's change with the driver's of the same week: the
+    summary says they move together, not that the pump trails (the bundled Southeast ethanol
+    against PETR4, whose strongest lag is 0), in both languages."""
+    page = watched.page
+    watched.open("view=lags&fuel=ETHANOL&area=REGION_SE&driver=STOCK%23PETR4&lang=en")
+    source = page.get_attribute("#chart-lags", "data-source") or ""
+    best = httpx.get(dashboard_url + source).json()["best"]
+    assert best["lag"] == 0 and best["r"] < 0, best
+    r, n = f"{abs(best['r']):.2f}", best["n"]
+    summary = page.locator("#lag-summary").inner_text()
+    expected = (
+        f"Strongest link at a lag of 0 weeks: the pump and Petrobras PN (PETR4) in the same "
+        f"week (r = \u2212{r}, {n} weeks)."
+    )
+    assert expected in summary, summary
+    assert "trailing" not in summary
+    page.click(".lang-btn[data-lang='pt-BR']")
+    watched.wait_ready()
+    summary = page.locator("#lag-summary").inner_text()
+    expected = (
+        f"Ligação mais forte com defasagem de 0 semanas: a bomba e Petrobras PN (PETR4) na "
+        f"mesma semana (r = \u2212{r.replace('.', ',')}, {n} semanas)."
+    )
+    assert expected in summary, summary
+    assert "com atraso" not in summary
+
+
 def test_correlations_over_every_week_name_the_first_week_used(
     watched: Watched, dashboard_url: str
 ) -> None:

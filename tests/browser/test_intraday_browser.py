@@ -209,6 +209,25 @@ def test_a_stored_close_is_said_and_the_panel_follows_the_end_date(
     assert heading.inner_text() == "Hoje"
 
 
+def test_on_a_saturday_the_heading_names_the_friday_the_panel_shows(
+    stores: tuple[SqliteStore, SqliteIntradayStore], page: Page
+) -> None:
+    """Without an End date, on a Saturday the panel shows the dollar's last session, Friday,
+    as a market screen does, and its heading said "Today" over it (it named the day only for
+    an End date). It names the day shown whenever that is not the server's today."""
+    store, points = stores
+    saturday = datetime(2022, 3, 19, 15, 0, tzinfo=SP)
+    app = create_app(store, DEFAULT_CATALOG, clock=ManualClock(saturday), intraday=points)
+    heading = page.locator("#today-panel h2")
+    with serving(app) as url:
+        page.goto(f"{url}/?view=overview&lang=en")
+        page.wait_for_selector("body[data-ready=overview]", state="attached")
+        assert "Mar 18, 2022" in page.locator("#today-panel .empty").inner_text()
+        assert heading.inner_text() == "Intraday on Mar 18, 2022"
+        page.click('.lang-btn[data-lang="pt-BR"]')
+        expect(heading).to_have_text("Intradiário em 18 de mar. de 2022")
+
+
 def test_without_an_intraday_store_the_panel_says_how_to_collect(
     tmp_path: Path, page: Page
 ) -> None:

@@ -861,7 +861,8 @@ def test_a_premium_that_rounds_to_zero_shows_no_minus_sign(page: Page, stations_
     """A flag a fraction of a centavo below unbranded read "-0.0" % in the table (the real
     sample's ATEM' S, -0.001 R$/l): a sign on a figure shown as zero says it is below when
     the page cannot show that it is. Rounded to zero, a figure is shown without a sign; one
-    that stays below zero at the shown digits keeps its minus."""
+    that stays below zero at the shown digits keeps its minus, U+2212 as on the main page
+    (it was Intl's hyphen), in the page's language's decimal mark."""
     rows = [["ATEM' S", 67, 12, 7.27, -0.0004, -0.02], ["LARCO", 31, 9, 6.19, -0.033, -0.5]]
     body = {
         "query": "brand_premium", "fuel": "GASOLINE", "start": "2025-03-24", "end": "2025-04-19",
@@ -877,7 +878,10 @@ def test_a_premium_that_rounds_to_zero_shows_no_minus_sign(page: Page, stations_
         assert texts[0] == "ATEM' S", texts
         assert texts[-2:] in (["0.000", "0.0"], ["0,000", "0,0"]), texts  # premium, premium %
         last = page.locator("#st-brands tbody tr").last.locator("td")
-        assert last.nth(last.count() - 1).inner_text() in ("-0.5", "-0,5"), lang
+        minus = last.nth(last.count() - 1).inner_text()
+        assert minus == {"en": "\u22120.5", "pt-BR": "\u22120,5"}[lang], (lang, minus)
+        premium = last.nth(last.count() - 2).inner_text()
+        assert premium == {"en": "\u22120.033", "pt-BR": "\u22120,033"}[lang], (lang, premium)
 
 
 @pytest.mark.parametrize("view", ["ranking", "brands", "dispersion"])

@@ -183,3 +183,34 @@ def test_an_on_demand_answer_is_read_again_after_a_data_change(tmp_path: Path) -
         timer.now += 0.5
         assert len(client.get(USD).json()["points"]) == 2  # a new version: read again
     store.close()
+
+
+def test_every_answer_says_how_it_may_be_cached(tmp_path: Path) -> None:
+    """Answers without an ETag (computed on demand, a CSV, /api/intraday, /openapi.json, every
+    error) carried no Cache-Control, so a browser or proxy could keep them heuristically and
+    show a page stale data after a change. An error is now ``no-store``, any other answer that
+    set none ``no-cache``; those that set their own (a stored view's, /api/live's, a static
+    file's) keep it."""
+    store = SqliteStore(tmp_path / "h.sqlite", clock=FixedClock(NOW))
+    store.put_records([Record("CURRENCY#USD", date(2022, 5, 2), Decimal("4.9"), Status.OK)])
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW))
+    expected = {
+        USD: (200, "no-cache"),  # on demand, untagged
+        USD + "&format=csv": (200, "no-cache"),
+        "/api/intraday": (200, "no-cache"),
+        "/openapi.json": (200, "no-cache"),
+        "/api/live": (200, "no-cache"),  # its own, beside its ETag
+        "/api/series?key=NOPE": (404, "no-store"),  # an unknown series
+        "/api/meta?end=": (422, "no-store"),
+        "/api/nope": (404, "no-store"),
+        "/static/nope.js": (404, "no-store"),
+    }
+    with serving(app) as url, httpx.Client(base_url=url) as client:
+        seen = {path: client.get(path) for path in expected}
+        assert {p: (r.status_code, r.headers.get("cache-control")) for p, r in seen.items()} == (
+            expected
+        )
+        assert "etag" not in seen[USD].headers and "etag" in seen["/api/live"].headers
+        asset = client.get("/static/app.min.js").headers["cache-control"]
+        assert asset.startswith("public, max-age="), asset  # a static file's own, kept
+    store.close()

@@ -346,8 +346,8 @@ def test_on_a_day_without_a_session_the_panel_shows_the_last_session(
     yet, `fuelpipe watch --intraday` stores the day's bulletins...": none will come, PTAX is
     not published on a weekend, and the last session's points were a click away only by URL.
     Without a day asked, a series with no session today and no point on it shows its last
-    session day (Friday's bulletins on Saturday); a day without a session asked for says why
-    it is empty. BZ=F's Sunday evening bars (synthetic) keep Sunday as the day it shows."""
+    session day (Friday's bulletins on Saturday), and its ``today`` says the day shown is not
+    today; a day without a session asked for says why it is empty. BZ=F's Sunday evening bars (synthetic) keep Sunday as the day it shows."""
     store, points = stores
     points.put_points(bulletins)  # Wednesday the 16th's real bulletins
     thursday, saturday = date(2022, 3, 17), date(2022, 3, 19)  # Friday the 18th: a session
@@ -363,11 +363,12 @@ def test_on_a_day_without_a_session_the_panel_shows_the_last_session(
         datetime(2022, 3, 17, 23, 0, tzinfo=SP)
     ) as http:  # a session day stays today, points or not
         body = http.get("/api/intraday").json()
-        assert body["day"] == thursday.isoformat() and body["points"] == []
+        assert body["day"] == body["today"] == thursday.isoformat() and body["points"] == []
         assert "fuelpipe watch --intraday" in body["message"]
     with app_at(datetime(2022, 3, 19, 12, 0, tzinfo=SP)) as http:
         body = http.get("/api/intraday", params={"series": "CURRENCY#USD"}).json()
         assert body["day"] == "2022-03-18"  # Friday, the last PTAX day
+        assert body["today"] == saturday.isoformat()  # the page names Friday, not "Today"
         asked = http.get("/api/intraday", params={"day": saturday.isoformat()}).json()
         assert asked["day"] == saturday.isoformat() and asked["points"] == []
         assert asked["message"].startswith("CURRENCY#USD has no session on Saturday 2022-03-19")

@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from devtools.dashboard.serving import serving
+from tests.support.read_counting import ReadCounting
 
 from fuelpipe.adapters.clock import FixedClock, ManualClock
 from fuelpipe.adapters.intraday_store import SqliteIntradayStore
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
-from fuelpipe.dashboard.live import LiveView, live_view
+from fuelpipe.dashboard.live import LiveView, live_keys, live_view
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.intraday import IntradayPoint
 from fuelpipe.domain.models import PresentDate, Record, Status
@@ -224,3 +225,34 @@ def test_brent_in_reais_is_published_when_the_later_of_its_inputs_was(tmp_path) 
     assert rows["BRENT_BRL"]["published_at"] == rows[BRENT]["published_at"]
     assert rows["BRENT_BRL"]["published_at"] == "2022-03-08T00:00:00-03:00"
     assert rows["BRENT_BRL"]["age_s"] == rows[BRENT]["age_s"] < rows[USD]["age_s"]
+
+
+class _CountsQueries(ReadCounting, SqliteStore):
+    """A SQLite store counting its Queries (tests/support/read_counting.py)."""
+
+
+def test_brent_in_reais_reads_each_input_once_per_poll(tmp_path) -> None:
+    """The Brent-in-reais row read Brent and PTAX through the derived series, then read both
+    again for their stamps: two Queries more on every poll (every 3 s per open tab). It reads
+    each once, values and stamps together: a poll is one Query per headline series' newest
+    record and one per input of the row. The row is unchanged: stored when the later of its
+    inputs was (PTAX here, stored an hour after Brent; real values of both)."""
+    snap = Snapshot()
+    ptax = {q.day: q.sell for q in snap.ptax["USD"]}
+    brent = {o.day: o.value for o in snap.fred["DCOILBRENTEU"]}
+    days = [date(2022, 2, 24), date(2022, 2, 25), date(2022, 2, 28), date(2022, 3, 1)]
+    clock = ManualClock(datetime(2022, 3, 10, 14, 0, tzinfo=SP))
+    store = _CountsQueries(tmp_path / "q.sqlite", clock=clock)
+    try:
+        store.put_records([Record(BRENT, d, Decimal(brent[d]), Status.OK) for d in days])
+        clock.advance(timedelta(hours=1))
+        store.put_records([Record(USD, d, Decimal(ptax[d]), Status.OK) for d in days if d in ptax])
+        store.reset_counts()
+        view = live_view(store, DEFAULT_CATALOG, clock)
+    finally:
+        store.close()
+    assert store.queries == len(live_keys(DEFAULT_CATALOG)) + 2
+    (row,) = [s for s in view.series if s.key == "BRENT_BRL"]
+    assert row.date == date(2022, 3, 1)  # Carnival Tuesday, at Friday's PTAX
+    assert row.stored_at == datetime(2022, 3, 10, 15, 0, tzinfo=SP)  # PTAX's, the later
+    assert row.published_at == datetime(2022, 3, 8, 0, 0, tzinfo=SP)  # FRED's, a week on

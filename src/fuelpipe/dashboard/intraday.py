@@ -160,6 +160,7 @@ def intraday_view(
         label=series.label,
         unit=series.unit,
         day=day,
+        today=clock.now().astimezone(SAO_PAULO).date(),
         as_of=out[-1].at if out else None,
         collected=points_store is not None,
         message=message,

@@ -19,11 +19,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, Field
 
+from fuelpipe.dashboard.analysis import TimeSeries, product_at_latest
 from fuelpipe.dashboard.areas import BR, OVERVIEW_DRIVERS, PRODUCTS
 from fuelpipe.dashboard.etags import none_match
 from fuelpipe.dashboard.formats import FormatQ
 from fuelpipe.dashboard.health import runs_shown
-from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, PTAX_MAX_AGE, USD, SeriesReader
+from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, PTAX_MAX_AGE, USD
 from fuelpipe.dashboard.schemas import Cell, Table, context, iso
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
@@ -159,21 +160,29 @@ def _brent_brl(
 ) -> LiveSeries:
     """Brent in BRL's row, dated as its overview card (Brent's newest day with a PTAX at most
     :data:`PTAX_MAX_AGE` before it): published when the later of its two inputs was, stored
-    when the later of them was (no record of its own keeps either)."""
-    found = (
-        SeriesReader(store, catalog)
-        .raw(BRENT_BRL, brent_day - timedelta(days=21), brent_day)
-        .value_on_or_before(brent_day)
-    )
+    when the later of them was (no record of its own keeps either). Each input is one Query,
+    its values and their stamps together (the row read both again for their stamps, two
+    Queries more per poll)."""
+    start = brent_day - timedelta(days=21)
+    ok = {
+        key: [
+            r
+            for r in store.query(key, first, brent_day, ("value", "updated_at"))
+            if r.status is Status.OK and r.value is not None
+        ]
+        for key, first in ((BRENT, start), (USD, start - PTAX_MAX_AGE))
+    }
+    values = {
+        key: TimeSeries.of(key, ((r.date, float(r.value)) for r in ok[key] if r.value is not None))
+        for key in ok
+    }
+    brent_brl = product_at_latest(BRENT_BRL, values[BRENT], values[USD], PTAX_MAX_AGE)
+    found = brent_brl.value_on_or_before(brent_day)
     if found is None:
         return LiveSeries(key=BRENT_BRL, date=None, published_at=None, stored_at=None, age_s=None)
     day = found[0]
-    rates = [
-        r
-        for r in store.query(USD, day - PTAX_MAX_AGE, day, ("value", "updated_at"))
-        if r.status is Status.OK and r.value is not None
-    ]
-    brent = store.query(BRENT, day, day, ("value", "updated_at"))
+    rates = [r for r in ok[USD] if day - PTAX_MAX_AGE <= r.date <= day]
+    brent = [r for r in ok[BRENT] if r.date == day]
     published = max(
         catalog[BRENT].schedule.published_at(day),
         catalog[USD].schedule.published_at(rates[-1].date),

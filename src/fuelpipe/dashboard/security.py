@@ -38,7 +38,8 @@ _SERVER_ERROR = json.dumps({"detail": "internal error; see the server log"}).enc
 
 
 class SecurityHeaders:
-    """Adds the security headers to every HTTP response, a 500 from an unhandled error included.
+    """Adds the security headers to every HTTP response, a 500 from an unhandled error included,
+    and a Cache-Control to one that has none (:func:`_untagged`).
 
     An error ``faults`` names (a damaged store file) is no fault of the server: it is answered
     503 with that line as its ``detail`` (the page shows it), logged as that line alone, and
@@ -68,6 +69,8 @@ class SecurityHeaders:
                     if k.lower() not in {name for name, _ in SECURITY_HEADERS}
                 ]
                 headers.extend(SECURITY_HEADERS)
+                if not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", _untagged(message["status"])))
                 message["headers"] = headers
             await send(message)
 
@@ -86,6 +89,13 @@ class SecurityHeaders:
             if started:
                 raise
             await _reply(send_with_headers, 500, _SERVER_ERROR)
+
+
+def _untagged(status: int) -> bytes:
+    """The Cache-Control of an answer that set none (an API answer computed on demand, a CSV,
+    /api/intraday, /openapi.json, any error): an error is kept by nothing (``no-store``), the
+    rest checked with this server before each use (``no-cache``), never cached heuristically."""
+    return b"no-store" if status >= 400 else b"no-cache"
 
 
 async def _reply(send: Send, status: int, body: bytes, *headers: tuple[bytes, bytes]) -> None:

@@ -835,9 +835,10 @@
     // An End date picked, the panel shows that day (its last session by then), as the cards.
     const url = api("/api/intraday", { series: state.today, end: state.date });
     const note = document.getElementById("today-note");
-    // An End date picked, the heading names the day shown, not "Today".
-    const title = (day) =>
-      setText("today-title", day && state.date ? t("today.on", { day: fmt.date(day) }) : t("today.title"));
+    // The heading names the day shown when it is not the server's today (an End date's, or
+    // a weekend's last session), not "Today"; before the answer, the End date's.
+    const title = (day, today) =>
+      setText("today-title", day && day !== today ? t("today.on", { day: fmt.date(day) }) : t("today.title"));
     title(state.date);
     let data;
     try {
@@ -858,7 +859,7 @@
       return;
     }
     if (token !== renderToken) return;
-    title(data.day);
+    title(data.day, data.today);
     state.today = data.key;
     writeUrl();
     fillSelect(

@@ -196,6 +196,7 @@
     const text = (T[state.lang] || T.en)[key] ?? T.en[key] ?? key;
     return text.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
   };
+  // Intl writes a hyphen for minus; the page writes U+2212, as app.js does
   const num = (v, digits = 2) =>
     v === null || v === undefined
       ? "–"
@@ -203,7 +204,7 @@
           minimumFractionDigits: digits,
           maximumFractionDigits: digits,
           signDisplay: "negative", // a figure shown as zero has no sign ("-0.0" said "below")
-        }).format(v);
+        }).format(v).replace("-", "\u2212");
   // The API's price units as the page writes them, in both languages.
   const UNITS = { "BRL/l": "R$/l", "BRL/13kg": "R$/13 kg", "BRL/m3": "R$/m³" };
   const unitLabel = (unit) => UNITS[unit] || unit || "R$";
