@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Callable, Collection
 
 import httpx
@@ -19,8 +21,13 @@ def build_sources(settings: Settings, names: Collection[str] | None = None) -> d
     from fuelpipe.adapters.sources.fred import FredCsvSource
     from fuelpipe.adapters.sources.yahoo import YahooChartSource
 
+    @functools.cache
+    def verify() -> ssl.SSLContext:
+        """One TLS context for every client: each new one reads the CA bundle again."""
+        return httpx.create_ssl_context()
+
     def client() -> httpx.Client:
-        return make_client(settings.http_timeout_s)
+        return make_client(settings.http_timeout_s, ssl_context=verify())
 
     attempts, backoff = settings.http_attempts, settings.http_backoff_s
     deadline = settings.http_attempt_deadline_s  # None: derived from the client's timeout

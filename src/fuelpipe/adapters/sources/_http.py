@@ -11,6 +11,7 @@ import logging
 import math
 import re
 import socket
+import ssl
 import threading
 import time
 import weakref
@@ -108,14 +109,18 @@ def make_client(
     *,
     resolve: Resolver | None = None,
     proxies: Mapping[str, str] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.Client:
     """An httpx client with a browser-like User-Agent and explicit connect/read timeouts,
     whose host lookups (``resolve``: the system's by default) are given up at the connect
     timeout, as connecting is (see ``_dns``), a ``NO_PROXY`` host's and a proxy's own too.
-    ``proxies`` as ``urllib.request.getproxies()`` gives them (None: the environment's)."""
+    ``proxies`` as ``urllib.request.getproxies()`` gives them (None: the environment's);
+    ``ssl_context`` (None: a new one) may be shared by several clients."""
     from fuelpipe.adapters.sources._dns import bounded_transports, system_resolver
 
-    transport, mounts = bounded_transports(resolve or system_resolver, proxies)
+    transport, mounts = bounded_transports(
+        resolve or system_resolver, proxies, ssl_context=ssl_context
+    )
     timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_CAP_S))
     headers = {
         "User-Agent": user_agent,
