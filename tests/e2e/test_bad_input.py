@@ -442,6 +442,20 @@ def test_the_demo_store_runs_on_the_demo_clock(store_copy: Path) -> None:
     assert sum(r["missing"] for r in json.loads(later.stdout)) > 1000
 
 
+def test_only_the_commands_reading_each_series_at_its_own_clock_say_they_do(
+    store_copy: Path,
+) -> None:
+    """`status` and the dashboard read a demo store's series each at its own clock; the other
+    commands run at the window's alone (`revise` re-reads PETR4's window up to May 2022), so
+    their note names that one only (it said "and later ones for the 64 series" for all)."""
+    env = {"FUELPIPE_DB": str(store_copy)}
+    done = fuelpipe("repair", "--json", env=env)
+    assert done.stderr == (
+        "note: this store was filled by `fuelpipe demo`: using its clock "
+        f"{DEMO_NOW} (give --now to use another)\n"
+    )
+
+
 def test_status_since_is_bounded_by_the_chosen_series_clock(store_copy: Path) -> None:
     """The demo's USD runs to 2026 (status counts it there), but `--since 2023-01-01` was
     refused as "after the clock (2022-05-07)", the demo's single clock."""

@@ -398,6 +398,7 @@ def wired(
     uses_queue: bool = False,
     keeps_rests: bool = False,
     absent_reads_empty: bool = False,
+    series_clocks: bool = False,
     **extra: Any,
 ) -> Iterator[StageContext]:
     """The configured home's context for one command, closed when the command ends.
@@ -416,6 +417,8 @@ def wired(
     `fuelpipe demo` filled runs on the demo's clock unless --now/FUELPIPE_NOW says otherwise.
     ``absent_reads_empty``: a command that only reads takes an embedded store that is not there
     (no file) as an empty one, creating nothing (`status --all` lists the catalog).
+    ``series_clocks``: the command reads a demo store's series each at its own clock (`status`,
+    `dashboard`), so its note names the later ones too; the others run at the window's alone.
     """
     from fuelpipe.adapters.clock import FixedClock
 
@@ -446,7 +449,7 @@ def wired(
             beyond = (
                 f", and later ones for the {len(later)} series whose bundled files run past "
                 f"its window (up to {max(later).date()})"
-                if later
+                if later and series_clocks
                 else ""
             )
             note(
@@ -991,7 +994,7 @@ def status(
             f"no fuelpipe store at {_where(cfg.db)} yet: every series of the catalog, none "
             "collected (`fuelpipe run` or `fuelpipe demo` creates the store)"
         )
-    with wired(ctx, absent_reads_empty=all_keys) as context:
+    with wired(ctx, absent_reads_empty=all_keys, series_clocks=True) as context:
         clocks = _series_clocks(ctx, context)
         # A demo store's series run on their own clocks (USD up to 2026, the demo's 2022):
         # --since is after the clock only when it is after every chosen series' clock.
@@ -1721,7 +1724,7 @@ def dashboard(
     _check_port(host, port)
     with (
         ctrl_c_exits_130(),
-        wired(ctx, uses_queue=True) as context,
+        wired(ctx, uses_queue=True, series_clocks=True) as context,
         open_intraday(settings(ctx), read_only=True) as intraday,
     ):
         reads = health_reads(settings(ctx), context.store)  # as `run` stores health

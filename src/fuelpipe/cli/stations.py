@@ -1196,8 +1196,8 @@ state-weeks must be at most {RECONCILE_MEDIAN_PCT:g}%. The last line counts them
 medians; with CSV and JSON it goes to stderr.
 
 The table shows, per fuel, state and week, the lake's station mean, ANP's published mean, the
-difference, the coverage and whether it is within the tolerance ("-": not compared), to fit a
-100-column terminal; --wide adds the week's end, the lake's price and station counts, ANP's
+difference, the coverage and whether it is within the tolerance ("-": not compared), to fit an
+80-column terminal; --wide adds the week's end, the lake's price and station counts, ANP's
 station count and the result in words, and -f csv or -f json always give every column.
 
 Differences are expected: ANP's state average is a mean of municipal averages weighted by each
