@@ -362,7 +362,7 @@ def show(
                     "stale_reason": why.reason if why is not None else None,
                     "stale_detail": why.detail if why is not None else None,
                     "last_price": round(fc.last_price, 4),
-                    "driver_move": _number(round(fc.driver_move, 5)),
+                    "driver_move": _number(round(fc.driver_move, 6)),  # as stored, as /api/outlook
                     "stale_drivers": {d.name: d.last_day.isoformat() for d in fc.stale},
                     "drivers_dropped": fc.drivers_dropped,
                     "method": "model" if fc.no_change is None else "no_change",

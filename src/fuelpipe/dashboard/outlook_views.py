@@ -20,7 +20,7 @@ from cachetools import LRUCache
 from pydantic import BaseModel, Field
 
 from fuelpipe.dashboard.areas import AREAS, STATE_CODES
-from fuelpipe.dashboard.schemas import Table, context
+from fuelpipe.dashboard.schemas import DECIMALS, Table, context
 from fuelpipe.domain.catalog import FUEL_PRODUCTS, Catalog
 from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key, outlook_key
 from fuelpipe.domain.models import Record, Status
@@ -372,7 +372,9 @@ def fill_forecast(view: OutlookView, stored: StoredForecast) -> None:
     view.as_of = fc.as_of.isoformat()
     view.last_week = fc.last_week
     view.last_price = round(fc.last_price, 4)
-    view.driver_move = _num(fc.driver_move)
+    # to DECIMALS, as stored: the page shows exp(move) - 1 to 0.1 %, and a move rounded to 4
+    # decimals said +37.9 % for Brent in BRL's +37.85 % (0.320962 as 0.321)
+    view.driver_move = _num(fc.driver_move, DECIMALS)
     view.driver_day = fc.driver_day
     view.stale_drivers = [
         StaleDriverOut(driver=d.name, key=DRIVER_KEYS.get(d.name, d.name), last_day=d.last_day)
@@ -437,8 +439,8 @@ def mark_behind(view: OutlookView, reason: Callable[[], SkipReason | None]) -> N
         view.stale_reason, view.stale_detail = late.why.reason, late.why.detail
 
 
-def _num(value: float) -> float | None:
-    return round(value, 4) if math.isfinite(value) else None
+def _num(value: float, decimals: int = 4) -> float | None:
+    return round(value, decimals) if math.isfinite(value) else None
 
 
 def state_change(uf: str, fc: Forecast, step: Step, scores: list[AccuracyOut]) -> StateChange:
