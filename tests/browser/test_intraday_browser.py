@@ -8,11 +8,12 @@ client); the previous close is the real daily PTAX of 2022-03-15."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, Page, expect
@@ -226,6 +227,31 @@ def test_on_a_saturday_the_heading_names_the_friday_the_panel_shows(
         assert heading.inner_text() == "Intraday on Mar 18, 2022"
         page.click('.lang-btn[data-lang="pt-BR"]')
         expect(heading).to_have_text("Intradiário em 18 de mar. de 2022")
+
+
+def test_in_sao_paulos_evening_the_end_dates_limit_is_a_year_after_its_day(
+    stores: tuple[SqliteStore, SqliteIntradayStore], page: Page
+) -> None:
+    """At 22:30 in São Paulo the server's clock (X-Fuelpipe-As-Of, UTC) is already the next
+    day: the page took that day's first 10 characters, so from 21:00 to midnight the End date
+    allowed a day more than São Paulo's today + 366 (the API now bounds it by that day too).
+    The store holds no fuel week, so the clock alone sets the limit."""
+    store, points = stores
+    # In UTC, as the real clock (SystemClock) answers: 22:30 on the 16th in São Paulo.
+    evening = datetime(2022, 3, 17, 1, 30, tzinfo=UTC)
+    app = create_app(store, DEFAULT_CATALOG, clock=ManualClock(evening), intraday=points)
+    last = (DAY + timedelta(days=366)).isoformat()  # 2023-03-17
+    with serving(app) as url:
+        page.goto(f"{url}/?view=overview&lang=en")
+        page.wait_for_selector("body[data-ready=overview]", state="attached")
+        page.wait_for_function("() => document.getElementById('date').max")
+        assert page.get_attribute("#date", "max") == last
+        assert page.locator("#today-panel h2").inner_text() == "Today"
+        after = (DAY + timedelta(days=367)).isoformat()
+        assert httpx.get(f"{url}/api/overview", params={"end": last}).status_code == 200
+        refused = httpx.get(f"{url}/api/overview", params={"end": after})
+        assert refused.status_code == 422
+        assert refused.json()["detail"].endswith(f"more than a year after today ({DAY})")
 
 
 def test_without_an_intraday_store_the_panel_says_how_to_collect(

@@ -857,6 +857,13 @@ def test_no_chart_offers_to_upload_itself_to_plotly_cloud(page: Page, stations_u
     assert [t for t in titles if "Share" in t or "Compartilhar" in t] == []
 
 
+HOVER_BRAND_JS = """(bar) => {
+  const gd = document.getElementById('st-chart-brands');
+  Plotly.Fx.hover(gd, [{ curveNumber: 0, pointNumber: bar }]);
+  return gd.querySelector('.hoverlayer').textContent;
+}"""
+
+
 def test_a_premium_that_rounds_to_zero_shows_no_minus_sign(page: Page, stations_url: str) -> None:
     """A flag a fraction of a centavo below unbranded read "-0.0" % in the table (the real
     sample's ATEM' S, -0.001 R$/l): a sign on a figure shown as zero says it is below when
@@ -882,6 +889,10 @@ def test_a_premium_that_rounds_to_zero_shows_no_minus_sign(page: Page, stations_
         assert minus == {"en": "\u22120.5", "pt-BR": "\u22120,5"}[lang], (lang, minus)
         premium = last.nth(last.count() - 2).inner_text()
         assert premium == {"en": "\u22120.033", "pt-BR": "\u22120,033"}[lang], (lang, premium)
+        # The chart's hover says them as the table does (it had Plotly's hyphen-minus).
+        hover = page.evaluate(HOVER_BRAND_JS, 0)  # the bars sorted by premium: LARCO first
+        said = {"en": "\u22120.033 (\u22120.5%)", "pt-BR": "\u22120,033 (\u22120,5%)"}[lang]
+        assert hover == f"LARCO: {said}", (lang, hover)
 
 
 @pytest.mark.parametrize("view", ["ranking", "brands", "dispersion"])

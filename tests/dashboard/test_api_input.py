@@ -331,6 +331,20 @@ def test_weeks_stored_past_the_clock_can_be_asked_for(tmp_path: Path) -> None:
             assert "newest stored week (2026-06-21)" in far.json()["detail"]
 
 
+def test_a_year_ahead_counts_from_sao_paulos_day_in_its_evening(tmp_path: Path) -> None:
+    """The clock answers in UTC: at 22:30 in São Paulo (01:30 UTC the next day) the bound was a
+    year after tomorrow, a day more than the page's End date offers (its São Paulo day)."""
+    clock = FixedClock(datetime(2022, 3, 17, 1, 30, tzinfo=UTC))
+    with (
+        SqliteStore(tmp_path / "s.sqlite", clock=clock) as store,
+        TestClient(create_app(store, DEFAULT_CATALOG, clock=clock)) as client,
+    ):
+        assert client.get("/api/overview?end=2023-03-17").status_code == 200
+        far = client.get("/api/overview?end=2023-03-18")
+    assert far.status_code == 422
+    assert far.json()["detail"] == "end 2023-03-18 is more than a year after today (2022-03-16)"
+
+
 def test_health_counts_a_series_at_its_own_clock_when_given_one(tmp_path: Path) -> None:
     """A demo store's state series were filled at 2026's clock while the app runs at 2022's:
     with its own clock the series is complete, not 'expected 0' drawn as an empty bar."""

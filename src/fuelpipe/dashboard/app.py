@@ -62,6 +62,7 @@ from fuelpipe.dashboard.versions import DataVersion, request_version
 from fuelpipe.domain.calendars import EARLIEST_DATE, LATEST_DATE
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.clock_bounds import MAX_DATE_AHEAD
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.keys import InvalidKeyError
 from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock
@@ -143,18 +144,22 @@ class Window(BaseModel):
 
 
 def not_too_far_ahead(request: Request, day: date | None, name: str) -> date | None:
-    """A date at most a year after the app's clock, or after the newest stored fuel week when
-    that is later (the bound every input date has): a store may hold weeks past the clock
-    (the demo's bundled files end in different years, and it keeps the first one's clock)."""
+    """A date at most a year after the app's clock's São Paulo day, or after the newest stored
+    fuel week when that is later (the bound every input date has): a store may hold weeks past
+    the clock (the demo's bundled files end in different years, and it keeps the first one's
+    clock). The page's End date bounds itself the same way (app.js dateBounds)."""
     clock: Clock | None = getattr(request.app.state, "clock", None)
-    if day is None or clock is None or day <= clock.now().date() + MAX_DATE_AHEAD:
+    if day is None or clock is None:
+        return day
+    today = clock.now().astimezone(SAO_PAULO).date()
+    if day <= today + MAX_DATE_AHEAD:
         return day
     newest: Callable[[], date | None] | None = getattr(request.app.state, "newest_week", None)
     stored = newest() if newest is not None else None
     if stored is not None and day <= stored + MAX_DATE_AHEAD:
         return day
     raise InvalidRequestError(
-        f"{name} {day} is more than a year after today ({clock.now().date()})"
+        f"{name} {day} is more than a year after today ({today})"
         + (f" and the newest stored week ({stored})" if stored else ""),
         params=(name,),
     )

@@ -409,9 +409,9 @@
   }
 
   /** The End date's bounds: from the first stored fuel week to the last day the API takes,
-   *  366 days after the later of the server's clock (live.js reads it from /api/live) and the
-   *  newest stored fuel week (app.py not_too_far_ahead). An End date refused says them again:
-   *  the clock's arrives after the first view is drawn. */
+   *  366 days after the later of the São Paulo day of the server's clock (live.js reads it
+   *  from /api/live) and the newest stored fuel week (app.py not_too_far_ahead). An End date
+   *  refused says them again: the clock's arrives after the first view is drawn. */
   function dateBounds() {
     const days = meta.coverage.flatMap((c) => [c.first, c.last]).filter(Boolean).sort();
     const input = document.getElementById("date");
@@ -1675,9 +1675,10 @@
         render(true, stored);
       }
     });
-    // The server's clock day, one bound of the End date (live.js, on every /api/live answer).
+    // The server's clock, its São Paulo day one bound of the End date (live.js, on every
+    // /api/live answer).
     document.addEventListener("fuelpipe:clock", (event) => {
-      clockDay = event.detail;
+      clockDay = spDay(event.detail);
       if (meta) dateBounds();
     });
     const tabs = Array.from(document.querySelectorAll(".tabs [role=tab]"));

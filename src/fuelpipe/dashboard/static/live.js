@@ -168,9 +168,10 @@
       });
       const asOf = response.headers.get("X-Fuelpipe-As-Of") || "";
       const serverNow = Date.parse(asOf);
-      // The server's clock day bounds the End date (app.js).
-      if (asOf) {
-        document.dispatchEvent(new CustomEvent("fuelpipe:clock", { detail: asOf.slice(0, 10) }));
+      // The server's clock bounds the End date (app.js, by its São Paulo day: the header is
+      // UTC, a day ahead from 21:00 there).
+      if (!Number.isNaN(serverNow)) {
+        document.dispatchEvent(new CustomEvent("fuelpipe:clock", { detail: asOf }));
       }
       if (response.status === 200) {
         etag = response.headers.get("ETag");

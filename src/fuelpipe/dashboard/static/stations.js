@@ -534,8 +534,9 @@
         color: sorted.map((r) => (r.premium >= 0 ? "#c0392b" : "#1e8449")),
         opacity: sorted.map((r) => (few(r) ? 0.35 : 1)),
       },
-      customdata: sorted.map((r) => [r.premium_pct, few(r) ? ` · ${t("brands.few")}` : ""]),
-      hovertemplate: "%{y}: %{x:.3f} (%{customdata[0]:.1f}%)%{customdata[1]}<extra></extra>",
+      // written as the table writes them (num): Plotly's own %{x:.3f} has a hyphen for minus
+      customdata: sorted.map((r) => [num(r.premium, 3), num(r.premium_pct, 1), few(r) ? ` · ${t("brands.few")}` : ""]),
+      hovertemplate: "%{y}: %{customdata[0]} (%{customdata[1]}%)%{customdata[2]}<extra></extra>",
     }], {
       xaxis: { title: { text: title.join("<br>") } },
       yaxis: { type: "category", tickmode: "array", tickvals: brands, ticktext: brands, automargin: true },
