@@ -278,7 +278,7 @@
     });
     return [t("outlook.behind", {
       last: fmt.date(view.last_week), newest: fmt.date(view.newest_week),
-      asOf: fmt.date(view.as_of.slice(0, 10)),
+      asOf: fmt.date(kit.spDay(view.as_of)),
     }), why].join(" ");
   }
 
