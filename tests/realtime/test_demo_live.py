@@ -329,3 +329,55 @@ def test_ctrl_c_stops_the_live_demo_with_a_sentence_and_one_line_heartbeats(tmp_
         f"stopped: the live replay ended at {stamped:%Y-%m-%d %H:%M} São Paulo time of its "
         "clock, after 3 tick(s); what it stored is kept"
     ), said
+
+
+def test_the_live_demo_stamps_the_clock_each_tick_reaches_in_the_store(tmp_path) -> None:
+    """The store kept the live replay's clock only at its start and where it stopped, so a
+    `fuelpipe dashboard` started apart on it showed the start as "as of" while the replay
+    moved on: each tick now stamps the clock it reached (and each live series' own) before
+    its heartbeat."""
+    import io
+    import json
+
+    import pytest
+    from rich.console import Console
+
+    from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
+    from fuelpipe.cli.demo_live import run_live_demo
+    from fuelpipe.cli.demo_parts import DemoPhase, snapshot_dir
+    from fuelpipe.homes.embedded import build_context as open_store
+
+    cfg = Settings(db=tmp_path / "s.sqlite", lake=tmp_path / "lake")
+    seen: list[tuple[datetime, datetime, dict[str, datetime]]] = []
+
+    class ReadsTheStoreAtEachLook(Console):
+        """A console that reads the store's demo clocks at each heartbeat, Ctrl+C at the third."""
+
+        def print(self, *objects: object, **kwargs: object) -> None:  # type: ignore[override]
+            super().print(*objects, **kwargs)  # type: ignore[arg-type]
+            line = str(objects[0])
+            if LOOK.match(line):
+                app = open_store(cfg)
+                try:
+                    stamped = datetime.fromisoformat(str(app.store.get_meta(DEMO_CLOCK)))
+                    clocks = demo_series_clocks(app.store)
+                finally:
+                    app.close()
+                seen.append((datetime.fromisoformat(line.split(maxsplit=1)[0]), stamped, clocks))
+                if len(seen) == 3:
+                    raise KeyboardInterrupt
+
+    coverage = json.loads((snapshot_dir() / "coverage.json").read_text())
+    start, _ = live_window(coverage)
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    phase = DemoPhase("usd", [usd], date(2022, 4, 1), datetime(2022, 5, 7, 23, 59, tzinfo=SP))
+    with pytest.raises(KeyboardInterrupt):
+        run_live_demo(
+            ReadsTheStoreAtEachLook(file=io.StringIO()), cfg, Catalog([usd]), speed=100_000,
+            serve=False, port=1, snapshot_coverage=coverage, phases=[phase],
+        )  # fmt: skip
+    assert len(seen) == 3
+    for look, stamped, clocks in seen:
+        assert stamped >= look  # the tick's own instant, not the replay's start
+        assert clocks == {"CURRENCY#USD": stamped}
+    assert seen[2][1] > seen[0][0] >= start

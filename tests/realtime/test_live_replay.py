@@ -61,3 +61,49 @@ def test_speed_clock_runs_faster_than_real_time() -> None:
     start = datetime(2022, 4, 24, tzinfo=SP)
     clock = SpeedClock(start, speed=600)
     assert clock.now() >= start
+
+
+class _RealTime:
+    """A monotonic clock a test moves by hand: real seconds, without sleeping."""
+
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def pass_(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def test_the_live_clock_passes_while_the_loop_waits_not_while_it_works() -> None:
+    """`demo --live --speed 3600` ran its clock while the pipeline worked: two real seconds of a
+    tick (a busy machine) were two replayed hours, a Yahoo close's whole allowance, and the
+    demo alerted Yahoo late. The clock now stands still
+    between the loop's sleeps, and each sleep moves it by the replayed time asked for."""
+    from fuelpipe.cli.demo_live import paced_sleep
+
+    start = datetime(2022, 4, 23, tzinfo=SP)
+    real = _RealTime()
+    clock = SpeedClock(start, speed=3600, monotonic=real)
+    real.pass_(1)  # running until held: one real second, one replayed hour
+    assert clock.now() == start + timedelta(hours=1)
+    clock.hold()
+    real.pass_(2)  # a tick's work, two real seconds: no replayed time
+    assert clock.now() == start + timedelta(hours=1)
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the real wait, its real seconds passing
+        slept.append(seconds)
+        real.pass_(seconds)
+
+    paced_sleep(clock, sleep)(900)  # a quarter of an hour of replayed time
+    assert slept == [0.25]
+    assert clock.now() == start + timedelta(hours=1, minutes=15)
+    real.pass_(5)  # the next tick's work
+    assert clock.now() == start + timedelta(hours=1, minutes=15)
+    clock.resume()
+    real.pass_(0.5)
+    assert clock.now() == start + timedelta(hours=1, minutes=45)
+    clock.restart()
+    assert clock.now() == start

@@ -83,3 +83,30 @@ def test_the_health_view_a_run_stores_is_served_without_computing_it_again(
     assert computed.status_code == 200 and "etag" not in computed.headers
     assert served.json() == computed.json()  # the stored answer is the computed one
     counting.close()
+
+
+def test_the_dashboard_on_a_demo_store_follows_the_clocks_the_store_keeps(tmp_path: Path) -> None:
+    """`fuelpipe dashboard` started apart on a store `demo --live` is filling read the demo's
+    clocks once, at its start, and kept that "as of" while the replay moved on; it now reads
+    them from the store at each look, as the replay stamps them each tick."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from fuelpipe.cli.demo import record_demo_clocks
+
+    sp = ZoneInfo("America/Sao_Paulo")
+    first, later = datetime(2022, 4, 23, 0, 0, tzinfo=sp), datetime(2022, 4, 25, 13, 16, tzinfo=sp)
+    petr3 = datetime(2022, 3, 14, 18, 31, tzinfo=sp)  # a series whose file ended before
+    store = SqliteStore(tmp_path / "demo.sqlite")
+    settings = Settings(db=tmp_path / "demo.sqlite")
+    record_demo_clocks(store, first, {"CURRENCY#USD": first, "STOCK#PETR3": petr3})
+    reads = health_reads(settings, store)
+    assert reads.clock is not None
+    assert reads.clock.now() == first
+    assert dict(reads.series_clocks) == {"CURRENCY#USD": first, "STOCK#PETR3": petr3}
+
+    record_demo_clocks(store, later, {"CURRENCY#USD": later, "STOCK#PETR3": petr3})
+    assert reads.clock.now() == later
+    assert dict(reads.series_clocks) == {"CURRENCY#USD": later, "STOCK#PETR3": petr3}
+    # with --now every series is at one clock: no demo clocks read at all
+    assert health_reads(Settings(db=settings.db, now=later), store).clock is None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -27,9 +28,10 @@ DEMO_SERIES_CLOCKS = "demo_series_clocks"
 end in different years, so each phase runs at its own --now; status counts each key there."""
 
 
-def demo_series_clocks(store: Store) -> dict[str, datetime]:
-    """Each series' demo clock, if ``fuelpipe demo`` filled this store (else empty)."""
-    stored = store.get_meta(DEMO_SERIES_CLOCKS)
+def demo_series_clocks(store: Store, stored: str | None = None) -> dict[str, datetime]:
+    """Each series' demo clock, if ``fuelpipe demo`` filled this store (else empty);
+    ``stored``: the meta entry's text, when the caller read it already."""
+    stored = stored if stored is not None else store.get_meta(DEMO_SERIES_CLOCKS)
     if not stored:
         return {}
     try:
@@ -44,6 +46,43 @@ def demo_panel_clock(window: datetime, series_clocks: Mapping[str, datetime]) ->
     of" and Today panel then name the days its default views show (2026) rather than the
     window's (2022), while each series is still read, and judged late, at its own clock."""
     return max([window, *series_clocks.values()])
+
+
+class StoredDemoClocks(Mapping[str, datetime]):
+    """A demo store's clocks as it keeps them now, read again at each look: each series' own
+    (this mapping) and the panel's (:meth:`now`, :func:`demo_panel_clock` of them). A
+    dashboard started apart from `demo --live` serves its store while the replay stamps the
+    clock it has reached at each tick (:func:`record_demo_clocks`), so it follows that clock
+    rather than the one the store held when it started. The series' clocks are parsed again
+    only when the stored text changed. ``window``: the window clock the store held when the
+    dashboard started, used if the stored one is gone or is not an instant."""
+
+    def __init__(self, store: Store, window: datetime) -> None:
+        self._store = store
+        self._window = window
+        self._held: tuple[str | None, dict[str, datetime]] = (None, {})
+
+    def _clocks(self) -> dict[str, datetime]:
+        stored = self._store.get_meta(DEMO_SERIES_CLOCKS)
+        if stored != self._held[0]:
+            self._held = (stored, demo_series_clocks(self._store, stored))
+        return self._held[1]
+
+    def __getitem__(self, key: str) -> datetime:
+        return self._clocks()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._clocks())
+
+    def __len__(self) -> int:
+        return len(self._clocks())
+
+    def now(self) -> datetime:
+        """The panel's clock: the newest of the stored window clock and the series' clocks."""
+        stored, window = self._store.get_meta(DEMO_CLOCK), self._window
+        with contextlib.suppress(ValueError):  # not an instant: the one held at the start
+            window = datetime.fromisoformat(stored) if stored else window
+        return demo_panel_clock(window, self._clocks())
 
 
 def record_demo_clocks(

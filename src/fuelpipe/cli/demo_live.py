@@ -1,9 +1,10 @@
 """`fuelpipe demo --live`: the last two weeks of the snapshot window replayed as if live.
 
 The replay releases each value only at its real publication instant on a clock that runs
-``speed`` times faster than real time; `watch`'s loop polls what is due, runs its daily revise
-at FUELPIPE_REVISE_AT (23:00 São Paulo time) of each replayed day, and the panel served beside
-it redraws as PTAX closes, market closes and the ANP week arrive.
+``speed`` times faster than real time while the loop waits, and stands still while it works;
+`watch`'s loop polls what is due, runs its daily revise at FUELPIPE_REVISE_AT (23:00 São Paulo
+time) of each replayed day, and the panel served beside it redraws as PTAX closes, market
+closes and the ANP week arrive.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from fuelpipe.stages.context import StageContext
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from fuelpipe.replay.live import SpeedClock
 
 LIVE_SPAN = timedelta(days=14)
 
@@ -128,9 +131,10 @@ def run_live_demo(
     Every series of ``phases`` (the demo's in-window phases) is asked from its own first date.
     One whose real file ends before the two weeks (PETR3's) is filled at its own clock, as
     `demo` does, and left out of the live loop: the replay has nothing of it to release there.
-    When the replay stops (at its end, or at Ctrl+C), the store remembers the clock it stopped
-    at and each series' own, so `status` and `dashboard` count completeness there, as after
-    `demo`, not at this machine's date. Before the backfill it is stamped with the clock the
+    At each tick, and when the replay stops (at its end, or at Ctrl+C), the store remembers the
+    clock it reached and each series' own, so `status` and a `dashboard` started apart count
+    completeness there (the dashboard following it as it moves), as after `demo`, not at this
+    machine's date. Before the backfill it is stamped with the clock the
     backfill runs to, so a store stopped there is still the demo's (the next demo refills it).
     The loop runs `watch`'s daily revise at ``cfg.revise_at`` (FUELPIPE_REVISE_AT, 23:00 São
     Paulo time; off: none) of each replayed day, as `watch` does in real time.
@@ -151,10 +155,11 @@ def run_live_demo(
         urls = {f"source_{n}_url": u for n, u in replay.source_urls().items()}
         live_cfg = cfg.model_copy(update={**urls, "now": None, "yahoo_min_interval_s": 0.0})
         daily = "off" if cfg.revise_at is None else f"{cfg.revise_at:%H:%M} São Paulo time"
+        waits = LIVE_SPAN.total_seconds() / speed / 60  # the clock stands still in a tick
         console.print(
             f"[bold]fuelpipe demo --live[/]: {len(chosen)} series live, {start:%Y-%m-%d} to "
-            f"{end:%Y-%m-%d} at {speed:g}x ({LIVE_SPAN.total_seconds() / speed / 60:.1f} min; "
-            f"daily revise: {daily})"
+            f"{end:%Y-%m-%d} at {speed:g}x ({waits:.1f} min of waits, plus the ticks' own "
+            f"time; daily revise: {daily})"
         )
         # The store is the demo's from the start, as `demo` stamps it: one stopped in the
         # backfill (Ctrl+C, a crash) holds runs, and without the stamp the next demo would
@@ -179,6 +184,7 @@ def run_live_demo(
             ) as backfill:
                 run_cycle(backfill)
         clock.restart()  # the backfill took real time: the live clock starts now
+        clock.hold()  # and runs only while the loop waits (paced_sleep), not while it works
         own_clocks = {s.key: p.now for p in ended for s in p.series}
         with (
             open_home(live_cfg, clock=clock, catalog=chosen, keeps_rests=True) as context,
@@ -196,8 +202,8 @@ def run_live_demo(
                     context,
                     clock,
                     end,
-                    sleep=lambda s: time.sleep(s / speed),
-                    heartbeat=printed.beat,
+                    sleep=paced_sleep(clock),
+                    heartbeat=_stamping(context, end, live, own_clocks, printed.beat),
                     problem=printed.say,
                     intraday=points,
                     alerts=alert_hook,
@@ -224,6 +230,46 @@ def run_live_demo(
         )
         raise KeyboardInterrupt  # Ctrl+C exits 130, as for every command
     console.print(f"live replay over: {printed.ticks} tick(s), now {stopped:%Y-%m-%d %H:%M}")
+
+
+def _stamping(
+    context: StageContext,
+    end: datetime,
+    live: Sequence[DemoPhase],
+    own_clocks: Mapping[str, datetime],
+    beat: Callable[[str], None],
+) -> Callable[[str], None]:
+    """The live loop's heartbeat, which first stamps the clock the tick reached in the store
+    (each live series no later than its own demo clock, ``own_clocks`` as they are): a
+    `fuelpipe dashboard` started apart on the store follows the replay, as `status` does."""
+
+    def stamp_and_beat(line: str) -> None:
+        at = min(context.clock.now(), end)
+        reached = {s.key: min(p.now, at) for p in live for s in p.series}
+        record_demo_clocks(context.store, at, reached | dict(own_clocks))
+        beat(line)
+
+    return stamp_and_beat
+
+
+def paced_sleep(
+    clock: SpeedClock, sleep: Callable[[float], None] = time.sleep
+) -> Callable[[float], None]:
+    """`watch`'s sleep on the live clock (held still between sleeps): ``seconds`` of replayed
+    time, waited for in real time ``clock.speed`` times shorter, the clock running only then.
+    The replayed time then passes as the loop waits, not as the machine works: at 3600x, a
+    tick that took two real seconds (a busy machine) was two replayed hours, past a Yahoo
+    close's allowance before the loop looked for it, and the demo alerted its source late,
+    which in real time it is not."""
+
+    def wait(seconds: float) -> None:
+        clock.resume()
+        try:
+            sleep(seconds / clock.speed)
+        finally:  # Ctrl+C in the sleep too: the stop is stamped where the clock stood
+            clock.hold()
+
+    return wait
 
 
 @dataclass

@@ -1731,7 +1731,8 @@ def dashboard(
         if reads.clock is not None:  # a demo store's: its header, Health and Today name it
             note(
                 f"the dashboard runs at {reads.clock.now().isoformat()}, the newest of the "
-                "demo's clocks (each series is read at its own)"
+                "demo's clocks (each series is read at its own), and follows them while "
+                "`fuelpipe demo --live` moves them"
             )
         console.print(f"dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C to stop)")
         serve_dashboard(

@@ -36,19 +36,24 @@ def health_reads(settings: Settings, store: Store) -> HealthReads:
     """What `fuelpipe dashboard` serves the health view with on this home, and so what `run`
     stores it with: the home's alert state and a demo store's clocks (none when --now or
     FUELPIPE_NOW puts every series at one), at the newest of them on a demo store
-    (:func:`~fuelpipe.cli.demo.demo_panel_clock`), else at the command's own clock."""
-    from fuelpipe.adapters.clock import FixedClock
+    (:func:`~fuelpipe.cli.demo.demo_panel_clock`), else at the command's own clock. A demo
+    store's clocks are read from it again at each look (:class:`~fuelpipe.cli.demo.
+    StoredDemoClocks`), so a dashboard serving a store `demo --live` is filling follows the
+    replayed clock the demo stamps there each tick."""
     from fuelpipe.cli.demo import (  # here: demo imports this module
         DEMO_CLOCK,
-        demo_panel_clock,
+        StoredDemoClocks,
         demo_series_clocks,
     )
     from fuelpipe.homes import alert_reader, stored_clock
 
     clocks = demo_series_clocks(store) if settings.now is None else {}
     window = stored_clock(store, DEMO_CLOCK) if clocks else None
-    panel = FixedClock(demo_panel_clock(window.now(), clocks)) if window else None
-    return HealthReads(alert_reader(settings), clocks, panel)
+    if window is None:
+        return HealthReads(alert_reader(settings), clocks, None)
+    # read again at each look: `demo --live` stamps its replayed clock in the store each tick
+    followed = StoredDemoClocks(store, window.now())
+    return HealthReads(alert_reader(settings), followed, followed)
 
 
 def view_refresher(

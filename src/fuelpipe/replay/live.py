@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
@@ -135,21 +135,47 @@ def _publications(catalog: Catalog, source: str) -> set[str]:
 
 
 class SpeedClock:
-    """A clock that starts at ``start`` and runs ``speed`` times faster than real time."""
+    """A clock that starts at ``start`` and runs ``speed`` times faster than real time, and
+    that can be held still (:meth:`hold`) while the pipeline works: `demo --live` runs it only
+    while its loop waits, so a second the machine spends on a tick is not ``speed`` seconds of
+    replayed time (at 3600x, two seconds of work were two replayed hours, a Yahoo close's whole
+    allowance, and its source was alerted late). ``monotonic``: the real time it runs on."""
 
-    def __init__(self, start: datetime, speed: float) -> None:
+    def __init__(
+        self,
+        start: datetime,
+        speed: float,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         if start.tzinfo is None:
             raise ValueError("SpeedClock needs a timezone-aware start")
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.start = start
         self.speed = speed
-        self._t0 = time.monotonic()
+        self._monotonic = monotonic
+        # (the instant reached, the real time it runs from; None: held there). One tuple,
+        # replaced whole: the panel's thread reads it while the loop's thread holds it.
+        self._state: tuple[datetime, float | None] = (start, monotonic())
 
     def restart(self) -> None:
         """Go back to ``start`` and run from now (after a backfill that took real time)."""
-        self._t0 = time.monotonic()
+        self._state = (self.start, self._monotonic())
+
+    def hold(self) -> None:
+        """Stand still at the instant reached until :meth:`resume`."""
+        self._state = (self.now(), None)
+
+    def resume(self) -> None:
+        """Run on from the instant held (nothing when running)."""
+        at, since = self._state
+        if since is None:
+            self._state = (at, self._monotonic())
 
     def now(self) -> datetime:
-        """``start`` plus the real time elapsed since creation, times ``speed``."""
-        return self.start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
+        """The instant reached: the real time it has run since ``start``, times ``speed``."""
+        at, since = self._state
+        if since is None:
+            return at
+        return at + timedelta(seconds=(self._monotonic() - since) * self.speed)
