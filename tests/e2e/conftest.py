@@ -9,9 +9,11 @@ import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from tests.e2e.read_only import ReadOnly, cleanup, read_only_here
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,10 +29,12 @@ def fuelpipe(
     check: bool = True,
     timeout: float = 300,
     cwd: Path | None = None,
+    runner: Sequence[str] = (),
 ):
-    """Run the real CLI in a subprocess, as a user would (in ``cwd``: default this one)."""
+    """Run the real CLI in a subprocess, as a user would (in ``cwd``: default this one;
+    through ``runner``, e.g. as another user: :attr:`tests.e2e.read_only.ReadOnly.runner`)."""
     return subprocess.run(
-        [sys.executable, "-m", "fuelpipe.cli", *args],
+        [*runner, sys.executable, "-m", "fuelpipe.cli", *args],
         cwd=cwd,
         env={**os.environ, **env},
         capture_output=True,
@@ -96,3 +100,13 @@ def store_copy(demo_store, tmp_path) -> dict[str, str]:
     with sqlite3.connect(env["FUELPIPE_DB"]) as src, sqlite3.connect(db) as dst:
         src.backup(dst)
     return {"FUELPIPE_DB": str(db)}
+
+
+@pytest.fixture(scope="session")
+def read_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReadOnly]:
+    """How this host makes a folder read-only to a reader (see :mod:`tests.e2e.read_only`)."""
+    how = read_only_here(tmp_path_factory.mktemp("read-only"))
+    try:
+        yield how
+    finally:
+        cleanup(how)

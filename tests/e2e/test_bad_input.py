@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from tests.e2e.conftest import fuelpipe
+from tests.e2e.read_only import ReadOnly
 
 from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
@@ -293,23 +294,6 @@ def store_copy(demo_store, tmp_path: Path) -> Path:
     return folder / source.name
 
 
-def _set_read_only(folder: Path, on: bool) -> bool:
-    """chmod for ordinary users; root ignores modes, so it gets the immutable attribute."""
-    paths = [*folder.iterdir(), folder]
-    import os
-
-    if os.geteuid() != 0:
-        for p in paths:
-            p.chmod((0o555 if p.is_dir() else 0o444) if on else 0o755)
-        return True
-    chattr = shutil.which("chattr")
-    if chattr is None:
-        return False
-    flag = "+i" if on else "-i"
-    done = subprocess.run([chattr, flag, *map(str, paths)], capture_output=True, check=False)
-    return done.returncode == 0
-
-
 def _one_error_line(stderr: str) -> list[str]:
     """The stderr lines that are errors; notes and retry log lines are allowed beside them."""
     return [line for line in stderr.splitlines() if line.startswith("error:")]
@@ -324,7 +308,7 @@ class Outcome:
     after: dict[str, str]
 
 
-def _run_case(case: Case, folder: Path, demo_db: Path, busy: int) -> Outcome:
+def _run_case(case: Case, folder: Path, demo_db: Path, busy: int, read_only: ReadOnly) -> Outcome:
     store = folder / "store"
     shutil.copytree(demo_db.parent, store)
     db = store / demo_db.name
@@ -334,21 +318,24 @@ def _run_case(case: Case, folder: Path, demo_db: Path, busy: int) -> Outcome:
     env = {"FUELPIPE_DB": str(db), **case.env(ctx)}
     case.prepare(ctx)
     before = _digest(store)
-    if case.read_only and not _set_read_only(store, True):
+    if not case.read_only:
+        done = fuelpipe(*case.args(ctx), env=env, check=False, timeout=180)
+        return Outcome(done, before, _digest(store))
+    if not read_only.lock(store, files=True):
         return Outcome(None, before, before)
     try:
-        done = fuelpipe(*case.args(ctx), env=env, check=False, timeout=180)
+        done = fuelpipe(*case.args(ctx), env=env, check=False, timeout=180, runner=read_only.runner)
     finally:
-        if case.read_only:
-            _set_read_only(store, False)
+        read_only.unlock(store, files=True)
     return Outcome(done, before, _digest(store))
 
 
 @pytest.fixture(scope="module")
 def outcomes(
-    demo_store, busy_port: int, tmp_path_factory: pytest.TempPathFactory
+    demo_store, busy_port: int, tmp_path_factory: pytest.TempPathFactory, read_only: ReadOnly
 ) -> dict[str, Outcome]:
-    """Every case, each on its own copy of the demo store, a few subprocesses at a time."""
+    """Every case, each on its own copy of the demo store, a few subprocesses at a time; a
+    read-only case's in a folder its reader can reach (:mod:`tests.e2e.read_only`)."""
     from concurrent.futures import ThreadPoolExecutor
 
     env, _rows, _out = demo_store
@@ -356,21 +343,27 @@ def outcomes(
     root = tmp_path_factory.mktemp("bad-input")
     folders = {}
     for i, case in enumerate(CASES):
-        folders[case.name] = root / f"case{i}"
-        folders[case.name].mkdir()
+        if case.read_only:
+            folders[case.name] = read_only.folder(f"case{i}")
+        else:
+            folders[case.name] = root / f"case{i}"
+            folders[case.name].mkdir()
     with ThreadPoolExecutor(max_workers=3) as pool:
         futures = {
-            c.name: pool.submit(_run_case, c, folders[c.name], demo_db, busy_port) for c in CASES
+            c.name: pool.submit(_run_case, c, folders[c.name], demo_db, busy_port, read_only)
+            for c in CASES
         }
         return {name: f.result() for name, f in futures.items()}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_input_is_one_line_and_harmless(case: Case, outcomes: dict[str, Outcome]) -> None:
+def test_bad_input_is_one_line_and_harmless(
+    case: Case, outcomes: dict[str, Outcome], read_only: ReadOnly
+) -> None:
     outcome = outcomes[case.name]
     done = outcome.done
     if done is None:
-        pytest.skip("cannot make a file read-only here")
+        pytest.skip(read_only.reason)
     output = done.stdout + done.stderr
     assert "Traceback" not in output, output
     assert done.returncode == case.code, output
@@ -657,24 +650,21 @@ def test_demo_fills_its_own_store_again(store_copy: Path, tmp_path: Path) -> Non
     assert f"using its clock {DEMO_NOW}" in done.stderr
 
 
-def test_the_demo_checks_its_store_path_as_run_does(tmp_path: Path) -> None:
+def test_the_demo_checks_its_store_path_as_run_does(read_only: ReadOnly) -> None:
     """The demo makes `run`'s store path check first: a directory, or a folder it cannot write
     in, is the same one clear line (before, SQLite's own error, with no word of what to do)."""
-    lake = {"FUELPIPE_LAKE": str(tmp_path / "lake")}
-    folder = tmp_path / "folder"
+    tmp = read_only.folder("demo")
+    lake = {"FUELPIPE_LAKE": str(tmp / "lake")}
+    folder = tmp / "folder"
     folder.mkdir()
     done = fuelpipe("demo", "--no-serve", env={"FUELPIPE_DB": str(folder), **lake}, check=False)
     assert done.returncode == 2, done.stderr
     assert _one_error_line(done.stderr) == [
         f"error: FUELPIPE_DB {folder} is a directory, not a SQLite file"
     ]
-    if not _set_read_only(folder, True):
-        pytest.skip("cannot make a folder read-only here")
-    try:
+    with read_only.locked(folder, files=True):
         env = {"FUELPIPE_DB": str(folder / "demo.sqlite"), **lake, "COLUMNS": "300"}
-        done = fuelpipe("demo", "--no-serve", env=env, check=False)
-    finally:
-        _set_read_only(folder, False)
+        done = fuelpipe("demo", "--no-serve", env=env, check=False, runner=read_only.runner)
     assert done.returncode == 2, done.stderr
     assert " ".join(done.stderr.split()).startswith(
         f"error: the store's folder {folder} is read-only; this command writes to the store"

@@ -3,22 +3,23 @@ published snapshot): every command that only reads reads it, and one that writes
 up front naming the folder. SQLite cannot create a WAL store's -shm index there, which its
 plain open needs: every reading command failed with "unable to open database file".
 
-Real subprocesses on a copy of the demo store whose folder is made read-only: ``chmod`` for an
-ordinary user, the immutable attribute for root (whom modes do not stop).
+Real subprocesses on a copy of the demo store whose folder is made read-only to them
+(``chmod``; for root the immutable attribute, or where root may not set it, the reader runs
+as ``nobody``: see :mod:`tests.e2e.read_only`).
 """
 
 from __future__ import annotations
 
-import os
+import json
+import pickle
 import shutil
 import sqlite3
-import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from tests.e2e.conftest import fuelpipe
+from tests.e2e.read_only import ReadOnly
 
 READERS = {
     "status": ["status", "-s", "CURRENCY#USD", "--json"],
@@ -32,62 +33,35 @@ READERS = {
 }
 
 
-def _read_only(folder: Path, on: bool) -> bool:
-    """Make ``folder`` (not its files) read-only, or writable again; False when it cannot."""
-    if os.geteuid() != 0:
-        folder.chmod(0o555 if on else 0o755)
-        return True
-    chattr = shutil.which("chattr")
-    if chattr is None:
-        return False
-    flag = "+i" if on else "-i"
-    done = subprocess.run([chattr, flag, str(folder)], capture_output=True, check=False)
-    return done.returncode == 0
-
-
 @pytest.fixture(scope="module")
-def locked_store(demo_store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def locked_store(demo_store, read_only: ReadOnly) -> Iterator[dict[str, str]]:
     """A copy of the demo store in a folder made read-only; its environment."""
     env, _rows, _out = demo_store
     source = Path(env["FUELPIPE_DB"])
-    folder = tmp_path_factory.mktemp("ro") / "store"
+    folder = read_only.folder("ro") / "store"
     shutil.copytree(source.parent, folder)
-    with _locked(folder):
+    with read_only.locked(folder):
         yield {"FUELPIPE_DB": str(folder / source.name), "FUELPIPE_LAKE": str(folder / "lake")}
-
-
-@contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """``folder`` read-only for the block; the test is skipped where it cannot be made so."""
-    if not _read_only(folder, True):
-        pytest.skip("cannot make a folder read-only here")
-    if os.access(folder, os.W_OK):
-        _read_only(folder, False)
-        pytest.skip("this user can write to any folder")
-    try:
-        yield
-    finally:
-        _read_only(folder, False)
 
 
 @pytest.mark.parametrize("name", list(READERS))
 def test_a_reading_command_reads_a_store_in_a_read_only_folder(
-    name: str, locked_store: dict[str, str]
+    name: str, locked_store: dict[str, str], read_only: ReadOnly
 ) -> None:
     folder = Path(locked_store["FUELPIPE_DB"]).parent
     before = sorted(p.name for p in folder.iterdir())
-    done = fuelpipe(*READERS[name], env=locked_store, check=False)
+    done = fuelpipe(*READERS[name], env=locked_store, check=False, runner=read_only.runner)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "error:" not in done.stderr, done.stderr
     assert sorted(p.name for p in folder.iterdir()) == before  # no -wal, no -shm
 
 
 def test_status_reads_the_values_of_a_store_in_a_read_only_folder(
-    locked_store: dict[str, str],
+    locked_store: dict[str, str], read_only: ReadOnly
 ) -> None:
-    import json
-
-    done = fuelpipe("status", "-s", "CURRENCY#USD", "--json", env=locked_store)
+    done = fuelpipe(
+        "status", "-s", "CURRENCY#USD", "--json", env=locked_store, runner=read_only.runner
+    )
     (row,) = json.loads(done.stdout)
     assert row["key"] == "CURRENCY#USD" and row["present"] > 1000
 
@@ -98,25 +72,43 @@ def test_status_reads_the_values_of_a_store_in_a_read_only_folder(
     ids=["run", "quarantine release"],
 )
 def test_a_writing_command_names_the_read_only_folder(
-    args: list[str], locked_store: dict[str, str]
+    args: list[str], locked_store: dict[str, str], read_only: ReadOnly
 ) -> None:
     db = Path(locked_store["FUELPIPE_DB"])
-    done = fuelpipe(*args, env=locked_store, check=False)
+    done = fuelpipe(*args, env=locked_store, check=False, runner=read_only.runner)
     assert done.returncode == 2, done.stdout + done.stderr
     (line,) = [ln for ln in done.stderr.splitlines() if ln.strip()]
     assert line.startswith("error:") and f"folder {db.parent} is read-only" in line, line
     assert "unable to open database file" not in line
 
 
+WAL_READER = """
+import json, sqlite3, sys
+from pathlib import Path
+from fuelpipe.adapters.sqlite_store import connect
+
+reader = connect(Path(sys.argv[1]), "", read_only=True)
+count = reader.execute("SELECT count(*) FROM items").fetchone()[0]
+reader.close()
+try:
+    connect(Path(sys.argv[2]), "", read_only=True)
+except sqlite3.OperationalError as exc:
+    refused = str(exc)
+else:
+    refused = None
+print(json.dumps({"count": count, "refused": refused}))
+"""
+"""Read the live store, then open the orphaned -wal's: what each gave, as JSON."""
+
+
 def test_writes_still_in_the_wal_of_a_store_in_a_read_only_folder_are_read_or_refused(
-    tmp_path: Path,
+    read_only: ReadOnly,
 ) -> None:
     """A writer connected to the store (its -wal and -shm beside it) while the folder is
-    read-only to this user: what it committed is read, through its -shm. A -wal left without
+    read-only to a reader: what it committed is read, through its -shm. A -wal left without
     its -shm cannot be read there: refused in words, naming the file and what to do."""
-    from fuelpipe.adapters.sqlite_store import connect
-
-    live, orphan = tmp_path / "live", tmp_path / "orphan"
+    tmp = read_only.folder("wal")
+    live, orphan = tmp / "live", tmp / "orphan"
     live.mkdir()
     orphan.mkdir()
     writer = sqlite3.connect(live / "s.sqlite", isolation_level=None)
@@ -127,25 +119,36 @@ def test_writes_still_in_the_wal_of_a_store_in_a_read_only_folder_are_read_or_re
         writer.execute("INSERT INTO items VALUES (1), (2), (3)")
         for name in ("s.sqlite", "s.sqlite-wal"):  # as a copy without the -shm would be
             shutil.copy(live / name, orphan / name)
-        if not (_read_only(live, True) and _read_only(orphan, True)):
-            pytest.skip("cannot make a folder read-only here")
-        try:
-            reader = connect(live / "s.sqlite", "", read_only=True)
-            assert reader.execute("SELECT count(*) FROM items").fetchone() == (3,)
-            reader.close()
-            with pytest.raises(sqlite3.OperationalError) as refused:
-                connect(orphan / "s.sqlite", "", read_only=True)
-            assert str(orphan / "s.sqlite") in str(refused.value)
-            assert "s.sqlite-wal" in str(refused.value) and "writable" in str(refused.value)
-        finally:
-            _read_only(live, False)
-            _read_only(orphan, False)
+        with read_only.locked(live), read_only.locked(orphan):
+            done = read_only.python(WAL_READER, str(live / "s.sqlite"), str(orphan / "s.sqlite"))
+        assert done.returncode == 0, done.stderr.decode()
+        read = json.loads(done.stdout)
+        assert read["count"] == 3
+        refused = read["refused"]
+        assert refused is not None and str(orphan / "s.sqlite") in refused, refused
+        assert "s.sqlite-wal" in refused and "writable" in refused, refused
     finally:
         writer.close()
 
 
+DASHBOARD_READERS = """
+import pickle, sys
+from fuelpipe.adapters.alerts import SqliteAlertReader
+from fuelpipe.adapters.intraday_store import SqliteIntradayStore
+
+db, key, day, now = pickle.loads(sys.stdin.buffer.read())
+reader = SqliteIntradayStore(db, read_only=True)
+try:
+    points = reader.day(key, day, now)
+finally:
+    reader.close()
+sys.stdout.buffer.write(pickle.dumps((points, SqliteAlertReader(db).load())))
+"""
+"""The dashboard's intraday points of a day and its active alerts, pickled."""
+
+
 def test_the_dashboards_intraday_and_alert_readers_read_a_store_in_a_read_only_folder(
-    demo_store, tmp_path: Path
+    demo_store, read_only: ReadOnly
 ) -> None:
     """What the dashboard reads beside the store (its intraday points, the active alerts),
     written there before its folder was made read-only: the demo store holds neither, and a
@@ -154,7 +157,7 @@ def test_the_dashboards_intraday_and_alert_readers_read_a_store_in_a_read_only_f
     raises none)."""
     from datetime import date, datetime
 
-    from fuelpipe.adapters.alerts import SqliteAlertReader, SqliteAlertState
+    from fuelpipe.adapters.alerts import SqliteAlertState
     from fuelpipe.adapters.clock import FixedClock
     from fuelpipe.adapters.intraday_store import SqliteIntradayStore
     from fuelpipe.domain.alerts import ActiveAlert, Condition, Severity
@@ -164,7 +167,7 @@ def test_the_dashboards_intraday_and_alert_readers_read_a_store_in_a_read_only_f
 
     env, _rows, _out = demo_store
     source = Path(env["FUELPIPE_DB"])
-    folder = tmp_path / "store"
+    folder = read_only.folder("dashboard") / "store"
     shutil.copytree(source.parent, folder)
     db = folder / source.name
     day = date(2023, 9, 28)
@@ -189,10 +192,10 @@ def test_the_dashboards_intraday_and_alert_readers_read_a_store_in_a_read_only_f
     finally:
         state.close()
 
-    with _locked(folder):
-        reader = SqliteIntradayStore(db, read_only=True)
-        try:
-            assert reader.day("CURRENCY#USD", day, now) == points
-        finally:
-            reader.close()
-        assert SqliteAlertReader(db).load() == {stale.id: ActiveAlert(stale, now)}
+    with read_only.locked(folder):
+        asked = pickle.dumps((db, "CURRENCY#USD", day, now))
+        done = read_only.python(DASHBOARD_READERS, stdin=asked)
+    assert done.returncode == 0, done.stderr.decode()
+    read_points, alerts = pickle.loads(done.stdout)
+    assert read_points == points
+    assert alerts == {stale.id: ActiveAlert(stale, now)}
