@@ -19,7 +19,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devtools.dashboard.serving import CHROMIUM, CHROMIUM_ARGS, scripts_before_first_chart
+from devtools.dashboard.serving import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CHROMIUM_MISSING,
+    scripts_before_first_chart,
+)
 
 from bench._common import BenchRow
 from bench.bench_dashboard import dashboard, filled_store
@@ -69,8 +74,8 @@ def one_launch(playwright: Any, url: str, bundle: Path) -> tuple[float, int]:
 
 
 def run() -> list[BenchRow]:
-    if not CHROMIUM.exists():
-        print("   (no /usr/bin/chromium: skipping; run make browser-deps)")
+    if not CHROMIUM.is_file():  # the path it looked for: FUELPIPE_CHROMIUM's, if set
+        print(f"   ({CHROMIUM_MISSING}; skipping)")
         return []
     whole = whole_plotly_js()
     if whole is None:

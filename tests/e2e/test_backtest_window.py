@@ -42,3 +42,19 @@ def test_a_window_with_scored_weeks_has_no_note() -> None:
     )
     assert all(r["n"] > 0 for r in json.loads(done.stdout))
     assert "note:" not in done.stderr
+
+
+def test_the_table_and_the_help_say_which_history_is_scored() -> None:
+    """The CLI scores datasets/'s history, the dashboard's Outlook accuracy the store's last
+    three years: the same area and horizon gave other MAEs, which docs/OUTLOOK.md explained
+    but neither the table nor --help said."""
+    table = fuelpipe(
+        "outlook", "backtest", "--fuel", "LPG", "--from", "2025-06-01", env={"COLUMNS": "200"}
+    )
+    said = " ".join(table.stdout.split())
+    assert "scored on the history in " in said and "datasets" in said
+    assert "the dashboard's Outlook accuracy scores the store's last three years" in said
+    helped = " ".join(
+        fuelpipe("outlook", "backtest", "--help", env={"COLUMNS": "200"}).stdout.split()
+    )
+    assert "not the store's: the dashboard's Outlook accuracy scores the store's last" in helped

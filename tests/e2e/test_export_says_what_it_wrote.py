@@ -41,6 +41,24 @@ def test_an_export_to_a_file_says_what_it_wrote(
     assert out.read_text().count("2022-05-0") == 2
 
 
+def test_a_count_past_a_thousand_has_its_separator(tmp_path: Path) -> None:
+    """It said "wrote 1234 records", where the rest of the CLI writes 1,234. Synthetic: 1,234
+    made-up daily values, an edge case for the count's form alone; the file is unchanged."""
+    db = tmp_path / "many.sqlite"
+    start = date(2020, 1, 1).toordinal()
+    with SqliteStore(db) as s:
+        s.put_records(
+            [
+                Record("CURRENCY#USD", date.fromordinal(start + i), Decimal("5"), Status.OK)
+                for i in range(1234)
+            ]
+        )
+    out = tmp_path / "usd.csv"
+    done = fuelpipe("export", "CURRENCY#USD", "-o", str(out), env={"FUELPIPE_DB": str(db)})
+    assert done.stderr.splitlines() == [f"wrote 1,234 records of CURRENCY#USD to {out}"]
+    assert len(out.read_text().splitlines()) == 1 + 1234
+
+
 def test_a_key_with_no_record_says_so_beside_its_empty_export(env: dict[str, str]) -> None:
     done = fuelpipe("export", "CURRENCY#EUR", env=env)
     assert done.stdout == "date,value,status,retry_count\n"  # the file is still the export

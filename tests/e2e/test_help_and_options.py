@@ -308,6 +308,8 @@ def test_help_reflows_its_paragraphs(command: list[str]) -> None:
         (["status"], "--since", ["YYYY-MM-DD"]),
         (["run"], "--since", ["1987-05-20", "2000-01-03", "backfills decades"]),
         (["export"], "--format", ["--output", "frames", "extension"]),
+        # KEY was "A partition key" (the store's jargon), and the history went unmentioned
+        (["export"], "Usage:", ["revision history", "series key (e.g. CURRENCY#USD, FUEL#GAS"]),
         (["watch"], "--ticks", ["A tick is one look", "up to 6 hours"]),
         (["repair"], "--json", ["JSON object"]),  # it said "a JSON array"
         # each --series says its three forms with an example of each (status said "Keys,

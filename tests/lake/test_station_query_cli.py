@@ -37,6 +37,29 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
+def test_a_table_s_counts_have_thousands_separators_csv_s_not(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """`coverage` printed 1200 observations where `stations status` writes 1,200: the table
+    (default and --wide) now does too; CSV keeps the bare number. The first 1,200 records of
+    the real LPG file."""
+    folder = tmp_path_factory.mktemp("many")
+    path = folder / "glp.csv"
+    path.write_bytes(BOM + "\r\n".join(real_lines("glp", 1200)).encode())
+    env = {"FUELPIPE_LAKE": str(folder / "lake"), "FUELPIPE_BACKEND": "embedded"}
+    assert CliRunner().invoke(cli, ["stations", "ingest", str(path)], env=env).exit_code == 0
+
+    def run(*args: str) -> str:
+        done = CliRunner().invoke(cli, ["stations", "query", "coverage", *args], env=env)
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    [row] = list(csv.DictReader(io.StringIO(run("-f", "csv"))))
+    assert row["observations"] == "1200"
+    for table in (run(), run("--wide")):
+        assert "1,200" in table and "1200" not in table, table
+
+
 def _refused(args: list[str], env: dict[str, str]) -> str:
     done = CliRunner().invoke(cli, ["stations", "query", *args], env=env)
     assert done.exit_code == 2, done.output

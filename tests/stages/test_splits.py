@@ -287,6 +287,40 @@ def test_a_backfill_that_covers_the_split_rereads_nothing(tmp_path: Path) -> Non
         assert home.store.get_meta(split_applied_name(_SPLIT)) == "2:1"
 
 
+def test_a_split_reread_asks_no_stored_date_after_the_clock(tmp_path: Path) -> None:
+    """A store holding values dated after the clock (one `fuelpipe demo` filled: PETR4 runs to
+    2025 there, the store's clock is 2022-05-07; or --now before the data): the re-read asks
+    the stored dates up to the clock only. Each later one came back set aside as "in the
+    future", never stored, a warning line per date (~850 on the demo's store), for values the
+    store holds already, on dates after the ex-date the split does not re-base."""
+    with closing(_home(SqliteStore(tmp_path / "store.sqlite"), tmp_path)) as home:
+        home.clock.set(LATER)  # PETR4 through 2022-05-06, without the split
+        with ReplayServer(quiet=True) as replay:
+            app = home.context(replay)
+            run_cycle(app, series=[PETR4], since=SINCE, outlook=False)
+            app.sources["yahoo"].close()
+        before = _stored(home.store)
+        home.clock.set(MIDDLE)  # the store's clock before its last values: 05-03
+        today = MIDDLE.date()
+        assert max(before) > today
+        with ReplayServer(quiet=True, splits=SYNTHETIC_SPLIT) as replay:
+            app = home.context(replay)
+            revise(app, series=[PETR4])  # its window shows the split
+            report = drain(app)
+            app.sources["yahoo"].close()
+        assert (report.split_rereads, report.flagged) == (1, 0)
+        after = _stored(home.store)
+        assert set(after) == set(before)
+        earlier = [d for d in before if d < EX_DATE]
+        assert report.revised == len(earlier)
+        for day, record in after.items():
+            if day > today:  # not asked: as stored, and not set aside
+                assert (record.value, record.revisions) == (before[day].value, ())
+        last = max(d for d in before if d <= today)
+        [entry] = after[min(before)].revisions
+        assert entry.request.endswith(f"..{last.isoformat()}")
+
+
 class _FailsYahoo(FaultPlan):
     """The replay's faults: Yahoo's requests numbered in ``failing`` are answered with a
     maintenance page (a 200 of HTML: InvalidPayload, which the adapter does not retry), the

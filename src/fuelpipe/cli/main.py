@@ -1126,7 +1126,10 @@ def record_json(r: Record) -> dict[str, Any]:
 @cli.command()
 def export(
     ctx: typer.Context,
-    key: Annotated[str | None, typer.Argument(help="A partition key, e.g. CURRENCY#USD.")] = None,
+    key: Annotated[
+        str | None,
+        typer.Argument(help="A series key (e.g. CURRENCY#USD, FUEL#GASOLINE#SP)."),
+    ] = None,
     fmt: Annotated[
         str | None,
         typer.Option(
@@ -1153,7 +1156,8 @@ def export(
         ),
     ] = None,
 ) -> None:
-    """Every record of one key: date, value, status, retry_count and the series' attributes.
+    """Every record of one key: date, value, status, retry_count, the series' attributes and
+    each value's revision history (the values it replaced, when and by which request).
 
     With --format parquet, every key the KEY and --series patterns match, into one file."""
     from fuelpipe.cli.output_file import is_stream
@@ -1201,7 +1205,9 @@ def export(
         _note_no_record([key])
     if output:
         _write_output(output, lambda temp: temp.write_text(text))
-        err.print(f"wrote {len(rows)} records of {key} to {output}", highlight=False, markup=False)
+        err.print(
+            f"wrote {len(rows):,} records of {key} to {output}", highlight=False, markup=False
+        )
     else:
         sys.stdout.write(text)
 
@@ -1305,7 +1311,9 @@ def _export_parquet(ctx: typer.Context, patterns: list[str], output: Path | None
     if not rows[0]:  # as csv and json say: "wrote 0 records" alone reads as a failed export
         _note_no_record(keys)
     err.print(
-        f"wrote {rows[0]} records of {len(keys)} series to {output}", highlight=False, markup=False
+        f"wrote {rows[0]:,} records of {len(keys):,} series to {output}",
+        highlight=False,
+        markup=False,
     )
 
 

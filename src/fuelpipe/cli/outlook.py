@@ -120,6 +120,9 @@ def backtest(
 ) -> None:
     """Walk-forward backtest on the real history: per fuel, area and horizon (1, 2, 4 weeks).
 
+    It scores the history in --history (every week it holds), not the store's: the dashboard's
+    Outlook accuracy scores the store's last three years, so their MAEs differ.
+
     A state's weeks served no change (Brazil had no forecast from them) are counted under
     `fallback` (`no_change_n`) and left out of the MAEs, ratio, bias and DM p, as on the
     dashboard: they are no evidence either way. The bands' coverage is given over every scored
@@ -209,7 +212,7 @@ def backtest(
     if as_json:
         print(json.dumps(rows, indent=2))
     else:
-        _backtest_table(cli, rows)
+        _backtest_table(cli, rows, folder)
 
 
 def _pairs_held(
@@ -229,8 +232,11 @@ def _pairs_held(
     raise cli.fail(f"no history for {missing} in {folder}: nothing to backtest ({has})", 1)
 
 
-def _backtest_table(cli: Any, rows: list[dict[str, Any]]) -> None:
-    """`outlook backtest`'s table of ``rows`` (``--json``'s)."""
+def _backtest_table(cli: Any, rows: list[dict[str, Any]], folder: Path) -> None:
+    """`outlook backtest`'s table of ``rows`` (``--json``'s), titled with the history it
+    scored (``folder``): the dashboard's accuracy, on the store's, gives other MAEs."""
+    from rich.markup import escape
+
     # A state's no-change fallback weeks (Brazil had no forecast from them) are no evidence:
     # mae, naive_mae, ratio, bias and dm_p are the model's own weeks' (`served_score`, as the
     # dashboard's), n and the coverage every scored week's, and `fallback` counts the others;
@@ -250,6 +256,10 @@ def _backtest_table(cli: Any, rows: list[dict[str, Any]]) -> None:
         "cov80 model",
         "cov95 model",
         "dm_p",
+        title=escape(
+            f"scored on the history in {folder} (the dashboard's Outlook accuracy scores the "
+            "store's last three years: other MAEs)"
+        ),
     )
     for r in rows:
         table.add_row(

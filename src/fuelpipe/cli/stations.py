@@ -911,7 +911,14 @@ def _query_help() -> str:
 
 
 def _table_cell(value: Any) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else escape(str(value))
+    """A query's cell in a table: a figure to three places, a count (every integer column is
+    one) with thousands separators as `stations status` writes them (CSV and JSON keep the
+    bare number)."""
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return escape(str(value))
 
 
 @stations_app.command("query")

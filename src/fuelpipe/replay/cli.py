@@ -40,7 +40,8 @@ def run_replay(
         dividends=dividends,
         splits=splits,
     )
-    print(f"# fuelpipe replay on {server.url} ({server.faults.describe()})", file=stream)
+    changed = _changes(revisions or {}, dividends or {}, splits or {})
+    print(f"# fuelpipe replay on {server.url} ({server.faults.describe()}{changed})", file=stream)
     for name, value in server.env().items():
         print(f"export {name}={value}", file=stream)
     stream.flush()
@@ -51,3 +52,12 @@ def run_replay(
     finally:
         server.stop()
     return 0
+
+
+def _changes(revisions: Revisions, dividends: Dividends, splits: Splits) -> str:
+    """The header's words for the served data's changes, as the options gave them ("" for
+    none): "no faults" alone read as if the data were served unchanged."""
+    words = [f"--revise {k}@{d}={v}" for (k, d), v in sorted(revisions.items())]
+    words += [f"--dividend {k}@{d}={v}" for (k, d), v in sorted(dividends.items())]
+    words += [f"--split {k}@{d}={n}:{m}" for (k, d), (n, m) in sorted(splits.items())]
+    return f"; serving {', '.join(words)}" if words else ""

@@ -578,7 +578,8 @@ def follow_splits(
     Yahoo's close is split-adjusted: after a split every earlier close changes, but an
     answer only re-bases the dates it covers (``lo`` on), so values stored earlier and dated
     before the split stay on the old basis, a false step in every chart. When such values
-    exist, the stored dates from the first to the last are asked for in one request (Yahoo
+    exist, the stored dates from the first to the last (up to the clock's day:
+    :func:`_stored_dates`) are asked for in one request (Yahoo
     serves any range: 20 years of one ticker is one answer of ~5,000 bars, so the catalog's
     cap on a planned request's range is not applied) and stored through the same comparing
     path as every answer: each changed value is a revision with its history (its request
@@ -675,9 +676,14 @@ def _reread_or_owe(
 
 
 def _stored_dates(app: StageContext, key: str) -> list[date]:
-    """The dates of ``key``'s stored OK values, oldest first (read consistently)."""
+    """The dates of ``key``'s stored OK values up to the clock's day, oldest first (read
+    consistently). One dated after it (a store `fuelpipe demo` filled, whose series run past
+    its clock, or --now before the data) is after any split an answer shows, so no split
+    re-bases it, and a re-read's value for it would only be set aside as in the future: it
+    is not asked for, and its stored value stands."""
+    today = app.clock.now().astimezone(SAO_PAULO).date()
     found = app.store.query(key, fields=("status",), consistent=True)
-    return [r.date for r in found if r.status is Status.OK]
+    return [r.date for r in found if r.status is Status.OK and r.date <= today]
 
 
 def _reread(app: StageContext, series: Series, stored: list[date], report: ScrapeReport) -> bool:

@@ -114,7 +114,10 @@ def test_fuelpipe_replay_split_serves_the_split() -> None:
     args = ["replay", "--port", str(port), "--split", SYNTHETIC_SPLIT]
     with child([sys.executable, "-m", "fuelpipe.cli", *args]) as proc:
         assert proc.stdout is not None
-        assert proc.stdout.readline().startswith("# fuelpipe replay on ")
+        banner = proc.stdout.readline()
+        assert banner.startswith("# fuelpipe replay on ")
+        # it said "(seed=0 no faults)" alone, as if the data were served unchanged
+        assert banner.rstrip().endswith(f"(seed=0 no faults; serving --split {SYNTHETIC_SPLIT})")
         base = f"http://127.0.0.1:{port}/yahoo/v8/finance/chart/PETR4.SA"
         body = httpx.get(base, params=chart_params(EX_DATE, EX_DATE), timeout=10).json()
         assert body["chart"]["result"][0]["events"]["splits"]
