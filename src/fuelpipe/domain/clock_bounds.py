@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.calendars import EARLIEST_DATE, LATEST_DATE, check_in_range
+from fuelpipe.domain.instants import SAO_PAULO
 
 MAX_CLOCK_AHEAD = timedelta(days=1)
 """A ``--now`` further ahead of the real clock than this is a typo unless said otherwise."""
@@ -52,13 +53,14 @@ def check_now(
 
 def check_input_date(day: date, clock_now: datetime, what: str) -> date:
     """A date given on the command line or to the API: inside the domain's range and at most a
-    year after the clock; otherwise ClockOutOfBounds naming ``what``."""
+    year after the clock's São Paulo day (as the dashboard's ``not_too_far_ahead`` bounds it: a
+    UTC clock is already the next day from 21:00 there); otherwise ClockOutOfBounds naming
+    ``what``."""
     try:
         check_in_range(day, what)
     except ValueError as exc:
         raise ClockOutOfBounds(str(exc)) from None
-    if day > clock_now.date() + MAX_DATE_AHEAD:
-        raise ClockOutOfBounds(
-            f"{what} {day} is more than a year after the clock ({clock_now.date()})"
-        )
+    today = clock_now.astimezone(SAO_PAULO).date()
+    if day > today + MAX_DATE_AHEAD:
+        raise ClockOutOfBounds(f"{what} {day} is more than a year after the clock ({today})")
     return day

@@ -57,6 +57,15 @@ def test_input_dates_over_a_year_ahead_are_refused() -> None:
         check_input_date(date(2028, 1, 1), REAL, "start")
 
 
+def test_an_input_dates_year_counts_from_the_clocks_sao_paulo_day() -> None:
+    # 01:00 UTC on 2026-12-07 is 22:00 on the 6th in São Paulo: a year after the 6th, as the
+    # dashboard's End date (app.py not_too_far_ahead), not after the UTC day
+    evening = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    assert check_input_date(date(2027, 12, 7), evening, "--until") == date(2027, 12, 7)
+    with pytest.raises(ClockOutOfBounds, match=r"--until 2027-12-08 .*\(2026-12-06\)"):
+        check_input_date(date(2027, 12, 8), evening, "--until")
+
+
 @pytest.mark.parametrize("name", ["ANBIMA", "B3", "NYSE", "FRED_BRENT", "ANP_WEEKLY", "MONTHLY"])
 def test_calendars_refuse_dates_outside_the_range_instead_of_overflowing(name: str) -> None:
     cal = get_calendar(name)
