@@ -254,6 +254,42 @@ def test_in_sao_paulos_evening_the_end_dates_limit_is_a_year_after_its_day(
         assert refused.json()["detail"].endswith(f"more than a year after today ({DAY})")
 
 
+def test_a_day_the_source_answered_with_no_point_is_said_so_in_both_languages(
+    served: tuple[SqliteIntradayStore, str],
+    stores: tuple[SqliteStore, SqliteIntradayStore],
+    page: Page,
+) -> None:
+    """`demo --live`'s shares have no bar in the bundle: the panel said to run `fuelpipe watch
+    --intraday`, though the loop had asked. A day the source answered with none says so, with
+    its close when one is stored (the dollar's real close of the day), in either language."""
+    store, points = stores
+    close = next(q for q in Snapshot().ptax["USD"] if q.day == DAY)
+    store.put_records([Record("CURRENCY#USD", DAY, Decimal(close.sell), Status.OK)])
+    for key in ("CURRENCY#USD", "STOCK#PETR4"):
+        points.note_none(key, DAY, NOW)
+    _, url = served
+    empty = page.locator("#today-panel .empty")
+    page.goto(f"{url}/?view=overview&lang=en")
+    empty.wait_for()
+    text = empty.inner_text()
+    assert text.startswith("The close of US dollar (PTAX) for Mar 16, 2022, R$"), text
+    assert text.endswith(
+        "its intraday points are not: the source, asked for the day's PTAX bulletins, "
+        "answered with none."
+    )
+    page.select_option("#today-series", "STOCK#PETR4")
+    page.wait_for_function("() => location.search.includes('today=STOCK%23PETR4')")
+    expect(empty).to_have_text(
+        "No intraday point of Petrobras PN (PETR4) stored for Mar 16, 2022: the source, asked "
+        "for the day's 15-minute bars, answered with none."
+    )
+    page.click('.lang-btn[data-lang="pt-BR"]')
+    expect(empty).to_have_text(
+        "Nenhum ponto intradiário de Petrobras PN (PETR4) armazenado para 16 de mar. de 2022: a "
+        "fonte, consultada sobre as barras de 15 minutos do dia, respondeu sem dados."
+    )
+
+
 def test_without_an_intraday_store_the_panel_says_how_to_collect(
     tmp_path: Path, page: Page
 ) -> None:

@@ -424,3 +424,35 @@ def test_the_default_day_reads_the_points_it_chose_by_once(
         shown = http.get("/api/intraday", params={"series": BRENT}).json()
     assert shown == asked and [p["value"] for p in shown["points"]] == [98.1]
     assert counting.read == once
+
+
+def test_a_day_the_source_answered_with_no_point_says_so_and_has_no_point(
+    stores: tuple[Store, IntradayStore],
+) -> None:
+    """Both stores remember the source's empty answer for a day (DynamoDB as an item of the
+    day's partition, which is never read back as a point), and the panel says it, not how to
+    collect the day's bars; a point stored later makes it a day with points."""
+    store, points = stores
+    asked = NOW - timedelta(hours=4)  # 18:30 on São Paulo's day
+    points.note_none("STOCK#PETR4", DAY, asked)
+    assert points.day("STOCK#PETR4", DAY, NOW) == []
+    with _client(store, points, cache_ttl_s=0) as http:
+        view = http.get("/api/intraday", params={"series": "STOCK#PETR4"}).json()
+        usd = http.get("/api/intraday", params={"series": "CURRENCY#USD"}).json()
+    assert view["points"] == [] and datetime.fromisoformat(view["answered_none"]) == asked
+    assert view["message"] == (
+        f"no intraday points stored for STOCK#PETR4 on {DAY}: the source, asked at 18:30 "
+        "São Paulo time, answered with none"
+    )
+    assert usd["answered_none"] is None and "fuelpipe watch --intraday" in usd["message"]
+    # expired with the points it stands for
+    assert (
+        points.answered_none(DEFAULT_CATALOG["STOCK#PETR4"], DAY, asked + timedelta(days=36))
+        is None
+    )
+    bar = IntradayPoint("STOCK#PETR4", asked, "15m", Decimal("30.5"))
+    points.put_points([bar])
+    with _client(store, points, cache_ttl_s=0) as http:
+        filled = http.get("/api/intraday", params={"series": "STOCK#PETR4"}).json()
+    assert len(filled["points"]) == 1 and filled["message"] is None
+    assert filled["answered_none"] is None

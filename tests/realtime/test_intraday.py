@@ -339,3 +339,46 @@ def test_a_point_read_back_from_the_store_keeps_its_key(replay, tmp_path):
     finally:
         source.close()
         store.close()
+
+
+def test_a_day_the_source_answered_with_no_bar_is_said_so_on_the_panel(replay, tmp_path):
+    """`demo --live` asks for PETR4's and BZ=F's bars of April 2022 every quarter hour, and the
+    bundle holds none then (its 15-minute file is 2020-H2's): the Today panel said "no
+    intraday points stored ... `fuelpipe watch --intraday` stores the day's 15-minute bars",
+    a collection left undone, though the loop had asked. It now says the source answered
+    with none, and when (São Paulo time), and the API gives that instant for the page."""
+    from fastapi.testclient import TestClient
+
+    from fuelpipe.adapters.clock import FixedClock
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.dashboard.app import create_app
+
+    day = date(2022, 4, 26)
+    asked = datetime(2022, 4, 26, 14, 15, tzinfo=SP)
+    later = asked + timedelta(hours=2)
+    daily = SqliteStore(tmp_path / "d.sqlite")
+    store = SqliteIntradayStore(tmp_path / "d.sqlite")
+    yahoo = YahooChartSource(replay.source_urls()["yahoo"], min_interval_s=0)
+    try:
+        report = refresh_intraday(
+            {"yahoo": yahoo}, store, DEFAULT_CATALOG, day, asked, keys=("STOCK#PETR4",)
+        )
+        assert report.series == 1 and report.failed == 0 and report.points_written == 0
+        with TestClient(
+            create_app(daily, DEFAULT_CATALOG, clock=FixedClock(later), intraday=store)
+        ) as http:
+            view = http.get("/api/intraday", params={"series": "STOCK#PETR4"}).json()
+            other = http.get(
+                "/api/intraday", params={"series": "STOCK#PETR4", "day": "2022-04-25"}
+            ).json()
+        assert view["day"] == day.isoformat() and view["points"] == []
+        assert datetime.fromisoformat(view["answered_none"]) == asked
+        assert "asked at 14:15 São Paulo time, answered with none" in view["message"]
+        assert "fuelpipe watch --intraday" not in view["message"]
+        # a day not asked about still says how its bars are collected
+        assert other["answered_none"] is None
+        assert "fuelpipe watch --intraday" in other["message"]
+    finally:
+        yahoo.close()
+        store.close()
+        daily.close()

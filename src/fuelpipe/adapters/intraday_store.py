@@ -15,8 +15,9 @@ from fuelpipe.adapters._batch_retry import batch_attempts
 from fuelpipe.adapters._dynamo_items import encode, to_item, to_plain
 from fuelpipe.adapters.dynamodb_store import TTL_ATTRIBUTE, UnprocessedItemsError
 from fuelpipe.adapters.sqlite_store import connect, dump_attrs, load_attrs
+from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.instants import iso_utc
-from fuelpipe.domain.intraday import IntradayPoint
+from fuelpipe.domain.intraday import RETENTION, IntradayPoint, stored_days
 from fuelpipe.domain.keys import intraday_key
 from fuelpipe.domain.numbers import canonical_text
 from fuelpipe.ports.intraday import IntradayStore, Upserted
@@ -51,6 +52,11 @@ class SqliteIntradayStore(IntradayStore):
             )
             self._conn.execute(
                 "CREATE INDEX IF NOT EXISTS intraday_expiry ON intraday (expires_at)"
+            )
+            self._conn.execute(  # days the source answered with no point (note_none)
+                """CREATE TABLE IF NOT EXISTS intraday_none (
+                    series TEXT NOT NULL, day TEXT NOT NULL, at TEXT NOT NULL,
+                    expires_at TEXT NOT NULL, PRIMARY KEY (series, day)) WITHOUT ROWID"""
             )
 
     def put_points(self, points: Sequence[IntradayPoint]) -> Upserted:
@@ -90,16 +96,46 @@ class SqliteIntradayStore(IntradayStore):
                 rows = []  # read-only, and no intraday point was ever stored in this file
         return [_point(*row) for row in rows]
 
+    def note_none(self, series_key: str, day: date, at: datetime) -> None:
+        if self._read_only:
+            return
+        with self._lock, self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO intraday_none VALUES (?, ?, ?, ?)",
+                (series_key, day.isoformat(), at.isoformat(), iso_utc(at + RETENTION)),
+            )
+
+    def answered_none(self, series: Series, day: date, now: datetime) -> datetime | None:
+        days = [d.isoformat() for d in stored_days(series.exchange_tz, day)]
+        with self._lock:
+            try:
+                row = self._conn.execute(
+                    "SELECT max(at) FROM intraday_none WHERE series = ? AND expires_at > ? "
+                    "AND day BETWEEN ? AND ?",  # the one or two adjacent days it overlaps
+                    (series.key, iso_utc(now), min(days), max(days)),
+                ).fetchone()
+            except sqlite3.OperationalError as exc:
+                if not (self._read_only and "no such table" in str(exc)):
+                    raise
+                return None  # read-only, and no writer of this version made the table
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
     def purge_expired(self, now: datetime) -> int:
         if self._read_only:
             return 0  # the writer (`watch --intraday`) purges
         with self._lock, self._conn:
             cur = self._conn.execute("DELETE FROM intraday WHERE expires_at <= ?", (iso_utc(now),))
+            self._conn.execute("DELETE FROM intraday_none WHERE expires_at <= ?", (iso_utc(now),))
         return cur.rowcount
 
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
+
+
+_NONE_SORT = "NONE"
+"""The sort key of a day's "answered with no point" item (:meth:`IntradayStore.note_none`) in
+its ``INTRADAY#`` partition: no time of day, so never read as a point."""
 
 
 class DynamoIntradayStore(IntradayStore):
@@ -139,6 +175,13 @@ class DynamoIntradayStore(IntradayStore):
             for p in points
         }  # the last of duplicate keys wins: one batch may not hold a key twice
         batch = list(encoded.values())
+        self._write(batch)
+        # BatchWriteItem returns no old items: every point written may have changed.
+        return Upserted(written=len(batch), changed=len(batch))
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        """BatchWriteItem, the one write the intraday Lambda's role may make (``INTRADAY#``
+        partitions only), in batches, items left unprocessed retried."""
         for start in range(0, len(batch), BATCH_LIMIT):
             chunk = batch[start : start + BATCH_LIMIT]
             requests: list[dict[str, Any]] = [{"PutRequest": {"Item": i}} for i in chunk]
@@ -154,8 +197,6 @@ class DynamoIntradayStore(IntradayStore):
                             f"{len(requests)} intraday point(s) still unprocessed by "
                             f"{self._table} after {attempt.num} BatchWriteItem attempts"
                         )
-        # BatchWriteItem returns no old items: every point written may have changed.
-        return Upserted(written=len(batch), changed=len(batch))
 
     def day(self, series_key: str, day: date, now: datetime) -> list[IntradayPoint]:
         out = []
@@ -166,7 +207,7 @@ class DynamoIntradayStore(IntradayStore):
             ExpressionAttributeValues={":pk": encode(intraday_key(series_key, day))},
         ):
             for plain in map(to_plain, page["Items"]):
-                if plain[TTL_ATTRIBUTE] <= now.timestamp():
+                if plain[TTL_ATTRIBUTE] <= now.timestamp() or plain["date"] == _NONE_SORT:
                     continue  # TTL deletion lags by up to days: expired means gone
                 out.append(
                     _point(
@@ -174,6 +215,26 @@ class DynamoIntradayStore(IntradayStore):
                     )
                 )
         return sorted(out, key=lambda p: p.at)
+
+    def note_none(self, series_key: str, day: date, at: datetime) -> None:
+        item = {
+            "info_type": intraday_key(series_key, day),
+            "date": _NONE_SORT,
+            "series": series_key,
+            "at": at.isoformat(),
+            TTL_ATTRIBUTE: int((at + RETENTION).timestamp()),
+        }
+        self._write([to_item(item)])
+
+    def answered_none(self, series: Series, day: date, now: datetime) -> datetime | None:
+        found = []
+        for stored in stored_days(series.exchange_tz, day):
+            key = {"info_type": intraday_key(series.key, stored), "date": _NONE_SORT}
+            item = self._client.get_item(TableName=self._table, Key=to_item(key)).get("Item")
+            plain = to_plain(item) if item else None
+            if plain and plain[TTL_ATTRIBUTE] > now.timestamp():
+                found.append(datetime.fromisoformat(plain["at"]))
+        return max(found, default=None)
 
     def purge_expired(self, now: datetime) -> int:
         return 0

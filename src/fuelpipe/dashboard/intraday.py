@@ -144,12 +144,18 @@ def intraday_view(
         for p in points
     ]
     stored = f"its close of {day}, {close.value}, is stored; " if close else ""
+    none_at: datetime | None = None
     if points_store is None:
         message = f"this dashboard has no intraday store: {stored}{collect_hint(series)}"
     elif not out and not trading_keys(catalog, day, [key]):
         message = (
             f"{key} has no session on {day:%A} {day} (a weekend or holiday of its "
             f"{series.calendar} calendar): no bulletin or bar is published that day"
+        )
+    elif not out and (none_at := points_store.answered_none(series, day, clock.now())):
+        message = (
+            f"{stored}no intraday points stored for {key} on {day}: the source, asked at "
+            f"{none_at.astimezone(SAO_PAULO):%H:%M} São Paulo time, answered with none"
         )
     elif not out:
         message = f"{stored}no intraday points stored for {key} on {day}: {collect_hint(series)}"
@@ -163,6 +169,7 @@ def intraday_view(
         today=clock.now().astimezone(SAO_PAULO).date(),
         as_of=out[-1].at if out else None,
         collected=points_store is not None,
+        answered_none=none_at,
         message=message,
         previous_close=prev,
         close=close,

@@ -908,6 +908,11 @@ class IntradayView(BaseModel):
     )
     as_of: dt.datetime | None = Field(description="the newest point's time (the 'as of')")
     collected: bool = Field(description="whether this dashboard has an intraday store at all")
+    answered_none: dt.datetime | None = Field(
+        None,
+        description="when the source, asked for the day's points, last answered with none "
+        "(null: no such answer remembered): the day is not a collection left undone",
+    )
     message: str | None = Field(description="why there are no points, and how to collect them")
     previous_close: PreviousClose | None
     close: PreviousClose | None = Field(
@@ -921,15 +926,18 @@ class IntradayView(BaseModel):
     def table(self) -> Table:
         """One row per point, the previous close (its value, then its date) and the day's own
         close (``close_value``, ``close_date``; empty when none is stored) beside it, the
-        series' label and unit, the view's ``today``, ``as_of``, ``collected`` and ``message``
-        after; a day with no point is one row of its ``message`` (why, and how to collect
-        them) with no time or value, as ``indices.csv`` gives a line with no point."""
+        series' label and unit, the view's ``today``, ``as_of``, ``collected``,
+        ``answered_none`` and ``message`` after; a day with no point is one row of its
+        ``message`` (why, and how to collect them) with no time or value, as ``indices.csv``
+        gives a line with no point."""
         head = ["key", "day", "at", "time", "kind", "value", "change_pct", "previous_close"]
         prev_head, prev = context(self.previous_close, ["value", "date"], "previous_close_")
         close_head, close = context(self.close, ["value", "date"], "close_")
         prev_head += close_head
         prev += close
-        view_head, view = context(self, ["label", "unit", "today", "as_of", "collected", "message"])
+        view_head, view = context(
+            self, ["label", "unit", "today", "as_of", "collected", "answered_none", "message"]
+        )
         points: list[IntradayPointOut | None] = list(self.points) or [None]
         rows: list[list[Cell]] = []
         for p in points:

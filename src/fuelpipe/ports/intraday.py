@@ -45,6 +45,16 @@ class IntradayStore(abc.ABC):
         stored = stored_days(series.exchange_tz, day)
         return on_sao_paulo_day((p for d in stored for p in self.day(series.key, d, now)), day)
 
+    def note_none(self, series_key: str, day: date, at: datetime) -> None:  # noqa: B027
+        """Remember that the source, asked at ``at``, answered ``day`` (its market's date) of
+        ``series_key`` with no point (kept as long as a point of ``at``): the Today panel then
+        says so, not how to collect them. The default remembers nothing."""
+
+    def answered_none(self, series: Series, day: date, now: datetime) -> datetime | None:
+        """When the source last answered a stored day of ``series`` that São Paulo's ``day``
+        overlaps with no point (:meth:`note_none`); None: no such answer remembered."""
+        return None
+
     @abc.abstractmethod
     def purge_expired(self, now: datetime) -> int:
         """Delete what has expired (DynamoDB's TTL does it on its own; returns 0 there)."""

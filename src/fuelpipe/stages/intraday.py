@@ -111,6 +111,8 @@ def _refresh(
             stored = store.put_points(points)
             report.points_written += stored.written
             report.points_changed += stored.changed
+            if not points:  # the panel says the source had none, not how to collect them
+                store.note_none(key, day, now)
         except Exception as exc:  # this series' write alone; the others go on
             report.failed += 1
             report.errors.append(f"{key}: store: {type(exc).__name__}: {exc}")
