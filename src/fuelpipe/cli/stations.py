@@ -290,8 +290,8 @@ def ingest(
     ] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Download (conditional GET) and ingest ANP station files: CSV (UTF-8 BOM or Latin-1),
-    ZIP, or XLSX under a .csv name, recognised by content.
+    """Download (conditional GET) and ingest ANP station files: CSV (UTF-8 with or without a
+    BOM, Latin-1, or lines of both), ZIP, or XLSX under a .csv name, recognised by content.
 
     One ingest per lake at a time: a second one is refused before it reads or writes
     anything, naming the running one (its command, pid and since when), and exits 4.
