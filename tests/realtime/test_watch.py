@@ -426,12 +426,11 @@ def test_a_daily_revise_that_stored_nothing_is_said_once() -> None:
 
 
 def test_a_due_date_polled_again_and_still_not_out_says_so() -> None:
-    """ANP's workbook out without one key's row: the watch polls that date again at 5, 10,
-    20… minutes, each line reading "due: 1 series (FUEL#CNG#REGION_N); stored 0 value(s)", as
-    a failure would. It says the date was asked again and is not out yet; a failed request
-    still says it failed instead."""
+    """A date polled again inside its window read "due: 1 series (STOCK#PETR4); stored 0
+    value(s)", as a failure would. It says the date was asked again and is not out yet; a
+    failed request still says it failed instead."""
     at = datetime(2022, 4, 29, 18, 10, tzinfo=SP)
-    key = "FUEL#CNG#REGION_N"
+    key = "STOCK#PETR4"
     waiting = Tick(at=at, due=[key], polled=1, report=CycleReport(), wake_at=at)
     assert waiting.heartbeat() == (
         f"2022-04-29T18:10:00-03:00 due: 1 series ({key}); stored 0 value(s) (asked again: "
@@ -440,3 +439,26 @@ def test_a_due_date_polled_again_and_still_not_out_says_so() -> None:
     failing = replace(waiting, requests={"anp": SourceStats(requests=1, failures=1)})
     assert "not out yet" not in failing.heartbeat()
     assert "failed requests: anp 1 of 1" in failing.heartbeat()
+
+
+def test_a_row_left_out_of_a_published_week_is_not_called_not_out_yet() -> None:
+    """ANP's workbook out with the week but without FUEL#CNG#REGION_N's row: the line said
+    "(asked again: not out yet)", though the week is out and only the row is not. It says
+    so; beside a series whose date is not out yet, it names the rows left out."""
+    at = datetime(2022, 4, 29, 18, 10, tzinfo=SP)
+    key = "FUEL#CNG#REGION_N"
+    left = Tick(
+        at=at, due=[key], polled=1, left_out={key: "week"}, report=CycleReport(), wake_at=at
+    )
+    assert left.heartbeat() == (
+        f"2022-04-29T18:10:00-03:00 due: 1 series ({key}); stored 0 value(s) (asked again: "
+        "the week is out, this row is not); alerts 0; next look at 2022-04-29T18:10:00-03:00"
+    )
+    monthly = "FUEL_MONTHLY#CNG#AC"
+    both = replace(left, due=[key, monthly], left_out={key: "week", monthly: "month"})
+    assert "(asked again: the period is out, these rows are not)" in both.heartbeat()
+    mixed = replace(left, due=["STOCK#PETR4", key])
+    assert (
+        "(asked again: not out yet; the week is out, not the rows of FUEL#CNG#REGION_N)"
+        in mixed.heartbeat()
+    )

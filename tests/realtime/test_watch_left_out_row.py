@@ -111,6 +111,10 @@ def test_a_row_left_out_of_the_week_is_polled_until_the_workbook_has_it(watched)
     assert [n for _, n in polls] == list(range(1, 7))
     for t, _ in polls[1:]:
         assert sorted(t.due) == [CNG_AC.key, CNG_AP.key] and t.polled == 1
+    # the week is out (gasoline's row is stored): the line does not say "not out yet"
+    for t, _ in polls[1:-1]:
+        assert t.left_out == {CNG_AC.key: "week", CNG_AP.key: "week"}
+        assert "(asked again: the week is out, these rows are not)" in t.heartbeat(), t.heartbeat()
     assert all(
         sorted(s.key for s in call.series) == [CNG_AC.key, CNG_AP.key] for call in source.calls[1:]
     )

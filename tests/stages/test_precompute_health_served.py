@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from tests.stages.conftest import NOW, usd_values
@@ -110,3 +112,89 @@ def test_the_dashboard_on_a_demo_store_follows_the_clocks_the_store_keeps(tmp_pa
     assert dict(reads.series_clocks) == {"CURRENCY#USD": later, "STOCK#PETR3": petr3}
     # with --now every series is at one clock: no demo clocks read at all
     assert health_reads(Settings(db=settings.db, now=later), store).clock is None
+
+
+class _MetaCounting(SqliteStore):
+    """A store counting its reads of each meta entry by name (``get_meta``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.meta_gets: Counter[str] = Counter()
+
+    def get_meta(self, name: str) -> str | None:
+        self.meta_gets[name] += 1
+        return super().get_meta(name)
+
+
+def test_a_health_request_on_a_demo_store_reads_its_clocks_once(tmp_path: Path) -> None:
+    """The dashboard on a demo store read the series' clocks from the store once per stored
+    series on every health request (``clocks.get(key)`` on :class:`StoredDemoClocks`, a read
+    each: about 100 on the demo's store). It reads them once for the series and once for the
+    panel's clock, however many series there are, and still follows the clocks the store
+    keeps. Synthetic: a few values of five currencies, an edge case for the count of reads."""
+    from datetime import date, datetime
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from fuelpipe.cli.demo import DEMO_SERIES_CLOCKS, record_demo_clocks
+    from fuelpipe.domain.models import Record, Status
+
+    sp = ZoneInfo("America/Sao_Paulo")
+    first, later = datetime(2022, 4, 23, 0, 0, tzinfo=sp), datetime(2022, 4, 25, 13, 16, tzinfo=sp)
+    keys = [f"CURRENCY#{c}" for c in ("USD", "EUR", "GBP", "JPY", "CHF")]
+    assert all(k in DEFAULT_CATALOG for k in keys)
+    settings = Settings(db=tmp_path / "demo.sqlite")
+    store = _MetaCounting(settings.db)
+    store.put_records(
+        [Record(k, date(2022, 4, d), Decimal("5"), Status.OK) for k in keys for d in (19, 20)]
+    )
+    record_demo_clocks(store, first, dict.fromkeys(keys, first))
+    reads = health_reads(settings, store)
+    api = create_app(
+        store,
+        DEFAULT_CATALOG,
+        None,
+        reads.clock,
+        precompute=False,
+        cache_ttl_s=0,
+        series_clocks=reads.series_clocks,
+    )
+    with TestClient(api) as client:
+        store.meta_gets.clear()
+        served = client.get("/api/health")
+        assert served.status_code == 200, served.text
+        assert served.json()["stored_series"] == len(keys)
+        assert store.meta_gets[DEMO_SERIES_CLOCKS] == 2  # the series', the panel clock's
+        record_demo_clocks(store, later, dict.fromkeys(keys, later))
+        moved = client.get("/api/health").json()
+    assert datetime.fromisoformat(moved["as_of"]) == later
+    store.close()
+
+
+def test_the_stored_demo_clocks_are_iterated_from_one_read(tmp_path: Path) -> None:
+    """Iterating the stored clocks and reading them by key each read the store: a dict made
+    of them read it once a key, and a key the store dropped meanwhile raised KeyError. Each
+    look now reads one stored text; ``snapshot`` is a plain dict of one read."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from fuelpipe.cli.demo import DEMO_SERIES_CLOCKS, StoredDemoClocks, record_demo_clocks
+
+    sp = ZoneInfo("America/Sao_Paulo")
+    at = datetime(2022, 4, 23, 0, 0, tzinfo=sp)
+    store = _MetaCounting(tmp_path / "demo.sqlite")
+    record_demo_clocks(store, at, {"CURRENCY#USD": at, "STOCK#PETR3": at})
+    clocks = StoredDemoClocks(store, at)
+    store.meta_gets.clear()
+    assert dict(clocks.items()) == {"CURRENCY#USD": at, "STOCK#PETR3": at}
+    assert clocks.get("CURRENCY#USD") == at and clocks.get("FUEL#X") is None
+    snap = clocks.snapshot()
+    assert type(snap) is dict and snap == {"CURRENCY#USD": at, "STOCK#PETR3": at}
+    assert store.meta_gets[DEMO_SERIES_CLOCKS] == 4  # items, two gets, snapshot: one each
+    seen = []
+    for key in clocks:  # the store drops a series mid-iteration: the look keeps its text
+        seen.append(key)
+        record_demo_clocks(store, at, {"CURRENCY#USD": at})
+    assert seen == ["CURRENCY#USD", "STOCK#PETR3"]
+    assert dict(clocks.items()) == {"CURRENCY#USD": at}
+    store.close()

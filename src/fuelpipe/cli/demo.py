@@ -6,7 +6,7 @@ import contextlib
 import json
 import shlex
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from datetime import datetime
 from typing import Any
 
@@ -55,7 +55,12 @@ class StoredDemoClocks(Mapping[str, datetime]):
     clock it has reached at each tick (:func:`record_demo_clocks`), so it follows that clock
     rather than the one the store held when it started. The series' clocks are parsed again
     only when the stored text changed. ``window``: the window clock the store held when the
-    dashboard started, used if the stored one is gone or is not an instant."""
+    dashboard started, used if the stored one is gone or is not an instant.
+
+    Each call is one look, one read of the store (``now``: two), and sees one stored text:
+    iterating, ``keys``, ``items``, ``values`` and ``get`` each read the clocks once. A reader
+    of many series' clocks (the health view: one a series) takes :meth:`snapshot` once
+    (:func:`~fuelpipe.ports.clock.one_look`) rather than ``[]`` each, a read each."""
 
     def __init__(self, store: Store, window: datetime) -> None:
         self._store = store
@@ -63,10 +68,16 @@ class StoredDemoClocks(Mapping[str, datetime]):
         self._held: tuple[str | None, dict[str, datetime]] = (None, {})
 
     def _clocks(self) -> dict[str, datetime]:
+        """The series' clocks the store keeps now: one read. The dict is never changed after
+        (a new stored text makes a new one), so a look may iterate it while others read."""
         stored = self._store.get_meta(DEMO_SERIES_CLOCKS)
         if stored != self._held[0]:
             self._held = (stored, demo_series_clocks(self._store, stored))
         return self._held[1]
+
+    def snapshot(self) -> dict[str, datetime]:
+        """The series' clocks as the store keeps them now, in one read: a plain dict."""
+        return dict(self._clocks())
 
     def __getitem__(self, key: str) -> datetime:
         return self._clocks()[key]
@@ -76,6 +87,21 @@ class StoredDemoClocks(Mapping[str, datetime]):
 
     def __len__(self) -> int:
         return len(self._clocks())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._clocks()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._clocks().get(key, default)
+
+    def keys(self) -> KeysView[str]:
+        return self._clocks().keys()
+
+    def items(self) -> ItemsView[str, datetime]:
+        return self._clocks().items()
+
+    def values(self) -> ValuesView[datetime]:
+        return self._clocks().values()
 
     def now(self) -> datetime:
         """The panel's clock: the newest of the stored window clock and the series' clocks."""

@@ -158,7 +158,7 @@ def print_status(console: Console, rows: Sequence[KeyStatus], *, wide: bool = Fa
     if later:
         console.print(
             f"not counted above: {sum(r.after_clock for r in later):,} value(s) of "
-            f"{len(later)} series dated after the clock (the table stops at the clock; "
+            f"{len(later):,} series dated after the clock (the table stops at the clock; "
             "--json gives after_clock per key)",
             highlight=False,
         )
@@ -184,7 +184,7 @@ def _narrow_status(rows: Sequence[KeyStatus]) -> Table:
         Column("to look at", max_width=LOOK_AT_WIDTH),
         "first",
         "last",
-        title=f"{len(rows)} series",
+        title=f"{len(rows):,} series",
         caption="to look at: the counts that are not 0; --wide or --json for every count",
         caption_justify="left",
     )
@@ -203,7 +203,7 @@ def _narrow_status(rows: Sequence[KeyStatus]) -> Table:
 
 def _wide_status(rows: Sequence[KeyStatus]) -> Table:
     """`--wide`: every count in its own column (about 150 columns wide)."""
-    table = Table(*STATUS_COLUMNS, title=f"{len(rows)} series")
+    table = Table(*STATUS_COLUMNS, title=f"{len(rows):,} series")
     for r in rows:
         style = _style(r)
         table.add_row(
@@ -287,7 +287,7 @@ def print_status_summary(console: Console, rows: Sequence[KeyStatus]) -> None:
         groups.setdefault(status_group(r.key), []).append(r)
     rank = {name: i for i, name in enumerate(_GROUP_ORDER)}
     table = Table(
-        "group", "series", "expected", "present", "to look at", title=f"{len(rows)} series"
+        "group", "series", "expected", "present", "to look at", title=f"{len(rows):,} series"
     )
     for name in sorted(groups, key=lambda g: (rank.get(g, len(rank)), g)):
         members = groups[name]
@@ -326,7 +326,7 @@ def print_set_aside(console: Console, count: int, newest: Sequence[SetAside]) ->
         return
     console.print(
         f"{count:,} value(s) published for a date stored already were set aside (no record "
-        f"keeps them); the newest {len(newest)}, by when first seen:",
+        f"keeps them); the newest {len(newest):,}, by when first seen:",
         style="yellow",
         markup=False,
         highlight=False,

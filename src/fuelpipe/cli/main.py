@@ -895,7 +895,7 @@ def say_held(context: StageContext, command: str = "run") -> None:
         wait = max(0.0, (held.back_by - SystemClock().now()).total_seconds())
         when = f" at {held.back_by.astimezone().strftime('%H:%M:%S')} (in {wait:.0f} s)"
     note(
-        f"{held.count} message(s) are held by another fuelpipe process or one that was "
+        f"{held.count:,} message(s) are held by another fuelpipe process or one that was "
         f"stopped; they come back{when} unless it finishes them first, and this {command} "
         "waits for them"
     )
@@ -1378,7 +1378,7 @@ def quarantine_list(
     elif as_json:
         print(json.dumps([{"key": r.key, **record_json(r)} for r in rows], indent=2))
     else:
-        table = Table("key", "date", "retries", "reason", title=f"{len(rows)} quarantined")
+        table = Table("key", "date", "retries", "reason", title=f"{len(rows):,} quarantined")
         for r in rows:
             # A reason quotes the source's error: printed as it is, never read as markup.
             reason = rich_escape(r.reason or "")
@@ -1386,7 +1386,7 @@ def quarantine_list(
         console.print(table)
     if aside:
         console.print(
-            f"{aside} value(s) published for a date stored already were set aside: "
+            f"{aside:,} value(s) published for a date stored already were set aside: "
             "`fuelpipe quarantine set-aside` lists them"
         )
 
@@ -1421,7 +1421,7 @@ def quarantine_set_aside(
             )
         )
         return
-    table = Table(title=f"{len(entries)} set aside")
+    table = Table(title=f"{len(entries):,} set aside")
     table.add_column("key", no_wrap=True)
     table.add_column("date", no_wrap=True)
     # Every digit, on one line: the value as published is what this list is for.
@@ -1513,9 +1513,9 @@ def dlq_list(
             )
         )
     elif rows:  # none read of those counted: the warning below says so
-        title = f"{len(rows)} dead letters"
+        title = f"{len(rows):,} dead letters"
         if short is not None:
-            title = f"{read} of {short.expected} dead letters (incomplete)"
+            title = f"{read:,} of {short.expected:,} dead letters (incomplete)"
         table = Table("id", "receives", "reason", "body", title=title)
         for d in rows:
             # A body is whatever was queued and a reason quotes it: printed as they are (a
@@ -1529,7 +1529,7 @@ def dlq_list(
         console.print(table)
     if short is not None:
         warn(
-            f"this list may be incomplete: read {read} of the {short.expected} dead "
+            f"this list may be incomplete: read {read:,} of the {short.expected:,} dead "
             f"letter(s) the DLQ counts ({SQS_SHORT}); run `fuelpipe dlq list` again"
         )
         raise typer.Exit(EXIT_INCOMPLETE)
@@ -1541,18 +1541,18 @@ def _remain(exc: DeadLettersRemain, command: str) -> typer.Exit:
     of = "asked about" if exc.asked else "the DLQ counted"
     if exc.error is not None:
         warn(
-            f"stopped part-way: {exc.error}; {exc.remaining} of the {exc.expected} dead "
+            f"stopped part-way: {exc.error}; {exc.remaining:,} of the {exc.expected:,} dead "
             f"letter(s) {of} are still dead-lettered; run `fuelpipe dlq {command}` again"
         )
     elif exc.asked:
         warn(
-            f"{exc.remaining} of the {exc.expected} dead letter(s) asked about were not "
+            f"{exc.remaining:,} of the {exc.expected:,} dead letter(s) asked about were not "
             f"returned this time: still dead-lettered ({SQS_SHORT}), or gone already; run "
             f"`fuelpipe dlq {command}` again"
         )
     else:
         warn(
-            f"{exc.remaining} of the {exc.expected} dead letter(s) the DLQ counted were not "
+            f"{exc.remaining:,} of the {exc.expected:,} dead letter(s) the DLQ counted were not "
             f"returned this time and are still dead-lettered ({SQS_SHORT}); run "
             f"`fuelpipe dlq {command}` again"
         )
@@ -1571,9 +1571,9 @@ def dlq_redrive(ctx: typer.Context) -> None:
         try:
             moved = context.queue.redrive()
         except DeadLettersRemain as exc:
-            console.print(f"moved {exc.done} message(s) back to the queue")
+            console.print(f"moved {exc.done:,} message(s) back to the queue")
             raise _remain(exc, "redrive") from None
-    console.print(f"moved {moved} message(s) back to the queue")
+    console.print(f"moved {moved:,} message(s) back to the queue")
 
 
 cli.command(name="revise")(revise_command)
@@ -1813,7 +1813,7 @@ def dlq_purge(
         if short is not None:
             read = sum(d.copies for d in letters)
             warn(
-                f"read {read} of the {short.expected} dead letter(s) the DLQ counts "
+                f"read {read:,} of the {short.expected:,} dead letter(s) the DLQ counts "
                 f"({SQS_SHORT}): only those read can be purged now"
             )
         if not letters:
@@ -1825,31 +1825,34 @@ def dlq_purge(
         if not yes:
             if not sys.stdin.isatty():
                 raise fail(
-                    f"{asked} dead letter(s) would be deleted for good; add --yes to confirm"
+                    f"{asked:,} dead letter(s) would be deleted for good; add --yes to confirm"
                 )
-            if not typer.confirm(f"Delete {asked} dead letter(s) for good?", default=False):
+            if not typer.confirm(f"Delete {asked:,} dead letter(s) for good?", default=False):
                 raise fail("nothing purged", code=1)
         command = "purge --yes" if yes else "purge"
         try:
             # Only those read and asked about: one nobody saw is not deleted.
             purged = context.queue.purge_dead_letters(ids={d.message_id for d in letters})
         except DeadLettersRemain as exc:
-            console.print(f"purged {exc.done} dead letter(s)")
+            console.print(f"purged {exc.done:,} dead letter(s)")
             raise _remain(exc, command) from None
         # Any left now arrived after the read; SQS's count is approximate and may lag a
         # moment behind its deletes.
         left = context.queue.dead_letter_count()
-    console.print(f"purged {purged} dead letter(s)")
+    console.print(f"purged {purged:,} dead letter(s)")
     if purged < asked:
         warn(
-            f"{asked - purged} of the {asked} asked about were no longer dead-lettered "
+            f"{asked - purged:,} of the {asked:,} asked about were no longer dead-lettered "
             "(redriven or purged meanwhile)"
         )
     if short is not None:
         warn(f"the dead letters not read are kept; run `fuelpipe dlq {command}` again")
         raise typer.Exit(EXIT_INCOMPLETE)
     if left:
-        warn(f"{purged} purged; {left} more arrived after they were read: run `fuelpipe dlq list`")
+        warn(
+            f"{purged:,} purged; {left:,} more arrived after they were read: run "
+            "`fuelpipe dlq list`"
+        )
 
 
 from fuelpipe.cli.outlook import outlook_app  # noqa: E402 - registered last: it uses main's helpers

@@ -94,7 +94,7 @@ def revise_command(
         return
     if sent and failed >= sent:
         console.print(
-            f"{failed} request(s) failed, nothing re-read: {asked.keys} series "
+            f"{failed:,} request(s) failed, nothing re-read: {asked.keys:,} series "
             f"({asked.dates:,} dates) keep their stored values"
         )
         display.print_sources(console, used)
@@ -102,27 +102,27 @@ def revise_command(
         return
     # some failed: what they asked was not re-read, so not "re-read N series"
     head = (
-        f"asked to re-read {asked.keys} series ({asked.dates:,} dates) in "
-        f"{asked.messages_sent} request(s), {failed} of the {sent} sent failed (not re-read)"
+        f"asked to re-read {asked.keys:,} series ({asked.dates:,} dates) in "
+        f"{asked.messages_sent:,} request(s), {failed:,} of the {sent:,} sent failed (not re-read)"
         if failed
-        else f"re-read {asked.keys} series ({asked.dates:,} dates) in {asked.messages_sent} "
+        else f"re-read {asked.keys:,} series ({asked.dates:,} dates) in {asked.messages_sent:,} "
         "request(s)"
     )
     console.print(
-        f"{head}: {scraped.revised} value(s) revised, {scraped.records_written} new, "
-        f"{scraped.pending_written} pending"
+        f"{head}: {scraped.revised:,} value(s) revised, {scraped.records_written:,} new, "
+        f"{scraped.pending_written:,} pending"
         + (
-            f", {scraped.adjusted} adjusted (derived attributes re-based, not revisions)"
+            f", {scraped.adjusted:,} adjusted (derived attributes re-based, not revisions)"
             if scraped.adjusted
             else ""
         )
         + (
-            f"; whole history re-read after a stock split: {scraped.split_rereads} series"
+            f"; whole history re-read after a stock split: {scraped.split_rereads:,} series"
             if scraped.split_rereads
             else ""
         )
         + (
-            f"; {scraped.split_rereads_failed} whole-history re-read(s) after a stock split "
+            f"; {scraped.split_rereads_failed:,} whole-history re-read(s) after a stock split "
             "failed (recorded as owed: the ticker's next message tries again; see `status`)"
             if scraped.split_rereads_failed
             else ""
@@ -142,13 +142,13 @@ def _refuse_failed(used: dict[str, SourceStats], unread: str, failed: int, sent:
     refuse_unreachable(used, unread)
     if failed:
         why = "; ".join(
-            f"{name}: {st.failures + st.not_sent} of {st.requests + st.not_sent}, "
+            f"{name}: {st.failures + st.not_sent:,} of {st.requests + st.not_sent:,}, "
             f"{st.last_error or st.refusal}"
             for name, st in sorted(used.items())
             if st.failures or st.not_sent
         )
         warn(
-            f"{failed} of the {sent} request(s) failed ({why}): what they asked was not "
+            f"{failed:,} of the {sent:,} request(s) failed ({why}): what they asked was not "
             f"re-read; {unread}"
         )
         raise typer.Exit(EXIT_INCOMPLETE)

@@ -27,7 +27,7 @@ from fuelpipe.domain.completeness import completeness, first_from_start
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.models import PresentDate, Record, Status
 from fuelpipe.ports.alerts import AlertReader
-from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.clock import Clock, one_look
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import PendingMarks, RunLog, Store
 from fuelpipe.stages.alerting import Late, is_failure, late_series, latest_due, never_collected
@@ -320,14 +320,16 @@ def health_view(
     rows = []
     lags: dict[str, list[float]] = defaultdict(list)
     late: list[Late] = []
-    clocks = series_clocks or {}
+    # one read of a demo store's clocks a request, not one a series (`demo --live` moves them)
+    clocks = one_look(series_clocks)
+    as_of = clock.now()
     # Most catalog series may have no record at all (341 of 440 in the demo's store): one
     # keys-only read says which do, and only those are read.
     stored = store.stored_keys([s.key for s in catalog])
     for series in catalog:
         present = store.present(series.key) if series.key in stored else []
         if present:
-            now = clocks.get(series.key) or clock.now()
+            now = clocks.get(series.key) or as_of
             # One meta read per stored split-adjusted series (a Yahoo ticker), none otherwise.
             rows.append(series_health(series, present, now, owed_entry(store, series)))
             statuses = {p.date: p.status for p in present}
@@ -358,7 +360,7 @@ def health_view(
     set_aside = count_set_aside(store)
     newest_aside = newest_set_aside(store, SET_ASIDE_SHOWN) if set_aside else []
     return HealthView(
-        as_of=clock.now(),
+        as_of=as_of,
         series=rows,
         catalog_series=len(catalog),
         stored_series=len(rows),

@@ -40,6 +40,10 @@ class Due:
     again_at: datetime | None = None
     """A row left out of a workbook and not due yet: when it is asked again
     (:func:`left_out_again`); the watch wakes for it."""
+    left_out: bool = False
+    """Due as a row left out of a workbook (:func:`row_left_out`): the source answered the
+    date with a workbook that has its week (or month) but no row for the key, and it is asked
+    again now. The watch's heartbeat says so rather than "not out yet"."""
 
 
 def answer_stands(series: Series, latest: date | None, seen: datetime | None) -> bool:
@@ -99,6 +103,7 @@ def _due(
     stored = max(ok) if ok else None
     due = expected is not None and (stored is None or stored < expected)
     again: datetime | None = None
+    left_out = False
     if due and expected is not None:
         state = present.get(expected)
         stale = now > series.schedule.stale_at(expected)
@@ -113,9 +118,9 @@ def _due(
                 and row_left_out(series, _status_before(present, expected))
             ):
                 again = left_out_again(series, expected, seen)
-                due = now >= again
+                due = left_out = now >= again
                 again = None if due else again
-    return Due(series, expected, stored, due, again)
+    return Due(series, expected, stored, due, again, left_out)
 
 
 def _status_before(present: dict[date, Status], day: date) -> Status | None:

@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.instants import SAO_PAULO
+from fuelpipe.domain.keys import Kind
 from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import CycleReport, drain
@@ -80,6 +81,10 @@ class Tick:
     due: list[str] = field(default_factory=list)
     polled: int = 0
     """Poll messages sent for due dates still PENDING inside their window."""
+    left_out: dict[str, str] = field(default_factory=dict)
+    """The due series asked again for a row left out of a workbook whose period is out
+    (:attr:`~fuelpipe.stages.due.Due.left_out`), each with that period's name ("week",
+    "month")."""
     report: CycleReport | None = None
     wake_at: datetime | None = None
     alerts: int = 0
@@ -151,15 +156,28 @@ class Tick:
             )
         # a date polled again inside its window that the answer still lacks is not a failure:
         # "stored 0 value(s)" alone read as one
-        waiting = (
-            " (asked again: not out yet)" if self.polled and not written and not failed else ""
-        )
+        waiting = self._waiting() if self.polled and not written and not failed else ""
         return (
             f"{when} due: {len(self.due)} series ({', '.join(self.due[:4])}"
             f"{'…' if len(self.due) > 4 else ''}); stored {written} value(s){waiting}{revised}"
             f"{failed}; "
             f"alerts {self.alerts}{noted}; next look at {wake}"
         )
+
+    def _waiting(self) -> str:
+        """`` (asked again: not out yet)``, or, for the due series whose period the source
+        has published without their row (:attr:`left_out`), that the period is out and the
+        row is not."""
+        left = [key for key in self.due if key in self.left_out]
+        if not left:
+            return " (asked again: not out yet)"
+        periods = sorted({self.left_out[key] for key in left})
+        period = periods[0] if len(periods) == 1 else "period"
+        rows = "this row is" if len(left) == 1 else "these rows are"
+        if len(left) == len(self.due):
+            return f" (asked again: the {period} is out, {rows} not)"
+        shown = ", ".join(left[:4]) + ("…" if len(left) > 4 else "")
+        return f" (asked again: not out yet; the {period} is out, not the rows of {shown})"
 
     def _revised(self) -> str:
         """``; daily revise: 3 series re-read in 2 request(s), 1 value(s) revised``, or why
@@ -212,6 +230,11 @@ class Tick:
         return (f"; failed requests: {', '.join(parts)}" if parts else "") + (
             f"; not sent (breaker open): {', '.join(refused)}" if refused else ""
         )
+
+
+def _period(series: Series) -> str:
+    """What one date of ``series`` stands for: a month (ANP's monthly survey), else a week."""
+    return "month" if series.kind is Kind.FUEL_MONTHLY else "week"
 
 
 def _instant(at: datetime) -> str:
@@ -329,7 +352,11 @@ def tick(
     statuses = due_status(app.store, targets, now)
     resting = _resting(rests, now)
     due = [d for d in statuses if d.is_due and d.series.source not in resting]
-    out = Tick(at=now, due=[d.series.key for d in due])
+    out = Tick(
+        at=now,
+        due=[d.series.key for d in due],
+        left_out={d.series.key: _period(d.series) for d in due if d.left_out},
+    )
     rechecked = RecheckReport()  # filled as it goes: read when the recheck or a drain raises
     covered = selection(series, since, app.catalog)  # the revise this watch counts as its own
     revising = (
