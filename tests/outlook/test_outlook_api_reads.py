@@ -13,7 +13,9 @@ and PTAX both known), not PTAX's: only ``driver_move`` and ``driver_day`` change
 JSON answers with a forecast and the five rows of the CSV (the fixture has no BZ=F, so each
 day is FRED's cut-off, 7 days before PTAX's). Re-recorded in session 29 when the outlook's CSV
 gained ``available`` after ``stale``: only the area CSV changed, each row the same with that
-column added (``True`` on every row)."""
+column added (``True`` on every row). Re-recorded in session 42 when ``driver_move`` came to 6
+decimals as stored (4 before): only that field changed, in the four JSON answers with a
+forecast and the five rows of the area CSV (0.0619 -> 0.061865, 0.0159 -> 0.015879)."""
 
 from __future__ import annotations
 
