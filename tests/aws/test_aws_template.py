@@ -101,7 +101,9 @@ def test_the_operators_settings_in_deploy_md_name_what_the_functions_use(
     named = set(re.findall(r"\$\(out (\w+)\)", text))
     assert named, "DEPLOY.md reads the stack's outputs"
     assert not named - set(outputs), sorted(named - set(outputs))
-    given = template["Globals"]["Function"]["Environment"]["Variables"]
+    given = dict(template["Globals"]["Function"]["Environment"]["Variables"])
+    for fn in functions(template).values():  # e.g. dashboard_api's FUELPIPE_LAKE_BUCKET
+        given |= fn["Properties"].get("Environment", {}).get("Variables", {})
     assigned = re.findall(r"\b(FUELPIPE_[A-Z0-9_]+)=\"?\$\(out (\w+)\)", text)
     assert {s for s, _ in assigned} >= {
         "FUELPIPE_TABLE_NAME",
@@ -111,6 +113,50 @@ def test_the_operators_settings_in_deploy_md_name_what_the_functions_use(
     }
     for setting, output in assigned:
         assert outputs[output]["Value"] == given[setting], (setting, output)
+
+
+def test_the_lake_policies_an_operator_attaches_are_stack_outputs_deploy_md_uses(
+    template: dict[str, Any],
+) -> None:
+    """No function ingests the station survey: a person or role does, with the stack's ingest
+    policy attached (and the query policy for `stations query --athena`). Their names are
+    generated (``<stack>-StationLakeWritePolicy-<suffix>``), so the stack outputs their ARNs
+    and DEPLOY.md's first-deploy steps attach one from the output."""
+    outputs = template["Outputs"]
+    arns = {name: o["Value"] for name, o in outputs.items() if "Ref" in o["Value"]}
+    by_policy = {v["Ref"]: k for k, v in arns.items()}
+    assert {"StationLakeWritePolicy", "StationLakeQueryPolicy"} <= by_policy.keys()
+    text = (ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    write = by_policy["StationLakeWritePolicy"]
+    assert re.search(rf'--policy-arn "\$\(out {write}\)"', text), write
+    assert 'FUELPIPE_LAKE_BUCKET="$(out StationLakeBucketName)"' in text
+
+
+def test_the_first_backfill_invoke_in_deploy_md_is_a_full_gap_scan(
+    template: dict[str, Any],
+) -> None:
+    """DEPLOY.md's `aws lambda invoke` that starts the first backfill sends data_clustering's
+    live alias an event its handler takes as the backstop's: every series, from each catalog
+    start, not the due-only poll or the revise."""
+    text = (ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    [call] = re.findall(r"aws lambda invoke (.*?)/dev/null", text, re.S)
+    assert "--function-name data_clustering --qualifier live" in call
+    assert "--invocation-type Event" in call  # a run outlasts the CLI's read timeout
+    [payload] = re.findall(r"--payload '([^']*)'", call)
+    options = schedule_options(json.loads(payload), DEFAULT_CATALOG)
+    assert (options.series, options.since, options.mode) == (None, None, None)
+    assert not options.due_only
+    backstop = json.loads(
+        template["Resources"]["OrchestrateBackstop"]["Properties"]["Target"]["Input"]
+    )
+    assert set(backstop["detail"]["series"]) == {s.key.split("#")[0] for s in DEFAULT_CATALOG}
+    assert re.search(
+        r"`OrchestrateBackstop` \(`"
+        + re.escape(
+            template["Resources"]["OrchestrateBackstop"]["Properties"]["ScheduleExpression"]
+        ),
+        text,
+    )
 
 
 def test_every_function_logs_to_its_own_group_with_the_retention(template: dict[str, Any]) -> None:

@@ -243,6 +243,17 @@ def test_a_lean_function_refuses_pandas_and_numpy(project, tmp_path) -> None:
         build_all(repo.root, tmp_path, ["retry_recheck"], run=pip)
 
 
+@pytest.mark.parametrize("function", ["data_clustering", "retry_recheck"])
+def test_a_lean_function_refuses_the_lake_and_frames_packages(project, tmp_path, function) -> None:
+    """polars, DuckDB and pyarrow (the `lake` and `frames` extras) are tens of MB each and no
+    Lambda imports them: a lock that pulled one in is refused like pandas, not shipped."""
+    repo, _ = project
+    pip = FakePip({"polars/__init__.py": "", "duckdb/__init__.py": "", "pyarrow/__init__.py": ""})
+
+    with pytest.raises(PackagingError, match="duckdb, polars, pyarrow"):
+        build_all(repo.root, tmp_path, [function], run=pip)
+
+
 def test_a_function_that_asks_for_numpy_may_bring_numpy_but_not_pandas(project, tmp_path) -> None:
     repo, _ = project
     repo.write("lambdas/dashboard_api/requirements.txt", "numpy==2.4.6\nplotly==7.1.0\n")
@@ -289,6 +300,22 @@ def test_the_real_function_lists_are_locked() -> None:
         assert lock.is_file(), name
         if (REPO_ROOT / "lambdas" / name / "requirements.txt").is_file():
             assert lock.name == f"lambda-{name}.txt"
+
+
+def test_the_real_locks_pin_no_heavy_package_their_function_does_not_ask_for() -> None:
+    """What `make package` would refuse, caught offline: the real locks (data_clustering's,
+    retry_recheck's, ...) pin none of pandas, numpy, polars, DuckDB or pyarrow unless the
+    function's own list asks for it (numpy: dashboard_api and outlook)."""
+    from fuelpipe.deploy.target import LEAN_FORBIDDEN, forbidden_for, pins
+
+    assert {"polars", "duckdb", "pyarrow"} <= set(LEAN_FORBIDDEN)
+    heavy = {
+        name: sorted(set(pins(requirements_for(REPO_ROOT, name).read_text())) & forbidden)
+        for name in discover_functions(REPO_ROOT)
+        if (forbidden := forbidden_for(REPO_ROOT, name))
+    }
+    assert {"data_clustering", "retry_recheck"} <= heavy.keys()
+    assert not any(heavy.values()), heavy
 
 
 def test_a_missing_function_folder_is_an_error(project, tmp_path) -> None:

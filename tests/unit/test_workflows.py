@@ -348,3 +348,27 @@ def test_the_deploy_workflow_tests_with_the_ci_job_itself() -> None:
 
     assert deploy["jobs"]["ci"]["uses"] == "./.github/workflows/ci.yml"
     assert "workflow_call" in load(WORKFLOWS / "ci.yml")["on"]
+
+
+def _cloudformation_options(script: str, command: str) -> set[str]:
+    """The options of the ``aws cloudformation <command>`` call in a shell script (lines joined
+    at their trailing backslashes)."""
+    joined = re.sub(r"\\\n\s*", " ", script)
+    [call] = [line for line in joined.splitlines() if f"aws cloudformation {command} " in line]
+    return {word for word in shlex.split(call, comments=True) if word.startswith("--")}
+
+
+@pytest.mark.parametrize("command", ["package", "deploy"])
+def test_the_by_hand_stack_deploy_in_deploy_md_passes_what_the_workflow_passes(
+    command: str,
+) -> None:
+    """DEPLOY.md's By hand is the workflow's "Deploy the stack" step, run by a person: a flag
+    the workflow gives and the doc leaves out (its parameters: an account whose quota needs
+    ReservedConcurrency=off failed a first create by hand) behaves differently by hand."""
+    job = load(WORKFLOWS / "deploy-environment.yml")["jobs"]["deploy"]
+    [step] = [s for s in steps(job) if str(s.get("name", "")).startswith("Deploy the stack")]
+    doc = (WORKFLOWS.parents[1] / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    [by_hand] = re.findall(r"## By hand\n+```sh\n(.*?)```", doc, re.S)
+    wanted = _cloudformation_options(step["run"], command)
+    assert wanted, command
+    assert wanted <= _cloudformation_options(by_hand, command), wanted
