@@ -153,7 +153,9 @@ def test_language_switch_and_the_series_in_the_url(
     page.wait_for_function("() => location.search.includes('today=STOCK%23PETR4')")
     empty = page.locator("#today-panel .empty")
     empty.wait_for()
-    assert "fuelpipe watch --intraday" in empty.inner_text()
+    # `watch` collects the day's points unless given --no-intraday: no option to name
+    assert "`fuelpipe watch` guarda as barras" in empty.inner_text()
+    assert "--intraday" not in empty.inner_text()
     assert "Nenhum ponto intradiário de Petrobras PN (PETR4)" in empty.inner_text()
     # a share's points are bars: not "os boletins PTAX"
     assert "as barras de 15 minutos" in empty.inner_text() and "PTAX" not in empty.inner_text()
@@ -261,7 +263,8 @@ def test_a_day_the_source_answered_with_no_point_is_said_so_in_both_languages(
 ) -> None:
     """`demo --live`'s shares have no bar in the bundle: the panel said to run `fuelpipe watch
     --intraday`, though the loop had asked. A day the source answered with none says so, with
-    its close when one is stored (the dollar's real close of the day), in either language."""
+    its close when one is stored (the dollar's real close of the day), and when it was asked
+    (São Paulo's wall clock, in the page language's format), in either language."""
     store, points = stores
     close = next(q for q in Snapshot().ptax["USD"] if q.day == DAY)
     store.put_records([Record("CURRENCY#USD", DAY, Decimal(close.sell), Status.OK)])
@@ -271,22 +274,24 @@ def test_a_day_the_source_answered_with_no_point_is_said_so_in_both_languages(
     empty = page.locator("#today-panel .empty")
     page.goto(f"{url}/?view=overview&lang=en")
     empty.wait_for()
-    text = empty.inner_text()
+    text = empty.inner_text().replace("\u202f", " ")  # some ICU versions: U+202F before PM
     assert text.startswith("The close of US dollar (PTAX) for Mar 16, 2022, R$"), text
     assert text.endswith(
-        "its intraday points are not: the source, asked for the day's PTAX bulletins, "
-        "answered with none."
+        "its intraday points are not: the source, asked for the day's PTAX bulletins at "
+        "3/16/22, 3:00 PM (São Paulo time), answered with none."
     )
     page.select_option("#today-series", "STOCK#PETR4")
     page.wait_for_function("() => location.search.includes('today=STOCK%23PETR4')")
     expect(empty).to_have_text(
         "No intraday point of Petrobras PN (PETR4) stored for Mar 16, 2022: the source, asked "
-        "for the day's 15-minute bars, answered with none."
+        "for the day's 15-minute bars at 3/16/22, 3:00 PM (São Paulo time), answered with "
+        "none."
     )
     page.click('.lang-btn[data-lang="pt-BR"]')
     expect(empty).to_have_text(
         "Nenhum ponto intradiário de Petrobras PN (PETR4) armazenado para 16 de mar. de 2022: a "
-        "fonte, consultada sobre as barras de 15 minutos do dia, respondeu sem dados."
+        "fonte, consultada sobre as barras de 15 minutos do dia em 16/03/2022, 15:00 (horário "
+        "de Brasília), respondeu sem dados."
     )
 
 
@@ -301,7 +306,8 @@ def test_without_an_intraday_store_the_panel_says_how_to_collect(
             empty = page.locator("#today-panel .empty")
             empty.wait_for()
             assert "no intraday store" in empty.inner_text()
-            assert "fuelpipe watch --intraday" in empty.inner_text()
+            assert "Run `fuelpipe watch` on this store" in empty.inner_text()
+            assert "--intraday" not in empty.inner_text()
             assert page.locator(CHART).is_hidden()
     finally:
         store.close()

@@ -207,11 +207,13 @@ def test_an_empty_day_and_a_dashboard_without_intraday_say_how_to_collect(
     with _client(store, points, cache_ttl_s=0) as http:
         empty = http.get("/api/intraday", params={"series": "STOCK#PETR4"}).json()
     assert empty["points"] == [] and empty["as_of"] is None and empty["collected"] is True
-    assert "fuelpipe watch --intraday" in empty["message"]
+    # plain `watch` collects them (its --intraday is the default): no option to name
+    assert "`fuelpipe watch` stores the day's 15-minute bars" in empty["message"]
+    assert "--intraday" not in empty["message"]
     with _client(store, None, cache_ttl_s=0) as http:
         none = http.get("/api/intraday").json()
     assert none["collected"] is False and none["points"] == []
-    assert "no intraday store" in none["message"] and "fuelpipe watch --intraday" in none["message"]
+    assert "no intraday store" in none["message"] and "`fuelpipe watch` stores" in none["message"]
     assert none["previous_close"]["date"] == PREVIOUS.isoformat()  # the context is still there
 
 
@@ -230,7 +232,7 @@ def test_a_csv_of_a_day_with_no_point_says_why(stores: tuple[Store, IntradayStor
             "2022-03-16",
             collected,
         )
-        assert row["message"] == body["message"] and "fuelpipe watch --intraday" in row["message"]
+        assert row["message"] == body["message"] and "`fuelpipe watch` stores" in row["message"]
         assert row["at"] == row["time"] == row["value"] == ""
 
 
@@ -364,7 +366,7 @@ def test_on_a_day_without_a_session_the_panel_shows_the_last_session(
     ) as http:  # a session day stays today, points or not
         body = http.get("/api/intraday").json()
         assert body["day"] == body["today"] == thursday.isoformat() and body["points"] == []
-        assert "fuelpipe watch --intraday" in body["message"]
+        assert "`fuelpipe watch` stores" in body["message"]
     with app_at(datetime(2022, 3, 19, 12, 0, tzinfo=SP)) as http:
         body = http.get("/api/intraday", params={"series": "CURRENCY#USD"}).json()
         assert body["day"] == "2022-03-18"  # Friday, the last PTAX day
@@ -444,7 +446,7 @@ def test_a_day_the_source_answered_with_no_point_says_so_and_has_no_point(
         f"no intraday points stored for STOCK#PETR4 on {DAY}: the source, asked at 18:30 "
         "São Paulo time, answered with none"
     )
-    assert usd["answered_none"] is None and "fuelpipe watch --intraday" in usd["message"]
+    assert usd["answered_none"] is None and "`fuelpipe watch` stores" in usd["message"]
     # expired with the points it stands for
     assert (
         points.answered_none(DEFAULT_CATALOG["STOCK#PETR4"], DAY, asked + timedelta(days=36))

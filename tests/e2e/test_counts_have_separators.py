@@ -6,7 +6,7 @@ check is the real CLI in a subprocess."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from tests.e2e.conftest import fuelpipe
@@ -52,3 +52,49 @@ def test_a_quarantine_list_past_a_thousand_titles_it_with_separators(tmp_path: P
     assert "1,234 quarantined" in out.splitlines()[0], out[:300]
     listed = json.loads(fuelpipe("quarantine", "list", "--json", env=env).stdout)
     assert len(listed) == 1234
+
+
+def test_a_quarantine_lists_retries_column_has_separators(tmp_path: Path) -> None:
+    """Synthetic: a date quarantined after 1,234 retries (an edge case for the column's form
+    alone): the table's retries cell says "1,234", as its title counts; --json and the CSV of
+    `export` keep the plain number."""
+    db = tmp_path / "q.sqlite"
+    day = date(2022, 5, 4)
+    with SqliteStore(db) as s:
+        s.put_pendings([Record("CURRENCY#USD", day, None, Status.PENDING, 1234)])
+        assert s.quarantine("CURRENCY#USD", day, 1234, "bcb: HTTP 503")
+    env = {"FUELPIPE_DB": str(db), "COLUMNS": "200"}
+    out = fuelpipe("quarantine", "list", env=env).stdout
+    [row] = [line for line in out.splitlines() if "CURRENCY#USD" in line]
+    assert " 1,234 " in row and "1234" not in row, row
+    [listed] = json.loads(fuelpipe("quarantine", "list", "--json", env=env).stdout)
+    assert listed["retry_count"] == 1234
+
+
+def test_a_dlq_lists_receives_column_has_separators(tmp_path: Path) -> None:
+    """A message received 1,000 times (SQS's largest maxReceiveCount, FUELPIPE_MAX_RECEIVES
+    here) and then dead-lettered: `dlq list`'s receives cell says "1,000"; --json keeps 1000."""
+    from fuelpipe.adapters.clock import ManualClock
+    from fuelpipe.homes.embedded import build_context
+    from fuelpipe.homes.settings import Settings
+
+    db = tmp_path / "d.sqlite"
+    app = build_context(
+        Settings(db=db, max_receives=1000),
+        clock=ManualClock(datetime(2022, 5, 4, 12, 0, tzinfo=UTC)),
+    )
+    try:
+        app.queue.send(['{"key": "CURRENCY#USD"}'])
+        for _ in range(1000):
+            (message,) = app.queue.receive(1)
+            app.queue.release([message.receipt])
+        assert app.queue.receive(1) == []  # the 1,001st receive dead-letters it
+    finally:
+        app.store.close()
+        app.queue.close()
+    env = {"FUELPIPE_DB": str(db), "COLUMNS": "200"}
+    out = fuelpipe("dlq", "list", env=env).stdout
+    [row] = [line for line in out.splitlines() if "CURRENCY#USD" in line]
+    assert " 1,000 " in row, out
+    [letter] = json.loads(fuelpipe("dlq", "list", "--json", env=env).stdout)
+    assert letter["receive_count"] == 1000, letter

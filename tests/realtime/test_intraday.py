@@ -374,10 +374,10 @@ def test_a_day_the_source_answered_with_no_bar_is_said_so_on_the_panel(replay, t
         assert view["day"] == day.isoformat() and view["points"] == []
         assert datetime.fromisoformat(view["answered_none"]) == asked
         assert "asked at 14:15 São Paulo time, answered with none" in view["message"]
-        assert "fuelpipe watch --intraday" not in view["message"]
+        assert "fuelpipe watch" not in view["message"]
         # a day not asked about still says how its bars are collected
         assert other["answered_none"] is None
-        assert "fuelpipe watch --intraday" in other["message"]
+        assert "`fuelpipe watch` stores the day's 15-minute bars" in other["message"]
     finally:
         yahoo.close()
         store.close()

@@ -462,3 +462,45 @@ def test_a_row_left_out_of_a_published_week_is_not_called_not_out_yet() -> None:
         "(asked again: not out yet; the week is out, not the rows of FUEL#CNG#REGION_N)"
         in mixed.heartbeat()
     )
+
+
+def test_the_heartbeats_counts_have_thousands_separators() -> None:
+    """Synthetic counts past a thousand, an edge case for their form alone: the heartbeat
+    writes them as `revise`, `quarantine list` and `status` do ("1,234"), not "1234"."""
+    from fuelpipe.stages.intraday import IntradayReport
+    from fuelpipe.stages.scrape import ScrapeReport
+
+    at = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
+    due = [f"FUEL#GASOLINE#S{i}" for i in range(1200)]
+    report = CycleReport(
+        scrape=ScrapeReport(records_written=1234, revised=1085),
+        recheck=RecheckReport(quarantined=2048),
+    )
+    beat = Tick(
+        at=at,
+        due=due,
+        report=report,
+        wake_at=at + timedelta(hours=1),
+        alerts=1001,
+        revise=ReviseReport(keys=1500, messages_sent=3000),
+        requests={"anp": SourceStats(requests=4096, failures=1024, not_sent=1100)},
+    )
+    intraday = IntradayReport(series=2, points_changed=1440, failed=0)
+    line = beat.heartbeat([intraday.summary()])
+    assert " due: 1,200 series (" in line, line
+    assert "stored 1,234 value(s)" in line, line
+    assert "daily revise: 1,500 series re-read in 3,000 request(s), 1,085 value(s) revised" in line
+    assert "failed requests: anp 1,024 of 4,096" in line, line
+    assert "not sent (breaker open): anp 1,100" in line, line
+    assert "alerts 1,001; intraday: 1,440 new or changed point(s) for 2 series;" in line, line
+    idle = replace(beat, due=[], revise=None, requests={}, report=CycleReport(
+        scrape=ScrapeReport(records_written=1234), recheck=RecheckReport(
+            messages_sent=1, quarantined=2048)))  # fmt: skip
+    assert (
+        "nothing due; retries stored 1,234 value(s); quarantined 2,048 date(s); alerts 1,001"
+        in (idle.heartbeat())
+    )
+    failed = replace(beat, error="OSError: disk full", failures=1500)
+    assert " tick failed (1,500 in a row): " in failed.heartbeat()
+    empty = replace(beat, due=[], report=None, requests={}, revise=ReviseReport(), revise_of=1300)
+    assert "none of the 1,300 series has" in empty.heartbeat()

@@ -1382,7 +1382,7 @@ def quarantine_list(
         for r in rows:
             # A reason quotes the source's error: printed as it is, never read as markup.
             reason = rich_escape(r.reason or "")
-            table.add_row(r.key, r.date.isoformat(), str(r.retry_count), reason)
+            table.add_row(r.key, r.date.isoformat(), f"{r.retry_count:,}", reason)
         console.print(table)
     if aside:
         console.print(
@@ -1522,7 +1522,7 @@ def dlq_list(
             # "[/x]" read as markup stopped the list), cut before escaping.
             table.add_row(
                 rich_escape(d.message_id[:12]),
-                str(d.receive_count),
+                f"{d.receive_count:,}",
                 rich_escape(d.reason),
                 rich_escape(d.body[:80]),
             )

@@ -266,8 +266,8 @@ def _backtest_table(cli: Any, rows: list[dict[str, Any]], folder: Path) -> None:
             r["fuel"],
             r["area"],
             str(r["horizon"]),
-            str(r["n"]),
-            str(r["no_change_n"]),
+            f"{r['n']:,}",
+            f"{r['no_change_n']:,}",
             *(
                 "—" if r[k] is None else f"{r[k]:.4g}"
                 for k in (

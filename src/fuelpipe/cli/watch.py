@@ -128,7 +128,7 @@ def alerter(
         if report.unknown_rules != unknown:  # printed when it changes, not every tick
             for rule, count in report.unknown_rules.items():
                 console.print(
-                    f"[yellow]alert state:[/] {count} active alert(s) of rule "
+                    f"[yellow]alert state:[/] {count:,} active alert(s) of rule "
                     f"{escape(rule)}, which this release does not evaluate, kept as they are",
                     highlight=False,
                 )
@@ -140,7 +140,7 @@ def alerter(
         if delivery.held_until is not None:
             held = now + max(delivery.held_until - leases.now(), timedelta(0))
             console.print(
-                f"[yellow]alert delivery:[/] {delivery.held} alert(s) wait for a claim another "
+                f"[yellow]alert delivery:[/] {delivery.held:,} alert(s) wait for a claim another "
                 "deliverer holds (a watch stopped while sending); sent once it runs out, by "
                 f"{sao_paulo_iso(held, 'seconds')}",
                 highlight=False,

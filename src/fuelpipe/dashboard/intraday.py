@@ -42,7 +42,7 @@ def collect_hint(series: Series) -> str:
     bulletins, a share's or BZ=F's 15-minute bars."""
     what = "PTAX bulletins" if series.source == "bcb" else "15-minute bars"
     return (
-        f"`fuelpipe watch --intraday` stores the day's {what} as they are published "
+        f"`fuelpipe watch` stores the day's {what} as they are published "
         f"(kept {RETENTION.days} days)"
     )
 

@@ -46,13 +46,13 @@ class IntradayReport(Counters):
     def summary(self) -> str:
         """A few words for the watch heartbeat, on what is new: ``intraday: 26 new or changed
         point(s) for 2 series``, or ``intraday: nothing new for 2 series``."""
-        failed = f" ({self.failed} failed)" if self.failed else ""
+        failed = f" ({self.failed:,} failed)" if self.failed else ""
         new = (
-            f"{self.points_changed} new or changed point(s)"
+            f"{self.points_changed:,} new or changed point(s)"
             if self.points_changed
             else "nothing new"
         )
-        return f"intraday: {new} for {self.series} series{failed}"
+        return f"intraday: {new} for {self.series:,} series{failed}"
 
 
 def refresh_intraday(

@@ -124,7 +124,7 @@ class Tick:
             wake = f"{_instant(self.look_at)} (nothing planned before {wake})"
         if self.error is not None:  # the notes are an earlier tick's: not repeated here
             error = _shorten(self.error, FAILED_TICK_CHARS)
-            return f"{when} tick failed ({self.failures} in a row): {error}; next look at {wake}"
+            return f"{when} tick failed ({self.failures:,} in a row): {error}; next look at {wake}"
         failed = self.failed_requests() + self._resting()
         noted = "".join(f"; {note}" for note in notes)
         written = self.report.scrape.records_written if self.report else 0
@@ -144,13 +144,13 @@ class Tick:
             # a revise that stored nothing has said so ("0 value(s) revised"); retries that
             # stored nothing have not: they were asked and nothing came
             retried = (
-                f"; {by} stored {written} value(s)"
+                f"; {by} stored {written:,} value(s)"
                 if by and (written or by != "the revise")
                 else ""
             )
             if recheck and recheck.quarantined:
-                retried += f"; quarantined {recheck.quarantined} date(s)"
-            alerts = f"; alerts {self.alerts}" if self.alerts else ""
+                retried += f"; quarantined {recheck.quarantined:,} date(s)"
+            alerts = f"; alerts {self.alerts:,}" if self.alerts else ""
             return (
                 f"{when} nothing due{revised}{retried}{failed}{alerts}{noted}; next look at {wake}"
             )
@@ -158,10 +158,10 @@ class Tick:
         # "stored 0 value(s)" alone read as one
         waiting = self._waiting() if self.polled and not written and not failed else ""
         return (
-            f"{when} due: {len(self.due)} series ({', '.join(self.due[:4])}"
-            f"{'…' if len(self.due) > 4 else ''}); stored {written} value(s){waiting}{revised}"
+            f"{when} due: {len(self.due):,} series ({', '.join(self.due[:4])}"
+            f"{'…' if len(self.due) > 4 else ''}); stored {written:,} value(s){waiting}{revised}"
             f"{failed}; "
-            f"alerts {self.alerts}{noted}; next look at {wake}"
+            f"alerts {self.alerts:,}{noted}; next look at {wake}"
         )
 
     def _waiting(self) -> str:
@@ -187,7 +187,7 @@ class Tick:
         if not self.revise.keys:
             # "0 series re-read in 0 request(s)" read like a revise that failed
             return (
-                f"; daily revise: nothing to re-read, none of the {self.revise_of} series has "
+                f"; daily revise: nothing to re-read, none of the {self.revise_of:,} series has "
                 "a date answered (a stored value, ABSENT or QUARANTINED) in its revise window"
             )
         revised = self.report.scrape.revised if self.report else 0
@@ -197,8 +197,8 @@ class Tick:
             again = f" (tried again at {_instant(retry)})" if retry is not None else ""
             owed = f"; not reached: {', '.join(self.unreached)}{again}"
         return (
-            f"; daily revise: {self.revise.keys} series re-read in "
-            f"{self.revise.messages_sent} request(s), {revised} value(s) revised{owed}"
+            f"; daily revise: {self.revise.keys:,} series re-read in "
+            f"{self.revise.messages_sent:,} request(s), {revised:,} value(s) revised{owed}"
         )
 
     def _resting(self) -> str:
@@ -216,13 +216,13 @@ class Tick:
         or nothing: a tick whose requests were all refused unsent asked nothing, and says so."""
         ordered = sorted(self.requests.items())
         parts = [
-            f"{name} {st.failures} of {st.requests}"
+            f"{name} {st.failures:,} of {st.requests:,}"
             + (f" ({_shorten(st.last_error)})" if st.last_error else "")
             for name, st in ordered
             if st.failures
         ]
         refused = [
-            f"{name} {st.not_sent}"
+            f"{name} {st.not_sent:,}"
             + (f" ({_shorten(st.refusal, FAILED_TICK_CHARS)})" if st.refusal else "")
             for name, st in ordered
             if st.not_sent

@@ -874,7 +874,7 @@
     const what = t(data.key === USD ? "today.ptax" : "today.bars");
     if (empty) {
       const close = data.close && fmt.money(data.close.value, data.unit, digits);
-      const vars = { series: name, day: fmt.date(data.day), what, close };
+      const vars = { series: name, day: fmt.date(data.day), what, close, time: fmt.instant(data.answered_none) };
       showEmpty("chart-today", t(data.collected ? (data.answered_none ? (close ? "today.closeNone" : "today.none") : close ? "today.close" : "today.empty") : "today.notCollected", vars));
     }
     // after showEmpty, which hides the panel's notes with the chart's
