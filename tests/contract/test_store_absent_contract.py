@@ -92,3 +92,16 @@ def test_a_pending_record_keeps_the_no_value_answer_until_another_answer_replace
     store.put_records([Record(KEY, DAY, Decimal("5.2"), Status.OK)])
     (rec,) = store.query(KEY, DAY, DAY)
     assert rec.status is Status.OK and rec.attrs == {}
+
+
+def test_a_pending_record_keeps_whether_the_no_value_answer_had_a_row(store: Store) -> None:
+    """ANP's week without the key's row is marked so (`no_value_seen(..., no_row=True)`);
+    its '-' row is not: watch asks again only for the first (stages/due.py, row_left_out)."""
+    from fuelpipe.domain.models import no_value_seen, no_value_seen_at, no_value_without_row
+
+    assert store.put_pending(_pending().with_(attrs=no_value_seen(NOW, no_row=True)))
+    (rec,) = store.query(KEY, DAY, DAY, fields=("attrs",))
+    assert no_value_seen_at(rec.attrs) == NOW and no_value_without_row(rec.attrs)
+    assert store.put_pending(_pending().with_(attrs=no_value_seen(NOW)))
+    (rec,) = store.query(KEY, DAY, DAY, fields=("attrs",))
+    assert no_value_seen_at(rec.attrs) == NOW and not no_value_without_row(rec.attrs)

@@ -97,6 +97,22 @@ def test_the_live_demo_runs_the_daily_revise_as_watch_does(live_store) -> None:
     assert len(revised) >= 2, stdout  # and a replayed day's at least
 
 
+def test_a_row_left_out_of_the_real_workbook_is_asked_again_as_one(live_store) -> None:
+    """ANP's real regions workbook has the week of 2022-04-24 without a row for CNG in the
+    North (the week before has one): through the real ANP source and the replay, that answer
+    is marked as having no row, so the key is asked again while the window is open, each
+    heartbeat saying the week is out and the row is not (a '-' row would be ANP's answer for
+    the week, asked once: tests/realtime/test_watch_left_out_row.py)."""
+    _, _, stdout = live_store
+    text = " ".join(stdout.split())  # (the console wraps its lines)
+    asks = re.findall(
+        r"due: 1 series \(FUEL#CNG#REGION_N\); stored 0 value\(s\) "
+        r"\(asked again: the week is out, this row is not\)",
+        text,
+    )
+    assert len(asks) >= 10, stdout
+
+
 @pytest.mark.parametrize("stop", ["SIGINT", "SIGKILL"])
 def test_a_live_demo_stopped_in_its_backfill_leaves_a_store_the_next_demo_takes(
     tmp_path, stop

@@ -63,13 +63,14 @@ def _pending(key: str, day: date, **attrs: object) -> Record:
     return Record(key, day, None, Status.PENDING, reason="not out", attrs=dict(attrs))
 
 
-def _seed(store: SqliteStore, backlog: int) -> None:
-    """PENDING dates inside their windows (one answered '-' since its publication), others
-    just past theirs, and ``backlog`` more of USD and EUR years past theirs (recheck's)."""
-    answered = no_value_seen(datetime(2022, 4, 30, 9, 0, tzinfo=SP))
+def _seed(store: SqliteStore, backlog: int, no_row: bool = False) -> None:
+    """PENDING dates inside their windows (one answered "no value" since its publication:
+    '-', or with ``no_row`` no row for the key), others just past theirs, and ``backlog``
+    more of USD and EUR years past theirs (recheck's)."""
+    answered = no_value_seen(datetime(2022, 4, 30, 9, 0, tzinfo=SP), no_row=no_row)
     inside = [
         _pending(GASOLINE, date(2022, 4, 24)),
-        _pending(CNG_AC, date(2022, 4, 24), **answered),  # ANP's '-': not asked again
+        _pending(CNG_AC, date(2022, 4, 24), **answered),  # not asked again
         _pending(MONTHLY, date(2022, 3, 1)),
         _pending(BRENT, date(2022, 4, 26)),
         _pending(BRENT, date(2022, 4, 25)),
@@ -91,19 +92,21 @@ def _seed(store: SqliteStore, backlog: int) -> None:
     assert store.set_watermark(GASOLINE, date(2022, 4, 10), 0, None)
 
 
-def _backstop(tmp_path: Path, backlog: int) -> tuple[list[tuple[str, list[str]]], list]:
+def _backstop(
+    tmp_path: Path, backlog: int, no_row: bool = False
+) -> tuple[list[tuple[str, list[str]]], list]:
     clock = ManualClock(TUESDAY)
-    store = CountingStore(tmp_path / f"s{backlog}.sqlite", clock)
+    store = CountingStore(tmp_path / f"s{backlog}{no_row}.sqlite", clock)
     app = StageContext(
         catalog=DEFAULT_CATALOG.select(KEYS),
         store=store,
-        queue=SqliteQueue(tmp_path / f"q{backlog}.sqlite", clock, timedelta(minutes=20)),
+        queue=SqliteQueue(tmp_path / f"q{backlog}{no_row}.sqlite", clock, timedelta(minutes=20)),
         sources={},
         clock=clock,
         policy=RetryPolicy(),
     )
     try:
-        _seed(store, backlog)
+        _seed(store, backlog, no_row)
         store.reads.clear()
         sent = poll_pending_in_window(app, list(app.catalog), TUESDAY)
         requests = [DownloadRequest.from_body(m.body) for m in app.queue.receive(10)]
@@ -117,10 +120,11 @@ def _backstop(tmp_path: Path, backlog: int) -> tuple[list[tuple[str, list[str]]]
 
 
 @pytest.mark.parametrize("backlog", [0, 3000])
+@pytest.mark.parametrize("no_row", [False, True], ids=["dash", "no row"])
 def test_the_backstop_polls_the_dates_inside_their_windows_reading_only_those(
-    tmp_path: Path, backlog: int
+    tmp_path: Path, backlog: int, no_row: bool
 ) -> None:
-    polls, reads = _backstop(tmp_path, backlog)
+    polls, reads = _backstop(tmp_path, backlog, no_row)
     assert polls == [
         (BRENT, ["2022-04-25", "2022-04-26"]),
         (GASOLINE, ["2022-04-24"]),
@@ -128,13 +132,15 @@ def test_the_backstop_polls_the_dates_inside_their_windows_reading_only_those(
     ]
     # the watermarks, then one Query per series whose window is open past its watermark, of
     # those dates only: none for PTAX (no window open) nor for the North (stored, scanned)
+    # its week answered with no row for the key: is the record before it OK (a row left out
+    # of the workbook, polled again)? One record, newest first; it has none: the answer
+    # stands. ANP's '-' is its answer for the week: nothing more to read
+    before = [(f"query {CNG_AC}", 0)] if no_row else []
     assert reads == [
         ("watermarks", 2),
         (f"query {BRENT}", 2),  # 04-24 to 04-26: 04-24 is a Sunday, not stored
         (f"query {CNG_AC}", 1),
-        # its week answered "no value": is the record before it OK (a row left out of the
-        # workbook, polled again)? One record, newest first; it has none: the answer stands
-        (f"query {CNG_AC}", 0),
+        *before,
         (f"query {GASOLINE}", 1),
         (f"query {MONTHLY}", 1),
     ]

@@ -7,7 +7,9 @@ at the window's end (recheck, five days on) or the daily revise.
 A key that had a value the week before normally has a row, so a week without it may be a
 workbook ANP has not finished; a key with no value the week before either (CNG in Acre in the
 real files: no row, week after week) keeps the old rule, its "no value" standing until the
-series publishes again (tests/realtime/test_watch_no_value.py). Real SQLite store and queue,
+series publishes again (tests/realtime/test_watch_no_value.py), and so does a row of the
+key's own with '-' in its price cell, after a week with a price too: the row is there, so it
+is ANP's answer for the week, not a row still to come. Real SQLite store and queue,
 the real stages, a source double injected through the context, a manual clock advanced by the
 watch's injected sleep.
 """
@@ -51,14 +53,14 @@ STALE = datetime(2025, 7, 2, 18, 0, tzinfo=SP)  # the next Wednesday evening
 POLL = CNG_AC.schedule.poll_every
 
 
-@pytest.fixture
-def watched(tmp_path: Path):
+def _context(tmp_path: Path, no_row: bool):
     """The three keys on real SQLite files, every earlier week stored with a value; ANP's
-    workbook has the latest week for gasoline in Acre but no row for either CNG key."""
+    workbook has the latest week for gasoline in Acre and, for either CNG key, no row
+    (``no_row``) or a row with '-' in its price cell."""
     clock = ManualClock(PUBLISHED)
     values = {(s.key, d): Decimal("5.1") for s in SERIES for d in WEEKS}
     left_out = {(s.key, LATEST) for s in LEFT_OUT}
-    source = SaysNoValue("anp", values, never=left_out, no_value=set(left_out))
+    source = SaysNoValue("anp", values, never=left_out, no_value=set(left_out), no_row=no_row)
     app = StageContext(
         catalog=Catalog(SERIES),
         store=SqliteStore(tmp_path / "w.sqlite", clock),
@@ -70,6 +72,21 @@ def watched(tmp_path: Path):
     app.store.put_records(
         [Record(s.key, d, Decimal("5.1"), Status.OK) for s in SERIES for d in WEEKS[:-1]]
     )
+    return app, source, clock
+
+
+@pytest.fixture
+def watched(tmp_path: Path):
+    """No row for either CNG key in the latest week."""
+    app, source, clock = _context(tmp_path, no_row=True)
+    yield app, source, clock
+    app.close()
+
+
+@pytest.fixture
+def dashed(tmp_path: Path):
+    """A row with '-' for either CNG key in the latest week."""
+    app, source, clock = _context(tmp_path, no_row=False)
     yield app, source, clock
     app.close()
 
@@ -198,3 +215,46 @@ def test_a_row_that_never_comes_is_asked_with_a_growing_wait(watched) -> None:
     assert waits == sorted(waits) and max(waits) == LEFT_OUT_WAIT_MAX
     assert 20 <= len(asks) <= 30
     assert requests[-1] == len(asks) + 1  # and the first tick's, for all three keys
+
+
+def test_a_dash_row_is_anps_answer_asked_once_then_absent_after_the_window(dashed) -> None:
+    """ANP's week with a row for each CNG key but '-' in its price cell, the week before
+    priced: asked once, with the week's gasoline; then not again while the window is open
+    (before, ~25 asks as a left-out row, each heartbeat saying "the week is out, these rows
+    are not"), neither by watch nor by the window poll; the window's recheck makes the week
+    ABSENT with ANP's reason, and the key is not asked again."""
+    app, source, clock = dashed
+    seen: list[tuple[str, int]] = []  # each tick's line inside the window, requests by then
+
+    def heartbeat(t: Tick) -> None:
+        if t.at < STALE:
+            seen.append((t.heartbeat(), len(source.calls)))
+
+    ticks = watch(
+        app, sleep=lambda s: clock.advance(timedelta(seconds=s)), heartbeat=heartbeat, max_ticks=24
+    )
+    assert ticks == 24 and clock.now() > STALE
+    assert len(seen) >= 10 and [n for _, n in seen] == [1] * len(seen)
+    assert all("is out" not in line for line, _ in seen), seen
+    assert all("nothing due" in line for line, _ in seen[1:]), seen
+    assert all(
+        sorted(s.key for s in c.series) == [CNG_AC.key, CNG_AP.key] for c in source.calls[1:]
+    )
+    for s in LEFT_OUT:
+        rec = _latest(app, s.key)
+        assert rec.status is Status.ABSENT and rec.reason == "the source says: no value"
+    asked = len(source.calls)
+    assert tick(app).due == [] and len(source.calls) == asked
+
+
+def test_the_window_poll_leaves_a_dash_row_alone(dashed) -> None:
+    """The AWS backstop's poll inside the window: a '-' row's week stands (no message),
+    where a left-out row's is asked again (test_the_window_poll_asks_again_for_a_left_out_row)."""
+    app, _, clock = dashed
+    tick(app)
+    saturday = datetime(2025, 6, 28, 3, 0, tzinfo=SP)
+    clock.set(saturday)
+    assert poll_pending_in_window(app, SERIES, saturday) == 0
+    for s in LEFT_OUT:
+        rec = _latest(app, s.key)
+        assert rec.status is Status.PENDING and no_value_seen_at(rec.attrs) == PUBLISHED

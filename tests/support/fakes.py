@@ -55,14 +55,21 @@ class SaysNoValue(TableSource):
     """A source double that answers some dates with "no value" (like FRED's empty cells, or
     ANP's '-' in a workbook that has the week). ``noted``: the reason is in the answer's
     notes too, as FRED's empty cells and ANP's '-' cells are; without it only in
-    ``no_value``, as ANP's week without a row for the key."""
+    ``no_value``, as ANP's week without a row for the key. ``no_row``: those dates are also
+    in the answer's ``no_row`` (ANP's week without a row for the key, not a '-' row)."""
 
     def __init__(
-        self, *args, no_value: set[tuple[str, date]], noted: bool = False, **kwargs
+        self,
+        *args,
+        no_value: set[tuple[str, date]],
+        noted: bool = False,
+        no_row: bool = False,
+        **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.no_value = no_value
         self.noted = noted
+        self.no_row = no_row
 
     def fetch(self, request: FetchRequest) -> FetchResult:
         result = super().fetch(request)
@@ -73,7 +80,9 @@ class SaysNoValue(TableSource):
             if slot[0] in keys and request.start <= slot[1] <= request.end
         }
         notes = {**result.notes, **said} if self.noted else result.notes
-        return replace(result, notes=notes, no_value=said)
+        return replace(
+            result, notes=notes, no_value=said, no_row=set(said) if self.no_row else set()
+        )
 
 
 class Collect(AlertSink):

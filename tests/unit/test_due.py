@@ -56,22 +56,43 @@ def test_a_workbook_row_left_out_after_a_week_with_a_value_stays_due() -> None:
     answered = datetime(2025, 6, 27, 18, 0, 20, tzinfo=SP_TZ)
     present = {before: Status.OK, latest: Status.PENDING}
     for now in (datetime(2025, 6, 28, 3, 0, tzinfo=SP_TZ), NOW):
-        assert _due(series, latest, present, now, answered).is_due
+        left = _due(series, latest, present, now, answered, no_row=True)
+        assert left.is_due and left.left_out
     after = series.schedule.stale_at(latest) + timedelta(minutes=1)
-    assert not _due(series, latest, present, after, answered).is_due
+    assert not _due(series, latest, present, after, answered, no_row=True).is_due
 
     from fuelpipe.stages.due import row_left_out
 
-    assert row_left_out(series, Status.OK)
-    assert not any(row_left_out(series, st) for st in (Status.ABSENT, Status.PENDING, None))
+    assert row_left_out(series, Status.OK, no_row=True)
+    assert not any(
+        row_left_out(series, st, no_row=True) for st in (Status.ABSENT, Status.PENDING, None)
+    )
 
     brent = DEFAULT_CATALOG["COMMODITY#BRENT"]
     day = date(2025, 6, 24)
     prev = date(2025, 6, 23)
     now = brent.schedule.published_at(day) + timedelta(hours=1)
     seen = brent.schedule.published_at(day)
-    assert not row_left_out(brent, Status.OK)
+    assert not row_left_out(brent, Status.OK, no_row=True)
     assert not _due(brent, day, {prev: Status.OK, day: Status.PENDING}, now, seen).is_due
+
+
+def test_a_dash_row_after_a_week_with_a_value_stands_as_anps_answer() -> None:
+    """ANP's workbook with a row for CNG in Acre in the week but '-' in its price cell, the
+    week before having a price: the row is there, so this is ANP's answer for the week, not a
+    row it may still add. It stands like any other "no value" (not due, no next ask planned,
+    not reported as left out) until the series publishes again; the window's recheck settles
+    it. Before, it was asked again as a left-out row, ~25 times over the window."""
+    from fuelpipe.stages.due import row_left_out
+
+    series = DEFAULT_CATALOG["FUEL#CNG#AC"]
+    latest, before = date(2025, 6, 22), date(2025, 6, 15)
+    answered = datetime(2025, 6, 27, 18, 0, 20, tzinfo=SP_TZ)
+    present = {before: Status.OK, latest: Status.PENDING}
+    for now in (answered + timedelta(minutes=5), datetime(2025, 6, 28, 3, 0, tzinfo=SP_TZ), NOW):
+        dash = _due(series, latest, present, now, answered)
+        assert (dash.is_due, dash.left_out, dash.again_at) == (False, False, None)
+    assert not row_left_out(series, Status.OK, no_row=False)
 
 
 def test_a_no_value_answer_is_asked_again_once_a_later_date_is_published() -> None:

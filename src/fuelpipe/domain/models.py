@@ -123,15 +123,32 @@ record's attributes (a failed one leaves none, so that date is polled again). An
 does not reach the date (not out yet) leaves no mark: the date is polled as before."""
 
 
-def no_value_seen(at: datetime) -> dict[str, AttrValue]:
-    """The attributes of a PENDING record the source answered with "no value" at ``at``."""
-    return {NO_VALUE_SEEN_ATTR: iso_utc(at)}
+NO_ROW_ATTR = "no_value_no_row"
+"""On a PENDING record marked :data:`NO_VALUE_SEEN_ATTR`: 1 when that answer had no row at
+all for the key (ANP's workbook with the week for other areas and fuels but not this one,
+``FetchResult.no_row``), a row the source may add later to a file it has not finished;
+absent when a row of the key's own said "no value" (ANP's '-', FRED's empty cell)."""
+
+
+def no_value_seen(at: datetime, *, no_row: bool = False) -> dict[str, AttrValue]:
+    """The attributes of a PENDING record the source answered with "no value" at ``at``;
+    ``no_row``: with no row for the key (:data:`NO_ROW_ATTR`)."""
+    seen: dict[str, AttrValue] = {NO_VALUE_SEEN_ATTR: iso_utc(at)}
+    if no_row:
+        seen[NO_ROW_ATTR] = 1
+    return seen
 
 
 def no_value_seen_at(attrs: dict[str, AttrValue]) -> datetime | None:
     """When the source answered the record's date with "no value" (None: it has not)."""
     seen = attrs.get(NO_VALUE_SEEN_ATTR)
     return parse_iso(seen) if isinstance(seen, str) else None
+
+
+def no_value_without_row(attrs: dict[str, AttrValue]) -> bool:
+    """True when the source's "no value" answer for the record's date had no row for the key
+    (:data:`NO_ROW_ATTR`), False when a row of its own said so or there was no such answer."""
+    return attrs.get(NO_ROW_ATTR) == 1 and no_value_seen_at(attrs) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,13 @@ class FetchResult:
     date's publication window: PENDING, marked so that it is not polled again). Never a date
     the answer does not reach (not out yet: a week not in the workbook, a day past the last
     row or bulletin or bar): that one stays polled."""
+    no_row: set[tuple[str, date]] = field(default_factory=set)
+    """Of ``no_value``, the dates the answer covers with no row at all for the key (ANP's
+    workbook with the week for other areas and fuels but not this one), complete once the
+    observations have been read: a row the source may add hours later to a file it had not
+    finished, asked again inside the window while the key normally has a row (``stages/due.py``,
+    ``row_left_out``). A row of the key's own that says "no value" (ANP's '-', FRED's empty
+    cell) is the source's answer for the date, not one of these."""
     splits: tuple[Split, ...] = ()
     """Stock splits the answer reports (Yahoo's ``events.splits``: those dated inside the
     requested window), complete once the observations have been read. A split re-bases

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.intraday import INTRADAY_SERIES, next_collection
-from fuelpipe.domain.models import Record, Status, no_value_seen_at
+from fuelpipe.domain.models import Record, Status, no_value_seen_at, no_value_without_row
 from fuelpipe.domain.planning import parse_polls, plan_requests, poll_in_flight, polls_text
 from fuelpipe.domain.publication import in_window, window_dates
 from fuelpipe.ports.store import Store, paged
@@ -35,7 +35,8 @@ class Due:
     """Published, not stored OK, and not handed over: a PENDING date is polled only inside its
     window (after it, recheck's backoff takes over) and only until the source answers it with
     its own "no value" (that answer stands until the series publishes again, unless it may be
-    a row left out of a workbook: :func:`row_left_out`, asked again from ``again_at``); a
+    a row left out of a workbook: :func:`row_left_out`, asked again from ``again_at``; a row
+    of the key's own saying "no value", ANP's '-', stands like any other answer); a
     QUARANTINED one waits for a person; an ABSENT one is the source's final word (no value)."""
     again_at: datetime | None = None
     """A row left out of a workbook and not due yet: when it is asked again
@@ -55,14 +56,19 @@ def answer_stands(series: Series, latest: date | None, seen: datetime | None) ->
     return seen is not None and latest is not None and seen >= series.schedule.published_at(latest)
 
 
-def row_left_out(series: Series, before: Status | None) -> bool:
+def row_left_out(series: Series, before: Status | None, no_row: bool) -> bool:
     """True when a "no value" answer for a date of ``series`` may be a row the source left
     out of a file it has not finished, so that it does not stand (:func:`answer_stands`) and
     the date is asked again, with a growing wait (:func:`left_out_again`), while its window is
-    open: the series' one request returns a whole workbook (ANP's, republished whole: a week
-    may come out with every other area and fuel and gain a key's row hours later), and
-    ``before``, the status of the series' newest record dated before that date, is OK: the key
-    normally has a row.
+    open: the answer had no row at all for the key (``no_row``: the record's
+    :func:`~fuelpipe.domain.models.no_value_without_row`), the series' one request returns a
+    whole workbook (ANP's, republished whole: a week may come out with every other area and
+    fuel and gain a key's row hours later), and ``before``, the status of the series' newest
+    record dated before that date, is OK: the key normally has a row.
+
+    A row of the key's own with '-' in its price cell is ANP's answer for that week, not a
+    row left out: it stands like any other "no value" (one ask, then none until the series
+    publishes again; ABSENT with ANP's reason after the window's recheck).
 
     A key without a value before either (CNG in Acre: no row in any of the 136 months of
     ``datasets/anp/eduardoicosta__mensal-estados-desde-jan2013.xlsx``) keeps the answer
@@ -71,7 +77,7 @@ def row_left_out(series: Series, before: Status | None) -> bool:
     keys left out of it (the planner groups a fetch unit's keys), and inside the window no
     retry is counted; recheck asks once more when the window is over (ABSENT then, with the
     source's reason, unless the row has come)."""
-    return series.whole_history and before is Status.OK
+    return no_row and series.whole_history and before is Status.OK
 
 
 LEFT_OUT_WAIT_MAX = timedelta(hours=6)
@@ -97,8 +103,10 @@ def _due(
     present: dict[date, Status],
     now: datetime,
     seen: datetime | None = None,
+    no_row: bool = False,
 ) -> Due:
-    """``seen``: when the source answered ``expected`` with "no value" (None: it has not)."""
+    """``seen``: when the source answered ``expected`` with "no value" (None: it has not);
+    ``no_row``: that answer had no row for the key (:func:`row_left_out`)."""
     ok = [d for d, st in present.items() if st is Status.OK]
     stored = max(ok) if ok else None
     due = expected is not None and (stored is None or stored < expected)
@@ -115,7 +123,7 @@ def _due(
                 state is Status.PENDING
                 and not stale
                 and seen is not None
-                and row_left_out(series, _status_before(present, expected))
+                and row_left_out(series, _status_before(present, expected), no_row)
             ):
                 again = left_out_again(series, expected, seen)
                 due = left_out = now >= again
@@ -195,13 +203,14 @@ def due_status(store: Store, series: Iterable[Series], now: datetime) -> list[Du
         after = _lookback_start(s, now) - timedelta(days=1)
         present = {p.date: p.status for p in store.present_after(s.key, after)}
         expected = latest_expected(s, now)
-        seen = None
+        seen, no_row = None, False
         if expected is not None and present.get(expected) is Status.PENDING:
             # one more read, of one record, only while a date is PENDING: did the source
-            # answer it with "no value" already?
+            # answer it with "no value" already, and with no row for the key?
             rows = store.query(s.key, expected, expected, fields=("attrs",))
-            seen = no_value_seen_at(rows[0].attrs) if rows else None
-        out.append(_due(s, expected, present, now, seen))
+            if rows:
+                seen, no_row = no_value_seen_at(rows[0].attrs), no_value_without_row(rows[0].attrs)
+        out.append(_due(s, expected, present, now, seen, no_row))
     return out
 
 
@@ -288,8 +297,9 @@ def poll_pending_in_window(
     the window has passed. The backstop scan calls this, as `watch` keeps polling a due date.
     A date the source answered with its own "no value" is asked again only once the series
     has published again since (:func:`answer_stands`), or while it may be a row left out of a
-    workbook (:func:`row_left_out`: the key's record before it is OK; one more read, of one
-    record, when that record is not among the dates read here).
+    workbook (:func:`row_left_out`: the answer had no row for the key and the key's record
+    before it is OK; one more read, of one record, when that record is not among the dates
+    read here).
 
     Only the dates that can be in a window now are read, not the whole pending index, whose
     cost grew with the backlog of PENDING dates past their windows (recheck's, ~30 read units
@@ -329,9 +339,11 @@ def poll_pending_in_window(
                 stands
                 and seen is not None
                 and s.whole_history
+                and no_value_without_row(r.attrs)
                 and now >= left_out_again(s, r.date, seen)
-            ):  # read only for a workbook's standing answer whose next ask has come
-                stands = not row_left_out(s, _read_status_before(app.store, key, r.date, rows))
+            ):  # read only for a workbook's standing answer without the key's row, when due
+                before = _read_status_before(app.store, key, r.date, rows)
+                stands = not row_left_out(s, before, no_row=True)
             if stands:
                 continue  # the source said "no value" and has published nothing since
             wanted.append((s, r.date, r.updated_at))

@@ -421,7 +421,7 @@ def _mark_not_returned(
         carries = flag if flag is not None and reason == flag.reason else None
         held = _keep_lost(app, current, carries, report)
         attrs = (
-            no_value_seen(now)
+            no_value_seen(now, no_row=slot in result.no_row)
             if said_none
             else ({} if carries is None else carrying(carries.value, seen_by, now, held))
         )

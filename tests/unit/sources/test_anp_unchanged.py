@@ -29,7 +29,7 @@ def _request(*keys: str, start: date, end: date) -> FetchRequest:
 def _read(source: AnpWorkbookSource, request: FetchRequest):  # type: ignore[no-untyped-def]
     got = source.fetch(request)
     observations = [(o.key, o.date, o.value, dict(o.attrs or {})) for o in got.observations]
-    return observations, dict(got.notes), dict(got.no_value)
+    return observations, dict(got.notes), dict(got.no_value), set(got.no_row)
 
 
 def test_a_304_for_the_same_request_gives_the_first_answer_without_a_second_parse(replay) -> None:
@@ -75,3 +75,20 @@ def test_answers_from_two_workbooks_are_both_remembered(replay) -> None:
         source.close()
     assert source.not_modified == 2 and source.workbooks_read == 2
     assert again == first
+
+
+def test_a_304_keeps_which_no_value_answers_had_no_row(replay) -> None:
+    """The real regions workbook has no row for CNG in the North in the week of 2022-04-24:
+    the remembered answer says so too (FetchResult.no_row), so a poll answered 304 still
+    asks again for a row left out (stages/due.py, row_left_out)."""
+    source = AnpWorkbookSource(replay.source_urls()["anp"])
+    week = date(2022, 4, 24)
+    request = _request("FUEL#CNG#REGION_N", start=week, end=week)
+    try:
+        first = _read(source, request)
+        second = _read(source, request)
+    finally:
+        source.close()
+    assert source.not_modified == 1 and source.workbooks_read == 1
+    assert first[3] == second[3] == {("FUEL#CNG#REGION_N", week)}
+    assert "no row for FUEL#CNG#REGION_N" in second[2][("FUEL#CNG#REGION_N", week)]

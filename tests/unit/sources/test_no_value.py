@@ -56,6 +56,26 @@ def test_an_anp_week_without_a_row_for_a_key_is_no_value_but_a_missing_week_is_n
     # only weeks the workbook has are answered; a week it lacks stays a retry, not "no value"
     assert {d for _, d in result.no_value} <= weeks
     assert not any(k == keys[0] for k, _ in result.no_value)
+    # each of those answers has no row for the key: a row ANP may still add to the workbook
+    assert result.no_row == set(result.no_value)
+
+
+def test_an_anp_dash_row_is_no_value_with_a_row(server, client, payload) -> None:
+    """Synthetic rows (the malformed-rows workbook): CNG's row of the 2012-12-30 week has '-'
+    in its price cell. That is ANP's "no value" for the week from a row of its own, not a
+    key the workbook has no row for (FetchResult.no_row): watch does not ask for it again
+    inside the window (stages/due.py, row_left_out)."""
+    server.expect_request("/shlp/semanal/semanal-brasil-desde-2013.xlsx").respond_with_data(
+        payload("anp_semanal-brasil_malformed-rows-synthetic.xlsx"), content_type=XLSX
+    )
+    cng = DEFAULT_CATALOG["FUEL#CNG#BR"]
+    source = AnpWorkbookSource(server.url_for("/shlp"), client, attempts=2, backoff_s=0.0)
+    week = date(2012, 12, 30)
+    for _ in range(2):  # the second answer is the one remembered for a 304
+        result = source.fetch(FetchRequest(cng.fetch_unit, (cng,), week, week))
+        assert list(result.observations) == []
+        assert result.no_value[(cng.key, week)].endswith("ANP published no price ('-')")
+        assert result.no_row == set()
 
 
 def test_bcb_and_yahoo_never_answer_no_value_a_missing_day_is_not_out_yet(

@@ -858,8 +858,9 @@ def _no_value(
     keep: Keep,
     keys: set[str],
     unsure: Unsure,
-) -> tuple[dict[tuple[str, date], str], dict[tuple[str, date], str]]:
-    """(The requested key-dates the workbook answers with "no price", those it leaves unsure).
+) -> tuple[dict[tuple[str, date], str], dict[tuple[str, date], str], set[tuple[str, date]]]:
+    """(The requested key-dates the workbook answers with "no price", those it leaves unsure,
+    those of the first without a row for the key: ``FetchResult.no_row``).
 
     The workbook is the whole history: a week (or month) it has rows for, yet without a price
     for a key ('-' in the price cell, or no row for that area and fuel), is ANP's word that
@@ -869,6 +870,7 @@ def _no_value(
     """
     out = {kd: note for kd, note in notes.items() if "ANP published no price" in note}
     retry: dict[tuple[str, date], str] = {}
+    no_row: set[tuple[str, date]] = set()
 
     def settle(key: str, day: date) -> None:
         slot = (key, day)
@@ -879,11 +881,12 @@ def _no_value(
             retry[slot] = f"{why}; that row may hold {key} {day}, so it is not taken as no value"
         elif day in covered:
             out[slot] = f"anp: the workbook has {day} but no row for {key}"
+            no_row.add(slot)
 
     for day in (*covered, *unsure.days):  # a day only unreadable rows have is unsure too
         for key in keys:
             settle(key, day)
-    return out, retry
+    return out, retry, no_row
 
 
 REMEMBERED_OBSERVATIONS = 5_000
@@ -912,6 +915,7 @@ class _Answer:
     notes: dict[tuple[str, date], str]
     no_value: dict[tuple[str, date], str]
     problems: tuple[str, ...]
+    no_row: frozenset[tuple[str, date]] = frozenset()
 
 
 class AnpWorkbookSource(HttpSource):
@@ -956,6 +960,7 @@ class AnpWorkbookSource(HttpSource):
                 dict(known.notes),
                 requests=1,
                 no_value=dict(known.no_value),
+                no_row=set(known.no_row),
             )
         content = response.content
         if not content.startswith(ZIP_MAGIC):
@@ -970,6 +975,7 @@ class AnpWorkbookSource(HttpSource):
 
         notes: dict[tuple[str, date], str] = {}
         no_value: dict[tuple[str, date], str] = {}
+        no_row: set[tuple[str, date]] = set()
         problems: list[str] = []
         covered: set[date] = set()
         seen: dict[tuple[str, date], int] = {}
@@ -997,16 +1003,22 @@ class AnpWorkbookSource(HttpSource):
             self.last_problems = tuple(problems)
             for problem in problems:
                 logger.warning(problem)
-            absent, retry = _no_value(notes, covered, seen, keep, wanted, unsure)
+            absent, retry, rowless = _no_value(notes, covered, seen, keep, wanted, unsure)
             no_value.update(absent)
+            no_row.update(rowless)
             notes.update(retry)
             if kept is not None:  # read to its end: the answer a 304 for it will give
                 self._answers[asked] = _Answer(
-                    response, tuple(kept), dict(notes), dict(no_value), tuple(problems)
+                    response,
+                    tuple(kept),
+                    dict(notes),
+                    dict(no_value),
+                    tuple(problems),
+                    frozenset(no_row),
                 )
                 while len(self._answers) > REMEMBERED_ANSWERS:
                     del self._answers[next(iter(self._answers))]
 
-        # Streamed: the rows are read as the scraper stores them, in bounded batches; notes
-        # and no_value are complete once they have been read.
-        return FetchResult(observations(), notes, requests=1, no_value=no_value)
+        # Streamed: the rows are read as the scraper stores them, in bounded batches; notes,
+        # no_value and no_row are complete once they have been read.
+        return FetchResult(observations(), notes, requests=1, no_value=no_value, no_row=no_row)
