@@ -170,15 +170,18 @@ def make_handler(get_context: ContextProvider) -> Handler:
             ("Rested", report.rested),
         ):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-        home.store.put_run(RunLog("scraper", started, home.clock.now(), report.as_dict()))
         # Written after the records: the dashboard recomputes once. A redelivered message may
-        # have stored its records on a delivery that failed before this write (its run log or
-        # the version throttled): this delivery then finds nothing new, so it writes it anyway.
+        # have stored its records on a delivery that failed before this write (the version
+        # throttled): this delivery then finds nothing new, so it writes it anyway. Written
+        # before the run log: a run log that fails the invocation on a message's last delivery
+        # is followed by no redelivery (SQS dead-letters the message), and a redrive from the
+        # DLQ is a first delivery, so the version the records need would be written by nobody.
         redelivered = any(receive_count(r) > 1 for r in records)
         if scrape_changed(report) or redelivered:
             mark_changed(
                 home.store, home.clock.now(), getattr(context, "aws_request_id", "scraper")
             )
+        home.store.put_run(RunLog("scraper", started, home.clock.now(), report.as_dict()))
         logger.info("scraped", extra={**report.as_dict(), "batch_item_failures": failed})
         return response
 

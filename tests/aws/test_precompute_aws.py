@@ -49,7 +49,7 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.stages.context import StageContext
-from fuelpipe.stages.data_version import INITIAL, VIEWS_VERSION, data_version
+from fuelpipe.stages.data_version import DATA_VERSION, INITIAL, VIEWS_VERSION, data_version
 
 pytestmark = pytest.mark.aws
 
@@ -116,11 +116,12 @@ def test_scraper_lambda_moves_the_version_and_the_dashboard_recomputes_once(
 def test_a_redelivered_message_moves_the_version_its_failed_first_delivery_did_not(
     aws_home: AwsHome,
 ) -> None:
-    """The first delivery stores the new value, then its run log is throttled past every
-    retry: the invocation fails before the data version is written, and SQS delivers the
-    message again. The redelivery finds the value stored already (nothing written), so before
-    it left the version alone for good: the dashboard kept serving its stored views, and the
-    outlook did not refresh, until some other change. A redelivered message now moves it."""
+    """The first delivery stores the new value, then its data version write is throttled
+    past every retry: the invocation fails before the version is written, and SQS delivers
+    the message again. The redelivery finds the value stored already (nothing written), so
+    before it left the version alone for good: the dashboard kept serving its stored views,
+    and the outlook did not refresh, until some other change. A redelivered message now moves
+    it."""
     values = {(USD, d): Decimal("5.7") + Decimal(i) / 1000 for i, d in enumerate(MARCH)}
     app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", values)})
     app.store.put_records([Record(USD, d, values[(USD, d)], Status.OK) for d in MARCH[:-1]])
@@ -130,12 +131,13 @@ def test_a_redelivered_message_moves_the_version_its_failed_first_delivery_did_n
     )
     failing = [True]
 
-    def run_log_throttled(params: dict[str, Any], **_: object) -> None:
-        if failing[0] and params["Item"]["info_type"]["S"].startswith("RUN"):
+    def version_throttled(params: dict[str, Any], **_: object) -> None:
+        item = params["Item"]
+        if failing[0] and (item["info_type"]["S"], item["date"]["S"]) == ("META", DATA_VERSION):
             raise throttled
 
     aws_home.dynamodb.meta.events.register(
-        "before-parameter-build.dynamodb.PutItem", run_log_throttled
+        "before-parameter-build.dynamodb.PutItem", version_throttled
     )
     scraper = load_handler("scraper").make_handler(lambda: app)
     app.queue.send([_message(MARCH[-1:])])
@@ -150,6 +152,41 @@ def test_a_redelivered_message_moves_the_version_its_failed_first_delivery_did_n
     assert scraper(sqs_event([redelivered]), FakeLambdaContext("scraper")) == {
         "batchItemFailures": []
     }
+    assert data_version(app.store) != INITIAL
+
+
+def test_a_last_delivery_whose_run_log_is_throttled_still_moves_the_version(
+    aws_home: AwsHome,
+) -> None:
+    """The message's last delivery (its receive count at the queue's ``max_receives``) stores
+    the new value, then its run log is throttled past every retry: the invocation fails, and
+    SQS's RedrivePolicy moves the message to the DLQ instead of delivering it again. The run
+    log was written before the data version, so the version stayed as it was, and with no
+    redelivery nothing wrote it (a redrive from the DLQ is a first delivery, which finds the
+    value stored and moves nothing): the dashboard's stored views and the outlook kept the
+    store as it was until some other change. The version is written before the run log now."""
+    values = {(USD, d): Decimal("5.7") + Decimal(i) / 1000 for i, d in enumerate(MARCH)}
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", values)})
+    app.store.put_records([Record(USD, d, values[(USD, d)], Status.OK) for d in MARCH[:-1]])
+    throttled = ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}},
+        "PutItem",
+    )
+
+    def run_log_throttled(params: dict[str, Any], **_: object) -> None:
+        if params["Item"]["info_type"]["S"].startswith("RUN"):
+            raise throttled
+
+    aws_home.dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.PutItem", run_log_throttled
+    )
+    scraper = load_handler("scraper").make_handler(lambda: app)
+    app.queue.send([_message(MARCH[-1:])])
+    (message,) = app.queue.receive(10)
+    last = replace(message, receive_count=app.queue.max_receives)
+    with pytest.raises(ClientError, match="throttled"):  # failed: SQS dead-letters it now
+        scraper(sqs_event([last]), FakeLambdaContext("scraper"))
+    assert app.store.query(USD, MARCH[-1], MARCH[-1])[0].status is Status.OK
     assert data_version(app.store) != INITIAL
 
 
