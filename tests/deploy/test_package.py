@@ -16,13 +16,17 @@ from pathlib import Path
 import pytest
 
 from fuelpipe.deploy.package import (
+    MAX_UNZIPPED_BYTES,
     ZIP_LIST,
     _check_lean,
     build_all,
     build_function_zip,
     bytecode_choice,
+    check_unzipped,
     check_zips,
     code_sha256,
+    fuelpipe_files,
+    handler_files,
     installed,
     runtime_only,
     write_zip_list,
@@ -252,6 +256,75 @@ def test_a_lean_function_refuses_the_lake_and_frames_packages(project, tmp_path,
 
     with pytest.raises(PackagingError, match="duckdb, polars, pyarrow"):
         build_all(repo.root, tmp_path, [function], run=pip)
+
+
+class SparsePip(FakePip):
+    """``FakePip`` that also installs sparse files of given sizes: Lambda's 250 MiB without
+    the disk or the memory (packaging must refuse them before it reads any)."""
+
+    def __init__(self, files: dict[str, str], sparse: dict[str, int]) -> None:
+        super().__init__(files)
+        self.sparse = sparse
+
+    def __call__(self, command) -> None:
+        super().__call__(command)
+        target = Path(command[command.index("--target") + 1])
+        for rel, size in self.sparse.items():
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            with (target / rel).open("wb") as f:
+                f.truncate(size)
+
+
+def sparse_file(path: Path, size: int) -> Path:
+    with path.open("wb") as f:
+        f.truncate(size)
+    return path
+
+
+def test_code_over_lambdas_250_mib_unzipped_is_refused_before_a_zip_is_written(
+    project, tmp_path
+) -> None:
+    """A zip over Lambda's unzipped limit deploys nowhere: packaging names the function, the
+    size and what takes the room (polars' runtime and DuckDB are ~230 MB of it for arm64)."""
+    repo, _ = project
+    pip = SparsePip(
+        {"six.py": "# six\n"},
+        {"_polars_runtime_32/polars.abi3.so": 180_000_000, "_duckdb.abi3.so": 90_000_000},
+    )
+
+    with pytest.raises(PackagingError) as refused:
+        build_all(repo.root, tmp_path, ["scraper"], run=pip, bytecode=False)
+
+    assert str(refused.value).startswith("scraper: 270.0 MB unzipped, over Lambda's 262.1 MB")
+    assert "biggest: _polars_runtime_32 180.0 MB, _duckdb.abi3.so 90.0 MB, " in str(refused.value)
+    assert not (tmp_path / "scraper.zip").exists()
+
+
+def test_the_unzipped_limit_is_lambdas_250_mib_to_the_byte(tmp_path) -> None:
+    at_limit = {"big.so": sparse_file(tmp_path / "a.so", MAX_UNZIPPED_BYTES)}
+    over = {**at_limit, "handler.py": sparse_file(tmp_path / "handler.py", 1)}
+
+    assert MAX_UNZIPPED_BYTES == 250 * 1024 * 1024
+    check_unzipped("outlook", at_limit)  # at the limit: packed
+    with pytest.raises(PackagingError, match=r"^outlook: 262\.1 MB unzipped"):
+        check_unzipped("outlook", over)
+
+
+def test_bytecode_counts_towards_the_unzipped_limit(project, tmp_path) -> None:
+    """Code that fits as sources alone but not with its pycs is refused when bytecode is
+    compiled (the deploy workflow compiles it): what Lambda unpacks holds both."""
+    repo, _ = project
+    own = handler_files(repo.root / "lambdas" / "scraper")
+    own |= fuelpipe_files(repo.root / "src" / "fuelpipe", "scraper")
+    room = MAX_UNZIPPED_BYTES - sum(p.stat().st_size for p in own.values()) - len("# six\n")
+    pip = SparsePip({"six.py": "# six\n"}, {"_runtime/lib.so": room})
+
+    with pytest.raises(PackagingError, match=r"^scraper: 262\.1 MB unzipped, over"):
+        build_all(
+            repo.root, tmp_path, ["scraper"], run=pip, bytecode=True,
+            lambda_target=LambdaTarget(RUNNING, "arm64"),
+        )  # fmt: skip
+    assert not (tmp_path / "scraper.zip").exists()
 
 
 def test_a_function_that_asks_for_numpy_may_bring_numpy_but_not_pandas(project, tmp_path) -> None:

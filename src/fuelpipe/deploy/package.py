@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from email.parser import HeaderParser
@@ -84,6 +85,12 @@ for source, cfile, dfile in json.load(sys.stdin):
         failed.append(dfile)
 json.dump(failed, sys.stdout)
 """
+MAX_UNZIPPED_BYTES = 262_144_000
+"""Lambda's limit on a function's code unzipped (layers included): 250 MiB. A zip over it
+deploys nowhere (CloudFormation and UpdateFunctionCode refuse it), so packaging refuses it,
+naming what takes the room: polars (its runtime ~167 MB unzipped for arm64) and DuckDB (~63 MB)
+together with the pipeline's dependencies and their bytecode come to ~274 MB (measured
+2026-12-06, python3.12 on arm64; docs/DEPLOY.md, step 3 after the first deploy)."""
 ZIP_LIST = "code-sha256.json"
 """Written beside the zips: each one's CodeSha256 and size as built. The deploy workflow builds
 the zips once and every environment checks the zips it is given against this list, and the
@@ -330,6 +337,26 @@ def _check_lean(
             raise PackagingError(f"{function}: {name} needs {', '.join(lost)}, left out")
 
 
+def check_unzipped(
+    function: str, entries: dict[str, Path], limit: int = MAX_UNZIPPED_BYTES
+) -> None:
+    """Refuse, before a zip is written, code whose unzipped size is over Lambda's ``limit``,
+    naming the size and the three biggest top-level entries (a package's folder, a module)."""
+    sizes = {name: path.stat().st_size for name, path in entries.items()}
+    total = sum(sizes.values())
+    if total <= limit:
+        return
+    tops: Counter[str] = Counter()
+    for name, size in sizes.items():
+        tops[name.split("/", 1)[0]] += size
+    biggest = sorted(tops.items(), key=lambda item: (-item[1], item[0]))[:3]
+    raise PackagingError(
+        f"{function}: {total / 1e6:.1f} MB unzipped, over Lambda's {limit / 1e6:.1f} MB "
+        f"({limit / 2**20:g} MiB) for a function's code; biggest: "
+        + ", ".join(f"{top} {size / 1e6:.1f} MB" for top, size in biggest)
+    )
+
+
 def write_zip(entries: dict[str, Path], out: Path) -> None:
     """Write a deterministic zip: sorted names, fixed times and modes, written atomically."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -384,6 +411,7 @@ def build_function_zip(
     staging = Path(tempfile.mkdtemp(prefix=f"fuelpipe-pyc-{function}-"))
     try:
         pycs, failed = compile_bytecode(entries, staging) if bytecode else ({}, [])
+        check_unzipped(function, entries | pycs)
         write_zip(entries | pycs, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
