@@ -1024,6 +1024,7 @@ class DynamoAlertState(_OutboxState):
     (``active``) while it fits :data:`LEGACY_ACTIVE_BUDGET` (see :meth:`_legacy_copy`).
     """
 
+    # Wire values by hand: one S, N or B each (float stamps too, which TypeSerializer refuses).
     KEY: ClassVar[dict[str, dict[str, str]]] = {
         "info_type": {"S": "ALERTS"},
         "date": {"S": "ACTIVE"},
@@ -1227,6 +1228,8 @@ class DynamoAlertState(_OutboxState):
             fits, active_z, entries = deferring(0)
             if fits:
                 return active_z, entries
+        # By hand, not bisect over a range with a key: bisect probes other midpoints, and a fit
+        # measured in zlib bytes need not grow with each alert deferred, so it could differ.
         low, high = 0, len(groups)  # deferring ``low`` is too few, ``high`` enough (or all)
         while high - low > 1:
             mid = (low + high) // 2
@@ -1326,6 +1329,7 @@ class DynamoAlertState(_OutboxState):
             gone = {e[0] for e in order[:n]}
             return [e for e in entries if e[0] not in gone] + queued
 
+        # By hand, not bisect: as in ``_admit``, bisect probes other midpoints of a zlib size.
         fits, cut = len(order), 0  # the fewest to cut: between cut (too few) and fits
         while fits - cut > 1:
             mid = (cut + fits) // 2

@@ -127,6 +127,8 @@ def _asset(name: str) -> Asset:
 def accepts(header: str, coding: str) -> bool:
     """Whether an ``Accept-Encoding`` value allows ``coding`` (RFC 9110 §12.5.3: ``q=0``
     refuses it; ``*`` stands for the codings not named)."""
+    # Not Starlette's GZipMiddleware: it tests ``"gzip" in`` the header (q=0 read as a yes)
+    # and compresses each response again, where these assets are compressed once, br too.
     weights: dict[str, float] = {}
     for part in header.lower().split(","):
         name, _, params = part.partition(";")

@@ -208,6 +208,7 @@ def _ptax_holidays() -> frozenset[date]:
 
 
 # São Paulo city holidays, on which B3 was closed until 2021 (it opened on them from 2022).
+# Not holidays' BR subdivision SP: the state's calendar (no 25 January; 9 July 2020 closed).
 SAO_PAULO_CITY_HOLIDAYS: tuple[tuple[int, int, Sequence[int]], ...] = (
     (1, 25, range(1984, 2022)),  # the city's anniversary
     # the 1932 Constitutionalist Revolution; B3 traded on 9 July 2020 (PETR4 has a normal bar)
@@ -217,6 +218,7 @@ SAO_PAULO_CITY_HOLIDAYS: tuple[tuple[int, int, Sequence[int]], ...] = (
 
 
 def _last_weekday_of_year(year: int) -> date:
+    # Not holidays' BVMF "Last Business Day of the Year": it has that day from 2018 on only.
     day = date(year, 12, 31)
     while day.weekday() >= 5:
         day -= timedelta(days=1)

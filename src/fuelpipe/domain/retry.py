@@ -19,6 +19,9 @@ class Decision(StrEnum):
 class RetryPolicy:
     """Exponential backoff with a hard bound; past the bound a record is quarantined."""
 
+    # Not stamina: these waits (hours to days) are stored with the record as next_attempt_at
+    # and run out between invocations; stamina waits out a retry of one call in-process.
+
     max_retries: int = 5
     base_delay: timedelta = timedelta(hours=1)
     factor: float = 2.0

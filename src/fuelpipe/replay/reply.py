@@ -35,6 +35,8 @@ class Memo:
     """A per-server cache of rendered bodies that do not change between requests."""
 
     def __init__(self) -> None:
+        # Not cachetools' cached(lock=): cachetools comes with the dashboard extra only, and
+        # the replay server is core code (`fuelpipe replay` runs without the extra).
         self._lock = threading.Lock()
         self._values: dict[str, bytes] = {}
 

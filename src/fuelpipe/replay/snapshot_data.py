@@ -159,13 +159,13 @@ class Snapshot:
         name = BARS_15M_FILES.get(symbol)
         if name is None or not (self.root / name).is_file():
             return []
-        out = []
-        with (self.root / name).open(encoding="utf-8") as fh:
-            next(fh)  # header names 5 columns; the rows carry the timestamp first
-            for line in fh:
-                stamp, o, h, low, c, v = line.strip().split(";")
-                out.append(IntradayBar(datetime.fromisoformat(stamp), o, h, low, c, int(v)))
-        return out
+        with (self.root / name).open(newline="", encoding="utf-8") as fh:
+            rows = csv.reader(fh, delimiter=";")
+            next(rows)  # header names 5 columns; the rows carry the timestamp first
+            return [
+                IntradayBar(datetime.fromisoformat(stamp), o, h, low, c, int(v))
+                for stamp, o, h, low, c, v in rows
+            ]
 
     def workbook_bytes(self, route: str) -> bytes:
         """The bundled bytes of one ANP workbook (route such as ``semanal/...xlsx``)."""

@@ -242,6 +242,7 @@ def _instant(at: datetime) -> str:
 
 
 def _shorten(error: str, chars: int = ERROR_CHARS) -> str:
+    # Not textwrap.shorten: it drops whole words, so an error of one long token (a URL) is "…".
     line = " ".join(error.split())
     return line if len(line) <= chars else line[: chars - 1] + "…"
 

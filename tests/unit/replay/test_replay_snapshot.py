@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
@@ -15,7 +15,7 @@ from devtools.snapshot.builder import DRIVERS_END, WINDOW_END, WINDOW_START, bui
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.replay import SNAPSHOT_DIR, Snapshot, load_coverage
-from fuelpipe.replay.snapshot_data import coverage
+from fuelpipe.replay.snapshot_data import BARS_15M_FILES, IntradayBar, coverage
 
 
 def _files(root: Path) -> list[Path]:
@@ -183,6 +183,22 @@ def test_state_workbook_holds_the_real_weekly_state_values(
     weeks = {day for day, uf, _ in real if uf == "SP"}
     assert len(weeks) > 100
     assert checked == len(weeks) * 2 * 2
+
+
+def test_15_minute_bars_are_the_bundled_file_row_for_row() -> None:
+    """Every row of the real PETR4 15-minute file is one bar, its cells as the file has them
+    (prices as text, the volume an int); a symbol with no file has none."""
+    snapshot = Snapshot()
+    path = SNAPSHOT_DIR / BARS_15M_FILES["PETR4.SA"]
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))[1:]
+    bars = snapshot.bars_15m("PETR4.SA")
+    assert len(bars) == len(rows) > 3_000
+    assert bars[0] == IntradayBar(datetime(2020, 6, 22, 10, 0), "21.6", "21.6", "21.37", "21.39",
+                                  1_014_900)  # fmt: skip
+    assert [(b.start.isoformat(" "), b.open, b.high, b.low, b.close, str(b.volume))
+            for b in bars] == [tuple(r) for r in rows]  # fmt: skip
+    assert snapshot.bars_15m("VALE3.SA") == []
 
 
 @pytest.mark.slow

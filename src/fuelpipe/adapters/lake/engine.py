@@ -912,6 +912,8 @@ class StationLake:
         if not head:
             return "the file is empty", 0
         first = head.partition(b"\n")[0].decode(part.encoding, errors="replace")
+        # Not csv.reader: it keeps the quotes of a cell with spaces around them (` "Produto" `);
+        # the header is only compared with ANP's here, and read leniently.
         cells = [c.strip().strip('"') for c in first.lstrip("\ufeff").rstrip("\r\n").split(";")]
         extra = 0
         while len(cells) > 1 and not cells[-1]:

@@ -333,6 +333,8 @@ class BoundedLookupTransport(httpx.BaseTransport):
 def _no_proxy_pattern(host: str) -> str:
     """A ``NO_PROXY`` entry as the mount pattern httpx makes of it (curl's reading: ``.a.com``
     spares ``www.a.com`` only, ``a.com`` spares ``a.com`` and ``www.a.com``)."""
+    # Not httpx._utils.get_environment_proxies: private, and it reads the environment itself,
+    # where ``bounded_transports`` is given its proxies (tests, and hosts httpx misreads).
     if "://" in host:
         return host
     if _is_address(address := host.split("/", maxsplit=1)[0]):  # httpx reads 10.0.0.0/8 as 10.0.0.0

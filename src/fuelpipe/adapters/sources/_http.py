@@ -253,6 +253,7 @@ def parse_json(content: bytes, source: str, url: str) -> object:
 
 def json_decimal(value: object) -> Decimal | None:
     """A JSON number as a Decimal; None for anything else (bools, strings, null)."""
+    # Not pydantic's Decimal: in lax mode it takes text ("5.12") as a number too.
     if isinstance(value, Decimal):  # the common cell first (a bool is never a Decimal)
         return value if value.is_finite() else None
     if isinstance(value, bool):

@@ -98,6 +98,7 @@ def _time(row: object, index: int, where: str) -> datetime:
 def _bulletin(row: object, at: datetime, index: int, where: str) -> _Bulletin:
     """One validated row of the ``value`` list, published ``at`` (its :func:`_time`, read
     once by the caller)."""
+    # Not a pydantic row model: its lax mode reads "5.12" as a rate and 1700000000 as a time.
     if not isinstance(row, dict):
         raise InvalidPayload(f"{where}: value[{index}] is not an object")
     if not row.keys() >= _FIELD_SET:
