@@ -30,6 +30,7 @@ from fuelpipe.domain.alerts import (
     strict_json,
 )
 from fuelpipe.domain.instants import sao_paulo_iso
+from fuelpipe.domain.text import clip
 from fuelpipe.ports.alerts import (
     DROPS_KEPT,
     AlertDelivery,
@@ -245,10 +246,8 @@ def _backlog(entries: Iterable[_Entry]) -> list[SinkBacklog]:
 
 
 def _kept_line(note: DroppedAlerts) -> DroppedAlerts:
-    line = note.line
-    return (
-        note if len(line) <= DROP_LINE_MAX else replace(note, line=line[: DROP_LINE_MAX - 1] + "…")
-    )
+    line = clip(note.line, DROP_LINE_MAX)
+    return note if line == note.line else replace(note, line=line)
 
 
 class _OutboxState(AlertState):

@@ -26,6 +26,7 @@ from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.completeness import completeness, first_from_start
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.models import PresentDate, Record, Status
+from fuelpipe.domain.text import clip
 from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock, one_look
 from fuelpipe.ports.queue import Queue
@@ -158,7 +159,7 @@ def _sp(at: datetime) -> datetime:
 def short_reason(reason: str) -> str:
     """A reason's first line, at most :data:`REASON_CHARS` characters."""
     line = reason.strip().splitlines()[0] if reason.strip() else ""
-    return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 1] + "…"
+    return clip(line, REASON_CHARS)
 
 
 def late_problems(late: list[Late]) -> list[SourceProblem]:

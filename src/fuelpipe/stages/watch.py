@@ -23,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.keys import Kind
+from fuelpipe.domain.text import clip
 from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import CycleReport, drain
@@ -242,9 +243,7 @@ def _instant(at: datetime) -> str:
 
 
 def _shorten(error: str, chars: int = ERROR_CHARS) -> str:
-    # Not textwrap.shorten: it drops whole words, so an error of one long token (a URL) is "…".
-    line = " ".join(error.split())
-    return line if len(line) <= chars else line[: chars - 1] + "…"
+    return clip(" ".join(error.split()), chars)
 
 
 def _next_look(

@@ -83,6 +83,7 @@ from fuelpipe.domain.station_files import (
     resumed_kind,
 )
 from fuelpipe.domain.stations import ANP_COLUMN_KEYS, ANP_COLUMNS, BadRow, column_key, lake_window
+from fuelpipe.domain.text import clip
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.lake import LakeStorage, LakeWriteLock
@@ -1308,7 +1309,7 @@ def shown(text: str, limit: int = _SHOWN_CHARS) -> str:
     """Text from a file or an error, fit to quote in one line: each character that does not
     print is a ``?``, and at most ``limit`` characters (then an ellipsis)."""
     flat = "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return clip(flat, limit)
 
 
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)

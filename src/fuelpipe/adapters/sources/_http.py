@@ -29,6 +29,7 @@ import stamina
 
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.models import Observation
+from fuelpipe.domain.text import clip
 from fuelpipe.ports.source import (
     FetchRequest,
     FetchResult,
@@ -154,7 +155,7 @@ def brief(error: BaseException) -> str:
     if (cut := min(quoted, default=-1)) >= 0 or (cut := text.find("<")) >= 0:
         title = _TITLE.search(text[cut:])
         text = text[:cut].rstrip(" :") + (f": {title.group(1)}" if title else "")
-    return text if len(text) <= RETRY_LINE_CHARS else text[: RETRY_LINE_CHARS - 1] + "…"
+    return clip(text, RETRY_LINE_CHARS)
 
 
 def log_retry(details: stamina.instrumentation.RetryDetails) -> None:
