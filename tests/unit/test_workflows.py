@@ -444,6 +444,10 @@ def test_stations_runs_once_per_deployed_environment_with_least_permissions() ->
 
     assert workflow["permissions"] == {"contents": "read"}
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    # main's code only, as the deploy jobs: a run by hand on a branch ingests nothing
+    for event in ("schedule", "workflow_dispatch"):
+        assert runs_if(job["if"], {"github.event_name": event, "github.ref": MAIN})
+        assert not runs_if(job["if"], {"github.event_name": event, "github.ref": "refs/heads/x"})
     assert job["strategy"]["matrix"] == {"environment": deployed}
     assert job["strategy"]["fail-fast"] is False
     # Its own GitHub environment per deployed one: production's reviewers would hold each run.
