@@ -22,6 +22,10 @@ FUNCTION_ARN = re.compile(
 )
 
 
+NO_VALUE = object()
+"""What ``!Ref AWS::NoValue`` resolves to: the property it sets is left out."""
+
+
 class CfnLoader(yaml.SafeLoader):
     """A SafeLoader that reads CloudFormation's short tags (!Sub, !Ref, ...) as long forms."""
 
@@ -54,7 +58,10 @@ class Rendered:
             "AWS::Region": REGION,
             "AWS::Partition": "aws",
         }
-        self.conditions = {"CreateOidcProvider": self.values["ExistingOidcProviderArn"] == ""}
+        self.conditions = {
+            "CreateOidcProvider": self.values["ExistingOidcProviderArn"] == "",
+            "StationLakeWritePolicyGiven": self.values.get("StationLakeWritePolicyArn", "") != "",
+        }
 
     def resource(self, logical_id: str) -> dict[str, Any]:
         return self.resolve(self.template["Resources"][logical_id]["Properties"])
@@ -88,7 +95,9 @@ class Rendered:
 
         return re.sub(r"\$\{([^}]+)\}", one, text)
 
-    def _ref(self, name: str) -> str:
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
         return str(self.values[name]) if name in self.values else self._physical(name)
 
     def _if(self, args: list[Any]) -> Any:
@@ -109,7 +118,8 @@ class Rendered:
         if len(node) == 1 and next(iter(node)) in intrinsics:
             [(name, args)] = node.items()
             return intrinsics[name](args)
-        return {k: self.resolve(v) for k, v in node.items()}
+        resolved = {k: self.resolve(v) for k, v in node.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
 
 @pytest.fixture(scope="module")
@@ -117,10 +127,10 @@ def template() -> dict[str, Any]:
     return yaml.load(BOOTSTRAP.read_text(), Loader=CfnLoader)
 
 
-def render(template: dict[str, Any], environment: str = "production") -> Rendered:
+def render(template: dict[str, Any], environment: str = "production", **more: str) -> Rendered:
     return Rendered(
         template,
-        {"GitHubOwner": OWNER, "GitHubRepository": REPOSITORY, "Environment": environment},
+        {"GitHubOwner": OWNER, "GitHubRepository": REPOSITORY, "Environment": environment, **more},
     )
 
 
@@ -207,16 +217,22 @@ def test_only_this_repositorys_job_in_the_named_environment_may_assume(
     good = {AUD: "sts.amazonaws.com", SUB: f"repo:{OWNER}/{REPOSITORY}:environment:{environment}"}
 
     assert may_assume(statement, good)
-    for sub in (
+    for sub in refused_subjects(environment, other):
+        assert not may_assume(statement, {**good, SUB: sub}), sub
+    assert not may_assume(statement, {**good, AUD: "https://example.invalid"})
+
+
+def refused_subjects(environment: str, other: str) -> list[str]:
+    """Token subjects a role that trusts this repository's GitHub environment ``environment``
+    must refuse: the ``other`` environment, a branch, a pull request, another repository."""
+    return [
         f"repo:{OWNER}/{REPOSITORY}:environment:{other}",
         f"repo:{OWNER}/{REPOSITORY}:ref:refs/heads/feature",
         f"repo:{OWNER}/{REPOSITORY}:pull_request",
         f"repo:{OWNER}/other-repo:environment:{environment}",
         f"repo:evil-{OWNER}/{REPOSITORY}:environment:{environment}",
         f"repo:{OWNER}/{REPOSITORY}-fork:environment:{environment}",
-    ):
-        assert not may_assume(statement, {**good, SUB: sub}), sub
-    assert not may_assume(statement, {**good, AUD: "https://example.invalid"})
+    ]
 
 
 def policy_statements(rendered: Rendered, role: str) -> list[dict[str, Any]]:
@@ -298,7 +314,7 @@ def test_the_cloudformation_role_passes_only_the_stacks_roles(template) -> None:
     passes = [
         s
         for s in cloudformation_role_statements(template)
-        if "iam:PassRole" in as_list(s["Action"])
+        if "iam:PassRole" in as_list(s.get("Action", []))
     ]
 
     assert passes
@@ -324,7 +340,7 @@ def test_the_cloudformation_role_attaches_only_the_stacks_policies_to_the_stacks
     attaches = [
         s
         for s in cloudformation_role_statements(template)
-        if "iam:AttachRolePolicy" in as_list(s["Action"])
+        if "iam:AttachRolePolicy" in as_list(s.get("Action", []))
     ]
     assert len(attaches) == 1
     (statement,) = attaches
@@ -387,7 +403,7 @@ def test_the_cloudformation_role_sets_the_async_config_of_the_scheduled_function
     assert configured == {"data_clustering", "retry_recheck", "outlook", "intraday"}
     granted: dict[str, set[str]] = {}
     for statement in cloudformation_role_statements(template):
-        for action in EVENT_INVOKE_CONFIG_ACTIONS & set(as_list(statement["Action"])):
+        for action in EVENT_INVOKE_CONFIG_ACTIONS & set(as_list(statement.get("Action", []))):
             assert statement["Effect"] == "Allow" and "Condition" not in statement
             granted.setdefault(action, set()).update(as_list(statement["Resource"]))
     prefix = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
@@ -447,6 +463,12 @@ def test_the_boundary_is_neither_removed_nor_rewritten(template) -> None:
     denied: dict[str, set[str]] = {}
     for statement in denies:
         assert "Condition" not in statement or statement["Action"] == "kms:UntagResource"
+        if "NotAction" in statement:  # the stations role: all but detaching a stack policy
+            assert statement["NotAction"] == "iam:DetachRolePolicy"
+            denied.setdefault("iam:* but DetachRolePolicy", set()).update(
+                as_list(statement["Resource"])
+            )
+            continue
         for action in as_list(statement["Action"]):
             denied.setdefault(action, set()).update(as_list(statement["Resource"]))
     assert f"arn:aws:iam::{ACCOUNT}:role/*" in denied["iam:DeleteRolePermissionsBoundary"]
@@ -460,6 +482,10 @@ def test_the_boundary_is_neither_removed_nor_rewritten(template) -> None:
     # The bootstrap's own roles match role/fuelpipe-* with the default stack name.
     for role in ("fuelpipe-github-deploy-production", "fuelpipe-cloudformation-production"):
         assert f"arn:aws:iam::{ACCOUNT}:role/{role}" in denied["iam:*"], role
+    # The stations role's trust and permissions stay too; only detaching the stack's lake
+    # policy from it (a deleted or replaced policy must be detached first) is left allowed.
+    stations = f"arn:aws:iam::{ACCOUNT}:role/fuelpipe-github-stations-production"
+    assert denied["iam:* but DetachRolePolicy"] == {stations}
 
 
 def test_the_boundary_allows_no_wildcard_action_and_nothing_of_iam(template) -> None:
@@ -556,7 +582,8 @@ class AppRendered:
                 else self._ref(m.group(1)),
                 node["Fn::Sub"],
             )  # fmt: skip
-        return {k: self.resolve(v) for k, v in node.items()}
+        resolved = {k: self.resolve(v) for k, v in node.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
 
 def app_role_grants() -> list[tuple[str, str, str]]:
@@ -605,7 +632,7 @@ def test_the_alert_topic_key_is_tagged_with_the_stack_the_boundary_names(templat
 def test_the_cloudformation_role_changes_only_keys_tagged_with_the_stack(template) -> None:
     granted: set[str] = set()
     for statement in cloudformation_role_statements(template):
-        actions = {a for a in as_list(statement["Action"]) if a.startswith("kms:")}
+        actions = {a for a in as_list(statement.get("Action", [])) if a.startswith("kms:")}
         if statement["Effect"] != "Allow" or not actions - KEY_READS:
             continue
         granted |= actions
@@ -620,6 +647,92 @@ def test_the_cloudformation_role_changes_only_keys_tagged_with_the_stack(templat
     [keep] = [
         s
         for s in cloudformation_role_statements(template)
-        if s["Effect"] == "Deny" and "kms:UntagResource" in as_list(s["Action"])
+        if s["Effect"] == "Deny" and "kms:UntagResource" in as_list(s.get("Action", []))
     ]
     assert keep["Condition"] == {"ForAnyValue:StringEquals": {"aws:TagKeys": [STACK_TAG]}}
+
+
+# --- the stations role: the station lake's weekly ingest (.github/workflows/stations.yml) -------
+
+WRITE_POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/fuelpipe-StationLakeWritePolicy-Xy12Ab34Cd56"
+
+
+def stations_trust(rendered: Rendered) -> dict[str, Any]:
+    [statement] = rendered.resource("StationsRole")["AssumeRolePolicyDocument"]["Statement"]
+    return statement
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_only_this_repositorys_job_in_the_stations_environment_may_assume_the_stations_role(
+    template, environment
+) -> None:
+    """Its own GitHub environment, stations-<environment> (no required reviewers: a weekly
+    run waits for nobody): neither the deploy environment's jobs may assume it, nor its jobs
+    the deploy role."""
+    rendered = render(template, environment)
+    statement = stations_trust(rendered)
+    other = "staging" if environment == "production" else "production"
+    good = {
+        AUD: "sts.amazonaws.com",
+        SUB: f"repo:{OWNER}/{REPOSITORY}:environment:stations-{environment}",
+    }
+
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"] == trust_statement(rendered)["Principal"]
+    assert may_assume(statement, good)
+    refused = [
+        f"repo:{OWNER}/{REPOSITORY}:environment:{environment}",  # the deploy job's
+        f"repo:{OWNER}/{REPOSITORY}:ref:refs/heads/main",
+        *refused_subjects(f"stations-{environment}", f"stations-{other}"),
+    ]
+    for sub in refused:
+        assert not may_assume(statement, {**good, SUB: sub}), sub
+    assert not may_assume(statement, {**good, AUD: "https://example.invalid"})
+    assert not may_assume(trust_statement(rendered), good)  # the deploy role refuses its jobs
+
+
+def test_the_stations_role_may_do_only_what_the_stacks_lake_write_policy_grants(
+    template,
+) -> None:
+    """No inline policy and no other managed policy: before the stack exists it may do
+    nothing, after it exactly what StationLakeWritePolicy (infra/template.yaml) allows."""
+    before = render(template).resource("StationsRole")
+    after = render(template, StationLakeWritePolicyArn=WRITE_POLICY_ARN).resource("StationsRole")
+
+    for role in (before, after):
+        assert "Policies" not in role and "PermissionsBoundary" not in role
+    assert "ManagedPolicyArns" not in before
+    assert after["ManagedPolicyArns"] == [WRITE_POLICY_ARN]
+    assert after["RoleName"] == "fuelpipe-github-stations-production"
+
+
+def test_the_stations_role_takes_only_the_stacks_lake_write_policy(template) -> None:
+    """The parameter accepts the ARN CloudFormation gives the app stack's unnamed
+    StationLakeWritePolicy (<stack>-StationLakeWritePolicy-<suffix>), and no other policy."""
+    pattern = template["Parameters"]["StationLakeWritePolicyArn"]["AllowedPattern"]
+    written = app_template()["Resources"]["StationLakeWritePolicy"]
+
+    assert written["Type"] == "AWS::IAM::ManagedPolicy"
+    assert not {"ManagedPolicyName", "Path"} & set(written["Properties"])  # a generated name
+    assert re.fullmatch(pattern, "")
+    assert re.fullmatch(pattern, WRITE_POLICY_ARN)
+    assert re.fullmatch(
+        pattern, f"arn:aws-cn:iam::{ACCOUNT}:policy/my-app-StationLakeWritePolicy-Q1"
+    )
+    for other in (
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+        "arn:aws:iam::aws:policy/AmazonS3FullAccess",
+        f"arn:aws:iam::{ACCOUNT}:policy/fuelpipe-StationLakeQueryPolicy-Xy12Ab34Cd56",
+        f"arn:aws:iam::{ACCOUNT}:policy/fuelpipe-permissions-boundary",
+        f"arn:aws:iam::{ACCOUNT}:policy/fuelpipe-StationLakeWritePolicy-*",
+        f"{WRITE_POLICY_ARN},arn:aws:iam::aws:policy/AdministratorAccess",
+    ):
+        assert not re.fullmatch(pattern, other), other
+
+
+def test_the_stations_roles_arn_is_an_output_for_the_workflows_variable(template) -> None:
+    output = template["Outputs"]["StationsRoleArn"]
+
+    assert output["Value"] == {"Fn::GetAtt": ["StationsRole", "Arn"]}
+    assert "AWS_STATIONS_ROLE_ARN" in output["Description"]

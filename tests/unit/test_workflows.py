@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 
 from fuelpipe.deploy.target import read_target
+from fuelpipe.domain.publication import PUBLICATIONS
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
 FILES = sorted(WORKFLOWS.glob("*.yml"))
@@ -111,8 +115,21 @@ def test_the_role_is_assumed_through_oidc_and_no_access_key_appears_anywhere() -
     ]
     assert assume
     for step in assume:
-        assert step["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
         assert not {k for k in step["with"] if "key" in k or "secret" in k}
+    # Each workflow assumes its own role: the deploy role, or the stations role (lake only).
+    roles = {
+        path.name: {
+            s["with"]["role-to-assume"]
+            for job in load(path)["jobs"].values()
+            for s in steps(job)
+            if str(s.get("uses", "")).startswith(CONFIGURE_AWS)
+        }
+        for path in FILES
+    }
+    assert {name: r for name, r in roles.items() if r} == {
+        "deploy-environment.yml": {"${{ vars.AWS_DEPLOY_ROLE_ARN }}"},
+        "stations.yml": {"${{ vars.AWS_STATIONS_ROLE_ARN }}"},
+    }
 
 
 def test_every_checkout_drops_its_credentials() -> None:
@@ -372,3 +389,137 @@ def test_the_by_hand_stack_deploy_in_deploy_md_passes_what_the_workflow_passes(
     wanted = _cloudformation_options(step["run"], command)
     assert wanted, command
     assert wanted <= _cloudformation_options(by_hand, command), wanted
+
+
+# --- stations.yml: the station lake's weekly ingest ---------------------------------------------
+
+STATIONS = WORKFLOWS / "stations.yml"
+BOOTSTRAP = WORKFLOWS.parents[1] / "infra" / "bootstrap.yaml"
+
+
+def _stations_job() -> dict[str, Any]:
+    [job] = load(STATIONS)["jobs"].values()
+    return job
+
+
+def _cron_runs(cron: str, start: datetime, days: int) -> list[datetime]:
+    """The UTC instants a ``M H * * D`` cron (the only form this test accepts) fires at from
+    ``start`` for ``days`` days."""
+    minute, hour, dom, month, dow = cron.split()
+    assert (dom, month) == ("*", "*") and minute.isdigit() and hour.isdigit() and dow.isdigit()
+    first = start.astimezone(ZoneInfo("UTC")).replace(hour=0, minute=0, second=0, microsecond=0)
+    runs = []
+    for n in range(days + 1):
+        day = first + timedelta(days=n)
+        at = day.replace(hour=int(hour), minute=int(minute))
+        if (day.weekday() + 1) % 7 == int(dow) and at >= start:  # cron: Sunday is 0
+            runs.append(at)
+    return runs
+
+
+def test_stations_runs_weekly_after_anps_friday_publication_and_by_hand() -> None:
+    """Once a week, within a day of ANP's weekly publication (domain/publication.py: Friday
+    18:00 São Paulo time), so the week's rolling station file is there; never on a push or a
+    pull request (a branch must not write the lake)."""
+    on = load(STATIONS)["on"]
+    assert set(on) == {"schedule", "workflow_dispatch"}
+    [schedule] = on["schedule"]
+    anp = PUBLICATIONS["anp_weekly"]
+    for sunday in (date(2026, 11, 29), date(2026, 1, 4), date(2025, 7, 6)):
+        published = anp.published_at(sunday)
+        runs = _cron_runs(schedule["cron"], published, 7)
+        assert len(runs) == 1  # weekly
+        assert runs[0] - published < timedelta(days=1), (sunday, runs)
+    # The comment beside the cron says the São Paulo time it fires at (UTC-3 since 2019).
+    local = _cron_runs(schedule["cron"], datetime(2026, 12, 1, tzinfo=ZoneInfo("UTC")), 7)[0]
+    said = local.astimezone(ZoneInfo("America/Sao_Paulo")).strftime("%H:%M São Paulo")
+    assert said in STATIONS.read_text(encoding="utf-8")
+
+
+def test_stations_runs_once_per_deployed_environment_with_least_permissions() -> None:
+    workflow = load(STATIONS)
+    job = _stations_job()
+    deploy = load(WORKFLOWS / "deploy.yml")
+    deployed = deploy["on"]["workflow_dispatch"]["inputs"]["environment"]["options"]
+
+    assert workflow["permissions"] == {"contents": "read"}
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    # main's code only, as the deploy jobs: a run by hand on a branch ingests nothing
+    for event in ("schedule", "workflow_dispatch"):
+        assert runs_if(job["if"], {"github.event_name": event, "github.ref": MAIN})
+        assert not runs_if(job["if"], {"github.event_name": event, "github.ref": "refs/heads/x"})
+    assert job["strategy"]["matrix"] == {"environment": deployed}
+    assert job["strategy"]["fail-fast"] is False
+    # Its own GitHub environment per deployed one: production's reviewers would hold each run.
+    assert job["environment"] == "stations-${{ matrix.environment }}"
+    # Two runs never ingest one lake at once, and a running ingest is never cancelled.
+    assert job["concurrency"] == {
+        "group": "stations-${{ matrix.environment }}",
+        "cancel-in-progress": False,
+    }
+    assert job["env"]["FUELPIPE_BACKEND"] == "aws"
+    assert job["env"]["FUELPIPE_LAKE_BUCKET"] == "${{ vars.FUELPIPE_LAKE_BUCKET }}"
+    assert job["env"]["AWS_REGION"] == "${{ vars.AWS_REGION }}"
+
+
+def test_stations_installs_from_the_hashed_lock_assumes_its_role_then_ingests() -> None:
+    job = _stations_job()
+    all_steps = steps(job)
+    runs = [str(s.get("run", "")) for s in all_steps]
+
+    def at(key: str) -> int:
+        [i] = [i for i, r in enumerate(runs) if key in r]
+        return i
+
+    assume = next(i for i, s in enumerate(all_steps) if uses_configure_aws({"steps": [s]}))
+    check = at('-z "$FUELPIPE_LAKE_BUCKET"')
+    install = runs.index("make venv")  # requirements/dev.txt with --require-hashes: the lake extra
+    ingest = runs.index(".venv/bin/fuelpipe stations ingest")
+    status = runs.index(".venv/bin/fuelpipe stations status")
+    assert check < install < assume < ingest < status
+    makefile = (WORKFLOWS.parents[1] / "Makefile").read_text()
+    assert "--require-hashes -r requirements/dev.txt" in makefile
+    lock = (WORKFLOWS.parents[1] / "requirements" / "dev.txt").read_text()
+    assert re.search(r"^duckdb==", lock, re.M) and re.search(r"^polars==", lock, re.M)
+    # status runs after a failed ingest too (it lists what was left incomplete), not unassumed
+    step = all_steps[assume]
+    assert (
+        all_steps[status]["if"]
+        == f"${{{{ !cancelled() && steps.{step['id']}.outcome == 'success' }}}}"
+    )
+
+
+def test_stations_credentials_last_the_whole_job_and_the_role_allows_that() -> None:
+    """Web-identity credentials are not renewed within a job: they last as long as the job
+    may run, and the stations role's MaxSessionDuration allows that duration."""
+    job = _stations_job()
+    [step] = [s for s in steps(job) if uses_configure_aws({"steps": [s]})]
+    duration = int(step["with"]["role-duration-seconds"])
+    role = re.search(
+        r"^  StationsRole:\n(?:    .*\n|\n)*?      MaxSessionDuration: (\d+)$",
+        BOOTSTRAP.read_text(encoding="utf-8"),
+        re.M,
+    )
+
+    assert role, "infra/bootstrap.yaml has no StationsRole with a MaxSessionDuration"
+    assert duration >= job["timeout-minutes"] * 60
+    assert duration <= int(role.group(1))
+
+
+@pytest.mark.parametrize(("bucket", "code"), [("", 1), ("fuelpipe-stationlakebucket-x1", 0)])
+def test_stations_stops_before_anything_when_no_lake_bucket_is_set(bucket: str, code: int) -> None:
+    """Without FUELPIPE_LAKE_BUCKET the AWS home's lake is the local ./data/lake: the run
+    would pass having written nothing to S3. The first step refuses it."""
+    [check] = [
+        s for s in steps(_stations_job()) if '-z "$FUELPIPE_LAKE_BUCKET"' in s.get("run", "")
+    ]
+    result = subprocess.run(
+        ["bash", "-e", "-c", check["run"]],
+        env={"FUELPIPE_LAKE_BUCKET": bucket, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == code
+    assert ("::error::FUELPIPE_LAKE_BUCKET is not set" in result.stdout) == (code == 1)
