@@ -131,8 +131,8 @@ def backtest(
     fuels = _check(fuel or list(DEFAULT_FUELS), tuple(FUEL_PRODUCTS), "--fuel")
     areas = _check(area or ["BR"], AREAS, "--area")
     first, last = cli._date(start, "--from"), cli._date(end, "--to")
-    if first and last and first > last:
-        raise cli.fail(f"--from {first} is after --to {last}")
+    if first and last and first > last:  # each named as typed (--since, --until: aliases)
+        raise cli.fail(f"{cli._typed('--from')} {first} is after {cli._typed('--to')} {last}")
     _needs_numpy(cli, "fuelpipe outlook backtest")
     from fuelpipe.adapters.history_files import (
         BRENT_FUTURES_KEY,
