@@ -36,6 +36,24 @@ def _refusal(tmp_path: Path, *args: str) -> str:
         (["status", "--since", "2022-01-01", "--from", "x"], "--from 'x' is not a date"),
         (["outlook", "backtest", "--until", " 31/12/2021"], "--until ' 31/12/2021' is not"),
         (["outlook", "backtest", "--since", "2022-1-32"], "--since '2022-1-32' is not"),
+        # a window given backwards names its two ends as typed too (it said --from/--to, or
+        # --since/--until, whichever spelling was typed)
+        (
+            ["outlook", "backtest", "--since", "2022-01-01", "--until", "2021-12-31"],
+            "--since 2022-01-01 is after --until 2021-12-31",
+        ),
+        (
+            ["outlook", "backtest", "--from", "2022-01-01", "--until", "2021-12-31"],
+            "--from 2022-01-01 is after --until 2021-12-31",
+        ),
+        (
+            ["stations", "reconcile", "--from", "2022-01-01", "--to", "2021-12-31"],
+            "--from 2022-01-01 is after --to 2021-12-31",
+        ),
+        (
+            ["stations", "query", "state_weekly", "--since=2022-01-01", "--to=2021-12-31"],
+            "--since 2022-01-01 is after --to 2021-12-31",
+        ),
     ],
 )
 def test_a_bad_date_is_named_as_typed(tmp_path: Path, args: list[str], named: str) -> None:

@@ -123,6 +123,24 @@ def test_export_without_a_key_says_the_key_is_missing(fmt: str, tmp_path: Path) 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["stations", "query"], "stations query: Missing argument 'NAME'."),
+        (["quarantine", "release", "CURRENCY#USD"], "quarantine release: Missing argument 'DATE'."),
+    ],
+)
+def test_an_argument_left_out_points_to_the_help_that_says_what_it_takes(
+    args: list[str], said: str, tmp_path: Path
+) -> None:
+    """`fuelpipe stations query` said only "Missing argument 'NAME'.": which names there are,
+    and a DATE's form, are in the command's --help, and the line now says so."""
+    env = {"FUELPIPE_DB": str(tmp_path / "none.sqlite"), "FUELPIPE_LAKE": str(tmp_path / "lake")}
+    line = _one_error(_run(*args, env=env))
+    assert line == f"error: {said} `fuelpipe {' '.join(args[:2])} --help` says what it takes."
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_export_with_series_in_csv_still_points_to_parquet(tmp_path: Path) -> None:
     done = _run("export", "-s", "FUEL#*", env={"FUELPIPE_DB": str(tmp_path / "none.sqlite")})
     assert "--series is for --format parquet" in _one_error(done)

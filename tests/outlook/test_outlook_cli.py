@@ -234,6 +234,37 @@ def test_show_prints_valid_json_for_a_fallback_without_a_driver_move(tmp_path):
     assert "fuelpipe run" not in bare.output
 
 
+def test_fuels_and_areas_may_be_comma_separated():
+    """`--fuel gasoline,lpg -a sp,br` was refused ("--fuel GASOLINE,LPG: choose from ..."),
+    though `--series` and `stations reconcile --state` take a comma-separated list: it is the
+    fuels and areas it names, as the repeated options give them."""
+
+    def rows(*picked: str) -> list[tuple[str, str, int]]:
+        args = ["outlook", "backtest", *picked, "--from", "2024-01-01", "--to", "2025-12-31"]
+        result = CliRunner().invoke(cli, [*args, "--history", str(DATASETS), "--json"])
+        assert result.exit_code == 0, result.output
+        return [(r["fuel"], r["area"], r["horizon"]) for r in json.loads(result.stdout)]
+
+    repeated = rows("--fuel", "LPG", "--fuel", "GASOLINE", "--area", "BR")
+    assert {(f, a) for f, a, _h in repeated} == {("LPG", "BR"), ("GASOLINE", "BR")}
+    assert rows("--fuel", "lpg, gasoline,", "--area", "br") == repeated
+
+
+def test_a_blank_fuel_or_area_list_and_two_areas_to_show_are_refused(tmp_path):
+    """`-f ,` said "--fuel : choose from ..."; `outlook show -a sp,rj`, which shows one area,
+    is refused naming both rather than taken as an area named 'SP,RJ'."""
+    env = {"FUELPIPE_DB": str(tmp_path / "none.sqlite")}
+    for args, said in [
+        (["outlook", "backtest", "--fuel", ","], "error: --fuel is blank: choose from GASOLINE"),
+        (["outlook", "show", "--area", " "], "error: --area is blank: choose from BR"),
+        (["outlook", "show", "-a", "sp,rj"], "error: --area takes one area, not SP, RJ"),
+    ]:
+        done = CliRunner().invoke(cli, args, env=env)
+        assert done.exit_code == 2, done.output
+        assert done.output.startswith(said), done.output
+    assert not (tmp_path / "none.sqlite").exists()
+
+
 def test_show_of_a_fuel_without_an_outlook_names_that_fuel_and_those_that_have_one(tmp_path):
     """`outlook show --fuel DIESEL --area SP` said "no stored outlook for SP yet: `fuelpipe
     run` stores one once a fuel has 83 published weeks", though SP has one for gasoline (the

@@ -96,7 +96,7 @@ class GuardedTyper(typer.Typer):
                 exc.show()  # type: ignore[attr-defined]
                 sys.exit(exc.exit_code)
             message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-            message += _where_commands_are(exc, message)
+            message += _where_commands_are(exc, message) + _what_it_takes(exc)
             command = _command_of(self, argv)
             _one_line(f"{command + ': ' if command else ''}{message}")
             sys.exit(getattr(exc, "exit_code", EXIT_BAD_INPUT))
@@ -126,6 +126,16 @@ def _where_commands_are(exc: Exception, message: str) -> str:
     if not message.startswith("No such command") or "Did you mean" in message or ctx is None:
         return ""
     return f" `{ctx.command_path} --help` lists the commands."
+
+
+def _what_it_takes(exc: Exception) -> str:
+    """For an argument left out (`fuelpipe stations query`, `fuelpipe quarantine release KEY`):
+    where the command says what it takes (the queries there are, a key's and a date's form);
+    click's "Missing argument 'NAME'." alone names only the placeholder."""
+    ctx, param = getattr(exc, "ctx", None), getattr(exc, "param", None)
+    if ctx is None or getattr(param, "param_type_name", None) != "argument":
+        return ""
+    return f" `{ctx.command_path} --help` says what it takes."
 
 
 _TYPED: ContextVar[tuple[Any, tuple[str, ...]]] = ContextVar("fuelpipe_typed", default=(None, ()))

@@ -38,9 +38,13 @@ def _cli() -> Any:
 
 
 def _check(values: list[str], allowed: tuple[str, ...], option: str) -> list[str]:
-    """The codes given, in any case, each once in the order first given (``-f LPG -f lpg``
-    is one fuel, not a backtest run and printed twice)."""
-    out = list(dict.fromkeys(v.strip().upper() for v in values))
+    """The codes given, in any case, repeated or comma-separated (``-a SP,RJ`` as
+    ``--series`` and ``stations reconcile --state`` take theirs), each once in the order first
+    given (``-f LPG -f lpg`` is one fuel, not a backtest run and printed twice)."""
+    parts = [p.strip().upper() for v in values for p in v.split(",")]
+    out = list(dict.fromkeys(p for p in parts if p))
+    if not out:
+        raise _cli().fail(f"{option} is blank: choose from {', '.join(allowed)}")
     bad = [v for v in out if v not in allowed]
     if bad:
         raise _cli().fail(f"{option} {', '.join(bad)}: choose from {', '.join(allowed)}")
@@ -80,8 +84,8 @@ def backtest(
         typer.Option(
             "--fuel",
             "-f",
-            help=f"Fuel(s), any case, repeatable: {', '.join(FUEL_PRODUCTS)} (default: "
-            f"{', '.join(DEFAULT_FUELS)}).",
+            help="Fuel(s), any case, repeatable or comma-separated: "
+            f"{', '.join(FUEL_PRODUCTS)} (default: {', '.join(DEFAULT_FUELS)}).",
         ),
     ] = None,
     area: Annotated[
@@ -89,7 +93,8 @@ def backtest(
         typer.Option(
             "--area",
             "-a",
-            help="Area(s), any case, repeatable: BR, REGION_N … REGION_S, or a UF (default: BR).",
+            help="Area(s), any case, repeatable or comma-separated: BR, REGION_N … REGION_S, or "
+            "a UF (default: BR).",
         ),
     ] = None,
     start: Annotated[
@@ -131,8 +136,8 @@ def backtest(
     fuels = _check(fuel or list(DEFAULT_FUELS), tuple(FUEL_PRODUCTS), "--fuel")
     areas = _check(area or ["BR"], AREAS, "--area")
     first, last = cli._date(start, "--from"), cli._date(end, "--to")
-    if first and last and first > last:
-        raise cli.fail(f"--from {first} is after --to {last}")
+    if first and last and first > last:  # each named as typed (--since, --until: aliases)
+        raise cli.fail(f"{cli._typed('--from')} {first} is after {cli._typed('--to')} {last}")
     _needs_numpy(cli, "fuelpipe outlook backtest")
     from fuelpipe.adapters.history_files import (
         BRENT_FUTURES_KEY,
@@ -294,7 +299,8 @@ def show(
         typer.Option(
             "--fuel",
             "-f",
-            help=f"Fuel(s): {', '.join(FUEL_PRODUCTS)} (repeatable; default: every fuel).",
+            help=f"Fuel(s): {', '.join(FUEL_PRODUCTS)} (any case, repeatable or "
+            "comma-separated; default: every fuel).",
         ),
     ] = None,
     area: Annotated[
@@ -327,7 +333,10 @@ def show(
     cli = _cli()
     cli.refuse_wide(wide, "--json" if as_json else None, "every field (as_of too)")
     fuels = _check(fuel or list(FUEL_PRODUCTS), tuple(FUEL_PRODUCTS), "--fuel")
-    (chosen_area,) = _check([area], AREAS, "--area")
+    chosen = _check([area], AREAS, "--area")
+    if len(chosen) > 1:
+        raise cli.fail(f"--area takes one area, not {', '.join(chosen)}: run one show for each")
+    (chosen_area,) = chosen
     _needs_numpy(cli, "fuelpipe outlook show")
     from fuelpipe.outlook.records import from_record
     from fuelpipe.stages.outlook import behind_newest, newest_after, skip_reasons

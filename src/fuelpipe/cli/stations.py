@@ -716,11 +716,11 @@ def _days(since: str | None, until: str | None) -> tuple[date | None, date | Non
     """--since and --until, checked before the lake or the store is opened: a bad date is
     refused as every command refuses one (`--since '2025-13-01' is not a date`), and so is a
     --since after --until."""
-    from fuelpipe.cli.main import _date
+    from fuelpipe.cli.main import _date, _typed
 
     first, last = _date(since, "--since"), _date(until, "--until")
-    if first is not None and last is not None and first > last:
-        raise fail(f"--since {first} is after --until {last}")
+    if first is not None and last is not None and first > last:  # named as typed: --from, --to
+        raise fail(f"{_typed('--since')} {first} is after {_typed('--until')} {last}")
     return first, last
 
 
