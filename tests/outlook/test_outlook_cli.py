@@ -129,6 +129,15 @@ def test_backtest_without_history_says_so_in_one_line(tmp_path):
     assert len(lines) == 1 and "no bundled history found" in lines[0]
 
 
+def test_backtest_with_a_file_for_its_history_says_it_is_not_a_folder(tmp_path):
+    file = tmp_path / "history.csv"
+    file.write_text("not a folder\n")
+    result = CliRunner().invoke(cli, ["outlook", "backtest", "--history", str(file), "--json"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"--history {file}: not a folder" in lines[0]
+
+
 def test_backtest_rejects_an_unknown_fuel():
     result = CliRunner().invoke(cli, ["outlook", "backtest", "--fuel", "KEROSENE"])
     assert result.exit_code == 2

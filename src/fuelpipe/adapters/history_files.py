@@ -121,6 +121,10 @@ class History:
 def find_history(explicit: Path | None, anchors: Iterable[Path]) -> Path:
     """The history folder: the one given, else ``datasets/`` beside or above an anchor."""
     if explicit is not None:
+        if explicit.exists() and not explicit.is_dir():
+            raise HistoryNotFoundError(
+                f"--history {explicit}: not a folder (pass the folder holding the history files)"
+            )
         candidates = [explicit]
     else:
         candidates = [
