@@ -978,6 +978,17 @@ def test_the_fan_charts_price_axis_ticks_in_centavos(
     assert all(re.fullmatch(cents, tick) for tick in ticks), ticks
 
 
+@pytest.mark.parametrize(("lang", "unit"), [("en", "R$ per litre"), ("pt-BR", "R$ por litro")])
+def test_the_fan_charts_price_axis_names_its_unit(
+    page: Page, outlook_url: str, lang: str, unit: str
+) -> None:
+    # Its axis had no title: an LPG fan at R$ 110 and a gasoline one at R$ 6 read alike, with
+    # no word of per 13 kg or per litre, where price movement's axis names the unit.
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
+    _ready(page)
+    expect(page.locator("#chart-outlook-fan .g-ytitle")).to_have_text(unit)
+
+
 def test_a_map_of_only_no_change_forecasts_shows_no_colour_scale(
     page: Page, outlook_url: str
 ) -> None:

@@ -382,6 +382,9 @@
       verdict.dataset.verdict = view.verdict;
       const layout = kit.baseLayout(t(noChange ? "outlook.fanNoChange" : "outlook.fan", { fuel, area }));
       layout.yaxis.tickprefix = view.unit.startsWith("BRL") ? "R$ " : "";
+      // the unit, as price movement's axis: R$ 110 is per 13 kg, R$ 6 per litre
+      layout.yaxis.title = { text: t("unit." + view.unit), standoff: 14 };
+      layout.yaxis.automargin = true;
       // As of the last published week the forecast was made from, not its last forecast week.
       // weekly (the last argument): its caption names the week, as the cards do
       await kit.plot("chart-outlook-fan", fanTraces(kit, view), layout, url, view.last_week, true);
