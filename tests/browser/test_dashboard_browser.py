@@ -625,6 +625,20 @@ def test_the_window_all_with_no_data_says_up_to_its_end(watched: Watched) -> Non
     assert "—" not in text and "between" not in text
 
 
+def test_an_empty_window_in_portuguese_agrees_with_what_it_names(watched: Watched) -> None:
+    """It read "Não há Gasolina comum (Brasil) armazenado" (a feminine fuel, a masculine
+    participle) and "Não há índice armazenado": each says "Nenhum valor de …" now."""
+    watched.open("view=movement&fuel=GASOLINE&area=BR&date=2000-01-15&lang=pt-BR")
+    text = watched.page.locator("#chart-price + .empty").text_content() or ""
+    assert text.startswith(
+        "Nenhum valor de Gasolina comum (Brasil) armazenado entre 17 de jan. de 1999 e "
+        "15 de jan. de 2000."
+    ), text
+    watched.open("view=overview&window=0&date=2000-01-15&lang=pt-BR")
+    text = watched.page.locator("#chart-overview + .empty").text_content() or ""
+    assert text == "Nenhum valor de índice armazenado até 15 de jan. de 2000.", text
+
+
 @pytest.mark.parametrize("bad", ["view=constructor", "lang=constructor", "view=toString"])
 def test_an_inherited_name_in_the_url_is_not_a_view_or_a_language(
     watched: Watched, bad: str

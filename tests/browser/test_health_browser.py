@@ -228,6 +228,28 @@ def test_the_completeness_chart_shows_the_series_below_100_percent_and_all_on_re
         assert "health=" not in page.evaluate("location.search")
 
 
+def test_a_completeness_bar_hovers_its_series_key_beside_its_name(
+    tmp_path: Path, page: Page
+) -> None:
+    """The hover wrote the bar's name twice, "Petrobras PN (PETR4) (Petrobras PN (PETR4))":
+    ``%{y}`` on an axis whose ticks name the keys is the tick's text, so the key was lost."""
+    petr4 = DEFAULT_CATALOG["STOCK#PETR4"]
+    short = [  # Friday 2022-04-29, a trading day, is not stored: 2 of 3
+        Record(petr4.key, day, Decimal("30"), Status.OK) for day in (date(2022, 4, 28), MONDAY)
+    ]
+    with _health_page(tmp_path, page, short, query="view=health&lang=pt-BR"):
+        assert page.wait_for_function(HEALTH_CHART).json_value()["keys"] == [petr4.key]
+        box = page.locator("#chart-health .nsewdrag").bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+        hover = page.locator("#chart-health .hoverlayer .hovertext")
+        expect(hover).to_have_count(1)
+        assert page.locator("#chart-health .ytick text").text_content() == "Petrobras PN (PETR4)"
+        text = hover.text_content() or ""
+        assert text.startswith("Petrobras PN (PETR4) (STOCK#PETR4): 66,7%"), text
+        assert text.endswith("2 / 3"), text
+
+
 def test_a_complete_store_says_so_instead_of_drawing_full_bars(tmp_path: Path, page: Page) -> None:
     with _health_page(tmp_path, page, [Record(USD.key, MONDAY, Decimal("5"), Status.OK)]):
         empty = page.locator("#chart-health + .empty")

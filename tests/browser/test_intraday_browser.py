@@ -212,6 +212,33 @@ def test_a_stored_close_is_said_and_the_panel_follows_the_end_date(
     assert heading.inner_text() == "Hoje"
 
 
+def test_a_past_day_without_points_is_not_said_to_be_waiting_for_them(
+    served: tuple[SqliteIntradayStore, str], page: Page
+) -> None:
+    """An End date's day with no point said, as today does, "… stored for Jan 14, 2000 yet …;
+    this panel redraws when they land": watch stores the day's points as they are published,
+    so a past day's never land. Today's still waits for them; a past day's says what is kept."""
+    _, url = served
+    empty = page.locator("#today-panel .empty")
+    page.goto(f"{url}/?view=overview&lang=en")
+    page.wait_for_selector("body[data-ready=overview]", state="attached")
+    assert empty.inner_text() == (
+        "No intraday point of US dollar (PTAX) stored for Mar 16, 2022 yet. `fuelpipe watch` "
+        "stores the day's PTAX bulletins as they are published; this panel redraws when they land."
+    )
+    page.goto(f"{url}/?view=overview&lang=en&date=2022-03-14")  # no close stored that day
+    page.wait_for_selector("body[data-ready=overview]", state="attached")
+    assert empty.inner_text() == (
+        "No intraday point of US dollar (PTAX) stored for Mar 14, 2022. `fuelpipe watch` "
+        "stores the day's PTAX bulletins as they are published (kept 35 days)."
+    )
+    page.click('.lang-btn[data-lang="pt-BR"]')
+    expect(empty).to_have_text(
+        "Nenhum ponto intradiário de Dólar (PTAX) armazenado para 14 de mar. de 2022. "
+        "`fuelpipe watch` guarda os boletins PTAX do dia à medida que saem (por 35 dias)."
+    )
+
+
 def test_on_a_saturday_the_heading_names_the_friday_the_panel_shows(
     stores: tuple[SqliteStore, SqliteIntradayStore], page: Page
 ) -> None:

@@ -965,6 +965,36 @@ def test_a_fan_bands_hover_says_both_its_ends_in_reais(
         expect(label).to_have_text(f"{name}: {text}")
 
 
+@pytest.mark.parametrize(
+    ("lang", "day"), [("en", "{d:%b} {d.day}, {d:%Y}"), ("pt-BR", "{d:%d/%m/%Y}")]
+)
+def test_a_fan_lines_hover_reads_as_the_other_charts_week_and_price(
+    page: Page, outlook_url: str, lang: str, day: str
+) -> None:
+    """The published prices and the nowcast hovered Plotly's bare pair, "(16 nov, 2025,
+    R$ 110,48)", where every other weekly chart says "16/11/2025: R$ 110,480"."""
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
+    _ready(page)
+    api = httpx.get(f"{outlook_url}/api/outlook", params={"fuel": "GASOLINE", "area": "BR"}).json()
+    names = page.evaluate(
+        "() => document.getElementById('chart-outlook-fan').data.map(t => t.name)"
+    )
+    published = "Publicado" if lang == "pt-BR" else "Published"
+    nowcast = "Previsão imediata" if lang == "pt-BR" else "Nowcast"
+    past, step = api["history"][-6], api["steps"][1]
+    for name, i, week, price in (
+        (published, len(api["history"]) - 6, past["week"], past["price"]),
+        (nowcast, 2, step["week"], step["point"]),  # point 0 is the last published week
+    ):
+        page.mouse.move(0, 0)
+        page.mouse.move(*page.evaluate(_POINT_JS, ["chart-outlook-fan", names.index(name), i]))
+        text = f"{day.format(d=date.fromisoformat(week))}: R$ {price:.3f}"
+        if lang == "pt-BR":
+            text = text.replace(".", ",")
+        label = page.locator("#chart-outlook-fan .hoverlayer .hovertext").first
+        expect(label).to_have_text(f"{name}{text}")  # the name box, then the value
+
+
 @pytest.mark.parametrize(("lang", "cents"), [("en", r"R\$ \d+\.\d\d"), ("pt-BR", r"R\$ \d+,\d\d")])
 def test_the_fan_charts_price_axis_ticks_in_centavos(
     page: Page, outlook_url: str, lang: str, cents: str
@@ -976,6 +1006,17 @@ def test_the_fan_charts_price_axis_ticks_in_centavos(
     ticks = [tick.replace("\u00a0", " ") for tick in ticks]
     assert len(ticks) >= 3
     assert all(re.fullmatch(cents, tick) for tick in ticks), ticks
+
+
+@pytest.mark.parametrize(("lang", "unit"), [("en", "R$ per litre"), ("pt-BR", "R$ por litro")])
+def test_the_fan_charts_price_axis_names_its_unit(
+    page: Page, outlook_url: str, lang: str, unit: str
+) -> None:
+    # Its axis had no title: an LPG fan at R$ 110 and a gasoline one at R$ 6 read alike, with
+    # no word of per 13 kg or per litre, where price movement's axis names the unit.
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
+    _ready(page)
+    expect(page.locator("#chart-outlook-fan .g-ytitle")).to_have_text(unit)
 
 
 def test_a_map_of_only_no_change_forecasts_shows_no_colour_scale(

@@ -875,7 +875,7 @@
     if (empty) {
       const close = data.close && fmt.money(data.close.value, data.unit, digits);
       const vars = { series: name, day: fmt.date(data.day), what, close, time: fmt.instant(data.answered_none) };
-      showEmpty("chart-today", t(data.collected ? (data.answered_none ? (close ? "today.closeNone" : "today.none") : close ? "today.close" : "today.empty") : "today.notCollected", vars));
+      showEmpty("chart-today", t(data.collected ? (data.answered_none ? (close ? "today.closeNone" : "today.none") : close ? "today.close" : data.day === data.today ? "today.empty" : "today.past") : "today.notCollected", vars));
     }
     // after showEmpty, which hides the panel's notes with the chart's
     note.textContent = todayRefused && t("today.refused", { series: todayRefused, shown: name });

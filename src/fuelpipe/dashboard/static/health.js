@@ -298,12 +298,13 @@
       // A series with nothing expected yet has no completeness: grey, and said so, not a red 0%.
       customdata: shown.map((s) => [s.present, s.expected,
         s.completeness === null ? t("health.nothingExpected") : fmt.pct(s.completeness * 100, 1, false),
-        kit.seriesName(s.key)]),
+        kit.seriesName(s.key), s.key]),
       marker: {
         color: shown.map((s) => (s.completeness === null ? "#9aa8b5" : s.completeness >= 0.99 ? "#2e8540"
           : s.completeness >= 0.8 ? "#f2a541" : "#b8322a")),
       },
-      hovertemplate: "%{customdata[3]} (%{y}): %{customdata[2]}<br>%{customdata[0]} / %{customdata[1]}<extra></extra>",
+      // the key from customdata: %{y} is the tick's text, the name again
+      hovertemplate: "%{customdata[3]} (%{customdata[4]}): %{customdata[2]}<br>%{customdata[0]} / %{customdata[1]}<extra></extra>",
     }], layout, url, kit.spDay(view.as_of));
   }
 

@@ -167,6 +167,8 @@
     const last = { x: view.last_week, y: view.last_price };
     const weeks = [last.x, ...view.steps.map((s) => s.week)];
     const cur = view.unit.startsWith("BRL") ? "R$ " : "";
+    // a week and its price as the other weekly charts hover them, not Plotly's "(x, y)"
+    const hover = `%{x|${kit.state.lang === "pt-BR" ? "%d/%m/%Y" : "%b %-d, %Y"}}: ${cur}%{y:.3f}<extra>%{fullData.name}</extra>`;
     const band = (lo, hi, name, color) => {
       const top = [last.y, ...view.steps.map((s) => s[hi])];
       return [
@@ -183,11 +185,11 @@
       ...band("lo80", "hi80", t("outlook.band80"), "rgba(11,110,153,0.30)"),
       { x: view.history.map((p) => p.week), y: view.history.map((p) => p.price), type: "scatter",
         mode: "lines+markers", name: t("outlook.published"), line: { color: "#16324f", width: 2 },
-        marker: { size: 4 } },
+        marker: { size: 4 }, hovertemplate: hover },
       { x: weeks, y: [last.y, ...view.steps.map((s) => s.point)], type: "scatter",
         // the no-change fallback named as the cards name it, not as the model's nowcast
         mode: "lines+markers", name: t(view.method === "no_change" ? "outlook.pointNoChange" : "outlook.point"),
-        line: { color: "#e07b00", width: 2, dash: "dash" }, marker: { size: 6 } },
+        line: { color: "#e07b00", width: 2, dash: "dash" }, marker: { size: 6 }, hovertemplate: hover },
     ];
     const scored = view.steps.filter((s) => s.published !== null);
     if (scored.length) {
@@ -382,6 +384,9 @@
       verdict.dataset.verdict = view.verdict;
       const layout = kit.baseLayout(t(noChange ? "outlook.fanNoChange" : "outlook.fan", { fuel, area }));
       layout.yaxis.tickprefix = view.unit.startsWith("BRL") ? "R$ " : "";
+      // the unit, as price movement's axis: R$ 110 is per 13 kg, R$ 6 per litre
+      layout.yaxis.title = { text: t("unit." + view.unit), standoff: 14 };
+      layout.yaxis.automargin = true;
       // As of the last published week the forecast was made from, not its last forecast week.
       // weekly (the last argument): its caption names the week, as the cards do
       await kit.plot("chart-outlook-fan", fanTraces(kit, view), layout, url, view.last_week, true);
