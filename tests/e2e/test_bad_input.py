@@ -208,6 +208,8 @@ CASES = [
         _a("demo", "--live", "--no-serve", "--speed", "nan"),
         env=_lake,
     ),
+    Case("demo live with all counters", _a("demo", "--live", "--no-serve", "--all-counters")),
+    Case("run all counters with json", _a("run", "-s", "CURRENCY#USD", "--json", "--all-counters")),
     # store, settings, commands
     Case("run on a read-only store", _a("run", "-s", "CURRENCY#USD"), read_only=True),
     Case("store path is a directory", _a("status"), env=lambda c: {"FUELPIPE_DB": str(c.tmp)}),

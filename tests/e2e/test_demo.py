@@ -70,6 +70,31 @@ def test_every_snapshot_series_is_stored_with_nothing_missing(demo_store):
     assert "0 missing" in stdout
 
 
+def test_each_cycle_of_the_demo_is_a_line_a_stage_its_counters_at_0_left_out(demo_store):
+    """The demo printed a 38-row cycle table for each of its 12 cycles, about 30 rows of each
+    at 0 (about 550 lines): each cycle is now a line a stage with the counters that are not 0
+    and those saying the run's shape, and one line says how many at 0 were left out."""
+    _, _, out = demo_store
+    lines = out.splitlines()
+    assert not any(line.startswith("│ scrape ") for line in lines)  # no cycle table
+    assert "cycle summary" not in out and "lost race" not in out
+    first = lines.index(
+        "  orchestrate: 179 keys scanned, 179 keys audited, 1,969 gaps found, 1 messages sent"
+    )
+    assert lines[first + 1 : first + 3] == [
+        "  scrape: 1,969 records written, 1 source requests",
+        "  recheck: 0 due",
+    ]
+    assert "  scrape: 1,778 records written, 1 source requests, 7 absent written" in lines
+    assert sum(line.startswith("  orchestrate: ") for line in lines) == 12
+    [hidden] = [line for line in lines if "counters at 0 not shown" in line]
+    assert hidden.endswith(
+        " counters at 0 not shown in the lines of the 12 cycles "
+        "(`fuelpipe demo --all-counters`: every counter of each cycle)"
+    )
+    assert len(lines) < 150, len(lines)
+
+
 def test_status_after_the_demo_agrees_with_the_demo(demo_store):
     """`fuelpipe status` on the demo's store, with no --now, counts each series at its own
     demo clock (the bundled files end in different years): the demo's numbers, 0 missing,

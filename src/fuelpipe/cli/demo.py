@@ -211,6 +211,18 @@ def _run_live(
         )  # fmt: skip
 
 
+def _say_hidden(console: Console, hidden: int, cycles: int) -> None:
+    """After the demo's cycles: how many counters at 0 their lines left out, and the option
+    that prints every one (nothing when none was left out)."""
+    if hidden:
+        console.print(
+            f"\n{hidden:,} counters at 0 not shown in the lines of the {cycles} cycles "
+            f"(`fuelpipe demo {display.ALL_COUNTERS}`: every counter of each cycle)",
+            markup=False,
+            highlight=False,
+        )
+
+
 def run_demo(
     console: Console,
     overrides: Mapping[str, Any],
@@ -220,8 +232,11 @@ def run_demo(
     fail: Callable[[str], typer.Exit],
     live: bool = False,
     speed: float = 600.0,
+    all_counters: bool = False,
 ) -> None:
-    """Start the replay, run every phase with progress bars, print the status, serve the panel."""
+    """Start the replay, run every phase with progress bars, print the status, serve the panel.
+    Each phase's cycle summary is a line a stage, its counters that are not 0 and those saying
+    the run's shape (:func:`display.print_cycle_lines`); ``all_counters``: the full table each."""
     _refuse_before_filling(Settings(**{**overrides, "now": None}), live=live, fail=fail)
     if live:
         _run_live(console, overrides, serve=serve, port=port, speed=speed)
@@ -251,6 +266,7 @@ def run_demo(
         where = f"store {cfg.db}" if cfg.backend == "embedded" else f"table {cfg.table_name}"
         console.print(f"[bold]fuelpipe demo[/]: replaying real data on {replay.url}, {where}")
         rows = []
+        hidden = 0
         for phase in phases:
             console.print(
                 f"\n[bold]{phase.name}[/]: {len(phase.series)} series from {phase.since}, "
@@ -265,8 +281,9 @@ def run_demo(
                         progress=progress,
                         on_change=view_refresher(context, reads),
                     )
-                display.print_cycle(console, report.as_dict())
+                hidden += display.print_cycle_lines(console, report.as_dict(), every=all_counters)
                 rows.extend(status(context, phase.series, phase.since))
+        _say_hidden(console, hidden, len(phases))
         from fuelpipe.cli.stations import demo_stations
 
         lake = demo_stations(cfg)  # the station-level sample, beside the weekly series

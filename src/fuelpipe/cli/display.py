@@ -110,13 +110,89 @@ def bar(console: Console, *, disable: bool = False) -> Iterator[ProgressFn]:
             console.print(progress.get_renderable())
 
 
-def print_cycle(console: Console, report: dict[str, dict[str, int]]) -> None:
-    """The summary of one cycle."""
-    table = Table("stage", "counter", "value", title="cycle summary")
+CYCLE_SHAPE = frozenset(
+    {
+        ("orchestrate", "keys_scanned"),
+        ("orchestrate", "gaps_found"),
+        ("orchestrate", "messages_sent"),
+        ("scrape", "records_written"),
+        ("scrape", "source_requests"),
+        ("recheck", "due"),
+    }
+)
+"""The (stage, counter) pairs the cycle summary shows even at 0: they say what the run did
+(nothing to fetch: 0 gaps found, 0 source requests). Every other counter is shown when it is
+not 0 (a problem such as dead lettered or quarantined then in red)."""
+
+CYCLE_PROBLEMS = frozenset(
+    {
+        ("scrape", "quarantined"),
+        ("scrape", "dead_lettered"),
+        ("scrape", "split_rereads_failed"),
+        ("recheck", "quarantined"),
+        ("recheck", "not_given_back"),
+    }
+)
+"""Counters shown in red when not 0: dates or messages waiting for a person, or a re-read or
+a re-download lost."""
+
+ALL_COUNTERS = "--all-counters"
+"""The option of `run` and `demo` that shows every counter of the cycle summary, 0 or not."""
+
+
+def cycle_counters(
+    report: Mapping[str, Mapping[str, int]], *, every: bool = False
+) -> tuple[list[tuple[str, str, int]], int]:
+    """The (stage, counter, value) rows the cycle summary shows, in the report's order, and
+    how many counters at 0 it leaves out (none with ``every``)."""
+    shown: list[tuple[str, str, int]] = []
+    hidden = 0
     for stage, counters in report.items():
         for name, value in counters.items():
-            table.add_row(stage, name.replace("_", " "), f"{value:,}")
+            if value or every or (stage, name) in CYCLE_SHAPE:
+                shown.append((stage, name, value))
+            else:
+                hidden += 1
+    return shown, hidden
+
+
+def hidden_line(hidden: int) -> str:
+    """Below a cycle summary: how many counters at 0 it leaves out and how to see them."""
+    return f"{hidden:,} counters at 0 not shown ({ALL_COUNTERS} shows every counter)"
+
+
+def print_cycle(
+    console: Console, report: Mapping[str, Mapping[str, int]], *, every: bool = False
+) -> None:
+    """The summary of one cycle: the counters that are not 0 and those saying the run's shape
+    (:data:`CYCLE_SHAPE`), then how many at 0 were left out; ``every``: every counter."""
+    shown, hidden = cycle_counters(report, every=every)
+    table = Table("stage", "counter", Column("value", justify="right"), title="cycle summary")
+    for stage, name, value in shown:
+        style = "red" if value and (stage, name) in CYCLE_PROBLEMS else ""
+        table.add_row(stage, name.replace("_", " "), f"{value:,}", style=style)
     console.print(table)
+    if hidden:
+        console.print(hidden_line(hidden), markup=False, highlight=False)
+
+
+def print_cycle_lines(
+    console: Console, report: Mapping[str, Mapping[str, int]], *, every: bool = False
+) -> int:
+    """The cycle summary in a few lines, one a stage (``  scrape: 1,969 records written, 1
+    source requests``), the same counters as :func:`print_cycle`'s table, for the demo, which
+    runs a cycle for each of its windows; how many counters at 0 were left out. ``every``:
+    :func:`print_cycle`'s full table instead (none left out)."""
+    if every:
+        print_cycle(console, report, every=True)
+        return 0
+    shown, hidden = cycle_counters(report)
+    stages: dict[str, list[str]] = {}
+    for stage, name, value in shown:
+        stages.setdefault(stage, []).append(f"{value:,} {name.replace('_', ' ')}")
+    for stage, said in stages.items():
+        console.print(f"  {stage}: {', '.join(said)}", markup=False, highlight=False)
+    return hidden
 
 
 STATUS_COLUMNS = (

@@ -789,6 +789,15 @@ def run(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    all_counters: Annotated[
+        bool,
+        typer.Option(
+            "--all-counters",
+            help="Show every counter in the cycle summary: by default those at 0 are left "
+            "out but keys scanned, gaps found, messages sent, records written, source "
+            "requests and due (--json always gives every counter).",
+        ),
+    ] = False,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -807,6 +816,8 @@ def run(
     from fuelpipe.cli.precompute_hook import view_refresher
     from fuelpipe.stages.cycle import run_cycle
 
+    if all_counters and as_json:
+        raise fail("--all-counters is for the table: --json always gives every counter")
     cfg = settings(ctx)
     count = cfg.workers if workers is None else workers
     if count > 1 and cfg.backend != "embedded":
@@ -846,7 +857,7 @@ def run(
         out["sources"] = sources_json(used)
         print(json.dumps(out, indent=2))
     else:
-        display.print_cycle(console, report.as_dict())
+        display.print_cycle(console, report.as_dict(), every=all_counters)
         if used:
             display.print_sources(console, used)
     refuse_unreachable(used, "the dates stay PENDING and are retried later")
@@ -1689,12 +1700,22 @@ def demo(
         float | None,
         typer.Option(min=1.0, help="With --live: how much faster than real time (default 600)."),
     ] = None,
+    all_counters: Annotated[
+        bool,
+        typer.Option(
+            "--all-counters",
+            help="Print each window's full cycle summary, every counter (0 or not) in a "
+            "table, rather than a line a stage with the counters that are not 0.",
+        ),
+    ] = False,
 ) -> None:
     """Replay the bundled real data, run the whole pipeline over it, print the status."""
     from fuelpipe.cli.demo import run_demo
 
     if speed is not None and not live:
         raise fail("--speed is for --live (the replay as if live); the demo alone has no clock")
+    if all_counters and live:
+        raise fail("--all-counters is for the demo's cycle summaries: --live prints none")
     if speed is not None and not math.isfinite(speed):
         raise fail(f"--speed must be a finite number of times real time (1 or more), not {speed}")
     if port is not None and not serve:
@@ -1720,6 +1741,7 @@ def demo(
             fail=fail,
             live=live,
             speed=600.0 if speed is None else speed,
+            all_counters=all_counters,
         )
     if hint:
         console.print(f"\n{hint}, then `fuelpipe dashboard` serves this store", markup=False)
