@@ -79,13 +79,13 @@ def test_each_cycle_of_the_demo_is_a_line_a_stage_its_counters_at_0_left_out(dem
     assert not any(line.startswith("│ scrape ") for line in lines)  # no cycle table
     assert "cycle summary" not in out and "lost race" not in out
     first = lines.index(
-        "  orchestrate: 179 keys scanned, 179 keys audited, 1,969 gaps found, 1 messages sent"
+        "  orchestrate: keys scanned 179; keys audited 179; gaps found 1,969; messages sent 1"
     )
     assert lines[first + 1 : first + 3] == [
-        "  scrape: 1,969 records written, 1 source requests",
-        "  recheck: 0 due",
+        "  scrape: records written 1,969; source requests 1",
+        "  recheck: due 0",
     ]
-    assert "  scrape: 1,778 records written, 1 source requests, 7 absent written" in lines
+    assert "  scrape: records written 1,778; source requests 1; absent written 7" in lines
     assert sum(line.startswith("  orchestrate: ") for line in lines) == 12
     [hidden] = [line for line in lines if "counters at 0 not shown" in line]
     assert hidden.endswith(

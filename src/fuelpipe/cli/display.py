@@ -179,19 +179,20 @@ def print_cycle(
 def print_cycle_lines(
     console: Console, report: Mapping[str, Mapping[str, int]], *, every: bool = False
 ) -> int:
-    """The cycle summary in a few lines, one a stage (``  scrape: 1,969 records written, 1
-    source requests``), the same counters as :func:`print_cycle`'s table, for the demo, which
-    runs a cycle for each of its windows; how many counters at 0 were left out. ``every``:
-    :func:`print_cycle`'s full table instead (none left out)."""
+    """The cycle summary in a few lines, one a stage (``  scrape: records written 1,969; source
+    requests 1``: name, then value, so that a count of 1 reads right), the same counters as
+    :func:`print_cycle`'s table, for the demo, which runs a cycle for each of its windows; how
+    many counters at 0 were left out. ``every``: :func:`print_cycle`'s full table instead (none
+    left out)."""
     if every:
         print_cycle(console, report, every=True)
         return 0
     shown, hidden = cycle_counters(report)
     stages: dict[str, list[str]] = {}
     for stage, name, value in shown:
-        stages.setdefault(stage, []).append(f"{value:,} {name.replace('_', ' ')}")
+        stages.setdefault(stage, []).append(f"{name.replace('_', ' ')} {value:,}")
     for stage, said in stages.items():
-        console.print(f"  {stage}: {', '.join(said)}", markup=False, highlight=False)
+        console.print(f"  {stage}: {'; '.join(said)}", markup=False, highlight=False)
     return hidden
 
 
