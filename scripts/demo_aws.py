@@ -287,9 +287,10 @@ def _counts(counts: Counter[str]) -> str:
 
 
 def stage_line(name: str, counters: dict[str, int]) -> str:
-    """``name: 179 keys scanned, 1 messages sent``: one stage's non-zero counters, in words."""
-    said = [f"{value:,} {key.replace('_', ' ')}" for key, value in counters.items() if value]
-    return f"  {name}: {', '.join(said) or 'nothing to do'}"
+    """``name: keys scanned 179; messages sent 1``: one stage's non-zero counters, in words,
+    name then value as `make demo`'s lines (cli/display.py ``print_cycle_lines``)."""
+    said = [f"{key.replace('_', ' ')} {value:,}" for key, value in counters.items() if value]
+    return f"  {name}: {'; '.join(said) or 'nothing to do'}"
 
 
 def run_phase(

@@ -10,7 +10,7 @@ from fuelpipe.stages.status import KeyStatus
 def test_a_stage_line_names_its_non_zero_counters_in_words() -> None:
     counters = {"keys_scanned": 179, "watermarks_moved": 0, "gaps_found": 1969, "messages_sent": 1}
     line = stage_line("data_clustering", counters)
-    assert line == "  data_clustering: 179 keys scanned, 1,969 gaps found, 1 messages sent"
+    assert line == "  data_clustering: keys scanned 179; gaps found 1,969; messages sent 1"
     assert stage_line("retry_recheck", {"due": 0, "retried": 0}).endswith(": nothing to do")
 
 
