@@ -45,12 +45,17 @@ from fuelpipe.outlook.backtest import (
 from fuelpipe.outlook.series import Inputs, Lags, inputs_for
 
 ROOT = Path(__file__).resolve().parent.parent
-FUELS = ("GASOLINE", "ETHANOL", "DIESEL_S10", "DIESEL", "LPG")
+FUELS = ("GASOLINE", "ETHANOL", "DIESEL_S10", "DIESEL", "LPG", "CNG", "GASOLINE_PREMIUM")
+"""Brazil's table: every weekly fuel whose Brazil series the outlook serves (the stage forecasts
+each the catalog has), not only the CLI's default five: CNG's bands cover less than nominal at
+four weeks, premium gasoline's lose to no change there, and both are served as forecasts."""
+CLASS_FUELS = ("GASOLINE", "ETHANOL", "DIESEL_S10", "DIESEL", "LPG")
+"""The area classes' fuels (Brazil's and the regions'): the CLI's default five."""
 GOAL_FUELS = ("GASOLINE", "ETHANOL", "DIESEL_S10")
 START = date(2016, 10, 1)
 SHORT = date(2024, 6, 1)  # the state files restart on 2024-06-23 after a five-year hole
 CLASSES = (
-    ("regions (2016-10 → 2022-05)", REGIONS, FUELS, START, None),
+    ("regions (2016-10 → 2022-05)", REGIONS, CLASS_FUELS, START, None),
     ("states, long history (2016-10 → 2019-06)", STATES, ("GASOLINE",), START, SHORT),
     ("states, short history (2024-06 →)", STATES, ("GASOLINE", "ETHANOL"), SHORT, None),
 )
@@ -193,9 +198,10 @@ Cuts = list[tuple[date, list[Scored]]]
 
 
 def backtest_table() -> tuple[dict[str, list[Score]], date, dict[str, list[ClassScore]], Cuts]:
-    """Scores per fuel (horizons 1, 2, 4), the last week of the bundled history, the scores
-    per area class (Brazil's fuels, then ``CLASSES``), and the gasoline states' long history
-    cut into short ones as long as the bundled short history (``walk_forward_cuts``)."""
+    """Scores per fuel (``FUELS``, horizons 1, 2, 4), the last week of the bundled history, the
+    scores per area class (Brazil's ``CLASS_FUELS``, then ``CLASSES``), and the gasoline states'
+    long history cut into short ones as long as the bundled short history
+    (``walk_forward_cuts``)."""
     history = load_history(ROOT / "datasets")
     lags = Lags.from_catalog(DEFAULT_CATALOG)
     out: dict[str, list[Score]] = {}
@@ -206,7 +212,8 @@ def backtest_table() -> tuple[dict[str, list[Score]], date, dict[str, list[Class
         last = max(last, history.series[key][-1][0])
         _, scored = walk_forward(_inputs(history, key), START, lags=lags)
         out[fuel] = score(scored)
-        brazil.append(scored)
+        if fuel in CLASS_FUELS:
+            brazil.append(scored)
     classes = {"Brazil (2016-10 →)": _class_scores(brazil)}
     for name, areas, fuels, first, end in CLASSES:
         per_fuel: list[list[Scored]] = []
@@ -371,7 +378,10 @@ def run() -> Iterator[BenchRow]:
         "(the end of the bundled ANP history), walk-forward: each week's forecast uses only "
         "what was published by the moment that week's predecessor became known, and is the "
         "forecast the pipeline serves until ANP publishes the next week "
-        "(`outlook.series.served_at`).",
+        "(`outlook.series.served_at`). Every fuel whose Brazil outlook is served, CNG and "
+        "premium gasoline too (`fuelpipe outlook backtest` scores the first five unless "
+        "`--fuel` names them); premium gasoline's file starts in 2020-10, so its forecasts "
+        "from 2022-05.",
         "",
         "| fuel | horizon (weeks) | n | MAE (BRL) | no-change MAE | ratio | bias | "
         "coverage 80% | coverage 95% | DM p | verdict |",
@@ -411,7 +421,9 @@ def run() -> Iterator[BenchRow]:
         "",
         "## Coverage and accuracy per area class",
         "",
-        "Every fuel and area of a class pooled for coverage; the ratio is the mean over the"
+        "Every fuel and area of a class pooled for coverage, over the five fuels"
+        f" {', '.join(CLASS_FUELS)} (Brazil's CNG and premium gasoline are in the table above"
+        " only); the ratio is the mean over the"
         " class's fuels of each fuel's MAE over no-change's MAE (a pooled MAE would add BRL per"
         " litre to BRL per 13 kg). Brazil and the regions: each area walked forward on its own"
         " regression (a hole of over 26 weeks starts it afresh, as the served model does). The"
