@@ -288,14 +288,14 @@
     const { t, fmt, state } = kit;
     const url = kit.api("/api/outlook", { fuel: state.fuel, area: state.area });
     const mapUrl = kit.api("/api/outlook/map", { fuel: state.fuel, horizon: 2 });
+    // Both CSVs even with no forecast: a row saying `available` false and why (published_weeks
+    // against min_weeks), or the map's saying no state has one (empty state columns).
     kit.setCsv(url);
+    kit.setCsv(mapUrl, "outlook-map-csv");
     const [view, map, gj] = await Promise.all([
       kit.getJSON(url), kit.getJSON(mapUrl), kit.loadGeojson(),
     ]);
     if (!kit.isCurrent(token)) return;
-    // No outlook for the area, or no state's on the map: no CSV of a header alone.
-    if (!view.available) kit.setCsv(null);
-    kit.setCsv(map.states.length ? mapUrl : null, "outlook-map-csv");
     kit.setText("outlook-map-csv", t("outlook.mapCsv"));
     const fuel = t("product." + state.fuel);
     const area = kit.areaName(state.area);
