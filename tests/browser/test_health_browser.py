@@ -569,5 +569,7 @@ def test_a_source_with_no_freshness_sample_says_why_in_both_languages(
         page.click(".lang-btn[data-lang='pt-BR']")
         fred = page.locator(CARD.format(title="Atualização p50 / p95 · fred"))
         expect(fred.locator(".card-value")).to_have_text("Nenhum valor ainda")
-        expect(fred.locator(".card-detail")).to_have_text(re.compile(r"^nenhum valor .* não contam$"))
+        expect(fred.locator(".card-detail")).to_have_text(
+            re.compile(r"^nenhum valor .* não contam$")
+        )
     store.close()
