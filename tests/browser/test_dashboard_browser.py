@@ -1764,6 +1764,32 @@ def test_a_chart_of_one_week_has_a_date_axis_of_days(
     assert ticks and all(re.fullmatch(r"May \d{1,2}(2021)?", tick) for tick in ticks), ticks
 
 
+MARKERS = """(id) => document.getElementById(id).data.map(t => [(t.x || []).length,
+  t.marker.size])"""
+
+
+@pytest.mark.parametrize(
+    ("query", "charts"),
+    [
+        ("view=overview&date=2021-05-20", ["chart-overview"]),
+        ("view=movement&fuel=GASOLINE&area=BR&date=2021-05-22", ["chart-price", "chart-index"]),
+    ],
+)
+def test_a_week_alone_is_drawn_at_a_readable_size_and_longer_lines_keep_theirs(
+    watched: Watched, query: str, charts: list[str]
+) -> None:
+    # A window of one survey week drew a 4-5 px dot per line: a step or a line of one point
+    # draws no segment, and the marker was sized to sit on one.
+    watched.open(f"{query}&lang=en")
+    for chart in charts:
+        drawn = watched.page.evaluate(MARKERS, chart)
+        assert drawn and all(n == 1 and size >= 10 for n, size in drawn), (chart, drawn)
+    watched.open("view=movement&fuel=GASOLINE&area=BR&lang=en")  # a year: as before
+    assert {size for n, size in watched.page.evaluate(MARKERS, "chart-price") if n > 1} == {5}
+    index = watched.page.evaluate(MARKERS, "chart-index")
+    assert index and {size for n, size in index if n > 1} == {4}
+
+
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
 def test_copy_link_says_copied_only_when_the_clipboard_took_it(watched: Watched, lang: str) -> None:
     # A refused clipboard said "Copy the address bar", leaving the reader to find it (no

@@ -527,3 +527,49 @@ def test_alerts_a_sink_has_not_taken_have_their_cards_in_both_languages(
         assert "o envio falha desde 03/05/2022" in detail
         assert page.locator(CARD.format(title="Alertas descartados · webhook")).count() == 1
     store.close()
+
+
+def test_a_source_with_no_freshness_sample_says_why_in_both_languages(
+    tmp_path: Path, page: Page
+) -> None:
+    # The demo's four freshness cards read "— / —, 0 values": every value it stores is stored
+    # by its series' first run, history not counted, and the card said nothing of it.
+    clock = ManualClock(datetime(2022, 4, 29, 9, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "f.sqlite", clock=clock)
+    brent = DEFAULT_CATALOG["COMMODITY#BRENT"]
+    published = {"published_at": "2022-04-28T16:10:00+00:00"}
+    store.put_records(  # the first run: history, published before it (no sample)
+        [
+            Record(USD.key, date(2022, 4, 28), Decimal("5"), Status.OK, attrs=published),
+            Record(brent.key, date(2022, 4, 25), Decimal("100"), Status.OK, attrs=published),
+        ]
+    )
+    clock.set(datetime(2022, 5, 2, 13, 20, tzinfo=SP))  # Monday's PTAX, 10 minutes after 13:10
+    store.put_records(
+        [
+            Record(
+                USD.key, MONDAY, Decimal("5.1"), Status.OK,
+                attrs={"published_at": "2022-05-02T16:10:00+00:00"},
+            )
+        ]
+    )  # fmt: skip
+    with serving(create_app(store, DEFAULT_CATALOG, clock=clock)) as url:
+        page.goto(f"{url}/?view=health&lang=en")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        bcb = page.locator(CARD.format(title="Freshness p50 / p95 · bcb"))
+        expect(bcb.locator(".card-value")).to_have_text("10.0 min / 10.0 min")
+        expect(bcb.locator(".card-detail")).to_have_text("publication to storage, 1 value")
+        fred = page.locator(CARD.format(title="Freshness p50 / p95 · fred"))
+        expect(fred.locator(".card-value")).to_have_text("No value yet")
+        expect(fred.locator(".card-detail")).to_have_text(
+            "no value of its series' last five weeks was stored as it was published: those "
+            "stored by their series' first run, as all of a demo store's, are history and not "
+            "counted"
+        )
+        page.click(".lang-btn[data-lang='pt-BR']")
+        fred = page.locator(CARD.format(title="Atualização p50 / p95 · fred"))
+        expect(fred.locator(".card-value")).to_have_text("Nenhum valor ainda")
+        expect(fred.locator(".card-detail")).to_have_text(
+            re.compile(r"^nenhum valor .* não contam$")
+        )
+    store.close()

@@ -773,7 +773,7 @@
         name: seriesName(s.key),
         connectgaps: false,
         line: { color: seriesColor(s.key), width: 2 },
-        marker: { size: 4 },
+        marker: { size: s.points.length > 1 ? 4 : 10 }, // a lone week has no line: its marker shows
         hovertemplate: `${hoverDate()}: %{y:.1f}<extra>%{fullData.name}</extra>`,
       }, weeklyXY(s.points)));
   }
@@ -1027,7 +1027,8 @@
       name: seriesName(key),
       connectgaps: false, // a week with no price is a break in the line, not the last price held
       line: { color: seriesColor(key), width: 2.5, shape: "hv" },
-      marker: { size: 5 },
+      // One week (a window of one, or the first stored) has no step to draw: a full-size marker.
+      marker: { size: series.points.length > 1 ? 5 : 10 },
       // No fill under the line: Plotly's shaded one bridged the weeks the line breaks at (a
       // sloped price nobody surveyed), and down to an axis that does not start at zero.
       hovertemplate: `${hoverDate()}: R$ %{y:.3f}<extra></extra>`,

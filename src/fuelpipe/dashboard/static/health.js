@@ -13,6 +13,8 @@
       "n.value.other": "{n} values",
       "health.freshness": "Freshness p50 / p95",
       "health.freshnessDetail": "publication to storage, {n}",
+      "health.freshnessNone": "No value yet",
+      "health.freshnessNoneDetail": "no value of its series' last five weeks was stored as it was published: those stored by their series' first run, as all of a demo store's, are history and not counted",
       "health.problems": "Sources late or failing",
       "health.late": "Late",
       "health.failing": "Failing",
@@ -104,6 +106,8 @@
       "n.value.other": "{n} valores",
       "health.freshness": "Atualização p50 / p95",
       "health.freshnessDetail": "da publicação ao armazenamento, {n}",
+      "health.freshnessNone": "Nenhum valor ainda",
+      "health.freshnessNoneDetail": "nenhum valor das últimas cinco semanas de suas séries foi armazenado ao ser publicado: os armazenados na primeira execução da série, como todos os de uma base de demonstração, são histórico e não contam",
       "health.problems": "Fontes atrasadas ou com falha",
       "health.late": "Atrasada",
       "health.failing": "Com falha",
@@ -246,10 +250,12 @@
     card(cards, t("health.absent"), fmt.num(view.absent ?? 0, 0), "", "", asOf);
     card(cards, t("health.unexpected"), fmt.num(view.unexpected ?? 0, 0), "", "", asOf);
     card(cards, t("health.revised"), fmt.num(view.revised ?? 0, 0), "", "", asOf);
+    // No sample (only history stored, as on a demo store): why, not "— / —, 0 values".
     for (const f of view.freshness || []) {
       card(cards, `${t("health.freshness")} · ${f.source}`,
-        `${fmt.duration(f.p50_s)} / ${fmt.duration(f.p95_s)}`,
-        t("health.freshnessDetail", { n: kit.count(f.samples, "value") }), "flat", asOf);
+        f.samples ? `${fmt.duration(f.p50_s)} / ${fmt.duration(f.p95_s)}` : t("health.freshnessNone"),
+        f.samples ? t("health.freshnessDetail", { n: kit.count(f.samples, "value") })
+          : t("health.freshnessNoneDetail"), "flat", asOf);
     }
     renderRuns(kit, view.last_runs);
     if (!view.series.length) {

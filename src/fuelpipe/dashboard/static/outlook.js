@@ -40,6 +40,7 @@
       "outlook.ratioNoChange": "not applicable: no-change forecasts",
       "outlook.notApplicable": "Not applicable: the forecasts scored here were no change themselves, so comparing them with the no-change forecast says nothing. The table still shows how far prices moved in a week and how often the bands held them: read the fan as a range of plausible prices.",
       "outlook.mapNoChange": "{ahead}: no change (no Brazil forecast to apply), not compared with no change",
+      "outlook.mapWeek": "The map is of the week of {week}, the states' newest stored; the chart above is of the week of {fan}, the newest stored of {area}.",
       "outlook.mapNoChangeNote.one": "The faded state's forecast is no change: Brazil has no forecast from its week to apply.",
       "outlook.mapNoChangeNote.other": "The {n} faded states' forecasts are no change: Brazil has no forecast from their week to apply.",
       "outlook.behind": "Out of date: this forecast was made from the week of {last} (as of {asOf}), but the week of {newest} has been published since and no newer forecast was made, so its first weeks are already published.",
@@ -116,6 +117,7 @@
       "outlook.ratioNoChange": "não se aplica: previsões sem mudança",
       "outlook.notApplicable": "Não se aplica: as previsões avaliadas aqui eram elas mesmas sem mudança, então compará-las com a previsão sem mudança não diz nada. A tabela ainda mostra quanto os preços andaram em uma semana e quantas vezes as faixas os contiveram: leia o leque como uma faixa de preços plausíveis.",
       "outlook.mapNoChange": "{ahead}: sem mudança (sem previsão do Brasil para aplicar), não comparada com a sem mudança",
+      "outlook.mapWeek": "O mapa é da semana de {week}, a mais recente armazenada dos estados; o gráfico acima é da semana de {fan}, a mais recente armazenada da área ({area}).",
       "outlook.mapNoChangeNote.one": "A previsão do estado esmaecido é sem mudança: o Brasil não tem previsão da semana dele para aplicar.",
       "outlook.mapNoChangeNote.other": "As previsões dos {n} estados esmaecidos são sem mudança: o Brasil não tem previsão da semana deles para aplicar.",
       "outlook.behind": "Desatualizada: esta previsão foi feita a partir da semana de {last} (em {asOf}), mas a semana de {newest} já foi publicada e nenhuma previsão mais nova foi feita, então suas primeiras semanas já estão publicadas.",
@@ -288,14 +290,14 @@
     const { t, fmt, state } = kit;
     const url = kit.api("/api/outlook", { fuel: state.fuel, area: state.area });
     const mapUrl = kit.api("/api/outlook/map", { fuel: state.fuel, horizon: 2 });
+    // Both CSVs even with no forecast: a row saying `available` false and why (published_weeks
+    // against min_weeks), or the map's saying no state has one (empty state columns).
     kit.setCsv(url);
+    kit.setCsv(mapUrl, "outlook-map-csv");
     const [view, map, gj] = await Promise.all([
       kit.getJSON(url), kit.getJSON(mapUrl), kit.loadGeojson(),
     ]);
     if (!kit.isCurrent(token)) return;
-    // No outlook for the area, or no state's on the map: no CSV of a header alone.
-    if (!view.available) kit.setCsv(null);
-    kit.setCsv(map.states.length ? mapUrl : null, "outlook-map-csv");
     kit.setText("outlook-map-csv", t("outlook.mapCsv"));
     const fuel = t("product." + state.fuel);
     const area = kit.areaName(state.area);
@@ -404,17 +406,21 @@
     // so is one whose forecast is no change (no Brazil forecast to apply).
     const few = map.states.filter((s) => s.verdict === "unknown" && s.method !== "no_change").length;
     const flat = map.states.filter((s) => s.method === "no_change").length;
+    const newest = [...map.states.map((s) => s.last_week), ...behindStates.map((s) => s.newest_week)]
+      .reduce((a, w) => (w > a ? w : a), "");
+    // The map's week is the states' newest, the fan's its area's (the demo's: June 2026 and
+    // Brazil's March, its workbook's last week): said, not left to the two captions.
+    const week = view.available && newest !== view.last_week
+      ? t("outlook.mapWeek", { week: fmt.date(newest), fan: fmt.date(view.last_week), area }) : "";
     // The states' own histories are too short for a model: each takes Brazil's forecast change
     // (outlook/pooled.py), so the map is one colour wherever the weeks agree, and says why.
-    note.textContent = [t("outlook.mapBrazil"), t("outlook.mapNote", {
+    note.textContent = [week, t("outlook.mapBrazil"), t("outlook.mapNote", {
       ahead: t("outlook.mapAhead", { weeks: kit.count(map.horizon, "week") }),
       min: fmt.num(map.min_scored_weeks, 0), p: fmt.num(map.verdict_p, 2),
     }), few ? kit.tn("outlook.mapFaded", few) : "",
     flat ? kit.tn("outlook.mapNoChangeNote", flat) : "",
     behindStates.length ? kit.tn("outlook.mapBehindNote", behindStates.length) : ""].join(" ").trim();
     const top = Math.max(0.005, ...map.states.map((s) => Math.abs(s.change)));
-    const newest = [...map.states.map((s) => s.last_week), ...behindStates.map((s) => s.newest_week)]
-      .reduce((a, w) => (w > a ? w : a), "");
     // An out-of-date forecast is drawn grey, apart from the current ones' colour scale.
     const grey = behindStates.length ? [{
       type: "choropleth",
