@@ -295,10 +295,11 @@ def band_floors(params: Params) -> Floats:
     (the same price for a year) fits its regression exactly, so its leave-one-out and
     walk-forward errors are all 0 and the band from them alone had no width, a certainty no
     model of prices has. At R$6 the 80% band is then ±R$0.015 a week ahead, wider than the
-    survey's R$0.01 tick. Real prices are rarely that still: in the class tables' windows
-    of docs/OUTLOOK_BACKTEST.md the floor binds at 63 of 71,763 scored steps, all at 80%
+    survey's R$0.01 tick. Real prices are rarely that still: with the leave-one-out bands
+    Brazil and the regions were served before, in the class tables' windows of
+    docs/OUTLOOK_BACKTEST.md the floor bound at 63 of 71,763 scored steps, all at 80%
     (flat weeks of Brazil's diesel S10 13, LPG 1; the regions' diesel S10 29, diesel 12, LPG
-    7, gasoline 1), none of the states', and changes one of their coverages at three
+    7, gasoline 1), none of the states', and changed one of their coverages at three
     decimals (the regions' one-week 80%, 0.800 without it, 0.801); the states' 2004–2019 cuts
     gain 0.1–0.3 points of 80% coverage at one and two weeks."""
     return np.outer(np.sqrt(np.asarray(HORIZONS, dtype=np.float64)), BAND_Z) * params.vol_floor
