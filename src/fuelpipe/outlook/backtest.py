@@ -28,6 +28,7 @@ from fuelpipe.outlook.model import (
     driver_move,
     forecast_from,
     horizon_targets,
+    walked_scales,
 )
 from fuelpipe.outlook.params import HORIZONS, Params, PoolParams, first_usable_week
 from fuelpipe.outlook.pooled import walk_panel
@@ -143,11 +144,14 @@ def walk_forward(
     # Week t trains on at most t - first_usable_week rows: before that no forecast is made, so
     # those weeks are skipped unfitted (a state's short history is mostly such weeks).
     fewest = first_usable_week(params.without_drivers()) + params.min_train
-    for t in range(len(weeks)):
-        if weeks[t] + 7 * max(HORIZONS) < first_target or weeks[t] >= last_target:
-            continue
-        if t < fewest:
-            continue
+    walked = [
+        t
+        for t in range(fewest, len(weeks))
+        if weeks[t] + 7 * max(HORIZONS) >= first_target and weeks[t] < last_target
+    ]
+    at = np.array(walked, dtype=np.intp)
+    scales = walked_scales(inputs, samples, lags, params, limits, at, targets) if bands else None
+    for i, t in enumerate(walked):
         as_of = known_at(day_of(int(weeks[t])), lags.fuel)
         cut = Cutoffs.at(as_of, lags)
         used, stale, dropped = driver_check(inputs, cut, params, limits)
@@ -161,7 +165,8 @@ def walk_forward(
         # (a test holds them equal bit for bit); the driver's move is shown with the bands
         move, driver_day = driver_move(inputs, cut, stale) if bands else (np.nan, None)
         row = rows.features[t]
-        made = forecast_from(rows, t, row, as_of, move, driver_day, used, targets, bands)
+        mine = None if scales is None else scales[i]
+        made = forecast_from(rows, t, row, as_of, move, driver_day, used, targets, bands, mine)
         if made is None:
             continue
         made = replace(made, stale=stale, drivers_dropped=dropped)

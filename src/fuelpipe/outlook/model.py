@@ -13,10 +13,12 @@ whose outcome was already published (at most the last 1000). Its regressors are:
 - an error-correction term: the gap between log pump price and log Brent-in-BRL, minus that
   gap's mean over the previous year (pump prices catch up when the driver has moved away).
 
-Intervals come from the regression's leave-one-out residuals (cheap out-of-sample errors),
-scaled by the fuel's recent volatility, so they widen in turbulent weeks and narrow in calm
-ones; their quantiles take the finite-sample conformal rank (:func:`conformal_quantiles`),
-and no horizon's band is narrower than a shorter one's.
+Intervals come from the model's own walk-forward errors (:func:`walked_scales`: its earlier
+forecasts whose outcome was published by the forecast's week, the last ``error_weeks``), or
+from the regression's leave-one-out residuals at a horizon with fewer than ``least_errors`` of
+them, each over the fuel's volatility then and scaled by its volatility now, so they widen in
+turbulent weeks and narrow in calm ones; their quantiles take the finite-sample conformal rank
+(:func:`conformal_quantiles`), and no horizon's band is narrower than a shorter one's.
 No band is narrower than a random walk's at the floor volatility (:func:`band_floors`): a
 flat price's regression fits its weeks exactly, and zero errors would make a band of no width.
 
@@ -43,7 +45,7 @@ from fuelpipe.outlook.forecast import (
     StaleDriver,
     Step,
 )
-from fuelpipe.outlook.params import HORIZONS, Params
+from fuelpipe.outlook.params import HORIZONS, Params, first_usable_week
 from fuelpipe.outlook.series import (
     Counts,
     CutoffRows,
@@ -60,6 +62,7 @@ from fuelpipe.outlook.series import (
     brent_brl_rows,
     day_of,
     driver_days,
+    known_at,
     served_at,
     stale_drivers,
     truncate,
@@ -292,10 +295,11 @@ def band_floors(params: Params) -> Floats:
     (the same price for a year) fits its regression exactly, so its leave-one-out and
     walk-forward errors are all 0 and the band from them alone had no width, a certainty no
     model of prices has. At R$6 the 80% band is then ±R$0.015 a week ahead, wider than the
-    survey's R$0.01 tick. Real prices are rarely that still: in the class tables' windows
-    of docs/OUTLOOK_BACKTEST.md the floor binds at 63 of 71,763 scored steps, all at 80%
+    survey's R$0.01 tick. Real prices are rarely that still: with the leave-one-out bands
+    Brazil and the regions were served before, in the class tables' windows of
+    docs/OUTLOOK_BACKTEST.md the floor bound at 63 of 71,763 scored steps, all at 80%
     (flat weeks of Brazil's diesel S10 13, LPG 1; the regions' diesel S10 29, diesel 12, LPG
-    7, gasoline 1), none of the states', and changes one of their coverages at three
+    7, gasoline 1), none of the states', and changed one of their coverages at three
     decimals (the regions' one-week 80%, 0.800 without it, 0.801); the states' 2004–2019 cuts
     gain 0.1–0.3 points of 80% coverage at one and two weeks."""
     return np.outer(np.sqrt(np.asarray(HORIZONS, dtype=np.float64)), BAND_Z) * params.vol_floor
@@ -325,13 +329,17 @@ def forecast_from(
     params: Params,
     targets: tuple[Counts, ...] | None = None,
     bands: bool = True,
+    scales: Floats | None = None,
 ) -> Forecast | None:
     """The forecast from published week ``last`` with regressors ``row``; None if untrainable.
 
     ``targets``: :func:`horizon_targets` of ``samples.weeks`` (found here if None; a walk over
     many weeks passes them). ``bands=False``: the points only (the bands NaN), for a caller
     that reads only the forecast change (the states' lead, :mod:`fuelpipe.outlook.pooled`);
-    the points are the same, bit for bit."""
+    the points are the same, bit for bit. ``scales``: per horizon (rows), the 80% and 95%
+    quantiles of the model's own walk-forward errors over the volatility then
+    (:func:`walked_scales`); a horizon whose row is NaN (too few errors), or every horizon
+    when None, takes the leave-one-out residuals' instead."""
     if not np.all(np.isfinite(row)):
         return None
     steps: list[Step] = []
@@ -354,7 +362,11 @@ def forecast_from(
             return None
         y = samples.log_price[target[ends]] - samples.log_price[ends]
         q80 = q95 = np.nan
-        if bands:
+        if bands and scales is not None and np.all(np.isfinite(scales[c])):
+            beta = ridge_beta(x, y, params.ridge)[0]
+            widest = np.maximum(scales[c] * vol_now, widest)
+            q80, q95 = np.maximum(widest, floors[c])
+        elif bands:
             beta, loo = ridge_fit(x, y, params.ridge)
             scaled = np.abs(loo) / samples.vol[ends]
             widest = np.maximum(conformal_quantiles(scaled, (0.80, 0.95)) * vol_now, widest)
@@ -443,7 +455,11 @@ def nowcast(
         return None
     last, row = state
     move, driver_day = driver_move(known, cut, stale)
-    made = forecast_from(samples, last, row, as_of, move, driver_day, used)
+    walked = samples if used == params else build_samples(known, lags, params, cache, limits)
+    targets = horizon_targets(samples.weeks)
+    at = np.array([last], dtype=np.intp)
+    scales = walked_scales(known, walked, lags, params, limits, at, targets)[0]
+    made = forecast_from(samples, last, row, as_of, move, driver_day, used, targets, True, scales)
     return None if made is None else replace(made, stale=stale, drivers_dropped=dropped)
 
 
@@ -463,3 +479,136 @@ def driver_check(
     ):
         return params, stale, False
     return params.without_drivers(), stale, True
+
+
+def recent_quantiles(errors: tuple[Days, Floats], week: int, weeks: int, least: int) -> Floats:
+    """The 80% and 95% conformal quantiles (:func:`conformal_quantiles`) of the ``errors``
+    (their target days, sorted, and values) whose target week is ``week`` (a day number) or
+    one of the ``weeks`` before it: published by the forecast's instant, the publication of
+    ``week``; NaN when fewer than ``least``."""
+    days, scaled = errors
+    lo = int(np.searchsorted(days, week - 7 * weeks, side="right"))
+    window = scaled[lo : int(np.searchsorted(days, week, side="right"))]
+    if len(window) < max(least, 1):
+        return np.full(2, np.nan)
+    return conformal_quantiles(window, (0.80, 0.95))
+
+
+def walked_changes(
+    samples: Samples, rows: Counts, params: Params, targets: tuple[Counts, ...]
+) -> Floats:
+    """Per row ``t`` of ``rows`` (rows × ``HORIZONS``): the log change the model fitted at
+    week ``t`` forecasts, as :func:`forecast_from` fits it (the last ``window`` weeks whose
+    outcome was published by week ``t``, those with every regressor known, ridge); NaN where it
+    makes none (a regressor unknown, or fewer than ``min_train`` weeks at some horizon).
+
+    Every row's fit at once: each horizon's Gram matrices are differences of running sums over
+    its training weeks, so a walk over a hundred weeks costs about one fit, not a hundred. The
+    sums are added in another order than :func:`forecast_from`'s products, so a change can
+    differ from its point's by rounding (at most 2.4e-15 in logs over every forecast of
+    Brazil's bundled gasoline, CNG and LPG): these are for the bands' errors, never served as
+    points. A row's fit reads only rows up to it, so the running sums of a
+    history cut at a later week give the same changes, bit for bit."""
+    out = np.full((len(rows), len(HORIZONS)), np.nan)
+    if not len(rows):
+        return out
+    k = samples.features.shape[1]
+    ok_rows = np.ones(len(rows), dtype=bool)
+    for c in range(len(HORIZONS)):
+        target = targets[c]
+        ends = np.flatnonzero(target >= 0)  # target rows increase with the row
+        x = samples.features[ends]
+        good = np.all(np.isfinite(x), axis=1)
+        x = np.where(good[:, None], x, 0.0)
+        y = np.where(good, samples.log_price[target[ends]] - samples.log_price[ends], 0.0)
+        grams = _running_sums(x[:, :, None] * x[:, None, :])
+        moments = _running_sums(x * y[:, None])
+        counts = _running_sums(good.astype(np.int64))
+        hi = np.searchsorted(target[ends], rows, side="right")  # outcome published by row t
+        lo = np.maximum(hi - params.window, 0)
+        n = (counts[hi] - counts[lo]).astype(np.float64)
+        penalty = params.ridge * n[:, None, None] * np.eye(k)
+        penalty[:, 0, 0] = 0.0
+        gram = grams[hi] - grams[lo] + penalty
+        beta = np.einsum("nij,nj->ni", np.linalg.pinv(gram), moments[hi] - moments[lo])
+        out[:, c] = np.einsum("ni,ni->n", samples.features[rows], beta)
+        ok_rows &= n >= params.min_train
+    ok_rows &= np.all(np.isfinite(samples.features[rows]), axis=1)
+    out[~ok_rows] = np.nan
+    return out
+
+
+def walked_scales(
+    inputs: Inputs,
+    samples: Samples,
+    lags: Lags,
+    params: Params,
+    limits: StaleAfter,
+    at: Counts,
+    targets: tuple[Counts, ...],
+) -> Floats:
+    """Per row ``T`` of ``at`` (rows × ``HORIZONS`` × 2, sorted rows): the 80% and 95% scales
+    of its bands from the model's own walk-forward errors, as the states' are
+    (:mod:`fuelpipe.outlook.pooled`): the absolute log errors of the forecasts made from the
+    earlier weeks (each at its week's publication, a stale driver dropped as then:
+    :func:`driver_check`) whose outcome was published by week ``T``'s publication, within the
+    last ``error_weeks``, each over the volatility of its week, at the conformal rank
+    (:func:`recent_quantiles`); NaN at a horizon with fewer than ``least_errors`` of them.
+    ``samples``: the full model's (``params``), whose rows read only what was known at their
+    publication, so nothing published after week ``T`` moves its scales."""
+    out = np.full((len(at), len(HORIZONS), 2), np.nan)
+    if not len(at):
+        return out
+    weeks = samples.weeks
+    reach = 7 * (params.error_weeks + max(HORIZONS))  # the forecasts whose errors are read
+    first = int(np.searchsorted(weeks, weeks[at[0]] - reach, side="right"))
+    rows = np.arange(first, int(at[-1]), dtype=np.intp)
+    changes = _walk(inputs, samples, lags, params, limits, rows, targets)
+    for c in range(len(HORIZONS)):
+        target = targets[c][rows]
+        has = (target >= 0) & np.isfinite(changes[:, c])
+        made, outcome = rows[has], target[has]
+        moved = samples.log_price[outcome] - samples.log_price[made]
+        errors = (weeks[outcome], np.abs(moved - changes[has, c]) / samples.vol[made])
+        for i, week in enumerate(weeks[at].tolist()):
+            out[i, c] = recent_quantiles(errors, week, params.error_weeks, params.least_errors)
+    return out
+
+
+def _running_sums(values: np.ndarray) -> np.ndarray:
+    """Entry p: the sum of ``values[:p]`` along the first axis (entry 0: zeros), added in
+    row order, so a prefix's sums are those of every longer array's."""
+    zero = np.zeros((1, *values.shape[1:]), dtype=values.dtype)
+    return np.concatenate([zero, np.cumsum(values, axis=0)])
+
+
+def _walk(
+    inputs: Inputs,
+    samples: Samples,
+    lags: Lags,
+    params: Params,
+    limits: StaleAfter,
+    rows: Counts,
+    targets: tuple[Counts, ...],
+) -> Floats:
+    """:func:`walked_changes` of ``rows`` as each week's forecast was made: skipped (NaN) where
+    the walk-forward makes none, on the model without drivers where a stale driver froze Brent
+    in BRL at the week's publication (:func:`~fuelpipe.outlook.backtest.walk_forward`)."""
+    out = np.full((len(rows), len(HORIZONS)), np.nan)
+    fewest = first_usable_week(params.without_drivers()) + params.min_train
+    kept: list[int] = []
+    dropped: list[int] = []
+    for i, t in enumerate(rows.tolist()):
+        if t < fewest:
+            continue
+        cut = Cutoffs.at(known_at(day_of(int(samples.weeks[t])), lags.fuel), lags)
+        used, _, drop = driver_check(inputs, cut, params, limits)
+        if t >= first_usable_week(used) + used.min_train:
+            (dropped if drop else kept).append(i)
+    if kept:
+        out[kept] = walked_changes(samples, rows[kept], params, targets)
+    if dropped:
+        bare = params.without_drivers()
+        other = build_samples(inputs, lags, bare)
+        out[dropped] = walked_changes(other, rows[dropped], bare, targets)
+    return out

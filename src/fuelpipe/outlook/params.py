@@ -27,9 +27,19 @@ class Params:
     ridge: float = 1e-5
     vol_weeks: int = 8
     vol_floor: float = 0.002
+    error_weeks: int = 104
+    """The bands read the model's own walk-forward errors whose outcome was published in the
+    last ``error_weeks`` (the states' ``PoolParams.error_weeks``)."""
+    least_errors: int = 20
+    """Fewer such errors at a horizon: that horizon's bands are the leave-one-out ones."""
 
     def __post_init__(self) -> None:
-        if self.gap_window < 1 or min(self.own_lags, self.driver_blocks, self.vol_weeks) < 0:
+        if (
+            self.gap_window < 1
+            or self.error_weeks < 1
+            or self.least_errors < 1
+            or min(self.own_lags, self.driver_blocks, self.vol_weeks) < 0
+        ):
             raise ValueError(f"outlook parameters out of range: {self}")
 
     def without_drivers(self) -> Params:
@@ -50,7 +60,7 @@ class PoolParams:
             raise ValueError(f"pooled outlook parameters out of range: {self}")
 
 
-MODEL_VERSION = 8
+MODEL_VERSION = 9
 """Part of a stored forecast's input mark: bumped when the same inputs make another stored
 forecast (2: states pooled, the driver move over the 7 days to the last driver day; 3: a
 state's forecast moved by Brazil's forecast change; 4: a state's no-change fallback is marked
@@ -58,7 +68,8 @@ with why, and says it uses no driver; 5: the driver move ends at Brent in BRL's 
 PTAX's, and is none when a stale driver froze it; 6: the driver blocks end at each row's as-of
 day, not the last day some driver has a value, and a row a stale driver froze has none; 7: a
 survey pause's spread weeks count sqrt(k) times in the volatility, so the bands after a pause
-differ; 8: no band narrower than a shorter horizon's), so a
+differ; 8: no band narrower than a shorter horizon's; 9: Brazil's and the regions' bands from the
+model's own walk-forward errors, the leave-one-out ones only where too few), so a
 store's forecasts from an older fuelpipe are redone on the next refresh, not kept until the
 next survey week."""
 

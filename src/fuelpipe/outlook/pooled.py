@@ -56,8 +56,8 @@ from fuelpipe.outlook.forecast import (
 )
 from fuelpipe.outlook.model import (
     band_floors,
-    conformal_quantiles,
     driver_move,
+    recent_quantiles,
     step_of,
     target_rows,
     volatility,
@@ -208,7 +208,9 @@ def walk_panel(
     out: list[PanelForecast] = []
     for week in wanted.tolist():
         mine = errors[week in led]  # a no-change forecast's bands: no change's errors
-        bands = np.array([_band(mine[c], week, pool) for c in range(len(HORIZONS))])
+        bands = np.array(
+            [recent_quantiles(mine[c], week, pool.error_weeks, 1) for c in range(len(HORIZONS))]
+        )
         if not np.all(np.isfinite(bands)):
             continue
         cut = Cutoffs.at(known_at(day_of(week), lags.fuel), lags)
@@ -300,17 +302,6 @@ def _errors(parts: list[_Part], led: bool) -> list[tuple[Days, Floats]]:
         order = np.argsort(days[known], kind="stable")
         out.append((days[known][order], scaled[known][order]))
     return out
-
-
-def _band(errors: tuple[Days, Floats], week: int, pool: PoolParams) -> Floats:
-    """The 80% and 95% scales from the errors published by ``week`` within the last
-    ``error_weeks`` (NaN: none)."""
-    days, scaled = errors
-    lo = int(np.searchsorted(days, week - 7 * pool.error_weeks, side="right"))
-    window = scaled[lo : int(np.searchsorted(days, week, side="right"))]
-    if not len(window):
-        return np.full(2, np.nan)
-    return conformal_quantiles(window, (0.80, 0.95))
 
 
 def to_forecast(made: PanelForecast, inputs: Inputs, as_of: datetime, lags: Lags) -> Forecast:
