@@ -85,3 +85,26 @@ def test_values_not_yet_known_do_not_move_the_bands(history: History, key: str, 
     assert loo is not None
     assert [s.point for s in loo.steps] == [s.point for s in served.steps]
     assert all(a.hi95 != b.hi95 for a, b in zip(loo.steps, served.steps, strict=True))
+
+
+def test_a_week_without_a_finite_change_is_left_out_of_the_later_fits(history: History) -> None:
+    """``walked_changes`` sums every week's products once (running sums): a week whose price
+    change is not finite is left out of them, so every later fit is still made (without that
+    week), not NaN from there on, as a per-week fit spoils only the windows holding it
+    (stored prices are finite; a synthetic NaN here, on the real gasoline samples)."""
+    from dataclasses import replace
+
+    from fuelpipe.outlook.model import build_samples, horizon_targets, walked_changes
+
+    lags = Lags.from_catalog(DEFAULT_CATALOG)
+    params = Params()
+    samples = build_samples(bundled_inputs(history, "FUEL#GASOLINE#BR"), lags, params)
+    targets = horizon_targets(samples.weeks)
+    rows = np.arange(len(samples.weeks) - 20, len(samples.weeks), dtype=np.intp)
+    clean = walked_changes(samples, rows, params, targets)
+    usable = np.flatnonzero(np.all(np.isfinite(samples.features), axis=1))
+    log_price = samples.log_price.copy()
+    log_price[usable[len(usable) // 2]] = np.nan  # a week with every regressor known
+    damaged = walked_changes(replace(samples, log_price=log_price), rows, params, targets)
+    assert np.isfinite(clean).sum() > 0
+    np.testing.assert_array_equal(np.isfinite(damaged), np.isfinite(clean))

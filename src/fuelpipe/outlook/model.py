@@ -518,9 +518,13 @@ def walked_changes(
         target = targets[c]
         ends = np.flatnonzero(target >= 0)  # target rows increase with the row
         x = samples.features[ends]
-        good = np.all(np.isfinite(x), axis=1)
+        change = samples.log_price[target[ends]] - samples.log_price[ends]
+        # a week whose change is not finite is left out too: in running sums one NaN would
+        # spoil every later week's fit, not only its own window's (prices are checked finite
+        # and positive when stored, so this is a guard, not a case the data has)
+        good = np.all(np.isfinite(x), axis=1) & np.isfinite(change)
         x = np.where(good[:, None], x, 0.0)
-        y = np.where(good, samples.log_price[target[ends]] - samples.log_price[ends], 0.0)
+        y = np.where(good, change, 0.0)
         grams = _running_sums(x[:, :, None] * x[:, None, :])
         moments = _running_sums(x * y[:, None])
         counts = _running_sums(good.astype(np.int64))
