@@ -26,7 +26,7 @@ VIEWS = {
     "movement": "view=movement&fuel=GASOLINE&area=SE",
     "map": "view=map&fuel=GASOLINE",
     "lags": "view=lags&fuel=GASOLINE&area=BR&driver=BRENT_BRL",
-    "outlook": "view=outlook",  # no outlook stored: its CSV links are off
+    "outlook": "view=outlook",  # no outlook stored: its CSVs are one row saying so
     "health": "view=health&health=all",
 }
 
@@ -65,8 +65,20 @@ def test_all_text_reads_at_aa_contrast_including_an_off_csv_link(
     for name, query in VIEWS.items():
         _open(page, dashboard_url, f"{query}&lang={lang}")
         assert page.evaluate(LOW_CONTRAST_JS, 4.5) == [], name
-        if name == "outlook":  # no outlook stored: its CSV links are off, and read all the same
-            assert page.get_attribute("#csv", "aria-disabled") == "true"
+    # A CSV link is off when its view's answer failed: the Today panel's, its API refused
+    _fail_intraday(page)
+    _open(page, dashboard_url, f"{VIEWS['overview']}&lang={lang}")
+    expect(page.locator("#today-csv")).to_have_attribute("aria-disabled", "true")
+    assert page.evaluate(LOW_CONTRAST_JS, 4.5) == []
+
+
+def _fail_intraday(page: Page) -> None:
+    """The Today panel's API answers 500: its CSV link goes off (the only view whose link can
+    be off since every view's CSV, the outlook's with no forecast too, has rows to give)."""
+    page.route(
+        "**/api/intraday**",
+        lambda route: route.fulfill(status=500, content_type="application/json", body="{}"),
+    )
 
 
 # Each drawn chart: its role, its name, its title (unwrapped), its as-of caption and what a
@@ -193,25 +205,22 @@ def test_a_refused_end_date_marks_the_field_and_is_its_description(
     assert date.get_attribute("aria-describedby") is None
 
 
-@pytest.mark.parametrize(
-    ("lang", "label", "map_label"),
-    [
-        ("en", "Download CSV", "Download the map's CSV"),
-        ("pt-BR", "Baixar CSV", "Baixar CSV do mapa"),
-    ],
-)
+@pytest.mark.parametrize(("lang", "label"), [("en", "Download CSV"), ("pt-BR", "Baixar CSV")])
 def test_an_off_csv_link_is_still_a_link_a_screen_reader_calls_unavailable(
-    page: Page, dashboard_url: str, lang: str, label: str, map_label: str
+    page: Page, dashboard_url: str, lang: str, label: str
 ) -> None:
     # Without its address the link was no link at all to a screen reader: plain text, its
-    # aria-disabled said nothing.
-    _open(page, dashboard_url, f"view=outlook&lang={lang}")  # no outlook stored: both are off
-    expect(page.get_by_role("link", name=label, exact=True, disabled=True)).to_have_count(1)
-    off_map = page.get_by_role("link", name=map_label, exact=True, disabled=True)
-    expect(off_map).to_have_count(1)
-    # Drawn with data, the page's link is on again, and a link with an address.
-    _open(page, dashboard_url, f"view=movement&fuel=GASOLINE&area=BR&lang={lang}")
-    expect(page.get_by_role("link", name=label, exact=True, disabled=False)).to_have_count(1)
+    # aria-disabled said nothing (the Today panel's had no role="link" to keep it one).
+    today = page.locator("#today-panel").get_by_role("link", name=label, exact=True)
+    _fail_intraday(page)
+    _open(page, dashboard_url, f"view=overview&lang={lang}")
+    expect(page.locator("#today-csv")).to_have_attribute("aria-disabled", "true")
+    expect(today.and_(page.get_by_role("link", disabled=True))).to_have_count(1)
+    # Answered, the panel's link is on again, and a link with an address.
+    page.unroute("**/api/intraday**")
+    _open(page, dashboard_url, f"view=overview&lang={lang}")
+    expect(page.locator("#today-csv")).to_have_attribute("href", re.compile("format=csv"))
+    expect(today.and_(page.get_by_role("link", disabled=False))).to_have_count(1)
 
 
 @pytest.mark.parametrize(
