@@ -6,6 +6,7 @@ stale (asked before that run) it recomputes once, on its first request."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -122,22 +123,13 @@ def test_a_redelivered_message_moves_the_version_its_failed_first_delivery_did_n
     before it left the version alone for good: the dashboard kept serving its stored views,
     and the outlook did not refresh, until some other change. A redelivered message now moves
     it."""
-    values = {(USD, d): Decimal("5.7") + Decimal(i) / 1000 for i, d in enumerate(MARCH)}
-    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", values)})
-    app.store.put_records([Record(USD, d, values[(USD, d)], Status.OK) for d in MARCH[:-1]])
-    throttled = ClientError(
-        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}},
-        "PutItem",
-    )
+    app = _march_but_its_last_day(aws_home)
     failing = [True]
-
-    def version_throttled(params: dict[str, Any], **_: object) -> None:
-        item = params["Item"]
-        if failing[0] and (item["info_type"]["S"], item["date"]["S"]) == ("META", DATA_VERSION):
-            raise throttled
-
-    aws_home.dynamodb.meta.events.register(
-        "before-parameter-build.dynamodb.PutItem", version_throttled
+    _throttle_puts(
+        aws_home,
+        lambda item: (
+            failing[0] and (item["info_type"]["S"], item["date"]["S"]) == ("META", DATA_VERSION)
+        ),
     )
     scraper = load_handler("scraper").make_handler(lambda: app)
     app.queue.send([_message(MARCH[-1:])])
@@ -165,21 +157,8 @@ def test_a_last_delivery_whose_run_log_is_throttled_still_moves_the_version(
     redelivery nothing wrote it (a redrive from the DLQ is a first delivery, which finds the
     value stored and moves nothing): the dashboard's stored views and the outlook kept the
     store as it was until some other change. The version is written before the run log now."""
-    values = {(USD, d): Decimal("5.7") + Decimal(i) / 1000 for i, d in enumerate(MARCH)}
-    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", values)})
-    app.store.put_records([Record(USD, d, values[(USD, d)], Status.OK) for d in MARCH[:-1]])
-    throttled = ClientError(
-        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}},
-        "PutItem",
-    )
-
-    def run_log_throttled(params: dict[str, Any], **_: object) -> None:
-        if params["Item"]["info_type"]["S"].startswith("RUN"):
-            raise throttled
-
-    aws_home.dynamodb.meta.events.register(
-        "before-parameter-build.dynamodb.PutItem", run_log_throttled
-    )
+    app = _march_but_its_last_day(aws_home)
+    _throttle_puts(aws_home, lambda item: item["info_type"]["S"].startswith("RUN"))
     scraper = load_handler("scraper").make_handler(lambda: app)
     app.queue.send([_message(MARCH[-1:])])
     (message,) = app.queue.receive(10)
@@ -188,6 +167,28 @@ def test_a_last_delivery_whose_run_log_is_throttled_still_moves_the_version(
         scraper(sqs_event([last]), FakeLambdaContext("scraper"))
     assert app.store.query(USD, MARCH[-1], MARCH[-1])[0].status is Status.OK
     assert data_version(app.store) != INITIAL
+
+
+def _march_but_its_last_day(aws_home: AwsHome) -> Any:
+    """The AWS home with USD stored OK for March but its last day, which the source has."""
+    values = {(USD, d): Decimal("5.7") + Decimal(i) / 1000 for i, d in enumerate(MARCH)}
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", values)})
+    app.store.put_records([Record(USD, d, values[(USD, d)], Status.OK) for d in MARCH[:-1]])
+    return app
+
+
+def _throttle_puts(aws_home: AwsHome, when: Callable[[dict[str, Any]], bool]) -> None:
+    """Every PutItem of an item ``when`` holds is refused as throttled, past botocore's retries."""
+    throttled = ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}},
+        "PutItem",
+    )
+
+    def refuse(params: dict[str, Any], **_: object) -> None:
+        if when(params["Item"]):
+            raise throttled
+
+    aws_home.dynamodb.meta.events.register("before-parameter-build.dynamodb.PutItem", refuse)
 
 
 class _CountingStore(ReadCounting, DynamoDbStore):
