@@ -149,6 +149,15 @@ def emf_blobs(stdout: str) -> list[dict[str, Any]]:
     return out
 
 
+def emf_metric(stdout: str, name: str) -> float:
+    """The value of one EMF metric printed by a handler invocation (summed when listed)."""
+    for blob in emf_blobs(stdout):
+        if name in blob:
+            value = blob[name]
+            return float(sum(value)) if isinstance(value, list) else float(value)
+    raise AssertionError(f"no EMF metric {name} in {stdout!r}")
+
+
 def function_url_event(
     path: str, query: str = "", headers: Mapping[str, str] | None = None
 ) -> dict[str, Any]:

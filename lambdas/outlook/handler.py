@@ -44,7 +44,7 @@ from fuelpipe.homes.settings import Settings
 from fuelpipe.ping import answers_ping
 from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.stages.context import StageContext
-from fuelpipe.stages.data_version import views_behind
+from fuelpipe.stages.data_version import mark_owed, unmarked, views_behind
 from fuelpipe.stages.outlook import refresh_when_changed
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
@@ -96,11 +96,22 @@ def make_handler(
         def remaining_s() -> float:
             return float(context.get_remaining_time_in_millis()) / 1000
 
+        pay_debts(home, getattr(context, "aws_request_id", "outlook"))
         outlook = refresh_outlook(home, event, remaining_s)
         views = store_views(home, get_alert_reader, remaining_s)
         if views:
             logger.info("views stored", extra=views)
         return {**outlook, **views}
+
+    def pay_debts(home: StageContext, why: str) -> None:
+        """A version owed in UNMARKED (a scraper batch holding a message on its last delivery
+        whose version write failed or was killed: lambdas/scraper/handler.py's
+        ``write_version``) is written now, before the refresh and the views follow it: one
+        GetItem when none is owed."""
+        if unmarked(home.store):
+            mark_owed(home.store, home.clock.now(), why)
+            metrics.add_metric(name="VersionsOwedPaid", unit=MetricUnit.Count, value=1)
+            logger.warning("wrote the data version a scraper batch owed")
 
     def refresh_outlook(
         home: StageContext, event: dict[str, Any], remaining_s: Callable[[], float]

@@ -13,7 +13,9 @@ homes/aws.py's ``share_rests``): its later messages are not fetched but given ba
 ``batchItemFailures``, hidden until the rest ends (stages/scrape.py: ``defer_if_resting``,
 which says why one on its last delivery is handled instead). When every message of the batch
 failed (a rested one is no failure) the handler raises, as Powertools' ``BatchProcessor``
-does, so the function's Errors alarm sees it.
+does, so the function's Errors alarm sees it. The bookkeeping after the batch (its data
+version, its run log) dead-letters no message whose work is stored: see ``write_version`` and
+``write_run_log``.
 
 The partial batch response is built here, not with Powertools' batch utility: importing that
 utility costs ~28 ms of every cold start (asyncio and every stream event class), a sixth of
@@ -38,7 +40,7 @@ from fuelpipe.ping import answers_ping
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.context import StageContext
-from fuelpipe.stages.data_version import mark_changed, scrape_changed
+from fuelpipe.stages.data_version import UNMARKED, Debt, mark_changed, mark_owed, scrape_changed
 from fuelpipe.stages.last_delivery import dead_letter_last_delivery
 from fuelpipe.stages.scrape import ScrapeReport, defer_if_resting, handle_message
 
@@ -145,6 +147,52 @@ def handle_or_dead_letter(home: StageContext, report: ScrapeReport, message: Mes
     return True
 
 
+def enter_debt(owe: Debt) -> None:
+    """Enter (or stamp anew) the batch's debt in UNMARKED; a store refusing it is logged, not
+    raised: raising would dead-letter the batch's last delivery for bookkeeping."""
+    try:
+        owe()
+    except Exception:
+        logger.exception("could not enter the batch's data version debt")
+
+
+def write_version(home: StageContext, owe: Debt, why: str) -> None:
+    """Write a new data version after the batch stored changes (or may have: a redelivery).
+
+    A batch with no message on its last delivery lets a failure raise: every message of it is
+    delivered again, and the redelivery writes the version. A batch holding one entered its
+    debt in UNMARKED before any message was handled (:class:`Debt`, one GetItem of the data
+    version, one of UNMARKED, one conditional PutItem), since a failure now has no redelivery
+    to follow it (SQS dead-letters that message, and a redrive from the DLQ is a first
+    delivery, which finds its records stored and changes nothing), nor has a timeout there.
+    Here the debt is stamped anew if the data version moved while the batch stored (one
+    GetItem, and a PutItem only then), and paid with the version (:func:`mark_owed`: one
+    GetItem, one conditional PutItem more). A version write (or that clearing) that fails is
+    then logged and counted (``VersionOwed``), not raised: the debt stays, and the outlook
+    function's next run (every 10 minutes) writes the version."""
+    if not owe.set:
+        mark_changed(home.store, home.clock.now(), why)
+        return
+    enter_debt(owe)
+    try:
+        mark_owed(home.store, home.clock.now(), why)
+    except Exception:
+        logger.exception("data version (or its debt's clearing) failed: the debt is left")
+        metrics.add_metric(name="VersionOwed", unit=MetricUnit.Count, value=1)
+
+
+def write_run_log(home: StageContext, run: RunLog) -> None:
+    """Store the batch's run log; a store refusing it is logged and counted (``RunLogFailed``),
+    not raised: the batch's work is stored and versioned by then, and raising would only have
+    SQS deliver every message of it again (each fetched again for a log) and dead-letter one
+    on its last delivery."""
+    try:
+        home.store.put_run(run)
+    except Exception:
+        logger.exception("run log not written; the batch is done")
+        metrics.add_metric(name="RunLogFailed", unit=MetricUnit.Count, value=1)
+
+
 def make_handler(get_context: ContextProvider) -> Handler:
     """The Lambda handler around a stage-context provider (tests and the demo pass their own)."""
 
@@ -158,6 +206,10 @@ def make_handler(get_context: ContextProvider) -> Handler:
         home = get_context()
         started = home.clock.now()
         report = ScrapeReport()
+        why = getattr(context, "aws_request_id", "scraper")
+        owe = Debt(home.store, UNMARKED)
+        if any(receive_count(r) >= home.queue.max_receives for r in records):
+            enter_debt(owe)  # a last delivery: owed before any message is handled (write_version)
         # The shared rests are read once for the batch, not by each message and request.
         with home.rests.batch() if home.rests is not None else nullcontext():
             response = process_batch(records, lambda m: handle_or_dead_letter(home, report, m))
@@ -172,16 +224,11 @@ def make_handler(get_context: ContextProvider) -> Handler:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         # Written after the records: the dashboard recomputes once. A redelivered message may
         # have stored its records on a delivery that failed before this write (the version
-        # throttled): this delivery then finds nothing new, so it writes it anyway. Written
-        # before the run log: a run log that fails the invocation on a message's last delivery
-        # is followed by no redelivery (SQS dead-letters the message), and a redrive from the
-        # DLQ is a first delivery, so the version the records need would be written by nobody.
+        # throttled): this delivery then finds nothing new, so it writes it anyway.
         redelivered = any(receive_count(r) > 1 for r in records)
-        if scrape_changed(report) or redelivered:
-            mark_changed(
-                home.store, home.clock.now(), getattr(context, "aws_request_id", "scraper")
-            )
-        home.store.put_run(RunLog("scraper", started, home.clock.now(), report.as_dict()))
+        if scrape_changed(report) or redelivered or owe.set:
+            write_version(home, owe, why)
+        write_run_log(home, RunLog("scraper", started, home.clock.now(), report.as_dict()))
         logger.info("scraped", extra={**report.as_dict(), "batch_item_failures": failed})
         return response
 

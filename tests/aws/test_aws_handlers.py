@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from devtools.aws.lambda_events import (
     FakeLambdaContext,
     deliver_until_gone,
-    emf_blobs,
+    emf_metric,
     failed_ids,
     load_handler,
     scheduled_event,
@@ -47,15 +47,6 @@ pytestmark = pytest.mark.aws
 SP = ZoneInfo("America/Sao_Paulo")
 NOW = datetime(2025, 3, 31, 20, 0, tzinfo=SP)
 MARCH = list(expected_between(get_calendar("ANBIMA"), date(2025, 3, 1), date(2025, 3, 31)))
-
-
-def metric(stdout: str, name: str) -> float:
-    """The value of one EMF metric printed by a handler invocation."""
-    for blob in emf_blobs(stdout):
-        if name in blob:
-            value = blob[name]
-            return float(sum(value)) if isinstance(value, list) else float(value)
-    raise AssertionError(f"no EMF metric {name} in {stdout!r}")
 
 
 def drain(queue: Queue, limit: int = 1000) -> list[Message]:
@@ -113,8 +104,8 @@ def test_data_clustering_scheduled_event_enqueues_each_gap_once(
     sent = DownloadRequest.from_body(message.body)
     assert (sent.partition_key, sent.dates_to_download) == ("CURRENCY#USD", MARCH)
     out = capsys.readouterr().out
-    assert metric(out, "GapsFound") == len(MARCH)
-    assert metric(out, "MessagesSent") == 1
+    assert emf_metric(out, "GapsFound") == len(MARCH)
+    assert emf_metric(out, "MessagesSent") == 1
     assert f'"correlation_id":"{event["id"]}"' in logs.getvalue().replace(" ", "")
     assert [r.stage for r in app.store.last_runs()] == ["data_clustering"]
 
@@ -213,8 +204,8 @@ def test_scraper_dead_letters_the_one_poison_message_and_stores_the_rest(
     for key in keys:
         assert [p.date for p in app.store.present(key)] == MARCH
     out = capsys.readouterr().out
-    assert metric(out, "RecordsWritten") == 3 * len(MARCH)
-    assert metric(out, "DeadLettered") == 1
+    assert emf_metric(out, "RecordsWritten") == 3 * len(MARCH)
+    assert emf_metric(out, "DeadLettered") == 1
 
 
 def test_scraper_dead_letters_at_once_a_malformed_message_whose_reason_quotes_a_control_character(
@@ -361,7 +352,7 @@ def test_a_message_failing_on_its_last_delivery_is_dead_lettered_with_its_error(
     assert "ClientError" in dead.reason and "ProvisionedThroughputExceeded" in dead.reason
     assert dead.receive_count == 5
     assert app.queue.depth() == QueueDepth(visible=0, in_flight=0, dead=1)
-    assert metric(capsys.readouterr().out, "DeadLettered") == 1
+    assert emf_metric(capsys.readouterr().out, "DeadLettered") == 1
     (alert,) = DeadLettered().evaluate(AlertContext(NOW, app.store, app.queue, DEFAULT_CATALOG))
     assert "ProvisionedThroughputExceeded" in alert.summary
 
@@ -462,9 +453,9 @@ def test_retry_recheck_retries_due_records_and_quarantines_spent_ones(
     assert [r.date for r in app.store.quarantined()] == [spent]
     assert {r.date: r.retry_count for r in app.store.pending()} == {due: 1, later: 1}
     out = capsys.readouterr().out
-    assert metric(out, "Retries") == 1
-    assert metric(out, "Quarantined") == 1
-    assert metric(out, "QuarantinedTotal") == 1
+    assert emf_metric(out, "Retries") == 1
+    assert emf_metric(out, "Quarantined") == 1
+    assert emf_metric(out, "QuarantinedTotal") == 1
 
 
 def test_retry_recheck_whose_send_sqs_refuses_still_moves_the_data_version(
@@ -516,7 +507,7 @@ def test_retry_recheck_counts_a_quarantine_whose_answer_was_lost(
     assert (result["quarantined"], result["lost_race"]) == (1, 0)
     assert [r.date for r in app.store.quarantined()] == [spent]
     assert data_version(app.store) != before
-    assert metric(capsys.readouterr().out, "Quarantined") == 1
+    assert emf_metric(capsys.readouterr().out, "Quarantined") == 1
 
 
 def test_scraper_counts_a_revision_whose_answer_was_lost(aws_home: AwsHome) -> None:
@@ -585,7 +576,7 @@ def test_retry_recheck_near_its_timeout_sends_its_claims_and_defers_the_rest(
         d: int(d in asked) for d in MARCH[:5]
     }
     assert sorted(r.date for r in app.store.due_pending(NOW)) == MARCH[2:5]
-    assert metric(capsys.readouterr().out, "RetriesDeferred") == 3
+    assert emf_metric(capsys.readouterr().out, "RetriesDeferred") == 3
 
     again = handler(scheduled_event(), FakeLambdaContext("retry_recheck"))  # a full 120 s
 

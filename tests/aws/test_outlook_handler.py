@@ -15,9 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from devtools.aws.lambda_events import FakeLambdaContext, load_handler, scheduled_event
+from devtools.aws.lambda_events import FakeLambdaContext, emf_metric, load_handler, scheduled_event
 from tests.aws.conftest import AwsHome
-from tests.aws.test_aws_handlers import metric
 from tests.aws.test_realtime_handlers import _SecondsLeft
 from tests.outlook.conftest import DATASETS, store_known
 from tests.stages.conftest import NOW
@@ -204,7 +203,7 @@ def test_an_outlook_run_short_of_time_skips_the_alerts_and_the_recheck_sends_the
 
     assert (late["made"], late["alerts_skipped"]) == (1, 1) and "alerts_firing" not in late
     assert "alert evaluation skipped: too little time left" in caplog.text
-    assert metric(capsys.readouterr().out, "AlertsSkipped") == 1
+    assert emf_metric(capsys.readouterr().out, "AlertsSkipped") == 1
     assert "Item" not in aws_home.dynamodb.get_item(TableName=table, Key=DynamoAlertState.KEY)
     assert drain_sns_inbox(sqs, inbox) == []
 

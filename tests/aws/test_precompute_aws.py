@@ -19,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 from devtools.aws.lambda_events import (
     FakeLambdaContext,
+    emf_metric,
     function_url_event,
     load_handler,
     scheduled_event,
@@ -50,7 +51,14 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.stages.context import StageContext
-from fuelpipe.stages.data_version import DATA_VERSION, INITIAL, VIEWS_VERSION, data_version
+from fuelpipe.stages.data_version import (
+    DATA_VERSION,
+    INITIAL,
+    UNMARKED,
+    VIEWS_VERSION,
+    data_version,
+    unmarked,
+)
 
 pytestmark = pytest.mark.aws
 
@@ -127,9 +135,7 @@ def test_a_redelivered_message_moves_the_version_its_failed_first_delivery_did_n
     failing = [True]
     _throttle_puts(
         aws_home,
-        lambda item: (
-            failing[0] and (item["info_type"]["S"], item["date"]["S"]) == ("META", DATA_VERSION)
-        ),
+        lambda item: failing[0] and _names(item, DATA_VERSION),
     )
     scraper = load_handler("scraper").make_handler(lambda: app)
     app.queue.send([_message(MARCH[-1:])])
@@ -148,33 +154,123 @@ def test_a_redelivered_message_moves_the_version_its_failed_first_delivery_did_n
 
 
 def test_a_last_delivery_whose_run_log_is_throttled_still_moves_the_version(
-    aws_home: AwsHome,
+    aws_home: AwsHome, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The message's last delivery (its receive count at the queue's ``max_receives``) stores
-    the new value, then its run log is throttled past every retry: the invocation fails, and
-    SQS's RedrivePolicy moves the message to the DLQ instead of delivering it again. The run
-    log was written before the data version, so the version stayed as it was, and with no
-    redelivery nothing wrote it (a redrive from the DLQ is a first delivery, which finds the
-    value stored and moves nothing): the dashboard's stored views and the outlook kept the
-    store as it was until some other change. The version is written before the run log now."""
+    the new value, then its run log is throttled past every retry. The invocation failed, so
+    SQS's RedrivePolicy moved the message, its value stored and versioned, to the DLQ (and
+    would have redelivered the rest of a batch whose work was done, to be fetched again only
+    for a log). A run log that fails is logged and counted (``RunLogFailed``) instead: the
+    batch is done, nothing is dead-lettered, and the version moved before it."""
     app = _march_but_its_last_day(aws_home)
     _throttle_puts(aws_home, lambda item: item["info_type"]["S"].startswith("RUN"))
     scraper = load_handler("scraper").make_handler(lambda: app)
     app.queue.send([_message(MARCH[-1:])])
     (message,) = app.queue.receive(10)
     last = replace(message, receive_count=app.queue.max_receives)
-    with pytest.raises(ClientError, match="throttled"):  # failed: SQS dead-letters it now
-        scraper(sqs_event([last]), FakeLambdaContext("scraper"))
+
+    response = scraper(sqs_event([last]), FakeLambdaContext("scraper"))
+
+    assert response == {"batchItemFailures": []}  # done: SQS deletes it, dead-letters nothing
     assert app.store.query(USD, MARCH[-1], MARCH[-1])[0].status is Status.OK
     assert data_version(app.store) != INITIAL
+    assert app.store.last_runs() == []  # the log was refused indeed
+    assert emf_metric(capsys.readouterr().out, "RunLogFailed") == 1
 
 
-def _march_but_its_last_day(aws_home: AwsHome) -> Any:
-    """The AWS home with USD stored OK for March but its last day, which the source has."""
-    values = {(USD, d): Decimal("5.7") + Decimal(i) / 1000 for i, d in enumerate(MARCH)}
-    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", values)})
-    app.store.put_records([Record(USD, d, values[(USD, d)], Status.OK) for d in MARCH[:-1]])
-    return app
+def test_a_last_delivery_whose_version_write_is_throttled_leaves_a_debt_the_outlook_pays(
+    aws_home: AwsHome, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The message's last delivery stores the new value, then its data version write is
+    throttled past every retry. The invocation failed, SQS dead-lettered the message, and no
+    redelivery came to write the version (a redrive from the DLQ is a first delivery, which
+    finds the value stored and changes nothing): the stored views kept the store as it was
+    until some other change. The batch's debt is in ``data_unmarked`` now, entered before its
+    first message was handled; the batch is done (nothing dead-lettered), and the outlook
+    function's next run writes the version, clears the debt and stores the views for it."""
+    app = _march_but_its_last_day(aws_home)
+    throttling = [True]
+    _throttle_puts(aws_home, lambda item: throttling[0] and _names(item, DATA_VERSION))
+    scraper = load_handler("scraper").make_handler(lambda: app)
+    app.queue.send([_message(MARCH[-1:])])
+    (message,) = app.queue.receive(10)
+    last = replace(message, receive_count=app.queue.max_receives)
+
+    response = scraper(sqs_event([last]), FakeLambdaContext("scraper"))
+
+    assert response == {"batchItemFailures": []}
+    assert app.store.query(USD, MARCH[-1], MARCH[-1])[0].status is Status.OK
+    assert data_version(app.store) == INITIAL
+    assert unmarked(app.store)
+    assert emf_metric(capsys.readouterr().out, "VersionOwed") == 1
+    assert len(app.store.last_runs()) == 1  # the run log is written all the same
+
+    throttling[0] = False
+    load_handler("outlook").make_handler(lambda: app)(scheduled_event(), FakeLambdaContext("o"))
+
+    assert data_version(app.store) != INITIAL
+    assert not unmarked(app.store)
+    assert app.store.get_meta(VIEWS_VERSION) == data_version(app.store)  # the views follow it
+
+
+class _Killed(BaseException):
+    """The Lambda's process stopping at this point (its timeout, an out-of-memory kill): no
+    ``except Exception`` of the handler sees it."""
+
+
+def test_a_last_delivery_killed_before_its_version_leaves_a_debt_the_outlook_pays(
+    aws_home: AwsHome,
+) -> None:
+    """Killed between storing the value and writing the version on the message's last
+    delivery: SQS dead-letters it after the timeout, and only the debt entered before the
+    batch was handled still says a version is owed; the outlook function's next run pays it.
+    Before, nothing recorded it, so the version (and the stored views) stayed as they were."""
+    app = _march_but_its_last_day(aws_home)
+    killing = [True]
+
+    def kill(params: dict[str, Any], **_: object) -> None:
+        if killing[0] and _names(params["Item"], DATA_VERSION):
+            raise _Killed
+
+    aws_home.dynamodb.meta.events.register("before-parameter-build.dynamodb.PutItem", kill)
+    scraper = load_handler("scraper").make_handler(lambda: app)
+    app.queue.send([_message(MARCH[-1:])])
+    (message,) = app.queue.receive(10)
+    last = replace(message, receive_count=app.queue.max_receives)
+    with pytest.raises(_Killed):
+        scraper(sqs_event([last]), FakeLambdaContext("scraper"))
+    assert app.store.query(USD, MARCH[-1], MARCH[-1])[0].status is Status.OK
+    assert data_version(app.store) == INITIAL
+
+    killing[0] = False
+    load_handler("outlook").make_handler(lambda: app)(scheduled_event(), FakeLambdaContext("o"))
+
+    assert data_version(app.store) != INITIAL
+    assert not unmarked(app.store)
+
+
+def test_a_batch_with_no_last_delivery_reads_and_writes_no_debt(aws_home: AwsHome) -> None:
+    """The debt costs nothing on the common path: only a batch holding a message on its last
+    delivery enters one (a failure on an earlier delivery is redelivered, and the redelivery
+    writes the version)."""
+    app = _march_but_its_last_day(aws_home)
+    touched: list[str] = []
+
+    def note(params: dict[str, Any], **_: object) -> None:
+        if _names(params.get("Key") or params.get("Item") or {}, UNMARKED):
+            touched.append(str(params))
+
+    for operation in ("GetItem", "PutItem"):
+        aws_home.dynamodb.meta.events.register(f"before-parameter-build.dynamodb.{operation}", note)
+    _scrape_the_last_day(app)
+
+    assert data_version(app.store) != INITIAL
+    assert touched == []
+
+
+def _names(item: dict[str, Any], name: str) -> bool:
+    """The DynamoDB item (or key) is the meta entry ``name``."""
+    return (item["info_type"]["S"], item["date"]["S"]) == ("META", name)
 
 
 def _throttle_puts(aws_home: AwsHome, when: Callable[[dict[str, Any]], bool]) -> None:

@@ -14,11 +14,11 @@ import pytest
 from devtools.aws.lambda_events import (
     FakeLambdaContext,
     emf_blobs,
+    emf_metric,
     load_handler,
     scheduled_event,
 )
 from tests.aws.conftest import AwsHome
-from tests.aws.test_aws_handlers import metric
 from tests.support.aws_backends import drain_sns_inbox, sns_topic_with_inbox
 from tests.support.window_polls import (
     FAILED_AT,
@@ -316,7 +316,7 @@ def test_retry_recheck_skips_alerting_when_too_little_time_is_left(
 
     assert late["alerts_skipped"] == 1 and "alerts_firing" not in late
     assert "alert evaluation skipped: too little time left" in caplog.text
-    assert metric(capsys.readouterr().out, "AlertsSkipped") == 1
+    assert emf_metric(capsys.readouterr().out, "AlertsSkipped") == 1
     assert "Item" not in aws_home.dynamodb.get_item(TableName=table, Key=DynamoAlertState.KEY)
     assert drain_sns_inbox(sqs, inbox) == []
 
@@ -357,7 +357,7 @@ def test_a_failed_alert_delivery_emits_the_metric_its_alarm_watches(
     (directive,) = blob["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "fuelpipe"
     assert directive["Dimensions"] == [["service"]] and blob["service"] == "retry_recheck"
-    assert metric(out, "AlertDeliveryFailed") >= 1
+    assert emf_metric(out, "AlertDeliveryFailed") >= 1
 
 
 def test_retry_recheck_leaves_the_alerts_their_reserve(aws_home: AwsHome) -> None:
@@ -424,7 +424,7 @@ def test_retry_recheck_reads_the_quarantine_index_once_for_its_metric_and_its_al
 
     assert store.summary_reads == 1
     assert result["quarantined_total"] == 6
-    assert metric(capsys.readouterr().out, "QuarantinedTotal") == 6
+    assert emf_metric(capsys.readouterr().out, "QuarantinedTotal") == 6
     bodies = drain_sns_inbox(sqs, inbox)
     found = {b["subject"]: b["evidence"]["dates"] for b in bodies if b["rule"] == "quarantined"}
     assert found == {"CURRENCY#USD": 3, "CURRENCY#EUR": 3}

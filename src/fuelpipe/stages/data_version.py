@@ -37,7 +37,10 @@ cleared once a version written after it is in). A run killed in between (kill -9
 delete, in the recheck or the outlook refresh) leaves its entry, and the next cycle or drain
 writes the version even if it stores nothing new: the changes were made, only their version
 was lost. A run that fails with an error there writes it on its way out instead
-(:func:`mark_after_error`)."""
+(:func:`mark_after_error`). On AWS, a scraper batch holding a message on its last delivery
+enters its entry before handling any message (no redelivery follows a failure there), and the
+outlook function's next run pays what such a batch left (lambdas/scraper/handler.py's
+``write_version``)."""
 
 
 def unmarked(store: Store) -> bool:
