@@ -33,7 +33,8 @@ walk-forward errors): the bands served before."""
 
 
 def coverages(inputs: Inputs, lags: Lags) -> list[tuple[int, int, tuple[float, ...]]]:
-    """Per horizon (1, 2, 4): (horizon, n, (served 80%, served 95%, leave-one-out 80%, 95%))."""
+    """Per served horizon (1 to 5): (horizon, n, (served 80%, served 95%, leave-one-out 80%,
+    95%))."""
     served = score(walk_forward(inputs, START, None, lags)[1])
     loo = score(walk_forward(inputs, START, None, lags, LEAVE_ONE_OUT)[1])
     return [

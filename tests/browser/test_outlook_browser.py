@@ -1085,3 +1085,32 @@ def test_a_map_of_another_week_than_the_fan_says_which_each_shows(
         page.wait_for_function("() => location.search.includes('area=SP')")
         expect(page.locator("#outlook-map-note")).to_have_text(re.compile(r"^(Each|A variação) "))
         context.close()
+
+
+def test_the_view_names_the_horizons_whose_bands_are_leave_one_out(
+    page: Page, outlook_url: str
+) -> None:
+    """The real forecast's bands are all from its walk-forward errors: no note. An answer whose
+    three longer horizons fell back to the leave-one-out residuals names them, in both
+    languages."""
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
+    _ready(page)
+    note = page.locator("#outlook-bands")
+    assert note.inner_text() == "" and not note.is_visible()
+
+    def fell_back(route: Route) -> None:
+        body = route.fetch().json()
+        for step in body["steps"]:
+            step["bands"] = "leave_one_out" if step["horizon"] >= 3 else "walk_forward"
+        route.fulfill(json=body)
+
+    page.route("**/api/outlook?*", fell_back)
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
+    _ready(page)
+    assert note.inner_text() == (
+        "Bands 3, 4, 5 weeks ahead: from the model's leave-one-out residuals, as it has too "
+        "few past forecast errors there yet."
+    )
+    page.click(".lang-btn[data-lang='pt-BR']")
+    _ready(page)
+    assert note.inner_text().startswith("Faixas a 3, 4, 5 semanas à frente: dos resíduos")

@@ -39,4 +39,4 @@ def test_some_asked_without_history_are_a_note_each_and_the_rest_is_scored() -> 
     assert code == 0, out + err
     assert f"note: no history for FUEL#LPG#SP in {DATASETS}; skipped" in err
     assert "error:" not in err
-    assert out.count('"fuel": "GASOLINE"') == 3  # horizons 1, 2 and 4
+    assert out.count('"fuel": "GASOLINE"') == 5  # horizons 1 to 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ SP = ZoneInfo("America/Sao_Paulo")
 KEY = outlook_key("DIESEL_S10", "REGION_SE")
 
 
-def _forecast() -> Forecast:
+def _forecast(loo: tuple[int, ...] | None = ()) -> Forecast:
     """A forecast shaped like the model's (values made up for the round trip)."""
     steps = tuple(
         Step(
@@ -35,6 +36,7 @@ def _forecast() -> Forecast:
         -0.0123,
         date(2024, 3, 5),
         steps,
+        loo_horizons=loo,
     )
 
 
@@ -63,3 +65,13 @@ def test_published_prices_attach_to_their_horizons(store: Store) -> None:
     back = from_record(scored)
     assert back.actuals == {1: 6.105, 2: 6.2}
     assert [s.horizon for s in back.unscored()] == [3, 4, 5]
+
+
+def test_the_leave_one_out_horizons_read_back_as_stored(store: Store) -> None:
+    """Some, none (an empty attribute, not an absent one) and not known (absent) alike."""
+    for day, loo in ((1, (3, 4, 5)), (2, ()), (3, None)):
+        fc = _forecast(loo)
+        fc = replace(fc, as_of=fc.as_of + timedelta(days=day))
+        store.put_records([to_record(KEY, fc)])
+    read = [from_record(r).forecast.loo_horizons for r in store.query(KEY)]
+    assert read == [(3, 4, 5), (), None]

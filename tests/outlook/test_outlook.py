@@ -155,7 +155,7 @@ def test_the_model_beats_no_change_on_average_at_one_week(history):
     for product in ("GASOLINE", "ETHANOL", "DIESEL_S10"):
         inputs = _inputs(history, f"FUEL#{product}#BR")
         _, scored = walk_forward(inputs, date(2016, 10, 1), lags=Lags.from_catalog(DEFAULT_CATALOG))
-        one, _, _ = score(scored)
+        one = score(scored, (1,))[0]
         ratios.append(one.ratio)
         assert abs(one.coverage80 - 0.80) <= 0.05
         assert abs(one.coverage95 - 0.95) <= 0.05

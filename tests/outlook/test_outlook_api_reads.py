@@ -15,7 +15,10 @@ day is FRED's cut-off, 7 days before PTAX's). Re-recorded in session 29 when the
 gained ``available`` after ``stale``: only the area CSV changed, each row the same with that
 column added (``True`` on every row). Re-recorded in session 42 when ``driver_move`` came to 6
 decimals as stored (4 before): only that field changed, in the four JSON answers with a
-forecast and the five rows of the area CSV (0.0619 -> 0.061865, 0.0159 -> 0.015879)."""
+forecast and the five rows of the area CSV (0.0619 -> 0.061865, 0.0159 -> 0.015879).
+Re-recorded in session 44 when each step gained ``bands`` (where its bands come from): only
+that was added, ``walk_forward`` on each of the 20 steps of the four JSON answers with a
+forecast, and the area CSV's ``bands`` column before ``other_tables`` on its five rows."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from fuelpipe.cli.main import cli
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.keys import fuel_key, outlook_key
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.params import HORIZONS
 from fuelpipe.stages.outlook import refresh_outlook
 
 from .conftest import DATASETS
@@ -44,14 +45,11 @@ def test_backtest_prints_every_field_per_fuel_area_and_horizon():
     )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
+    # every horizon the outlook serves: 3 and 5 weeks were served but not backtested
     assert [(r["fuel"], r["horizon"]) for r in rows] == [
-        ("GASOLINE", 1),
-        ("GASOLINE", 2),
-        ("GASOLINE", 4),
-        ("LPG", 1),
-        ("LPG", 2),
-        ("LPG", 4),
+        (f, h) for f in ("GASOLINE", "LPG") for h in HORIZONS
     ]
+    assert HORIZONS == (1, 2, 3, 4, 5)
     assert all(set(r) == FIELDS and r["area"] == "BR" for r in rows)
     assert all(100 <= r["n"] <= 105 for r in rows)  # two years of survey weeks
     assert all(abs(r["ratio"] - r["mae"] / r["naive_mae"]) < 0.01 for r in rows)
@@ -155,7 +153,7 @@ def test_a_fuel_or_area_given_twice_is_backtested_once():
         return [(r["fuel"], r["area"], r["horizon"]) for r in json.loads(result.stdout)]
 
     once = rows("--fuel", "LPG", "--area", "BR")
-    assert once == [("LPG", "BR", 1), ("LPG", "BR", 2), ("LPG", "BR", 4)]
+    assert once == [("LPG", "BR", h) for h in HORIZONS]
     assert rows("--fuel", "LPG", "--fuel", " lpg", "--area", "BR", "--area", "br") == once
 
 

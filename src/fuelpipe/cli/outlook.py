@@ -123,7 +123,7 @@ def backtest(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
-    """Walk-forward backtest on the real history: per fuel, area and horizon (1, 2, 4 weeks).
+    """Walk-forward backtest on the real history: per fuel, area and horizon (1 to 5 weeks).
 
     It scores the history in --history (every week it holds), not the store's: the dashboard's
     Outlook accuracy scores the store's last three years, so their MAEs differ.
@@ -338,6 +338,7 @@ def show(
         raise cli.fail(f"--area takes one area, not {', '.join(chosen)}: run one show for each")
     (chosen_area,) = chosen
     _needs_numpy(cli, "fuelpipe outlook show")
+    from fuelpipe.outlook.forecast import bands_of
     from fuelpipe.outlook.records import from_record
     from fuelpipe.stages.outlook import behind_newest, newest_after, skip_reasons
 
@@ -399,6 +400,7 @@ def show(
                             "lo95": round(s.lo95, 4),
                             "hi95": round(s.hi95, 4),
                             "published": stored.actuals.get(s.horizon),
+                            "bands": bands_of(fc, s.horizon),
                         }
                         for s in fc.steps
                     ],
@@ -529,6 +531,10 @@ def _notes(cli: Any, out: list[dict[str, Any]]) -> None:
     for row in out:  # the no-change fallback is no model's forecast: say so, and why
         if row["method"] == "no_change":
             cli.console.print(escape(no_change_note(row)), highlight=False)
+    for row in out:  # bands not from the model's own errors: too few of them yet
+        note = loo_note(row)
+        if note:
+            cli.console.print(escape(note), highlight=False)
     # A driver too old when the forecast was made: said under the table once, naming the
     # fuels it holds for (every fuel's forecast shares the drivers: one line, not seven).
     stale: dict[str, list[str]] = {}
@@ -580,6 +586,24 @@ def no_change_note(row: dict[str, Any]) -> str:
         f"note: {row['fuel']}: no change: a state's forecast is its last price moved by "
         f"Brazil's forecast change from the week of {row['last_week']}, and {because}; so the "
         "forecast is the last price at every week (no model forecast, no driver used)"
+    )
+
+
+def loo_note(row: dict[str, Any]) -> str | None:
+    """The note under the table for a forecast some of whose bands are the leave-one-out
+    residuals' (``bands`` of its steps in ``show --json``), None when none are."""
+    from fuelpipe.outlook.params import Params
+
+    loo = [str(s["horizon"]) for s in row["steps"] if s["bands"] == "leave_one_out"]
+    if not loo:
+        return None
+    at = loo[0] if len(loo) == 1 else f"{', '.join(loo[:-1])} and {loo[-1]}"
+    weeks = "week" if loo == ["1"] else "weeks"
+    others = "" if len(loo) == len(row["steps"]) else " (the other horizons' are from those)"
+    return (
+        f"note: {row['fuel']}: the bands at {at} {weeks} ahead are from the regression's "
+        f"leave-one-out residuals: fewer than {Params().least_errors} of the model's own "
+        f"walk-forward errors there yet{others}"
     )
 
 

@@ -24,6 +24,7 @@ from fuelpipe.dashboard.schemas import DECIMALS, Table, context
 from fuelpipe.domain.catalog import FUEL_PRODUCTS, Catalog
 from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key, outlook_key
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.forecast import bands_of
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.outlook import (
     MIN_WEEKS,
@@ -43,7 +44,8 @@ if TYPE_CHECKING:  # numpy is imported only when an outlook is read
 ACCURACY_WEEKS = 156
 HISTORY_WEEKS = 26
 REPORTED_HORIZONS = (1, 2, 4)
-"""The horizons the area view's accuracy table shows (``outlook.backtest.REPORTED_HORIZONS``)."""
+"""The horizons the area view's accuracy table shows (``outlook.backtest.REPORTED_HORIZONS``,
+what the CLI and docs/OUTLOOK_BACKTEST.md report, is every served horizon, 1 to 5)."""
 MIN_SCORED_WEEKS = 12
 """Fewer scored 1-week forecasts than this give no verdict on whether the model beats
 no-change: a few weeks' mean absolute errors say nothing either way."""
@@ -66,6 +68,14 @@ class StepOut(BaseModel):
     lo95: float
     hi95: float
     published: float | None
+    bands: str | None = Field(
+        default=None,
+        description="where the 80%/95% bands come from: `walk_forward` (the model's own "
+        "walk-forward errors; a state's, every state's), `leave_one_out` (the regression's "
+        "leave-one-out residuals: fewer than 20 walk-forward errors at this horizon, a series' "
+        "first weeks of forecasts); null when not known (a forecast stored before it was "
+        "recorded)",
+    )
 
 
 class StaleDriverOut(BaseModel):
@@ -217,7 +227,8 @@ class OutlookView(BaseModel):
 
     def table(self) -> Table:
         """The fan chart's numbers, one row per forecast week, then the forecast's own fields
-        on each (its unit, how it was made, its drivers, why it is stale or no change)."""
+        on each (its unit, how it was made, its drivers, why it is stale or no change), then
+        where the week's bands come from (``bands``)."""
         head = ["fuel", "area", "as_of", "last_week", "last_price", "horizon", "week", "point",
                 "lo80", "hi80", "lo95", "hi95", "published", "verdict", "stale"]  # fmt: skip
         view_head, view = context(self, OUTLOOK_CSV_FIELDS)
@@ -239,10 +250,11 @@ class OutlookView(BaseModel):
                 self.verdict,
                 self.stale,
                 *view,
+                s.bands,
             ]
             for s in self.steps
         ]
-        return head + view_head, rows
+        return [*head, *view_head, "bands"], rows
 
 
 class StateChange(BaseModel):
@@ -395,6 +407,7 @@ def fill_forecast(view: OutlookView, stored: StoredForecast) -> None:
             lo95=round(s.lo95, 4),
             hi95=round(s.hi95, 4),
             published=stored.actuals.get(s.horizon),
+            bands=bands_of(fc, s.horizon),
         )
         for s in fc.steps
     ]

@@ -44,7 +44,9 @@ from fuelpipe.outlook.series import (
     parts_of,
 )
 
-REPORTED_HORIZONS = (1, 2, 4)
+REPORTED_HORIZONS = HORIZONS
+"""The horizons :func:`score` reports by default: every one the outlook serves (1 to 5 weeks;
+the backtest reported 1, 2 and 4 only, while 3 and 5 were served unscored)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,3 +73,23 @@ class Forecast:
     driver at all."""
     no_change: NoChange | None = None
     """Set when the forecast is the no-change fallback, with why (None: the model's forecast)."""
+    loo_horizons: tuple[int, ...] | None = ()
+    """The horizons whose bands are the regression's leave-one-out residuals' quantiles: fewer
+    than ``Params.least_errors`` of the model's own walk-forward errors at that horizon (a
+    series' first weeks of forecasts). Empty: every band from the walk-forward errors (a
+    state's always are: every state's errors). None: not known (a forecast stored before
+    fuelpipe recorded it, model version 9 or older)."""
+
+
+WALK_FORWARD, LEAVE_ONE_OUT = "walk_forward", "leave_one_out"
+
+
+def bands_of(forecast: Forecast, horizon: int) -> str | None:
+    """Where the bands of ``forecast`` at ``horizon`` come from, as ``/api/outlook`` and
+    ``fuelpipe outlook show --json`` give it: ``walk_forward`` (the model's own walk-forward
+    errors; a state's, every state's), ``leave_one_out`` (the regression's leave-one-out
+    residuals: too few walk-forward errors at that horizon), None when not known (a forecast
+    stored before it was recorded)."""
+    if forecast.loo_horizons is None:
+        return None
+    return LEAVE_ONE_OUT if horizon in forecast.loo_horizons else WALK_FORWARD

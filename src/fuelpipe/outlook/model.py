@@ -339,7 +339,8 @@ def forecast_from(
     the points are the same, bit for bit. ``scales``: per horizon (rows), the 80% and 95%
     quantiles of the model's own walk-forward errors over the volatility then
     (:func:`walked_scales`); a horizon whose row is NaN (too few errors), or every horizon
-    when None, takes the leave-one-out residuals' instead."""
+    when None, takes the leave-one-out residuals' instead, and the forecast names it
+    (``loo_horizons``)."""
     if not np.all(np.isfinite(row)):
         return None
     steps: list[Step] = []
@@ -348,6 +349,7 @@ def forecast_from(
     vol_now = float(samples.vol[last])
     published = samples.weeks[: last + 1]
     widest = np.zeros(2)  # no band narrower than a shorter horizon's
+    loo: list[int] = []  # the horizons whose bands are the leave-one-out residuals'
     for c, h in enumerate(HORIZONS):
         if targets is None:
             target = target_rows(published, h)
@@ -367,8 +369,9 @@ def forecast_from(
             widest = np.maximum(scales[c] * vol_now, widest)
             q80, q95 = np.maximum(widest, floors[c])
         elif bands:
-            beta, loo = ridge_fit(x, y, params.ridge)
-            scaled = np.abs(loo) / samples.vol[ends]
+            beta, residuals = ridge_fit(x, y, params.ridge)
+            loo.append(h)
+            scaled = np.abs(residuals) / samples.vol[ends]
             widest = np.maximum(conformal_quantiles(scaled, (0.80, 0.95)) * vol_now, widest)
             q80, q95 = np.maximum(widest, floors[c])
         else:
@@ -381,6 +384,7 @@ def forecast_from(
         driver_move=driver_move,
         driver_day=driver_day,
         steps=tuple(steps),
+        loo_horizons=tuple(loo),
     )
 
 

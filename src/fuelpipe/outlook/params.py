@@ -60,7 +60,7 @@ class PoolParams:
             raise ValueError(f"pooled outlook parameters out of range: {self}")
 
 
-MODEL_VERSION = 9
+MODEL_VERSION = 10
 """Part of a stored forecast's input mark: bumped when the same inputs make another stored
 forecast (2: states pooled, the driver move over the 7 days to the last driver day; 3: a
 state's forecast moved by Brazil's forecast change; 4: a state's no-change fallback is marked
@@ -69,7 +69,8 @@ PTAX's, and is none when a stale driver froze it; 6: the driver blocks end at ea
 day, not the last day some driver has a value, and a row a stale driver froze has none; 7: a
 survey pause's spread weeks count sqrt(k) times in the volatility, so the bands after a pause
 differ; 8: no band narrower than a shorter horizon's; 9: Brazil's and the regions' bands from the
-model's own walk-forward errors, the leave-one-out ones only where too few), so a
+model's own walk-forward errors, the leave-one-out ones only where too few; 10: the stored
+forecast names the horizons whose bands are the leave-one-out ones, ``loo_bands``), so a
 store's forecasts from an older fuelpipe are redone on the next refresh, not kept until the
 next survey week."""
 

@@ -10,7 +10,10 @@ forecast does not use Brent in BRL (fitted without it, or no change). ``driver_m
 when Brent in BRL has no market value (none known, or a stale driver froze it; read back as
 NaN). ``no_change`` names why a
 state's forecast is the no-change fallback (``national_ends_before``, with the national series'
-last week in ``national_last_week``, …); absent or None: the model's forecast.
+last week in ``national_last_week``, …); absent or None: the model's forecast. ``loo_bands``
+names the horizons whose bands are the leave-one-out residuals' (``3,4,5``; empty: none, every
+band from the model's own walk-forward errors); absent from a forecast stored before it was
+recorded (model version 9 or older), read back as None, not known.
 """
 
 from __future__ import annotations
@@ -39,6 +42,19 @@ def parse_stale(text: str) -> tuple[StaleDriver, ...]:
     return tuple(StaleDriver(name, date.fromisoformat(day)) for name, _, day in pairs)
 
 
+def loo_text(horizons: tuple[int, ...] | None) -> str | None:
+    """The leave-one-out horizons as one flat attribute, ``3,4,5`` ('': none; None: not
+    known, so not stored)."""
+    return None if horizons is None else ",".join(str(h) for h in horizons)
+
+
+def parse_loo(text: AttrValue) -> tuple[int, ...] | None:
+    """The inverse of :func:`loo_text` (None: absent, a forecast stored before it was)."""
+    if not isinstance(text, str):
+        return None
+    return tuple(int(h) for h in text.split(",") if h)
+
+
 def _dec(value: float, places: int = 4) -> Decimal:
     return Decimal(f"{value:.{places}f}")
 
@@ -62,6 +78,7 @@ def to_record(key: str, forecast: Forecast, inputs: str | None = None) -> Record
         "inputs": inputs,
         "stale": stale_text(forecast.stale),
         "drivers_dropped": int(forecast.drivers_dropped),
+        "loo_bands": loo_text(forecast.loo_horizons),
     }
     if forecast.no_change is not None:
         last = forecast.no_change.national_last_week
@@ -162,6 +179,7 @@ def from_record(record: Record) -> StoredForecast:
             stale=parse_stale(stale) if isinstance(stale, str) else (),
             drivers_dropped=bool(a.get("drivers_dropped")),
             no_change=no_change,
+            loo_horizons=parse_loo(a.get("loo_bands")),
         )
     except KeyError as exc:
         raise ValueError(f"{record.key} {record.date}: no attribute {exc.args[0]}") from None
