@@ -50,11 +50,8 @@ def connect(threads: int = 2) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def write_anp_csv(target: Path, rows: int, threads: int = 2) -> int:
-    """A SYNTHETIC station file of about ``rows`` rows in ANP's CSV format (BOM, ``;``,
-    decimal comma, dd/mm/yyyy, 16 columns)."""
-    copies = max(1, -(-rows // REAL_ROWS))
-    con = connect(threads)
+def _anp_columns() -> str:
+    """The scaled rows as ANP's 16 CSV columns (dd/mm/yyyy, decimal comma)."""
     cols = []
     for c in ANP_COLUMNS:
         if c == "Data da Coleta":
@@ -65,17 +62,58 @@ def write_anp_csv(target: Path, rows: int, threads: int = 2) -> int:
             cols.append(f"NULL::VARCHAR AS {_q(c)}")
         else:
             cols.append(_q(c))
-    body = target.with_suffix(".body")
-    con.execute(
-        f"COPY (SELECT {', '.join(cols)} FROM ({_SCALED.format(copies=copies)}) LIMIT {rows}) "
-        f"TO '{body}' (FORMAT csv, DELIMITER ';', HEADER true, QUOTE '\"')"
-    )
-    con.close()
+    return ", ".join(cols)
+
+
+_CSV = "(FORMAT csv, DELIMITER ';', HEADER true, QUOTE '\"'"
+
+
+def _with_bom(body: Path, target: Path) -> None:
     with target.open("wb") as out, body.open("rb") as src:
         out.write(BOM)
         shutil.copyfileobj(src, out, 1 << 20)
     body.unlink()
+
+
+def write_anp_csv(target: Path, rows: int, threads: int = 2) -> int:
+    """A SYNTHETIC station file of about ``rows`` rows in ANP's CSV format (BOM, ``;``,
+    decimal comma, dd/mm/yyyy, 16 columns)."""
+    copies = max(1, -(-rows // REAL_ROWS))
+    con = connect(threads)
+    body = target.with_suffix(".body")
+    con.execute(
+        f"COPY (SELECT {_anp_columns()} FROM ({_SCALED.format(copies=copies)}) LIMIT {rows}) "
+        f"TO '{body}' {_CSV})"
+    )
+    con.close()
+    _with_bom(body, target)
     return rows
+
+
+def write_anp_semesters(folder: Path, copies: int, threads: int = 2) -> list[Path]:
+    """``copies`` × the real sample as SYNTHETIC ANP-format CSV files split the way ANP splits
+    its history: one file per half-year, ``synthetic-ca-<YYYY>-0<1|2>.csv`` (ANP's own are
+    ``ca-<YYYY>-0<1|2>.csv``), each in the format of ``write_anp_csv``, oldest first."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    con = connect(threads)
+    parts = folder / "parts"
+    half = "strftime(sd, '%Y') || '-0' || CASE WHEN month(sd) <= 6 THEN '1' ELSE '2' END"
+    con.execute(
+        f"COPY (SELECT {_anp_columns()}, {half} AS half "
+        f"FROM ({_SCALED.format(copies=copies)})) "
+        f"TO '{parts}' {_CSV}, PARTITION_BY (half))"
+    )
+    con.close()
+    files = []
+    for part in sorted(parts.glob("half=*")):
+        (body,) = part.glob("*.csv")
+        target = folder / f"synthetic-ca-{part.name.removeprefix('half=')}.csv"
+        _with_bom(body, target)
+        files.append(target)
+    shutil.rmtree(parts)
+    return files
 
 
 _FUEL = """CASE Produto WHEN 'GASOLINA' THEN 'GASOLINE' WHEN 'GASOLINA ADITIVADA'

@@ -1,8 +1,9 @@
-"""The station lake's two managed policies (infra/template.yaml) against the calls the code
-makes: every S3 and Athena call of an ingest, a re-ingest and a migration is allowed by
-StationLakeWritePolicy, and every call of the dashboard's station views (and `stations query
---athena`) by StationLakeQueryPolicy, action, resource ARN and ``s3:prefix`` condition alike;
-and each policy grants no action the code never calls (Athena's own reads and writes through
+"""The station lake's two managed policies (infra/template.yaml) and the stations workflow's
+role (infra/bootstrap.yaml) against the calls the code makes: every S3 and Athena call of an
+ingest, a re-ingest and a migration is allowed by StationLakeWritePolicy and by the stations
+role (with its status too), and every call of the dashboard's station views (and `stations
+query --athena`) by StationLakeQueryPolicy, action, resource ARN and ``s3:prefix`` condition
+alike; and each grants no action the code never calls (Athena's own reads and writes through
 the caller's credentials aside: QUERY_BY_ATHENA).
 
 The calls are recorded on the clients (botocore's ``provide-client-params``, with the call's
@@ -87,19 +88,10 @@ def record(client: Any, calls: list[Call], bucket: str) -> None:
     client.meta.events.register(f"provide-client-params.{service}", seen)
 
 
-def statements(policy: str, bucket: str) -> list[dict[str, Any]]:
-    """The Allow statements of one of the template's managed policies, resources resolved."""
-    parsed, problems = decode(str(ROOT / "infra" / "template.yaml"))
-    assert not problems and parsed is not None
-    stand_ins = {
-        "StationLakeBucket.Arn": f"arn:aws:s3:::{bucket}",
-        "StationLakeBucket": bucket,
-        "StationsWorkGroup": "fuelpipe-stations",
-        "StationsDatabase": "fuelpipe",
-        "AWS::Partition": "aws",
-        "AWS::Region": REGION,
-        "AWS::AccountId": ACCOUNT,
-    }
+def resolved_grants(
+    document: list[dict[str, Any]], stand_ins: dict[str, str]
+) -> list[dict[str, Any]]:
+    """A policy's statements, resources resolved with ``stand_ins``."""
 
     def resolved(value: Any) -> str:
         if isinstance(value, dict) and "Fn::GetAtt" in value:
@@ -110,14 +102,13 @@ def statements(policy: str, bucket: str) -> list[dict[str, Any]]:
         return str(value)
 
     out = []
-    document = parsed["Resources"][policy]["Properties"]["PolicyDocument"]
-    for statement in document["Statement"]:
-        assert statement["Effect"] == "Allow"
+    for statement in document:
         resources = statement["Resource"]
         actions = statement["Action"]
         prefixes = statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
         out.append({
             "Sid": statement.get("Sid"),
+            "Effect": statement["Effect"],
             "Action": actions if isinstance(actions, list) else [actions],
             "Resource": [resolved(r) for r in (resources if isinstance(resources, list)
                                                else [resources])],
@@ -126,18 +117,71 @@ def statements(policy: str, bucket: str) -> list[dict[str, Any]]:
     return out
 
 
+def parsed_template(name: str) -> dict[str, Any]:
+    parsed, problems = decode(str(ROOT / "infra" / name))
+    assert not problems and parsed is not None
+    return parsed
+
+
+def statements(policy: str, bucket: str) -> list[dict[str, Any]]:
+    """The Allow statements of one of the template's managed policies, resources resolved."""
+    stand_ins = {
+        "StationLakeBucket.Arn": f"arn:aws:s3:::{bucket}",
+        "StationLakeBucket": bucket,
+        "StationsWorkGroup": "fuelpipe-stations",
+        "StationsDatabase": "fuelpipe",
+        "AWS::Partition": "aws",
+        "AWS::Region": REGION,
+        "AWS::AccountId": ACCOUNT,
+    }
+    document = parsed_template("template.yaml")["Resources"][policy]["Properties"]
+    grants = resolved_grants(document["PolicyDocument"]["Statement"], stand_ins)
+    assert {g["Effect"] for g in grants} == {"Allow"}
+    return grants
+
+
+def stations_role_grants(stack: str) -> list[dict[str, Any]]:
+    """The bootstrap's stations role's statements for app stack ``stack`` (its lake bucket
+    found by name; the calls here are all in this account, its ``s3:ResourceAccount``)."""
+    role = parsed_template("bootstrap.yaml")["Resources"]["StationsRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    [policy] = role["Policies"]
+    stand_ins = {"StackName": stack, "AWS::Partition": "aws"}
+    return resolved_grants(policy["PolicyDocument"]["Statement"], stand_ins)
+
+
 def allowed(call: Call, grants: list[dict[str, Any]]) -> bool:
-    for grant in grants:
-        if call.action not in grant["Action"]:
-            continue
-        if not any(fnmatchcase(call.resource, r) for r in grant["Resource"]):
-            continue
-        if grant["Prefix"] is not None and not any(
-            fnmatchcase(call.prefix or "", p) for p in grant["Prefix"]
-        ):
-            continue
-        return True
-    return False
+    """IAM's verdict: some Allow statement matches the call and no Deny statement does."""
+    matching = [
+        grant
+        for grant in grants
+        if call.action in grant["Action"]
+        and any(fnmatchcase(call.resource, r) for r in grant["Resource"])
+        and (
+            grant["Prefix"] is None
+            or any(fnmatchcase(call.prefix or "", p) for p in grant["Prefix"])
+        )
+    ]
+    return any(g["Effect"] == "Allow" for g in matching) and not any(
+        g["Effect"] == "Deny" for g in matching
+    )
+
+
+def ingest_calls(s3: Any, bucket: str, lake_file: Path, *, status: bool = False) -> list[Call]:
+    """The calls of an ingest into a new lake, a forced re-ingest and a migration (then the
+    lake's status, or a DuckDB query over the bucket's copy as `stations query` runs it)."""
+    calls: list[Call] = []
+    record(s3, calls, bucket)
+    lake = StationLake(S3LakeStorage(s3, bucket), FixedClock(NOW))
+    lake.ingest_path(lake_file)  # a new lake: no manifest, no partitions yet
+    lake.ingest_path(lake_file, "the-same-file-again.csv", force=True)
+    lake.migrate()
+    if status:
+        assert lake.status()["partitions"]
+    else:
+        lake.query("coverage", {})
+    lake.close()
+    return calls
 
 
 @pytest.fixture
@@ -158,15 +202,7 @@ def bucket(moto_server: LocalServer) -> str:
 def test_the_write_policy_allows_every_call_of_an_ingest_and_no_other(
     moto_server: LocalServer, bucket: str, lake_file: Path
 ) -> None:
-    s3 = moto_server.client("s3")
-    calls: list[Call] = []
-    record(s3, calls, bucket)
-    lake = StationLake(S3LakeStorage(s3, bucket), FixedClock(NOW))
-    lake.ingest_path(lake_file)  # a new lake: no manifest, no partitions yet
-    lake.ingest_path(lake_file, "the-same-file-again.csv", force=True)
-    lake.migrate()
-    lake.query("coverage", {})  # DuckDB over the bucket's copy (`stations query`)
-    lake.close()
+    calls = ingest_calls(moto_server.client("s3"), bucket, lake_file)
 
     grants = statements("StationLakeWritePolicy", bucket)
     refused = sorted({c for c in calls if not allowed(c, grants)}, key=str)
@@ -174,6 +210,33 @@ def test_the_write_policy_allows_every_call_of_an_ingest_and_no_other(
     used = {c.action for c in calls}
     granted = {a for g in grants for a in g["Action"]}
     assert granted == used  # s3:DeleteObject: the lock's release
+
+
+def test_the_stations_role_allows_every_call_of_the_workflows_ingest_and_status_and_no_other(
+    moto_server: LocalServer, lake_file: Path
+) -> None:
+    """.github/workflows/stations.yml's `stations ingest` and `stations status`, in the
+    bucket CloudFormation names for the app stack's StationLakeBucket: the role has from its
+    creation what it needs and no more, and another stack's role reaches none of it."""
+    s3 = moto_server.client("s3")
+    bucket = f"fuelpipe-stationlakebucket-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    calls = ingest_calls(s3, bucket, lake_file, status=True)
+
+    grants = stations_role_grants("fuelpipe")
+    refused = sorted({c for c in calls if not allowed(c, grants)}, key=str)
+    assert refused == []
+    used = {c.action for c in calls}
+    granted = {a for g in grants if g["Effect"] == "Allow" for a in g["Action"]}
+    assert granted == used
+    assert not [c for c in calls if allowed(c, stations_role_grants("fuelpipe-stg"))]
+    elsewhere = [
+        Call("s3:PutObject", f"arn:aws:s3:::{bucket}/athena-results/stations/x.csv"),
+        Call("s3:GetObject", f"arn:aws:s3:::{bucket}/_manifest.json"),
+        Call("s3:DeleteObject", f"arn:aws:s3:::{bucket}/stations/_manifest.json"),
+        Call("s3:ListBucket", f"arn:aws:s3:::{bucket}", "athena-results/"),
+    ]
+    assert not [c for c in elsewhere if allowed(c, grants)]
 
 
 def test_the_query_policy_allows_every_call_of_the_station_views_and_no_other(

@@ -60,7 +60,6 @@ class Rendered:
         }
         self.conditions = {
             "CreateOidcProvider": self.values["ExistingOidcProviderArn"] == "",
-            "StationLakeWritePolicyGiven": self.values.get("StationLakeWritePolicyArn", "") != "",
         }
 
     def resource(self, logical_id: str) -> dict[str, Any]:
@@ -463,12 +462,6 @@ def test_the_boundary_is_neither_removed_nor_rewritten(template) -> None:
     denied: dict[str, set[str]] = {}
     for statement in denies:
         assert "Condition" not in statement or statement["Action"] == "kms:UntagResource"
-        if "NotAction" in statement:  # the stations role: all but detaching a stack policy
-            assert statement["NotAction"] == "iam:DetachRolePolicy"
-            denied.setdefault("iam:* but DetachRolePolicy", set()).update(
-                as_list(statement["Resource"])
-            )
-            continue
         for action in as_list(statement["Action"]):
             denied.setdefault(action, set()).update(as_list(statement["Resource"]))
     assert f"arn:aws:iam::{ACCOUNT}:role/*" in denied["iam:DeleteRolePermissionsBoundary"]
@@ -479,13 +472,14 @@ def test_the_boundary_is_neither_removed_nor_rewritten(template) -> None:
         "iam:DeletePolicy",
     ):
         assert BOUNDARY_ARN in denied[action], action
-    # The bootstrap's own roles match role/fuelpipe-* with the default stack name.
-    for role in ("fuelpipe-github-deploy-production", "fuelpipe-cloudformation-production"):
+    # The bootstrap's own roles match role/fuelpipe-* with the default stack name; the
+    # stations role holds no policy of the app stack, so nothing of it is left to detach.
+    for role in (
+        "fuelpipe-github-deploy-production",
+        "fuelpipe-cloudformation-production",
+        "fuelpipe-github-stations-production",
+    ):
         assert f"arn:aws:iam::{ACCOUNT}:role/{role}" in denied["iam:*"], role
-    # The stations role's trust and permissions stay too; only detaching the stack's lake
-    # policy from it (a deleted or replaced policy must be detached first) is left allowed.
-    stations = f"arn:aws:iam::{ACCOUNT}:role/fuelpipe-github-stations-production"
-    assert denied["iam:* but DetachRolePolicy"] == {stations}
 
 
 def test_the_boundary_allows_no_wildcard_action_and_nothing_of_iam(template) -> None:
@@ -654,8 +648,6 @@ def test_the_cloudformation_role_changes_only_keys_tagged_with_the_stack(templat
 
 # --- the stations role: the station lake's weekly ingest (.github/workflows/stations.yml) -------
 
-WRITE_POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/fuelpipe-StationLakeWritePolicy-Xy12Ab34Cd56"
-
 
 def stations_trust(rendered: Rendered) -> dict[str, Any]:
     [statement] = rendered.resource("StationsRole")["AssumeRolePolicyDocument"]["Statement"]
@@ -692,43 +684,90 @@ def test_only_this_repositorys_job_in_the_stations_environment_may_assume_the_st
     assert not may_assume(trust_statement(rendered), good)  # the deploy role refuses its jobs
 
 
-def test_the_stations_role_may_do_only_what_the_stacks_lake_write_policy_grants(
+def stations_statements(template: dict[str, Any], stack: str = "fuelpipe") -> list[Any]:
+    [policy] = render(template, StackName=stack).resource("StationsRole")["Policies"]
+    return list(policy["PolicyDocument"]["Statement"])
+
+
+def test_the_stations_role_may_do_what_the_stacks_lake_write_policy_grants_from_the_start(
     template,
 ) -> None:
-    """No inline policy and no other managed policy: before the stack exists it may do
-    nothing, after it exactly what StationLakeWritePolicy (infra/template.yaml) allows."""
-    before = render(template).resource("StationsRole")
-    after = render(template, StationLakeWritePolicyArn=WRITE_POLICY_ARN).resource("StationsRole")
+    """One step: its inline policy is the app stack's StationLakeWritePolicy statement for
+    statement (actions, prefixes, the lock), the bucket named by the stack's name as
+    CloudFormation names it and held to this account, so nothing is passed to the bootstrap
+    once the app stack exists. No managed policy, no boundary, and no parameter left that
+    could attach one."""
+    role = render(template).resource("StationsRole")
+    written = app_template()["Resources"]["StationLakeWritePolicy"]["Properties"]
+    bucket_arn = "arn:aws:s3:::fuelpipe-stationlakebucket-*"
 
-    for role in (before, after):
-        assert "Policies" not in role and "PermissionsBoundary" not in role
-    assert "ManagedPolicyArns" not in before
-    assert after["ManagedPolicyArns"] == [WRITE_POLICY_ARN]
-    assert after["RoleName"] == "fuelpipe-github-stations-production"
+    def by_name(value: Any) -> Any:
+        if value == {"Fn::GetAtt": ["StationLakeBucket", "Arn"]}:
+            return bucket_arn
+        return value["Fn::Sub"].replace("${StationLakeBucket.Arn}", bucket_arn)
+
+    this_account = {"StringEquals": {"s3:ResourceAccount": ACCOUNT}}
+    expected = [
+        {
+            **statement,
+            "Resource": by_name(statement["Resource"]),
+            "Condition": {**statement.get("Condition", {}), **this_account},
+        }
+        for statement in written["PolicyDocument"]["Statement"]
+    ]
+    allows = [s for s in stations_statements(template) if s["Effect"] == "Allow"]
+    [deny] = [s for s in stations_statements(template) if s["Effect"] == "Deny"]
+    assert allows == expected
+    assert set(deny["Action"]) == {a for s in allows for a in as_list(s["Action"])} - {
+        "s3:ListBucket"
+    }
+    assert deny["Resource"] == f"{bucket_arn}/*/stations/*"
+    assert not {"ManagedPolicyArns", "PermissionsBoundary"} & set(role)
+    assert not [p for p in template["Parameters"] if "Policy" in p]
+    assert role["RoleName"] == "fuelpipe-github-stations-production"
 
 
-def test_the_stations_role_takes_only_the_stacks_lake_write_policy(template) -> None:
-    """The parameter accepts the ARN CloudFormation gives the app stack's unnamed
-    StationLakeWritePolicy (<stack>-StationLakeWritePolicy-<suffix>), and no other policy."""
-    pattern = template["Parameters"]["StationLakeWritePolicyArn"]["AllowedPattern"]
-    written = app_template()["Resources"]["StationLakeWritePolicy"]
-
-    assert written["Type"] == "AWS::IAM::ManagedPolicy"
-    assert not {"ManagedPolicyName", "Path"} & set(written["Properties"])  # a generated name
-    assert re.fullmatch(pattern, "")
-    assert re.fullmatch(pattern, WRITE_POLICY_ARN)
-    assert re.fullmatch(
-        pattern, f"arn:aws-cn:iam::{ACCOUNT}:policy/my-app-StationLakeWritePolicy-Q1"
+def s3_allowed(statements: list[Any], action: str, arn: str) -> bool:
+    """IAM's verdict on an S3 call in this account by resource alone (a Deny wins; IAM's * and
+    fnmatch's both match a slash)."""
+    matching = [
+        s
+        for s in statements
+        if action in as_list(s["Action"])
+        and any(fnmatch.fnmatchcase(arn, r) for r in as_list(s["Resource"]))
+    ]
+    return any(s["Effect"] == "Allow" for s in matching) and not any(
+        s["Effect"] == "Deny" for s in matching
     )
-    for other in (
-        "arn:aws:iam::aws:policy/AdministratorAccess",
-        "arn:aws:iam::aws:policy/AmazonS3FullAccess",
-        f"arn:aws:iam::{ACCOUNT}:policy/fuelpipe-StationLakeQueryPolicy-Xy12Ab34Cd56",
-        f"arn:aws:iam::{ACCOUNT}:policy/fuelpipe-permissions-boundary",
-        f"arn:aws:iam::{ACCOUNT}:policy/fuelpipe-StationLakeWritePolicy-*",
-        f"{WRITE_POLICY_ARN},arn:aws:iam::aws:policy/AdministratorAccess",
-    ):
-        assert not re.fullmatch(pattern, other), other
+
+
+@pytest.mark.parametrize("stack", ["fuelpipe", "fp-staging"])
+def test_the_stations_role_reaches_only_its_own_stacks_lake_under_stations(template, stack) -> None:
+    """The bucket CloudFormation generates for the stack's StationLakeBucket
+    (<stack>-stationlakebucket-<suffix>, lowercase), keys under stations/ only; not another
+    stack's lake, not the artifact bucket, not the lake's athena-results/ (even a key there
+    with a stations/ folder, which the wildcard alone would match)."""
+    statements = stations_statements(template, stack)
+    own = f"arn:aws:s3:::{stack}-stationlakebucket-1x2y3z4w5v6u"
+    key = "stations/product=GASOLINE/month=2025-03/part-0.parquet"
+
+    assert s3_allowed(statements, "s3:ListBucket", own)
+    for action in ("s3:GetObject", "s3:PutObject"):
+        assert s3_allowed(statements, action, f"{own}/{key}")
+        assert s3_allowed(statements, action, f"{own}/stations/_manifest.json")
+        for elsewhere in (
+            f"{own}/athena-results/q.csv",
+            f"{own}/athena-results/stations/q.csv",
+            f"{own}/_manifest.json",
+            f"arn:aws:s3:::{stack}x-stationlakebucket-1x2y3z4w5v6u/{key}",
+            f"arn:aws:s3:::other-stationlakebucket-1x2y3z4w5v6u/{key}",
+            f"arn:aws:s3:::fuelpipe-artifacts-{ACCOUNT}-{REGION}-production/{key}",
+        ):
+            assert not s3_allowed(statements, action, elsewhere), (action, elsewhere)
+    assert s3_allowed(statements, "s3:DeleteObject", f"{own}/stations/_ingest.lock")
+    assert not s3_allowed(statements, "s3:DeleteObject", f"{own}/{key}")
+    assert not s3_allowed(statements, "s3:DeleteObject", f"{own}/x/stations/_ingest.lock")
+    assert not s3_allowed(statements, "s3:ListBucket", "arn:aws:s3:::other-stationlakebucket-1")
 
 
 def test_the_stations_roles_arn_is_an_output_for_the_workflows_variable(template) -> None:
