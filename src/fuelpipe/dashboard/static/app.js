@@ -147,7 +147,9 @@
       const options = currency
         ? { style: "currency", currency, minimumFractionDigits: d, maximumFractionDigits: d }
         : { minimumFractionDigits: d, maximumFractionDigits: d };
-      return minus(formatter(Intl.NumberFormat, options).format(value));
+      // English wrote "R$6.46" beside its axes' "R$ 6.50": a space after R$ in both languages,
+      // as Brazil writes it (pt-BR's Intl puts a no-break space there)
+      return minus(formatter(Intl.NumberFormat, options).format(value)).replace(/R\$(?=\d)/, "R$\u00a0");
     },
     num(value, digits) {
       if (value === null || value === undefined) return "—";
