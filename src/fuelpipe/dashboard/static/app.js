@@ -641,6 +641,8 @@
     }));
     const parts = missing.length ? [t("index.leftOut", { series: listText(missing) })] : [];
     if (early.length) parts.push(t("index.endsEarly", { series: listText(early) }));
+    // a window of one week drew every marker on one another at 100: said, not left to puzzle
+    if (drawn.length && drawn.every((s) => s.points.length === 1)) parts.push(t("index.oneWeek", { week: fmt.week(newest) }));
     setNote(div, parts.join(" "));
   }
 
