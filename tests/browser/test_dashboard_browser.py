@@ -23,6 +23,7 @@ from tests.support.clipboard import (
     assert_copy_status_follows_the_language,
 )
 from tests.support.degenerate import CLOCK, END, fill_degenerate
+from tests.support.phone_layout import assert_phone_rows
 from tests.support.plotly_ticks import day_ticks
 
 from fuelpipe.adapters.sqlite_store import SqliteStore
@@ -762,6 +763,19 @@ def test_phone_widths_keep_the_page_and_its_titles_on_screen(watched: Watched, w
             watched.open(f"{query}&lang={lang}")
             got = watched.page.evaluate(LAYOUT_JS)
             assert got == {"page": 0, "lang": 0, "buttons": True, "titles": []}, (name, lang)
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_on_an_iphone_the_stations_link_and_the_controls_keep_their_rows(
+    watched: Watched, lang: str
+) -> None:
+    """At 390x844 the tab strip's last item, "Postos · Stations", broke in two lines (the strip
+    57 px tall for 44 px tabs). Now it, every tab and the controls (two equal columns) keep
+    their rows, with no sideways scroll of the page."""
+    watched.page.set_viewport_size({"width": 390, "height": 844})
+    for view in ("overview", "movement"):
+        watched.open(f"{VIEWS[view]}&lang={lang}")
+        assert_phone_rows(watched.page, 390)
 
 
 def test_on_a_phone_the_open_views_tab_is_in_sight(watched: Watched) -> None:

@@ -369,7 +369,7 @@ def test_a_bias_that_rounds_to_zero_reads_zero_not_minus_zero(
     assert tiny, api["accuracy"]  # the real backtest has such a bias
     page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
     _ready(page)
-    zero = "R$\u00a00,000" if lang == "pt-BR" else "R$0.000"
+    zero = "R$\u00a00,000" if lang == "pt-BR" else "R$\u00a00.000"
     for h in tiny:
         bias = page.locator(f"#outlook-accuracy tr[data-horizon='{h}'] td").nth(5)
         expect(bias).to_have_text(zero)
@@ -465,7 +465,7 @@ def test_the_outlook_cards_price_in_centavos_as_the_overview(
     _assert_card_prices(
         page,
         f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}",
-        rf"R\$\s?\d+{cents}(?!\d)",
+        rf"R\$\u00a0\d+{cents}(?!\d)",
     )
 
 
@@ -485,7 +485,7 @@ def test_a_forecast_a_fraction_of_a_centavo_away_keeps_the_third_decimal(
 
     page.route("**/api/outlook?*", narrow)
     last, point = _assert_card_prices(
-        page, f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en", r"R\$\d+\.\d{3}"
+        page, f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en", r"R\$\u00a0\d+\.\d{3}"
     )
     assert last != point
 

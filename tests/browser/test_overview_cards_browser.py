@@ -105,3 +105,22 @@ def test_the_stations_links_tooltip_speaks_the_pages_language(
     assert page.locator("a.tab-link").get_attribute("title") == title
     page.click(f'.lang-btn[data-lang="{"en" if lang == "pt-BR" else "pt-BR"}"]')
     page.wait_for_function("(t) => document.querySelector('a.tab-link').title !== t", arg=title)
+
+
+@pytest.mark.parametrize(("lang", "value"), [("en", "R$\u00a07.30"), ("pt-BR", "R$\u00a07,30")])
+def test_a_card_writes_reais_as_the_price_axis_does(
+    page: Page, dashboard_url: str, lang: str, value: str
+) -> None:
+    """English cards read "R$7.30" while the price axis beside read "R$ 7.00": one format per
+    language, a space after R$ as Brazil writes it (no-break on a card, so it stays on a line)."""
+    cards = _cards(page, dashboard_url, f"lang={lang}")
+    assert "FUEL#GASOLINE#BR" in cards
+    card = page.locator("#cards .card[data-key='FUEL#GASOLINE#BR'] .card-value")
+    assert card.text_content() == value
+    page.goto(f"{dashboard_url}/?view=movement&fuel=GASOLINE&area=BR&lang={lang}")
+    page.wait_for_selector("body[data-ready=movement]", state="attached")
+    ticks = page.locator("#chart-price .ytick text").all_text_contents()
+    assert ticks, "no price axis"
+    mark = re.escape(value[4])  # the decimal mark of the card's language
+    for tick in ticks:
+        assert re.fullmatch(rf"R\$ \d+{mark}\d\d", tick.replace("\u00a0", " ")), ticks

@@ -30,6 +30,7 @@ from tests.support.clipboard import (
     assert_copy_link_is_honest,
     assert_copy_status_follows_the_language,
 )
+from tests.support.phone_layout import assert_phone_rows
 from tests.support.plotly_ticks import day_ticks
 from tests.support.station_lake import fuels_apart_lake, real_sample_lake
 
@@ -826,6 +827,23 @@ def test_on_a_phone_a_wide_table_scrolls_in_its_box_not_the_page(
     assert len(tables) == boxes
     assert all(width <= 390 - 2 * 16 for width, _ in tables), tables
     assert any(scrolls for _, scrolls in tables), tables  # the widest scrolls inside
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_on_an_iphone_the_tabs_and_controls_keep_their_rows(
+    browser: Browser, stations_url: str, lang: str
+) -> None:
+    """At 390x844 the controls wrapped as they came, each as wide as its longest option: "From"
+    stood 15 px right of the "State" under it, "To" under a wider "Fuel" (four edges, no
+    columns). Now two equal columns, every tab on one line, no sideways scroll."""
+    context = browser.new_context(
+        locale="en-US", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    for view in ("ranking", "search"):
+        _open(page, stations_url, f"view={view}&lang={lang}")
+        assert_phone_rows(page, 390)
+    context.close()
 
 
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])

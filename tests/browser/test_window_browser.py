@@ -90,3 +90,36 @@ def test_a_mid_week_end_date_keeps_the_windows_weeks(browser: Browser, window_ur
         spans = page.evaluate(SPANS_JS, "chart-index")
         assert {s[1] for s in spans} == {"2021-11-07"}, spans
         assert max(s[3] for s in spans) == 13, spans
+
+
+@pytest.mark.parametrize(
+    ("lang", "note"),
+    [
+        (
+            "en",
+            "One week only (May 16 – 22, 2021): every line is 100 there; a change needs a "
+            "second week.",
+        ),
+        (
+            "pt-BR",
+            "Uma semana só (16 – 22 de mai. de 2021): toda linha vale 100 nela; uma variação "
+            "pede uma segunda semana.",
+        ),
+    ],
+)
+def test_a_window_of_one_week_says_why_every_marker_sits_at_100(
+    browser: Browser, dashboard_url: str, lang: str, note: str
+) -> None:
+    # An End date in the real data's first survey week (May 16 - 22, 2021): each line is that
+    # week alone, rebased to 100, so every marker was drawn on top of the others with nothing
+    # saying why. A second week draws lines and needs no such note.
+    with error_free_page(browser) as page:
+        for view, chart in [("overview", "chart-overview"), ("movement", "chart-index")]:
+            page.goto(f"{dashboard_url}/?view={view}&date=2021-05-22&lang={lang}")
+            page.wait_for_selector(READY, state="attached")
+            spans = page.evaluate(SPANS_JS, chart)
+            assert spans and {tuple(s[1:]) for s in spans} == {("2021-05-16", "2021-05-16", 1)}
+            assert (page.evaluate(NOTE_JS, chart) or "").endswith(note), view
+            page.goto(f"{dashboard_url}/?view={view}&date=2021-05-29&lang={lang}")
+            page.wait_for_selector(READY, state="attached")
+            assert note not in (page.evaluate(NOTE_JS, chart) or ""), view

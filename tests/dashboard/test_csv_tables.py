@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -425,3 +426,33 @@ def test_a_view_of_no_row_downloads_its_own_fields_in_one_row(tmp_path: Path) ->
             assert len(rows) == 1, (path, text)
             assert csv_misses(body, text) == [], (path, text)
     store.close()
+
+
+def test_every_csv_is_utf8_without_a_byte_order_mark(
+    examples: list[Example], station_examples: list[Example]
+) -> None:
+    """The CSVs stay UTF-8 with no BOM (docs/DASHBOARD.md says why: a BOM opens the file in
+    Excel, and breaks every script that reads the text as UTF-8), and the API reference's
+    ``format`` says so: each download's first bytes are its header's first column, its
+    accented names (São Paulo) UTF-8."""
+    accented = 0
+    for client, path in [*examples, *station_examples]:
+        glue = "&" if "?" in path else "?"
+        main = client.get(f"{path}{glue}format=csv")
+        names = [n for n in main.headers.get(TABLES_HEADER, "").split(", ") if n]
+        for resp in [main, *(client.get(f"{path}{glue}format=csv&table={n}") for n in names[1:])]:
+            assert resp.headers["content-type"] == "text/csv; charset=utf-8", path
+            assert not resp.content.startswith(codecs.BOM_UTF8), path
+            # read as plain UTF-8 (no utf-8-sig), the first column is named as the JSON's field
+            head = next(csv.reader(io.StringIO(resp.content.decode("utf-8"))))
+            assert re.fullmatch(r"[a-z][a-z0-9_]*( \([A-Za-z0-9/]+\))?", head[0]), (path, head)
+            accented += "São Paulo" in resp.content.decode("utf-8")
+    assert accented  # a state's or a town's name among them
+    spec = examples[0][0].get("/openapi.json").json()
+    formats = {
+        p["description"]
+        for op in spec["paths"].values()
+        for p in op["get"].get("parameters", [])
+        if p["name"] == "format"
+    }
+    assert len(formats) == 1 and "UTF-8 without a byte-order mark" in formats.pop(), formats

@@ -13,5 +13,9 @@ Format = Literal["json", "csv"]
 FormatQ = Annotated[
     Format,
     any_case(Format),
-    Query(description="`csv` downloads the view as a CSV file; case-insensitive"),
+    Query(
+        description="`csv` downloads the view as a CSV file: UTF-8 without a byte-order mark, "
+        "comma-separated, a point for decimals (docs/DASHBOARD.md says why, and how Excel "
+        "opens it); case-insensitive"
+    ),
 ]

@@ -147,7 +147,9 @@
       const options = currency
         ? { style: "currency", currency, minimumFractionDigits: d, maximumFractionDigits: d }
         : { minimumFractionDigits: d, maximumFractionDigits: d };
-      return minus(formatter(Intl.NumberFormat, options).format(value));
+      // English wrote "R$6.46" beside its axes' "R$ 6.50": a space after R$ in both languages,
+      // as Brazil writes it (pt-BR's Intl puts a no-break space there)
+      return minus(formatter(Intl.NumberFormat, options).format(value)).replace(/R\$(?=\d)/, "R$\u00a0");
     },
     num(value, digits) {
       if (value === null || value === undefined) return "—";
@@ -639,6 +641,8 @@
     }));
     const parts = missing.length ? [t("index.leftOut", { series: listText(missing) })] : [];
     if (early.length) parts.push(t("index.endsEarly", { series: listText(early) }));
+    // a window of one week drew every marker on one another at 100: said, not left to puzzle
+    if (drawn.length && drawn.every((s) => s.points.length === 1)) parts.push(t("index.oneWeek", { week: fmt.week(newest) }));
     setNote(div, parts.join(" "));
   }
 
