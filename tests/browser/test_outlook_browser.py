@@ -145,7 +145,7 @@ def test_outlook_view_draws_the_fan_chart_and_the_state_map(
     verdict = page.locator("#outlook-verdict")
     expected = "beat the no-change" if api["verdict"] == "beats" else "does NOT beat"
     assert expected in (verdict.text_content() or "")
-    assert page.locator("#outlook-accuracy tbody tr").count() == 3  # horizons 1, 2 and 4
+    assert page.locator("#outlook-accuracy tbody tr").count() == 5  # horizons 1 to 5
     csv_href = page.locator("#csv").get_attribute("href") or ""
     assert csv_href.startswith("/api/outlook?") and "format=csv" in csv_href
     csv_text = httpx.get(outlook_url + csv_href).text
@@ -1108,8 +1108,8 @@ def test_the_view_names_the_horizons_whose_bands_are_leave_one_out(
     page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
     _ready(page)
     assert note.inner_text() == (
-        "Bands 3, 4, 5 weeks ahead: from the model's leave-one-out residuals, as it has too "
-        "few past forecast errors there yet."
+        "Bands 3, 4, 5 weeks ahead: from the model's leave-one-out residuals, as it has fewer "
+        "than 20 past forecast errors there yet."
     )
     page.click(".lang-btn[data-lang='pt-BR']")
     _ready(page)

@@ -38,6 +38,7 @@ from fuelpipe.outlook.backtest import (
     served_score,
     walk_forward_panel,
 )
+from fuelpipe.outlook.params import HORIZONS
 from fuelpipe.outlook.series import Lags, inputs_for
 from fuelpipe.stages.outlook import after_last_gap, refresh_outlook
 
@@ -261,7 +262,7 @@ def test_accuracy_scores_the_weeks_the_served_model_trains_on(tmp_path: Path) ->
     start = fuel[-1][0] - timedelta(weeks=outlook_views.ACCURACY_WEEKS)
     panel = walk_forward_panel({"SP": inputs}, start, lags=Lags.from_catalog(DEFAULT_CATALOG))
     scored = panel["SP"]
-    want = {s.horizon: s.n for s in score(scored, outlook_views.REPORTED_HORIZONS)}
+    want = {s.horizon: s.n for s in score(scored, HORIZONS)}
     assert {a["horizon"]: a["n"] for a in body["accuracy"]} == want
     one = next(s for s in score(scored) if s.horizon == 1)
     (got,) = [a for a in body["accuracy"] if a["horizon"] == 1]

@@ -14,6 +14,7 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.outlook.backtest import score, walk_forward
+from fuelpipe.outlook.params import Params
 from fuelpipe.outlook.series import known_at
 from fuelpipe.stages.outlook import refresh_outlook
 
@@ -37,10 +38,27 @@ def test_outlook_answers_the_nowcast_and_says_when_it_does_not_beat_no_change(cl
     assert body["available"] and body["unit"] == "BRL/13kg"
     assert body["last_week"] == "2025-06-08"
     assert [s["horizon"] for s in body["steps"]] == [1, 2, 3, 4, 5]
-    assert [a["horizon"] for a in body["accuracy"]] == [1, 2, 4]
+    assert [a["horizon"] for a in body["accuracy"]] == [1, 2, 3, 4, 5]
     one = body["accuracy"][0]
     assert body["verdict"] == ("beats" if one["ratio"] < 1 else "does_not_beat")
     assert one["n"] >= 150  # three years of forecast weeks
+
+
+def test_the_leave_one_out_threshold_is_the_models_setting_in_the_answer_and_its_schema(client):
+    """The bands' description said "fewer than 20" as fixed text, and the page's note "too few":
+    both now read ``Params.least_errors``, which the answer serves (``least_errors``) and its
+    CSV gives on every week's row, after ``bands`` (every older column keeps its place)."""
+    least = Params().least_errors
+    body = client.get("/api/outlook", params={"fuel": "LPG", "area": "BR"}).json()
+    assert body["least_errors"] == least
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    bands = schemas["StepOut"]["properties"]["bands"]["description"]
+    assert f"fewer than {least} walk-forward errors at this horizon" in bands
+    assert schemas["OutlookView"]["properties"]["least_errors"]["default"] == least
+    text = client.get("/api/outlook", params={"fuel": "LPG", "area": "BR", "format": "csv"}).text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0])[-3:] == ["bands", "least_errors", "other_tables"]
+    assert [r["least_errors"] for r in rows] == [str(least)] * 5
 
 
 def test_accuracy_is_the_backtest_on_the_stores_history(client, history):

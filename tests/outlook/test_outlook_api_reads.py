@@ -18,7 +18,12 @@ decimals as stored (4 before): only that field changed, in the four JSON answers
 forecast and the five rows of the area CSV (0.0619 -> 0.061865, 0.0159 -> 0.015879).
 Re-recorded in session 44 when each step gained ``bands`` (where its bands come from): only
 that was added, ``walk_forward`` on each of the 20 steps of the four JSON answers with a
-forecast, and the area CSV's ``bands`` column before ``other_tables`` on its five rows."""
+forecast, and the area CSV's ``bands`` column before ``other_tables`` on its five rows.
+Re-recorded later in session 44 when the accuracy came to give every served horizon (1-5, it
+gave 1, 2, 4) and the view its ``least_errors``: only that was added, the accuracy rows of
+horizons 3 and 5 (each old row the same) in the four JSON answers with a forecast,
+``least_errors: 20`` in the six outlook JSON answers, and the area CSV's ``least_errors``
+column (20) after ``bands`` on its five rows; the four map answers are unchanged."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ from fuelpipe.domain.catalog import FUEL_PRODUCTS, Catalog
 from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key, outlook_key
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook.forecast import bands_of
+from fuelpipe.outlook.params import HORIZONS, Params
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.outlook import (
     MIN_WEEKS,
@@ -43,9 +44,9 @@ if TYPE_CHECKING:  # numpy is imported only when an outlook is read
 
 ACCURACY_WEEKS = 156
 HISTORY_WEEKS = 26
-REPORTED_HORIZONS = (1, 2, 4)
-"""The horizons the area view's accuracy table shows (``outlook.backtest.REPORTED_HORIZONS``,
-what the CLI and docs/OUTLOOK_BACKTEST.md report, is every served horizon, 1 to 5)."""
+LEAST_ERRORS = Params().least_errors
+"""Fewer of the model's own walk-forward errors at a horizon than this and its bands are the
+leave-one-out residuals' (``Params.least_errors``, as the CLI's note reads it)."""
 MIN_SCORED_WEEKS = 12
 """Fewer scored 1-week forecasts than this give no verdict on whether the model beats
 no-change: a few weeks' mean absolute errors say nothing either way."""
@@ -72,9 +73,9 @@ class StepOut(BaseModel):
         default=None,
         description="where the 80%/95% bands come from: `walk_forward` (the model's own "
         "walk-forward errors; a state's, every state's), `leave_one_out` (the regression's "
-        "leave-one-out residuals: fewer than 20 walk-forward errors at this horizon, a series' "
-        "first weeks of forecasts); null when not known (a forecast stored before it was "
-        "recorded)",
+        f"leave-one-out residuals: fewer than {LEAST_ERRORS} walk-forward errors at this horizon "
+        "(the view's `least_errors`), a series' first weeks of forecasts); null when not known "
+        "(a forecast stored before it was recorded)",
     )
 
 
@@ -224,11 +225,16 @@ class OutlookView(BaseModel):
     )
     stale_detail: str | None = None
     """The refresh's own line for ``stale_reason`` (English)."""
+    least_errors: int = Field(
+        default=LEAST_ERRORS,
+        description="a step's bands are the leave-one-out residuals' (`bands`) where the model "
+        "has fewer than this many walk-forward errors at its horizon (`Params.least_errors`)",
+    )
 
     def table(self) -> Table:
         """The fan chart's numbers, one row per forecast week, then the forecast's own fields
         on each (its unit, how it was made, its drivers, why it is stale or no change), then
-        where the week's bands come from (``bands``)."""
+        where the week's bands come from (``bands``) and the errors they need (``least_errors``)."""
         head = ["fuel", "area", "as_of", "last_week", "last_price", "horizon", "week", "point",
                 "lo80", "hi80", "lo95", "hi95", "published", "verdict", "stale"]  # fmt: skip
         view_head, view = context(self, OUTLOOK_CSV_FIELDS)
@@ -251,10 +257,11 @@ class OutlookView(BaseModel):
                 self.stale,
                 *view,
                 s.bands,
+                self.least_errors,
             ]
             for s in self.steps
         ]
-        return [*head, *view_head, "bands"], rows
+        return [*head, *view_head, "bands", "least_errors"], rows
 
 
 class StateChange(BaseModel):
@@ -718,13 +725,12 @@ class OutlookViews:
         version: str,
         state: tuple[str, str, States] | None = None,
     ) -> tuple[list[AccuracyOut], date | None]:
-        """The backtest's scores at every horizon (the view shows 1, 2 and 4; the map its own),
+        """The backtest's scores at every horizon (the view shows them all; the map its own),
         once per data ``version``: ``history`` and the drivers are read on a miss only.
 
         A state's (``state``: its fuel, code and the fuel's states) is the pooled panel's, as
         its forecast is served."""
         from fuelpipe.outlook.backtest import served_score
-        from fuelpipe.outlook.params import HORIZONS
 
         cache_key = (key, version)
         cached = self._accuracy.get(cache_key)
@@ -765,7 +771,7 @@ class OutlookViews:
             scores, view.accuracy_from = self.accuracy(
                 key, history, drivers_once(self.points), version, state
             )
-            view.accuracy = [a for a in scores if a.horizon in REPORTED_HORIZONS]
+            view.accuracy = list(scores)  # every served horizon, 1 to 5 weeks
             view.verdict = verdict_of(view.accuracy) or view.verdict
         return view
 

@@ -96,7 +96,7 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 18
+VIEWS_SCHEMA = 19
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name) and their ETags change (:func:`view_etag`), so a new release never serves a body
 its page does not expect, nor a 304 to a browser holding one, until the data
@@ -116,7 +116,9 @@ Brent in BRL at the PTAX on or before each Brent day in every view, not on match
 first record on or after a series' catalog start (``first_from_start``) and a movement index
 with no value of its one pump price answered with notes, no line (2026-12-06); 17: percent
 changes, correlations, regression figures and completeness to 6 decimals; 18: the outlook's
-``driver_move`` to 6 decimals, as stored (it was 4: the page's +37.85 % read +37.9 %)."""
+``driver_move`` to 6 decimals, as stored (it was 4: the page's +37.85 % read +37.9 %); 19: the
+outlook's accuracy at every served horizon (1-5 weeks, it was 1, 2 and 4) and its
+``least_errors``, which the page's leave-one-out note reads."""
 
 
 def params_hash(path: str, params: Params) -> str:

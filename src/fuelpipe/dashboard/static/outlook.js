@@ -32,7 +32,7 @@
       "outlook.staleKept": "Brent in BRL still follows the market through the drivers that are current, so the forecast keeps it.",
       "outlook.staleDropped": "Brent in BRL is frozen at an old value, so this forecast leaves it out and uses the fuel's own recent changes only.",
       "outlook.staleNoChange": "This forecast uses no driver: it is no change.",
-      "outlook.loo": "Bands {h} weeks ahead: from the model's leave-one-out residuals, as it has too few past forecast errors there yet.",
+      "outlook.loo": "Bands {h} weeks ahead: from the model's leave-one-out residuals, as it has fewer than {n} past forecast errors there yet.",
       "outlook.noChange": "This forecast is no change: the last published price at every week, not the model's forecast. A state's forecast is its last price moved by Brazil's forecast change from the same week, and {why}",
       "outlook.noChange.national_ends_before": "Brazil's series stored here ends in the week of {national}, so there is no Brazil forecast to apply.",
       "outlook.noChange.no_national": "no Brazil week is stored up to this one, so there is no Brazil forecast to apply.",
@@ -110,7 +110,7 @@
       "outlook.staleKept": "O Brent em reais ainda acompanha o mercado pelos fatores atualizados, então a previsão o mantém.",
       "outlook.staleDropped": "O Brent em reais está parado num valor antigo, então esta previsão o deixa de fora e usa só as variações recentes do próprio combustível.",
       "outlook.staleNoChange": "Esta previsão não usa nenhum fator: ela é a de sem mudança.",
-      "outlook.loo": "Faixas a {h} semanas à frente: dos resíduos leave-one-out do modelo, pois ainda há poucos erros de suas previsões passadas.",
+      "outlook.loo": "Faixas a {h} semanas à frente: dos resíduos leave-one-out do modelo, pois ainda há menos de {n} erros de suas previsões passadas.",
       "outlook.noChange": "Esta previsão é a de sem mudança: o último preço publicado em todas as semanas, não a previsão do modelo. A previsão de um estado é seu último preço movido pela variação prevista para o Brasil a partir da mesma semana, e {why}",
       "outlook.noChange.national_ends_before": "a série do Brasil armazenada aqui termina na semana de {national}, então não há previsão do Brasil para aplicar.",
       "outlook.noChange.no_national": "não há semana do Brasil armazenada até esta, então não há previsão do Brasil para aplicar.",
@@ -315,7 +315,7 @@
     staleBox.textContent = view.available ? staleText(kit, view) : "";
     staleBox.dataset.dropped = view.drivers_dropped ? "1" : "0";
     const loo = view.available ? view.steps.filter((s) => s.bands === "leave_one_out") : [];
-    kit.setText("outlook-bands", loo.length ? t("outlook.loo", { h: loo.map((s) => s.horizon).join(", ") }) : "");
+    kit.setText("outlook-bands", loo.length ? t("outlook.loo", { h: loo.map((s) => s.horizon).join(", "), n: view.least_errors }) : "");
     if (!view.available) {
       kit.setText("outlook-verdict", "");
       // Short of the model's minimum, say how short; with enough weeks, what else it lacks.
