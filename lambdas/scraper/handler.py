@@ -165,9 +165,12 @@ def write_version(home: StageContext, owe: Debt, why: str) -> None:
     version, one of UNMARKED, one conditional PutItem), since a failure now has no redelivery
     to follow it (SQS dead-letters that message, and a redrive from the DLQ is a first
     delivery, which finds its records stored and changes nothing), nor has a timeout there.
-    Here the debt is stamped anew if the data version moved while the batch stored (one
-    GetItem, and a PutItem only then), and paid with the version (:func:`mark_owed`: one
-    GetItem, one conditional PutItem more). A version write (or that clearing) that fails is
+    The outlook function pays the debts it finds even while the batch runs, so the batch
+    stamps its debt anew after each message it handled (one GetItem, and a PutItem only when
+    a version was written since): what that message stored after such a version stays owed
+    should the batch be killed later. Here, after the last message, it is stamped anew once
+    more and paid with the version (:func:`mark_owed`: one GetItem, one conditional PutItem
+    more). A version write (or that clearing) that fails is
     then logged and counted (``VersionOwed``), not raised: the debt stays, and the outlook
     function's next run (every 10 minutes) writes the version."""
     if not owe.set:
@@ -210,9 +213,23 @@ def make_handler(get_context: ContextProvider) -> Handler:
         owe = Debt(home.store, UNMARKED)
         if any(receive_count(r) >= home.queue.max_receives for r in records):
             enter_debt(owe)  # a last delivery: owed before any message is handled (write_version)
+
+        def handle(message: Message) -> bool:
+            """One message, then the debt (if any) stamped anew (see ``write_version``); an
+            Exception (partial stores) too, but not a kill, which would run nothing here."""
+            try:
+                done = handle_or_dead_letter(home, report, message)
+            except Exception:
+                if owe.set:
+                    enter_debt(owe)
+                raise
+            if owe.set:
+                enter_debt(owe)
+            return done
+
         # The shared rests are read once for the batch, not by each message and request.
         with home.rests.batch() if home.rests is not None else nullcontext():
-            response = process_batch(records, lambda m: handle_or_dead_letter(home, report, m))
+            response = process_batch(records, handle)
         failed = len(response["batchItemFailures"])
         for name, value in (
             ("RecordsWritten", report.records_written),

@@ -249,6 +249,61 @@ def test_a_last_delivery_killed_before_its_version_leaves_a_debt_the_outlook_pay
     assert not unmarked(app.store)
 
 
+class _OutlookRunsThenKilled(TableSource):
+    """The source of a batch: while its first message is fetched the outlook function runs
+    (every 10 minutes, whatever the scraper is doing); its second fetch is the kill."""
+
+    def __init__(self, values: dict[tuple[str, date], Decimal], outlook: Callable[[], Any]):
+        super().__init__("bcb", values)
+        self.outlook = outlook
+
+    def fetch(self, request: Any) -> Any:
+        if len(self.calls) == 1:
+            raise _Killed
+        self.outlook()
+        return super().fetch(request)
+
+
+def test_a_last_delivery_killed_after_the_outlook_paid_its_debt_mid_batch_still_owes(
+    aws_home: AwsHome,
+) -> None:
+    """The outlook function pays the debts it finds, and a last-delivery batch's debt is in
+    ``data_unmarked`` from before its first message. The outlook run pays it while the batch
+    is still fetching, the first message then stores its value (after that version), and the
+    batch is killed on its second message. The batch re-enters its debt after each message it
+    handled, so the value stored after the outlook's version is still owed one; before, the
+    debt was entered only at the start and the end, and this value stayed in no version."""
+    values = {(USD, d): Decimal("5.7") + Decimal(i) / 1000 for i, d in enumerate(MARCH)}
+    holder: list[StageContext] = []
+    outlook = load_handler("outlook").make_handler(lambda: holder[0])
+
+    def outlook_runs() -> None:
+        outlook(scheduled_event(), FakeLambdaContext("o"))
+
+    app = aws_home.app(FixedClock(NOW), {"bcb": _OutlookRunsThenKilled(values, outlook_runs)})
+    holder.append(app)
+    app.store.put_records([Record(USD, d, values[(USD, d)], Status.OK) for d in MARCH[:-2]])
+    app.queue.send([_message(MARCH[-2:-1]), _message(MARCH[-1:])])
+    messages = app.queue.receive(10)
+    assert len(messages) == 2
+    last = [replace(m, receive_count=app.queue.max_receives) for m in messages]
+    scraper = load_handler("scraper").make_handler(lambda: app)
+
+    with pytest.raises(_Killed):
+        scraper(sqs_event(last), FakeLambdaContext("scraper"))
+
+    stored = app.store.query(USD, MARCH[-2], MARCH[-1])
+    assert [(r.date, r.status) for r in stored] == [(MARCH[-2], Status.OK)]
+    assert data_version(app.store) != INITIAL  # the outlook's, written before that value
+    assert unmarked(app.store)  # the value stored since is owed a version
+    version = data_version(app.store)
+
+    outlook_runs()
+
+    assert data_version(app.store) != version
+    assert not unmarked(app.store)
+
+
 def test_a_batch_with_no_last_delivery_reads_and_writes_no_debt(aws_home: AwsHome) -> None:
     """The debt costs nothing on the common path: only a batch holding a message on its last
     delivery enters one (a failure on an earlier delivery is redelivered, and the redelivery

@@ -76,7 +76,10 @@ def test_the_accuracy_table_has_every_served_horizon_on_a_phone(
     ("lang", "text"),
     [
         ("en", "as it has fewer than {n} past forecast errors there yet."),
-        ("pt-BR", "pois ainda há menos de {n} erros de suas previsões passadas."),
+        (
+            "pt-BR",
+            "pois ainda há menos de {n} erros de suas previsões passadas com essa antecedência.",
+        ),
     ],
 )
 def test_the_leave_one_out_note_names_the_apis_least_errors(

@@ -110,7 +110,7 @@
       "outlook.staleKept": "O Brent em reais ainda acompanha o mercado pelos fatores atualizados, então a previsão o mantém.",
       "outlook.staleDropped": "O Brent em reais está parado num valor antigo, então esta previsão o deixa de fora e usa só as variações recentes do próprio combustível.",
       "outlook.staleNoChange": "Esta previsão não usa nenhum fator: ela é a de sem mudança.",
-      "outlook.loo": "Faixas a {h} semanas à frente: dos resíduos leave-one-out do modelo, pois ainda há menos de {n} erros de suas previsões passadas.",
+      "outlook.loo": "Faixas a {h} semanas à frente: dos resíduos leave-one-out do modelo, pois ainda há menos de {n} erros de suas previsões passadas com essa antecedência.",
       "outlook.noChange": "Esta previsão é a de sem mudança: o último preço publicado em todas as semanas, não a previsão do modelo. A previsão de um estado é seu último preço movido pela variação prevista para o Brasil a partir da mesma semana, e {why}",
       "outlook.noChange.national_ends_before": "a série do Brasil armazenada aqui termina na semana de {national}, então não há previsão do Brasil para aplicar.",
       "outlook.noChange.no_national": "não há semana do Brasil armazenada até esta, então não há previsão do Brasil para aplicar.",
