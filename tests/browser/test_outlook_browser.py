@@ -362,17 +362,20 @@ def test_a_bias_that_rounds_to_zero_reads_zero_not_minus_zero(
     page: Page, outlook_url: str, lang: str
 ) -> None:
     # A bias of -0.0001 R$/l read "-R$0.000" in the accuracy table, a negative sign on nothing.
-    api = httpx.get(f"{outlook_url}/api/outlook", params={"fuel": "GASOLINE", "area": "BR"}).json()
-    tiny = [
-        a["horizon"] for a in api["accuracy"] if a["bias"] is not None and -0.0005 < a["bias"] < 0
-    ]
-    assert tiny, api["accuracy"]  # the real backtest has such a bias
+    # The real backtest had such a bias until FRED's Brent came to be read by its weekly batches
+    # (Brazil gasoline's are all positive since), so the edge case is synthetic: the API's
+    # 1-week bias replaced by -0.0001, the page alone under test.
+    def edit(route: Route) -> None:
+        body = route.fetch().json()
+        body["accuracy"][0]["bias"] = -0.0001
+        route.fulfill(json=body)
+
+    page.route("**/api/outlook?*", edit)
     page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
     _ready(page)
     zero = "R$\u00a00,000" if lang == "pt-BR" else "R$\u00a00.000"
-    for h in tiny:
-        bias = page.locator(f"#outlook-accuracy tr[data-horizon='{h}'] td").nth(5)
-        expect(bias).to_have_text(zero)
+    bias = page.locator("#outlook-accuracy tr[data-horizon='1'] td").nth(5)
+    expect(bias).to_have_text(zero)
 
 
 def _first_accuracy_as(page: Page, outlook_url: str, area: str, verdict: str, **fields) -> None:

@@ -126,7 +126,7 @@ def test_an_end_date_keeps_only_what_was_published_by_its_end(
     assert weeks("2022-02-04")[-1] == "2022-01-30"
     # The index chart: each line up to what its own schedule had published by Thursday's end:
     # the dollar's week of 01-30 averages Monday to Thursday (not Friday's PTAX), FRED's Brent
-    # ends on 01-27 (published 7 days after), in the week of 01-23.
+    # ends on Monday 01-24 (its batch through 01-31 is out on Friday), in the week of 01-23.
     keys = f"{gas},{usd},{brent}"
     index = client.get(f"/api/indices?keys={keys}&start=2021-11-07&end=2022-02-03").json()
     assert {s["key"]: s["points"][-1]["date"] for s in index["series"]} == {
@@ -149,11 +149,12 @@ def test_an_end_date_keeps_only_what_was_published_by_its_end(
     lags = "/api/lags?fuel=GASOLINE&area=BR&driver=CURRENCY%23USD&start=2021-11-07&end="
     n0 = [client.get(lags + end).json()["cross"][0]["n"] for end in ("2022-02-03", "2022-02-04")]
     assert n0[1] == n0[0] + 1
-    # The cards: the week published by then, the day's PTAX, FRED's Brent a week behind.
+    # The cards: the week published by then, the day's PTAX, FRED's Brent to the Monday of its
+    # last weekly batch out (the batch through 01-31 is out on Friday 02-04).
     items = {i["key"]: i for i in client.get("/api/overview?end=2022-02-03").json()["items"]}
     assert items["FUEL#GASOLINE#BR"]["date"] == "2022-01-23"
     assert items["CURRENCY#USD"]["date"] == "2022-02-03"
-    assert items["COMMODITY#BRENT"]["date"] == "2022-01-27"
+    assert items["COMMODITY#BRENT"]["date"] == "2022-01-24"
 
 
 OVERVIEW = ["FUEL#GASOLINE#BR", "FUEL#ETHANOL#BR", "FUEL#DIESEL_S10#BR"]
@@ -834,16 +835,17 @@ def test_values_and_ratios_carry_no_float_noise(client: httpx.Client) -> None:
     2024-12-27); Acre's parity 5.28 / 7.50 was 0.7040000000000001. Both are given to DECIMALS
     places, in JSON and in CSV alike."""
     day = "start=2021-05-19&end=2021-05-19"
-    brent_day = "start=2021-05-19&end=2021-05-26"  # FRED's value is published 7 days after
-    (point,) = client.get(f"/api/series?key=BRENT_BRL&{brent_day}").json()["points"]
-    (brent,) = client.get(f"/api/series?key=COMMODITY{Q}BRENT&{brent_day}").json()["points"]
+    brent_day = "start=2021-05-19&end=2021-05-28"  # FRED's batch through 05-24 is out on 05-28
+    point = client.get(f"/api/series?key=BRENT_BRL&{brent_day}").json()["points"][0]
+    brent = client.get(f"/api/series?key=COMMODITY{Q}BRENT&{brent_day}").json()["points"][0]
     (usd,) = client.get(f"/api/series?key=CURRENCY{Q}USD&{day}").json()["points"]
+    assert point["date"] == brent["date"] == usd["date"] == "2021-05-19"
     exact = Decimal(repr(brent["value"])) * Decimal(repr(usd["value"]))
     assert point["value"] == float(exact) == 353.273536
     csv_text = client.get(f"/api/series?key=BRENT_BRL&{brent_day}&format=csv").text
     head = "key,unit,date,value,label,freq\n"
     label = "Brent spot in BRL (Brent × PTAX USD)"
-    assert csv_text == f"{head}BRENT_BRL,BRL/bbl,2021-05-19,353.273536,{label},raw\n"
+    assert csv_text.startswith(f"{head}BRENT_BRL,BRL/bbl,2021-05-19,353.273536,{label},raw\n")
     parity = client.get("/api/parity?week=2026-06-21")
     acre = next(a for a in parity.json()["areas"] if a["area"] == "AC")
     assert (acre["ratio"], acre["ethanol_pays"]) == (0.704, False)
@@ -1033,14 +1035,15 @@ def test_the_lags_csv_gives_the_charts_error_bars(client: httpx.Client) -> None:
 
 
 def test_brent_in_reais_on_the_week_compares_the_same_days_as_brent(client: httpx.Client) -> None:
-    """No PTAX on Carnival (2022-02-28, 03-01): the card compared Brent in BRL of 03-08 with
-    02-25, eleven days, while Brent's card compared 03-08 with 03-01. Now both compare with 03-01,
-    Brent's value then at the latest PTAX by then (02-25's)."""
+    """No PTAX on Carnival (2022-02-28, 03-01): the card compared Brent in BRL with the last day
+    both had, while Brent's card compared with its own day a week before. On 2022-03-15 Brent is
+    known to Monday 03-07 (its weekly batch), so both compare with Carnival Monday 02-28, Brent's
+    value then at the latest PTAX by then (02-25's)."""
     items = {i["key"]: i for i in client.get("/api/overview?end=2022-03-15").json()["items"]}
     brent, brl = items["COMMODITY#BRENT"], items["BRENT_BRL"]
     assert (brl["date"], brl["prev_date"]) == (brent["date"], brent["prev_date"])
-    assert brl["prev_date"] == "2022-03-01"
-    usd = client.get(f"/api/series?key=CURRENCY{Q}USD&start=2022-02-21&end=2022-03-01").json()
+    assert brl["prev_date"] == "2022-02-28"
+    usd = client.get(f"/api/series?key=CURRENCY{Q}USD&start=2022-02-21&end=2022-02-28").json()
     assert usd["points"][-1]["date"] == "2022-02-25"
     want = brent["prev_value"] * usd["points"][-1]["value"]
     assert brl["prev_value"] == pytest.approx(want, abs=1e-6)
@@ -1049,20 +1052,20 @@ def test_brent_in_reais_on_the_week_compares_the_same_days_as_brent(client: http
 
 @pytest.mark.parametrize(
     ("end", "brent_day", "ptax_day"),
-    [("2022-03-08", "2022-03-01", "2022-02-25"), ("2022-04-28", "2022-04-21", "2022-04-20")],
+    [("2022-03-08", "2022-02-28", "2022-02-25"), ("2021-11-23", "2021-11-15", "2021-11-12")],
 )
 def test_brent_in_reais_on_a_ptax_holiday_is_brent_that_day_at_the_ptax_before(
     client: httpx.Client, end: str, brent_day: str, ptax_day: str
 ) -> None:
-    """Brent's latest day by ``end`` is a PTAX holiday (Carnival Tuesday, Tiradentes): the card
-    showed the last day both had (02-25 against 02-18; 04-20 against 04-13) while Brent's card
-    showed its own day. Now it is Brent that day at the latest PTAX before it, against a week
-    before as Brent's card dates it."""
+    """Brent's latest day by ``end`` is a PTAX holiday (Carnival Monday; 15 November, the
+    Republic's day): the card showed the last day both had while Brent's card showed its own
+    day. Now it is Brent that day at the latest PTAX before it, against a week before as
+    Brent's card dates it. Brent's latest is the Monday of its last weekly batch out."""
     items = {i["key"]: i for i in client.get(f"/api/overview?end={end}").json()["items"]}
     brent, brl = items["COMMODITY#BRENT"], items["BRENT_BRL"]
     assert brent["date"] == brent_day
     assert (brl["date"], brl["prev_date"]) == (brent["date"], brent["prev_date"])
-    usd = client.get(f"/api/series?key=CURRENCY{Q}USD&start=2022-02-01&end={end}").json()
+    usd = client.get(f"/api/series?key=CURRENCY{Q}USD&start=2021-11-01&end={end}").json()
     ptax = {p["date"]: p["value"] for p in usd["points"]}
     assert brent_day not in ptax
     prev_ptax = ptax[max(d for d in ptax if d <= brent["prev_date"])]

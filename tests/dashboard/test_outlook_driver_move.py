@@ -3,8 +3,10 @@ and `fuelpipe outlook show --json`, and the percent the Outlook page draws from 
 (exp(move) - 1, to 0.1 %) is the move /api/series gives. The store is the real history as the
 demo holds it at its clock (2026-06-26 18:01): Brazil's gasoline to the week of 2026-03-08,
 PTAX, FRED's Brent, and BZ=F only to 2022-05-06 (the demo's snapshot window), so the move
-is Brent spot's to 2026-03-06, +37.85 %: rounded to 4 decimals (0.3210) the page said
-+37.9 %."""
+was Brent spot's to 2026-03-06, +37.85 %: rounded to 4 decimals (0.3210) the page said
++37.9 %. With FRED's Brent read by its weekly batches the forecast's day is Monday 2026-03-09
+(the Monday of the last batch out by the week's Friday publication), +22.48 %; the move the
+API gives must still be the stored one to its 6 decimals (0.202744, not 0.2027)."""
 
 from __future__ import annotations
 
@@ -77,12 +79,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
 def test_the_api_gives_the_stored_move_and_the_page_percent_is_brent_in_brls(served) -> None:
     client, _, stored = served
     body = client.get("/api/outlook", params={"fuel": "GASOLINE", "area": "BR"}).json()
-    assert body["driver_day"] == "2026-03-06"
-    assert body["driver_move"] == stored  # 0.320962, not 0.321
-    # Brent in BRL on 2026-03-06 against 2026-02-27 (the 7 days to it): 506.25 / 367.26
+    assert body["driver_day"] == "2026-03-09"
+    assert body["driver_move"] == stored == 0.202744  # not 0.2027
+    # Brent in BRL on 2026-03-09 against 2026-03-02 (the 7 days to it): 491.93 / 401.66
     change = brent_brl_change(client.get, date.fromisoformat(body["driver_day"]))
     shown = (math.exp(body["driver_move"]) - 1) * 100  # outlook.js's "Brent in BRL, last 7 days"
-    assert f"{shown:.1f}" == f"{change * 100:.1f}" == "37.8"
+    assert f"{shown:.1f}" == f"{change * 100:.1f}" == "22.5"
 
 
 def test_outlook_show_json_gives_the_same_move_as_the_api(served) -> None:

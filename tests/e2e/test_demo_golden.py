@@ -60,6 +60,11 @@ Re-recorded in session 40 when the snapshot began bundling FRED's Brent spot to 
 (Brent 916 → 1,253 records, its earlier values the same in both files; PETR4 241 → 1,091, the
 window's Open/High/Low/Close/Volume equal, `adj_close` now adjusted to 2025-08-22) and their 2
 status rows; the other 438 keys' exports were byte-identical.
+Re-recorded in session 44 when FRED's Brent came to be published in weekly batches (through a
+Monday, out the Friday after at 00:00 Chicago: domain/publication.py): exactly the 2 exports
+of COMMODITY#BRENT changed (the golden keeps their digests only, so the change, expected in
+each record's ``published_at``, was not compared field by field); the status table and the
+other 438 keys' exports were byte-identical.
 The fast test
 checks the status table and one key of each kind; the slow one, and
 ``python -m devtools.demo_golden --check``, every export.

@@ -94,7 +94,7 @@ def test_the_demo_forecasts_brazil_from_its_last_real_week(demo_api) -> None:
     assert body["last_week"] == brazil_last.isoformat() == "2026-03-08"
     assert [d["driver"] for d in body["stale_drivers"]] == ["futures"]
     assert body["drivers_dropped"] is False
-    assert body["driver_day"] == "2026-03-06"  # Brent in BRL's move to the week's Friday
+    assert body["driver_day"] == "2026-03-09"  # to the Monday of FRED's last weekly batch out
     one = body["accuracy"][0]
     assert one["no_change_n"] == 0 and one["n"] >= body["min_scored_weeks"]
     # The honest answer on these real weeks (2023-03 .. 2026-03): gasoline's model does not

@@ -48,14 +48,23 @@ def store_known(
     hold_back: date | None = None,
 ) -> None:
     """Store the real history of ``keys`` as it was known at ``now``, except the PTAX USD
-    days from ``hold_back`` on (the ones a test then lands), if given."""
+    days from ``hold_back`` on (the ones a test then lands), if given. A series published in
+    batches (FRED's Brent) is known by its schedule, as the outlook reads it."""
     for key in keys:
-        lag = DEFAULT_CATALOG[key].available_after
         store.put_records(
             [
                 Record(key, d, Decimal(str(v)), Status.OK)
                 for d, v in history.series[key]
-                if known_at(d, lag) <= now
+                if known_then(key, d, now)
                 and not (hold_back and key == "CURRENCY#USD" and d >= hold_back)
             ]
         )
+
+
+def known_then(key: str, day: date, now: datetime) -> bool:
+    """Whether the value of ``key`` dated ``day`` was published by ``now``, as the outlook
+    reads it: by its one offset, or by its batch for FRED's Brent."""
+    series = DEFAULT_CATALOG[key]
+    if series.schedule.batch_through is not None:
+        return series.schedule.published_at(day) <= now
+    return known_at(day, series.available_after) <= now

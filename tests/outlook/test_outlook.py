@@ -20,11 +20,11 @@ from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook.backtest import score, walk_forward
 from fuelpipe.outlook.model import nowcast
 from fuelpipe.outlook.records import from_record
-from fuelpipe.outlook.series import Lags, inputs_for, known_at
+from fuelpipe.outlook.series import Lags, inputs_for
 from fuelpipe.stages.outlook import refresh_outlook
 from fuelpipe.stages.outlook_rules import OutlookMove, OutsideInterval
 
-from .conftest import DATASETS
+from .conftest import DATASETS, known_then
 
 SP = ZoneInfo("America/Sao_Paulo")
 GASOLINE = "FUEL#GASOLINE#BR"
@@ -41,12 +41,11 @@ def _store(tmp_path, history, as_of=None, name="store.sqlite"):
     """A real SQLite store with the real history, only what was known at as_of when given."""
     store = SqliteStore(tmp_path / name)
     for key in KEYS:
-        lag = DEFAULT_CATALOG[key].available_after
         store.put_records(
             [
                 Record(key, day, Decimal(str(value)), Status.OK)
                 for day, value in history.series[key]
-                if as_of is None or known_at(day, lag) <= as_of
+                if as_of is None or known_then(key, day, as_of)
             ]
         )
     return store

@@ -23,7 +23,14 @@ Re-recorded later in session 44 when the accuracy came to give every served hori
 gave 1, 2, 4) and the view its ``least_errors``: only that was added, the accuracy rows of
 horizons 3 and 5 (each old row the same) in the four JSON answers with a forecast,
 ``least_errors: 20`` in the six outlook JSON answers, and the area CSV's ``least_errors``
-column (20) after ``bands`` on its five rows; the four map answers are unchanged."""
+column (20) after ``bands`` on its five rows; the four map answers are unchanged.
+Re-recorded when s44-data (FRED's Brent in weekly batches through a Monday, out the Friday
+after) was merged onto those: the outlook reads Brent through the Monday of the last batch out
+(``driver_day`` 2026-05-18 and 05-11, were the Fridays 05-15 and 05-08), so only the numbers
+that follow from it changed (``driver_move``, each step's point and lo80 to hi95, the accuracy rows'
+scores, the map answers' points, changes, ratios and ``dm_p``, the same in the two CSVs); every
+key, ``bands``, ``least_errors`` and each row's ``n`` and ``first_week`` are as before. With
+main's additions taken out, each answer is the one s44-data recorded."""
 
 from __future__ import annotations
 

@@ -118,7 +118,8 @@ def test_the_backtest_shows_a_progress_bar_over_fuels_and_areas() -> None:
     assert "fuel x area backtested" in shown.stdout and "2/2" in shown.stdout
     quiet = CliRunner().invoke(cli, [*args, "--json"])
     assert "backtested" not in quiet.output
-    assert len(json.loads(quiet.stdout)) == 6
+    rows = [(r["fuel"], r["horizon"]) for r in json.loads(quiet.stdout)]
+    assert sorted(rows) == [(f, h) for f in ("GASOLINE", "LPG") for h in range(1, 6)]
 
 
 def _fred_cells(name: str) -> dict[date, str]:

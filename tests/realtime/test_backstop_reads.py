@@ -72,12 +72,15 @@ def _seed(store: SqliteStore, backlog: int, no_row: bool = False) -> None:
         _pending(GASOLINE, date(2022, 4, 24)),
         _pending(CNG_AC, date(2022, 4, 24), **answered),  # not asked again
         _pending(MONTHLY, date(2022, 3, 1)),
-        _pending(BRENT, date(2022, 4, 26)),
-        _pending(BRENT, date(2022, 4, 25)),
     ]
     past = [
         _pending(GASOLINE, date(2022, 4, 17)),  # its window ended on 2022-04-27
-        _pending(BRENT, date(2022, 4, 22)),  # its window ended on 2022-05-02 00:00
+        # FRED's weekly batch through Monday 04-25 was out on Friday 04-29 00:00 Chicago and
+        # its window ended on Monday 05-02 00:00; the next one, from Tuesday 04-26, is out on
+        # Friday 05-06: no Brent window is open on this Tuesday
+        _pending(BRENT, date(2022, 4, 22)),
+        _pending(BRENT, date(2022, 4, 25)),
+        _pending(BRENT, date(2022, 4, 26)),
         _pending(USD, date(2022, 4, 29)),  # PTAX: no window open before 13:10
     ]
     old = [
@@ -126,19 +129,17 @@ def test_the_backstop_polls_the_dates_inside_their_windows_reading_only_those(
 ) -> None:
     polls, reads = _backstop(tmp_path, backlog, no_row)
     assert polls == [
-        (BRENT, ["2022-04-25", "2022-04-26"]),
         (GASOLINE, ["2022-04-24"]),
         (MONTHLY, ["2022-03-01"]),
     ]
     # the watermarks, then one Query per series whose window is open past its watermark, of
-    # those dates only: none for PTAX (no window open) nor for the North (stored, scanned)
+    # those dates only: none for PTAX nor Brent (no window open) nor for the North (stored, scanned)
     # its week answered with no row for the key: is the record before it OK (a row left out
     # of the workbook, polled again)? One record, newest first; it has none: the answer
     # stands. ANP's '-' is its answer for the week: nothing more to read
     before = [(f"query {CNG_AC}", 0)] if no_row else []
     assert reads == [
         ("watermarks", 2),
-        (f"query {BRENT}", 2),  # 04-24 to 04-26: 04-24 is a Sunday, not stored
         (f"query {CNG_AC}", 1),
         *before,
         (f"query {GASOLINE}", 1),

@@ -201,15 +201,16 @@ def test_brent_in_reais_is_published_when_the_later_of_its_inputs_was(tmp_path) 
     """The overview's "Brent in reais" card was the only one without a "published … ago" line:
     /api/live had no row for it (it is derived, in no catalog). Its row is dated as its card
     (Brent's newest day, at the latest PTAX on or before it: Carnival Tuesday 2022-03-01 at
-    Friday 02-25's rate) and published when the later of its inputs was: FRED's Brent, a week
-    after its day, not PTAX on its own (real values of both)."""
+    Friday 02-25's rate) and published when the later of its inputs was: FRED's Brent, days
+    later, with its weekly batch through Monday 03-07, out on Friday 03-11 00:00 Chicago, not PTAX
+    on its own (real values of both)."""
     snap = Snapshot()
     ptax = {q.day: q.sell for q in snap.ptax["USD"]}
     brent = {o.day: o.value for o in snap.fred["DCOILBRENTEU"]}
     days = [date(2022, 2, 24), date(2022, 2, 25), date(2022, 2, 28), date(2022, 3, 1)]
     records = [Record(BRENT, d, Decimal(brent[d]), Status.OK) for d in days]
     records += [Record(USD, d, Decimal(ptax[d]), Status.OK) for d in days if d in ptax]
-    clock = FixedClock(datetime(2022, 3, 10, 15, 0, tzinfo=SP))
+    clock = FixedClock(datetime(2022, 3, 11, 15, 0, tzinfo=SP))
     store = SqliteStore(tmp_path / "l.sqlite", clock=clock)
     store.put_records(records)
     try:
@@ -223,7 +224,7 @@ def test_brent_in_reais_is_published_when_the_later_of_its_inputs_was(tmp_path) 
     assert max(d for d in days if d in ptax) == date(2022, 2, 25)  # Carnival: no PTAX after
     assert rows["BRENT_BRL"]["date"] == card["date"] == "2022-03-01"
     assert rows["BRENT_BRL"]["published_at"] == rows[BRENT]["published_at"]
-    assert rows["BRENT_BRL"]["published_at"] == "2022-03-08T00:00:00-03:00"
+    assert rows["BRENT_BRL"]["published_at"] == "2022-03-11T03:00:00-03:00"
     assert rows["BRENT_BRL"]["age_s"] == rows[BRENT]["age_s"] < rows[USD]["age_s"]
 
 
@@ -241,7 +242,7 @@ def test_brent_in_reais_reads_each_input_once_per_poll(tmp_path) -> None:
     ptax = {q.day: q.sell for q in snap.ptax["USD"]}
     brent = {o.day: o.value for o in snap.fred["DCOILBRENTEU"]}
     days = [date(2022, 2, 24), date(2022, 2, 25), date(2022, 2, 28), date(2022, 3, 1)]
-    clock = ManualClock(datetime(2022, 3, 10, 14, 0, tzinfo=SP))
+    clock = ManualClock(datetime(2022, 3, 11, 14, 0, tzinfo=SP))
     store = _CountsQueries(tmp_path / "q.sqlite", clock=clock)
     try:
         store.put_records([Record(BRENT, d, Decimal(brent[d]), Status.OK) for d in days])
@@ -254,5 +255,5 @@ def test_brent_in_reais_reads_each_input_once_per_poll(tmp_path) -> None:
     assert store.queries == len(live_keys(DEFAULT_CATALOG)) + 2
     (row,) = [s for s in view.series if s.key == "BRENT_BRL"]
     assert row.date == date(2022, 3, 1)  # Carnival Tuesday, at Friday's PTAX
-    assert row.stored_at == datetime(2022, 3, 10, 15, 0, tzinfo=SP)  # PTAX's, the later
-    assert row.published_at == datetime(2022, 3, 8, 0, 0, tzinfo=SP)  # FRED's, a week on
+    assert row.stored_at == datetime(2022, 3, 11, 15, 0, tzinfo=SP)  # PTAX's, the later
+    assert row.published_at == datetime(2022, 3, 11, 3, 0, tzinfo=SP)  # FRED's batch

@@ -96,16 +96,23 @@ def test_a_dash_row_after_a_week_with_a_value_stands_as_anps_answer() -> None:
 
 
 def test_a_no_value_answer_is_asked_again_once_a_later_date_is_published() -> None:
-    """FRED's empty cell for a day inside its window: once the next day's value is out, the
-    source has published again and the day may have been filled, so it is asked again."""
+    """FRED's empty cell for a day inside its window: once a later date's value is out, the
+    source has published again and the day may have been filled, so it is asked again. FRED
+    publishes a week at once (domain/publication.py): the days of the same batch are out at the
+    same instant, so the answer stands for all of them, until the next batch."""
     from fuelpipe.stages.due import answer_stands
 
     brent = DEFAULT_CATALOG["COMMODITY#BRENT"]
-    day = date(2025, 6, 24)
+    day = date(2025, 6, 24)  # a Tuesday: its batch runs to Monday 06-30
     answered = brent.schedule.published_at(day)
     assert answer_stands(brent, day, answered)
-    nxt = get_calendar(brent.calendar).next_expected(day)
-    assert brent.schedule.published_at(nxt) < brent.schedule.stale_at(day)  # inside the window
+    calendar = get_calendar(brent.calendar)
+    nxt = calendar.next_expected(day)
+    assert brent.schedule.published_at(nxt) == answered  # same batch: nothing new
+    assert answer_stands(brent, nxt, answered)
+    while brent.schedule.published_at(nxt) == answered:
+        nxt = calendar.next_expected(nxt)
+    assert nxt == date(2025, 7, 1)  # the next batch's first day
     assert not answer_stands(brent, nxt, answered)
     assert not answer_stands(brent, day, None)
 

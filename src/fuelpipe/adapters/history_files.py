@@ -19,6 +19,26 @@ FRED's Brent spot comes from three copies of ``DCOILBRENTEU`` fetched at differe
 history without the second still has Brent to 2025). On every day two of them share, their
 values and empty days are the same (datasets/MANIFEST.md; a test checks it), so the order they
 are read in changes nothing.
+
+Brent futures (``BZ=F``, Yahoo's continuous front-month contract) come from two Yahoo exports:
+``stocks/henriquebrnetto__BZ=F.csv`` (yfinance ``history()``, 2017-11-09 .. 2022-11-09) and the
+``BZ=F`` rows of ``stocks/strongylis__yahoo.csv`` (closes only, 2021-05-24 .. 2026-07-02). On
+the 371 days they share they agree to the cent but on 7: the first file's last row, 2022-11-09
+(92.65 in the second; a session still trading when it was fetched), and six roll days, where
+the first file has a flat bar (Open = High = Low = Close) that is no settlement: 2021-06-01
+69.63 (second file 70.25), 2021-12-31 79.20 (77.78), 2022-02-01 91.29 (89.16), 2022-03-01
+100.85 (104.97), 2022-04-01 107.67 (104.39), 2022-05-02 109.36 (107.58). ICE Brent's front
+month expires on the last business day of the second month before delivery, and Yahoo's
+continuous contract rolls to the next one there: the flat bars fall on that day or the first
+business day after it. The second file is right: where such a day ends a week,
+``brent/investing_brent_futures_weekly_2012-12-30_2022-05-01.csv`` (Investing.com's ICE Brent,
+an independent export) has the second file's close (77.78 for 2021-12-31, 104.39 for
+2022-04-01), and on every week-ending flat bar of the first file (2017-12-01, 2017-12-29,
+2018-06-01, 2019-02-01, 2019-03-01, 2019-11-01, 2020-05-01, 2021-04-01, 2021-12-31, 2022-04-01)
+it disagrees with the first file, as on no other week but holiday weeks (a test checks it).
+So the rule: a flat bar of the yfinance export is not a close and is left out (45 of its
+1,257 rows, all on roll days; no other source has the 39 before 2021-05-24, so those days have
+no value), and on a shared day the second file's close wins.
 """
 
 from __future__ import annotations
@@ -291,8 +311,17 @@ def _ptax_sell(history: History, path: Path) -> FileRead:
     return _collect(history, path, parse, replace=True)  # sell wins over buy on common dates
 
 
+def is_roll_placeholder(row: dict[str, str]) -> bool:
+    """A yfinance bar of Yahoo's continuous BZ=F with Open = High = Low = Close: on the
+    contract's roll days Yahoo's history holds such a flat bar, which is no settlement (see the
+    module's notes); a traded day's bar has a range."""
+    return row["Open"] == row["High"] == row["Low"] == row["Close"]
+
+
 def _bzf_yfinance(history: History, path: Path) -> FileRead:
-    def parse(row: dict[str, str]) -> tuple[str, date, float | None]:
+    def parse(row: dict[str, str]) -> tuple[str, date, float | None] | None:
+        if is_roll_placeholder(row):
+            return None
         return BRENT_FUTURES_KEY, date.fromisoformat(row["Date"][:10]), _number(row["Close"])
 
     return _collect(history, path, parse, replace=False)
@@ -304,6 +333,8 @@ def _bzf_long(history: History, path: Path) -> FileRead:
             return None
         return BRENT_FUTURES_KEY, date.fromisoformat(row["data"]), _number(row["close"])
 
+    # Wins on a shared day: the yfinance export's only other differing close is its last row,
+    # a session still trading when it was fetched (module notes).
     return _collect(history, path, parse, replace=True)
 
 

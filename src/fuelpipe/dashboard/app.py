@@ -97,7 +97,8 @@ EndQ = Annotated[
         description="the End date (ISO YYYY-MM-DD): the values published by the end of that day "
         "in São Paulo, by each series' schedule (an ANP week from its Friday 18:00, so a "
         "Wednesday's last week ended the Saturday before; PTAX and the closes on their day; FRED "
-        "Brent 7 days after); default: every stored value; " + _DATE_RANGE
+        "Brent with its weekly batch, through a Monday and out the Friday after); default: every "
+        "stored value; " + _DATE_RANGE
     ),
 ]
 UntilQ = Annotated[

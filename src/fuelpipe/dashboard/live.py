@@ -186,7 +186,7 @@ def _brent_brl(
     published = max(
         catalog[BRENT].schedule.published_at(day),
         catalog[USD].schedule.published_at(rates[-1].date),
-    )
+    ).astimezone(SAO_PAULO)  # FRED's schedule is Chicago's: shown in São Paulo time, as stored_at
     instants = [r.updated_at for r in (*brent[-1:], *rates[-1:]) if r.updated_at]
     return LiveSeries(
         key=BRENT_BRL,
@@ -215,7 +215,8 @@ def live_view(
             )
             fingerprint.append(f"{key}:-")
             continue
-        published = catalog[key].schedule.published_at(newest)
+        # in São Paulo time, whatever the schedule's zone (FRED's Chicago, the New York closes)
+        published = catalog[key].schedule.published_at(newest).astimezone(SAO_PAULO)
         found = store.query(key, newest, newest, ("value", "updated_at"))
         # São Paulo time, as published_at beside it (the store keeps UTC)
         at = found[0].updated_at if found else None

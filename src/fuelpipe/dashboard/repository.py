@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from fuelpipe.dashboard.analysis import (
     TimeSeries,
@@ -14,6 +14,7 @@ from fuelpipe.dashboard.analysis import (
 from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
 from fuelpipe.domain.calendars import known_by_end_of
 from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.keys import InvalidKeyError, Kind, commodity_key, currency_key, parse_key
 from fuelpipe.domain.models import Status
 from fuelpipe.ports.store import Store
@@ -86,10 +87,14 @@ class SeriesReader:
     def known_through(self, key: str, end: date) -> date:
         """The latest date of ``key`` whose value was published by the end of ``end`` (São Paulo),
         by its catalog schedule: an ANP week from its Friday 18:00, PTAX on its day, FRED Brent
-        7 days on. Brent in BRL is known where both Brent and PTAX are."""
+        with its weekly batch (through a Monday, out the Friday after). Brent in BRL is known
+        where both Brent and PTAX are."""
         self.check_key(key)
         if key == BRENT_BRL:
             return min(self.known_through(BRENT, end), self.known_through(USD, end))
+        schedule = self.catalog[key].schedule
+        if schedule.batch_through is not None:
+            return schedule.published_through(datetime.combine(end, time.max, SAO_PAULO))
         return known_by_end_of(end, self.catalog[key].available_after)
 
     def as_of(self, key: str, end: date | None) -> date | None:

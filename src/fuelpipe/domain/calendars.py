@@ -297,5 +297,7 @@ def known_by_end_of(day: date, available_after: timedelta) -> date:
     """The latest date whose value was published before ``day`` ended in São Paulo: what was
     known on ``day`` (the dashboard's End date). An ANP week (Sunday + 5 days 18 h) counts from
     its Friday on, so a Wednesday's latest week is the one that ended the Saturday before;
-    PTAX, B3 and the New York closes count on their own day, FRED Brent 7 days later."""
+    PTAX, B3 and the New York closes count on their own day. FRED's Brent comes in weekly
+    batches, which no one offset fits: the dashboard asks its schedule instead
+    (``Publication.published_through``; dashboard/repository.py)."""
     return last_available_date(datetime.combine(day, time.max, SAO_PAULO), available_after)

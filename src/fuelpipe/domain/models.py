@@ -127,7 +127,9 @@ NO_ROW_ATTR = "no_value_no_row"
 """On a PENDING record marked :data:`NO_VALUE_SEEN_ATTR`: 1 when that answer had no row at
 all for the key (ANP's workbook with the week for other areas and fuels but not this one,
 ``FetchResult.no_row``), a row the source may add later to a file it has not finished;
-absent when a row of the key's own said "no value" (ANP's '-', FRED's empty cell)."""
+absent when a row of the key's own said "no value" (ANP's '-', FRED's empty cell), and on a
+record answered before the mark existed: that one stands until its window's recheck (no
+migration: it ends within one window; docs/REALTIME.md says why)."""
 
 
 def no_value_seen(at: datetime, *, no_row: bool = False) -> dict[str, AttrValue]:

@@ -38,10 +38,26 @@ Where each figure comes from (checked against the real files in ``datasets/`` wh
   18:00-17:00 with the hour's halt: CME contract specs) -> ``reopens`` 18:00: the evening's
   15-minute bars are dated the day before that session's (``domain/intraday.py``
   ``evening_day``).
-- FRED Brent spot (``fred_brent``): EIA spot data that FRED updates in weekly batches (FRED
-  series notes); no public source gives the exact lag (unconfirmed), so a value is
-  expected 7 days after its date, allowance 3 days, polled every 10 minutes while due (a
-  small CSV, and conditional requests make an unchanged answer a 304).
+- FRED Brent spot (``fred_brent``): EIA spot data that FRED loads in weekly batches, each
+  running through a Monday. Every dated copy of the series found ends on a Monday: an FRED API
+  answer with ``realtime_start`` 2025-11-27 (a Thursday) ends on Monday 2025-11-24 (DCOILWTICO,
+  the same EIA spot table as Brent's: jaleintz/commodities-tracker ``FRED_WTI.JSON`` @
+  7473b90c); EIA's own API on Thursday 2017-10-05 ended on Monday 2017-10-02
+  (mini-kep/parcer-template ``parsers/getter/brent.py`` @ ac90d739, docstring); FRED
+  CSVs committed on Thursday 2026-04-30 20:30 New York end on Monday 2026-04-27
+  (parmcat/monitor_pilot), on Sunday 2026-03-15 on Monday 2026-03-09
+  (ZeynepYapar06/war-economic-effects-us), on Monday 2019-11-04 on Monday 2019-10-28
+  (nuputnuput02/111111), and ``datasets/brent/FRED_DCOILBRENTEU_1987-05-20_2020-12-07.csv``
+  on Monday 2020-12-07. So a Monday's value is out by the end of the Thursday after it (FRED's
+  St. Louis day) and a Tuesday's, which no copy shows alone, only with the next batch, nine
+  days later. No source found gives the weekday or hour of the load itself (FRED names no
+  release time for the series; ALFRED's vintage dates could not be had offline), so the
+  schedule takes the latest the evidence allows: the batch through a Monday is out on the
+  Friday after it at 00:00 America/Chicago (``batch_through`` Monday, 4 days after), that is
+  2 days after its date (Friday) to 10 days (Tuesday), allowance 3 days, polled every 10
+  minutes while due (a small CSV, and conditional requests make an unchanged answer a 304).
+  The former flat 7 days let a Tuesday's or Wednesday's value count as out one or two days
+  before its batch, and waited four days more than needed for a Monday's.
 - ANP weekly survey (``anp_weekly``): the week runs Sunday to Saturday (DATA INICIAL/DATA FINAL
   in ``datasets/anp/maikereis__semanal-brasil-desde-2013.xlsx``) and the results normally come
   out on the Friday of the survey week in the evening (Valor, 2023-03-24; Bahia Econômica,
@@ -69,6 +85,7 @@ if TYPE_CHECKING:
 
 SAO_PAULO = "America/Sao_Paulo"
 NEW_YORK = "America/New_York"
+CHICAGO = "America/Chicago"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +124,8 @@ class Publication:
     tz: str
     """The zone of ``local_time``."""
     days_after: int
-    """The publication day, counted from the value's own date (ANP weeks: Sunday -> Friday = 5)."""
+    """The publication day, counted from the value's own date (ANP weeks: Sunday -> Friday = 5),
+    or from the last day of its batch (``batch_through``)."""
     local_time: time
     usual_delay: timedelta
     """Between the nominal publication time and the value being fetchable."""
@@ -123,6 +141,15 @@ class Publication:
     """For a market that trades into the evening: the local time the next trading day's
     session opens after the daily close (None: nothing trades between a close and the next
     day's opening)."""
+    batch_through: int | None = None
+    """For a source that publishes a week of values at once: the weekday (Monday = 0) each
+    batch runs through; a value is published with the batch of the first such day on or after
+    its date (FRED Brent: Monday). None: each date on its own."""
+
+    def _publication_day(self, day: date) -> date:
+        if self.batch_through is not None:
+            day += timedelta(days=(self.batch_through - day.weekday()) % 7)
+        return day + timedelta(days=self.days_after)
 
     def _special(self, day: date) -> DaySchedule | None:
         return next((d for d in self.special_days if d.applies(day)), None)
@@ -162,7 +189,7 @@ class Publication:
 
     def published_at(self, day: date) -> datetime:
         """The instant the value for ``day`` is normally out and fetchable."""
-        local = datetime.combine(day + timedelta(days=self.days_after), self.local_time_on(day))
+        local = datetime.combine(self._publication_day(day), self.local_time_on(day))
         return local.replace(tzinfo=ZoneInfo(self.tz)) + self.usual_delay
 
     def stale_at(self, day: date) -> datetime:
@@ -184,15 +211,20 @@ class Publication:
         """Publication offset from the start of the date in São Paulo (where every "known at"
         is counted). For a schedule in another zone, the latest the offset gets over the
         zones' daylight-saving combinations (BZ=F's 17:30 New York close is 18:30-20:30 in São
-        Paulo), so a value is never taken as known before it is out."""
+        Paulo), so a value is never taken as known before it is out. For a batch, the longest
+        offset of its weekdays (FRED Brent: a Tuesday's, 10 days and the zones' hours): one
+        offset for every date must not count a value as known before its batch is out."""
         clock = timedelta(hours=self.local_time.hour, minutes=self.local_time.minute)
         nominal = timedelta(days=self.days_after) + clock + self.usual_delay
-        if self.tz == SAO_PAULO:
+        if self.tz == SAO_PAULO and self.batch_through is None:
             return nominal
         sao_paulo = ZoneInfo(SAO_PAULO)
+        week = range(7 if self.batch_through is not None else 1)
         return max(
-            self.published_at(day) - datetime.combine(day, time(0), sao_paulo)
+            self.published_at(day + timedelta(days=i))
+            - datetime.combine(day + timedelta(days=i), time(0), sao_paulo)
             for day in _ZONE_SAMPLE
+            for i in week
         )
 
 
@@ -227,12 +259,13 @@ PUBLICATIONS: Mapping[str, Publication] = MappingProxyType(
             ),
             Publication(
                 "fred_brent",
-                SAO_PAULO,
-                7,
+                CHICAGO,
+                4,
                 time(0, 0),
                 timedelta(0),
                 timedelta(days=3),
                 poll_every=timedelta(minutes=10),
+                batch_through=0,
             ),
             Publication("anp_weekly", SAO_PAULO, 5, time(18, 0), timedelta(0), timedelta(days=5)),
             Publication(
@@ -268,6 +301,13 @@ def window_dates(pub: Publication, now: datetime) -> tuple[date, date] | None:
     PENDING date that can still be polled lies there, so a read of them needs no other."""
     last = pub.published_through(now)
     first = pub.published_through(now - pub.allowance)
-    if pub.stale_at(first) < now:
+    # A batch (FRED Brent's week) shares one instant: every date of it is late together, and
+    # an allowance over a change of clocks is counted on the wall clock, as stale_at does.
+    while first > last or pub.stale_at(first) >= now:
+        before = first - timedelta(days=1)
+        if pub.stale_at(before) < now:
+            break
+        first = before
+    while first <= last and pub.stale_at(first) < now:
         first += timedelta(days=1)
     return (first, last) if first <= last else None

@@ -2,8 +2,10 @@
 
 Pure: no I/O, no clock. Dates are numpy ``datetime64[D]`` day numbers; values are floats.
 A value dated ``d`` is known at ``as_of`` when the start of ``d`` (São Paulo time) plus its
-series' publication lag (the catalog's ``available_after``) is not after ``as_of``. That one
-rule decides what every forecast may use, in the backtest and in the stored outlook alike.
+series' publication lag (the catalog's ``available_after``) is not after ``as_of``; FRED's
+Brent, published in weekly batches, when its batch is out by the catalog's schedule
+(:attr:`Lags.brent_schedule`, domain/publication.py). That one rule decides what every
+forecast may use, in the backtest and in the stored outlook alike.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy.typing as npt
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.keys import Kind, commodity_key, currency_key
+from fuelpipe.domain.publication import Publication
 from fuelpipe.outlook.forecast import StaleDriver
 
 Days = npt.NDArray[np.int64]
@@ -148,6 +151,10 @@ class Lags:
     brent: timedelta = FRED_LAG
     usd: timedelta = PTAX_LAG
     futures: timedelta = FUTURES_LAG
+    brent_schedule: Publication | None = None
+    """Brent's schedule when it publishes in batches (the catalog's FRED Brent): its cutoff is
+    then the last date whose batch is out at as_of, not as_of less one lag, which no batch
+    fits (a Monday's value is out 4 days after its date, a Tuesday's 10)."""
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> Lags:
@@ -157,11 +164,14 @@ class Lags:
             return catalog[key].available_after if key in catalog else default
 
         fuel = next((s.available_after for s in catalog if s.kind is Kind.FUEL), FUEL_LAG)
+        brent = commodity_key("BRENT")
+        schedule = catalog[brent].schedule if brent in catalog else None
         return cls(
             fuel=fuel,
-            brent=lag(commodity_key("BRENT"), FRED_LAG),
+            brent=lag(brent, FRED_LAG),
             usd=lag(currency_key("USD"), PTAX_LAG),
             futures=lag(commodity_key("BRENT_FUTURES"), FUTURES_LAG),
+            brent_schedule=schedule if schedule and schedule.batch_through is not None else None,
         )
 
 
@@ -179,10 +189,20 @@ class Cutoffs:
         """Each input's cutoff at as_of."""
         return cls(
             fuel=cutoff(as_of, lags.fuel),
-            brent=cutoff(as_of, lags.brent),
+            brent=brent_cutoff(as_of, lags),
             usd=cutoff(as_of, lags.usd),
             futures=cutoff(as_of, lags.futures),
         )
+
+
+def brent_cutoff(as_of: datetime, lags: Lags) -> int:
+    """Brent's cutoff at as_of: by its batch schedule when it has one, else by its lag."""
+    schedule = lags.brent_schedule
+    if schedule is None:
+        return cutoff(as_of, lags.brent)
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must carry a time zone")
+    return day_number(schedule.published_through(as_of))
 
 
 def served_at(fuel: Series, as_of: datetime, lags: Lags) -> datetime:
@@ -227,14 +247,23 @@ class CutoffRows:
         :func:`cutoff` subtracts its lag from that same wall time (``astimezone`` to the zone
         an instant already has changes nothing), so each cutoff is the day plus the whole days
         of ``lags.fuel - lag``, rounded down. A test holds the two equal across DST changes.
+        Brent by batches (:attr:`Lags.brent_schedule`) has no such shift: it is computed once
+        per distinct day.
         """
 
         def shifted(lag: timedelta) -> Days:
             return np.asarray(days + (lags.fuel - lag).days, dtype=np.int64)
 
+        def brent() -> Days:
+            if lags.brent_schedule is None:
+                return shifted(lags.brent)
+            distinct, where = np.unique(days, return_inverse=True)
+            cuts = [brent_cutoff(known_at(day_of(int(d)), lags.fuel), lags) for d in distinct]
+            return np.asarray(cuts, dtype=np.int64)[where].reshape(np.shape(days))
+
         return cls(
             fuel=shifted(lags.fuel),
-            brent=shifted(lags.brent),
+            brent=brent(),
             usd=shifted(lags.usd),
             futures=shifted(lags.futures),
         )

@@ -141,7 +141,8 @@ def test_window_dates_are_exactly_the_dates_whose_window_holds_the_instant(name:
     the dates window_dates gives are those in_window is true of, among every date whose
     window could hold the instant (from its publication delay and allowance before, on)."""
     pub = PUBLICATIONS[name]
-    reach = pub.days_after + pub.allowance.days + 2
+    batch = 0 if pub.batch_through is None else 6  # a batch's first date waits 6 days more
+    reach = pub.days_after + batch + pub.allowance.days + 2
     start = datetime(2022, 3, 1, tzinfo=UTC)
     for step in range(0, 21 * 36):
         now = start + timedelta(minutes=40 * step)
@@ -154,3 +155,44 @@ def test_window_dates_are_exactly_the_dates_whose_window_holds_the_instant(name:
 
 def _days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=d) for d in range((last - first).days + 1)]
+
+
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def test_fred_brent_comes_in_weekly_batches_through_a_monday_out_the_friday_after() -> None:
+    """The evidence (domain/publication.py): FRED's answer of Thursday 2025-11-27 ended on
+    Monday 2025-11-24, without the Tuesday or Wednesday after it. So that Monday's value is out
+    by the end of that Thursday (no later than the schedule's Friday 00:00 Chicago), and the
+    Tuesday's only with the next batch, through Monday 2025-12-01. Failed before: a flat 7
+    days put the Monday at 2025-12-01 00:00 São Paulo and the Tuesday at 2025-12-02."""
+    fred = publication("fred_brent")
+    thursday_ends = datetime(2025, 11, 28, 0, 0, tzinfo=CHICAGO)
+    assert fred.published_at(date(2025, 11, 24)) == thursday_ends
+    next_batch = datetime(2025, 12, 5, 0, 0, tzinfo=CHICAGO)
+    for day in range(25, 32):  # Tuesday 25 .. Monday 1 December: one batch
+        assert fred.published_at(date(2025, 11, 24) + timedelta(days=day - 24)) == next_batch
+    assert fred.published_through(thursday_ends - timedelta(minutes=1)) == date(2025, 11, 17)
+    assert fred.published_through(thursday_ends) == date(2025, 11, 24)
+    assert fred.published_through(next_batch - timedelta(minutes=1)) == date(2025, 11, 24)
+    # a missing Monday is late 3 days after its batch; a Tuesday not before its own batch's
+    assert fred.stale_at(date(2025, 11, 24)) == thursday_ends + timedelta(days=3)
+    assert window_dates(fred, datetime(2025, 11, 29, 12, 0, tzinfo=SP)) == (
+        date(2025, 11, 18),
+        date(2025, 11, 24),
+    )
+
+
+def test_fred_brent_one_offset_is_its_tuesdays_so_it_never_counts_a_batch_early() -> None:
+    """``available_after`` is one offset for every date (the dashboard's and the rules' users):
+    for a batch it must be the longest, a Tuesday's (10 days, and Chicago's hours ahead of São
+    Paulo's midnight)."""
+    fred = publication("fred_brent")
+    for day in (date(2025, 11, 25) + timedelta(days=i) for i in range(7)):
+        start = datetime.combine(day, datetime.min.time(), SP)
+        assert fred.published_at(day) <= start + fred.available_after
+    tuesday = date(2025, 11, 25)
+    offset = fred.published_at(tuesday) - datetime.combine(tuesday, datetime.min.time(), SP)
+    assert offset >= timedelta(days=10)
+    assert fred.available_after >= offset
+    assert DEFAULT_CATALOG["COMMODITY#BRENT"].available_after == fred.available_after
