@@ -70,10 +70,10 @@ day, not the last day some driver has a value, and a row a stale driver froze ha
 survey pause's spread weeks count sqrt(k) times in the volatility, so the bands after a pause
 differ; 8: no band narrower than a shorter horizon's; 9: Brazil's and the regions' bands from the
 model's own walk-forward errors, the leave-one-out ones only where too few; 10: the stored
-forecast names the horizons whose bands are the leave-one-out ones, ``loo_bands``; 11: FRED Brent
-known with its weekly batch, not 7 days after its date, for every training row and the served
-one, ``Lags.brent_schedule``), so a store's forecasts from an older fuelpipe are redone on the next refresh, not kept until the
-next survey week."""
+forecast names the horizons whose bands are the leave-one-out ones, ``loo_bands``; 11: FRED
+Brent known with its weekly batch, not 7 days after its date, for every training row and the
+served one, ``Lags.brent_schedule``), so a store's forecasts from an older fuelpipe are redone
+on the next refresh, not kept until the next survey week."""
 
 
 def first_usable_week(params: Params) -> int:
