@@ -68,14 +68,15 @@ def test_the_default_year_ends_with_the_fuels_week_in_every_chart(
 def test_a_line_that_ends_before_the_others_is_named_with_its_last_week(
     browser: Browser, window_url: str, lang: str, note: str
 ) -> None:
-    # An End date a year after the fuel's last week: the window stays the year up to it (the
-    # dollar's and PETR4's lines run to its week) and the fuel's line stops at its own, said so
-    # below, as Brent's, published 7 days on.
+    # An End date (Thursday 2022-12-29) months after the fuel's last week: the window stays the
+    # year up to it (the dollar's and PETR4's lines run to its week) and the fuel's line stops at
+    # its own, said so below, as Brent's: FRED's batch through Monday 12-26 is out only on
+    # Friday 12-30, so Brent is known through Monday 12-19, in the week before.
     with error_free_page(browser) as page:
-        page.goto(f"{window_url}/?view=movement&date=2022-12-31&lang={lang}")
+        page.goto(f"{window_url}/?view=movement&date=2022-12-29&lang={lang}")
         page.wait_for_selector(READY, state="attached")
         ends = {s[2] for s in page.evaluate(SPANS_JS, "chart-index")}
-        assert ends == {"2022-05-01", "2022-12-18", "2022-12-25"}  # Brent: FRED's 7 days
+        assert ends == {"2022-05-01", "2022-12-18", "2022-12-25"}  # Brent: FRED's batches
         assert page.evaluate(NOTE_JS, "chart-index") == note
 
 
