@@ -18,7 +18,7 @@ from typing import Any
 from bench._common import BenchRow
 from bench.bench_aws import count_calls, servers
 from fuelpipe.adapters.clock import ManualClock
-from fuelpipe.domain.calendars import expected_between, get_calendar, last_available_date
+from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.aws import build_context, create_resources
@@ -36,10 +36,10 @@ def seed(app: Any, series: list[Series], now: datetime, after: datetime | None =
     """Every expected date of every key published by ``now`` (and not yet by ``after``)."""
     records = []
     for s in series:
-        end = last_available_date(now, s.available_after)
+        end = s.published_through(now)  # by the schedule: FRED's Brent by its weekly batch
         first = s.default_start
         if after is not None:
-            first = last_available_date(after, s.available_after) + timedelta(days=1)
+            first = s.published_through(after) + timedelta(days=1)
         for day in expected_between(get_calendar(s.calendar), first, end):
             records.append(
                 Record(s.key, day, Decimal("5.1234"), Status.OK, attrs={"buy": Decimal("5.1")})
@@ -93,8 +93,7 @@ def measure(years: int, dynalite: Any, moto: Any) -> list[BenchRow]:
         before = clock.now()
         clock.advance(timedelta(days=1))
         while all(
-            last_available_date(clock.now(), s.available_after)
-            == last_available_date(clock.now() - timedelta(days=1), s.available_after)
+            s.published_through(clock.now()) == s.published_through(clock.now() - timedelta(days=1))
             for s in series
         ):
             clock.advance(timedelta(days=1))

@@ -28,12 +28,7 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 from bench._common import BenchRow
-from fuelpipe.domain.calendars import (
-    SAO_PAULO,
-    expected_between,
-    get_calendar,
-    last_available_date,
-)
+from fuelpipe.domain.calendars import SAO_PAULO, expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.gaps import clamp_start
 from fuelpipe.domain.messages import MAX_DATES_PER_MESSAGE
@@ -72,7 +67,7 @@ def minimum_source_requests(since: date = SINCE, now: datetime = NOW) -> dict[st
             continue  # keys of one fetch unit come back from the same requests
         seen.add(series.fetch_unit)
         start = clamp_start(series.default_start, since)
-        end = last_available_date(now, series.available_after)
+        end = series.published_through(now)  # by the schedule: FRED's Brent by its weekly batch
         if end < start:
             continue
         days = list(expected_between(get_calendar(series.calendar), start, end))
