@@ -48,6 +48,14 @@ SETTINGS = Settings()  # validated at cold start: a bad variable fails the init,
 logger = Logger(service="scraper")
 metrics = Metrics(namespace="fuelpipe", service="scraper")
 
+VERSION_OWED = "VersionOwed"
+"""The metric a batch whose data version write failed emits (``write_version``)."""
+RUN_LOG_FAILED = "RunLogFailed"
+"""The metric a batch whose run log write failed emits (``write_run_log``)."""
+ALARMED = (VERSION_OWED, RUN_LOG_FAILED)
+"""The bookkeeping metrics infra/template.yaml alarms on: each fails nothing, so only its
+alarm tells a person (tests/aws/test_aws_template.py reads them here)."""
+
 
 class ItemFailure(TypedDict):
     """One message the event source mapping must deliver again."""
@@ -181,7 +189,7 @@ def write_version(home: StageContext, owe: Debt, why: str) -> None:
         mark_owed(home.store, home.clock.now(), why)
     except Exception:
         logger.exception("data version (or its debt's clearing) failed: the debt is left")
-        metrics.add_metric(name="VersionOwed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=VERSION_OWED, unit=MetricUnit.Count, value=1)
 
 
 def write_run_log(home: StageContext, run: RunLog) -> None:
@@ -193,7 +201,7 @@ def write_run_log(home: StageContext, run: RunLog) -> None:
         home.store.put_run(run)
     except Exception:
         logger.exception("run log not written; the batch is done")
-        metrics.add_metric(name="RunLogFailed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=RUN_LOG_FAILED, unit=MetricUnit.Count, value=1)
 
 
 def make_handler(get_context: ContextProvider) -> Handler:
