@@ -7,6 +7,11 @@ version moved since its last refresh (a call with nothing new costs two small re
 day with ``detail.force`` (prices become known as time passes, too). It needs NumPy for the
 model, which keeps it out of the lean pipeline functions.
 
+Before that it writes a data version a scraper batch owes (lambdas/scraper/handler.py's
+``write_version``): the one its debt in UNMARKED holds (one GetItem when none is), and on
+the daily run the one a batch's run log holds (:func:`pay_runs_owed`), should the ``META``
+partition have refused that debt's entry along with the version.
+
 A refresh that stored or scored forecasts changed what the outlook's alert rules see (a move
 of ±3% now expected, a published week outside its interval), so the function then evaluates
 the alert rules and publishes what started or cleared, as the hourly retry_recheck does (the
@@ -44,7 +49,7 @@ from fuelpipe.homes.settings import Settings
 from fuelpipe.ping import answers_ping
 from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.stages.context import StageContext
-from fuelpipe.stages.data_version import mark_owed, unmarked, views_behind
+from fuelpipe.stages.data_version import mark_owed, pay_runs_owed, unmarked, views_behind
 from fuelpipe.stages.outlook import refresh_when_changed
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
@@ -96,8 +101,12 @@ def make_handler(
         def remaining_s() -> float:
             return float(context.get_remaining_time_in_millis()) / 1000
 
-        pay_debts(home, getattr(context, "aws_request_id", "outlook"))
-        outlook = refresh_outlook(home, event, remaining_s)
+        why = getattr(context, "aws_request_id", "outlook")
+        pay_debts(home, why)
+        force = schedule_options(event, home.catalog).force  # an odd event refused, named
+        if force:
+            pay_runs_owed_version(home, why)
+        outlook = refresh_outlook(home, force, remaining_s)
         views = store_views(home, get_alert_reader, remaining_s)
         if views:
             logger.info("views stored", extra=views)
@@ -113,10 +122,19 @@ def make_handler(
             metrics.add_metric(name="VersionsOwedPaid", unit=MetricUnit.Count, value=1)
             logger.warning("wrote the data version a scraper batch owed")
 
+    def pay_runs_owed_version(home: StageContext, why: str) -> None:
+        """The daily run's backstop: a scraper batch whose version write failed after the
+        ``META`` partition refused its debt's entry too (nothing in UNMARKED) logged the debt
+        in its run log; a version is written when a run logged since the last check owes
+        one (:func:`pay_runs_owed`: a GetItem, a PutItem, and a Query per 500 scraper runs
+        since the last check)."""
+        if pay_runs_owed(home.store, "scraper", home.clock.now(), why):
+            metrics.add_metric(name="VersionsOwedPaid", unit=MetricUnit.Count, value=1)
+            logger.warning("wrote the data version a scraper batch's run log owed")
+
     def refresh_outlook(
-        home: StageContext, event: dict[str, Any], remaining_s: Callable[[], float]
+        home: StageContext, force: bool, remaining_s: Callable[[], float]
     ) -> dict[str, int]:
-        force = schedule_options(event, home.catalog).force  # an odd event refused, named
         report = refresh_when_changed(home.store, home.catalog, home.clock.now(), force=force)
         metrics.add_metric(
             name="OutlookRefreshed", unit=MetricUnit.Count, value=0 if report is None else 1

@@ -40,13 +40,28 @@ from fuelpipe.ping import answers_ping
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.context import StageContext
-from fuelpipe.stages.data_version import UNMARKED, Debt, mark_changed, mark_owed, scrape_changed
+from fuelpipe.stages.data_version import (
+    RUN_VERSION_OWED,
+    UNMARKED,
+    Debt,
+    mark_changed,
+    mark_owed,
+    scrape_changed,
+)
 from fuelpipe.stages.last_delivery import dead_letter_last_delivery
 from fuelpipe.stages.scrape import ScrapeReport, defer_if_resting, handle_message
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
 logger = Logger(service="scraper")
 metrics = Metrics(namespace="fuelpipe", service="scraper")
+
+VERSION_OWED = "VersionOwed"
+"""The metric a batch whose data version write failed emits (``write_version``)."""
+RUN_LOG_FAILED = "RunLogFailed"
+"""The metric a batch whose run log write failed emits (``write_run_log``)."""
+ALARMED = (VERSION_OWED, RUN_LOG_FAILED)
+"""The bookkeeping metrics infra/template.yaml alarms on: each fails nothing, so only its
+alarm tells a person (tests/aws/test_aws_template.py reads them here)."""
 
 
 class ItemFailure(TypedDict):
@@ -156,7 +171,7 @@ def enter_debt(owe: Debt) -> None:
         logger.exception("could not enter the batch's data version debt")
 
 
-def write_version(home: StageContext, owe: Debt, why: str) -> None:
+def write_version(home: StageContext, owe: Debt, why: str) -> bool:
     """Write a new data version after the batch stored changes (or may have: a redelivery).
 
     A batch with no message on its last delivery lets a failure raise: every message of it is
@@ -172,16 +187,20 @@ def write_version(home: StageContext, owe: Debt, why: str) -> None:
     more and paid with the version (:func:`mark_owed`: one GetItem, one conditional PutItem
     more). A version write (or that clearing) that fails is
     then logged and counted (``VersionOwed``), not raised: the debt stays, and the outlook
-    function's next run (every 10 minutes) writes the version."""
+    function's next run (every 10 minutes) writes the version. True then: the batch's run
+    log carries the debt too (RUN_VERSION_OWED), for the outlook's daily run to pay should
+    the ``META`` partition have refused the debt's entry as well."""
     if not owe.set:
         mark_changed(home.store, home.clock.now(), why)
-        return
+        return False
     enter_debt(owe)
     try:
         mark_owed(home.store, home.clock.now(), why)
     except Exception:
         logger.exception("data version (or its debt's clearing) failed: the debt is left")
-        metrics.add_metric(name="VersionOwed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=VERSION_OWED, unit=MetricUnit.Count, value=1)
+        return True
+    return False
 
 
 def write_run_log(home: StageContext, run: RunLog) -> None:
@@ -193,7 +212,7 @@ def write_run_log(home: StageContext, run: RunLog) -> None:
         home.store.put_run(run)
     except Exception:
         logger.exception("run log not written; the batch is done")
-        metrics.add_metric(name="RunLogFailed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=RUN_LOG_FAILED, unit=MetricUnit.Count, value=1)
 
 
 def make_handler(get_context: ContextProvider) -> Handler:
@@ -243,9 +262,10 @@ def make_handler(get_context: ContextProvider) -> Handler:
         # have stored its records on a delivery that failed before this write (the version
         # throttled): this delivery then finds nothing new, so it writes it anyway.
         redelivered = any(receive_count(r) > 1 for r in records)
-        if scrape_changed(report) or redelivered or owe.set:
-            write_version(home, owe, why)
-        write_run_log(home, RunLog("scraper", started, home.clock.now(), report.as_dict()))
+        counts = report.as_dict()
+        if (scrape_changed(report) or redelivered or owe.set) and write_version(home, owe, why):
+            counts[RUN_VERSION_OWED] = 1
+        write_run_log(home, RunLog("scraper", started, home.clock.now(), counts))
         logger.info("scraped", extra={**report.as_dict(), "batch_item_failures": failed})
         return response
 

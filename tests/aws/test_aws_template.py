@@ -751,6 +751,32 @@ def test_an_alarm_tells_when_an_alert_cannot_be_delivered(template: dict[str, An
     assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
 
 
+def test_an_alarm_tells_of_each_bookkeeping_failure_the_scraper_only_counts(
+    template: dict[str, Any],
+) -> None:
+    """A refused data version write (``VersionOwed``) or run log (``RunLogFailed``) is logged
+    and counted by the scraper, never raised, so no Errors alarm sees it: each metric the
+    handler names for an alarm (``ALARMED``) has one, on the handler's own namespace and
+    ``service`` dimension (what Powertools puts on the EMF line), firing on one."""
+    scraper = load_handler("scraper")
+    metrics = scraper.metrics
+    assert set(scraper.ALARMED) == {scraper.VERSION_OWED, scraper.RUN_LOG_FAILED}
+    watched = {
+        a["Properties"].get("MetricName"): a["Properties"]
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace") == metrics.namespace
+    }
+    for name in scraper.ALARMED:
+        alarm = watched[name]
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": metrics.service}], name
+        assert (alarm["Statistic"], alarm["Threshold"], alarm["EvaluationPeriods"]) == ("Sum", 1, 1)
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["TreatMissingData"] == "notBreaching"  # emitted only on a failure
+        assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+        # Named by CloudFormation <stack>-<LogicalId>-<suffix>: the bootstrap's ${StackName}-*.
+        assert "AlarmName" not in alarm
+
+
 def test_every_invoker_names_the_live_alias(template: dict[str, Any]) -> None:
     """Schedules, the SQS event source, the function URL and its permission, the scheduler's
     grant: all on ``live``, so only the deploy's alias move changes what runs."""

@@ -6,10 +6,12 @@ stale (asked before that run) it recomputes once, on its first request."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -54,6 +56,7 @@ from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import (
     DATA_VERSION,
     INITIAL,
+    RUN_VERSION_OWED,
     UNMARKED,
     VIEWS_VERSION,
     data_version,
@@ -211,6 +214,84 @@ def test_a_last_delivery_whose_version_write_is_throttled_leaves_a_debt_the_outl
     assert data_version(app.store) != INITIAL
     assert not unmarked(app.store)
     assert app.store.get_meta(VIEWS_VERSION) == data_version(app.store)  # the views follow it
+
+
+def test_a_last_delivery_refused_its_debt_and_its_version_owes_it_in_its_run_log(
+    aws_home: AwsHome, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The message's last delivery stores the new value, then the ``META`` partition refuses
+    every write past botocore's retries: the debt's entry in ``data_unmarked`` as well as the
+    version. Before, nothing recorded the debt: the outlook function found none to pay, and
+    the stored views kept the store as it was until some other change. The batch's run log
+    (in its own partition) carries it now, and the outlook function's daily run pays it,
+    once: the next day's run writes no version for it."""
+    app = _march_but_its_last_day(aws_home)
+    throttling = [True]
+    _throttle_puts(
+        aws_home,
+        lambda item: throttling[0] and (_names(item, DATA_VERSION) or _names(item, UNMARKED)),
+    )
+    scraper = load_handler("scraper").make_handler(lambda: app)
+    app.queue.send([_message(MARCH[-1:])])
+    (message,) = app.queue.receive(10)
+    last = replace(message, receive_count=app.queue.max_receives)
+
+    assert scraper(sqs_event([last]), FakeLambdaContext("scraper")) == {"batchItemFailures": []}
+
+    assert app.store.query(USD, MARCH[-1], MARCH[-1])[0].status is Status.OK
+    assert data_version(app.store) == INITIAL
+    assert not unmarked(app.store)  # refused: no debt there
+    assert emf_metric(capsys.readouterr().out, "VersionOwed") == 1
+    (run,) = app.store.last_runs()
+    assert run.counts[RUN_VERSION_OWED] == 1
+
+    throttling[0] = False
+    later = replace(app, clock=FixedClock(NOW + timedelta(minutes=10)))
+    outlook = load_handler("outlook").make_handler(lambda: later)
+    outlook(scheduled_event(), FakeLambdaContext("o"))  # every 10 minutes: nothing to pay
+    assert data_version(app.store) == INITIAL
+
+    outlook(scheduled_event({"force": True}), FakeLambdaContext("o"))  # the daily run
+    assert emf_metric(capsys.readouterr().out, "VersionsOwedPaid") == 1
+    version = data_version(app.store)
+    assert version != INITIAL
+    assert app.store.get_meta(VIEWS_VERSION) == version  # the views follow it
+
+    next_day = replace(app, clock=FixedClock(NOW + timedelta(days=1)))
+    load_handler("outlook").make_handler(lambda: next_day)(
+        scheduled_event({"force": True}), FakeLambdaContext("o")
+    )
+    assert data_version(app.store) == version  # paid once
+
+
+def test_the_debt_deploy_md_has_an_operator_enter_is_one_the_outlook_pays(
+    aws_home: AwsHome,
+) -> None:
+    """DEPLOY.md's ``aws dynamodb put-item`` for a debt recorded nowhere (VersionOwedAlarm
+    with RunLogFailedAlarm): its item is a ``data_unmarked`` entry the outlook function's next
+    run pays with a version; written again while an entry is there, it is refused."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "DEPLOY.md").read_text("utf-8")
+    [command] = re.findall(r"`aws dynamodb put-item (.*?)`", text)
+    quoted = dict(re.findall(r"--([a-z-]+) '([^']*)'", command))
+    put = {
+        "TableName": aws_home.settings.table_name,
+        "Item": json.loads(quoted["item"]),
+        "ConditionExpression": quoted["condition-expression"],
+        "ExpressionAttributeNames": json.loads(quoted["expression-attribute-names"]),
+        "ExpressionAttributeValues": json.loads(quoted["expression-attribute-values"]),
+    }
+    app = _march_but_its_last_day(aws_home)
+    _scrape_the_last_day(app)
+    version = data_version(app.store)
+    aws_home.dynamodb.put_item(**put)
+    assert unmarked(app.store)
+    with pytest.raises(ClientError, match="ConditionalCheckFailed"):
+        aws_home.dynamodb.put_item(**put)
+
+    load_handler("outlook").make_handler(lambda: app)(scheduled_event(), FakeLambdaContext("o"))
+
+    assert data_version(app.store) != version
+    assert not unmarked(app.store)
 
 
 class _Killed(BaseException):

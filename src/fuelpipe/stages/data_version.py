@@ -15,9 +15,10 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from fuelpipe.domain.instants import iso_utc, parse_iso
 from fuelpipe.ports.store import Store
 
 if TYPE_CHECKING:  # annotations only: the recheck and orchestrator Lambdas do not load scrape
@@ -101,6 +102,64 @@ def _rewrite(
         if changed == debts or store.replace_meta(name, value, " ".join(changed)):
             return
         value = store.get_meta(name)
+
+
+RUN_VERSION_OWED = "version_owed"
+"""The count a run log carries (1) when its run stored changes and their data version write
+failed (the AWS scraper's ``VersionOwed``): the debt is then recorded outside the ``META``
+partition, which may have refused its UNMARKED entry too (:func:`pay_runs_owed`)."""
+RUNS_CHECKED = "runs_owed_checked"
+"""Meta: when :func:`pay_runs_owed` last read the run logs through (an ISO instant)."""
+LOG_LAG = timedelta(minutes=2)
+"""How long after a run's finish its log may still be missing from a Query (it is written
+after the finish is stamped, through botocore's retries, and the Query is eventually
+consistent): :func:`pay_runs_owed` reads again the runs that finished this long before its
+last check."""
+LONGEST_RUN = timedelta(minutes=15)
+"""No run lasts longer (a Lambda stops at 15 minutes): a run that finished after an instant
+started at most this long before it."""
+FIRST_CHECK = timedelta(days=1)
+"""What :func:`pay_runs_owed` reads when it never checked: the runs of the last day."""
+RUNS_PAGE = 500
+"""How many run logs (each a few hundred bytes) one Query of :func:`runs_owed` reads."""
+
+
+def runs_owed(
+    store: Store, stage: str, since: datetime, through: datetime, page: int = RUNS_PAGE
+) -> int:
+    """How many of ``stage``'s runs started through ``through`` and finished from ``since``
+    carry RUN_VERSION_OWED: newest first, one Query of ``page`` run logs at a time, back to
+    the runs started LONGEST_RUN before ``since``."""
+    owed = 0
+    while True:
+        runs = store.stage_runs(stage, through, page)
+        for run in runs:
+            if run.started_at < since - LONGEST_RUN:
+                return owed
+            owed += run.finished_at >= since and run.counts.get(RUN_VERSION_OWED, 0) > 0
+        if len(runs) < page:
+            return owed
+        # A run's start is its log's key: no two logs of a stage share one.
+        through = runs[-1].started_at - timedelta(microseconds=1)
+
+
+def pay_runs_owed(store: Store, stage: str, now: datetime, why: str) -> int:
+    """Write a data version when a run of ``stage`` that finished since the last check
+    (RUNS_CHECKED, less LOG_LAG; the last FIRST_CHECK the first time) logged a version it
+    owes (RUN_VERSION_OWED), and remember ``now`` as checked; the number of such runs.
+
+    The backstop for a debt the ``META`` partition refused along with its version: a run
+    log is in the run's own partition. One GetItem and one PutItem of RUNS_CHECKED, a Query
+    per RUNS_PAGE runs read (those since the last check), and the version write only when
+    one is owed. A run that finished within LOG_LAG before the last check, or whose debt
+    UNMARKED held and the outlook paid, is paid again: one version more, after a failure."""
+    checked = store.get_meta(RUNS_CHECKED)
+    since = now - FIRST_CHECK if checked is None else parse_iso(checked) - LOG_LAG
+    owed = runs_owed(store, stage, since, now)
+    if owed:
+        mark_changed(store, now, why)
+    store.put_meta(RUNS_CHECKED, iso_utc(now))
+    return owed
 
 
 def data_version(store: Store) -> str:
