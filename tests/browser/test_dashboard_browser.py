@@ -23,6 +23,9 @@ from tests.support.clipboard import (
     assert_copy_status_follows_the_language,
 )
 from tests.support.degenerate import CLOCK, END, fill_degenerate
+from tests.support.index_edges import CLOCK as EDGES_CLOCK
+from tests.support.index_edges import END as EDGES_END
+from tests.support.index_edges import fill_index_edges
 from tests.support.phone_layout import assert_phone_rows
 from tests.support.plotly_ticks import day_ticks
 
@@ -909,6 +912,102 @@ def test_an_index_chart_names_the_lines_it_leaves_out(watched: Watched, dashboar
     assert watched.page.evaluate(LEFT_OUT_JS, "chart-index") is None
 
 
+@pytest.mark.parametrize(
+    ("lang", "note"),
+    [
+        (
+            "en",
+            "Not drawn: no value from the base week on (only before it) for US dollar (PTAX), "
+            "Brent in reais, and Petrobras PN (PETR4).",
+        ),
+        (
+            "pt-BR",
+            "Fora do gráfico: sem valor da semana-base em diante (só antes dela) para Dólar "
+            "(PTAX), Brent em reais e Petrobras PN (PETR4).",
+        ),
+    ],
+)
+def test_an_index_chart_says_a_line_left_out_has_values_before_its_base_week(
+    watched: Watched, dashboard_url: str, lang: str, note: str
+) -> None:
+    # Every week of São Paulo (window All): the drivers' values (2021-05 to 2022-05) are all
+    # before the base week, São Paulo's first (2024-06-23), and the note said "no value in this
+    # window" for them.
+    watched.open(f"view=movement&fuel=GASOLINE&area=SP&window=0&lang={lang}")
+    source = watched.page.get_attribute("#chart-index", "data-source") or ""
+    body = httpx.get(dashboard_url + source).json()
+    assert body["base"] == "2024-06-23" and "start=" not in source
+    series = httpx.get(f"{dashboard_url}/api/series?key=CURRENCY%23USD&end=2026-06-27").json()
+    assert series["points"]  # values in the window
+    assert [s["reason"] for s in body["series"]] == [None, *["before_base"] * 3]
+    assert len(watched.page.evaluate(TRACE_NAMES_JS, "chart-index")) == 1  # São Paulo's
+    assert watched.page.evaluate(LEFT_OUT_JS, "chart-index") == note
+
+
+@pytest.mark.parametrize(
+    ("lang", "note"),
+    [
+        (
+            "en",
+            "Not drawn: no value in this window for Ethanol — Brazil and Diesel S10 — Brazil. "
+            "Not drawn: a value of zero in the base week, which cannot be indexed, for "
+            "Petrobras PN (PETR4). No value in the base week, so 100 at a later one: Brent in "
+            "reais (100 in Mar 14 – 20, 2021).",
+        ),
+        (
+            "pt-BR",
+            "Fora do gráfico: sem valor nesta janela para Etanol hidratado — Brasil e Óleo "
+            "diesel S10 — Brasil. Fora do gráfico: valor zero na semana-base, que não se "
+            "indexa, para Petrobras PN (PETR4). Sem valor na semana-base, portanto 100 numa "
+            "semana posterior: Brent em reais (100 em 14 – 20 de mar. de 2021).",
+        ),
+    ],
+)
+def test_an_index_chart_says_why_each_line_is_left_out_or_based_later(
+    browser: Browser, tmp_path: Path, lang: str, note: str
+) -> None:
+    """SYNTHETIC store (tests/support/index_edges.py): ethanol and diesel S10 never stored, no
+    Brent in the base week and PETR4 at zero through it. The note said "no value in this window"
+    of PETR4, which has values there, and nothing of Brent in reais, 100 a week after the base
+    week the title names."""
+    with SqliteStore(tmp_path / "edges.sqlite", clock=EDGES_CLOCK) as store:
+        fill_index_edges(store)
+        app = create_app(store, DEFAULT_CATALOG, clock=EDGES_CLOCK)
+        with serving(app) as url, error_free_page(browser) as page:
+            watched = Watched(page, url)
+            watched.open(f"view=overview&date={EDGES_END}&lang={lang}")
+            firsts = page.evaluate(
+                "() => document.getElementById('chart-overview').data.map((t) => "
+                "[t.x[0].slice(0, 10), Math.round(t.y[0])])"
+            )
+            # the dollar and the fuel are 100 in the base week, Brent in reais in the next
+            assert firsts == [["2021-03-07", 100], ["2021-03-07", 100], ["2021-03-14", 100]]
+            got = page.evaluate(LEFT_OUT_JS, "chart-overview") or ""
+            assert got.replace("\u2009", " ") == note
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "No lag stands out from chance (5%, 1 lag tried)."),
+        ("pt-BR", "Nenhuma defasagem se destaca do acaso (5%, 1 defasagem testada)."),
+    ],
+)
+def test_one_lag_tried_is_singular(watched: Watched, lang: str, text: str) -> None:
+    # The real answer edited to one lag with an r and none standing out: the summary read
+    # "corrected for the 1 lags tried" ("as 1 defasagens testadas").
+    def one_lag(route: Route) -> None:
+        body = route.fetch().json()
+        body["best"] = None
+        for point in body["cross"][1:]:
+            point["r"] = None
+        route.fulfill(json=body)
+
+    watched.page.route("**/api/lags?*", one_lag)
+    watched.open(f"view=lags&fuel=GASOLINE&area=BR&lang={lang}")
+    assert text in watched.page.locator("#lag-summary").inner_text()
+
+
 def test_a_week_without_prices_names_the_weeks_stored_at_every_level(
     watched: Watched, dashboard_url: str
 ) -> None:
@@ -1060,7 +1159,7 @@ def download_chart_csv(watched: Watched, button: str, chart: str) -> list[list[s
     assert named == f'attachment; filename="{got.value.suggested_filename}"'
     text = Path(got.value.path()).read_text(encoding="utf-8")
     head, *rows = csv.reader(io.StringIO(text))
-    assert head == ["key", "base_date", "date", "index", "note", "label", "base"]
+    assert head == ["key", "base_date", "date", "index", "note", "reason", "label", "base"]
     api = httpx.get(watched.base + source).json()
     want = [
         (s["key"], s["base_date"], p["date"], p["value"])

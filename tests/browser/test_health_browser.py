@@ -250,11 +250,27 @@ def test_a_completeness_bar_hovers_its_series_key_beside_its_name(
         assert text.endswith("2 / 3"), text
 
 
-def test_a_complete_store_says_so_instead_of_drawing_full_bars(tmp_path: Path, page: Page) -> None:
-    with _health_page(tmp_path, page, [Record(USD.key, MONDAY, Decimal("5"), Status.OK)]):
+@pytest.mark.parametrize(
+    ("lang", "complete", "show"),
+    [
+        ("en", "The one series is complete: every expected date is stored.", "Show the one series"),
+        (
+            "pt-BR",
+            "A única série está completa: toda data esperada está armazenada.",
+            "Mostrar a única série",
+        ),
+    ],
+)
+def test_a_complete_store_says_so_instead_of_drawing_full_bars(
+    tmp_path: Path, page: Page, lang: str, complete: str, show: str
+) -> None:
+    # One series stored: it read "All 1 series are complete" and "Show all 1 series" (in
+    # Portuguese "As 1 séries estão completas").
+    records = [Record(USD.key, MONDAY, Decimal("5"), Status.OK)]
+    with _health_page(tmp_path, page, records, query=f"view=health&lang={lang}"):
         empty = page.locator("#chart-health + .empty")
-        assert empty.text_content() == "All 1 series are complete: every expected date is stored."
-        assert page.locator("#health-all").text_content() == "Show all 1 series"
+        assert empty.text_content() == complete
+        assert page.locator("#health-all").text_content() == show
         page.locator("#health-all").click()
         assert page.wait_for_function(HEALTH_CHART).json_value()["keys"] == [USD.key]
         assert empty.is_hidden()

@@ -1090,6 +1090,35 @@ def test_a_map_of_another_week_than_the_fan_says_which_each_shows(
         context.close()
 
 
+def test_one_scored_week_and_one_stored_week_agree_in_portuguese(
+    page: Page, outlook_url: str
+) -> None:
+    """Answers edited to a state with 1 scored week and a series of 1 published week: the
+    map's hover read "1 semana avaliadas" and the empty fan "(1 armazenadas)"."""
+
+    def one_scored(route: Route) -> None:
+        body = route.fetch().json()
+        state = next(s for s in body["states"] if s["verdict"] == "unknown")
+        state["scored_weeks"] = 1
+        route.fulfill(json=body)
+
+    def one_week(route: Route) -> None:
+        body = route.fetch().json()
+        body.update(available=False, published_weeks=1)
+        route.fulfill(json=body)
+
+    page.route("**/api/outlook/map?*", one_scored)
+    page.route("**/api/outlook?*", one_week)
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=pt-BR")
+    _ready(page)
+    page.wait_for_selector("#chart-outlook-map .choroplethlocation")
+    accuracy = page.evaluate(MAP_JS)["accuracy"]
+    assert "2 semanas à frente: 1 semana avaliada, são necessárias 12 para um veredito" in accuracy
+    assert not [a for a in accuracy if "semana avaliadas" in a or "semanas avaliada," in a]
+    empty = page.locator("#chart-outlook-fan ~ .empty").first.text_content() or ""
+    assert "sem uma longa interrupção (armazenadas: 1) e as séries" in empty, empty
+
+
 def test_the_view_names_the_horizons_whose_bands_are_leave_one_out(
     page: Page, outlook_url: str
 ) -> None:

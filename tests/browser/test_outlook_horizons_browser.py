@@ -107,3 +107,37 @@ def test_the_leave_one_out_note_names_the_apis_least_errors(
             note = page.locator("#outlook-bands").inner_text()
             assert note.startswith("Bands 3, 4, 5 " if lang == "en" else "Faixas a 3, 4, 5 ")
             assert note.endswith(text.format(n=least)), note
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        (
+            "en",
+            "Bands 1 week ahead: from the model's leave-one-out residuals, as it has fewer than "
+            "1 past forecast error there yet.",
+        ),
+        (
+            "pt-BR",
+            "Faixas a 1 semana à frente: dos resíduos leave-one-out do modelo, pois ainda há "
+            "menos de 1 erro de suas previsões passadas com essa antecedência.",
+        ),
+    ],
+)
+def test_the_leave_one_out_note_says_one_week_and_one_error_in_the_singular(
+    browser: Browser, url: str, lang: str, text: str
+) -> None:
+    """An answer edited to one leave-one-out horizon, the first, and a ``least_errors`` of 1:
+    the note read "Bands 1 weeks ahead" and "fewer than 1 past forecast errors"."""
+
+    def edit(route: Route) -> None:
+        body = route.fetch().json()
+        for step in body["steps"]:
+            step["bands"] = "leave_one_out" if step["horizon"] == 1 else "walk_forward"
+        body["least_errors"] = 1
+        route.fulfill(json=body)
+
+    with error_free_page(browser) as page:
+        page.route("**/api/outlook?*", edit)
+        _open(page, url, lang)
+        assert page.locator("#outlook-bands").inner_text() == text

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 from devtools.dashboard.serving import serving
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
 from tests.browser.conftest import error_free_page
 from tests.support.a11y import (
     HIDDEN_CONTROLS_JS,
@@ -374,6 +374,40 @@ def test_one_municipality_and_one_flag_are_singular(page: Page, stations_url: st
     assert page.locator("#st-summary").inner_text().startswith("1 bandeira comparada com")
     _open(page, stations_url, "view=brands&lang=en")
     assert page.locator("#st-summary").inner_text().startswith("1 flag compared with")
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        (
+            "en",
+            " 1 with fewer than 30 prices: pale in the chart and marked “few prices” in the "
+            "table (its premium is uncertain).",
+        ),
+        (
+            "pt-BR",
+            " 1 com menos de 30 preços: clara no gráfico e marcada “poucos preços” na tabela "
+            "(o prêmio dela é incerto).",
+        ),
+    ],
+)
+def test_one_few_price_flag_is_singular(
+    page: Page, stations_url: str, lang: str, text: str
+) -> None:
+    """The real answer edited to one flag with fewer than 30 prices: the summary read "1 com
+    menos de 30 preços: claras no gráfico e marcadas"."""
+
+    def one_few(route: Route) -> None:
+        body = route.fetch().json()
+        n = body["columns"].index("observations")
+        few = [r for r in body["rows"] if r[n] < 30]
+        assert len(few) > 1  # the real sample has several: the edit keeps one
+        body["rows"] = [r for r in body["rows"] if r[n] >= 30] + few[:1]
+        route.fulfill(json=body)
+
+    page.route("**/api/stations/brands?*", one_few)
+    _open(page, stations_url, f"view=brands&fuel=GASOLINE&lang={lang}")
+    assert page.locator("#st-summary").inner_text().endswith(text)
 
 
 def test_a_failed_load_clears_the_view_and_speaks_portuguese(

@@ -15,6 +15,10 @@ import httpx
 import pytest
 from devtools.dashboard.serving import serving
 from tests.dashboard.conftest import NOW, csv_misses
+from tests.support.index_edges import BASE as EDGES_BASE
+from tests.support.index_edges import CLOCK as EDGES_CLOCK
+from tests.support.index_edges import END as EDGES_END
+from tests.support.index_edges import fill_index_edges
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
@@ -274,6 +278,7 @@ def test_a_movement_with_no_pump_price_in_its_window_indexes_no_driver(
     body = client.get(path).json()
     assert body["base"] is None
     assert [s["points"] for s in body["series"]] == [[]] * 4
+    assert [s["reason"] for s in body["series"]] == ["no_value", *["no_pump_price"] * 3]
     assert [s["note"] for s in body["series"]] == [
         "FUEL#GASOLINE#SP: no stored value in the window",
         *(
@@ -287,12 +292,47 @@ def test_a_movement_with_no_pump_price_in_its_window_indexes_no_driver(
         (k.replace(Q, "#"), "", "") for k in keys
     ]
     assert [r["note"] for r in rows] == [s["note"] for s in body["series"]]
+    assert [r["reason"] for r in rows] == [s["reason"] for s in body["series"]]
     # Several pump prices (the overview's chart) keep the other lines, drawn there: each pump
     # price with no value is left out with its note, whether another has values or none has.
     for pump in ("BR", "RJ"):
         both = f"/api/indices?keys=FUEL{Q}GASOLINE{Q}{pump},{keys[0]},{keys[1]}&{window}"
         drawn = [bool(s["points"]) for s in client.get(both).json()["series"]]
         assert drawn == [pump == "BR", False, True]
+
+
+def test_an_index_line_with_no_point_says_why(client: httpx.Client, tmp_path: Path) -> None:
+    """A line with no point answered "no observation on or after the base date" (and the page
+    "no value in this window") whatever the reason: the API names it, as a code in ``reason``.
+    Real data: São Paulo's gasoline is stored from 2024-06-23 and the drivers up to 2022-05-06,
+    so over every week (no start) the drivers have values, all before the base week."""
+    keys = f"FUEL{Q}GASOLINE{Q}SP,CURRENCY{Q}USD,BRENT_BRL,STOCK{Q}PETR4"
+    body = client.get(f"/api/indices?keys={keys}&end=2026-06-27").json()
+    assert body["base"] == "2024-06-23"
+    assert [(s["reason"], bool(s["points"])) for s in body["series"]] == [
+        (None, True),
+        *[("before_base", False)] * 3,
+    ]
+    drivers = client.get(f"/api/series?key=CURRENCY{Q}USD&end=2026-06-27").json()["points"]
+    assert drivers and drivers[-1]["date"] < body["base"]  # values, all before the base
+    # SYNTHETIC: no Brent in the base week (Brent in reais is indexed at its next week) and a
+    # PETR4 of zero through it (no line); a series never stored has no value in the window.
+    with SqliteStore(tmp_path / "edges.sqlite", clock=EDGES_CLOCK) as store:
+        fill_index_edges(store)
+        app = create_app(store, DEFAULT_CATALOG, clock=EDGES_CLOCK)
+        with serving(app) as url:
+            edges = f"{keys.replace('SP', 'BR')},FUEL{Q}ETHANOL{Q}BR"
+            got = httpx.get(f"{url}/api/indices?keys={edges}&end={EDGES_END}").json()
+    assert got["base"] == EDGES_BASE.isoformat()
+    assert [(s["key"], s["base_date"], s["reason"]) for s in got["series"]] == [
+        ("FUEL#GASOLINE#BR", "2021-03-07", None),
+        ("CURRENCY#USD", "2021-03-07", None),
+        ("BRENT_BRL", "2021-03-14", None),
+        ("STOCK#PETR4", None, "zero_base"),
+        ("FUEL#ETHANOL#BR", None, "no_value"),
+    ]
+    assert got["series"][3]["note"] == "STOCK#PETR4: the base value on 2021-03-07 is zero"
+    assert got["series"][4]["note"] == "FUEL#ETHANOL#BR: no stored value in the window"
 
 
 def test_correlations_have_counts_and_unit_diagonal(client: httpx.Client) -> None:
@@ -659,6 +699,7 @@ def test_the_csvs_say_what_their_json_says(client: httpx.Client) -> None:
             "date": "",
             "index": "",
             "note": gas_sp["note"],
+            "reason": "no_value",
             "label": gas_sp["label"],
             "base": "2021-05-16",
         }

@@ -96,7 +96,7 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 20
+VIEWS_SCHEMA = 21
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name) and their ETags change (:func:`view_etag`), so a new release never serves a body
 its page does not expect, nor a 304 to a browser holding one, until the data
@@ -120,7 +120,8 @@ changes, correlations, regression figures and completeness to 6 decimals; 18: th
 outlook's accuracy at every served horizon (1-5 weeks, it was 1, 2 and 4) and its
 ``least_errors``, which the page's leave-one-out note reads; 20: FRED Brent known with its
 weekly batch (through a Monday, out the Friday after) in every End-date window and the
-outlook's Brent cutoff, so Brent's and Brent in BRL's windows and the outlook's figures moved."""
+outlook's Brent cutoff, so Brent's and Brent in BRL's windows and the outlook's figures moved;
+21: an index line with no point says why as a code (``reason``), which the page's note reads."""
 
 
 def params_hash(path: str, params: Params) -> str:

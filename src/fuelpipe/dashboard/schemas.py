@@ -268,6 +268,9 @@ class OverviewView(BaseModel):
         ]
 
 
+IndexReason = Literal["no_value", "before_base", "zero_base", "no_pump_price"]
+
+
 class IndexSeries(BaseModel):
     """One series rebased to 100 at its base date."""
 
@@ -276,6 +279,11 @@ class IndexSeries(BaseModel):
     base_date: dt.date | None
     points: list[Point]
     note: str | None = None
+    reason: IndexReason | None = None
+    """Why a line has no point: ``no_value`` (none in the window), ``before_base`` (values in
+    the window, all before the base week), ``zero_base`` (its base week's value is zero, which
+    no index divides by) or ``no_pump_price`` (the one pump price it is indexed with has no
+    value in the window); None for a line with points."""
 
 
 class IndicesView(BaseModel):
@@ -285,17 +293,19 @@ class IndicesView(BaseModel):
     series: list[IndexSeries]
 
     def table(self) -> Table:
-        """Long format: key, base_date, date, index, note, label and the view's ``base``; a line
-        with no points (a series with no week on or after the base) is one row with its note
-        and no date or index."""
+        """Long format: key, base_date, date, index, note, reason, label and the view's
+        ``base``; a line with no points (a series with no week on or after the base) is one row
+        with its note and reason and no date or index."""
         rows: list[list[Cell]] = []
         base_head, base = context(self, ["base"])
         for s in self.series:
             points: list[Point | None] = list(s.points) or [None]
             for p in points:
                 day, value = (p.date.isoformat(), p.value) if p else (None, None)
-                rows.append([s.key, iso(s.base_date), day, value, s.note, s.label, *base])
-        return ["key", "base_date", "date", "index", "note", "label", *base_head], rows
+                cells = [s.key, iso(s.base_date), day, value, s.note, s.reason, s.label]
+                rows.append([*cells, *base])
+        head = ["key", "base_date", "date", "index", "note", "reason", "label"]
+        return [*head, *base_head], rows
 
 
 class CorrelationView(BaseModel):

@@ -23,6 +23,7 @@ from fuelpipe.dashboard.schemas import (
     Choice,
     CorrelationView,
     Coverage,
+    IndexReason,
     IndexSeries,
     IndicesView,
     LagPoint,
@@ -176,7 +177,9 @@ def indices_view(
     window's first weeks that only some series have (a daily series' week holding a mid-week
     ``start``, a series stored from further back) are left out, so no line starts off its base.
     A ``base`` given keeps the whole window, below or above 100 before the base. Each series
-    ends at what was published by the end of ``end``, and none past ``until``.
+    ends at what was published by the end of ``end``, and none past ``until``. A series with no
+    value on or after its base week has no point, its ``reason`` saying why: ``no_value`` (none
+    in the window), ``before_base`` (values in it, all before the base week) or ``zero_base``.
 
     One pump price against other series (the movement view's index chart: a fuel and its
     drivers) with no value of it in the window leaves nothing to index them against: every
@@ -196,17 +199,25 @@ def indices_view(
     out = []
     for key, series in zip(keys, weekly, strict=True):
         label, _ = reader.label(key)
-        try:
-            if base is None:
-                raise ValueError(f"{key}: no stored values in the window")
-            base_date, rebased = an.normalised_index(series, base)
-            if from_base:
-                rebased = rebased.window(base_date)
-        except ValueError as exc:
-            out.append(IndexSeries(key=key, label=label, base_date=None, points=[], note=str(exc)))
+        if base is None or not len(series):
+            note = f"{key}: no stored value in the window"
+            out.append(_unindexed(key, label, "no_value", note))
             continue
+        try:
+            base_date, rebased = an.normalised_index(series, base)
+        except ValueError as exc:
+            why: IndexReason = "before_base" if series.dates[-1] < base else "zero_base"
+            out.append(_unindexed(key, label, why, str(exc)))
+            continue
+        if from_base:
+            rebased = rebased.window(base_date)
         out.append(IndexSeries(key=key, label=label, base_date=base_date, points=_points(rebased)))
     return IndicesView(base=base, series=out)
+
+
+def _unindexed(key: str, label: str, reason: IndexReason, note: str) -> IndexSeries:
+    """A line with no point: why as a code (``reason``) and in words (``note``)."""
+    return IndexSeries(key=key, label=label, base_date=None, points=[], note=note, reason=reason)
 
 
 NOT_INDEXED = "not indexed: {pump}, the pump price it is indexed with, has no value"
@@ -222,8 +233,8 @@ def _no_pump_price(
     for key in keys:
         label, _ = reader.label(key)
         why = "no stored value" if key == pump else NOT_INDEXED.format(pump=pump)
-        note = f"{key}: {why} in the window"
-        out.append(IndexSeries(key=key, label=label, base_date=None, points=[], note=note))
+        reason: IndexReason = "no_value" if key == pump else "no_pump_price"
+        out.append(_unindexed(key, label, reason, f"{key}: {why} in the window"))
     return IndicesView(base=base, series=out)
 
 

@@ -628,18 +628,30 @@
       : t("asOf", { date: fmt.date(newest) });
   }
 
-  /** Under an index chart, name the series it draws no line for (no value in the window):
-   *  without it a chart titled "against its drivers" could show the pump price alone; and each
-   *  line that stops before the others, at its own last week (the window stays the view's). */
-  function noteLeftOut(div, series) {
-    const missing = series.filter((s) => !s.points.length).map((s) => seriesName(s.key));
+  /** Under an index chart, name the series it draws no line for, with the API's reason: none
+   *  in the window, none from the base week on, a base week's zero (without it a chart titled
+   *  "against its drivers" could show the pump price alone); each line based after the base
+   *  week (none in it), at its own; and each line that stops before the others, at its own
+   *  last week (the window stays the view's). */
+  function noteLeftOut(div, indices) {
+    const series = indices.series;
+    const why = { before_base: "index.beforeBase", zero_base: "index.zeroBase" };
+    const missing = {};
+    for (const s of series.filter((s) => !s.points.length)) {
+      const key = why[s.reason] || "index.leftOut";
+      (missing[key] = missing[key] || []).push(seriesName(s.key));
+    }
     const lastOf = (s) => s.points[s.points.length - 1].date;
     const drawn = series.filter((s) => s.points.length);
     const newest = drawn.reduce((a, s) => (lastOf(s) > a ? lastOf(s) : a), "");
     const early = drawn.filter((s) => lastOf(s) < newest).map((s) => t("index.endsAt", {
       series: seriesName(s.key), week: fmt.week(lastOf(s)),
     }));
-    const parts = missing.length ? [t("index.leftOut", { series: listText(missing) })] : [];
+    const later = drawn.filter((s) => s.base_date > indices.base).map((s) => t("index.baseAt", {
+      series: seriesName(s.key), week: fmt.week(s.base_date),
+    }));
+    const parts = Object.keys(missing).map((key) => t(key, { series: listText(missing[key]) }));
+    if (later.length) parts.push(t("index.laterBase", { series: listText(later) }));
     if (early.length) parts.push(t("index.endsEarly", { series: listText(early) }));
     // a window of one week drew every marker on one another at 100: said, not left to puzzle
     if (drawn.length && drawn.every((s) => s.points.length === 1)) parts.push(t("index.oneWeek", { week: fmt.week(newest) }));
@@ -979,7 +991,7 @@
     // As of the newest card's date, or the window's last day when a card is newer: the chart's
     // last week holds it (a week's mean up to it).
     await plot("chart-overview", traces, layout, indexUrl, newest && newest < end ? newest : end, WEEKLY);
-    noteLeftOut(document.getElementById("chart-overview"), indices.series);
+    noteLeftOut(document.getElementById("chart-overview"), indices);
   }
 
   /** "No stored … between start and end", or "… up to end" for the window "All" (no start). */
@@ -1042,7 +1054,7 @@
     indexLayout.yaxis.title = { text: t("axis.index") };
     const traces = lineTraces(indices.series);
     await plot("chart-index", traces, indexLayout, indexUrl, null, WEEKLY);
-    noteLeftOut(document.getElementById("chart-index"), indices.series);
+    noteLeftOut(document.getElementById("chart-index"), indices);
   }
 
   async function loadGeojson() {
@@ -1368,7 +1380,7 @@
         }));
       } else {
         const tried = view.cross.filter((c) => c.r !== null).length;
-        if (tried) parts.push(t("lags.noBest", { m: fmt.num(tried, 0) }));
+        if (tried) parts.push(tn("lags.noBest", tried));
       }
       if (reg) {
         parts.push(t("lags.sentence", Object.assign({}, vars, {

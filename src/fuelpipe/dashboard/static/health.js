@@ -39,9 +39,11 @@
       "health.revised": "Revised values (with history)",
       "health.title": "Completeness per series (stored OK ÷ expected since its first date)",
       "health.titleShort": "Series below 100% complete: {n} (the other {m} are complete)",
-      "health.showAll": "Show all {n} series",
+      "health.showAll.one": "Show the one series",
+      "health.showAll.other": "Show all {n} series",
       "health.showShort": "Show only those below 100%",
-      "health.allComplete": "All {n} series are complete: every expected date is stored.",
+      "health.allComplete.one": "The one series is complete: every expected date is stored.",
+      "health.allComplete.other": "All {n} series are complete: every expected date is stored.",
       "health.nothingExpected": "nothing expected yet",
       "health.stage": "Stage",
       "health.started": "Started (São Paulo time)",
@@ -133,9 +135,11 @@
       "health.revised": "Valores revisados (com histórico)",
       "health.title": "Completude por série (OK armazenados ÷ esperados desde a primeira data)",
       "health.titleShort": "Séries abaixo de 100% de completude: {n} (as outras {m} estão completas)",
-      "health.showAll": "Mostrar as {n} séries",
+      "health.showAll.one": "Mostrar a única série",
+      "health.showAll.other": "Mostrar as {n} séries",
       "health.showShort": "Mostrar só as abaixo de 100%",
-      "health.allComplete": "As {n} séries estão completas: toda data esperada está armazenada.",
+      "health.allComplete.one": "A única série está completa: toda data esperada está armazenada.",
+      "health.allComplete.other": "As {n} séries estão completas: toda data esperada está armazenada.",
       "health.nothingExpected": "nada esperado ainda",
       "health.stage": "Etapa",
       "health.started": "Início (horário de Brasília)",
@@ -272,12 +276,12 @@
     const all = kit.state.health === "all" || short.length === sorted.length;
     const toggle = document.getElementById("health-all");
     toggle.hidden = short.length === sorted.length;
-    toggle.textContent = all ? t("health.showShort") : t("health.showAll", { n: sorted.length });
+    toggle.textContent = all ? t("health.showShort") : kit.tn("health.showAll", sorted.length);
     toggle.setAttribute("aria-pressed", String(all));
     const div = document.getElementById("chart-health");
     if (!all && !short.length) {
       div.style.height = "";
-      kit.showEmpty("chart-health", t("health.allComplete", { n: scoredCount }));
+      kit.showEmpty("chart-health", kit.tn("health.allComplete", scoredCount));
       return;
     }
     const shown = all ? sorted : short;

@@ -32,7 +32,9 @@
       "outlook.staleKept": "Brent in BRL still follows the market through the drivers that are current, so the forecast keeps it.",
       "outlook.staleDropped": "Brent in BRL is frozen at an old value, so this forecast leaves it out and uses the fuel's own recent changes only.",
       "outlook.staleNoChange": "This forecast uses no driver: it is no change.",
-      "outlook.loo": "Bands {h} weeks ahead: from the model's leave-one-out residuals, as it has fewer than {n} past forecast errors there yet.",
+      "outlook.loo": "Bands {weeks} ahead: from the model's leave-one-out residuals, as it has fewer than {errors} there yet.",
+      "outlook.errors.one": "{n} past forecast error",
+      "outlook.errors.other": "{n} past forecast errors",
       "outlook.noChange": "This forecast is no change: the last published price at every week, not the model's forecast. A state's forecast is its last price moved by Brazil's forecast change from the same week, and {why}",
       "outlook.noChange.national_ends_before": "Brazil's series stored here ends in the week of {national}, so there is no Brazil forecast to apply.",
       "outlook.noChange.no_national": "no Brazil week is stored up to this one, so there is no Brazil forecast to apply.",
@@ -73,7 +75,9 @@
       "outlook.mapBeats": "{ahead}: error {ratio} of no-change's over {weeks}, beats it (p = {p})",
       "outlook.mapNotBeats": "{ahead}: error {ratio} of no-change's over {weeks}, does NOT beat it (p = {p})",
       "outlook.mapUnclear": "{ahead}: error {ratio} of no-change's over {weeks}, no clear difference (p = {p})",
-      "outlook.mapFew": "{ahead}: {weeks} scored, {min} needed for a verdict",
+      "outlook.mapFew": "{ahead}: {weeks}, {min} needed for a verdict",
+      "outlook.scored.one": "{weeks} scored",
+      "outlook.scored.other": "{weeks} scored",
       "outlook.mapBrazil": "Each state's change is Brazil's forecast change from the state's last published week, applied to its last price: states on the same week show the same change.",
       "outlook.mapNote": "Hover or tap a state for its backtest {ahead}: a verdict needs {min} scored weeks and a Diebold-Mariano p below {p}.",
       "outlook.mapFaded.one": "The faded state has fewer: no verdict.",
@@ -104,13 +108,15 @@
       "outlook.notBeats": "O modelo NÃO supera a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {weeks}. Leia o leque como uma faixa de preços plausíveis, não como um palpite melhor que o último preço.",
       "outlook.unclear": "Sem diferença clara da previsão sem mudança aqui: em 1 semana o erro absoluto médio do modelo foi {ratio} do da previsão sem mudança nas últimas {weeks}, mas um teste dos erros semanais (Diebold-Mariano, p = {p}) não distingue os dois. Leia o leque como uma faixa de preços plausíveis.",
       "outlook.unknown": "Ainda não há semanas avaliadas suficientes para dizer se o modelo supera a previsão sem mudança aqui: as previsões de 1 semana à frente foram avaliadas em {weeks}, e são necessárias ao menos {min}. Leia o leque como uma faixa de preços plausíveis.",
-      "outlook.none": "Ainda não há perspectiva para {fuel} ({area}): são necessárias {min} semanas publicadas sem uma longa interrupção ({weeks} armazenadas) e as séries de PTAX e Brent.",
+      "outlook.none": "Ainda não há perspectiva para {fuel} ({area}): são necessárias {min} semanas publicadas sem uma longa interrupção (armazenadas: {weeks}) e as séries de PTAX e Brent.",
       "outlook.noneYet": "Ainda não há perspectiva para {fuel} ({area}): suas {weeks} semanas publicadas bastariam, mas as interrupções da pesquisa deixam poucas semanas com resultado publicado, faltam as séries de PTAX e Brent, ou a perspectiva ainda não foi atualizada.",
       "outlook.stale": "{driver} não tem valor depois de {day}.",
       "outlook.staleKept": "O Brent em reais ainda acompanha o mercado pelos fatores atualizados, então a previsão o mantém.",
       "outlook.staleDropped": "O Brent em reais está parado num valor antigo, então esta previsão o deixa de fora e usa só as variações recentes do próprio combustível.",
       "outlook.staleNoChange": "Esta previsão não usa nenhum fator: ela é a de sem mudança.",
-      "outlook.loo": "Faixas a {h} semanas à frente: dos resíduos leave-one-out do modelo, pois ainda há menos de {n} erros de suas previsões passadas com essa antecedência.",
+      "outlook.loo": "Faixas a {weeks} à frente: dos resíduos leave-one-out do modelo, pois ainda há menos de {errors} com essa antecedência.",
+      "outlook.errors.one": "{n} erro de suas previsões passadas",
+      "outlook.errors.other": "{n} erros de suas previsões passadas",
       "outlook.noChange": "Esta previsão é a de sem mudança: o último preço publicado em todas as semanas, não a previsão do modelo. A previsão de um estado é seu último preço movido pela variação prevista para o Brasil a partir da mesma semana, e {why}",
       "outlook.noChange.national_ends_before": "a série do Brasil armazenada aqui termina na semana de {national}, então não há previsão do Brasil para aplicar.",
       "outlook.noChange.no_national": "não há semana do Brasil armazenada até esta, então não há previsão do Brasil para aplicar.",
@@ -151,7 +157,9 @@
       "outlook.mapBeats": "{ahead}: erro {ratio} do da previsão sem mudança em {weeks}, a supera (p = {p})",
       "outlook.mapNotBeats": "{ahead}: erro {ratio} do da previsão sem mudança em {weeks}, NÃO a supera (p = {p})",
       "outlook.mapUnclear": "{ahead}: erro {ratio} do da previsão sem mudança em {weeks}, sem diferença clara (p = {p})",
-      "outlook.mapFew": "{ahead}: {weeks} avaliadas, são necessárias {min} para um veredito",
+      "outlook.mapFew": "{ahead}: {weeks}, são necessárias {min} para um veredito",
+      "outlook.scored.one": "{weeks} avaliada",
+      "outlook.scored.other": "{weeks} avaliadas",
       "outlook.mapBrazil": "A variação de cada estado é a variação prevista para o Brasil a partir da última semana publicada do estado, aplicada ao seu último preço: estados na mesma semana mostram a mesma variação.",
       "outlook.mapNote": "Passe o mouse sobre um estado ou toque nele para ver seu backtest {ahead}: um veredito exige {min} semanas avaliadas e um p de Diebold-Mariano abaixo de {p}.",
       "outlook.mapFaded.one": "O estado esmaecido tem menos: sem veredito.",
@@ -240,7 +248,9 @@
     const weeks = kit.count(s.scored_weeks, "week");
     if (s.method === "no_change") return kit.t("outlook.mapNoChange", { ahead });
     if (s.verdict === "unknown" || s.ratio === null) {
-      return kit.t("outlook.mapFew", { ahead, weeks, min: kit.fmt.num(map.min_scored_weeks, 0) });
+      // "1 week scored" / "1 semana avaliada": the participle agrees with the count
+      const scored = kit.tn("outlook.scored", s.scored_weeks, { weeks });
+      return kit.t("outlook.mapFew", { ahead, weeks: scored, min: kit.fmt.num(map.min_scored_weeks, 0) });
     }
     const key = s.verdict === "beats" ? "outlook.mapBeats"
       : s.verdict === "does_not_beat" ? "outlook.mapNotBeats" : "outlook.mapUnclear";
@@ -315,7 +325,10 @@
     staleBox.textContent = view.available ? staleText(kit, view) : "";
     staleBox.dataset.dropped = view.drivers_dropped ? "1" : "0";
     const loo = view.available ? view.steps.filter((s) => s.bands === "leave_one_out") : [];
-    kit.setText("outlook-bands", loo.length ? t("outlook.loo", { h: loo.map((s) => s.horizon).join(", "), n: view.least_errors }) : "");
+    // "1 week" for horizon 1 alone, "3, 4, 5 weeks"; "fewer than 1 past forecast error"
+    const hs = loo.map((s) => s.horizon);
+    const weeks = hs.length === 1 ? kit.count(hs[0], "week") : t("n.week.other", { n: hs.join(", ") });
+    kit.setText("outlook-bands", loo.length ? t("outlook.loo", { weeks, errors: kit.tn("outlook.errors", view.least_errors) }) : "");
     if (!view.available) {
       kit.setText("outlook-verdict", "");
       // Short of the model's minimum, say how short; with enough weeks, what else it lacks.

@@ -58,7 +58,8 @@
       "summary.ranking.one": "1 municipality with {fuel} prices, {start} to {end}.",
       "summary.brands": "{n} flags compared with unbranded (BRANCA) stations of the same town and week, {start} to {end}.",
       "summary.brands.one": "1 flag compared with unbranded (BRANCA) stations of the same town and week, {start} to {end}.",
-      "summary.brandsFew": " {k} with fewer than {min} prices: pale in the chart and marked “few prices” in the table (their premium is uncertain).",
+      "summary.brandsFew": " {n} with fewer than {min} prices: pale in the chart and marked “few prices” in the table (their premium is uncertain).",
+      "summary.brandsFew.one": " 1 with fewer than {min} prices: pale in the chart and marked “few prices” in the table (its premium is uncertain).",
       "brands.few": "few prices",
       "summary.dispersion": "National spread of {fuel} prices per survey week, {start} to {end}.",
       "summary.search": "{n} stations found for “{q}”.",
@@ -132,7 +133,8 @@
       "summary.ranking.one": "1 município com preços de {fuel}, de {start} a {end}.",
       "summary.brands": "{n} bandeiras comparadas com postos de bandeira branca da mesma cidade e semana, de {start} a {end}.",
       "summary.brands.one": "1 bandeira comparada com postos de bandeira branca da mesma cidade e semana, de {start} a {end}.",
-      "summary.brandsFew": " {k} com menos de {min} preços: claras no gráfico e marcadas “poucos preços” na tabela (o prêmio delas é incerto).",
+      "summary.brandsFew": " {n} com menos de {min} preços: claras no gráfico e marcadas “poucos preços” na tabela (o prêmio delas é incerto).",
+      "summary.brandsFew.one": " 1 com menos de {min} preços: clara no gráfico e marcada “poucos preços” na tabela (o prêmio dela é incerto).",
       "brands.few": "poucos preços",
       "summary.dispersion": "Dispersão nacional dos preços de {fuel} por semana de pesquisa, de {start} a {end}.",
       "summary.search": "{n} postos encontrados para “{q}”.",
@@ -517,7 +519,8 @@
       n: rows.length, start: day(data.covered_start), end: day(data.covered_end),
     });
     const k = rows.filter(few).length;
-    if (k) $("st-summary").textContent += t("summary.brandsFew", { k, min: MIN_BRAND_PRICES });
+    const fewKey = k === 1 ? "summary.brandsFew.one" : "summary.brandsFew";
+    if (k) $("st-summary").textContent += t(fewKey, { n: k, min: MIN_BRAND_PRICES });
     const sorted = [...rows].sort((a, b) => a.premium - b.premium);
     // Every bar names its flag: a tick per bar (Plotly's automatic ticks skipped every other
     // one of 44), and a chart that grows with the flags so the names do not overlap.
