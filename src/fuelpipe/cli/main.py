@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import shlex
 import signal
 import socket
 import sys
@@ -98,6 +99,9 @@ class GuardedTyper(typer.Typer):
             message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
             message += _where_commands_are(exc, message) + _what_it_takes(exc)
             command = _command_of(self, argv)
+            if moved := _global_option_after(exc, self, argv, command):
+                _one_line(moved)  # (it names the command)
+                sys.exit(EXIT_BAD_INPUT)
             _one_line(f"{command + ': ' if command else ''}{message}")
             sys.exit(getattr(exc, "exit_code", EXIT_BAD_INPUT))
         except Exception as exc:
@@ -136,6 +140,29 @@ def _what_it_takes(exc: Exception) -> str:
     if ctx is None or getattr(param, "param_type_name", None) != "argument":
         return ""
     return f" `{ctx.command_path} --help` says what it takes."
+
+
+def _global_option_after(
+    exc: Exception, typer_app: typer.Typer, argv: list[str], command: str
+) -> str | None:
+    """For an option of fuelpipe itself typed after the command (`fuelpipe run --now
+    2022-05-07`): the error, with the command line that gives it before the command. click
+    said only "No such option: --now", as if there were none, and at times offered an
+    unrelated one ("Possible options: --json, --since" for `status --version`)."""
+    name = getattr(exc, "option_name", None)
+    root: Any = typer.main.get_command(typer_app)
+    option = next((p for p in root.params if name in p.opts), None)
+    if not command or option is None:
+        return None
+    end = argv.index("--") if "--" in argv else len(argv)
+    at = next(i for i, a in enumerate(argv[:end]) if a == name or a.startswith(f"{name}="))
+    taken = 1 if option.is_flag or "=" in argv[at] else 2
+    # --version prints the version and exits, whatever follows it
+    moved = [name] if option.is_eager else [*argv[at : at + taken], *argv[:at], *argv[at + taken :]]
+    return (
+        f"{name} is an option of fuelpipe itself, not of `{command}`: give it before the "
+        f"command, `{shlex.join(['fuelpipe', *moved])}`"
+    )
 
 
 _TYPED: ContextVar[tuple[Any, tuple[str, ...]]] = ContextVar("fuelpipe_typed", default=(None, ()))
