@@ -1621,7 +1621,12 @@ def dlq_redrive(ctx: typer.Context) -> None:
         except DeadLettersRemain as exc:
             console.print(f"moved {exc.done:,} message(s) back to the queue")
             raise _remain(exc, "redrive") from None
-    console.print(f"moved {moved:,} message(s) back to the queue")
+    # as purge says it ("moved 0 message(s)" read as if some had been there and failed)
+    console.print(
+        f"moved {moved:,} message(s) back to the queue"
+        if moved
+        else "no dead letters: nothing to redrive"
+    )
 
 
 cli.command(name="revise")(revise_command)
