@@ -863,15 +863,22 @@ def run(
 
             helpers = ProcessHelpers(cfg, count - 1, context.clock)
         say_held(context)
-        with display.bar(console, disable=as_json) as progress:
-            report = run_cycle(
-                context,
-                series=chosen,
-                since=start,
-                progress=progress,
-                on_change=view_refresher(context, health_reads(cfg, context.store)),
-                helpers=helpers,
+        try:
+            with display.bar(console, disable=as_json) as progress:
+                report = run_cycle(
+                    context,
+                    series=chosen,
+                    since=start,
+                    progress=progress,
+                    on_change=view_refresher(context, health_reads(cfg, context.store)),
+                    helpers=helpers,
+                )
+        except KeyboardInterrupt:  # Ctrl+C or SIGTERM: "interrupted" alone said nothing more
+            note(
+                "run stopped part-way: what it stored is kept, and the messages it had not "
+                "finished are back in the queue; the same `fuelpipe run` again goes on from there"
             )
+            raise
         stats = {name: s.stats() for name, s in context.sources.items()}
     if helpers is not None:
         from fuelpipe.homes.embedded import merge_stats
