@@ -38,7 +38,7 @@ from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series, closest_hint
 from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.keys import parse_date_key
-from fuelpipe.domain.models import Record
+from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes import damage_message, damage_namer, empty_store_message, open_home
 from fuelpipe.homes.settings import (
     Settings,
@@ -1498,6 +1498,17 @@ def quarantine_set_aside(
     console.print(table)
 
 
+_NOT_RELEASED: dict[Status | None, str] = {
+    None: "the store has no record of that date (`fuelpipe quarantine list` lists those that are)",
+    Status.OK: "its value is stored (OK)",
+    Status.PENDING: "it is PENDING, its retries not spent: `fuelpipe run` retries it when due",
+    Status.ABSENT: "it is ABSENT: the source answered that it has no value for that date",
+    Status.QUARANTINED: "it was quarantined meanwhile: run the release again",
+}
+"""Why `quarantine release` released nothing, by the record's status (it said only "is not
+quarantined", leaving what the record is to guess)."""
+
+
 @quarantine_app.command("release")
 def quarantine_release(
     ctx: typer.Context,
@@ -1527,8 +1538,11 @@ def quarantine_release(
             from fuelpipe.stages.data_version import mark_changed
 
             mark_changed(context.store, context.clock.now(), f"release {key} {when}")
+        else:
+            found = context.store.query(key, when, when, consistent=True)
     if not ok:
-        raise fail(f"{key} {when} is not quarantined", code=1)
+        why = _NOT_RELEASED.get(found[0].status if found else None, "")
+        raise fail(f"{key} {when} is not quarantined: {why}", code=1)
     console.print(f"released {key} {when}: it will be re-downloaded by the next recheck")
 
 
