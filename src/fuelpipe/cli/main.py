@@ -155,7 +155,9 @@ def _global_option_after(
     if not command or option is None:
         return None
     end = argv.index("--") if "--" in argv else len(argv)
-    at = next(i for i, a in enumerate(argv[:end]) if a == name or a.startswith(f"{name}="))
+    at = next((i for i, a in enumerate(argv[:end]) if a == name or a.startswith(f"{name}=")), None)
+    if at is None:  # (click named it, so it is there; never a traceback in an error line)
+        return None
     taken = 1 if option.is_flag or "=" in argv[at] else 2
     # --version prints the version and exits, whatever follows it
     moved = [name] if option.is_eager else [*argv[at : at + taken], *argv[:at], *argv[at + taken :]]
