@@ -131,6 +131,11 @@ def test_an_interrupted_run_gives_its_messages_back_and_a_rerun_finishes_it(
     stopped = fuelpipe(*RUN, env={**env, **failpoint}, check=False)
     assert stopped.returncode == code, stopped.stderr
     assert stopped.stderr.strip().splitlines()[-1] == said
+    # the line before says what became of the work (it was "error: interrupted" alone)
+    assert stopped.stderr.strip().splitlines()[-2] == (
+        "note: run stopped part-way: what it stored is kept, and the messages it had not "
+        "finished are back in the queue; the same `fuelpipe run` again goes on from there"
+    )
     assert "Traceback" not in stopped.stderr
     with SqliteQueue(db.with_name("stopped-queue.sqlite"), SystemClock(), timedelta(1)) as queue:
         assert queue.held().count == 0

@@ -32,3 +32,14 @@ def test_a_list_with_nothing_in_it_says_so_in_one_sentence(
     as_json = fuelpipe(*command.split(), "--json", env=empty_store)
     assert json.loads(as_json.stdout) == []
     assert as_json.stderr.splitlines() == [LISTS[command]]
+
+
+@pytest.mark.parametrize("command", ["redrive", "purge"])
+def test_dlq_redrive_and_purge_with_no_dead_letter_say_so(
+    command: str, empty_store: dict[str, str]
+) -> None:
+    """`dlq redrive` with none said "moved 0 message(s) back to the queue", as if some had been
+    there; it says so as `dlq purge` does."""
+    done = fuelpipe("dlq", command, env=empty_store)
+    assert done.stdout.splitlines() == [f"no dead letters: nothing to {command}"]
+    assert done.stderr == ""

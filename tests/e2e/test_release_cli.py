@@ -5,7 +5,9 @@ release leaves it alone."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
+import pytest
 from devtools.aws.servers import LocalServer
 from tests.e2e.conftest import fuelpipe
 from tests.support.aws_backends import aws_cli_env, unique_name
@@ -41,8 +43,43 @@ def test_a_release_moves_the_data_version_and_a_refused_one_does_not(tmp_path) -
         env=env, check=False,
     )  # fmt: skip
     assert again.returncode == 1
+    assert again.stderr.splitlines()[-1] == (
+        f"error: {KEY} {DAY} is not quarantined: it is PENDING, its retries not spent: "
+        "`fuelpipe run` retries it when due"
+    )
     with SqliteStore(db) as store:
         assert data_version(store) == released
+
+
+@pytest.mark.parametrize(
+    ("status", "why"),
+    [
+        (None, "the store has no record of that date (`fuelpipe quarantine list` lists those"),
+        (Status.OK, "its value is stored (OK)"),
+        (Status.ABSENT, "it is ABSENT: the source answered that it has no value for that date"),
+    ],
+)
+def test_a_release_of_a_record_not_quarantined_says_what_it_is(
+    tmp_path, status: Status | None, why: str
+) -> None:
+    """It said only "is not quarantined", leaving what the record is to guess (a typo in the
+    date, a value stored since, a date the source has nothing for). Synthetic records."""
+    db = tmp_path / "store.sqlite"
+    with SqliteStore(db) as store:
+        other = date(2022, 1, 4)  # so the store is not empty when DAY has no record
+        store.put_records([Record(KEY, other, Decimal("5.5"), Status.OK)])
+        if status is Status.OK:
+            store.put_records([Record(KEY, DAY, Decimal("5.6"), Status.OK)])
+        elif status is Status.ABSENT:
+            store.put_pending(Record(KEY, DAY, None, Status.ABSENT, reason="no value"))
+    refused = fuelpipe(
+        "--now", "2022-02-01T12:00", "quarantine", "release", KEY, DAY.isoformat(),
+        env={"FUELPIPE_DB": str(db)}, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines()[-1].startswith(
+        f"error: {KEY} {DAY} is not quarantined: {why}"
+    ), refused.stderr
 
 
 def test_on_a_demo_store_the_store_stamps_the_demo_clock_the_stages_see(tmp_path) -> None:

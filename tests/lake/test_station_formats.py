@@ -7,8 +7,10 @@ as a one-column-per-field sheet. The BOM variant is the real file itself.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
 import random
 import zipfile
 from collections.abc import Callable
@@ -446,6 +448,14 @@ NOT_STATION_DATA = {
     # (these were "binary content, not CSV text" or a header whose column 1 or 16 is wrong)
     "utf-16": (_glp_text().encode("utf-16"), "UTF-16 text"),
     "gzip": (gzip.compress(_glp_text().encode()), "gzip-compressed"),
+    # (these three were "binary content, not CSV text", the bundled sample's .csv.xz too)
+    "xz": (lzma.compress(_glp_text().encode()), "xz-compressed, not CSV text: unpack it first"),
+    "bzip2": (bz2.compress(_glp_text().encode()), "bzip2-compressed, not CSV text: unpack it"),
+    # (synthetic: zstd's magic number before random bytes; the stdlib has no zstd writer)
+    "zstd": (
+        b"\x28\xb5\x2f\xfd" + random.Random(7).randbytes(512),
+        "zstd-compressed, not CSV text: unpack it first",
+    ),
     "html page": (
         b"<!DOCTYPE html>\n<html><head><title>Erro 503</title></head></html>\n",
         "an HTML page ('Erro 503'), not CSV",

@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import shlex
 import signal
 import socket
 import sys
@@ -37,7 +38,7 @@ from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series, closest_hint
 from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.keys import parse_date_key
-from fuelpipe.domain.models import Record
+from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes import damage_message, damage_namer, empty_store_message, open_home
 from fuelpipe.homes.settings import (
     Settings,
@@ -98,6 +99,9 @@ class GuardedTyper(typer.Typer):
             message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
             message += _where_commands_are(exc, message) + _what_it_takes(exc)
             command = _command_of(self, argv)
+            if moved := _global_option_after(exc, self, argv, command):
+                _one_line(moved)  # (it names the command)
+                sys.exit(EXIT_BAD_INPUT)
             _one_line(f"{command + ': ' if command else ''}{message}")
             sys.exit(getattr(exc, "exit_code", EXIT_BAD_INPUT))
         except Exception as exc:
@@ -136,6 +140,31 @@ def _what_it_takes(exc: Exception) -> str:
     if ctx is None or getattr(param, "param_type_name", None) != "argument":
         return ""
     return f" `{ctx.command_path} --help` says what it takes."
+
+
+def _global_option_after(
+    exc: Exception, typer_app: typer.Typer, argv: list[str], command: str
+) -> str | None:
+    """For an option of fuelpipe itself typed after the command (`fuelpipe run --now
+    2022-05-07`): the error, with the command line that gives it before the command. click
+    said only "No such option: --now", as if there were none, and at times offered an
+    unrelated one ("Possible options: --json, --since" for `status --version`)."""
+    name = getattr(exc, "option_name", None)
+    root: Any = typer.main.get_command(typer_app)
+    option = next((p for p in root.params if name in p.opts), None)
+    if not command or option is None:
+        return None
+    end = argv.index("--") if "--" in argv else len(argv)
+    at = next((i for i, a in enumerate(argv[:end]) if a == name or a.startswith(f"{name}=")), None)
+    if at is None:  # (click named it, so it is there; never a traceback in an error line)
+        return None
+    taken = 1 if option.is_flag or "=" in argv[at] else 2
+    # --version prints the version and exits, whatever follows it
+    moved = [name] if option.is_eager else [*argv[at : at + taken], *argv[:at], *argv[at + taken :]]
+    return (
+        f"{name} is an option of fuelpipe itself, not of `{command}`: give it before the "
+        f"command, `{shlex.join(['fuelpipe', *moved])}`"
+    )
 
 
 _TYPED: ContextVar[tuple[Any, tuple[str, ...]]] = ContextVar("fuelpipe_typed", default=(None, ()))
@@ -836,15 +865,22 @@ def run(
 
             helpers = ProcessHelpers(cfg, count - 1, context.clock)
         say_held(context)
-        with display.bar(console, disable=as_json) as progress:
-            report = run_cycle(
-                context,
-                series=chosen,
-                since=start,
-                progress=progress,
-                on_change=view_refresher(context, health_reads(cfg, context.store)),
-                helpers=helpers,
+        try:
+            with display.bar(console, disable=as_json) as progress:
+                report = run_cycle(
+                    context,
+                    series=chosen,
+                    since=start,
+                    progress=progress,
+                    on_change=view_refresher(context, health_reads(cfg, context.store)),
+                    helpers=helpers,
+                )
+        except KeyboardInterrupt:  # Ctrl+C or SIGTERM: "interrupted" alone said nothing more
+            note(
+                "run stopped part-way: what it stored is kept, and the messages it had not "
+                "finished are back in the queue; the same `fuelpipe run` again goes on from there"
             )
+            raise
         stats = {name: s.stats() for name, s in context.sources.items()}
     if helpers is not None:
         from fuelpipe.homes.embedded import merge_stats
@@ -1464,6 +1500,17 @@ def quarantine_set_aside(
     console.print(table)
 
 
+_NOT_RELEASED: dict[Status | None, str] = {
+    None: "the store has no record of that date (`fuelpipe quarantine list` lists those that are)",
+    Status.OK: "its value is stored (OK)",
+    Status.PENDING: "it is PENDING, its retries not spent: `fuelpipe run` retries it when due",
+    Status.ABSENT: "it is ABSENT: the source answered that it has no value for that date",
+    Status.QUARANTINED: "it was quarantined meanwhile: run the release again",
+}
+"""Why `quarantine release` released nothing, by the record's status (it said only "is not
+quarantined", leaving what the record is to guess)."""
+
+
 @quarantine_app.command("release")
 def quarantine_release(
     ctx: typer.Context,
@@ -1493,8 +1540,11 @@ def quarantine_release(
             from fuelpipe.stages.data_version import mark_changed
 
             mark_changed(context.store, context.clock.now(), f"release {key} {when}")
+        else:
+            found = context.store.query(key, when, when, consistent=True)
     if not ok:
-        raise fail(f"{key} {when} is not quarantined", code=1)
+        why = _NOT_RELEASED.get(found[0].status if found else None, "")
+        raise fail(f"{key} {when} is not quarantined: {why}", code=1)
     console.print(f"released {key} {when}: it will be re-downloaded by the next recheck")
 
 
@@ -1594,7 +1644,12 @@ def dlq_redrive(ctx: typer.Context) -> None:
         except DeadLettersRemain as exc:
             console.print(f"moved {exc.done:,} message(s) back to the queue")
             raise _remain(exc, "redrive") from None
-    console.print(f"moved {moved:,} message(s) back to the queue")
+    # as purge says it ("moved 0 message(s)" read as if some had been there and failed)
+    console.print(
+        f"moved {moved:,} message(s) back to the queue"
+        if moved
+        else "no dead letters: nothing to redrive"
+    )
 
 
 cli.command(name="revise")(revise_command)

@@ -173,6 +173,14 @@ def _all_utf8(path: Path) -> bool:
 
 _NOT_CSV = (
     (b"\x1f\x8b", "gzip-compressed, not CSV text: unpack it first (gunzip)"),
+    # the bundled sample's own form (src/fuelpipe/replay/snapshot/shpc/qus/*.csv.xz): it was
+    # "binary content, not CSV text"
+    (b"\xfd7zXZ\x00", "xz-compressed, not CSV text: unpack it first (xz -dk)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed, not CSV text: unpack it first (unzstd)"),
+    *(
+        (b"BZh" + bytes([d]), "bzip2-compressed, not CSV text: unpack it first (bunzip2 -k)")
+        for d in b"123456789"
+    ),
     (b"\xff\xfe", "UTF-16 text, not UTF-8 or Latin-1 as ANP's: save it as UTF-8 CSV"),
     (b"\xfe\xff", "UTF-16 text, not UTF-8 or Latin-1 as ANP's: save it as UTF-8 CSV"),
 )
@@ -206,7 +214,7 @@ def detect(path: Path) -> FileFormat:
     """The format of the file at ``path``, from its content (UnreadableFile: one that is
     known not to be CSV, see _NOT_CSV)."""
     with path.open("rb") as fh:
-        head = fh.read(4)
+        head = fh.read(6)
     for magic, what in _NOT_CSV:
         if head.startswith(magic):
             raise UnreadableFile(what)
