@@ -307,6 +307,34 @@ def _differing(product: str, offered: pl.DataFrame, kept: pl.DataFrame, where: s
     ]
 
 
+def _repeated(
+    product: str, later: pl.DataFrame, kept: pl.DataFrame, name: str, lines: FileLines
+) -> list[str]:
+    """One line per ``later`` record of the CSV ``name`` whose key an earlier record of it
+    (in ``kept``) holds with other prices, naming both file lines (``lines`` maps record
+    numbers to them), as a ZIP member's repeat names both members' lines."""
+    plr = polars()
+    prices = ["price", "purchase_price"]
+    pairs = later.select("cnpj", "collected", *prices, "line").join(
+        kept.select("cnpj", "collected", *prices, "line"),
+        on=["cnpj", "collected"],
+        suffix="_kept",
+    )
+    rows = list(
+        pairs.filter(
+            plr.any_horizontal(plr.col(p).ne_missing(plr.col(f"{p}_kept")) for p in prices)
+        ).iter_rows(named=True)
+    )
+    at = lines([r["line"] for r in rows] + [r["line_kept"] for r in rows]) if rows else {}
+    return [
+        f"{product} {r['cnpj']} {r['collected']}: sale {_price(r['price'])} purchase "
+        f"{_price(r['purchase_price'])} not kept ({name} line {at[r['line']]}); an earlier row "
+        f"of the file, line {at[r['line_kept']]}, holds sale {_price(r['price_kept'])} "
+        f"purchase {_price(r['purchase_price_kept'])}"
+        for r in rows
+    ]
+
+
 def _price(price: float | None) -> str:
     """A price in a differing line (``-``: none)."""
     return "-" if price is None else f"{price}"
@@ -1048,7 +1076,9 @@ class StationLake:
             report.duplicates_in_file += part.height - unique.height
             if twice:
                 later = part.filter(plr.struct(key).is_first_distinct().not_())
-                report.differing += _differing(product, later, unique, "an earlier row of the file")
+                report.differing += _repeated(
+                    product, later, unique, report.name, members[0].lines[report.name]
+                )
             unique, repeats, listed = members[0].split(
                 product, month, unique, report.name, members[1]
             )
