@@ -794,7 +794,12 @@ def _narrow_result(columns: list[str], rows: list[Any], title: str) -> Table:
     at = {c: i for i, c in enumerate(columns)}
     ranges = {lo: hi for lo, (hi, _) in QUERY_RANGES.items() if lo in at and hi in at}
     shown = [c for c in columns if c not in QUERY_DROPPED and c not in ranges.values()]
-    numeric = {c for c in shown if rows and all(isinstance(r[at[c]], int | float) for r in rows)}
+    numeric = {  # (a column with no value in some rows, the sd of one price, is still one)
+        c
+        for c in shown
+        if any(r[at[c]] is not None for r in rows)
+        and all(isinstance(r[at[c]], int | float) for r in rows if r[at[c]] is not None)
+    }
     heads = [
         Column(
             QUERY_RANGES[c][1] if c in ranges else QUERY_HEADS.get(c, c),
@@ -913,7 +918,10 @@ def _query_help() -> str:
 def _table_cell(value: Any) -> str:
     """A query's cell in a table: a figure to three places, a count (every integer column is
     one) with thousands separators as `stations status` writes them (CSV and JSON keep the
-    bare number)."""
+    bare number); ``-`` for no value (the standard deviation of one price: null in JSON,
+    empty in CSV)."""
+    if value is None:
+        return "-"
     if isinstance(value, float):
         return f"{value:.3f}"
     if isinstance(value, int) and not isinstance(value, bool):
@@ -1028,7 +1036,13 @@ def query(
     result = _run_query(ctx, name, params, lake)
     _print_result(result, fmt, title, wide=wide, span=span)
     _explain(
-        name, params, lake, title, empty=windowed and not result.rows, old=_old_layout(ctx, lake)
+        name,
+        params,
+        lake,
+        title,
+        empty=windowed and not result.rows,
+        old=_old_layout(ctx, lake),
+        unfilled=not windowed and all(v is None for row in result.rows for v in row),
     )
 
 
@@ -1056,16 +1070,27 @@ def _old_layout(ctx: typer.Context, lake: Any) -> int | None:
 
 
 def _explain(
-    name: str, params: dict[str, Any], lake: Any, title: str, *, empty: bool, old: int | None
+    name: str,
+    params: dict[str, Any],
+    lake: Any,
+    title: str,
+    *,
+    empty: bool,
+    old: int | None,
+    unfilled: bool = False,
 ) -> None:
     """On stderr (stdout stays the result): a lake of an older layout (``old``), whose answer
-    may count one station twice; why a windowed query answered no row."""
+    may count one station twice; why a windowed query answered no row; and that a query
+    without a window (``window``, ``coverage``) answered no value (``unfilled``) because the
+    lake holds no record (its files had none: a header alone)."""
     from fuelpipe.cli.main import note, warn
 
     if old is not None:
         warn(old_layout_notice(old))
     if empty:
         note(_no_match(name, params, lake, title.removeprefix(f"{name} ")))
+    elif unfilled and lake is not None and lake.window() is None:
+        note("the lake holds no record yet: run `fuelpipe stations ingest`")
 
 
 def _no_match(name: str, params: dict[str, Any], lake: Any, span: str) -> str:
