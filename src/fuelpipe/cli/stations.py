@@ -9,7 +9,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
@@ -680,16 +680,20 @@ def _incomplete_line(name: str, mark: dict[str, Any]) -> str:
     )
     given = mark.get("kind")
     as_given = f" (as --kind {given}, which the stopped ingest was given)" if given else ""
+    started = mark.get("started_at")
+    if started:  # in UTC in the manifest; shown as the table's instants (a naive one is UTC)
+        at = datetime.fromisoformat(str(started))
+        started = sao_paulo_iso(at if at.tzinfo else at.replace(tzinfo=UTC), "minutes")
     if mark.get("superseded"):
         return (
             f"incomplete: {name} (sha256 {str(mark.get('sha256'))[:12]}): its ingest started at "
-            f"{mark.get('started_at')} and stopped part-way, and a later version from the same "
+            f"{started} and stopped part-way, and a later version from the same "
             "source was ingested since: some of this version's records may be in the lake, it "
             "is not recorded as ingested; ingest a copy of this version to complete it"
             f"{as_given}"
         )
     return (
-        f"incomplete: {name}: its ingest started at {mark.get('started_at')} and stopped "
+        f"incomplete: {name}: its ingest started at {started} and stopped "
         "part-way: some of its partitions may be in the lake, it is not recorded as ingested; "
         f"run `{again}` to complete it{as_given}"
     )
