@@ -162,7 +162,7 @@ def print_ingest(summary: dict[str, Any]) -> None:
 def _ingest_table(summary: dict[str, Any]) -> Table:
     """One row per CSV ingested (or file unchanged, or CSV skipped)."""
     table = Table(
-        "file",
+        Column("file", overflow="fold"),  # a long name on two lines, never cut to `…`
         "format",
         "rows",
         "written",
@@ -174,9 +174,9 @@ def _ingest_table(summary: dict[str, Any]) -> Table:
         title="station files",
     )
     for f in summary["files"]:
-        if f.get("unchanged"):
-            dashes = ("-",) * 8
-            table.add_row(escape(f["name"]), *dashes, end_section=False)
+        if f.get("unchanged"):  # as a file on disk ingested before says it
+            why = "skipped: unchanged since it was ingested (304: not downloaded)"
+            table.add_row(escape(f["name"]), "-", why, "", "", "", "", "", "", end_section=False)
             continue
         for p in f["parts"]:
             if p["skipped"]:
