@@ -46,7 +46,9 @@ def test_a_path_that_is_not_a_file_is_its_error_and_the_rest_is_ingested(
     assert summary["written"] == 20
     assert summary["errors"] == [
         f"{missing}: no such file; not ingested",
-        f"{folder}: is a folder, not a file; not ingested",
+        # (the shell's glob is named: a folder given was refused without a word of what to do)
+        f"{folder}: is a folder, not a file: give the files in it, e.g. {folder}/*.csv; "
+        "not ingested",
     ]
     manifest = json.loads((tmp_path / "lake" / "_manifest.json").read_text())
     assert list(manifest["files"]) == [str(glp.resolve())]  # keyed by its path, not its name

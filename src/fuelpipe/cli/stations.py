@@ -425,8 +425,8 @@ def _is_url(source: str) -> bool:
 
 def _not_a_file(path: Path) -> str:
     """Why a path given to `stations ingest` is not a file to read."""
-    if path.is_dir():
-        return "is a folder, not a file"
+    if path.is_dir():  # (its files are not taken: a folder may hold more than ANP's)
+        return f"is a folder, not a file: give the files in it, e.g. {path / '*.csv'}"
     return "no such file" if not path.exists() else "is not a regular file"
 
 
