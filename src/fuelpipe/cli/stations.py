@@ -646,8 +646,11 @@ def migrate(
     layout last, so a migration stopped anywhere is completed by running it again, and one
     on a lake of today's layout changes nothing. An ingest runs it first when needed."""
     lake = _lake(ctx, existing=True)
-    with only_writer(lake, "fuelpipe stations migrate"):
-        done = lake.migrate()
+    with (
+        only_writer(lake, "fuelpipe stations migrate"),
+        display.bar(console, disable=as_json) as progress,
+    ):
+        done = lake.migrate(lambda n, total: progress("migrate", n, total))
     if as_json:
         print(json.dumps(done.as_dict(), indent=2))
         return

@@ -647,18 +647,20 @@ class StationLake:
                 path, name, source=source, force=force, progress=progress, kind=kind
             )
 
-    def migrate(self) -> MigrationReport:
+    def migrate(self, progress: Callable[[int, int], None] | None = None) -> MigrationReport:
         """Rewrite the partitions of a lake written in an older layout (``LAKE_LAYOUT``) in
         today's (``canonical``), then record the layout in the manifest: nothing to do in a lake
         of today's layout. Each partition is written whole to a new file that then replaces
         the old one (an atomic rename locally, one PUT in S3), and the manifest is written
         last, so a migration stopped anywhere loses and duplicates no row: a partition is
         either old or migrated, and the next migration (or ingest) finds the old ones by their
-        content and rewrites only those. Holds the write lock (LakeBusy during an ingest)."""
+        content and rewrites only those. Holds the write lock (LakeBusy during an ingest).
+        ``progress`` is told the partitions read and their number after each (the 20M-row
+        synthetic lake's 1,645 took two minutes)."""
         with self.writing("fuelpipe stations migrate"):
-            return self._migrate()
+            return self._migrate(progress)
 
-    def _migrate(self) -> MigrationReport:
+    def _migrate(self, progress: Callable[[int, int], None] | None = None) -> MigrationReport:
         before = layout_of(self.storage.read_manifest())
         report = MigrationReport(before, max(before, LAKE_LAYOUT))
         if before >= LAKE_LAYOUT:
@@ -668,7 +670,9 @@ class StationLake:
             partitions = self.storage.partitions()
             if not partitions:  # a new lake: its first manifest write records the layout
                 return report
-            for product, month in partitions:
+            for n, (product, month) in enumerate(partitions):
+                if progress is not None:
+                    progress(n, len(partitions))
                 if self._writer is not None:
                     self._writer.refresh()  # (an S3 lock's expiry, as an ingest does per file)
                 found = self.storage.fetch_partition(product, month, scratch)
@@ -690,6 +694,8 @@ class StationLake:
                 report.duplicates += duplicates
                 report.differing += differing
                 self.failpoints.hit("stations.after_migrate_partition")
+            if progress is not None:
+                progress(len(partitions), len(partitions))
         manifest = self.storage.read_manifest()  # last: the layout holds once all is written
         manifest[LAYOUT] = LAKE_LAYOUT
         self.storage.write_manifest(manifest)
