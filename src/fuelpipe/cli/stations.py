@@ -141,10 +141,20 @@ def print_ingest(summary: dict[str, Any]) -> None:
     shown = 0
     for f in summary["files"]:
         for p in f.get("parts", []):
-            for line in p["bad_rows"]:
-                if shown < _SHOWN_BAD_ROWS:
-                    err.print(f"[yellow]rejected[/] {escape(line)}", highlight=False)
+            for line in p["bad_rows"][: _SHOWN_BAD_ROWS - shown]:
+                err.print(f"[yellow]rejected[/] {escape(line)}", highlight=False)
                 shown += 1
+    parts = [p for f in summary["files"] for p in f.get("parts", [])]
+    unshown = sum(p.get("rejected", 0) for p in parts) - shown
+    if unshown > 0:  # (a part's bad_rows hold its first few only: its count says how many)
+        reports = [r for p in parts for r in p.get("reports", []) if r.endswith(".rejected.txt")]
+        err.print(
+            f"[yellow]rejected[/] … {unshown:,} more not shown: every rejected row is listed "
+            "with its file and line in the lake's "
+            + ", ".join(f"_reports/{escape(r)}" for r in reports),
+            highlight=False,
+            soft_wrap=True,
+        )
     _print_notes(summary)
     for e in summary["errors"]:
         err.print(
