@@ -1414,3 +1414,32 @@ def test_a_weekly_charts_dates_are_its_survey_weeks(
     assert len(weeks) == 4
     inside = [t for t in ticks if weeks[0] <= t <= weeks[-1]]
     assert inside == weeks, ticks
+
+
+def test_a_picked_town_without_prices_of_the_fuel_says_so_with_no_empty_axes(
+    page: Page, stations_url: str
+) -> None:
+    """A town picked under one fuel stays picked when the fuel changes (and a link names it):
+    where it has no price of the new fuel (LPG in some towns) the panel drew empty axes from
+    2000 to 2001 under the town's "weekly price distribution" title."""
+    towns = {
+        r[1] for r in _api(stations_url, "/api/stations/ranking?fuel=GASOLINE&state=SP")["rows"]
+    }  # type: ignore[union-attr]
+    lpg = {r[1] for r in _api(stations_url, "/api/stations/ranking?fuel=LPG&state=SP")["rows"]}  # type: ignore[union-attr]
+    town = sorted(towns - lpg)[0]
+    _open(page, stations_url, f"view=ranking&fuel=GASOLINE&state=SP&muni=SP%7C{town}&lang=en")
+    chart = page.locator("#st-chart-muni")
+    page.wait_for_function(
+        "() => { const g = document.getElementById('st-chart-muni'); return g && g.data && g.data.length === 3; }"
+    )
+    page.locator("#st-fuel").select_option("LPG")
+    title = page.locator("#st-muni-title")
+    expect(title).to_have_text(f"{town} (SP): No station data for this choice.")
+    expect(chart).to_be_hidden()
+    page.locator(".lang-btn[data-lang=pt-BR]").click()
+    expect(title).to_have_text(f"{town} (SP): Sem dados de postos para esta escolha.")
+    page.locator("#st-fuel").select_option("GASOLINE")  # back to a fuel it has: drawn again
+    expect(chart).to_be_visible()
+    page.wait_for_function(
+        "() => { const g = document.getElementById('st-chart-muni'); return g && g.data && g.data.length === 3 && g.data[2].x.length > 0; }"
+    )

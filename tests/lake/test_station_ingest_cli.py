@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.lake.conftest import BOM, real_lines
+from tests.lake.conftest import BOM, real_lines, set_cell
 from typer.testing import CliRunner
 
 from fuelpipe.cli.main import cli
@@ -46,7 +46,9 @@ def test_a_path_that_is_not_a_file_is_its_error_and_the_rest_is_ingested(
     assert summary["written"] == 20
     assert summary["errors"] == [
         f"{missing}: no such file; not ingested",
-        f"{folder}: is a folder, not a file; not ingested",
+        # (the shell's glob is named: a folder given was refused without a word of what to do)
+        f"{folder}: is a folder, not a file: give the files in it, e.g. {folder}/*.csv; "
+        "not ingested",
     ]
     manifest = json.loads((tmp_path / "lake" / "_manifest.json").read_text())
     assert list(manifest["files"]) == [str(glp.resolve())]  # keyed by its path, not its name
@@ -125,3 +127,27 @@ def test_a_file_with_no_valid_record_gets_no_undecided_kind_warning(
     assert "no-records.csv" in said
     if records == "all rejected":
         assert "no-records.csv:2: sale price is not a number: 'abc'" in said
+
+
+def test_rejected_rows_past_those_shown_are_counted_and_their_report_named(
+    tmp_path: Path,
+) -> None:
+    """The first 20 rejected rows are printed; the rest went unsaid (the totals line counts
+    them, but nothing said where they are). 30 real GLP records, 25 with a mistyped date
+    (synthetic fault)."""
+    lines = real_lines("glp", 30)
+    broken = [lines[0], *(set_cell(ln, 11, "31/02/2025") for ln in lines[1:26]), *lines[26:]]
+    path = tmp_path / "dates.csv"
+    path.write_bytes(BOM + "\r\n".join(broken).encode() + b"\r\n")
+    done = CliRunner().invoke(cli, ["stations", "ingest", str(path)], env=_env(tmp_path))
+    assert done.exit_code == 0, done.output
+    said = [ln for ln in done.stderr.splitlines() if ln.startswith("rejected")]
+    assert said[:20] == [
+        f"rejected dates.csv:{n}: bad collection date '31/02/2025'" for n in range(2, 22)
+    ]
+    (report,) = (tmp_path / "lake" / "_reports").glob("dates.csv.*.rejected.txt")
+    assert said[20:] == [
+        "rejected … 5 more not shown: every rejected row is listed with its file and line in "
+        f"the lake's _reports/{report.name}"
+    ]
+    assert len(report.read_text().splitlines()) == 1 + 25  # its header line and each row

@@ -321,3 +321,21 @@ def test_a_stopped_version_stays_marked_when_a_later_version_of_its_source_is_in
     done = _lake(root)
     assert not ingest_local(done, [path]).errors
     assert done.incomplete() == {}
+
+
+@pytest.mark.parametrize("superseded", [False, True])
+def test_status_gives_when_an_incomplete_ingest_started_as_it_gives_every_instant(
+    superseded: bool,
+) -> None:
+    """The manifest keeps the instant in UTC to the microsecond; `stations status` printed it
+    so in its `incomplete:` line, while its table (and every command) shows São Paulo time
+    with its offset, to the minute."""
+    mark = {
+        "source": "/st/x.csv",
+        "started_at": "2026-12-06T21:44:14.400272+00:00",
+        "sha256": "ab" * 32,
+        "superseded": superseded,
+    }
+    line = _incomplete_line("x.csv", mark)
+    assert "its ingest started at 2026-12-06T18:44-03:00 and stopped part-way" in line, line
+    assert "+00:00" not in line, line

@@ -195,6 +195,16 @@ def test_old_partitions_split_a_station_until_migrated_then_queries_see_one(
     assert _stations(_lake(old)) == expected
 
 
+def test_a_migration_tells_its_progress_partition_by_partition(old: Path) -> None:
+    """A migration of the 20M-row synthetic lake took two minutes without a word."""
+    told: list[tuple[int, int]] = []
+    _lake(old).migrate(lambda n, total: told.append((n, total)))
+    assert told == [(n, 8) for n in range(9)]
+    told.clear()
+    _lake(old).migrate(lambda n, total: told.append((n, total)))
+    assert told == []  # nothing to migrate: no progress to tell
+
+
 def test_a_second_migration_changes_nothing(old: Path) -> None:
     _lake(old).migrate()
     before = _hashes(old)
@@ -296,9 +306,12 @@ def test_the_cli_migrates_and_status_names_an_old_layout(old: Path) -> None:
     assert "warning: old layout: the lake's partitions are in layout 1, not 2" in asked.stderr
     done = runner.invoke(cli, ["stations", "migrate"], env=env)
     assert done.exit_code == 0, done.output
-    assert done.output == (
+    # its progress first (piped: one line, the count and the time), as an ingest's
+    shown, said = done.output.splitlines()
+    assert shown.startswith("lake partitions migrated: 8/8 in "), shown
+    assert said == (
         "migrated to layout 2: 7 of 8 partition(s) rewritten, 2 duplicate row(s) dropped "
-        f"(1 with other prices, listed in _reports/{MIGRATION_REPORT})\n"
+        f"(1 with other prices, listed in _reports/{MIGRATION_REPORT})"
     )
     again = runner.invoke(cli, ["stations", "migrate"], env=env)
     assert (again.exit_code, again.output) == (0, "layout 2: nothing to migrate\n")

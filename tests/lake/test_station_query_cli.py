@@ -349,3 +349,39 @@ def test_a_query_without_a_span_covers_its_fuels_last_four_weeks(tmp_path: Path)
         done = CliRunner().invoke(cli, args, env=env)
         assert done.exit_code == 0, done.output
         assert [r["week"] for r in json.loads(done.stdout)] == weeks, fuel
+
+
+def test_a_figure_with_no_value_is_a_dash_in_the_table_not_none(env: dict[str, str]) -> None:
+    """A flag with one price has no standard deviation (null in JSON, empty in CSV): the table,
+    default and --wide, printed Python's `None` for it. The first 50 real LPG records."""
+    args = ["stations", "query", "brand_national", "--fuel", "LPG"]
+    done = CliRunner().invoke(cli, [*args, "-f", "json"], env=env)
+    assert done.exit_code == 0, done.output
+    single = [r["brand"] for r in json.loads(done.stdout) if r["sd"] is None]
+    assert single, done.stdout  # (the sample has flags with one price)
+    for wide in ([], ["--wide"]):
+        table = CliRunner().invoke(cli, [*args, *wide], env=env)
+        assert table.exit_code == 0, table.output
+        assert "None" not in table.stdout, table.stdout
+        for brand in single:
+            (row,) = [ln for ln in table.stdout.splitlines() if f" {brand} " in ln]
+            cells = [c.strip() for c in row.strip("│┃ ").split("│")]
+            assert cells[cells.index(brand) + 4] == "-", row  # brand, stations, obs, mean, sd
+
+
+def test_window_and_coverage_of_a_lake_with_no_record_say_it(tmp_path: Path) -> None:
+    """A lake whose only file is a header (real) holds no record: `window` printed a row of
+    `None`, `coverage` an empty table, neither saying why."""
+    path = tmp_path / "header-only.csv"
+    path.write_bytes(BOM + real_lines("glp", 0)[0].encode() + b"\r\n")
+    env = {"FUELPIPE_LAKE": str(tmp_path / "lake"), "FUELPIPE_BACKEND": "embedded"}
+    assert CliRunner().invoke(cli, ["stations", "ingest", str(path)], env=env).exit_code == 0
+    for name in ("window", "coverage"):
+        done = CliRunner().invoke(cli, ["stations", "query", name], env=env)
+        assert done.exit_code == 0, done.output
+        assert "None" not in done.stdout, done.stdout
+        assert done.stderr == (
+            "note: the lake holds no record yet: run `fuelpipe stations ingest`\n"
+        ), done.stderr
+    done = CliRunner().invoke(cli, ["stations", "query", "window", "-f", "csv"], env=env)
+    assert done.stdout == "first_day,last_day\n,\n"  # machine-readable as ever

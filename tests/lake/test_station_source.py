@@ -5,6 +5,7 @@ CLI ingests, reports and queries them."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import socket
 from pathlib import Path
@@ -94,6 +95,25 @@ def test_unchanged_files_are_not_downloaded_again(replay: ReplayServer, tmp_path
     assert replay.request_counts["shpc"] - before == 3  # the listing and two 304s
     http = lake.storage.read_manifest()["http"]
     assert all(v["etag"] for v in http.values()) and len(http) == 2
+    # The table says why each has no counts, as it says it of a file on disk ingested before
+    # (each was a row of dashes, the reason only in the totals line under it).
+    from rich.console import Console
+
+    from fuelpipe.cli.stations import _ingest_table
+
+    shown = Console(file=io.StringIO(), width=400)
+    shown.print(_ingest_table(second.as_dict()))
+    rows = [ln for ln in shown.file.getvalue().splitlines() if "ultimas-4-semanas-" in ln]
+    assert len(rows) == 2, rows
+    for row in rows:
+        assert "skipped: unchanged since it was ingested (304: not downloaded)" in row, row
+    # At 150 columns (a pipe's) the names were cut: `ultimas-4-semanas-gasolina-eta…`
+    narrow = Console(file=io.StringIO(), width=150)
+    narrow.print(_ingest_table(second.as_dict()))
+    text = narrow.file.getvalue()
+    assert "…" not in text, text
+    folded = ["".join(ln.split("│")[1].split()) for ln in text.splitlines() if "│" in ln]
+    assert "ultimas-4-semanas-diesel-gnv.csv" in "".join(folded), text
 
 
 def test_only_matches_in_any_case_and_a_match_of_nothing_is_an_error(

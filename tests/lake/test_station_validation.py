@@ -6,15 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.lake.conftest import real_file
+from tests.lake.conftest import real_file, real_lines, set_cell
 
 from fuelpipe.adapters.lake.columns import plausible_cnpjs, validate
+from fuelpipe.adapters.lake.engine import StationLake
 from fuelpipe.domain.stations import (
     LAKE_COLUMNS,
     PRODUCTS,
@@ -43,6 +45,8 @@ DAYS = st.one_of(
     st.sampled_from(["05/12/2203", "05/12/0203", "31/12/2003", "24/04/2025", "23/04/2025"]),
 )
 TODAY = date(2025, 4, 22)  # the ingest clock's date
+STATE, TOWN = 1, 2  # "Estado - Sigla", "Municipio"
+WHERE = {"state": "SP", "municipality": "SAO PAULO"}  # a record's place, when not the test's
 PRICES = st.one_of(
     st.none(),
     _pad(st.decimals(0, 500, places=2).map(lambda d: f"{d}".replace(".", ","))),
@@ -63,6 +67,8 @@ CNPJS = st.one_of(
     ),
 )
 PURCHASES = st.one_of(st.none(), st.sampled_from(["", " ", "5,10", "x", "4.99"]))
+UFS = st.one_of(st.none(), st.sampled_from(["SP", " RJ ", "DF", "XX", "sp", "", " "]))
+TOWNS = st.one_of(st.none(), st.sampled_from(["SAO PAULO", " JI-PARANA ", "", "  "]))
 RECORD = st.fixed_dictionaries(
     {
         "cnpj": CNPJS,
@@ -71,6 +77,8 @@ RECORD = st.fixed_dictionaries(
         "purchase_price": PURCHASES,
         "product_label": LABELS,
         "unit_label": UNIT_LABELS,
+        "state": UFS,
+        "municipality": TOWNS,
         "brand": st.sampled_from(["RAIZEN", " BRANCA ", "IPIRANGA"]),
     }
 )
@@ -92,7 +100,15 @@ def test_column_wise_verdicts_are_the_domain_rule(records: list[dict[str, str | 
     expected = {
         i + 2: reason
         for i, r in enumerate(records)
-        if (reason := reject_reason(*(r[f] for f in fields), today=TODAY)) is not None
+        if (
+            reason := reject_reason(
+                *(r[f] for f in fields),
+                state=r["state"],
+                municipality=r["municipality"],
+                today=TODAY,
+            )
+        )
+        is not None
     }
     assert dict(bad) == expected
     assert good.get_column("idx").to_list() == [
@@ -115,7 +131,7 @@ def test_a_cnpj_must_have_its_check_digits() -> None:
         assert not cnpj_plausible(key), key
     for text in ("00.003.188/0001-22", "00000000000000", "1"):
         assert reject_reason(
-            text, "01/02/2025", "6,29", "", "GASOLINA", "R$ / litro", today=TODAY
+            text, "01/02/2025", "6,29", "", "GASOLINA", "R$ / litro", **WHERE, today=TODAY
         ) == (f"not a valid CNPJ (all zeros or wrong check digits): '{text}'")
 
 
@@ -172,22 +188,24 @@ def test_field_parsers() -> None:
     for text in ("1.350,00", "nan", "inf", "1e3", "1_000", "", None, "abc"):
         assert parse_price(text) is None, text
     assert (
-        reject_reason(OK, "01/02/2025", "6,29", "", "gasolina", "r$ / litro", today=TODAY) is None
+        reject_reason(OK, "01/02/2025", "6,29", "", "gasolina", "r$ / litro", **WHERE, today=TODAY)
+        is None
     )
-    assert reject_reason(OK, "01/02/2025", "600", "", "GASOLINA", "R$ / litro", today=TODAY) == (
-        "sale price 600 is outside 0.5..30.0 BRL/l"
-    )
+    assert reject_reason(
+        OK, "01/02/2025", "600", "", "GASOLINA", "R$ / litro", **WHERE, today=TODAY
+    ) == ("sale price 600 is outside 0.5..30.0 BRL/l")
     assert (
-        reject_reason(" ", "01/02/2025", "6,29", "", "GASOLINA", "R$ / litro", today=TODAY)
+        reject_reason(" ", "01/02/2025", "6,29", "", "GASOLINA", "R$ / litro", **WHERE, today=TODAY)
         == "no CNPJ"
     )
     # synthetic typed years: out of ANP's station survey (2004 on) or after the next day
     for text in ("05/12/2203", "05/12/0203", "31/12/2003", "24/04/2025"):
-        assert reject_reason(OK, text, "6,29", "", "GASOLINA", "R$ / litro", today=TODAY) == (
-            f"collection date {text} out of range (2004-01-01 to 2025-04-23)"
-        )
+        assert reject_reason(
+            OK, text, "6,29", "", "GASOLINA", "R$ / litro", **WHERE, today=TODAY
+        ) == (f"collection date {text} out of range (2004-01-01 to 2025-04-23)")
     assert (
-        reject_reason(OK, "23/04/2025", "6,29", "", "GASOLINA", "R$ / litro", today=TODAY) is None
+        reject_reason(OK, "23/04/2025", "6,29", "", "GASOLINA", "R$ / litro", **WHERE, today=TODAY)
+        is None
     )
 
 
@@ -210,3 +228,27 @@ def test_every_real_cnpj_is_plausible() -> None:
     assert all(re.fullmatch(r"\d\d\.\d{3}\.\d{3}/\d{4}-\d\d", v.strip()) for v in values)
     assert None not in keys and all(cnpj_plausible(k) for k in keys if k)
     assert (len(values), len(keys)) == (EXPECTED, EXPECTED)
+
+
+def test_a_record_with_no_state_or_town_is_a_bad_row_not_a_nameless_town(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """A record whose state is blank or not one of the 27 UFs, or whose town is blank, was
+    written: the national ranking then listed a town with no state and a town with no name,
+    and no state's view could ever show them. Real GLP records, three fields blanked or
+    mistyped (synthetic faults): each is rejected with its line, the rest is written."""
+    lines = real_lines("glp", 12)
+    lines[2] = set_cell(lines[2], STATE, "")
+    lines[5] = set_cell(lines[5], STATE, "XX")
+    lines[9] = set_cell(lines[9], TOWN, "  ")
+    (report,) = lake.ingest_path(write("places.csv", "\n".join(lines).encode()))
+    assert [(b.line, b.reason) for b in report.bad] == [
+        (3, "unknown state (empty)"),
+        (6, "unknown state 'XX'"),
+        (10, "no municipality"),
+    ]
+    assert (report.rows, report.written, report.rejected) == (12, 9, 3)
+    assert reject_reason(
+        OK, "01/02/2025", "6,29", "", "GASOLINA", "R$ / litro", state=" DF ",
+        municipality="BRASILIA", today=TODAY,
+    ) is None  # fmt: skip

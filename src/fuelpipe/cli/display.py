@@ -49,6 +49,7 @@ _LABELS = {
     "rows": "station records read",
     "download": "station files downloaded",
     "ingest": "station files ingested",
+    "migrate": "lake partitions migrated",
     "file_bytes": "file being downloaded",
     "backtest": "fuel x area backtested",
 }

@@ -9,7 +9,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
@@ -141,10 +141,20 @@ def print_ingest(summary: dict[str, Any]) -> None:
     shown = 0
     for f in summary["files"]:
         for p in f.get("parts", []):
-            for line in p["bad_rows"]:
-                if shown < _SHOWN_BAD_ROWS:
-                    err.print(f"[yellow]rejected[/] {escape(line)}", highlight=False)
+            for line in p["bad_rows"][: _SHOWN_BAD_ROWS - shown]:
+                err.print(f"[yellow]rejected[/] {escape(line)}", highlight=False)
                 shown += 1
+    parts = [p for f in summary["files"] for p in f.get("parts", [])]
+    unshown = sum(p.get("rejected", 0) for p in parts) - shown
+    if unshown > 0:  # (a part's bad_rows hold its first few only: its count says how many)
+        reports = [r for p in parts for r in p.get("reports", []) if r.endswith(".rejected.txt")]
+        err.print(
+            f"[yellow]rejected[/] … {unshown:,} more not shown: every rejected row is listed "
+            "with its file and line in the lake's "
+            + ", ".join(f"_reports/{escape(r)}" for r in reports),
+            highlight=False,
+            soft_wrap=True,
+        )
     _print_notes(summary)
     for e in summary["errors"]:
         err.print(
@@ -162,7 +172,7 @@ def print_ingest(summary: dict[str, Any]) -> None:
 def _ingest_table(summary: dict[str, Any]) -> Table:
     """One row per CSV ingested (or file unchanged, or CSV skipped)."""
     table = Table(
-        "file",
+        Column("file", overflow="fold"),  # a long name on two lines, never cut to `…`
         "format",
         "rows",
         "written",
@@ -174,9 +184,9 @@ def _ingest_table(summary: dict[str, Any]) -> Table:
         title="station files",
     )
     for f in summary["files"]:
-        if f.get("unchanged"):
-            dashes = ("-",) * 8
-            table.add_row(escape(f["name"]), *dashes, end_section=False)
+        if f.get("unchanged"):  # as a file on disk ingested before says it
+            why = "skipped: unchanged since it was ingested (304: not downloaded)"
+            table.add_row(escape(f["name"]), "-", why, "", "", "", "", "", "", end_section=False)
             continue
         for p in f["parts"]:
             if p["skipped"]:
@@ -425,8 +435,8 @@ def _is_url(source: str) -> bool:
 
 def _not_a_file(path: Path) -> str:
     """Why a path given to `stations ingest` is not a file to read."""
-    if path.is_dir():
-        return "is a folder, not a file"
+    if path.is_dir():  # (its files are not taken: a folder may hold more than ANP's)
+        return f"is a folder, not a file: give the files in it, e.g. {path / '*.csv'}"
     return "no such file" if not path.exists() else "is not a regular file"
 
 
@@ -646,8 +656,11 @@ def migrate(
     layout last, so a migration stopped anywhere is completed by running it again, and one
     on a lake of today's layout changes nothing. An ingest runs it first when needed."""
     lake = _lake(ctx, existing=True)
-    with only_writer(lake, "fuelpipe stations migrate"):
-        done = lake.migrate()
+    with (
+        only_writer(lake, "fuelpipe stations migrate"),
+        display.bar(console, disable=as_json) as progress,
+    ):
+        done = lake.migrate(lambda n, total: progress("migrate", n, total))
     if as_json:
         print(json.dumps(done.as_dict(), indent=2))
         return
@@ -680,16 +693,20 @@ def _incomplete_line(name: str, mark: dict[str, Any]) -> str:
     )
     given = mark.get("kind")
     as_given = f" (as --kind {given}, which the stopped ingest was given)" if given else ""
+    started = mark.get("started_at")
+    if started:  # in UTC in the manifest; shown as the table's instants (a naive one is UTC)
+        at = datetime.fromisoformat(str(started))
+        started = sao_paulo_iso(at if at.tzinfo else at.replace(tzinfo=UTC), "minutes")
     if mark.get("superseded"):
         return (
             f"incomplete: {name} (sha256 {str(mark.get('sha256'))[:12]}): its ingest started at "
-            f"{mark.get('started_at')} and stopped part-way, and a later version from the same "
+            f"{started} and stopped part-way, and a later version from the same "
             "source was ingested since: some of this version's records may be in the lake, it "
             "is not recorded as ingested; ingest a copy of this version to complete it"
             f"{as_given}"
         )
     return (
-        f"incomplete: {name}: its ingest started at {mark.get('started_at')} and stopped "
+        f"incomplete: {name}: its ingest started at {started} and stopped "
         "part-way: some of its partitions may be in the lake, it is not recorded as ingested; "
         f"run `{again}` to complete it{as_given}"
     )
@@ -794,7 +811,12 @@ def _narrow_result(columns: list[str], rows: list[Any], title: str) -> Table:
     at = {c: i for i, c in enumerate(columns)}
     ranges = {lo: hi for lo, (hi, _) in QUERY_RANGES.items() if lo in at and hi in at}
     shown = [c for c in columns if c not in QUERY_DROPPED and c not in ranges.values()]
-    numeric = {c for c in shown if rows and all(isinstance(r[at[c]], int | float) for r in rows)}
+    numeric = {  # (a column with no value in some rows, the sd of one price, is still one)
+        c
+        for c in shown
+        if any(r[at[c]] is not None for r in rows)
+        and all(isinstance(r[at[c]], int | float) for r in rows if r[at[c]] is not None)
+    }
     heads = [
         Column(
             QUERY_RANGES[c][1] if c in ranges else QUERY_HEADS.get(c, c),
@@ -913,7 +935,10 @@ def _query_help() -> str:
 def _table_cell(value: Any) -> str:
     """A query's cell in a table: a figure to three places, a count (every integer column is
     one) with thousands separators as `stations status` writes them (CSV and JSON keep the
-    bare number)."""
+    bare number); ``-`` for no value (the standard deviation of one price: null in JSON,
+    empty in CSV)."""
+    if value is None:
+        return "-"
     if isinstance(value, float):
         return f"{value:.3f}"
     if isinstance(value, int) and not isinstance(value, bool):
@@ -1028,7 +1053,13 @@ def query(
     result = _run_query(ctx, name, params, lake)
     _print_result(result, fmt, title, wide=wide, span=span)
     _explain(
-        name, params, lake, title, empty=windowed and not result.rows, old=_old_layout(ctx, lake)
+        name,
+        params,
+        lake,
+        title,
+        empty=windowed and not result.rows,
+        old=_old_layout(ctx, lake),
+        unfilled=not windowed and all(v is None for row in result.rows for v in row),
     )
 
 
@@ -1056,16 +1087,27 @@ def _old_layout(ctx: typer.Context, lake: Any) -> int | None:
 
 
 def _explain(
-    name: str, params: dict[str, Any], lake: Any, title: str, *, empty: bool, old: int | None
+    name: str,
+    params: dict[str, Any],
+    lake: Any,
+    title: str,
+    *,
+    empty: bool,
+    old: int | None,
+    unfilled: bool = False,
 ) -> None:
     """On stderr (stdout stays the result): a lake of an older layout (``old``), whose answer
-    may count one station twice; why a windowed query answered no row."""
+    may count one station twice; why a windowed query answered no row; and that a query
+    without a window (``window``, ``coverage``) answered no value (``unfilled``) because the
+    lake holds no record (its files had none: a header alone)."""
     from fuelpipe.cli.main import note, warn
 
     if old is not None:
         warn(old_layout_notice(old))
     if empty:
         note(_no_match(name, params, lake, title.removeprefix(f"{name} ")))
+    elif unfilled and lake is not None and lake.window() is None:
+        note("the lake holds no record yet: run `fuelpipe stations ingest`")
 
 
 def _no_match(name: str, params: dict[str, Any], lake: Any, span: str) -> str:

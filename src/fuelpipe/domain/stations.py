@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
+from fuelpipe.domain.catalog import STATES
 from fuelpipe.domain.numbers import positional
 
 # The 16 columns of every ANP station file since 2004, in order.
@@ -241,7 +242,7 @@ def _quoted(text: str | None) -> str:
     return f"'{value}'" if value else "(empty)"
 
 
-def reject_reason(  # noqa: PLR0911 - one return per check, in the order they are made
+def reject_reason(  # noqa: PLR0911, PLR0912 - one return per check, in order
     cnpj: str | None,
     collected_text: str | None,
     price_text: str | None,
@@ -249,10 +250,14 @@ def reject_reason(  # noqa: PLR0911 - one return per check, in the order they ar
     product_label: str | None,
     unit_label: str | None,
     *,
+    state: str | None,
+    municipality: str | None,
     today: date,
 ) -> str | None:
     """Why a station record ingested on ``today`` cannot be stored, or None when it can: the
-    first failing check, in the order a person would fix them."""
+    first failing check, in the order a person would fix them. Its ``state`` must be one of
+    the 27 UFs as ANP writes them and its ``municipality`` not blank: every view is by state
+    and town, and a record without them was listed as a town with no state or no name."""
     if not trimmed(cnpj):
         return "no CNPJ"
     key = cnpj_key(cnpj)
@@ -282,6 +287,10 @@ def reject_reason(  # noqa: PLR0911 - one return per check, in the order they ar
     lo, hi = PRICE_BOUNDS[unit]
     if not lo <= price <= hi:
         return f"sale price {trimmed(price_text)} is outside {lo}..{hi} {unit}"
+    if trimmed(state) not in STATES:
+        return f"unknown state {_quoted(state)}"
+    if not trimmed(municipality):
+        return "no municipality"
     return None
 
 

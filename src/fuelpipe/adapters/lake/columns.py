@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fuelpipe.adapters.lake.formats import CsvInput, LineCount
+from fuelpipe.domain.catalog import STATES
 from fuelpipe.domain.stations import (
     CNPJ_DIGITS,
     CNPJ_WEIGHTS,
@@ -582,6 +583,9 @@ def validate(
         & (col("unit") == _by_fuel({f: _UNIT_CODE[u] for f, u in units}, pl.UInt8))
         & (col("price") >= _by_fuel({f: PRICE_BOUNDS[u][0] for f, u in units}, pl.Float64))
         & (col("price") <= _by_fuel({f: PRICE_BOUNDS[u][1] for f, u in units}, pl.Float64))
+        # (on the categorical codes, trimmed above: 5 ms per million rows; cast to text, 190)
+        & col("state").is_in(list(STATES))
+        & (col("municipality") != "")
     ).fill_null(False)
     verdict = typed.select(ok).to_series()
     failing = frame.filter(~verdict)
@@ -592,7 +596,13 @@ def validate(
             # (the header again reads as a record whose every field fails: say what it is)
             "the header line again, not a record"
             if is_header([r[c] for c in LAKE_COLUMNS])
-            else reject_reason(*(r[f] for f in fields), today=today) or "failed validation",
+            else reject_reason(
+                *(r[f] for f in fields),
+                state=r["state"],
+                municipality=r["municipality"],
+                today=today,
+            )
+            or "failed validation",
         )
         for r in failing.iter_rows(named=True)
     ]

@@ -489,10 +489,12 @@
 
   async function renderMunicipality() {
     const csv = $("st-muni-csv");
+    const graph = $("st-chart-muni");
+    graph.hidden = false;
     if (!state.muni || !state.muni.includes("|")) {
       $("st-muni-title").textContent = t("rank.pick");
       csv.hidden = true;
-      if (plotly()) plotly().purge($("st-chart-muni"));
+      if (plotly()) plotly().purge(graph);
       return;
     }
     const [uf, name] = state.muni.split("|");
@@ -501,6 +503,13 @@
     csv.hidden = false;
     const data = await getJson(muniUrl());
     const rows = records(data);
+    // A town kept from another fuel (or a link) with no price here: said, not empty axes.
+    if (!rows.length) {
+      $("st-muni-title").textContent = `${name} (${uf}): ${t("summary.empty")}`;
+      graph.hidden = true;
+      if (plotly()) plotly().purge(graph);
+      return;
+    }
     const weeks = rows.map((r) => r.week);
     plot("st-chart-muni", [
       { x: weeks, y: rows.map((r) => r.p90), mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
