@@ -16,7 +16,7 @@ from fuelpipe.domain.models import Status
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import drain, work_queue
 from fuelpipe.stages.orchestrate import orchestrate
-from fuelpipe.stages.scrape import ScrapeReport
+from fuelpipe.stages.scrape import ScrapeReport, handle_message
 
 
 class ThreadHelper:
@@ -119,6 +119,51 @@ def test_a_signal_while_the_helpers_start_stops_them(make_app, tmp_path, table_s
         with pytest.raises(KeyboardInterrupt):
             drain(app, helpers=helper)
         assert (helper.started, helper.stopped, helper.finished) == (1, 1, 0)
+    finally:
+        twin.store.close()
+        twin.queue.close()
+
+
+class _HoldingHelper(ThreadHelper):
+    """Takes one message as it starts and finishes it only when let (``release``), after
+    this process has worked every other one and waits for it."""
+
+    def start(self) -> None:
+        self.started += 1
+        [held] = self.app.queue.receive(1)
+
+        def run() -> None:
+            self.release.wait()
+            self._report = work_queue(self.app, batch_size=1, wait_in_flight=False)
+            self._report.add(handle_message(self.app, held))
+            self.app.queue.delete([held.receipt])
+
+        self.release = threading.Event()
+        self._thread = threading.Thread(target=run)
+        self._thread.start()
+
+
+def test_the_drains_last_progress_counts_the_helpers_last_message(
+    make_app, tmp_path, table_source, usd
+):
+    """With helpers the progress counts messages gone from the queue; its last report came
+    after this process's last message, while a helper still held one, so a finished run
+    showed one short (``downloading streams: 119/120``)."""
+    app, twin = _pair(make_app, tmp_path, table_source())
+    try:
+        sent = orchestrate(app, series=[usd], since=date(2014, 1, 2)).messages_sent
+        assert sent >= 3
+        helper = _HoldingHelper(twin)
+        shown: list[tuple[str, int, int]] = []
+
+        def waiting(_seconds: float) -> None:  # this process waits for the held message
+            helper.release.set()
+            assert helper._thread is not None
+            helper._thread.join()
+
+        drain(app, helpers=helper, progress=lambda *p: shown.append(p), sleep=waiting)
+        assert helper.release.is_set()
+        assert shown[-1] == ("scrape", sent, sent)
     finally:
         twin.store.close()
         twin.queue.close()

@@ -44,6 +44,7 @@ class PipeConsole(Console):
 
 
 _LABELS = {
+    "resume": "resuming queued streams",
     "orchestrate": "scanning keys for gaps",
     "scrape": "downloading streams",
     "rows": "station records read",

@@ -127,9 +127,10 @@ def drain(
         if helpers is not None:
             helpers.finish()
         raise
-    theirs = helpers.finish() if helpers is not None else None
-    if theirs is not None:
-        report.add(theirs)
+    if helpers is not None:
+        report.add(helpers.finish())
+        if progress:  # the count once theirs are done too (the last one counted ours alone)
+            progress("scrape", 0, 0)
     app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
     if mark and (scrape_changed(report) or owe.set):  # `watch` drains on its own
         # stored views go stale otherwise; the helpers' debts are paid too (they finished)
@@ -301,6 +302,21 @@ def _mark_interrupted(app: StageContext) -> None:
         mark_owed(app.store, app.clock.now(), "interrupted")
 
 
+def _left_queued(app: StageContext) -> bool:
+    """Messages wait in the queue, or are held, before this cycle sends any: an earlier run
+    stopped (Ctrl+C, SIGTERM: given back) or killed (held until its visibility timeout) before
+    it drained them, or another process working the queue."""
+    depth = app.queue.depth()
+    return depth.visible + depth.in_flight > 0
+
+
+def _relabelled(progress: Progress | None, phase: str) -> Progress | None:
+    """``progress`` with every phase reported as ``phase``."""
+    if progress is None:
+        return None
+    return lambda _phase, done, total: progress(phase, done, total)
+
+
 def run_cycle(
     app: StageContext,
     *,
@@ -313,6 +329,10 @@ def run_cycle(
 ) -> CycleReport:
     """orchestrate → scrape until drained → recheck → scrape until drained → the outlook.
 
+    Messages already in the queue (left by a run stopped or killed before it drained them)
+    are worked first, those held waited for as a drain does (progress phase ``resume``), so
+    the gap scan finds their dates stored and sends only what is still missing: it would
+    otherwise send the same streams again, and each source would be asked twice for them.
     The outlook is refreshed once, after the queue is drained (never per message or stream),
     so a 20-year backfill trains each fuel's model once; ``outlook=False`` leaves it to the
     caller (bench/bench_load.py times it apart from the backfill); ``helpers`` scrape beside
@@ -337,14 +357,16 @@ def run_cycle(
     owed = unmarked(app.store)  # a cycle killed after storing, before its version
     forecasts: OutlookReport | None = None  # what the outlook refresh changed
 
-    def drained() -> None:
+    def drained(shown: Progress | None = progress) -> None:
         nonlocal owed
-        report.scrape.add(drain(app, progress=progress, mark=False, helpers=helpers))
+        report.scrape.add(drain(app, progress=shown, mark=False, helpers=helpers))
         # its entries in UNMARKED (and its helpers', an interrupted one's uncounted changes
         # too) stay until the version below is written
         owed = owed or scrape_changed(report.scrape) or unmarked(app.store)
 
     try:
+        if _left_queued(app):  # by a run interrupted or killed before it drained them
+            drained(_relabelled(progress, "resume"))
         report.orchestrate = orchestrate(app, series=targets, since=since, on_key=on_key)
         drained()
         # filled as it goes: read below when the recheck (or what follows it) raises
