@@ -19,6 +19,7 @@ from fuelpipe.domain.models import Status
 from fuelpipe.homes.embedded import build_context
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.source import FetchRequest, SourceStats
+from fuelpipe.replay.live import PublishedPlan
 from fuelpipe.replay.server import ReplayServer
 from fuelpipe.stages.cycle import CycleReport
 from fuelpipe.stages.recheck import RecheckReport
@@ -504,3 +505,42 @@ def test_the_heartbeats_counts_have_thousands_separators() -> None:
     assert " tick failed (1,500 in a row): " in failed.heartbeat()
     empty = replace(beat, due=[], report=None, requests={}, revise=ReviseReport(), revise_of=1300)
     assert "none of the 1,300 series has" in empty.heartbeat()
+
+
+def test_a_due_date_asked_first_and_not_out_yet_says_so(tmp_path) -> None:
+    """The first ask of a due date the source has not published yet read "due: 1 series
+    (CURRENCY#USD); stored 0 value(s)", as a failure would, until the polls after it said
+    "asked again: not out yet". The replay releases Thursday's PTAX close 20 minutes late
+    (13:30): the 13:10 ask says the date is not out yet, the 13:15 poll that it was asked
+    again, and the 13:30 one stores it."""
+    usd = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
+    clock = ManualClock(datetime(2022, 5, 5, 12, 0, tzinfo=SP))
+    late = PublishedPlan(clock, jitter={"bcb": (timedelta(minutes=20), timedelta(minutes=20))})
+    lines: list[str] = []
+    with ReplayServer(faults=late, quiet=True) as server:
+        settings = Settings(db=tmp_path / "w.sqlite", source_bcb_url=server.source_urls()["bcb"])
+        app = build_context(settings, clock=clock, catalog=Catalog([usd]))
+        try:
+            watch(app, sleep=lambda s: clock.advance(timedelta(seconds=s)),
+                  heartbeat=lambda t: lines.append(t.heartbeat()), max_ticks=6)  # fmt: skip
+            stored = [r.date for r in app.store.query(usd.key) if r.status is Status.OK]
+        finally:
+            app.close()
+    by_time = {line[11:16]: line for line in lines}
+    assert "stored 0 value(s) (asked: not out yet); alerts 0" in by_time["13:10"]
+    assert "stored 0 value(s) (asked again: not out yet)" in by_time["13:15"]
+    assert "stored 1 value(s); alerts 0" in by_time["13:30"]
+    assert "not out yet" not in by_time["13:30"]
+    assert stored[-1] == date(2022, 5, 5)
+
+
+def test_a_first_ask_that_stored_nothing_and_is_still_due_says_not_out_yet() -> None:
+    at = datetime(2022, 5, 5, 13, 10, tzinfo=SP)
+    key = "CURRENCY#USD"
+    first = Tick(at=at, due=[key], not_out=[key], report=CycleReport(), wake_at=at)
+    assert first.heartbeat() == (
+        f"2022-05-05T13:10:00-03:00 due: 1 series ({key}); stored 0 value(s) (asked: not out "
+        "yet); alerts 0; next look at 2022-05-05T13:10:00-03:00"
+    )
+    failing = replace(first, requests={"bcb": SourceStats(requests=1, failures=1)})
+    assert "not out yet" not in failing.heartbeat()

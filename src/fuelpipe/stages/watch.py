@@ -82,6 +82,9 @@ class Tick:
     due: list[str] = field(default_factory=list)
     polled: int = 0
     """Poll messages sent for due dates still PENDING inside their window."""
+    not_out: list[str] = field(default_factory=list)
+    """The due series asked for the first time this tick (no poll: a gap scan's request)
+    whose date the answer still lacked: still due, not out yet at the source."""
     left_out: dict[str, str] = field(default_factory=dict)
     """The due series asked again for a row left out of a workbook whose period is out
     (:attr:`~fuelpipe.stages.due.Due.left_out`), each with that period's name ("week",
@@ -157,7 +160,10 @@ class Tick:
             )
         # a date polled again inside its window that the answer still lacks is not a failure:
         # "stored 0 value(s)" alone read as one
-        waiting = self._waiting() if self.polled and not written and not failed else ""
+        # the first ask of a date not out yet (a PTAX close at 13:10, ANP's week at 18:00 on a
+        # Friday it comes later) read the same way
+        asked = self.polled or self.not_out
+        waiting = self._waiting() if asked and not written and not failed else ""
         return (
             f"{when} due: {len(self.due):,} series ({', '.join(self.due[:4])}"
             f"{'…' if len(self.due) > 4 else ''}); stored {written:,} value(s){waiting}{revised}"
@@ -171,7 +177,7 @@ class Tick:
         row is not."""
         left = [key for key in self.due if key in self.left_out]
         if not left:
-            return " (asked again: not out yet)"
+            return f" ({'asked again' if self.polled else 'asked'}: not out yet)"
         periods = sorted({self.left_out[key] for key in left})
         period = periods[0] if len(periods) == 1 else "period"
         rows = "this row is" if len(left) == 1 else "these rows are"
@@ -376,6 +382,10 @@ def tick(
                 )
                 out.polled = poll_pending(app, due)
             out.report.scrape.add(drain(app))
+            if due and not out.polled and not out.report.scrape.records_written:
+                # asked for the first time and nothing came: still due is not out yet
+                after = due_status(app.store, [d.series for d in due], app.clock.now())
+                out.not_out = [d.series.key for d in after if d.is_due and not d.left_out]
             recheck(app, watched, report=rechecked)  # a resting source's retries wait
             if rechecked.messages_sent:
                 out.report.scrape.add(drain(app))
