@@ -1459,3 +1459,25 @@ def test_station_price_axes_tick_in_centavos(page: Page, stations_url: str, fuel
         ticks = page.locator(f"#{chart} .ytick text").all_text_contents()
         assert len(ticks) >= 3, (chart, ticks)
         assert all(re.fullmatch(r"\d[\d,]*\.\d\d", tick) for tick in ticks), (chart, ticks)
+
+
+def test_a_day_typed_with_the_keyboard_is_asked_for_only_when_whole(
+    page: Page, stations_url: str
+) -> None:
+    """Typed digit by digit, each first digits of the year made a day ("0002-03-30", "0020-…",
+    "0202-…"): each was fetched, refused with a 422, and pushed a history entry."""
+    _open(page, stations_url, "view=dispersion&fuel=GASOLINE&lang=en")
+    asked: list[str] = []
+    page.on("request", lambda req: asked.append(req.url) if "/api/stations/" in req.url else None)
+    page.focus("#st-start")
+    page.keyboard.press("ArrowRight")  # to the day: the month stays March
+    page.keyboard.type("30")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.type("2025")
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('start') === '2025-03-30'"
+    )
+    page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
+    starts = [m for url in asked for m in re.findall(r"[?&]start=([^&]*)", url)]
+    assert starts and starts[-1] == "2025-03-30", asked
+    assert not [day for day in starts if day.startswith("0")], asked

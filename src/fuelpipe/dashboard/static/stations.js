@@ -764,8 +764,11 @@
       if (state.state && !state.muni.startsWith(`${state.state}|`)) state.muni = "";
       navigate();
     });
-    $("st-start").addEventListener("change", (e) => { state.start = e.target.value; navigate(); });
-    $("st-end").addEventListener("change", (e) => { state.end = e.target.value; navigate(); });
+    // A year under 1000 is one still being typed ("2" of 2025 made "0002-03-30"): each was
+    // fetched, refused (422) and a history entry of its own.
+    const typing = (e) => /^0/.test(e.target.value);
+    $("st-start").addEventListener("change", (e) => { if (!typing(e)) { state.start = e.target.value; navigate(); } });
+    $("st-end").addEventListener("change", (e) => { if (!typing(e)) { state.end = e.target.value; navigate(); } });
     let timer = null;
     $("st-q").addEventListener("input", (e) => {
       state.q = e.target.value;
