@@ -1294,6 +1294,20 @@ def test_map_bars_start_at_zero_and_every_price_names_its_unit(
         assert summary.startswith(f"Week of Jun 21, 2026, {unit}: states range from"), summary
 
 
+@pytest.mark.parametrize(
+    ("view", "lang", "tick"), [("map", "en", r"\d\.\d\d"), ("parity", "pt-BR", r"0,\d\d")]
+)
+def test_the_maps_colour_scales_tick_to_two_decimals(
+    watched: Watched, view: str, lang: str, tick: str
+) -> None:
+    # Plotly's own format wrote "7" beside "7.2" on the map's price scale, as the price axes
+    # did before they ticked in centavos, and "0.9" beside "0.85" on the parity's.
+    watched.open(f"view={view}&fuel=GASOLINE&lang={lang}")
+    ticks = watched.page.locator(f"#chart-{view} .colorbar .cbaxis text").all_text_contents()
+    assert len(ticks) >= 3, ticks
+    assert all(re.fullmatch(tick, t) for t in ticks), ticks
+
+
 def test_parity_bars_start_at_zero_with_the_line_at_070(watched: Watched) -> None:
     watched.open("view=parity&date=2026-06-21&lang=en")
     bars = watched.page.evaluate(BARS_JS, "chart-parity-bars")
