@@ -349,6 +349,27 @@ def test_the_end_date_offers_only_the_days_the_api_takes(watched: Watched) -> No
     assert page.get_attribute("#date", "min") == first
 
 
+@pytest.mark.parametrize("view", ["movement", "map"])
+def test_a_date_typed_with_the_keyboard_is_taken_when_whole(watched: Watched, view: str) -> None:
+    # Typed digit by digit, the year's first digit made the field's value "0002-01-10": the
+    # page fetched that day (a 422 each), drew its error, and set the field back, so the rest
+    # of the year typed into an empty field and the date typed was never taken.
+    watched.open(f"view={view}&fuel=GASOLINE&area=BR&lang=en")
+    page = watched.page
+    asked: list[str] = []
+    page.on("request", lambda req: asked.append(req.url) if "/api/" in req.url else None)
+    page.focus("#date")
+    page.keyboard.type("01102026")  # mm/dd/yyyy, as an en-US Chromium lays the field out
+    page.wait_for_url(re.compile(r"date=2026-01-10"))
+    watched.wait_ready()
+    assert page.input_value("#date") == "2026-01-10"
+    # only that day (the map: its week's Sunday) was asked for, no "0002-01-10" before it
+    days = [
+        d for url in asked for d in re.findall(r"[?&](?:until|week|end)=(\d{4}-\d\d-\d\d)", url)
+    ]
+    assert days and set(days) <= {"2026-01-10", "2026-01-04"}, asked
+
+
 DAY_JS = """([lang, day]) => new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeZone: 'UTC' })
   .format(new Date(day + 'T00:00:00Z'))"""
 
@@ -1370,6 +1391,20 @@ def test_map_bars_start_at_zero_and_every_price_names_its_unit(
         assert f"{unit}: %{{z:.3f}}" in hover
         summary = watched.page.locator("#map-summary").inner_text()
         assert summary.startswith(f"Week of Jun 21, 2026, {unit}: states range from"), summary
+
+
+@pytest.mark.parametrize(
+    ("view", "lang", "tick"), [("map", "en", r"\d\.\d\d"), ("parity", "pt-BR", r"0,\d\d")]
+)
+def test_the_maps_colour_scales_tick_to_two_decimals(
+    watched: Watched, view: str, lang: str, tick: str
+) -> None:
+    # Plotly's own format wrote "7" beside "7.2" on the map's price scale, as the price axes
+    # did before they ticked in centavos, and "0.9" beside "0.85" on the parity's.
+    watched.open(f"view={view}&fuel=GASOLINE&lang={lang}")
+    ticks = watched.page.locator(f"#chart-{view} .colorbar .cbaxis text").all_text_contents()
+    assert len(ticks) >= 3, ticks
+    assert all(re.fullmatch(tick, t) for t in ticks), ticks
 
 
 def test_parity_bars_start_at_zero_with_the_line_at_070(watched: Watched) -> None:

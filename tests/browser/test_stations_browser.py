@@ -1443,3 +1443,104 @@ def test_a_picked_town_without_prices_of_the_fuel_says_so_with_no_empty_axes(
     page.wait_for_function(
         "() => { const g = document.getElementById('st-chart-muni'); return g && g.data && g.data.length === 3 && g.data[2].x.length > 0; }"
     )
+
+
+def _hover(page: Page, chart: str, curve: int, point: int = 0) -> str:
+    """The hover label of one point of a station chart, as drawn (Plotly throttles hovers, so
+    the label is awaited, the previous one cleared first)."""
+    page.evaluate("(id) => Plotly.Fx.unhover(id)", chart)
+    page.evaluate(
+        "([id, c, p]) => Plotly.Fx.hover(id, [{curveNumber: c, pointNumber: p}])",
+        [chart, curve, point],
+    )
+    page.wait_for_function(
+        "(id) => document.querySelectorAll(`#${id} .hoverlayer .hovertext`).length > 0", arg=chart
+    )
+    labels = page.locator(f"#{chart} .hoverlayer .hovertext").all_text_contents()
+    assert len(labels) == 1, labels
+    return labels[0]
+
+
+@pytest.mark.parametrize(
+    ("lang", "week", "median", "stations"),
+    [("en", "3/23/2025", "Median", "stations"), ("pt-BR", "23/03/2025", "Mediana", "postos")],
+)
+def test_station_chart_hovers_name_the_week_and_both_ends_of_the_band(
+    page: Page, stations_url: str, lang: str, week: str, median: str, stations: str
+) -> None:
+    """The municipality chart's band said "P10–P90(Mar 23, 2025, 5.744)": one number, its P10,
+    for a range, and in Plotly's date words, not the page's; its median said "5.79 · 10
+    Stations", with no week. The dispersion chart's cut its coefficient's name to
+    "Coefficient ..."."""
+    _open(page, stations_url, f"view=ranking&fuel=GASOLINE&lang={lang}")
+    ranking = _api(stations_url, "/api/stations/ranking?fuel=GASOLINE")["rows"]
+    assert isinstance(ranking, list)
+    uf, town = ranking[0][0], ranking[0][1]
+    page.locator("#st-cheapest tbody tr").first.click()
+    page.wait_for_function(
+        "() => { const g = document.getElementById('st-chart-muni'); return g && g.data && g.data.length === 3; }"
+    )
+    body = _api(
+        stations_url,
+        f"/api/stations/municipality?fuel=GASOLINE&state={uf}&municipality={town}",
+    )
+    cols: list[str] = body["columns"]  # type: ignore[assignment]
+    first = dict(zip(cols, body["rows"][0], strict=True))  # type: ignore[index]
+    assert first["week"] == "2025-03-23"
+
+    def num(value: float, digits: int = 2) -> str:
+        text = f"{value:.{digits}f}"
+        return text.replace(".", ",") if lang == "pt-BR" else text
+
+    band = _hover(page, "st-chart-muni", 1)
+    assert band == f"{week} · P10–P90: {num(first['p10'])} – {num(first['p90'])}"
+    assert _hover(page, "st-chart-muni", 2) == (
+        f"{week} · {median}: {num(first['median'])} · {first['stations']} {stations}"
+    )
+
+    page.locator(".tabs [data-view=dispersion]").click()
+    page.wait_for_function(
+        "() => { const g = document.getElementById('st-chart-dispersion'); return g && g.data && g.data.length === 4; }"
+    )
+    spread = _api(stations_url, "/api/stations/dispersion?fuel=GASOLINE")
+    row = dict(zip(spread["columns"], spread["rows"][0], strict=True))  # type: ignore[call-overload,index]
+    assert _hover(page, "st-chart-dispersion", 0) == f"{week} · P90: {num(row['p90'])}"
+    cv = "Coefficient of variation" if lang == "en" else "Coeficiente de variação"
+    assert _hover(page, "st-chart-dispersion", 3) == f"{week} · {cv}: {num(row['cv'] * 100, 1)}%"
+
+
+@pytest.mark.parametrize("fuel", ["GASOLINE", "LPG"])
+def test_station_price_axes_tick_in_centavos(page: Page, stations_url: str, fuel: str) -> None:
+    """The municipality and dispersion charts ticked "5.8" beside "5.75", and "6" beside
+    "6.2", where the main page's price axes write every tick in centavos."""
+    _open(page, stations_url, f"view=ranking&fuel={fuel}&lang=en")
+    page.locator("#st-cheapest tbody tr").first.click()
+    page.wait_for_selector("#st-chart-muni .ytick text", state="attached")
+    page.locator(".tabs [data-view=dispersion]").click()
+    page.wait_for_selector("#st-chart-dispersion .ytick text", state="attached")
+    for chart in ("st-chart-dispersion", "st-chart-muni"):
+        ticks = page.locator(f"#{chart} .ytick text").all_text_contents()
+        assert len(ticks) >= 3, (chart, ticks)
+        assert all(re.fullmatch(r"\d[\d,]*\.\d\d", tick) for tick in ticks), (chart, ticks)
+
+
+def test_a_day_typed_with_the_keyboard_is_asked_for_only_when_whole(
+    page: Page, stations_url: str
+) -> None:
+    """Typed digit by digit, each first digits of the year made a day ("0002-03-30", "0020-…",
+    "0202-…"): each was fetched, refused with a 422, and pushed a history entry."""
+    _open(page, stations_url, "view=dispersion&fuel=GASOLINE&lang=en")
+    asked: list[str] = []
+    page.on("request", lambda req: asked.append(req.url) if "/api/stations/" in req.url else None)
+    page.focus("#st-start")
+    page.keyboard.press("ArrowRight")  # to the day: the month stays March
+    page.keyboard.type("30")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.type("2025")
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('start') === '2025-03-30'"
+    )
+    page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
+    starts = [m for url in asked for m in re.findall(r"[?&]start=([^&]*)", url)]
+    assert starts and starts[-1] == "2025-03-30", asked
+    assert not [day for day in starts if day.startswith("0")], asked

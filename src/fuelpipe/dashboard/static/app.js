@@ -432,6 +432,12 @@
     });
   }
 
+  /** Ticks to two decimals (centavos; the parity's ratio) over a span of 0.1 or more, else
+   *  Plotly's own: its scale wrote "7" beside "7.2" on the map's, "0.9" beside "0.85". */
+  function hundredths(values) {
+    return Math.max(...values) - Math.min(...values) >= 0.1 ? ",.2f" : "";
+  }
+
   function fuelEnd() {
     return viewEnd(coverage(state.fuel, levelOf(state.area)).last || meta.latest);
   }
@@ -574,8 +580,7 @@
     // "R$ 6.45" (and "R$ 7" beside "R$ 7.5"); an axis under 10 centavos keeps its finer ticks.
     const y = layout.yaxis || {};
     if (y.tickprefix === "R$ " && !y.tickformat) {
-      const ys = y.range || traces.flatMap((tr) => tr.y || []).filter((v) => v !== null);
-      if (Math.max(...ys) - Math.min(...ys) >= 0.1) y.tickformat = ",.2f";
+      y.tickformat = hundredths(y.range || traces.flatMap((tr) => tr.y || []).filter((v) => v !== null));
     }
     await plotlyReady;
     await Plotly.react(div, traces, layout, plotConfig(imageName(id, source, asOf)));
@@ -1154,7 +1159,7 @@
         customdata: states.map((a) => [a.change_4w, a.change_52w]),
         colorscale: [[0, "#fff3d6"], [0.5, "#f2a541"], [1, "#9c2f11"]],
         marker: { line: { color: "#ffffff", width: 0.8 } },
-        colorbar: { title: { text: unitName(view.unit) }, thickness: 12, len: 0.7 },
+        colorbar: { title: { text: unitName(view.unit) }, thickness: 12, len: 0.7, tickformat: hundredths(states.map((a) => a.price)) },
         hovertemplate: `<b>%{text}</b><br>${unitName(view.unit)}: %{z:.3f}<extra></extra>`,
       }], mapLayout(t("map.title", { fuel, week })), url, view.week, WEEKLY);
     } else {
@@ -1227,7 +1232,7 @@
         customdata: states.map((a) => [a.ethanol, a.gasoline]),
         colorscale: [[0, "#1a7f4b"], [0.5, "#f7f7f2"], [1, "#b8322a"]],
         marker: { line: { color: "#ffffff", width: 0.8 } },
-        colorbar: { title: { text: t("parity.ratio") }, thickness: 12, len: 0.7 },
+        colorbar: { title: { text: t("parity.ratio") }, thickness: 12, len: 0.7, tickformat: hundredths(states.map((a) => a.ratio)) },
         hovertemplate:
           "<b>%{text}</b><br>%{z:.3f}<br>E R$ %{customdata[0]:.2f} / G R$ %{customdata[1]:.2f}<extra></extra>",
       }], mapLayout(t("parity.title", { week })), url, view.week, WEEKLY);
@@ -1727,6 +1732,9 @@
     }
     for (const id of ["fuel", "area", "driver", "window", "date"]) {
       document.getElementById(id).addEventListener("change", (event) => {
+        // A year under 1000 is one still being typed ("2" of 2026 made "0002-01-10"): its
+        // fetch was refused and the field reset under the reader's keys.
+        if (/^0/.test(event.target.value)) return;
         state[id] = event.target.value;
         navigate();
       });

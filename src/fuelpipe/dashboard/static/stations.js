@@ -54,6 +54,8 @@
       "chart.band": "P10–P90",
       "chart.premium": "Premium over unbranded ({unit})",
       "chart.cv": "Coefficient of variation",
+      "chart.stations": "{n} stations",
+      "chart.stations.one": "1 station",
       "summary.ranking": "{n} municipalities with {fuel} prices, {start} to {end}.",
       "summary.ranking.one": "1 municipality with {fuel} prices, {start} to {end}.",
       "summary.brands": "{n} flags compared with unbranded (BRANCA) stations of the same town and week, {start} to {end}.",
@@ -129,6 +131,8 @@
       "chart.band": "P10–P90",
       "chart.premium": "Prêmio sobre bandeira branca ({unit})",
       "chart.cv": "Coeficiente de variação",
+      "chart.stations": "{n} postos",
+      "chart.stations.one": "1 posto",
       "summary.ranking": "{n} municípios com preços de {fuel}, de {start} a {end}.",
       "summary.ranking.one": "1 município com preços de {fuel}, de {start} a {end}.",
       "summary.brands": "{n} bandeiras comparadas com postos de bandeira branca da mesma cidade e semana, de {start} a {end}.",
@@ -431,6 +435,19 @@
   const weekAxis = (id, weeks) => ({
     type: "date", nticks: Math.max(2, Math.min(weeks.length + 1, Math.floor($(id).clientWidth / 80))),
   });
+  // A price axis ticks in centavos, as the main page's: Plotly's own format wrote "5.8" beside
+  // "5.75" and "6" beside "6.2"; an axis spanning under 10 centavos keeps its finer ticks.
+  const priceAxis = (unit, ys) => {
+    const values = ys.filter((v) => v !== null && v !== undefined);
+    const wide = values.length && Math.max(...values) - Math.min(...values) >= 0.1;
+    return { title: { text: unitLabel(unit) }, ...(wide ? { tickformat: ",.2f" } : {}) };
+  };
+  // A point's hover label: its week as the page writes days, then what it says (Plotly's own
+  // label wrote the date its way and cut a long line name to "Coefficient ...").
+  const hoverText = (weeks, says) => ({
+    customdata: weeks.map((w, i) => `${day(w)} · ${says(i)}`),
+    hovertemplate: "%{customdata}<extra></extra>",
+  });
 
   function fuelName() {
     return t(`fuel.${state.fuel}`);
@@ -511,14 +528,19 @@
       return;
     }
     const weeks = rows.map((r) => r.week);
+    const stations = (n) => t(n === 1 ? "chart.stations.one" : "chart.stations", { n: num(n, 0) });
     plot("st-chart-muni", [
       { x: weeks, y: rows.map((r) => r.p90), mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
       { x: weeks, y: rows.map((r) => r.p10), mode: "lines", fill: "tonexty", line: { width: 0 },
-        fillcolor: "rgba(31,78,121,0.18)", name: t("chart.band") },
+        fillcolor: "rgba(31,78,121,0.18)", name: t("chart.band"),
+        ...hoverText(weeks, (i) => `${t("chart.band")}: ${num(rows[i].p10)} – ${num(rows[i].p90)}`) },
       { x: weeks, y: rows.map((r) => r.median), mode: "lines+markers", name: t("chart.median"),
-        line: { color: "#1f4e79" }, customdata: rows.map((r) => r.stations),
-        hovertemplate: "%{y:.2f} · %{customdata} " + t("col.stations") + "<extra></extra>" },
-    ], { yaxis: { title: { text: unitLabel(data.unit) } }, xaxis: weekAxis("st-chart-muni", weeks) }, $("st-muni-title").textContent);
+        line: { color: "#1f4e79" },
+        ...hoverText(weeks, (i) => `${t("chart.median")}: ${num(rows[i].median)} · ${stations(rows[i].stations)}`) },
+    ], {
+      yaxis: priceAxis(data.unit, rows.flatMap((r) => [r.p10, r.p90])),
+      xaxis: weekAxis("st-chart-muni", weeks),
+    }, $("st-muni-title").textContent);
   }
 
   function renderBrands(data) {
@@ -570,15 +592,20 @@
       start: day(data.covered_start), end: day(data.covered_end),
     });
     const weeks = rows.map((r) => r.week);
+    const price = (name, col) => hoverText(weeks, (i) => `${name}: ${num(rows[i][col])}`);
     plot("st-chart-dispersion", [
-      { x: weeks, y: rows.map((r) => r.p90), name: "P90", mode: "lines+markers", line: { color: "#c0392b" } },
-      { x: weeks, y: rows.map((r) => r.median), name: t("chart.median"), mode: "lines+markers", line: { color: "#1f4e79" } },
-      { x: weeks, y: rows.map((r) => r.p10), name: "P10", mode: "lines+markers", line: { color: "#1e8449" } },
+      { x: weeks, y: rows.map((r) => r.p90), name: "P90", mode: "lines+markers", line: { color: "#c0392b" },
+        ...price("P90", "p90") },
+      { x: weeks, y: rows.map((r) => r.median), name: t("chart.median"), mode: "lines+markers", line: { color: "#1f4e79" },
+        ...price(t("chart.median"), "median") },
+      { x: weeks, y: rows.map((r) => r.p10), name: "P10", mode: "lines+markers", line: { color: "#1e8449" },
+        ...price("P10", "p10") },
       { x: weeks, y: rows.map((r) => r.cv), name: t("chart.cv"), yaxis: "y2", mode: "lines",
-        line: { dash: "dot", color: "#7f8c8d" } },
+        line: { dash: "dot", color: "#7f8c8d" },
+        ...hoverText(weeks, (i) => `${t("chart.cv")}: ${num(rows[i].cv * 100, 1)}%`) },
     ], {
       xaxis: weekAxis("st-chart-dispersion", weeks),
-      yaxis: { title: { text: unitLabel(data.unit) } },
+      yaxis: priceAxis(data.unit, rows.flatMap((r) => [r.p10, r.p90])),
       // the coefficient of variation in percent, its ticks and title given room on the right
       yaxis2: {
         overlaying: "y", side: "right", title: { text: t("chart.cv"), standoff: 10 },
@@ -749,8 +776,11 @@
       if (state.state && !state.muni.startsWith(`${state.state}|`)) state.muni = "";
       navigate();
     });
-    $("st-start").addEventListener("change", (e) => { state.start = e.target.value; navigate(); });
-    $("st-end").addEventListener("change", (e) => { state.end = e.target.value; navigate(); });
+    // A year under 1000 is one still being typed ("2" of 2025 made "0002-03-30"): each was
+    // fetched, refused (422) and a history entry of its own.
+    const typing = (e) => /^0/.test(e.target.value);
+    $("st-start").addEventListener("change", (e) => { if (!typing(e)) { state.start = e.target.value; navigate(); } });
+    $("st-end").addEventListener("change", (e) => { if (!typing(e)) { state.end = e.target.value; navigate(); } });
     let timer = null;
     $("st-q").addEventListener("input", (e) => {
       state.q = e.target.value;
