@@ -199,3 +199,44 @@ def test_the_dashboards_intraday_and_alert_readers_read_a_store_in_a_read_only_f
     read_points, alerts = pickle.loads(done.stdout)
     assert read_points == points
     assert alerts == {stale.id: ActiveAlert(stale, now)}
+
+
+@pytest.mark.parametrize(
+    ("args", "lake_is"),
+    [
+        (["stations", "ingest"], "missing"),
+        (["stations", "ingest"], "read-only"),
+        (["stations", "migrate"], "read-only"),
+    ],
+    ids=["ingest creating it", "ingest", "migrate"],
+)
+def test_a_command_that_writes_the_lake_names_it_read_only(
+    args: list[str], lake_is: str, demo_store, read_only: ReadOnly
+) -> None:
+    """A lake, or the folder it would be created in, read-only: one sentence naming it and
+    what to do, as for the store. Before: ``cannot open the lake: [Errno 30] Read-only file
+    system: '…/lake'`` (errno 13 under chmod, 1 under chattr) when the lake was to be created;
+    an ingest into a read-only lake whose lock file was there went on to ask ANP's listing."""
+    env, _rows, _out = demo_store
+    made = read_only.folder("lake")
+    if lake_is == "missing":
+        locked, lake = made, made / "lake"
+    else:  # a copy of the demo's lake, itself read-only
+        shutil.copytree(Path(env["FUELPIPE_LAKE"]), made / "lake")
+        locked = lake = made / "lake"
+    offline = {"FUELPIPE_SOURCE_SHPC_URL": "http://127.0.0.1:9"}  # never the network
+    env = {"FUELPIPE_DB": str(made / "fuelpipe.sqlite"), "FUELPIPE_LAKE": str(lake), **offline}
+    with read_only.locked(locked):
+        done = fuelpipe(*args, env=env, check=False, runner=read_only.runner)
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    if lake_is == "missing":
+        assert line == (
+            f"error: cannot create the lake {lake}: the folder {made} is read-only; point "
+            "FUELPIPE_LAKE at a folder you can write to"
+        )
+        assert not lake.exists()
+    else:
+        assert line.startswith(f"error: the lake {lake} is read-only; this command writes to it")
+        assert "point FUELPIPE_LAKE at a copy you can write to" in line, line
+    assert "Errno" not in line and "cannot lock" not in line

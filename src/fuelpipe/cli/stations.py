@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -73,9 +74,11 @@ stations_app = typer.Typer(
 _SHOWN_BAD_ROWS = 20
 
 
-def _lake(ctx: typer.Context, *, existing: bool = False) -> Any:
-    """The configured lake; ``existing``: the command only reads, so a lake that is not there
-    (a mistyped FUELPIPE_LAKE) is refused rather than created empty."""
+def _lake(ctx: typer.Context, *, existing: bool = False, writes: bool = False) -> Any:
+    """The configured lake; ``existing``: a lake that is not there (a mistyped FUELPIPE_LAKE)
+    is refused rather than created empty; ``writes``: the command writes to the lake, so a
+    read-only one (or a folder it cannot be created in) is refused up front, in words, as a
+    read-only store is."""
     from fuelpipe.adapters.lake.columns import LakeUnavailable
 
     try:
@@ -88,6 +91,8 @@ def _lake(ctx: typer.Context, *, existing: bool = False) -> Any:
 
     cfg = settings(ctx)
     problem = missing_lake(cfg) if existing else not_a_folder(cfg)
+    if not problem and writes:
+        problem = read_only_lake(cfg)
     if problem:
         raise fail(problem)
     try:
@@ -112,6 +117,30 @@ def missing_lake(cfg: Any) -> str | None:
     if not (root / MANIFEST).is_file() and not any(root.glob("product=*")):
         return f"no station lake at {_where(root)} (the folder holds no {MANIFEST}): {todo}"
     return None
+
+
+def read_only_lake(cfg: Any) -> str | None:
+    """Why a command that writes cannot write to the local lake FUELPIPE_LAKE names (it, or
+    the folder it would be created in, is read-only to this process), or None when it can (or
+    when the lake is in S3). Asked after ``not_a_folder``."""
+    if cfg.backend == "aws" and cfg.lake_bucket:
+        return None
+    root = Path(cfg.lake)
+    if root.exists():
+        if os.access(root, os.W_OK | os.X_OK):
+            return None
+        return (
+            f"the lake {_where(root)} is read-only; this command writes to it (commands that "
+            "only read it, such as `fuelpipe stations status`, still work; to run this one, "
+            "point FUELPIPE_LAKE at a copy you can write to)"
+        )
+    folder = next(p for p in root.absolute().parents if p.exists())
+    if os.access(folder, os.W_OK | os.X_OK):
+        return None
+    return (
+        f"cannot create the lake {_where(root)}: the folder {folder} is read-only; point "
+        "FUELPIPE_LAKE at a folder you can write to"
+    )
 
 
 def not_a_folder(cfg: Any) -> str | None:
@@ -322,7 +351,7 @@ def ingest(
     given = [p for p in paths or [] if p.is_file()]
     if paths and not given:  # nothing to ingest: a typo, not a batch
         raise fail("; ".join(f"{p}: {why}" for p, why in absent))
-    lake = _lake(ctx)
+    lake = _lake(ctx, writes=True)
     try:
         with only_writer(lake), display.bar(console, disable=as_json) as progress:
             if given:
@@ -655,7 +684,7 @@ def migrate(
     and day. Each partition is written whole, then swapped in; the manifest records the
     layout last, so a migration stopped anywhere is completed by running it again, and one
     on a lake of today's layout changes nothing. An ingest runs it first when needed."""
-    lake = _lake(ctx, existing=True)
+    lake = _lake(ctx, existing=True, writes=True)
     with (
         only_writer(lake, "fuelpipe stations migrate"),
         display.bar(console, disable=as_json) as progress,

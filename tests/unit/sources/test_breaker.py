@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date
 from typing import TYPE_CHECKING
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from fuelpipe.adapters.sources._http import Breaker, make_client
+from fuelpipe.adapters.sources.anp import AnpWorkbookSource
 from fuelpipe.adapters.sources.bcb import BcbPtaxSource
-from fuelpipe.ports.source import ServerError, SourceError, SourceUnreachable
+from fuelpipe.domain.catalog import ANP_WEEKLY_UNITS
+from fuelpipe.ports.source import (
+    FetchRequest,
+    ServerError,
+    SourceError,
+    SourceUnreachable,
+)
 
 if TYPE_CHECKING:
     from tests.unit.sources.conftest import FakeClock
@@ -254,3 +262,34 @@ def test_the_guard_refuses_counts_and_marks_the_half_open_request(fake_clock: Fa
     assert probing == [False, False, True, False]
     assert not breaker.probing
     assert (breaker.not_sent, len(seen)) == (1, 3)
+
+
+def test_an_unreachable_anp_is_asked_for_one_workbook_only(fake_clock: FakeClock) -> None:
+    """A run asks ANP for its three weekly workbooks (``run --since`` offline). At the
+    default threshold of 3 the breaker opened after the third: each was sent to its 4
+    attempts (12 refused connections, nothing refused unsent). ANP's threshold is 1: the first
+    workbook's 4 attempts, then the other two not asked."""
+    with socket.socket() as bound:  # bound, never listening: every connection is refused
+        bound.bind(("127.0.0.1", 0))
+        anp = AnpWorkbookSource(
+            base_url=f"http://127.0.0.1:{bound.getsockname()[1]}",
+            client=make_client(timeout_s=2),
+            attempts=4,
+            backoff_s=0,
+            sleep=fake_clock.sleep,
+            monotonic=fake_clock.monotonic,
+        )
+        errors = []
+        try:
+            for unit in ANP_WEEKLY_UNITS.values():
+                with pytest.raises(SourceUnreachable) as failed:
+                    anp.fetch(FetchRequest(unit, (), date(2026, 11, 1), date(2026, 12, 6)))
+                errors.append(str(failed.value))
+        finally:
+            anp.close()
+    assert "connection refused" in errors[0]
+    refused = "the last request could not connect (connection refused); trying again after 30 s"
+    assert errors[1:] == [f"anp: not asked: {refused}"] * 2
+    stats = anp.stats()
+    assert (stats.requests, stats.failures, stats.not_sent) == (4, 4, 2)
+    assert stats.refusal == refused

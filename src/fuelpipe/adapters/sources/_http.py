@@ -552,10 +552,8 @@ class Breaker:
         left = self._open_until - self._monotonic()
         if left <= 0:
             return None  # half-open: this request is the one tried
-        return (
-            f"the last {self._in_a_row} requests could not connect ({self._words}); "
-            f"trying again after {math.ceil(left)} s"
-        )
+        last = "the last request" if self._in_a_row == 1 else f"the last {self._in_a_row} requests"
+        return f"{last} could not connect ({self._words}); trying again after {math.ceil(left)} s"
 
     def record(self, could_not_connect: str | None) -> None:
         """A request's outcome: None when it reached the server, else why it could not."""
@@ -664,6 +662,9 @@ class HttpSource(Source):
     default_base_url: str = ""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     """The largest answer taken, once inflated: a larger one is an InvalidPayload."""
+    breaker_threshold: int = BREAKER_THRESHOLD
+    """Requests in a row that could not connect (each after its retries) before the breaker
+    opens (``Breaker``)."""
 
     def __init__(
         self,
@@ -676,7 +677,7 @@ class HttpSource(Source):
         retry_after_cap_s: float = RETRY_AFTER_CAP_S,
         attempt_deadline_s: float | None = None,
         max_body_bytes: int | None = None,
-        breaker_threshold: int = BREAKER_THRESHOLD,
+        breaker_threshold: int | None = None,
         breaker_cool_off_s: float = BREAKER_COOL_OFF_S,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -708,7 +709,9 @@ class HttpSource(Source):
         self._monotonic = monotonic
         self._last_request_at: float | None = None
         self._attempt = 0
-        self._breaker = Breaker(breaker_threshold, breaker_cool_off_s, monotonic)
+        if breaker_threshold is not None:
+            self.breaker_threshold = breaker_threshold
+        self._breaker = Breaker(self.breaker_threshold, breaker_cool_off_s, monotonic)
         self.requests_made = 0
         """HTTP requests sent, retries included."""
         self.retry_after_waits: list[float] = []

@@ -926,6 +926,12 @@ class AnpWorkbookSource(HttpSource):
     max_body_bytes = 64 << 20
     """A weekly workbook is about 12 MB (the state one since 2013 grows each week): 64 MB
     leaves years of room and still bounds what one answer holds in memory."""
+    breaker_threshold = 1
+    """A run asks ANP for a few workbooks only (one request each: the weekly Brazil, regions
+    and states ones, the monthly states one), all from one host: at the default 3 the breaker
+    opened after the third and found nothing left to refuse, so an unreachable ANP cost every
+    workbook its retries. One request that could not connect after its retries already says
+    the host is not there: the rest are not asked (their dates stay PENDING)."""
 
     last_problems: tuple[str, ...] = ()
     """Rows of the last workbook that could not be read (also logged as warnings)."""
