@@ -187,7 +187,8 @@ def test_watch_uses_the_rests_its_home_supplies(tmp_path: Path) -> None:
 
 def test_the_embedded_home_keeps_rests_only_when_asked(tmp_path: Path) -> None:
     """`watch` asks its home for rests (``keeps_rests``); `run` and the other commands get
-    none, so a Retry-After counts there only inside the adapter's own retries."""
+    none, so a Retry-After counts there only inside one fetch (waited within the adapter's
+    cap, or ending the fetch when longer)."""
     with open_home(Settings(db=tmp_path / "a.sqlite"), keeps_rests=True) as kept:
         assert isinstance(kept.rests, SourceRests)
     with open_home(Settings(db=tmp_path / "b.sqlite")) as plain:

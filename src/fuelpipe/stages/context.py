@@ -42,8 +42,9 @@ class StageContext:
     rests: Rests | None = None
     """The sources' Retry-After kept across requests (stages/source_rest.py; the homes supply
     one to `watch` and `demo --live`, and the AWS home's scraper and retry recheck Lambdas
-    share one through the store); None: a Retry-After counts only
-    inside the adapter's own retries, as in `run` and the other Lambdas."""
+    share one through the store); None: a Retry-After counts only inside one fetch (waited
+    within the adapter's cap, or ending the fetch when longer; the dates stay PENDING for the
+    policy's retries), as in `run` and the other Lambdas."""
 
     def close(self) -> None:
         """Release the HTTP clients and connections this context holds."""

@@ -1,8 +1,9 @@
 """A source's own Retry-After, kept by `watch` across its requests and ticks.
 
-An adapter waits out a 429's or 503's Retry-After inside one fetch only up to its cap (20 s,
-``RETRY_AFTER_CAP_S``) and then raises the error with ``retry_after`` set. A source that asks
-for ten minutes means ten minutes: `watch` keeps the instant it may ask that source again
+An adapter waits out a 429's or 503's Retry-After inside one fetch only when it is within its
+cap (20 s, ``RETRY_AFTER_CAP_S``); a longer one ends the fetch at that answer, with no further
+request, and the error is raised with ``retry_after`` set. A source that asks for ten minutes
+means ten minutes: `watch` keeps the instant it may ask that source again
 (:class:`SourceRests`, which its home supplies: ``build_home(keeps_rests=True)``), sends it
 no request before then (the scraper skips the source's messages, the tick leaves its due
 series, retries and daily revise for later) and wakes for the first look after it. The AWS

@@ -340,17 +340,19 @@ def test_a_station_file_cut_short_is_not_kept(server, client, tmp_path: Path) ->
 # 5. Retry-After in both forms and on 503; 408 retried; the station deadline set
 
 
-def test_retry_after_as_a_date_is_honoured_capped(server, client) -> None:
+def test_retry_after_as_a_date_beyond_the_cap_ends_the_fetch(server, client) -> None:
     server.expect_request(FRED_PATH).respond_with_data(
         "slow down",
         status=429,
         # measured against the answer's Date (the server's clock): decades away
         headers={"Retry-After": "Fri, 01 Jan 2100 00:00:00 GMT"},
     )
-    source = _fred(server, client, attempts=3, retry_after_cap_s=0)
-    with pytest.raises(RateLimited, match=r"Retry-After [0-9.e+]+s"):
+    source = _fred(server, client, attempts=3)
+    with pytest.raises(RateLimited, match=r"Retry-After [0-9.e+]+s") as info:
         source.fetch(REQUEST)
-    assert source.retry_after_waits == [0.0, 0.0]  # capped at 0
+    assert info.value.retry_after is not None and info.value.retry_after > 20 * 365 * 86400
+    assert source.requests_made == 1  # not asked again in this fetch
+    assert source.retry_after_waits == []
     assert (
         _retry_after_seconds(
             httpx.Response(
@@ -367,12 +369,35 @@ def test_retry_after_as_a_date_is_honoured_capped(server, client) -> None:
 
 def test_retry_after_on_a_503_is_honoured(server, client) -> None:
     server.expect_request(FRED_PATH).respond_with_data(
-        "maintenance", status=503, headers={"Retry-After": "120"}
+        "maintenance", status=503, headers={"Retry-After": "0"}
     )
     source = _fred(server, client, attempts=2, retry_after_cap_s=0)
-    with pytest.raises(ServerError, match=r"HTTP 503 server error \(Retry-After 120s\)"):
+    with pytest.raises(ServerError, match=r"HTTP 503 server error \(Retry-After 0s\)"):
         source.fetch(REQUEST)
+    assert source.requests_made == 2
     assert source.retry_after_waits == [0.0]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_retry_after_beyond_the_cap_ends_a_station_files_request(
+    server, client, tmp_path: Path, status: int
+) -> None:
+    """StationFiles shares the rule: a Retry-After of 10 minutes (past the 0.01 s cap) gets no
+    further request; the error carries it."""
+    path = "/arquivos/shpc/dsas/ca/ca-2024-01.csv"
+    server.expect_request(path).respond_with_data(
+        "busy", status=status, headers={"Retry-After": "600"}
+    )
+    source = StationFiles(
+        server.url_for("/"), client, attempts=3, backoff_s=0, retry_after_cap_s=0.01
+    )
+    with pytest.raises(RateLimited if status == 429 else ServerError) as info:
+        source.download(server.url_for(path), tmp_path / "ca.csv")
+    assert info.value.retry_after == 600.0
+    assert source.requests_made == 1
+    assert len(server.log) == 1
+    assert source.retry_after_waits == []
+    assert not (tmp_path / "ca.csv").exists()
 
 
 def test_a_408_is_retried(server, client) -> None:
@@ -387,10 +412,11 @@ def test_a_408_or_a_503_retry_after_is_retried_for_station_files(
     server, client, tmp_path: Path
 ) -> None:
     path = "/arquivos/shpc/dsas/ca/ca-2024-01.csv"
-    server.expect_request(path).respond_with_data("busy", status=503, headers={"Retry-After": "9"})
+    server.expect_request(path).respond_with_data("busy", status=503, headers={"Retry-After": "0"})
     source = StationFiles(server.url_for("/"), client, attempts=2, backoff_s=0, retry_after_cap_s=0)
-    with pytest.raises(ServerError, match="Retry-After 9s"):
+    with pytest.raises(ServerError, match="Retry-After 0s"):
         source.download(server.url_for(path), tmp_path / "ca.csv")
+    assert source.requests_made == 2
     assert source.retry_after_waits == [0.0]
     server.clear()
     server.expect_request(path).respond_with_data("timeout", status=408)

@@ -159,7 +159,7 @@ def test_serves_recorded_payload(case, server, client, payload) -> None:
     assert source.requests_made == 1
 
 
-@pytest.mark.parametrize("retry_after", [None, "120"])
+@pytest.mark.parametrize("retry_after", [None, "0"])
 def test_429_then_success(case, server, client, payload, retry_after) -> None:
     headers = {"Retry-After": retry_after} if retry_after else {}
     server.expect_oneshot_request(case.path).respond_with_data(
@@ -170,8 +170,24 @@ def test_429_then_success(case, server, client, payload, retry_after) -> None:
     result = source.fetch(case.request)
     _assert_good(case, result)
     assert source.requests_made == 2
-    # Retry-After 120 s was honoured, capped to the configured 0.01 s.
-    assert source.retry_after_waits == ([0.01] if retry_after else [])
+    # A Retry-After within the cap (0 s: no timing in a test) was waited, then asked again.
+    assert source.retry_after_waits == ([0.0] if retry_after else [])
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_beyond_the_cap_ends_the_fetch(case, server, client, status) -> None:
+    """A 429 or 503 asking for longer than the cap (120 s > 0.01 s) is not asked again in this
+    fetch: one request, and the error carries the Retry-After for the caller to keep."""
+    server.expect_request(case.path).respond_with_data(
+        "come back later", status=status, headers={"Retry-After": "120"}
+    )
+    source = _source(case, server, client, attempts=3, retry_after_cap_s=0.01)
+    with pytest.raises(RateLimited if status == 429 else ServerError) as info:
+        source.fetch(case.request)
+    assert info.value.retry_after == 120.0
+    assert source.requests_made == 1
+    assert len(server.log) == 1  # counted by the server too
+    assert source.retry_after_waits == []
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
@@ -298,12 +314,12 @@ def test_requests_bounded_by_attempts(case, server, client, attempts) -> None:
 
 def test_persistent_429_raises_rate_limited(case, server, client) -> None:
     server.expect_request(case.path).respond_with_data(
-        "slow down", status=429, headers={"Retry-After": "7"}
+        "slow down", status=429, headers={"Retry-After": "0"}
     )
     source = _source(case, server, client, attempts=3, retry_after_cap_s=0.0)
     with pytest.raises(RateLimited) as info:
         source.fetch(case.request)
-    assert info.value.retry_after == 7.0
+    assert info.value.retry_after == 0.0
     assert source.requests_made == 3
     assert source.retry_after_waits == [0.0, 0.0]  # no wait after the last attempt
 

@@ -55,6 +55,7 @@ DEFAULT_USER_AGENT = (
 )
 DEFAULT_TIMEOUT_S = 20.0
 # A source may ask for minutes; a worker should not sleep that long inside one invocation.
+# A Retry-After up to this is waited inside a fetch; a longer one ends the fetch at once.
 RETRY_AFTER_CAP_S = 20.0
 _SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token", "crumb"})
 _SNIPPET_CHARS = 120
@@ -594,13 +595,17 @@ def retry_verdict(
     exc: Exception, cap_s: float, attempt: int, attempts: int, waits: list[float]
 ) -> bool | float:
     """stamina's verdict on attempt ``attempt`` of ``attempts``: a 429's or a 503's Retry-After
-    capped at ``cap_s`` (noted in ``waits`` unless no attempt follows), else retry timeouts,
-    no answer at all, 408, 429 and 5xx. One rule for HttpSource and StationFiles."""
+    of at most ``cap_s`` is waited (noted in ``waits`` unless no attempt follows), and one
+    longer ends the fetch at that answer: asked again within the cap, the source that said when
+    to come back would only refuse again, so the error is raised with ``retry_after`` set for
+    the caller to keep (stages/source_rest.py). Else retry timeouts, no answer at all, 408, 429
+    and 5xx. One rule for HttpSource and StationFiles."""
     if isinstance(exc, RateLimited | ServerError) and exc.retry_after is not None:
-        wait = min(exc.retry_after, cap_s)
+        if exc.retry_after > cap_s:
+            return False
         if attempt < attempts:  # no wait follows the last attempt
-            waits.append(wait)
-        return wait
+            waits.append(exc.retry_after)
+        return exc.retry_after
     return isinstance(exc, RateLimited | ServerError | SourceTimeout | SourceUnreachable)
 
 
@@ -715,7 +720,7 @@ class HttpSource(Source):
         self.requests_made = 0
         """HTTP requests sent, retries included."""
         self.retry_after_waits: list[float] = []
-        """Seconds waited because a 429 or a 503 carried Retry-After (after the cap)."""
+        """Seconds waited because a 429 or a 503 carried a Retry-After within the cap."""
         self.failures = 0
         """Requests that got no usable answer: a transport error, an error status, or an answer
         that is not the data (an InvalidPayload of a daily or intraday fetch)."""
@@ -814,8 +819,9 @@ class HttpSource(Source):
 
     def _retry_decision(self, exc: Exception) -> bool | float:
         """stamina's hook: retry transport errors, 408, 429 and 5xx; a float is Retry-After
-        (a 429's or a 503's). The breaker's half-open request is not retried once it could not
-        connect: the breaker opens again at once."""
+        (a 429's or a 503's, within the cap: a longer one is not retried). The breaker's
+        half-open request is not retried once it could not connect: the breaker opens again at
+        once."""
         if self._breaker.probing and _could_not_connect(exc):
             return False
         return retry_verdict(exc, self.retry_after_cap_s, self._attempt, self.attempts,

@@ -248,13 +248,13 @@ class Download:
 
 class StationFiles:
     """The listing and the files, with bounded retries on timeouts, dropped links, a body cut
-    short, 5xx, 408 and 429 (a 429's or 503's Retry-After honoured, capped as for the other
-    sources). With ``attempt_deadline_s``, one attempt (connecting, headers, the whole body)
-    is cut off and retried past it; without, only each read is bounded (a semiannual file is
-    ~150 MB, so a deadline must leave it time to arrive). The other sources' ``Breaker``
-    guards its requests (the listing's and each file's): after 3 in a row that could not
-    connect, the next are refused unsent for 30 s, so a listing whose host went down does not
-    wait out every file's retries."""
+    short, 5xx, 408 and 429 (a 429's or 503's Retry-After waited up to the cap, a longer one
+    ending the request at that answer, as for the other sources). With ``attempt_deadline_s``,
+    one attempt (connecting, headers, the whole body) is cut off and retried past it; without,
+    only each read is bounded (a semiannual file is ~150 MB, so a deadline must leave it time
+    to arrive). The other sources' ``Breaker`` guards its requests (the listing's and each
+    file's): after 3 in a row that could not connect, the next are refused unsent for 30 s, so
+    a listing whose host went down does not wait out every file's retries."""
 
     def __init__(
         self,
@@ -288,7 +288,7 @@ class StationFiles:
         self.retry_after_cap_s = retry_after_cap_s
         self.requests_made = 0
         self.retry_after_waits: list[float] = []
-        """Seconds waited because a 429 carried Retry-After (after the cap)."""
+        """Seconds waited because a 429 or a 503 carried a Retry-After within the cap."""
         self._attempt = 0  # of the current call, for the retry decision
 
     def close(self) -> None:
@@ -330,8 +330,8 @@ class StationFiles:
 
     def _retry_decision(self, exc: Exception) -> bool | float:
         """stamina's hook: retry timeouts, no answer at all, 408, 5xx and 429; a float is
-        Retry-After. The breaker's half-open request is not retried once it could not
-        connect: the breaker opens again at once."""
+        a Retry-After within the cap (a longer one: no retry). The breaker's half-open request
+        is not retried once it could not connect: the breaker opens again at once."""
         if self._breaker.probing and self._unconnected is not None:
             return False
         return retry_verdict(exc, self.retry_after_cap_s, self._attempt, self.attempts,
