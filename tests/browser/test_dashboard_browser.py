@@ -370,6 +370,18 @@ def test_a_date_typed_with_the_keyboard_is_taken_when_whole(watched: Watched, vi
     assert days and set(days) <= {"2026-01-10", "2026-01-04"}, asked
 
 
+def test_the_window_all_is_taken(watched: Watched) -> None:
+    # The check that skips a typed date's unfinished year (a value starting "0") was made on
+    # every control's change: the Window's "All" is "0", so picking it did nothing.
+    watched.open("view=movement&fuel=GASOLINE&area=BR&window=26&lang=en")
+    page = watched.page
+    page.select_option("#window", "0")
+    page.wait_for_url(re.compile(r"window=0"))
+    watched.wait_ready()
+    price = page.get_attribute("#chart-price", "data-source") or ""
+    assert "start=" not in price, price  # the whole history, not the last 26 weeks
+
+
 DAY_JS = """([lang, day]) => new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeZone: 'UTC' })
   .format(new Date(day + 'T00:00:00Z'))"""
 

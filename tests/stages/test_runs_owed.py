@@ -68,3 +68,35 @@ def test_the_daily_check_writes_the_version_once_and_pays_a_run_finished_after_i
     assert pay_runs_owed(store, "scraper", check + timedelta(days=2), "daily") == 0
     assert data_version(store) == paid
     store.close()
+
+
+def test_a_run_log_written_minutes_after_its_finish_is_paid_at_the_next_check(tmp_path) -> None:
+    """A scraper batch stamps its finish, then writes its log: one PutItem through botocore's
+    6 attempts of up to 5 s connecting and 20 s reading, with backoff between them, about three
+    minutes at worst. A check inside those minutes does not see the log; the next one must
+    read back past its finish, or the debt is recorded nowhere. (Reading back 2 minutes, it
+    was missed.)"""
+    store = SqliteStore(tmp_path / "store.sqlite")
+    check = NOW
+    assert pay_runs_owed(store, "scraper", check, "daily") == 0  # the log is not written yet
+    _run(store, check - timedelta(minutes=4), 1, owed=True)  # finished 3 minutes before it
+    assert pay_runs_owed(store, "scraper", check + timedelta(days=1), "daily") == 1
+    assert data_version(store) != INITIAL
+    store.close()
+
+
+def test_a_run_paid_and_read_again_by_the_next_check_is_not_paid_twice(tmp_path) -> None:
+    """The next check reads back over the LOG_LAG before the last one: a run it paid then,
+    read again, is remembered as paid (its start in ``runs_owed_checked``), so no second
+    version is written for it; a run owed that only the second check sees is still paid."""
+    store = SqliteStore(tmp_path / "store.sqlite")
+    check = NOW
+    _run(store, check - timedelta(minutes=6), 1, owed=True)  # finished 5 minutes before
+    assert pay_runs_owed(store, "scraper", check, "daily") == 1
+    paid = data_version(store)
+    assert pay_runs_owed(store, "scraper", check + timedelta(minutes=10), "daily") == 0
+    assert data_version(store) == paid
+    _run(store, check - timedelta(minutes=4), 1, owed=True)  # its log landed late
+    assert pay_runs_owed(store, "scraper", check + timedelta(minutes=20), "daily") == 1
+    assert data_version(store) != paid
+    store.close()

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from fuelpipe.domain.instants import iso_utc, parse_iso
-from fuelpipe.ports.store import Store
+from fuelpipe.ports.store import RunLog, Store
 
 if TYPE_CHECKING:  # annotations only: the recheck and orchestrator Lambdas do not load scrape
     from fuelpipe.stages.recheck import RecheckReport
@@ -109,57 +109,73 @@ RUN_VERSION_OWED = "version_owed"
 failed (the AWS scraper's ``VersionOwed``): the debt is then recorded outside the ``META``
 partition, which may have refused its UNMARKED entry too (:func:`pay_runs_owed`)."""
 RUNS_CHECKED = "runs_owed_checked"
-"""Meta: when :func:`pay_runs_owed` last read the run logs through (an ISO instant)."""
-LOG_LAG = timedelta(minutes=2)
-"""How long after a run's finish its log may still be missing from a Query (it is written
-after the finish is stamped, through botocore's retries, and the Query is eventually
-consistent): :func:`pay_runs_owed` reads again the runs that finished this long before its
-last check."""
+"""Meta: when :func:`pay_runs_owed` last read the run logs through (an ISO instant), then
+the starts (ISO instants, space-separated) of the owed runs it has paid that a next check
+reads again (those that finished within LOG_LAG before it), so it pays none of them twice."""
 LONGEST_RUN = timedelta(minutes=15)
 """No run lasts longer (a Lambda stops at 15 minutes): a run that finished after an instant
 started at most this long before it."""
+LOG_LAG = LONGEST_RUN
+"""How long after a run's finish its log may still be missing from a Query:
+:func:`pay_runs_owed` reads again the runs that finished this long before its last check.
+The log is written after the finish is stamped, through botocore's retries (6 attempts of up
+to 5 s connecting and 20 s reading, with backoff between them: about three minutes at
+worst, ``homes/aws.py``'s ``CallBounds``), so no smaller bound of the client's holds for
+sure; the run's Lambda stops at most LONGEST_RUN after the run started, and so after its
+finish was stamped, and the log is written by then or never."""
 FIRST_CHECK = timedelta(days=1)
 """What :func:`pay_runs_owed` reads when it never checked: the runs of the last day."""
 RUNS_PAGE = 500
 """How many run logs (each a few hundred bytes) one Query of :func:`runs_owed` reads."""
 
 
-def runs_owed(
+def owed_runs(
     store: Store, stage: str, since: datetime, through: datetime, page: int = RUNS_PAGE
-) -> int:
-    """How many of ``stage``'s runs started through ``through`` and finished from ``since``
-    carry RUN_VERSION_OWED: newest first, one Query of ``page`` run logs at a time, back to
-    the runs started LONGEST_RUN before ``since``."""
-    owed = 0
+) -> list[RunLog]:
+    """``stage``'s runs started through ``through`` and finished from ``since`` that carry
+    RUN_VERSION_OWED: newest first, one Query of ``page`` run logs at a time, back to the
+    runs started LONGEST_RUN before ``since``."""
+    owed: list[RunLog] = []
     while True:
         runs = store.stage_runs(stage, through, page)
         for run in runs:
             if run.started_at < since - LONGEST_RUN:
                 return owed
-            owed += run.finished_at >= since and run.counts.get(RUN_VERSION_OWED, 0) > 0
+            if run.finished_at >= since and run.counts.get(RUN_VERSION_OWED, 0) > 0:
+                owed.append(run)
         if len(runs) < page:
             return owed
         # A run's start is its log's key: no two logs of a stage share one.
         through = runs[-1].started_at - timedelta(microseconds=1)
 
 
+def runs_owed(
+    store: Store, stage: str, since: datetime, through: datetime, page: int = RUNS_PAGE
+) -> int:
+    """How many runs :func:`owed_runs` finds."""
+    return len(owed_runs(store, stage, since, through, page))
+
+
 def pay_runs_owed(store: Store, stage: str, now: datetime, why: str) -> int:
     """Write a data version when a run of ``stage`` that finished since the last check
     (RUNS_CHECKED, less LOG_LAG; the last FIRST_CHECK the first time) logged a version it
-    owes (RUN_VERSION_OWED), and remember ``now`` as checked; the number of such runs.
+    owes (RUN_VERSION_OWED) and was not paid by an earlier check, and remember ``now`` as
+    checked, with the paid runs the next check reads again; the number of runs paid now.
 
     The backstop for a debt the ``META`` partition refused along with its version: a run
     log is in the run's own partition. One GetItem and one PutItem of RUNS_CHECKED, a Query
     per RUNS_PAGE runs read (those since the last check), and the version write only when
-    one is owed. A run that finished within LOG_LAG before the last check, or whose debt
-    UNMARKED held and the outlook paid, is paid again: one version more, after a failure."""
-    checked = store.get_meta(RUNS_CHECKED)
-    since = now - FIRST_CHECK if checked is None else parse_iso(checked) - LOG_LAG
-    owed = runs_owed(store, stage, since, now)
+    one is owed. A run whose debt UNMARKED held and the outlook paid is paid again: one
+    version more, after a failure."""
+    checked = (store.get_meta(RUNS_CHECKED) or "").split()
+    since = parse_iso(checked[0]) - LOG_LAG if checked else now - FIRST_CHECK
+    runs = owed_runs(store, stage, since, now)
+    owed = [r for r in runs if iso_utc(r.started_at) not in checked[1:]]
     if owed:
         mark_changed(store, now, why)
-    store.put_meta(RUNS_CHECKED, iso_utc(now))
-    return owed
+    again = [iso_utc(r.started_at) for r in runs if r.finished_at >= now - LOG_LAG]
+    store.put_meta(RUNS_CHECKED, " ".join([iso_utc(now), *again]))
+    return len(owed)
 
 
 def data_version(store: Store) -> str:

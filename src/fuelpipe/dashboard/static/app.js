@@ -1733,8 +1733,9 @@
     for (const id of ["fuel", "area", "driver", "window", "date"]) {
       document.getElementById(id).addEventListener("change", (event) => {
         // A year under 1000 is one still being typed ("2" of 2026 made "0002-01-10"): its
-        // fetch was refused and the field reset under the reader's keys.
-        if (/^0/.test(event.target.value)) return;
+        // fetch was refused and the field reset under the reader's keys. (The date's only:
+        // the Window's "All" is "0".)
+        if (id === "date" && /^0/.test(event.target.value)) return;
         state[id] = event.target.value;
         navigate();
       });
