@@ -99,8 +99,13 @@ def _traces(page: Page, chart: str) -> list[dict[str, object]]:
 
 def _map_no_change(route: Route) -> None:
     """The state map's answer with every state a no-change forecast (no Brazil one to apply)."""
+    _map_no_change_but(route, 0)
+
+
+def _map_no_change_but(route: Route, but: int) -> None:
+    """The state map's answer with every state but the first ``but`` a no-change forecast."""
     body = route.fetch().json()
-    for s in body["states"]:
+    for s in body["states"][but:]:
         s.update(method="no_change", no_change_reason="national_ends_before", change=0.0)
         s.update(point=s["last_price"], ratio=None, dm_p=None, verdict="not_applicable")
     route.fulfill(json=body)
@@ -851,10 +856,8 @@ def test_a_no_change_fallback_says_so_and_gives_no_verdict_in_both_languages(
         "2 weeks ahead: no change (no Brazil forecast to apply), not compared with no change"
     }
     assert set(drawn["opacity"]) == {0.35}
-    assert drawn["note"].endswith(
-        f"The {len(drawn['areas'])} faded states' forecasts are no change: Brazil has no "
-        "forecast from their week to apply."
-    )
+    # every state no change: said first, not counted at the end
+    assert drawn["note"].startswith("Every state's forecast is no change (2 weeks ahead: ")
     page.click(".lang-btn[data-lang='pt-BR']")
     _ready(page)
     said = method.inner_text()
@@ -1058,6 +1061,72 @@ def test_a_map_of_only_no_change_forecasts_shows_no_colour_scale(
     assert page.locator(colour_bars).count() == 0
 
 
+MAP_TITLE_JS = "() => document.getElementById('chart-outlook-map').layout.title.text"
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "lead"),
+    [
+        (
+            "en",
+            "Gasoline: no change in any state within 2 weeks (no model forecast)",
+            "Every state's forecast is no change (2 weeks ahead: its last price), not the "
+            "model's: Brazil has no forecast from the states' week to apply, so the map has no "
+            "change to colour. ",
+        ),
+        (
+            "pt-BR",
+            "Gasolina comum: sem mudança em nenhum estado em até 2 semanas (sem previsão do "
+            "modelo)",
+            "A previsão de todos os estados é sem mudança (2 semanas à frente: o último preço), "
+            "não a do modelo: o Brasil não tem previsão da semana dos estados para aplicar, "
+            "então o mapa não tem variação para colorir. ",
+        ),
+    ],
+)
+def test_a_map_of_only_no_change_forecasts_says_so_in_its_title_and_first_words(
+    page: Page, outlook_url: str, lang: str, title: str, lead: str
+) -> None:
+    """Every state no change (the demo's: Brazil's series ends in March 2026, the states' run to
+    June) drew a blank pale map titled "expected change by state", its note saying why only in
+    its last sentence, after offering each state's backtest on hover (which has none to give)."""
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
+    _ready(page)
+    page.wait_for_selector("#chart-outlook-map[data-rendered]", state="attached")
+    # states with the model's forecasts: the usual title and note
+    usual = page.evaluate(MAP_TITLE_JS).replace("<br>", " ")
+    assert usual.startswith(("Gasoline: expected change", "Gasolina comum: variação esperada"))
+    assert not page.inner_text("#outlook-map-note").startswith(lead)
+
+    page.route("**/api/outlook/map?*", _map_no_change)
+    page.reload()
+    _ready(page)
+    page.wait_for_selector("#chart-outlook-map[data-rendered]", state="attached")
+    assert page.evaluate(MAP_TITLE_JS).replace("<br>", " ") == title
+    note = page.inner_text("#outlook-map-note")
+    assert note.startswith(lead), note
+    # no backtest to hover for, and the no-change count is not said twice
+    assert not re.search(r"Hover|Passe o mouse|faded states|estados esmaecidos", note), note
+
+    # one state with the model's forecast: the usual title, and the others counted at the end
+    page.unroute("**/api/outlook/map?*")
+    page.route("**/api/outlook/map?*", lambda route: _map_no_change_but(route, 1))
+    page.reload()
+    _ready(page)
+    page.wait_for_selector("#chart-outlook-map[data-rendered]", state="attached")
+    assert page.evaluate(MAP_TITLE_JS).replace("<br>", " ").startswith(usual[:20])
+    note = page.inner_text("#outlook-map-note")
+    assert not note.startswith(lead), note
+    n = len(page.evaluate(MAP_JS)["areas"]) - 1
+    assert note.endswith(
+        f"The {n} faded states' forecasts are no change: Brazil has no forecast from their week "
+        "to apply."
+        if lang == "en"
+        else f"As previsões dos {n} estados esmaecidos são sem mudança: o Brasil não tem previsão "
+        "da semana deles para aplicar."
+    ), note
+
+
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
 def test_a_map_of_another_week_than_the_fan_says_which_each_shows(
     browser: Browser, tmp_path: Path, lang: str
@@ -1075,6 +1144,8 @@ def test_a_map_of_another_week_than_the_fan_says_which_each_shows(
         newest = max(s["last_week"] for s in states["states"])
         assert (fan["last_week"], newest) == ("2026-03-08", "2026-06-21")
         note = page.inner_text("#outlook-map-note")
+        # every state no change there: said first (above), then which week each chart shows
+        note = note.split(". ", 1)[1]
         assert note.startswith(
             "The map is of the week of Jun 21, 2026, the states' newest stored; the chart above "
             "is of the week of Mar 8, 2026, the newest stored of Brazil. "
@@ -1086,7 +1157,9 @@ def test_a_map_of_another_week_than_the_fan_says_which_each_shows(
         # São Paulo's fan is of the map's week: nothing to tell apart.
         page.select_option("#area", "SP")
         page.wait_for_function("() => location.search.includes('area=SP')")
-        expect(page.locator("#outlook-map-note")).to_have_text(re.compile(r"^(Each|A variação) "))
+        expect(page.locator("#outlook-map-note")).to_have_text(
+            re.compile(r"^(Every state's|A previsão de todos)[^.]*\. (Each|A variação) ")
+        )
         context.close()
 
 

@@ -44,6 +44,7 @@
       "outlook.notApplicable": "Not applicable: the forecasts scored here were no change themselves, so comparing them with the no-change forecast says nothing. The table still shows how far prices moved in a week and how often the bands held them: read the fan as a range of plausible prices.",
       "outlook.mapNoChange": "{ahead}: no change (no Brazil forecast to apply), not compared with no change",
       "outlook.mapWeek": "The map is of the week of {week}, the states' newest stored; the chart above is of the week of {fan}, the newest stored of {area}.",
+      "outlook.mapAllNoChange": "Every state's forecast is no change ({ahead}: its last price), not the model's: Brazil has no forecast from the states' week to apply, so the map has no change to colour.",
       "outlook.mapNoChangeNote.one": "The faded state's forecast is no change: Brazil has no forecast from its week to apply.",
       "outlook.mapNoChangeNote.other": "The {n} faded states' forecasts are no change: Brazil has no forecast from their week to apply.",
       "outlook.behind": "Out of date: this forecast was made from the week of {last} (as of {asOf}), but the week of {newest} has been published since and no newer forecast was made, so its first weeks are already published.",
@@ -67,6 +68,7 @@
       "outlook.band95": "95% band",
       "outlook.actual": "Published later",
       "outlook.map": "{fuel}: expected change by state within 2 weeks",
+      "outlook.mapNone": "{fuel}: no change in any state within 2 weeks (no model forecast)",
       "outlook.mapCsv": "Download the map's CSV",
       "outlook.noMap": "No state outlooks stored for {fuel}.",
       "outlook.onMap.one": "The map shows the one state that has one: pick it as the area.",
@@ -126,6 +128,7 @@
       "outlook.notApplicable": "Não se aplica: as previsões avaliadas aqui eram elas mesmas sem mudança, então compará-las com a previsão sem mudança não diz nada. A tabela ainda mostra quanto os preços andaram em uma semana e quantas vezes as faixas os contiveram: leia o leque como uma faixa de preços plausíveis.",
       "outlook.mapNoChange": "{ahead}: sem mudança (sem previsão do Brasil para aplicar), não comparada com a sem mudança",
       "outlook.mapWeek": "O mapa é da semana de {week}, a mais recente armazenada dos estados; o gráfico acima é da semana de {fan}, a mais recente armazenada da área ({area}).",
+      "outlook.mapAllNoChange": "A previsão de todos os estados é sem mudança ({ahead}: o último preço), não a do modelo: o Brasil não tem previsão da semana dos estados para aplicar, então o mapa não tem variação para colorir.",
       "outlook.mapNoChangeNote.one": "A previsão do estado esmaecido é sem mudança: o Brasil não tem previsão da semana dele para aplicar.",
       "outlook.mapNoChangeNote.other": "As previsões dos {n} estados esmaecidos são sem mudança: o Brasil não tem previsão da semana deles para aplicar.",
       "outlook.behind": "Desatualizada: esta previsão foi feita a partir da semana de {last} (em {asOf}), mas a semana de {newest} já foi publicada e nenhuma previsão mais nova foi feita, então suas primeiras semanas já estão publicadas.",
@@ -149,6 +152,7 @@
       "outlook.band95": "Faixa de 95%",
       "outlook.actual": "Publicado depois",
       "outlook.map": "{fuel}: variação esperada por estado em até 2 semanas",
+      "outlook.mapNone": "{fuel}: sem mudança em nenhum estado em até 2 semanas (sem previsão do modelo)",
       "outlook.mapCsv": "Baixar CSV do mapa",
       "outlook.noMap": "Não há perspectivas por estado para {fuel}.",
       "outlook.onMap.one": "O mapa mostra o único estado que tem uma: escolha-o como área.",
@@ -429,14 +433,19 @@
     // Brazil's March, its workbook's last week): said, not left to the two captions.
     const week = view.available && newest !== view.last_week
       ? t("outlook.mapWeek", { week: fmt.date(newest), fan: fmt.date(view.last_week), area }) : "";
+    const ahead = t("outlook.mapAhead", { weeks: kit.count(map.horizon, "week") });
+    // Every state no change (the demo's: Brazil's weeks end before the states'): a blank map,
+    // so its title and the note's first words say so, and no backtest is offered on hover.
+    const allNoChange = flat === map.states.length && !behindStates.length;
     // The states' own histories are too short for a model: each takes Brazil's forecast change
     // (outlook/pooled.py), so the map is one colour wherever the weeks agree, and says why.
-    note.textContent = [week, t("outlook.mapBrazil"), t("outlook.mapNote", {
-      ahead: t("outlook.mapAhead", { weeks: kit.count(map.horizon, "week") }),
-      min: fmt.num(map.min_scored_weeks, 0), p: fmt.num(map.verdict_p, 2),
-    }), few ? kit.tn("outlook.mapFaded", few) : "",
-    flat ? kit.tn("outlook.mapNoChangeNote", flat) : "",
-    behindStates.length ? kit.tn("outlook.mapBehindNote", behindStates.length) : ""].join(" ").trim();
+    note.textContent = [allNoChange ? t("outlook.mapAllNoChange", { ahead }) : "", week,
+      t("outlook.mapBrazil"), allNoChange ? "" : t("outlook.mapNote", {
+        ahead, min: fmt.num(map.min_scored_weeks, 0), p: fmt.num(map.verdict_p, 2),
+      }), few ? kit.tn("outlook.mapFaded", few) : "",
+      flat && !allNoChange ? kit.tn("outlook.mapNoChangeNote", flat) : "",
+      behindStates.length ? kit.tn("outlook.mapBehindNote", behindStates.length) : ""]
+      .filter(Boolean).join(" ");
     const top = Math.max(0.005, ...map.states.map((s) => Math.abs(s.change)));
     // An out-of-date forecast is drawn grey, apart from the current ones' colour scale.
     const grey = behindStates.length ? [{
@@ -474,7 +483,7 @@
       showscale: flat < map.states.length, // every state no change: no colour to read
       // every fuel is priced in reais (per litre, 13 kg or m³), as the fan's axis says
       hovertemplate: "<b>%{text}</b><br>%{z:+.2f}%<br>R$ %{customdata[0]:.3f} → R$ %{customdata[1]:.3f}<br>%{customdata[2]}<extra></extra>",
-    }, ...grey], kit.mapLayout(t("outlook.map", { fuel })), mapUrl, newest, true); // the states' last published week
+    }, ...grey], kit.mapLayout(t(allNoChange ? "outlook.mapNone" : "outlook.map", { fuel })), mapUrl, newest, true); // the states' last published week
   }
 
   // app.js names the view and its controls (VIEWS.outlook) and draws it with this on load.
