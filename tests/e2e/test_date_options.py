@@ -51,7 +51,7 @@ def test_spaces_around_a_date_are_dropped_in_every_date_option(demo_store) -> No
     )
     assert (released.returncode, released.stderr.splitlines()[-1]) == (
         1,
-        "error: CURRENCY#USD 2022-05-02 is not quarantined",
+        "error: CURRENCY#USD 2022-05-02 is not quarantined: its value is stored (OK)",
     )
 
 
