@@ -126,7 +126,7 @@ finish was stamped, and the log is written by then or never."""
 FIRST_CHECK = timedelta(days=1)
 """What :func:`pay_runs_owed` reads when it never checked: the runs of the last day."""
 RUNS_PAGE = 500
-"""How many run logs (each a few hundred bytes) one Query of :func:`runs_owed` reads."""
+"""How many run logs (each a few hundred bytes) one Query of :func:`owed_runs` reads."""
 
 
 def owed_runs(
@@ -147,13 +147,6 @@ def owed_runs(
             return owed
         # A run's start is its log's key: no two logs of a stage share one.
         through = runs[-1].started_at - timedelta(microseconds=1)
-
-
-def runs_owed(
-    store: Store, stage: str, since: datetime, through: datetime, page: int = RUNS_PAGE
-) -> int:
-    """How many runs :func:`owed_runs` finds."""
-    return len(owed_runs(store, stage, since, through, page))
 
 
 def pay_runs_owed(store: Store, stage: str, now: datetime, why: str) -> int:
