@@ -1544,3 +1544,34 @@ def test_a_day_typed_with_the_keyboard_is_asked_for_only_when_whole(
     starts = [m for url in asked for m in re.findall(r"[?&]start=([^&]*)", url)]
     assert starts and starts[-1] == "2025-03-30", asked
     assert not [day for day in starts if day.startswith("0")], asked
+
+
+def test_an_answer_landing_while_a_year_is_typed_leaves_the_keys_alone(
+    page: Page, stations_url: str
+) -> None:
+    """CI's failure: the answer for "2025-03-30" landed between the year's "2" and "0". The
+    page wrote the field's value under the reader's keys, the year typed on became "0000" (an
+    empty value), and the page went back to its default span, 2025-03-24."""
+    _open(page, stations_url, "view=dispersion&fuel=GASOLINE&lang=en")
+    page.focus("#st-start")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.type("30")
+    page.keyboard.type("2")  # "0002-03-30", not asked for
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('start') === '2025-03-30'"
+    )
+    page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
+    page.keyboard.type("025")
+    page.wait_for_function("() => document.getElementById('st-start').value === '2025-03-30'")
+    page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
+    assert "start=2025-03-30" in page.url
+    # A part cleared to be typed again (an empty value) does not ask for the default span, and
+    # left unfinished the field shows the span shown again.
+    asked: list[str] = []
+    page.on("request", lambda req: asked.append(req.url) if "/api/stations/" in req.url else None)
+    page.keyboard.press("Backspace")
+    assert page.input_value("#st-start") == ""
+    page.locator("#st-fuel").focus()
+    expect(page.locator("#st-start")).to_have_value("2025-03-30")
+    assert "start=2025-03-30" in page.url
+    assert asked == []

@@ -698,8 +698,12 @@
       label.hidden = !label.dataset.views.split(" ").includes(state.view);
     }
     $("st-fuel").closest("label").hidden = state.view === "search";
-    $("st-start").value = state.start;
-    $("st-end").value = state.end;
+    // Not a date field with the focus: the reader's keys are in it, and a value written under
+    // them resets the part being typed (an answer landing between a year's "2" and "0" made
+    // it "0000", an empty value, and the page went back to its default span).
+    for (const [id, key] of [["st-start", "start"], ["st-end", "end"]]) {
+      if ($(id) !== document.activeElement) $(id).value = state[key];
+    }
     $("st-q").value = state.q;
     $("st-csv").href = state.view === "search" && state.q.trim().length < 2 ? "#" : apiUrl("csv");
   }
@@ -776,11 +780,16 @@
       if (state.state && !state.muni.startsWith(`${state.state}|`)) state.muni = "";
       navigate();
     });
-    // A year under 1000 is one still being typed ("2" of 2025 made "0002-03-30"): each was
-    // fetched, refused (422) and a history entry of its own.
-    const typing = (e) => /^0/.test(e.target.value);
-    $("st-start").addEventListener("change", (e) => { if (!typing(e)) { state.start = e.target.value; navigate(); } });
-    $("st-end").addEventListener("change", (e) => { if (!typing(e)) { state.end = e.target.value; navigate(); } });
+    // A date being typed is taken when whole: a year under 1000 is one still being typed ("2"
+    // of 2025 made "0002-03-30", each fetched, refused (422) and a history entry of its own),
+    // and an empty value a part cleared to be typed again (it asked for the default span).
+    // Left unfinished, the field shows the span shown again.
+    for (const [id, key] of [["st-start", "start"], ["st-end", "end"]]) {
+      $(id).addEventListener("change", (e) => {
+        if (e.target.value && !/^0/.test(e.target.value)) { state[key] = e.target.value; navigate(); }
+      });
+      $(id).addEventListener("blur", (e) => { e.target.value = state[key]; });
+    }
     let timer = null;
     $("st-q").addEventListener("input", (e) => {
       state.q = e.target.value;
