@@ -349,9 +349,9 @@ def json_kind(value: object) -> str:
 
 
 def schedule_options(event: Mapping[str, Any], catalog: Catalog) -> ScheduleOptions:
-    """Read ``detail.series`` (keys or prefixes), ``detail.since`` and the switches
-    (``detail.mode``, ``detail.due_only``, ``detail.force``) from a scheduled event; a
-    ValueError naming each field that is wrong."""
+    """Read ``detail.series`` (keys or prefixes), ``detail.since``, the switches
+    (``detail.mode``, ``detail.due_only``, ``detail.force``) and a window's
+    ``detail.last_poll`` from a scheduled event; a ValueError naming each field that is wrong."""
     from aws_lambda_powertools.utilities.parser import parse
     from pydantic import ValidationError
 
