@@ -7,6 +7,14 @@ What it does is orchestrate: group each series' missing dates into streams and e
 
 ``detail.mode = "revise"`` (the daily revision schedule) enqueues one re-read per fetch unit of
 the recent window instead (stages/revise.py); the scraper stores what changed with its history.
+
+A window poll (``detail.due_only``) holds the due series of a source resting after a
+Retry-After one scraper environment heard (shared through the table: homes/aws.py
+``share_rests``) when its rest ends before the window's last poll (``detail.last_poll``): the
+scraper would put their messages off, storing nothing, so every poll of the rest sent them
+again; a poll after the rest asks for them. A rest that outlasts the window holds nothing: the
+poll sends them, as before, and the scraper fetches them at the rest's end, where holding
+them would leave them to the backstop's full scan (every 6 hours), which never holds.
 """
 
 from __future__ import annotations
@@ -21,7 +29,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from fuelpipe.homes.aws import ContextProvider, lazy_context, schedule_options
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ping import answers_ping
-from fuelpipe.stages.due import Due, due_status, poll_pending, poll_pending_in_window
+from fuelpipe.stages.due import (
+    Due,
+    due_status,
+    hold_resting,
+    poll_pending,
+    poll_pending_in_window,
+)
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.revise import revise
 
@@ -49,17 +63,24 @@ def make_handler(get_context: ContextProvider) -> Handler:
             return revised.as_dict()
         series = options.series
         due: list[Due] = []
+        held: list[Due] = []
         if options.due_only:
             # Inside a publication window: scan only series whose publication is out and not
             # stored, so the 5-minute polls cost a few reads when nothing new is due.
             now = home.clock.now()
             due = [d for d in due_status(home.store, series or list(home.catalog), now) if d.is_due]
+            # A source resting after a Retry-After (the table's rest#, read only when something
+            # is due) is not asked when a later poll of this window comes after its rest: the
+            # scraper would put the messages off, so every poll of the rest sent them again.
+            due, held = hold_resting(home, due, now, options.last_poll_at(now))
             series = [d.series for d in due]
             metrics.add_metric(name="SeriesDue", unit=MetricUnit.Count, value=len(series))
-            if not series:
+            if held:
+                metrics.add_metric(name="RestHeld", unit=MetricUnit.Count, value=len(held))
+            elif not series:
                 logger.info("nothing due")
                 return {"keys_scanned": 0, "gaps_found": 0, "messages_sent": 0}
-        report = orchestrate(home, series=series, since=options.since)
+        report = orchestrate(home, series=series, since=options.since, rest_held=len(held))
         # A due date an earlier poll left PENDING (not out yet) is asked again, as `watch`
         # does: it is not a gap, and recheck's backoff would wait past the window. The
         # backstop asks for every PENDING date still inside its publication window, so one
@@ -82,6 +103,13 @@ def make_handler(get_context: ContextProvider) -> Handler:
     return handler
 
 
+def context_provider(settings: Settings, **kwargs: Any) -> ContextProvider:
+    """The orchestrator's composition root: no source (it never fetches), the sources' rests
+    read from the table (homes/aws.py ``share_rests``), so a window poll holds a resting
+    source's due series for a later poll. ``kwargs``: the clock and clients tests inject."""
+    return lazy_context(settings, sources={}, shares_rests=True, **kwargs)
+
+
 # The orchestrator never fetches, so no HTTP source (nor openpyxl) is built or imported.
 # The deploy's health check (fuelpipe/ping.py) is answered before any of this runs.
-lambda_handler = answers_ping("data_clustering", make_handler(lazy_context(SETTINGS, sources={})))
+lambda_handler = answers_ping("data_clustering", make_handler(context_provider(SETTINGS)))

@@ -62,6 +62,11 @@ def test_polls_every_five_minutes_inside_windows_and_rarely_outside(
         assert hours is not None
         lo, _, hi = hours.group(1).partition("-")
         assert int(hi or lo) - int(lo) <= 5  # a window of hours, not the whole day
+        # A window names its cron's last run of the day (São Paulo): a poll holds a resting
+        # source's due series only for a later poll (stages/due.py hold_resting).
+        last = max((h, m) for _, h, m in weekly_runs(props["ScheduleExpression"]))
+        assert schedule_options(event, DEFAULT_CATALOG).last_poll == time(*last)
+        assert props["ScheduleExpressionTimezone"] == "America/Sao_Paulo"
     (backstop,) = backstops.values()
     # Minute 2: never on a window's 5-minute tick (one reserved execution would throttle one).
     assert backstop["ScheduleExpression"] == "cron(2 0/6 * * ? *)"

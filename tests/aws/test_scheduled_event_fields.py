@@ -11,7 +11,7 @@ object has no attribute 'get'``, a traceback naming neither the event nor the fi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,6 +39,9 @@ REFUSED = "not a scheduled event fuelpipe understands: "
         ({"due_only": 1}, "detail.due_only"),
         ({"mode": "revize"}, "detail.mode"),
         ({"mode": True}, "detail.mode"),
+        ({"due_only": True, "last_poll": "24:00"}, "detail.last_poll"),
+        ({"due_only": True, "last_poll": "1:55"}, "detail.last_poll"),
+        ({"due_only": True, "last_poll": 1355}, "detail.last_poll"),
     ],
 )
 def test_data_clustering_refuses_an_odd_switch_naming_it_and_sends_nothing(
@@ -91,6 +94,15 @@ def test_the_template_switches_are_read_as_given() -> None:
         (False, True, None),
         (False, False, "revise"),
     ]
+    window = schedule_options(
+        scheduled_event({"due_only": True, "last_poll": "13:55"}, scheduler=True), DEFAULT_CATALOG
+    )
+    assert window.last_poll == time(13, 55)
+    # On the São Paulo day of the poll, whatever the zone ``now`` is told in.
+    assert window.last_poll_at(datetime(2025, 3, 31, 16, 5, tzinfo=UTC)) == datetime(
+        2025, 3, 31, 13, 55, tzinfo=ZoneInfo("America/Sao_Paulo")
+    )
+    assert read[1].last_poll_at(NOW) is None  # no last poll named: none known
 
 
 # An EventBridge event of another rule (the documented EC2 and S3 examples), routed to a

@@ -15,7 +15,8 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -412,3 +413,98 @@ def test_a_retry_claimed_before_its_source_rests_is_never_quarantined(
     assert {(r.status, r.retry_count) for r in held} == {(Status.PENDING, 4)}
     assert all("not asked before" in (r.reason or "") for r in held)
     assert home.queue.dead_letter_count() == 0
+
+
+FRIDAY_1315 = datetime(2022, 5, 6, 13, 15, tzinfo=SP)
+"""Friday's PTAX close (13:10) is out and not stored; PETR4's closes of the week are not
+stored either. The PTAX window schedule polls until 13:55 (infra/template.yaml)."""
+PTAX_WINDOW = {"series": ["CURRENCY#USD", "STOCK#PETR4"], "due_only": True,
+               "since": "2022-05-02", "last_poll": "13:55"}  # fmt: skip
+
+
+def set_rest(home: StageContext, source: str, ends: datetime) -> None:
+    """Store ``source``'s shared rest ending at ``ends`` (wall clock), as a scraper's note
+    does; an instant already past is a rest that has ended."""
+    name = REST_META + source
+    assert home.store.replace_meta(name, home.store.get_meta(name), ends.isoformat())
+
+
+def clustering_poll(aws_home: AwsHome, clock: ManualClock) -> tuple[StageContext, Any]:
+    """The data_clustering Lambda's own composition root on the test's resources, with USD's
+    closes stored through Thursday: its handler and home."""
+    clustering = load_handler("data_clustering")
+    home = clustering.context_provider(
+        aws_home.settings, clock=clock, dynamodb_client=aws_home.dynamodb,
+        sqs_client=aws_home.sqs,
+    )()  # fmt: skip
+    home.store.put_records(
+        [Record("CURRENCY#USD", date(2022, 5, d), Decimal("5.0"), Status.OK) for d in (2, 3, 4, 5)]
+    )
+    return home, clustering.make_handler(lambda: home)
+
+
+def sent_by_key(home: StageContext) -> dict[str, list[date]]:
+    """The messages on the queue, drained: each one's key and dates."""
+    bodies = [DownloadRequest.from_body(m.body) for m in drain(home.queue)]
+    return {r.keys[0]: r.dates_to_download for r in bodies}
+
+
+def test_a_window_poll_holds_a_resting_source_until_a_later_poll_after_its_rest(
+    aws_home: AwsHome,
+) -> None:
+    """BCB rests 20 minutes (to 13:35), and the PTAX window polls until 13:55: the polls
+    during the rest send nothing for USD's due close (counted as rest_held in the result and
+    the run log) and still send PETR4's gaps; the first poll after the rest sends USD's close.
+    Before, the orchestrator read no rests, and every 5-minute poll of the rest sent USD's
+    close again, for the scraper to put off until the rest ended and then fetch each time."""
+    clock = ManualClock(FRIDAY_1315)
+    home, handler = clustering_poll(aws_home, clock)
+    set_rest(home, "bcb", datetime.now(UTC) + timedelta(minutes=20))
+    event = scheduled_event(PTAX_WINDOW, scheduler=True)
+    reads = rest_reads(aws_home.dynamodb)
+
+    during = handler(event, FakeLambdaContext("data_clustering"))
+
+    assert list(sent_by_key(home)) == ["STOCK#PETR4"]
+    assert (during["rest_held"], during["keys_scanned"]) == (1, 1)
+    assert reads == Counter({"Query": 1})  # the rests: one Query of the rest# entries
+    (run,) = home.store.last_runs()
+    assert (run.stage, run.counts["rest_held"]) == ("data_clustering", 1)
+    clock.advance(timedelta(minutes=5))
+    assert handler(event, FakeLambdaContext("data_clustering"))["rest_held"] == 1
+    assert list(sent_by_key(home)) == ["STOCK#PETR4"]  # not stored: asked every poll
+    set_rest(home, "bcb", datetime.now(UTC) - timedelta(seconds=1))  # the rest has ended
+    clock.advance(timedelta(minutes=15))
+
+    after = handler(event, FakeLambdaContext("data_clustering"))
+
+    assert after["rest_held"] == 0
+    assert sent_by_key(home)["CURRENCY#USD"] == [date(2022, 5, 6)]
+
+
+@pytest.mark.parametrize(
+    ("rest", "last_poll"),
+    [
+        (timedelta(minutes=50), "13:55"),  # to 14:05: past the window's last poll
+        (timedelta(minutes=39, seconds=30), "13:55"),  # to 13:54:30: too near the last poll
+        (timedelta(minutes=20), None),  # no last poll named (a hand-sent event): none known
+    ],
+)
+def test_a_window_poll_asks_a_resting_source_when_no_later_poll_comes_after_its_rest(
+    aws_home: AwsHome, rest: timedelta, last_poll: str | None
+) -> None:
+    """A rest that outlasts the window (or ends too near its last poll to be sure that poll
+    finds it over) holds nothing: the poll sends USD's due close once, as before, and the
+    scraper puts it off until the rest ends and fetches it then. Held, it would wait for the
+    6-hourly backstop's full scan (the unmerged e2267c5b held it whatever the window)."""
+    home, handler = clustering_poll(aws_home, ManualClock(FRIDAY_1315))
+    set_rest(home, "bcb", datetime.now(UTC) + rest)
+    detail = {k: v for k, v in PTAX_WINDOW.items() if k != "last_poll"}
+    event = scheduled_event({**detail, "last_poll": last_poll} if last_poll else detail)
+
+    result = handler(event, FakeLambdaContext("data_clustering"))
+
+    assert result["rest_held"] == 0
+    sent = sent_by_key(home)
+    assert sent["CURRENCY#USD"] == [date(2022, 5, 6)]
+    assert "STOCK#PETR4" in sent

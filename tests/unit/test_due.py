@@ -7,11 +7,24 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import PresentDate, Record, Status
-from fuelpipe.stages.due import Due, _due, due_status, latest_expected, next_wake
+from fuelpipe.homes import build_home
+from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.source import RateLimited
+from fuelpipe.stages.due import (
+    LAST_POLL_SLACK,
+    Due,
+    _due,
+    due_status,
+    hold_resting,
+    latest_expected,
+    next_wake,
+)
+from fuelpipe.stages.source_rest import SourceRests
 
 NOW = datetime(2025, 7, 1, 12, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
 SP_TZ = ZoneInfo("America/Sao_Paulo")
@@ -190,3 +203,32 @@ def test_watch_sleeps_through_a_ptax_holiday_to_the_next_days_first_bulletin() -
     ):
         wake = next_wake([stored], now, intraday=True, catalog=DEFAULT_CATALOG)
         assert wake == datetime(2026, 12, 28, 10, 10, tzinfo=SP_TZ)
+
+
+def test_a_resting_source_is_held_only_while_the_windows_last_poll_comes_after_its_rest(
+    tmp_path: Path,
+) -> None:
+    """BCB rests 30 minutes from 13:15 (to 13:45): a poll holds USD only when the window's
+    last poll comes at least LAST_POLL_SLACK after that, so the last poll surely finds the rest
+    over; a window ending sooner, no known last poll, or a poll at the last one itself holds
+    nothing. The Yahoo series due beside it is never held."""
+    now = datetime(2022, 5, 6, 13, 15, tzinfo=SP_TZ)
+    rests = SourceRests(monotonic=lambda: 0.0)
+    rests.note("bcb", RateLimited("HTTP 429", retry_after=30 * 60))
+    app = build_home(Settings(db=tmp_path / "a.sqlite"), clock=FixedClock(now), rests=rests)
+    usd, petr4 = DEFAULT_CATALOG["CURRENCY#USD"], DEFAULT_CATALOG["STOCK#PETR4"]
+    due = [Due(usd, date(2022, 5, 6), None, True), Due(petr4, date(2022, 5, 5), None, True)]
+    ends = now + timedelta(minutes=30)
+
+    def held(last_poll: datetime | None, at: datetime = now) -> list[str]:
+        ask, kept = hold_resting(app, due, at, last_poll)
+        assert sorted(d.series.key for d in ask + kept) == sorted(d.series.key for d in due)
+        return [d.series.key for d in kept]
+
+    assert held(ends + LAST_POLL_SLACK) == ["CURRENCY#USD"]
+    assert held(ends + LAST_POLL_SLACK - timedelta(seconds=1)) == []  # too near to be sure
+    assert held(ends - timedelta(minutes=10)) == []  # the rest outlasts the window
+    assert held(None) == []  # no later poll known (an event naming no last poll)
+    last = datetime(2022, 5, 6, 13, 55, tzinfo=SP_TZ)
+    assert held(last, at=last) == []  # the last poll holds nothing
+    app.close()

@@ -9,12 +9,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from fuelpipe.aws_region import session_region
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.keys import InvalidKeyError, parse_date_key
 from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.ports.alerts import AlertReader
@@ -244,7 +245,7 @@ def lazy_context(
     """Build the context on first use and keep it for the life of the Lambda environment.
 
     ``shares_rests``: the context keeps the sources' rests in the table (:func:`share_rests`),
-    as the scraper and the retry recheck do."""
+    as the scraper, the retry recheck and the orchestrator do."""
 
     def build() -> StageContext:
         context = build_context(settings, **kwargs)
@@ -258,7 +259,9 @@ def share_rests(context: StageContext) -> StageContext:
     ``MAX_REST``) in its table's meta entries, timed on this machine's wall clock (never the
     business clock): a source that answered 429 or 503 with a Retry-After to one scraper
     environment is asked nothing more by any until it ends (stages/scrape.py:
-    ``defer_if_resting``), and the retry recheck claims none of its retries meanwhile."""
+    ``defer_if_resting``), the retry recheck claims none of its retries meanwhile, and the
+    orchestrator's window polls hold its due series for a later poll of their window that
+    comes after the rest (stages/due.py: ``hold_resting``)."""
     from fuelpipe.adapters.clock import SystemClock
     from fuelpipe.stages.source_rest import SharedRests
 
@@ -282,8 +285,18 @@ class ScheduleOptions:
     """The orchestrator's revision re-reads instead of its gap scan."""
     due_only: bool = False
     """The orchestrator scans only the series whose publication is out and not stored."""
+    last_poll: time | None = None
+    """A window schedule's last poll of the day, São Paulo time (the schedules' time zone):
+    a ``due_only`` poll holds a resting source's due series only when that poll comes after
+    the rest (stages/due.py ``hold_resting``). None: no later poll is known, nothing held."""
     force: bool = False
     """The outlook refreshes even when the data version has not moved (its daily run)."""
+
+    def last_poll_at(self, now: datetime) -> datetime | None:
+        """The instant of :attr:`last_poll` on ``now``'s São Paulo day (None without one)."""
+        if self.last_poll is None:
+            return None
+        return datetime.combine(now.astimezone(SAO_PAULO).date(), self.last_poll, SAO_PAULO)
 
 
 def _event_models() -> Any:
@@ -308,6 +321,8 @@ def _event_models() -> Any:
         mode: Literal["revise"] | None = None
         due_only: StrictBool = False
         force: StrictBool = False
+        last_poll: str | None = Field(default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+        """A window schedule's last poll of the day, ``HH:MM`` São Paulo time."""
 
     class ScheduledEvent(EventBridgeModel):
         # Only a schedule's event: another rule's (an S3 or EC2 notification routed here by
@@ -334,9 +349,9 @@ def json_kind(value: object) -> str:
 
 
 def schedule_options(event: Mapping[str, Any], catalog: Catalog) -> ScheduleOptions:
-    """Read ``detail.series`` (keys or prefixes), ``detail.since`` and the switches
-    (``detail.mode``, ``detail.due_only``, ``detail.force``) from a scheduled event; a
-    ValueError naming each field that is wrong."""
+    """Read ``detail.series`` (keys or prefixes), ``detail.since``, the switches
+    (``detail.mode``, ``detail.due_only``, ``detail.force``) and a window's
+    ``detail.last_poll`` from a scheduled event; a ValueError naming each field that is wrong."""
     from aws_lambda_powertools.utilities.parser import parse
     from pydantic import ValidationError
 
@@ -358,6 +373,7 @@ def schedule_options(event: Mapping[str, Any], catalog: Catalog) -> ScheduleOpti
         mode=detail.mode,
         due_only=detail.due_only,
         force=detail.force,
+        last_poll=time.fromisoformat(detail.last_poll) if detail.last_poll else None,
     )
 
 

@@ -41,10 +41,10 @@ class StageContext:
     visibility timeout): until the scraper answers it, or this passes, polls skip the date."""
     rests: Rests | None = None
     """The sources' Retry-After kept across requests (stages/source_rest.py; the homes supply
-    one to `watch` and `demo --live`, and the AWS home's scraper and retry recheck Lambdas
-    share one through the store); None: a Retry-After counts only inside one fetch (waited
-    within the adapter's cap, or ending the fetch when longer; the dates stay PENDING for the
-    policy's retries), as in `run` and the other Lambdas."""
+    one to `watch` and `demo --live`, and the AWS home's scraper, retry recheck and
+    orchestrator Lambdas share one through the store); None: a Retry-After counts only inside
+    one fetch (waited within the adapter's cap, or ending the fetch when longer; the dates stay
+    PENDING for the policy's retries), as in `run` and the other Lambdas."""
 
     def close(self) -> None:
         """Release the HTTP clients and connections this context holds."""

@@ -267,6 +267,36 @@ def next_retry(
     )
 
 
+LAST_POLL_SLACK = timedelta(minutes=1)
+"""How long before a window's last poll a rest must end for a poll to hold its source's due
+series: the last poll is then sure to find the rest over, though the scheduler's clock and
+the function's differ by a little (an invocation comes late, never early)."""
+
+
+def hold_resting(
+    app: StageContext, due: Sequence[Due], now: datetime, last_poll: datetime | None
+) -> tuple[list[Due], list[Due]]:
+    """``due`` split into the series to ask now and the series held: those whose source rests
+    at ``now`` after a Retry-After (``app.rests``; none without it) and whose rest ends by
+    ``last_poll``, the last poll of this window schedule (less :data:`LAST_POLL_SLACK`). A
+    held series is not asked, so nothing of it is stored, it is due again on the next poll,
+    and a poll after its rest asks it: asked during the rest, every poll would send a message
+    for the scraper to put off until the rest ends. A rest that outlasts the window (or a
+    poll that knows no later one: ``last_poll`` None) holds nothing: the series is asked, as
+    before, and the scraper fetches it at the rest's end, where holding it would leave it to
+    the next full scan, hours later. The rests are read only when something is due and a
+    later poll is known (the AWS home's: one strongly consistent Query of the ``rest#``
+    meta entries)."""
+    if not due or last_poll is None or app.rests is None or now >= last_poll:
+        return list(due), []
+    resting = app.rests.resting(now)
+    by = last_poll - LAST_POLL_SLACK
+    wait = {source for source, until in resting.items() if until <= by}
+    ask = [d for d in due if d.series.source not in wait]
+    held = [d for d in due if d.series.source in wait]
+    return ask, held
+
+
 def poll_pending(app: StageContext, due: Sequence[Due]) -> int:
     """Ask again for due dates that an earlier poll left PENDING (not out yet at the source,
     or a row left out of a workbook: :func:`row_left_out`): a PENDING date is not a gap, so

@@ -29,6 +29,9 @@ class OrchestrateReport(Counters):
     """Moves refused because someone changed the watermark meanwhile (retried next run)."""
     gaps_found: int = 0
     messages_sent: int = 0
+    rest_held: int = 0
+    """Due series the caller left out, their source resting after a Retry-After until before
+    a later poll of the same window (the AWS window polls: stages/due.py ``hold_resting``)."""
 
 
 def audit_due(
@@ -105,6 +108,7 @@ def orchestrate(
     on_key: Callable[[str], None] | None = None,
     audit: bool = False,
     calendars: Callable[[str], Calendar] = get_calendar,
+    rest_held: int = 0,
 ) -> OrchestrateReport:
     """Scan every key once (one keys-only query each), plan the fewest requests, enqueue them.
 
@@ -112,9 +116,11 @@ def orchestrate(
     run); a key with no watermark, whose full audit is due (``gap_audit_interval_s``, daily
     by default) or whose watermark was computed with another calendar, or every key when
     ``audit`` is set, is read in full. ``calendars``: a series' calendar by its name.
+    ``rest_held``: how many due series the caller left out of ``series`` because their source
+    rests, counted in the report and its run log.
     """
     started = app.clock.now()
-    report = OrchestrateReport()
+    report = OrchestrateReport(rest_held=rest_held)
     wanted: list[tuple[Series, list[date]]] = []
     marks = app.store.watermarks()
     every = timedelta(seconds=app.gap_audit_interval_s)
