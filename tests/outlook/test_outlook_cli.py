@@ -290,6 +290,34 @@ def test_show_of_a_fuel_without_an_outlook_names_that_fuel_and_those_that_have_o
     ]
 
 
+def test_show_names_a_fuel_asked_for_with_no_outlook_under_the_others_table(tmp_path):
+    """`outlook show --fuel GASOLINE,DIESEL --area SP` printed gasoline's table and left diesel
+    out unsaid when no refresh had recorded why it has none (the demo's states hold no diesel
+    price): a fuel asked for by name is never dropped silently, in the table or with --json."""
+    db = _two_synthetic_states(tmp_path)
+    env = {"FUELPIPE_DB": str(db), "COLUMNS": "200"}
+    args = ["outlook", "show", "--fuel", "gasoline,diesel", "--area", "SP"]
+    done = CliRunner().invoke(cli, args, env=env)
+    assert done.exit_code == 0, done.output
+    assert "GASOLINE" in done.stdout  # the table
+    assert "note: DIESEL: no stored outlook: no FUEL#DIESEL#SP price is stored" in done.stdout
+    as_json = CliRunner().invoke(cli, [*args, "--json"], env=env)
+    assert [r["fuel"] for r in json.loads(as_json.stdout)] == ["GASOLINE"]
+    assert "note: DIESEL: no stored outlook: no FUEL#DIESEL#SP price is stored" in as_json.stderr
+    # a price stored, but no refresh since: none made yet, not "no price"
+    store = SqliteStore(db)
+    store.put_records([Record("FUEL#DIESEL#SP", date(2026, 5, 3), Decimal("6.1"), Status.OK)])
+    store.close()
+    later = CliRunner().invoke(cli, args, env=env)
+    assert (
+        "note: DIESEL: no stored outlook: none made yet: `fuelpipe run` stores one once a fuel "
+        "has 83 published weeks"
+    ) in " ".join(later.stdout.split())
+    # the bare command (every fuel) lists no note for each fuel SP has no price of
+    bare = CliRunner().invoke(cli, ["outlook", "show", "--area", "SP"], env=env)
+    assert "no stored outlook" not in bare.stdout
+
+
 def test_outlook_without_numpy_prints_one_line_and_exits_2(tmp_path):
     import subprocess
     import sys

@@ -352,12 +352,15 @@ def show(
             return reasons.get(key)
 
         missing: list[tuple[str, SkipReason]] = []  # asked for, none stored, the refresh said why
+        unsaid: list[str] = []  # asked for, none stored, no reason recorded
         for f in fuels:
             records = a.store.query(outlook_key(f, chosen_area))
             if not records:
                 why_none = reason(fuel_key(f, chosen_area))
                 if why_none is not None:
                     missing.append((f, why_none))
+                else:
+                    unsaid.append(f)
                 continue
             try:
                 stored = from_record(records[-1])
@@ -427,6 +430,13 @@ def show(
                 if f not in fuels and a.store.query(outlook_key(f, chosen_area))
             ]
         )
+        # with --fuel, a fuel asked for that has none and no recorded reason: said under the
+        # table too (`-f GASOLINE,DIESEL -a SP` on the demo store dropped diesel unsaid)
+        priced = (
+            a.store.stored_keys([fuel_key(f, chosen_area) for f in unsaid])
+            if out and fuel is not None and unsaid
+            else set()
+        )
     if as_json:
         print(json.dumps(out, indent=2))
     say = cli.err if as_json else cli.console  # with --json, notes on stderr: stdout stays JSON
@@ -438,6 +448,9 @@ def show(
         _table(cli, out, wide=wide)
     for f, why in missing:  # a fuel asked for left out of the table: say why it has none
         say.print(escape(f"note: {f}: no stored outlook: {none_made(why)}"), highlight=False)
+    for f in unsaid if fuel is not None else []:  # asked for by name: never left out unsaid
+        line = f"note: {f}: no stored outlook: {never_made(f, chosen_area, priced)}"
+        say.print(escape(line), highlight=False)
 
 
 def _table(cli: Any, out: list[dict[str, Any]], *, wide: bool) -> None:
@@ -556,6 +569,17 @@ def none_made(why: SkipReason) -> str:
         f"the last refresh made none from the week of {why.week.isoformat()} "
         f"({why.reason}: {why.detail})"
     )
+
+
+def never_made(fuel: str, area: str, priced: set[str]) -> str:
+    """Why a fuel asked for has no stored forecast when no refresh recorded a reason: no price
+    of it is stored in that area (``priced``: the keys that have one), or none was made yet."""
+    from fuelpipe.stages.outlook import MIN_WEEKS
+
+    key = fuel_key(fuel, area)
+    if key not in priced:
+        return f"no {key} price is stored"
+    return f"none made yet: `fuelpipe run` stores one once a fuel has {MIN_WEEKS} published weeks"
 
 
 def used(row: dict[str, Any]) -> str:
