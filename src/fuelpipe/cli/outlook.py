@@ -20,6 +20,7 @@ from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.keys import fuel_key, outlook_key
 
 if TYPE_CHECKING:
+    from fuelpipe.ports.store import Store
     from fuelpipe.stages.outlook import SkipReason
 
 outlook_app = typer.Typer(
@@ -409,33 +410,8 @@ def show(
                     ],
                 }
             )
-        # none here: the areas that have one (the demo's states, not Brazil)
-        elsewhere = (
-            []
-            if out
-            else [
-                other
-                for other in AREAS
-                if other != chosen_area and any(a.store.query(outlook_key(f, other)) for f in fuels)
-            ]
-        )
-        # with --fuel: the other fuels this area has one for (the demo's states: gasoline and
-        # ethanol), else "no stored outlook for SP" read as if SP had none at all
-        other_fuels = (
-            []
-            if out or fuel is None
-            else [
-                f
-                for f in FUEL_PRODUCTS
-                if f not in fuels and a.store.query(outlook_key(f, chosen_area))
-            ]
-        )
-        # with --fuel, a fuel asked for that has none and no recorded reason: said under the
-        # table too (`-f GASOLINE,DIESEL -a SP` on the demo store dropped diesel unsaid)
-        priced = (
-            a.store.stored_keys([fuel_key(f, chosen_area) for f in unsaid])
-            if out and fuel is not None and unsaid
-            else set()
+        elsewhere, other_fuels, priced = _pointers(
+            a.store, chosen_area, fuels, asked=fuel is not None, shown=bool(out), unsaid=unsaid
         )
     if as_json:
         print(json.dumps(out, indent=2))
@@ -446,11 +422,57 @@ def show(
         return
     if not as_json:
         _table(cli, out, wide=wide)
-    for f, why in missing:  # a fuel asked for left out of the table: say why it has none
-        say.print(escape(f"note: {f}: no stored outlook: {none_made(why)}"), highlight=False)
-    for f in unsaid if fuel is not None else []:  # asked for by name: never left out unsaid
-        line = f"note: {f}: no stored outlook: {never_made(f, chosen_area, priced)}"
-        say.print(escape(line), highlight=False)
+    _left_out(say, missing, unsaid if fuel is not None else [], chosen_area, priced)
+
+
+def _pointers(
+    store: Store, area: str, fuels: list[str], *, asked: bool, shown: bool, unsaid: list[str]
+) -> tuple[list[str], list[str], set[str]]:
+    """Where `outlook show` points when what was asked has no stored forecast: the other
+    areas that have one (none ``shown``), the other fuels ``area`` has one for (fuels
+    ``asked`` by name, none shown), and which of the fuels ``unsaid`` have a price stored
+    there (some shown, fuels asked by name)."""
+    # none here: the areas that have one (the demo's states for REGION_N, and Brazil)
+    elsewhere = (
+        []
+        if shown
+        else [
+            other
+            for other in AREAS
+            if other != area and any(store.query(outlook_key(f, other)) for f in fuels)
+        ]
+    )
+    # with --fuel: the other fuels this area has one for (the demo's states: gasoline and
+    # ethanol), else "no stored outlook for SP" read as if SP had none at all
+    other_fuels = (
+        []
+        if shown or not asked
+        else [f for f in FUEL_PRODUCTS if f not in fuels and store.query(outlook_key(f, area))]
+    )
+    # with --fuel, a fuel asked for that has none and no recorded reason: said under the
+    # table too (`-f GASOLINE,DIESEL -a SP` on the demo store dropped diesel unsaid)
+    priced: set[str] = (
+        store.stored_keys([fuel_key(f, area) for f in unsaid])
+        if shown and asked and unsaid
+        else set()
+    )
+    return elsewhere, other_fuels, priced
+
+
+def _left_out(
+    console: Any,
+    missing: list[tuple[str, SkipReason]],
+    unsaid: list[str],
+    area: str,
+    priced: set[str],
+) -> None:
+    """`outlook show`'s notes under the table on the fuels asked for that have no stored
+    forecast: why, where the last refresh recorded it (``missing``), else whether a price of
+    the fuel is stored (``unsaid``, asked for by name: never left out unsaid)."""
+    lines = [f"note: {f}: no stored outlook: {none_made(why)}" for f, why in missing]
+    lines += [f"note: {f}: no stored outlook: {never_made(f, area, priced)}" for f in unsaid]
+    for line in lines:
+        console.print(escape(line), highlight=False)
 
 
 def _table(cli: Any, out: list[dict[str, Any]], *, wide: bool) -> None:
