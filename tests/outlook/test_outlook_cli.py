@@ -285,8 +285,36 @@ def test_show_of_a_fuel_without_an_outlook_names_that_fuel_and_those_that_have_o
     ]
     nowhere = CliRunner().invoke(cli, ["outlook", "show", "--fuel", "DIESEL"], env=env)
     assert nowhere.stdout.splitlines() == [
-        "no stored outlook for DIESEL in BR yet: `fuelpipe run` stores one once a fuel has "
-        "83 published weeks"
+        "no stored outlook for DIESEL in BR yet: no weekly price of DIESEL in BR is stored; "
+        "`fuelpipe run` stores one once a fuel has 83 published weeks"
+    ]
+
+
+def test_show_with_no_outlook_says_whether_a_price_asked_for_is_stored(tmp_path):
+    """With no stored outlook, no reason recorded and none elsewhere, `outlook show` said
+    "`fuelpipe run` stores one once a fuel has 83 published weeks" alike on a store with no
+    ANP price and on one whose prices await their first refresh (the page says "0 stored"):
+    it says when no price asked for is stored. SYNTHETIC prices, ten weeks of one fuel."""
+    db = tmp_path / "store.sqlite"
+    store = SqliteStore(db)
+    store.put_records(
+        [
+            Record(fuel_key("GASOLINE", "BR"), date(2025, 1, 5) + timedelta(weeks=i), p, Status.OK)
+            for i in range(10)
+            for p in [Decimal("6.1")]
+        ]
+    )
+    store.close()
+    env = {"FUELPIPE_DB": str(db), "COLUMNS": "200"}
+    lines = {
+        fuels: CliRunner().invoke(cli, ["outlook", "show", *fuels], env=env).stdout.splitlines()
+        for fuels in ((), ("--fuel", "GASOLINE"), ("--fuel", "LPG"))
+    }
+    wait = "`fuelpipe run` stores one once a fuel has 83 published weeks"
+    assert lines[()] == [f"no stored outlook for BR yet: {wait}"]  # gasoline's are stored
+    assert lines[("--fuel", "GASOLINE")] == [f"no stored outlook for GASOLINE in BR yet: {wait}"]
+    assert lines[("--fuel", "LPG")] == [
+        f"no stored outlook for LPG in BR yet: no weekly price of LPG in BR is stored; {wait}"
     ]
 
 

@@ -418,7 +418,7 @@ def show(
     say = cli.err if as_json else cli.console  # with --json, notes on stderr: stdout stays JSON
     if not out:
         asked = chosen_area if fuel is None else f"{', '.join(fuels)} in {chosen_area}"
-        _none_stored(say, asked, missing, other_fuels, elsewhere)
+        _none_stored(say, asked, missing, other_fuels, elsewhere, priced=bool(priced))
         return
     if not as_json:
         _table(cli, out, wide=wide)
@@ -450,10 +450,11 @@ def _pointers(
         else [f for f in FUEL_PRODUCTS if f not in fuels and store.query(outlook_key(f, area))]
     )
     # with --fuel, a fuel asked for that has none and no recorded reason: said under the
-    # table too (`-f GASOLINE,DIESEL -a SP` on the demo store dropped diesel unsaid)
+    # table too (`-f GASOLINE,DIESEL -a SP` on the demo store dropped diesel unsaid); none
+    # shown: whether any price asked for is stored (a store with no ANP price is told so)
     priced: set[str] = (
-        store.stored_keys([fuel_key(f, area) for f in unsaid])
-        if shown and asked and unsaid
+        store.stored_keys([fuel_key(f, area) for f in (unsaid if shown else fuels)])
+        if not shown or (asked and unsaid)
         else set()
     )
     return elsewhere, other_fuels, priced
@@ -519,10 +520,12 @@ def _none_stored(
     missing: list[tuple[str, SkipReason]],
     other_fuels: list[str],
     elsewhere: list[str],
+    *,
+    priced: bool,
 ) -> None:
     """`outlook show`'s one line (on ``console``) when nothing asked for has a stored forecast:
     why, where the last refresh recorded it (``missing``), else where one is stored, else what
-    stores one."""
+    stores one, saying when no price asked for is stored (not ``priced``)."""
     from fuelpipe.stages.outlook import MIN_WEEKS
 
     there = f"stored for: {', '.join(elsewhere)} (`--area {elsewhere[0]}`)" if elsewhere else ""
@@ -539,9 +542,10 @@ def _none_stored(
     elif there:
         console.print(f"no stored outlook for {asked}; {there}")
     else:
+        unpriced = "" if priced else f"no weekly price of {asked} is stored; "
         console.print(
-            f"no stored outlook for {asked} yet: `fuelpipe run` stores one once a fuel "
-            f"has {MIN_WEEKS} published weeks"
+            f"no stored outlook for {asked} yet: {unpriced}`fuelpipe run` stores one once a "
+            f"fuel has {MIN_WEEKS} published weeks"
         )
 
 
