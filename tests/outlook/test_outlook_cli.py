@@ -346,6 +346,16 @@ def test_show_names_a_fuel_asked_for_with_no_outlook_under_the_others_table(tmp_
     assert "no stored outlook" not in bare.stdout
 
 
+def test_show_help_says_where_the_accuracy_is():
+    """`outlook show` prints a nowcast with bands and no word on whether it beats no change
+    (for LPG it does not, docs/OUTLOOK.md): its help says where that is."""
+    done = CliRunner().invoke(cli, ["outlook", "show", "--help"], env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.stdout.split())
+    assert "whether the model beats the no-change forecast" in said
+    assert "`fuelpipe outlook backtest`" in said and "Outlook view" in said
+
+
 def test_outlook_without_numpy_prints_one_line_and_exits_2(tmp_path):
     import subprocess
     import sys

@@ -330,6 +330,10 @@ def show(
     The table fits 100 columns: when the forecasts were made ("as of", São Paulo time) is in
     its title, a fuel at a time when they differ; --wide puts it on every row, and --json
     gives every field (as_of in UTC, as every CLI JSON gives instants).
+
+    It shows no accuracy: whether the model beats the no-change forecast is in `fuelpipe
+    outlook backtest` (on the bundled history) and the dashboard's Outlook view (on this
+    store's last three years, with its verdict).
     """
     cli = _cli()
     cli.refuse_wide(wide, "--json" if as_json else None, "every field (as_of too)")
