@@ -362,6 +362,36 @@ def test_the_accuracy_table_counts_the_weeks_its_errors_are_over(
     assert second.isdigit(), second
 
 
+@pytest.mark.parametrize(
+    ("lang", "c80", "c95"),
+    [("en", "60% (all 22: 82%)", "85% (all 22: 95%)"),
+     ("pt-BR", "60% (todas as 22: 82%)", "85% (todas as 22: 95%)")],
+)  # fmt: skip
+def test_the_accuracy_tables_coverage_is_over_the_weeks_its_errors_are_over(
+    page: Page, outlook_url: str, lang: str, c80: str, c95: str
+) -> None:
+    """A state's row read "8 of 22" weeks scored, its errors over the model's 8, and then
+    "82%" coverage: every scored week's, the no-change fallback's 14 too, where the model's
+    own bands held 62.5% (the demo's SP gasoline): the coverage is the model's own weeks'
+    first, every week's after it; a row with no fallback week keeps its one figure. SYNTHETIC
+    figures in the API's answer (the page alone under test)."""
+
+    def partly(route: Route) -> None:
+        body = route.fetch().json()
+        body["accuracy"][0].update(n=22, no_change_n=14, coverage80=0.82, coverage95=0.95)
+        body["accuracy"][0].update(coverage80_model=0.6, coverage95_model=0.85)
+        body["accuracy"][1].update(no_change_n=0, coverage80=0.8, coverage80_model=0.8)
+        route.fulfill(json=body)
+
+    page.route("**/api/outlook?*", partly)
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=SP&lang={lang}")
+    _ready(page)
+    first = page.locator("#outlook-accuracy tr[data-horizon='1'] td")
+    expect(first.nth(6)).to_have_text(c80)
+    expect(first.nth(7)).to_have_text(c95)
+    expect(page.locator("#outlook-accuracy tr[data-horizon='2'] td").nth(6)).to_have_text("80%")
+
+
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
 def test_a_bias_that_rounds_to_zero_reads_zero_not_minus_zero(
     page: Page, outlook_url: str, lang: str

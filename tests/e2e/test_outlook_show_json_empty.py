@@ -17,7 +17,8 @@ def test_an_empty_store_prints_an_empty_array_and_says_what_stores_one(tmp_path)
     done = fuelpipe("outlook", "show", "--json", env=env)
     assert json.loads(done.stdout) == []
     assert done.stderr.splitlines() == [
-        "no stored outlook for BR yet: `fuelpipe run` stores one once a fuel has 83 published weeks"
+        "no stored outlook for BR yet: no weekly price of BR is stored; `fuelpipe run` stores "
+        "one once a fuel has 83 published weeks"
     ]
     table = fuelpipe("outlook", "show", env=env)  # the same words the table form prints
     assert table.stdout.splitlines() == done.stderr.splitlines()

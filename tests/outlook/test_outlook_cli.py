@@ -285,9 +285,75 @@ def test_show_of_a_fuel_without_an_outlook_names_that_fuel_and_those_that_have_o
     ]
     nowhere = CliRunner().invoke(cli, ["outlook", "show", "--fuel", "DIESEL"], env=env)
     assert nowhere.stdout.splitlines() == [
-        "no stored outlook for DIESEL in BR yet: `fuelpipe run` stores one once a fuel has "
-        "83 published weeks"
+        "no stored outlook for DIESEL in BR yet: no weekly price of DIESEL in BR is stored; "
+        "`fuelpipe run` stores one once a fuel has 83 published weeks"
     ]
+
+
+def test_show_with_no_outlook_says_whether_a_price_asked_for_is_stored(tmp_path):
+    """With no stored outlook, no reason recorded and none elsewhere, `outlook show` said
+    "`fuelpipe run` stores one once a fuel has 83 published weeks" alike on a store with no
+    ANP price and on one whose prices await their first refresh (the page says "0 stored"):
+    it says when no price asked for is stored. SYNTHETIC prices, ten weeks of one fuel."""
+    db = tmp_path / "store.sqlite"
+    store = SqliteStore(db)
+    store.put_records(
+        [
+            Record(fuel_key("GASOLINE", "BR"), date(2025, 1, 5) + timedelta(weeks=i), p, Status.OK)
+            for i in range(10)
+            for p in [Decimal("6.1")]
+        ]
+    )
+    store.close()
+    env = {"FUELPIPE_DB": str(db), "COLUMNS": "200"}
+    lines = {
+        fuels: CliRunner().invoke(cli, ["outlook", "show", *fuels], env=env).stdout.splitlines()
+        for fuels in ((), ("--fuel", "GASOLINE"), ("--fuel", "LPG"))
+    }
+    wait = "`fuelpipe run` stores one once a fuel has 83 published weeks"
+    assert lines[()] == [f"no stored outlook for BR yet: {wait}"]  # gasoline's are stored
+    assert lines[("--fuel", "GASOLINE")] == [f"no stored outlook for GASOLINE in BR yet: {wait}"]
+    assert lines[("--fuel", "LPG")] == [
+        f"no stored outlook for LPG in BR yet: no weekly price of LPG in BR is stored; {wait}"
+    ]
+
+
+def test_show_names_a_fuel_asked_for_with_no_outlook_under_the_others_table(tmp_path):
+    """`outlook show --fuel GASOLINE,DIESEL --area SP` printed gasoline's table and left diesel
+    out unsaid when no refresh had recorded why it has none (the demo's states hold no diesel
+    price): a fuel asked for by name is never dropped silently, in the table or with --json."""
+    db = _two_synthetic_states(tmp_path)
+    env = {"FUELPIPE_DB": str(db), "COLUMNS": "200"}
+    args = ["outlook", "show", "--fuel", "gasoline,diesel", "--area", "SP"]
+    done = CliRunner().invoke(cli, args, env=env)
+    assert done.exit_code == 0, done.output
+    assert "GASOLINE" in done.stdout  # the table
+    assert "note: DIESEL: no stored outlook: no FUEL#DIESEL#SP price is stored" in done.stdout
+    as_json = CliRunner().invoke(cli, [*args, "--json"], env=env)
+    assert [r["fuel"] for r in json.loads(as_json.stdout)] == ["GASOLINE"]
+    assert "note: DIESEL: no stored outlook: no FUEL#DIESEL#SP price is stored" in as_json.stderr
+    # a price stored, but no refresh since: none made yet, not "no price"
+    store = SqliteStore(db)
+    store.put_records([Record("FUEL#DIESEL#SP", date(2026, 5, 3), Decimal("6.1"), Status.OK)])
+    store.close()
+    later = CliRunner().invoke(cli, args, env=env)
+    assert (
+        "note: DIESEL: no stored outlook: none made yet: `fuelpipe run` stores one once a fuel "
+        "has 83 published weeks"
+    ) in " ".join(later.stdout.split())
+    # the bare command (every fuel) lists no note for each fuel SP has no price of
+    bare = CliRunner().invoke(cli, ["outlook", "show", "--area", "SP"], env=env)
+    assert "no stored outlook" not in bare.stdout
+
+
+def test_show_help_says_where_the_accuracy_is():
+    """`outlook show` prints a nowcast with bands and no word on whether it beats no change
+    (for LPG it does not, docs/OUTLOOK.md): its help says where that is."""
+    done = CliRunner().invoke(cli, ["outlook", "show", "--help"], env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.stdout.split())
+    assert "whether the model beats the no-change forecast" in said
+    assert "`fuelpipe outlook backtest`" in said and "Outlook view" in said
 
 
 def test_outlook_without_numpy_prints_one_line_and_exits_2(tmp_path):

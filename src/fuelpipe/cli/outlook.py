@@ -20,6 +20,7 @@ from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.keys import fuel_key, outlook_key
 
 if TYPE_CHECKING:
+    from fuelpipe.ports.store import Store
     from fuelpipe.stages.outlook import SkipReason
 
 outlook_app = typer.Typer(
@@ -329,6 +330,10 @@ def show(
     The table fits 100 columns: when the forecasts were made ("as of", São Paulo time) is in
     its title, a fuel at a time when they differ; --wide puts it on every row, and --json
     gives every field (as_of in UTC, as every CLI JSON gives instants).
+
+    It shows no accuracy: whether the model beats the no-change forecast is in `fuelpipe
+    outlook backtest` (on the bundled history) and the dashboard's Outlook view (on this
+    store's last three years, with its verdict).
     """
     cli = _cli()
     cli.refuse_wide(wide, "--json" if as_json else None, "every field (as_of too)")
@@ -352,12 +357,15 @@ def show(
             return reasons.get(key)
 
         missing: list[tuple[str, SkipReason]] = []  # asked for, none stored, the refresh said why
+        unsaid: list[str] = []  # asked for, none stored, no reason recorded
         for f in fuels:
             records = a.store.query(outlook_key(f, chosen_area))
             if not records:
                 why_none = reason(fuel_key(f, chosen_area))
                 if why_none is not None:
                     missing.append((f, why_none))
+                else:
+                    unsaid.append(f)
                 continue
             try:
                 stored = from_record(records[-1])
@@ -406,38 +414,70 @@ def show(
                     ],
                 }
             )
-        # none here: the areas that have one (the demo's states, not Brazil)
-        elsewhere = (
-            []
-            if out
-            else [
-                other
-                for other in AREAS
-                if other != chosen_area and any(a.store.query(outlook_key(f, other)) for f in fuels)
-            ]
-        )
-        # with --fuel: the other fuels this area has one for (the demo's states: gasoline and
-        # ethanol), else "no stored outlook for SP" read as if SP had none at all
-        other_fuels = (
-            []
-            if out or fuel is None
-            else [
-                f
-                for f in FUEL_PRODUCTS
-                if f not in fuels and a.store.query(outlook_key(f, chosen_area))
-            ]
+        elsewhere, other_fuels, priced = _pointers(
+            a.store, chosen_area, fuels, asked=fuel is not None, shown=bool(out), unsaid=unsaid
         )
     if as_json:
         print(json.dumps(out, indent=2))
     say = cli.err if as_json else cli.console  # with --json, notes on stderr: stdout stays JSON
     if not out:
         asked = chosen_area if fuel is None else f"{', '.join(fuels)} in {chosen_area}"
-        _none_stored(say, asked, missing, other_fuels, elsewhere)
+        _none_stored(say, asked, missing, other_fuels, elsewhere, priced=bool(priced))
         return
     if not as_json:
         _table(cli, out, wide=wide)
-    for f, why in missing:  # a fuel asked for left out of the table: say why it has none
-        say.print(escape(f"note: {f}: no stored outlook: {none_made(why)}"), highlight=False)
+    _left_out(say, missing, unsaid if fuel is not None else [], chosen_area, priced)
+
+
+def _pointers(
+    store: Store, area: str, fuels: list[str], *, asked: bool, shown: bool, unsaid: list[str]
+) -> tuple[list[str], list[str], set[str]]:
+    """Where `outlook show` points when what was asked has no stored forecast: the other
+    areas that have one (none ``shown``), the other fuels ``area`` has one for (fuels
+    ``asked`` by name, none shown), and which of the fuels ``unsaid`` have a price stored
+    there (some shown, fuels asked by name)."""
+    # none here: the areas that have one (the demo's states for REGION_N, and Brazil)
+    elsewhere = (
+        []
+        if shown
+        else [
+            other
+            for other in AREAS
+            if other != area and any(store.query(outlook_key(f, other)) for f in fuels)
+        ]
+    )
+    # with --fuel: the other fuels this area has one for (the demo's states: gasoline and
+    # ethanol), else "no stored outlook for SP" read as if SP had none at all
+    other_fuels = (
+        []
+        if shown or not asked
+        else [f for f in FUEL_PRODUCTS if f not in fuels and store.query(outlook_key(f, area))]
+    )
+    # with --fuel, a fuel asked for that has none and no recorded reason: said under the
+    # table too (`-f GASOLINE,DIESEL -a SP` on the demo store dropped diesel unsaid); none
+    # shown: whether any price asked for is stored (a store with no ANP price is told so)
+    priced: set[str] = (
+        store.stored_keys([fuel_key(f, area) for f in (unsaid if shown else fuels)])
+        if not shown or (asked and unsaid)
+        else set()
+    )
+    return elsewhere, other_fuels, priced
+
+
+def _left_out(
+    console: Any,
+    missing: list[tuple[str, SkipReason]],
+    unsaid: list[str],
+    area: str,
+    priced: set[str],
+) -> None:
+    """`outlook show`'s notes under the table on the fuels asked for that have no stored
+    forecast: why, where the last refresh recorded it (``missing``), else whether a price of
+    the fuel is stored (``unsaid``, asked for by name: never left out unsaid)."""
+    lines = [f"note: {f}: no stored outlook: {none_made(why)}" for f, why in missing]
+    lines += [f"note: {f}: no stored outlook: {never_made(f, area, priced)}" for f in unsaid]
+    for line in lines:
+        console.print(escape(line), highlight=False)
 
 
 def _table(cli: Any, out: list[dict[str, Any]], *, wide: bool) -> None:
@@ -484,10 +524,12 @@ def _none_stored(
     missing: list[tuple[str, SkipReason]],
     other_fuels: list[str],
     elsewhere: list[str],
+    *,
+    priced: bool,
 ) -> None:
     """`outlook show`'s one line (on ``console``) when nothing asked for has a stored forecast:
     why, where the last refresh recorded it (``missing``), else where one is stored, else what
-    stores one."""
+    stores one, saying when no price asked for is stored (not ``priced``)."""
     from fuelpipe.stages.outlook import MIN_WEEKS
 
     there = f"stored for: {', '.join(elsewhere)} (`--area {elsewhere[0]}`)" if elsewhere else ""
@@ -504,9 +546,10 @@ def _none_stored(
     elif there:
         console.print(f"no stored outlook for {asked}; {there}")
     else:
+        unpriced = "" if priced else f"no weekly price of {asked} is stored; "
         console.print(
-            f"no stored outlook for {asked} yet: `fuelpipe run` stores one once a fuel "
-            f"has {MIN_WEEKS} published weeks"
+            f"no stored outlook for {asked} yet: {unpriced}`fuelpipe run` stores one once a "
+            f"fuel has {MIN_WEEKS} published weeks"
         )
 
 
@@ -556,6 +599,17 @@ def none_made(why: SkipReason) -> str:
         f"the last refresh made none from the week of {why.week.isoformat()} "
         f"({why.reason}: {why.detail})"
     )
+
+
+def never_made(fuel: str, area: str, priced: set[str]) -> str:
+    """Why a fuel asked for has no stored forecast when no refresh recorded a reason: no price
+    of it is stored in that area (``priced``: the keys that have one), or none was made yet."""
+    from fuelpipe.stages.outlook import MIN_WEEKS
+
+    key = fuel_key(fuel, area)
+    if key not in priced:
+        return f"no {key} price is stored"
+    return f"none made yet: `fuelpipe run` stores one once a fuel has {MIN_WEEKS} published weeks"
 
 
 def used(row: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@
       "outlook.ratioFoot": "{weeks} since {from}",
       "outlook.ratioFootPart": "{model} of {weeks} since {from}, the others no change",
       "outlook.nPart": "{model} of {n}",
+      "outlook.covPart": "{model} (all {n}: {all})",
       "outlook.notScored": "no week scored yet",
       "outlook.noAccuracy": "No backtest to show: there is no outlook for {fuel} ({area}).",
       "outlook.beats": "The model beat the no-change forecast here: at 1 week its mean absolute error was {ratio} of no-change's over the last {weeks} (80% bands held {c80}, 95% bands {c95}).",
@@ -104,6 +105,7 @@
       "outlook.ratioFoot": "{weeks} desde {from}",
       "outlook.ratioFootPart": "{model} de {weeks} desde {from}, as demais sem mudança",
       "outlook.nPart": "{model} de {n}",
+      "outlook.covPart": "{model} (todas as {n}: {all})",
       "outlook.notScored": "nenhuma semana avaliada ainda",
       "outlook.noAccuracy": "Sem backtest para mostrar: não há perspectiva para {fuel} ({area}).",
       "outlook.beats": "O modelo superou a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {weeks} (faixas de 80% acertaram {c80}, de 95% {c95}).",
@@ -226,7 +228,11 @@
       head.append(th);
     }
     const body = table.createTBody();
+    const pct = (x) => kit.fmt.pct(x === null || x === undefined ? null : x * 100, 0, false);
     for (const a of view.accuracy) {
+      // over the model's own weeks, as the errors beside it ("8 of 22"); every week's after
+      const cover = (own, all) => a.no_change_n && a.n > a.no_change_n && own !== null && own !== undefined
+        ? kit.t("outlook.covPart", { model: pct(own), n: a.n, all: pct(all) }) : pct(all);
       const row = body.insertRow();
       row.dataset.horizon = String(a.horizon);
       const cells = [
@@ -237,8 +243,8 @@
         kit.fmt.money(a.mae, view.unit, 3),
         kit.fmt.money(a.naive_mae, view.unit, 3), kit.fmt.num(a.ratio, 2),
         // rounded first: a bias of -0.0001 read "-R$0.000", a sign on nothing
-        kit.fmt.money(a.bias === null ? null : Number(a.bias.toFixed(3)) || 0, view.unit, 3), kit.fmt.pct(a.coverage80 === null ? null : a.coverage80 * 100, 0, false),
-        kit.fmt.pct(a.coverage95 === null ? null : a.coverage95 * 100, 0, false),
+        kit.fmt.money(a.bias === null ? null : Number(a.bias.toFixed(3)) || 0, view.unit, 3),
+        cover(a.coverage80_model, a.coverage80), cover(a.coverage95_model, a.coverage95),
       ];
       for (const text of cells) row.insertCell().textContent = text;
       if (a.ratio !== null && a.ratio >= 1) row.classList.add("worse");
