@@ -533,10 +533,10 @@ def status(
         bool,
         typer.Option(
             "--wide",
-            help="The files' table with every column (about 225 wide): each file's source "
+            help="The files' table with every column (about 245 wide): each file's source "
             "(URL or path), the instant of its ingest to the microsecond (São Paulo time), the "
-            "replaced and rejected rows and its reports each in a column. --json always has "
-            "them.",
+            "replaced and rejected rows, its reports and what its latest ingest was (--force, "
+            "changed nothing) each in a column. --json always has them.",
         ),
     ] = False,
 ) -> None:
@@ -546,8 +546,10 @@ def status(
     The files' table fits 100 columns: each file's name, when it was ingested (São Paulo time
     with its offset, to the minute, as the other commands show instants; --json: UTC, as the
     manifest keeps it), its rows and those written, the replaced and rejected rows when not 0,
-    and a line below it per file that wrote reports in _reports/; --wide adds each file's
-    source (the URL or path it was read from) and --json gives every field.
+    and a line below it per file that wrote reports in _reports/. The counts are the file's
+    latest ingest's: when it was given --force, or changed nothing (no row written or
+    replaced), the "to look at" column says so. --wide adds each file's source (the URL or
+    path it was read from) and --json gives every field.
     """
     from fuelpipe.cli.main import refuse_wide
 
@@ -612,6 +614,15 @@ def _file_counts(parts: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
+def _latest(entry: dict[str, Any], n: dict[str, int]) -> str | None:
+    """What a file's latest ingest (the one its counts are) was, when a reader would not tell
+    from the counts: given --force (``forced``), and whether it changed nothing in the lake
+    (no row written or replaced: every record was there, a duplicate or rejected)."""
+    forced = "--force" if entry.get("forced") else None
+    nothing = "changed nothing" if n["written"] == 0 and n["replaced"] == 0 else None
+    return ": ".join(w for w in (forced, nothing) if w) or None
+
+
 def _sao_paulo(instant: str, timespec: str = "auto") -> str:
     """A manifest's instant (UTC, to the microsecond) in São Paulo time with its offset, as the
     other commands show instants (``2025-04-20T07:15-03:00`` to the minute)."""
@@ -628,8 +639,9 @@ def _narrow_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
         *(Column(head, justify="right") for head in ("rows", "written")),
         Column("to look at", max_width=display.LOOK_AT_WIDTH),
         title=title,
-        caption="to look at: replaced and rejected rows when not 0; each file's source: "
-        "--wide or --json",
+        caption="to look at: replaced and rejected rows when not 0, whether the latest "
+        "ingest was given --force and whether it changed nothing (the counts are its own); "
+        "each file's source: --wide or --json",
         caption_justify="left",
     )
     names = Counter(entry.get("name", key) for key, entry in files)
@@ -644,7 +656,11 @@ def _narrow_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
             _sao_paulo(entry["ingested_at"], "minutes"),
             f"{n['rows']:,}",
             f"{n['written']:,}",
-            ", ".join(f"{n[k]:,} {k}" for k in ("replaced", "rejected") if n[k]) or "-",
+            ", ".join(
+                [f"{n[k]:,} {k}" for k in ("replaced", "rejected") if n[k]]
+                + [w for w in [_latest(entry, n)] if w]
+            )
+            or "-",
         )
     return table
 
@@ -660,6 +676,7 @@ def _wide_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
         "replaced",
         "rejected",
         "reports (_reports/)",
+        "latest ingest",
         title=title,
     )
     for key, entry in files:
@@ -670,6 +687,7 @@ def _wide_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
             _sao_paulo(entry["ingested_at"]),
             *(f"{n[k]:,}" for k in ("rows", "written", "replaced", "rejected")),
             escape("\n".join(entry.get("reports", []))),
+            escape(_latest(entry, n) or "-"),
         )
     return table
 

@@ -815,6 +815,7 @@ class StationLake:
             source=source,
             whole=not any(r.unreadable for r in reports),
             earlier=revised.earlier(),
+            forced=force,
         )
         return reports
 
@@ -853,13 +854,16 @@ class StationLake:
         source: str,
         whole: bool = True,
         earlier: Sequence[str] = (),
+        forced: bool = False,
     ) -> None:
         """This version's reports (its rejected, differing and revised lines, each its own
         file named by ``report_stem``: a later version neither replaces nor leaves them
         pointing at its own lines), then the file's entry in the manifest under ``key`` (only
         when ``whole``: every part was read), in the same write as its incomplete mark is
         cleared. The entry lists the reports of every version ingested from that source.
-        ``earlier``: the revised lines of a stopped ingest of this version, kept first."""
+        ``earlier``: the revised lines of a stopped ingest of this version, kept first;
+        ``forced``: the ingest was given ``--force`` (recorded as ``forced``: the entry's
+        counts are that ingest's, which may have changed nothing)."""
         stem = report_stem(name, digest)
         written = []
         known = set(earlier)
@@ -892,6 +896,7 @@ class StationLake:
                 "ingested_at": self.clock.now().isoformat(),
                 "parts": [r.as_dict() for r in reports],
                 "reports": [*before, *(w for w in written if w not in before)],
+                "forced": forced,
             }
         if whole or done:
             manifest[LAYOUT] = LAKE_LAYOUT  # (the ingest migrated the lake before it wrote)
