@@ -237,18 +237,22 @@ def _revised(
     *,
     kind: str = CONSOLIDATED,
     kinds: dict[str, str] | None = None,
+    where: tuple[str, FileLines] | None = None,
 ) -> tuple[pl.DataFrame, list[str], list[str]]:
     """The keys of the ``offered`` records whose key ``held`` holds with another value in a
     column of ``_REVISED``, and a line for each naming every value displaced (the lake's, and
-    the file it came from) and its replacement: nothing a source published is dropped without
-    a word. The offered file is of ``kind``: a rolling (provisional) one, or one of undecided
-    kind, displaces only a record the lake holds from a rolling file (``held_kind`` by
-    ``kinds``); its other differences come back as the third list, lines saying what the file
-    published that the lake does not keep, and why."""
+    the file it came from), its replacement and the CSV's line holding it (``where``: the
+    CSV's name and its file lines by record number, as a bad row is named): nothing a source
+    published is dropped without a word. The offered file is of ``kind``: a rolling
+    (provisional) one, or one of undecided kind, displaces only a record the lake holds from a
+    rolling file (``held_kind`` by ``kinds``); its other differences come back as the third
+    list, lines saying what the file published that the lake does not keep, and why (with the
+    CSV's line too)."""
     plr = polars()
     key = ["cnpj", "collected"]
     as_text = [plr.col(c).cast(plr.String) for c in _REVISED]
-    pairs = offered.select(*key, *as_text).join(
+    numbered = "line" in offered.columns and where is not None
+    pairs = offered.select(*key, *as_text, *(["line"] if numbered else [])).join(
         held.select(*key, *as_text, plr.col("source_file").cast(plr.String)),
         on=key,
         suffix="_held",
@@ -256,6 +260,16 @@ def _revised(
     differ = pairs.filter(
         plr.any_horizontal(plr.col(c).ne_missing(plr.col(f"{c}_held")) for c in _REVISED)
     )
+
+    def on_line(rows: pl.DataFrame) -> Callable[[dict[str, Any]], str]:
+        """Each row's ``<csv> line <n>; `` (nothing without ``where``), its lines mapped at
+        once for all ``rows``."""
+        if not numbered or where is None or rows.height == 0:
+            return lambda _: ""
+        name, lines_of = where
+        mapped = lines_of(rows.get_column("line").to_list())
+        return lambda r: f"{name} line {mapped[r['line']]}; "
+
     kept: list[str] = []
     if kind != CONSOLIDATED and differ.height:
         sources = differ.get_column("source_file").unique().to_list()
@@ -263,10 +277,11 @@ def _revised(
         final = differ.filter(plr.col("source_file").is_in([n for n in of if of[n] != ROLLING]))
         differ = differ.join(final.select(key), on=key, how="anti")
         this = "a provisional rolling file" if kind == ROLLING else "a file of undecided kind"
+        at = on_line(final)
         kept = [
             f"{product} {r['cnpj']} {r['collected']}: "
             + "; ".join(f"{c} {r[c]} not kept" for c in _REVISED if r[c] != r[f"{c}_held"])
-            + f" ({this}; the lake keeps the {of[r['source_file']]} {r['source_file']})"
+            + f" ({at(r)}{this}; the lake keeps the {of[r['source_file']]} {r['source_file']})"
             for r in final.iter_rows(named=True)
         ]
 
@@ -274,6 +289,7 @@ def _revised(
         return "-" if value is None else repr(value) if value.strip() != value else value
 
     lines = []
+    at = on_line(differ)
     for r in differ.iter_rows(named=True):
         changes = "; ".join(
             f"{c} {shown(r[f'{c}_held'])} replaced by {shown(r[c])}"
@@ -282,7 +298,7 @@ def _revised(
         )
         lines.append(
             f"{product} {r['cnpj']} {r['collected']}: {changes} "
-            f"(the lake's value came from {r['source_file']})"
+            f"({at(r)}the lake's value came from {r['source_file']})"
         )
     return differ.select(key), lines, kept
 
@@ -1107,7 +1123,12 @@ class StationLake:
             kept = [held]
             if fresh.height < unique.height:  # some records are in the lake: corrected?
                 changed, lines, not_kept = _revised(
-                    product, held, unique, kind=report.kind or CONSOLIDATED, kinds=kinds
+                    product,
+                    held,
+                    unique,
+                    kind=report.kind or CONSOLIDATED,
+                    kinds=kinds,
+                    where=(report.name, members[0].lines[report.name]),
                 )
                 report.already_in_lake += unique.height - fresh.height - changed.height
                 report.replaced += changed.height
