@@ -166,7 +166,8 @@ def print_ingest(summary: dict[str, Any]) -> None:
     line of totals."""
     table = _ingest_table(summary)
     if table.row_count:  # every file refused: its error lines, not an empty table above them
-        console.print(table)
+        natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+        console.print(table if natural <= console.width else _narrow_ingest_table(summary))
     shown = 0
     for f in summary["files"]:
         for p in f.get("parts", []):
@@ -232,6 +233,53 @@ def _ingest_table(summary: dict[str, Any]) -> Table:
                 f"{p.get('replaced', 0):,}",
                 f"{p['rejected']:,}",
                 p.get("kind") or "-",
+            )
+    return table
+
+
+_LOOK_AT = (
+    ("duplicates_in_file", "dup. in file"),
+    ("already_in_lake", "already in lake"),
+    ("replaced", "replaced"),
+    ("rejected", "rejected"),
+)
+"""The narrow table's "to look at": a CSV's counts named when not 0."""
+
+
+def _narrow_ingest_table(summary: dict[str, Any]) -> Table:
+    """The ingest's table on a terminal narrower than the full one (about 110 columns): one
+    row per CSV with its rows and those written, its format and kind under its name, and
+    its other counts in one column, one a line, named when not 0; a skipped file's reason
+    under its name. It fits 60 columns (a name longer than the column folds); ``--json`` has
+    every count."""
+    table = Table(
+        Column("file", overflow="fold", ratio=3),
+        *(Column(head, justify="right", no_wrap=True) for head in ("rows", "written")),
+        Column("to look at", ratio=2),
+        title="station files",
+        caption="to look at: rows duplicated in the file, already in the lake, replacing the "
+        "lake's value and rejected, when not 0; every column on a terminal wide enough for "
+        "them (about 110 columns, more for a long name), or --json",
+        caption_justify="left",
+    )
+    for f in summary["files"]:
+        if f.get("unchanged"):
+            why = "skipped: unchanged since it was ingested (304: not downloaded)"
+            table.add_row(f"{escape(f['name'])}\n[dim]{why}[/]", "-", "-", "-")
+            continue
+        for p in f["parts"]:
+            name = escape(p["name"])
+            if p["skipped"]:
+                skipped = escape("skipped: " + p["skipped"])
+                table.add_row(f"{name}\n[dim]{skipped}[/]", "-", "-", "-")
+                continue
+            what = escape(", ".join([p["format"], p.get("kind") or "-"]))
+            look = [f"{p.get(k, 0):,} {words}" for k, words in _LOOK_AT if p.get(k, 0)]
+            table.add_row(
+                f"{name}\n[dim]{what}[/]",
+                f"{p['rows']:,}",
+                f"{p['written']:,}",
+                escape("\n".join(look)) or "-",
             )
     return table
 
