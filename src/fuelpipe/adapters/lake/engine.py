@@ -639,6 +639,7 @@ class StationLake:
         force: bool = False,
         progress: Progress | None = None,
         kind: str | None = None,
+        migrating: Callable[[int, int], None] | None = None,
     ) -> list[FileReport]:
         """Ingest one downloaded file (any format ANP has used); one report per CSV in it.
 
@@ -655,10 +656,11 @@ class StationLake:
         and differing lines still are), so that it is read again next time.
 
         It holds the lake's write lock throughout (see ``writing``): LakeBusy, before anything
-        is read, when another ingest holds it.
+        is read, when another ingest holds it. A lake of an older layout is migrated first
+        (``migrate``), ``migrating`` told its progress as ``migrate``'s is.
         """
         with self.writing():
-            self._migrate()  # a lake of an older layout is brought to today's first
+            self._migrate(migrating)  # a lake of an older layout is brought to today's first
             return self._ingest_path(
                 path, name, source=source, force=force, progress=progress, kind=kind
             )
