@@ -1684,12 +1684,14 @@ def refuse_a_lake_it_did_not_fill(cfg: Any, fail: Callable[[str], typer.Exit]) -
     """The demo ingests its station sample into the lake (FUELPIPE_LAKE, or the AWS home's
     bucket): a lake holding files the demo did not ingest (the operator's, at the same default
     ./data/lake) is refused, untouched; one holding the sample alone is the demo's to fill
-    again. Without the lake extra the demo leaves the lake alone, and so does this."""
+    again. A lake it cannot write to (or a folder it cannot create one in) is refused as
+    `stations ingest` refuses it, before the demo writes anything. Without the lake extra the
+    demo leaves the lake alone, and so does this."""
     from importlib.util import find_spec
 
     if find_spec("duckdb") is None:
         return
-    if problem := not_a_folder(cfg):
+    if problem := not_a_folder(cfg) or read_only_lake(cfg):
         raise fail(problem)
     local = not (cfg.backend == "aws" and cfg.lake_bucket)
     if local and not Path(cfg.lake).is_dir():
