@@ -240,3 +240,37 @@ def test_a_command_that_writes_the_lake_names_it_read_only(
         assert line.startswith(f"error: the lake {lake} is read-only; this command writes to it")
         assert "point FUELPIPE_LAKE at a copy you can write to" in line, line
     assert "Errno" not in line and "cannot lock" not in line
+
+
+@pytest.mark.parametrize("lake_is", ["missing", "read-only"])
+def test_the_demo_names_a_read_only_lake_before_it_writes(
+    lake_is: str, demo_store, read_only: ReadOnly
+) -> None:
+    """The demo ingests its station sample into FUELPIPE_LAKE: a read-only one (or a folder it
+    cannot create one in) is refused as `stations ingest` refuses it, one line, before the
+    demo writes its store. Before, a lake to be created failed after the whole weekly
+    pipeline, `PermissionError: [Errno 1] Operation not permitted` (exit 1), and the demo's
+    own lake made read-only was let through (exit 0: its files answered 304), where
+    `stations ingest` refuses it."""
+    env, _rows, _out = demo_store
+    made = read_only.folder("demo-lake")
+    if lake_is == "missing":
+        locked, lake = made, made / "lake"
+    else:  # a copy of the demo's own lake (the demo's to fill again), itself read-only
+        shutil.copytree(Path(env["FUELPIPE_LAKE"]), made / "lake")
+        locked = lake = made / "lake"
+    store = read_only.folder("demo-store") / "demo.sqlite"
+    env = {"FUELPIPE_DB": str(store), "FUELPIPE_LAKE": str(lake), "COLUMNS": "300"}
+    with read_only.locked(locked):
+        done = fuelpipe("demo", "--no-serve", env=env, check=False, runner=read_only.runner)
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    if lake_is == "missing":
+        assert line == (
+            f"error: cannot create the lake {lake}: the folder {made} is read-only; point "
+            "FUELPIPE_LAKE at a folder you can write to"
+        )
+        assert not lake.exists()
+    else:
+        assert line.startswith(f"error: the lake {lake} is read-only; this command writes to it")
+    assert not store.exists()  # refused before the demo wrote anything

@@ -83,3 +83,26 @@ def test_rejected_rows_and_their_report_are_named_by_default(tmp_path):
     wide = fuelpipe("stations", "status", "--wide", env=env).stdout
     wide = cells(box_tables(wide)[0], "glp-bad.csv")
     assert (wide["source"], wide["rejected"]) == (str(path.resolve()), "1")
+
+
+def test_a_forced_ingest_that_changed_nothing_says_so(tmp_path):
+    """The table's counts are the latest ingest's: after `--force` gave the same real file
+    again, 0 written, which said nothing of why (the first ingest's 20 are in the lake)."""
+    path = tmp_path / "glp.csv"
+    path.write_bytes(BOM + "\r\n".join(real_lines("glp", 20)).encode())
+    env = {"FUELPIPE_LAKE": str(tmp_path / "lake"), "FUELPIPE_DB": str(tmp_path / "s.sqlite")}
+    fuelpipe("stations", "ingest", "--kind", "rolling", str(path), env=env)
+    first = cells(box_tables(fuelpipe("stations", "status", env=env).stdout)[0], "glp.csv")
+    assert (first["written"], first["to look at"]) == ("20", "-")
+    fuelpipe("stations", "ingest", "--kind", "rolling", "--force", str(path), env=env)
+    done = fuelpipe("stations", "status", env=env).stdout
+    assert widest(box_lines(done)) <= TERMINAL
+    again = cells(box_tables(done)[0], "glp.csv")
+    assert (again["rows"], again["written"]) == ("20", "0")
+    assert again["to look at"] == "--force:"  # (its first line: "changed nothing" below it)
+    wide = cells(box_tables(fuelpipe("stations", "status", "--wide", env=env).stdout)[0], "glp.csv")
+    assert wide["latest ingest"] == "--force: changed nothing"
+    (entry,) = json.loads(fuelpipe("stations", "status", "--json", env=env).stdout)[
+        "files"
+    ].values()
+    assert entry["forced"] is True

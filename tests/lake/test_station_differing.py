@@ -41,6 +41,8 @@ def test_a_corrected_file_replaces_the_lake_s_value_and_lists_the_one_displaced(
     (line,) = again.revised
     kept = float(old_price.replace(",", "."))
     assert f"price {kept} replaced by 123.45" in line and "came from first.csv" in line
+    # the row's file and line, as a rejected row's (lines[7] is the file's 8th: a header first)
+    assert line.endswith("(corrected.csv line 8; the lake's value came from first.csv)"), line
     assert again.as_dict()["replaced"] == 1 and again.as_dict()["revised"] == 1
     (report,) = again.reports
     assert report.startswith("corrected.csv.") and report.endswith(".revised.txt")

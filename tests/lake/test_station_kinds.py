@@ -134,7 +134,11 @@ def test_a_renamed_rolling_file_does_not_revert_a_monthly_correction(tmp_path: P
     assert (rolling.replaced, rolling.not_kept) == (0, 1)
     assert _price(lake, fixed) == pytest.approx(99.99)
     (line,) = rolling.differing
-    assert "not kept (a provisional rolling file; the lake keeps the consolidated " in line
+    at = lines.index(next(ln for ln in lines[1:] if ln and _day(ln).month == 4)) + 1
+    assert (  # the rolling file's line that holds it, as a rejected row's is named
+        f"not kept (glp-2025-04-19.csv line {at}; a provisional rolling file; the lake keeps "
+        "the consolidated " in line
+    ), line
     assert line.endswith("precos-glp-04.csv)")
 
 

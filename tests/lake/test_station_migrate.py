@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import signal
 from datetime import date
 from pathlib import Path
@@ -319,3 +320,18 @@ def test_the_cli_migrates_and_status_names_an_old_layout(old: Path) -> None:
     assert "old layout" not in status.output
     asked = runner.invoke(cli, ["stations", "query", "brand_national", "-f", "csv"], env=env)
     assert (asked.exit_code, asked.stderr) == (0, "")
+
+
+def test_an_ingest_s_own_migration_shows_its_progress(old: Path, tmp_path: Path) -> None:
+    """`stations ingest` into an old lake migrates it first; it drew no progress for that,
+    where `stations migrate` does (piped: one line, the partitions and the time)."""
+    path = tmp_path / "diesel.csv"
+    path.write_bytes(b"\r\n".join(real_file("diesel-gnv").split(b"\r\n")[:51]))  # real, 50
+    env = {"FUELPIPE_LAKE": str(old), "FUELPIPE_BACKEND": "embedded"}
+    done = CliRunner().invoke(cli, ["stations", "ingest", "--kind", "rolling", str(path)], env=env)
+    assert done.exit_code == 0, done.output
+    shown = done.stdout.splitlines()
+    # (aligned with the ingest's own phases below it)
+    assert any(re.match(r"lake partitions migrated: +8/8 +in ", ln) for ln in shown), done.stdout
+    assert "migrated to layout 2: 7 of 8 partition(s) rewritten" in done.stderr
+    assert _layout(old) == LAKE_LAYOUT

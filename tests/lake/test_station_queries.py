@@ -354,6 +354,10 @@ def test_a_bias_within_the_weekly_tolerance_fails_the_median_check() -> None:
     assert (thin.compared, thin.outside, thin.passed) == (1, 0, True)
     assert thin.median_pct == pytest.approx(0.5)
     assert reconcile_check([]) == ReconcileCheck(0, 0, None) and ReconcileCheck(0, 0, None).passed
+    # over a subset of the states the median is given, not held: the same weeks pass
+    subset = reconcile_check([week("SP", 2.0), week("RJ", 2.2)], median_held=False)
+    assert (subset.median_within, subset.median_held, subset.passed) == (False, False, True)
+    assert not reconcile_check([week("SP", 0.5), week("RJ", -6.0)], median_held=False).passed
 
 
 def test_search_shows_no_price_after_the_window(real_lake: StationLake) -> None:

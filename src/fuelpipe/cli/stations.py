@@ -166,7 +166,8 @@ def print_ingest(summary: dict[str, Any]) -> None:
     line of totals."""
     table = _ingest_table(summary)
     if table.row_count:  # every file refused: its error lines, not an empty table above them
-        console.print(table)
+        natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+        console.print(table if natural <= console.width else _narrow_ingest_table(summary))
     shown = 0
     for f in summary["files"]:
         for p in f.get("parts", []):
@@ -232,6 +233,53 @@ def _ingest_table(summary: dict[str, Any]) -> Table:
                 f"{p.get('replaced', 0):,}",
                 f"{p['rejected']:,}",
                 p.get("kind") or "-",
+            )
+    return table
+
+
+_LOOK_AT = (
+    ("duplicates_in_file", "dup. in file"),
+    ("already_in_lake", "already in lake"),
+    ("replaced", "replaced"),
+    ("rejected", "rejected"),
+)
+"""The narrow table's "to look at": a CSV's counts named when not 0."""
+
+
+def _narrow_ingest_table(summary: dict[str, Any]) -> Table:
+    """The ingest's table on a terminal narrower than the full one (about 110 columns): one
+    row per CSV with its rows and those written, its format and kind under its name, and
+    its other counts in one column, one a line, named when not 0; a skipped file's reason
+    under its name. It fits 60 columns (a name longer than the column folds); ``--json`` has
+    every count."""
+    table = Table(
+        Column("file", overflow="fold", ratio=3),
+        *(Column(head, justify="right", no_wrap=True) for head in ("rows", "written")),
+        Column("to look at", ratio=2),
+        title="station files",
+        caption="to look at: rows duplicated in the file, already in the lake, replacing the "
+        "lake's value and rejected, when not 0; every column on a terminal wide enough for "
+        "them (about 110 columns, more for a long name), or --json",
+        caption_justify="left",
+    )
+    for f in summary["files"]:
+        if f.get("unchanged"):
+            why = "skipped: unchanged since it was ingested (304: not downloaded)"
+            table.add_row(f"{escape(f['name'])}\n[dim]{why}[/]", "-", "-", "-")
+            continue
+        for p in f["parts"]:
+            name = escape(p["name"])
+            if p["skipped"]:
+                skipped = escape("skipped: " + p["skipped"])
+                table.add_row(f"{name}\n[dim]{skipped}[/]", "-", "-", "-")
+                continue
+            what = escape(", ".join([p["format"], p.get("kind") or "-"]))
+            look = [f"{p.get(k, 0):,} {words}" for k, words in _LOOK_AT if p.get(k, 0)]
+            table.add_row(
+                f"{name}\n[dim]{what}[/]",
+                f"{p['rows']:,}",
+                f"{p['written']:,}",
+                escape("\n".join(look)) or "-",
             )
     return table
 
@@ -533,10 +581,10 @@ def status(
         bool,
         typer.Option(
             "--wide",
-            help="The files' table with every column (about 225 wide): each file's source "
+            help="The files' table with every column (about 245 wide): each file's source "
             "(URL or path), the instant of its ingest to the microsecond (São Paulo time), the "
-            "replaced and rejected rows and its reports each in a column. --json always has "
-            "them.",
+            "replaced and rejected rows, its reports and what its latest ingest was (--force, "
+            "changed nothing) each in a column. --json always has them.",
         ),
     ] = False,
 ) -> None:
@@ -546,8 +594,10 @@ def status(
     The files' table fits 100 columns: each file's name, when it was ingested (São Paulo time
     with its offset, to the minute, as the other commands show instants; --json: UTC, as the
     manifest keeps it), its rows and those written, the replaced and rejected rows when not 0,
-    and a line below it per file that wrote reports in _reports/; --wide adds each file's
-    source (the URL or path it was read from) and --json gives every field.
+    and a line below it per file that wrote reports in _reports/. The counts are the file's
+    latest ingest's: when it was given --force, or changed nothing (no row written or
+    replaced), the "to look at" column says so. --wide adds each file's source (the URL or
+    path it was read from) and --json gives every field.
     """
     from fuelpipe.cli.main import refuse_wide
 
@@ -612,6 +662,15 @@ def _file_counts(parts: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
+def _latest(entry: dict[str, Any], n: dict[str, int]) -> str | None:
+    """What a file's latest ingest (the one its counts are) was, when a reader would not tell
+    from the counts: given --force (``forced``), and whether it changed nothing in the lake
+    (no row written or replaced: every record was there, a duplicate or rejected)."""
+    forced = "--force" if entry.get("forced") else None
+    nothing = "changed nothing" if n["written"] == 0 and n["replaced"] == 0 else None
+    return ": ".join(w for w in (forced, nothing) if w) or None
+
+
 def _sao_paulo(instant: str, timespec: str = "auto") -> str:
     """A manifest's instant (UTC, to the microsecond) in São Paulo time with its offset, as the
     other commands show instants (``2025-04-20T07:15-03:00`` to the minute)."""
@@ -628,8 +687,9 @@ def _narrow_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
         *(Column(head, justify="right") for head in ("rows", "written")),
         Column("to look at", max_width=display.LOOK_AT_WIDTH),
         title=title,
-        caption="to look at: replaced and rejected rows when not 0; each file's source: "
-        "--wide or --json",
+        caption="to look at: replaced and rejected rows when not 0, whether the latest "
+        "ingest was given --force and whether it changed nothing (the counts are its own); "
+        "each file's source: --wide or --json",
         caption_justify="left",
     )
     names = Counter(entry.get("name", key) for key, entry in files)
@@ -644,7 +704,11 @@ def _narrow_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
             _sao_paulo(entry["ingested_at"], "minutes"),
             f"{n['rows']:,}",
             f"{n['written']:,}",
-            ", ".join(f"{n[k]:,} {k}" for k in ("replaced", "rejected") if n[k]) or "-",
+            ", ".join(
+                [f"{n[k]:,} {k}" for k in ("replaced", "rejected") if n[k]]
+                + [w for w in [_latest(entry, n)] if w]
+            )
+            or "-",
         )
     return table
 
@@ -660,6 +724,7 @@ def _wide_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
         "replaced",
         "rejected",
         "reports (_reports/)",
+        "latest ingest",
         title=title,
     )
     for key, entry in files:
@@ -670,6 +735,7 @@ def _wide_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
             _sao_paulo(entry["ingested_at"]),
             *(f"{n[k]:,}" for k in ("rows", "written", "replaced", "rejected")),
             escape("\n".join(entry.get("reports", []))),
+            escape(_latest(entry, n) or "-"),
         )
     return table
 
@@ -1270,7 +1336,9 @@ stations over ANP's station count: a station surveyed twice in a week counts onc
 state-week is compared when the coverage is at least {RECONCILE_MIN_COVERAGE:.0%} (the rolling
 4-week files cut weeks at their ends) and is within the tolerance when the difference is at
 most {RECONCILE_TOLERANCE_PCT:g}%; each fuel's median absolute difference over its compared
-state-weeks must be at most {RECONCILE_MEDIAN_PCT:g}%. The last line counts them and gives the
+state-weeks must be at most {RECONCILE_MEDIAN_PCT:g}% over all {len(STATES)} states (over a
+--state subset it is given, not held to it: one state's own difference is its register's mix
+of towns, which the per-week tolerance bounds). The last line counts them and gives the
 medians; with CSV and JSON it goes to stderr.
 
 The table shows, per fuel, state and week, the lake's station mean, ANP's published mean, the
@@ -1540,9 +1608,16 @@ def _reconcile_summary(rows: list[Reconciled], unpublished: int, done: list[Reco
     medians = [
         f"{r.fuel} {r.check.median_pct:.2f}%" for r in done if r.check.median_pct is not None
     ]
-    if medians:
+    if medians and all(r.every_state for r in done):
         line += (
             f"; median absolute difference {', '.join(medians)} (at most {RECONCILE_MEDIAN_PCT:g}%)"
+        )
+    elif medians:  # (every fuel of one run is asked for the same states)
+        line += (
+            f"; median absolute difference over {', '.join(done[0].states)} "
+            f"{', '.join(medians)} (held to at most {RECONCILE_MEDIAN_PCT:g}% only over all "
+            f"{len(STATES)} states: a state's own difference is its register's mix of towns, "
+            f"which ±{RECONCILE_TOLERANCE_PCT:g}% a week bounds)"
         )
     return f"{line}; {_WEIGHTING}."
 
@@ -1558,7 +1633,7 @@ def _reconcile_failures(done: list[Reconciliation]) -> list[str]:
                 f"{check.outside} of {check.compared} compared state-weeks outside "
                 f"±{RECONCILE_TOLERANCE_PCT:g}%"
             )
-        if not check.median_within:
+        if check.median_held and not check.median_within:
             why.append(
                 f"median absolute difference {check.median_pct:.2f}% above "
                 f"{RECONCILE_MEDIAN_PCT:g}%"
@@ -1609,12 +1684,14 @@ def refuse_a_lake_it_did_not_fill(cfg: Any, fail: Callable[[str], typer.Exit]) -
     """The demo ingests its station sample into the lake (FUELPIPE_LAKE, or the AWS home's
     bucket): a lake holding files the demo did not ingest (the operator's, at the same default
     ./data/lake) is refused, untouched; one holding the sample alone is the demo's to fill
-    again. Without the lake extra the demo leaves the lake alone, and so does this."""
+    again. A lake it cannot write to (or a folder it cannot create one in) is refused as
+    `stations ingest` refuses it, before the demo writes anything. Without the lake extra the
+    demo leaves the lake alone, and so does this."""
     from importlib.util import find_spec
 
     if find_spec("duckdb") is None:
         return
-    if problem := not_a_folder(cfg):
+    if problem := not_a_folder(cfg) or read_only_lake(cfg):
         raise fail(problem)
     local = not (cfg.backend == "aws" and cfg.lake_bucket)
     if local and not Path(cfg.lake).is_dir():

@@ -571,11 +571,18 @@ class ReconcileCheck:
     """One fuel's verdict over its reconciled state-weeks: how many were compared, how many
     of those fell outside ±``RECONCILE_TOLERANCE_PCT``, and the median of the compared ones'
     absolute difference in % (None when none was compared), held to ``RECONCILE_MEDIAN_PCT``
-    (a bias of a few % in every state stays within the per-week tolerance but not this)."""
+    (a bias of a few % in every state stays within the per-week tolerance but not this).
+
+    ``median_held``: whether the median is held to it, which it is over every state (the set
+    it was measured on, 0.6% and 0.7%). Over a subset it is that subset's own: one state's
+    difference is its register's mix of towns, steady over the weeks (Maranhão's and Mato
+    Grosso do Sul's about 3.5%), which the per-week tolerance bounds, and a median over it
+    would fail a state that is as expected."""
 
     compared: int
     outside: int
     median_pct: float | None
+    median_held: bool = True
 
     @property
     def median_within(self) -> bool:
@@ -583,14 +590,15 @@ class ReconcileCheck:
 
     @property
     def passed(self) -> bool:
-        return self.outside == 0 and self.median_within
+        return self.outside == 0 and (self.median_within or not self.median_held)
 
 
-def reconcile_check(rows: Iterable[Reconciled]) -> ReconcileCheck:
-    """The documented tolerance applied to one fuel's state-weeks (see ``ReconcileCheck``)."""
+def reconcile_check(rows: Iterable[Reconciled], *, median_held: bool = True) -> ReconcileCheck:
+    """The documented tolerance applied to one fuel's state-weeks (see ``ReconcileCheck``):
+    ``median_held`` when they are every state's."""
     compared = [r for r in rows if r.compared]
     median = statistics.median(abs(r.diff_pct) for r in compared) if compared else None
-    return ReconcileCheck(len(compared), sum(not r.within for r in compared), median)
+    return ReconcileCheck(len(compared), sum(not r.within for r in compared), median, median_held)
 
 
 _Row = TypeVar("_Row", bound=Sequence[Any])

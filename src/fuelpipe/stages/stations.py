@@ -84,6 +84,7 @@ class Lake(Protocol):
         force: bool = False,
         progress: Callable[[str, int], None] | None = None,
         kind: str | None = None,
+        migrating: Callable[[int, int], None] | None = None,
     ) -> Sequence[FileReportLike]: ...
 
 
@@ -154,6 +155,15 @@ def _file_bytes(progress: Progress | None) -> Callable[[int, int], None] | None:
     if progress is None:
         return None
     return lambda done, total: progress("file_bytes", done, total)
+
+
+def _migrating(progress: Progress | None) -> Callable[[int, int], None] | None:
+    """The ``migrate`` progress phase: the partitions of a lake of an older layout read so far
+    and their number, as the lake migrates them before its first file is ingested (the bar
+    `stations migrate` draws)."""
+    if progress is None:
+        return None
+    return lambda done, total: progress("migrate", done, total)
 
 
 def _already_ingested(reports: Sequence[FileReportLike]) -> int:
@@ -254,7 +264,13 @@ def ingest_local(
         source = str(path.resolve())  # the file's identity in the lake (its name is not)
         try:
             reports = lake.ingest_path(
-                path, path.name, source=source, force=force, progress=rows, kind=kind
+                path,
+                path.name,
+                source=source,
+                force=force,
+                progress=rows,
+                kind=kind,
+                migrating=_migrating(progress),
             )
         except KeyboardInterrupt as stop:
             raise IngestInterrupted(path.name, source, n - 1) from stop
@@ -343,6 +359,7 @@ def ingest_remote(
                         force=force,
                         progress=rows,
                         kind=kind,
+                        migrating=_migrating(progress),
                     )
             if progress:
                 progress("ingest", n, len(urls))
@@ -362,6 +379,7 @@ def _ingest_download(
     force: bool,
     progress: Callable[[str, int], None],
     kind: str | None = None,
+    migrating: Callable[[int, int], None] | None = None,
 ) -> None:
     """Ingest one downloaded file into ``summary`` and record its validators (by
     ``validators_key``, with the URL they came from; an older version's entries for the file,
@@ -370,7 +388,13 @@ def _ingest_download(
     name = file_name(url)
     try:
         reports = lake.ingest_path(
-            path, name, source=url, force=force, progress=progress, kind=kind
+            path,
+            name,
+            source=url,
+            force=force,
+            progress=progress,
+            kind=kind,
+            migrating=migrating,
         )
     except _NOT_THIS_FILES:
         raise

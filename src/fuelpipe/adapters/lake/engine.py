@@ -237,18 +237,22 @@ def _revised(
     *,
     kind: str = CONSOLIDATED,
     kinds: dict[str, str] | None = None,
+    where: tuple[str, FileLines] | None = None,
 ) -> tuple[pl.DataFrame, list[str], list[str]]:
     """The keys of the ``offered`` records whose key ``held`` holds with another value in a
     column of ``_REVISED``, and a line for each naming every value displaced (the lake's, and
-    the file it came from) and its replacement: nothing a source published is dropped without
-    a word. The offered file is of ``kind``: a rolling (provisional) one, or one of undecided
-    kind, displaces only a record the lake holds from a rolling file (``held_kind`` by
-    ``kinds``); its other differences come back as the third list, lines saying what the file
-    published that the lake does not keep, and why."""
+    the file it came from), its replacement and the CSV's line holding it (``where``: the
+    CSV's name and its file lines by record number, as a bad row is named): nothing a source
+    published is dropped without a word. The offered file is of ``kind``: a rolling
+    (provisional) one, or one of undecided kind, displaces only a record the lake holds from a
+    rolling file (``held_kind`` by ``kinds``); its other differences come back as the third
+    list, lines saying what the file published that the lake does not keep, and why (with the
+    CSV's line too)."""
     plr = polars()
     key = ["cnpj", "collected"]
     as_text = [plr.col(c).cast(plr.String) for c in _REVISED]
-    pairs = offered.select(*key, *as_text).join(
+    numbered = "line" in offered.columns and where is not None
+    pairs = offered.select(*key, *as_text, *(["line"] if numbered else [])).join(
         held.select(*key, *as_text, plr.col("source_file").cast(plr.String)),
         on=key,
         suffix="_held",
@@ -256,6 +260,16 @@ def _revised(
     differ = pairs.filter(
         plr.any_horizontal(plr.col(c).ne_missing(plr.col(f"{c}_held")) for c in _REVISED)
     )
+
+    def on_line(rows: pl.DataFrame) -> Callable[[dict[str, Any]], str]:
+        """Each row's ``<csv> line <n>; `` (nothing without ``where``), its lines mapped at
+        once for all ``rows``."""
+        if not numbered or where is None or rows.height == 0:
+            return lambda _: ""
+        name, lines_of = where
+        mapped = lines_of(rows.get_column("line").to_list())
+        return lambda r: f"{name} line {mapped[r['line']]}; "
+
     kept: list[str] = []
     if kind != CONSOLIDATED and differ.height:
         sources = differ.get_column("source_file").unique().to_list()
@@ -263,10 +277,11 @@ def _revised(
         final = differ.filter(plr.col("source_file").is_in([n for n in of if of[n] != ROLLING]))
         differ = differ.join(final.select(key), on=key, how="anti")
         this = "a provisional rolling file" if kind == ROLLING else "a file of undecided kind"
+        at = on_line(final)
         kept = [
             f"{product} {r['cnpj']} {r['collected']}: "
             + "; ".join(f"{c} {r[c]} not kept" for c in _REVISED if r[c] != r[f"{c}_held"])
-            + f" ({this}; the lake keeps the {of[r['source_file']]} {r['source_file']})"
+            + f" ({at(r)}{this}; the lake keeps the {of[r['source_file']]} {r['source_file']})"
             for r in final.iter_rows(named=True)
         ]
 
@@ -274,6 +289,7 @@ def _revised(
         return "-" if value is None else repr(value) if value.strip() != value else value
 
     lines = []
+    at = on_line(differ)
     for r in differ.iter_rows(named=True):
         changes = "; ".join(
             f"{c} {shown(r[f'{c}_held'])} replaced by {shown(r[c])}"
@@ -282,7 +298,7 @@ def _revised(
         )
         lines.append(
             f"{product} {r['cnpj']} {r['collected']}: {changes} "
-            f"(the lake's value came from {r['source_file']})"
+            f"({at(r)}the lake's value came from {r['source_file']})"
         )
     return differ.select(key), lines, kept
 
@@ -623,6 +639,7 @@ class StationLake:
         force: bool = False,
         progress: Progress | None = None,
         kind: str | None = None,
+        migrating: Callable[[int, int], None] | None = None,
     ) -> list[FileReport]:
         """Ingest one downloaded file (any format ANP has used); one report per CSV in it.
 
@@ -639,10 +656,11 @@ class StationLake:
         and differing lines still are), so that it is read again next time.
 
         It holds the lake's write lock throughout (see ``writing``): LakeBusy, before anything
-        is read, when another ingest holds it.
+        is read, when another ingest holds it. A lake of an older layout is migrated first
+        (``migrate``), ``migrating`` told its progress as ``migrate``'s is.
         """
         with self.writing():
-            self._migrate()  # a lake of an older layout is brought to today's first
+            self._migrate(migrating)  # a lake of an older layout is brought to today's first
             return self._ingest_path(
                 path, name, source=source, force=force, progress=progress, kind=kind
             )
@@ -815,6 +833,7 @@ class StationLake:
             source=source,
             whole=not any(r.unreadable for r in reports),
             earlier=revised.earlier(),
+            forced=force,
         )
         return reports
 
@@ -853,13 +872,16 @@ class StationLake:
         source: str,
         whole: bool = True,
         earlier: Sequence[str] = (),
+        forced: bool = False,
     ) -> None:
         """This version's reports (its rejected, differing and revised lines, each its own
         file named by ``report_stem``: a later version neither replaces nor leaves them
         pointing at its own lines), then the file's entry in the manifest under ``key`` (only
         when ``whole``: every part was read), in the same write as its incomplete mark is
         cleared. The entry lists the reports of every version ingested from that source.
-        ``earlier``: the revised lines of a stopped ingest of this version, kept first."""
+        ``earlier``: the revised lines of a stopped ingest of this version, kept first;
+        ``forced``: the ingest was given ``--force`` (recorded as ``forced``: the entry's
+        counts are that ingest's, which may have changed nothing)."""
         stem = report_stem(name, digest)
         written = []
         known = set(earlier)
@@ -892,6 +914,7 @@ class StationLake:
                 "ingested_at": self.clock.now().isoformat(),
                 "parts": [r.as_dict() for r in reports],
                 "reports": [*before, *(w for w in written if w not in before)],
+                "forced": forced,
             }
         if whole or done:
             manifest[LAYOUT] = LAKE_LAYOUT  # (the ingest migrated the lake before it wrote)
@@ -1102,7 +1125,12 @@ class StationLake:
             kept = [held]
             if fresh.height < unique.height:  # some records are in the lake: corrected?
                 changed, lines, not_kept = _revised(
-                    product, held, unique, kind=report.kind or CONSOLIDATED, kinds=kinds
+                    product,
+                    held,
+                    unique,
+                    kind=report.kind or CONSOLIDATED,
+                    kinds=kinds,
+                    where=(report.name, members[0].lines[report.name]),
                 )
                 report.already_in_lake += unique.height - fresh.height - changed.height
                 report.replaced += changed.height
