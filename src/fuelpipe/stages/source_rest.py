@@ -6,7 +6,10 @@ request, and the error is raised with ``retry_after`` set. A source that asks fo
 means ten minutes: `watch` keeps the instant it may ask that source again
 (:class:`SourceRests`, which its home supplies: ``build_home(keeps_rests=True)``), sends it
 no request before then (the scraper skips the source's messages, the tick leaves its due
-series, retries and daily revise for later) and wakes for the first look after it. The AWS
+series, retries and daily revise for later) and wakes for the first look after it. `run`
+keeps one the same way for the run (each ``--workers`` helper its own): the source's further
+messages are not fetched, their dates left PENDING and due when the rest ends, and the
+run's recheck claims none of its retries. The AWS
 home's scraper and retry recheck Lambdas share theirs through the table (:class:`SharedRests`,
 homes/aws.py: ``share_rests``): a resting source's messages are given back hidden until the
 rest ends (stages/scrape.py: ``defer_if_resting``), by every scraper environment, and its
