@@ -9,6 +9,8 @@ them (4 requests, a minute), though the source had said when to come back."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 
 from tests.e2e.conftest import fuelpipe
 
@@ -16,15 +18,23 @@ from fuelpipe.replay import FaultPlan
 from fuelpipe.replay.server import ReplayServer
 
 RUN = ("run", "-s", "CURRENCY#USD", "--since", "2022-05-02", "--json")
+TEN_MINUTES = "bcb:429=1,retry_after=600"
+
+
+def _resting_run(
+    store: dict[str, str], now: str, args: tuple[str, ...], faults: str = TEN_MINUTES
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """`fuelpipe run` at ``now`` against PTAX answering with ``faults``: what it printed,
+    and how many requests PTAX received."""
+    with ReplayServer(quiet=True, faults=FaultPlan.parse(faults)) as replay:
+        done = fuelpipe("--now", now, *args, env={**store, **replay.env()}, check=False)
+        return done, replay.request_counts.get("bcb", 0)
 
 
 def test_run_sends_one_request_to_a_source_asking_for_ten_minutes(tmp_path) -> None:
     store = {"FUELPIPE_DB": str(tmp_path / "r.sqlite")}
-    faults = FaultPlan.parse("bcb:429=1,retry_after=600")
-    with ReplayServer(quiet=True, faults=faults) as replay:
-        done = fuelpipe("--now", "2022-05-06T14:00", *RUN, env={**store, **replay.env()},
-                        check=False)  # fmt: skip
-        assert replay.request_counts["bcb"] == 1
+    done, asked = _resting_run(store, "2022-05-06T14:00", RUN)
+    assert asked == 1
     assert done.returncode == 3, done.stderr
     first = json.loads(done.stdout)
     assert first["sources"]["bcb"] == {
@@ -40,3 +50,84 @@ def test_run_sends_one_request_to_a_source_asking_for_ten_minutes(tmp_path) -> N
     assert later["recheck"]["retried"] == 5
     assert later["scrape"]["records_written"] == 5
     assert later["scrape"]["quarantined"] == 0
+
+
+TWO = ("run", "-s", "CURRENCY#USD", "--since", "2021-05-19", "--json")
+"""Two and a half years of PTAX to 2023-12-01 (the replay's from 2021-05-19): two messages,
+a PTAX request spanning at most 730 days."""
+
+
+def test_run_keeps_the_rest_its_further_messages_are_not_fetched_and_it_says_when(
+    tmp_path,
+) -> None:
+    """Two PTAX messages against a source asking for ten minutes: the first request's 429
+    rests the source for the run, so the second message is not fetched (its dates PENDING,
+    due when the rest ends), and the summary and the error line say until when. Before,
+    `run` kept no rest: each message sent its own request (2), and the error line said to
+    check the network."""
+    store = {"FUELPIPE_DB": str(tmp_path / "r.sqlite")}
+    done, asked = _resting_run(store, "2023-12-01T14:00", TWO)
+    assert asked == 1
+    assert done.returncode == 3, done.stderr
+    first = json.loads(done.stdout)
+    assert first["orchestrate"]["messages_sent"] == 2
+    assert first["sources"]["bcb"]["requests"] == 1
+    gaps, held = first["orchestrate"]["gaps_found"], first["scrape"]["rest_held"]
+    assert 0 < held < gaps  # the second message's dates, not asked
+    assert first["scrape"]["pending_written"] == gaps  # both messages': none lost
+    assert first["scrape"]["quarantined"] == 0
+    # the rest is real time at the source, placed after the business clock's 14:00
+    end = r"2023-12-01T14:(09:[0-5]\d|10:00)-03:00"
+    assert re.fullmatch(end, first["rests"]["bcb"]), first["rests"]
+    assert re.search(
+        rf"note: not asked again in this run \(its Retry-After\): bcb until {end}; {held} "
+        r"date\(s\) of further messages were not fetched and stay PENDING",
+        done.stderr,
+    ), done.stderr
+    assert re.search(
+        r"could not use bcb: every request failed \(bcb: HTTP 429\); the dates stay PENDING "
+        rf"and are retried later \(bcb asked us to slow down: its Retry-After says try again "
+        rf"after {end}\)$",
+        done.stderr.rstrip(),
+    ), done.stderr
+    assert "check the network" not in done.stderr
+
+    with ReplayServer(quiet=True) as replay:  # an hour later the source answers
+        done = fuelpipe("--now", "2023-12-01T15:00", *TWO, env={**store, **replay.env()})
+    later = json.loads(done.stdout)
+    assert later["recheck"]["retried"] == gaps
+    assert later["scrape"]["records_written"] == gaps
+    assert later["rests"] == {}
+
+
+def test_a_429_without_retry_after_says_when_its_dates_are_retried(tmp_path) -> None:
+    """A 429 with no Retry-After: the source asked us to slow down without saying for how
+    long, so the line says when its dates are first retried (the retry policy's hour), not
+    to check the network."""
+    env = {"FUELPIPE_DB": str(tmp_path / "r.sqlite"), "FUELPIPE_HTTP_BACKOFF_S": "0.01"}
+    done, asked = _resting_run(env, "2022-05-06T14:00", RUN, "bcb:429bare=1")
+    assert asked == 4  # the default attempts: no rest to keep
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.rstrip().endswith(
+        "the dates stay PENDING and are retried later (bcb asked us to slow down: try "
+        "again after 2022-05-06T15:00:00-03:00, when its dates are first "
+        "retried)"
+    ), done.stderr
+    assert json.loads(done.stdout)["rests"] == {}
+
+
+def test_each_workers_process_keeps_the_rest_it_heard(tmp_path) -> None:
+    """`run --workers 2` on three PTAX messages against a source asking for ten minutes: each
+    process keeps the rest it heard (its own, in memory), so the source is sent one request a
+    process at most, not one a message (3, before), and none of the dates is lost."""
+    env = {"FUELPIPE_DB": str(tmp_path / "r.sqlite")}
+    three = ("run", "-s", "CURRENCY#USD", "--since", "2021-05-19", "--workers", "2", "--json")
+    done, asked = _resting_run(env, "2025-06-02T14:00", three)
+    assert done.returncode == 3, done.stderr
+    out = json.loads(done.stdout)
+    assert out["orchestrate"]["messages_sent"] == 3
+    assert 1 <= asked <= 2 and out["sources"]["bcb"]["requests"] == asked
+    assert out["scrape"]["pending_written"] == out["orchestrate"]["gaps_found"]
+    assert out["scrape"]["rest_held"] > 0
+    assert list(out["rests"]) == ["bcb"]
+    assert "bcb asked us to slow down: its Retry-After says try again after" in done.stderr

@@ -171,7 +171,7 @@ def test_a_helper_stopped_after_deleting_a_message_it_stored_leaves_the_version_
         app.close()
     stopping = settings.model_copy(update={"failpoints": "drain.after_delete:1:SIGINT"})
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        counts, _, _ = pool.submit(_help_drain, stopping).result(timeout=300)
+        counts, _, _, _ = pool.submit(_help_drain, stopping).result(timeout=300)
     app = build_context(settings, clock=FixedClock(START))
     try:
         assert counts["records_written"] == 0  # stopped: an interrupted helper logs no counts

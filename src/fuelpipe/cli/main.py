@@ -452,7 +452,7 @@ def wired(
     ``uses_queue``: the command uses the queue, so its file is opened (and a damaged one
     refused) up front; otherwise it is opened only if something asks for it, and a command
     that never does runs whatever state the queue file is in. ``keeps_rests``: the command
-    keeps the sources' Retry-After across requests (`watch`; see ``build_home``). A store
+    keeps the sources' Retry-After across requests (`run`, `watch`; see ``build_home``). A store
     `fuelpipe demo` filled runs on the demo's clock unless --now/FUELPIPE_NOW says otherwise.
     ``absent_reads_empty``: a command that only reads takes an embedded store that is not there
     (no file) as an empty one, creating nothing (`status --all` lists the catalog).
@@ -857,7 +857,8 @@ def run(
     chosen = _select(series)  # refused before a store, or its queue, is created
     day = None if since is None else _day(since, "--since")  # read once, checked twice
     _since_before_opening(day, cfg, *looks)
-    with wired(ctx, writes=True, creates=True, uses_queue=True) as context:
+    # a source's Retry-After is kept for the run: its further messages are not fetched
+    with wired(ctx, writes=True, creates=True, uses_queue=True, keeps_rests=True) as context:
         start = _since_by_clock(day, context.clock.now(), *looks)  # a demo store's clock
         helpers = None
         if count > 1:
@@ -882,21 +883,54 @@ def run(
             )
             raise
         stats = {name: s.stats() for name, s in context.sources.items()}
+        ended = context.clock.now()
+        resting = context.rests.resting(ended) if context.rests is not None else {}
+        retry_at = context.policy.first_attempt_due(ended)  # a failed date's first retry
     if helpers is not None:
         from fuelpipe.homes.embedded import merge_stats
 
         for name, theirs in helpers.stats.items():
             stats[name] = merge_stats(stats.get(name), theirs)
+        for name, until in helpers.rests.items():
+            resting[name] = max(until, resting.get(name, until))
     used = _used(stats)
     if as_json:
         out: dict[str, Any] = dict(report.as_dict())
         out["sources"] = sources_json(used)
+        out["rests"] = {name: _when(until) for name, until in sorted(resting.items())}
         print(json.dumps(out, indent=2))
     else:
         display.print_cycle(console, report.as_dict(), every=all_counters)
         if used:
             display.print_sources(console, used)
-    refuse_unreachable(used, "the dates stay PENDING and are retried later")
+    say_rests(resting, report.scrape.rest_held)
+    refuse_unreachable(
+        used, "the dates stay PENDING and are retried later", rests=resting, retry_at=retry_at
+    )
+
+
+def _when(at: datetime) -> str:
+    """An instant as `run` tells it: São Paulo time, to the second, with its offset."""
+    return sao_paulo_iso(at, "seconds")
+
+
+def say_rests(resting: Mapping[str, datetime], held: int) -> None:
+    """After `run`: each source resting after a long Retry-After (not asked again in the run
+    once it said so) and when its rest ends, and how many dates of its further messages were
+    not fetched (``held``: they stay PENDING, due when the rest ends)."""
+    if not resting and not held:
+        return
+    dates = (
+        f"; {held:,} date(s) of further messages were not fetched and stay PENDING, due when "
+        "the rest ends: a run after then fetches them"
+        if held
+        else ""
+    )
+    if not resting:  # a short Retry-After, over before the run ended
+        note(f"a source asked for a pause (its Retry-After){dates}")
+        return
+    ends = ", ".join(f"{name} until {_when(until)}" for name, until in sorted(resting.items()))
+    note(f"not asked again in this run (its Retry-After): {ends}{dates}")
 
 
 def used_sources(context: StageContext) -> dict[str, SourceStats]:
@@ -925,18 +959,49 @@ def sources_json(used: dict[str, SourceStats]) -> dict[str, dict[str, Any]]:
     }
 
 
-def refuse_unreachable(used: dict[str, SourceStats], then: str) -> None:
+SLOWED = {"HTTP 429": "asked us to slow down", "HTTP 503": "is unavailable"}
+"""A source's last error that is its own answer about its load, in words: no network to check."""
+
+
+def refuse_unreachable(
+    used: dict[str, SourceStats],
+    then: str,
+    *,
+    rests: Mapping[str, datetime] | None = None,
+    retry_at: datetime | None = None,
+) -> None:
     """Exit 3 naming each source every request to which failed, its last error, and ``then``
-    (what becomes of what was asked)."""
+    (what becomes of what was asked). One whose last answer was a 429 or a 503 is said to
+    have asked us to slow down or to be unavailable, with when to try again: the end of its
+    rest (``rests``: its Retry-After), else ``retry_at`` (when its dates are first retried);
+    for the others, the network and the source's URL setting are what to check."""
     unreachable = sorted(name for name, st in used.items() if st.unreachable)
-    if unreachable:
-        urls = " and ".join(f"FUELPIPE_SOURCE_{n.upper()}_URL" for n in unreachable)
-        why = "; ".join(f"{n}: {used[n].last_error or used[n].refusal}" for n in unreachable)
-        raise fail(
-            f"could not use {', '.join(unreachable)}: every request failed ({why}); {then} "
-            f"(check the network and {urls})",
-            code=EXIT_UNREACHABLE,
-        )
+    if not unreachable:
+        return
+    why = "; ".join(f"{n}: {used[n].last_error or used[n].refusal}" for n in unreachable)
+    said = []
+    network = [n for n in unreachable if used[n].last_error not in SLOWED]
+    for n in unreachable:
+        if (words := SLOWED.get(used[n].last_error or "")) is None:
+            continue
+        until = (rests or {}).get(n)
+        if until is not None:
+            said.append(f"{n} {words}: its Retry-After says try again after {_when(until)}")
+        elif retry_at is not None:
+            # no Retry-After, or one waited out within the fetch and over by now
+            said.append(
+                f"{n} {words}: try again after {_when(retry_at)}, when its dates are first retried"
+            )
+        else:
+            said.append(f"{n} {words}: try again later")
+    if network:
+        urls = " and ".join(f"FUELPIPE_SOURCE_{n.upper()}_URL" for n in network)
+        said.append(f"check the network and {urls}")
+    raise fail(
+        f"could not use {', '.join(unreachable)}: every request failed ({why}); {then} "
+        f"({'; '.join(said)})",
+        code=EXIT_UNREACHABLE,
+    )
 
 
 def say_held(context: StageContext, command: str = "run") -> None:

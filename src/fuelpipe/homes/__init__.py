@@ -175,8 +175,9 @@ def build_home(
     ``queue_on_demand``: the caller may never use the queue, so the embedded home opens its
     file at its first use (a damaged queue file does not stop a command that only reads the
     store); the AWS home looks its queues up as it is built, on demand or not.
-    ``keeps_rests``: the context keeps the sources' Retry-After across requests (`watch`,
-    `demo --live`: :func:`source_rests`, unless ``rests`` is given); otherwise none is kept.
+    ``keeps_rests``: the context keeps the sources' Retry-After across requests (`run`,
+    `watch`, `demo --live`: :func:`source_rests`, unless ``rests`` is given); otherwise none
+    is kept.
     """
     if keeps_rests:
         wiring.setdefault("rests", source_rests())

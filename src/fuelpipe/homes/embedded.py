@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,8 +48,8 @@ def build_context(
     file is in (a damaged one is refused by the first command that does use it).
     ``clock_meta``: a store keeping an instant under this meta entry runs on it when no
     clock and no --now is given (see :func:`fuelpipe.homes.build_home`).
-    ``rests``: the sources' Retry-After kept on the context (`watch`'s:
-    ``build_home(keeps_rests=True)``); None: none kept, as in `run`.
+    ``rests``: the sources' Retry-After kept on the context (`run`'s and `watch`'s:
+    ``build_home(keeps_rests=True)``; a `run --workers` helper's own); None: none kept.
     """
     from fuelpipe.adapters.clock import FixedClock, SystemClock
     from fuelpipe.adapters.sqlite_queue import SqliteQueue
@@ -217,6 +217,10 @@ class ProcessHelpers:
         """Their requests per source, summed over every drain they helped with."""
         self.peaks_kib: list[int] = []
         """Each helper process's peak resident memory (KiB), in the order they finished."""
+        self.rests: dict[str, datetime] = {}
+        """The sources still resting after a Retry-After one of them heard, with when each
+        rest ends (the latest), as they finished: each keeps its own, so a resting source is
+        sent at most one request a process."""
         self._pool: ProcessPoolExecutor | None = None
         self._running: list[Future[_HelperResult]] = []
         self._stop: Event | None = None
@@ -257,11 +261,13 @@ class ProcessHelpers:
         try:
             for future in self._running:
                 try:
-                    counts, stats, peak = future.result()
+                    counts, stats, peak, rests = future.result()
                 except Exception as exc:  # re-raised below, once the others are done
                     failed = failed or exc
                     continue
                 report.add(ScrapeReport(**counts))
+                for name, until in rests.items():
+                    self.rests[name] = max(until, self.rests.get(name, until))
                 for name, st in stats.items():
                     self.stats[name] = merge_stats(self.stats.get(name), st)
                 self.peaks_kib.append(peak)
@@ -274,7 +280,7 @@ class ProcessHelpers:
         return report
 
 
-_HelperResult = tuple[dict[str, int], dict[str, SourceStats], int]
+_HelperResult = tuple[dict[str, int], dict[str, SourceStats], int, dict[str, datetime]]
 
 
 _STOPPING: list[Event | threading.Event] = []
@@ -371,26 +377,30 @@ def _interruptible() -> Iterator[bool]:
 def _help_drain(settings: Settings) -> _HelperResult:
     """In a helper process: take messages until none is left to take (those in flight are the
     other processes') or it is stopped; its counts, source stats and peak memory."""
+    from fuelpipe.homes import source_rests
     from fuelpipe.stages.cycle import Owe, work_queue
     from fuelpipe.stages.scrape import ScrapeReport
 
     report, stats = ScrapeReport(), dict[str, SourceStats]()
+    resting: dict[str, datetime] = {}
     try:
         with _DRAINING, _interruptible() as stopped:
             if stopped:
-                return report.as_dict(), stats, peak_kib()
-            app = build_context(settings)
+                return report.as_dict(), stats, peak_kib(), resting
+            rests = source_rests()  # as the main process: a Retry-After it hears is kept
+            app = build_context(settings, rests=rests)
             try:
                 # its own debt entry before each delete of a change, as the main process's
                 # drain; that drain's version, written once every helper finished, pays it
                 owe = Owe(app, False)
                 report = work_queue(app, batch_size=1, wait_in_flight=False, owe=owe)
                 stats = {n: st for n, s in app.sources.items() if (st := s.stats()) is not None}
+                resting = rests.resting(app.clock.now())
             finally:
                 app.close()
     except KeyboardInterrupt:  # work_queue gave back what it held
         pass
-    return report.as_dict(), stats, peak_kib()
+    return report.as_dict(), stats, peak_kib(), resting
 
 
 def merge_stats(ours: SourceStats | None, theirs: SourceStats) -> SourceStats:

@@ -6,13 +6,16 @@ request, and the error is raised with ``retry_after`` set. A source that asks fo
 means ten minutes: `watch` keeps the instant it may ask that source again
 (:class:`SourceRests`, which its home supplies: ``build_home(keeps_rests=True)``), sends it
 no request before then (the scraper skips the source's messages, the tick leaves its due
-series, retries and daily revise for later) and wakes for the first look after it. The AWS
-home's scraper, retry recheck and orchestrator Lambdas share theirs through the table
-(:class:`SharedRests`, homes/aws.py: ``share_rests``): a resting source's messages are given
-back hidden until the rest ends (stages/scrape.py: ``defer_if_resting``), by every scraper
-environment, its retries are not claimed meanwhile, and a window poll holds its due series
-when a later poll of the window comes after the rest (stages/due.py: ``hold_resting``). The
-wait is cut to :data:`MAX_REST`, so a wrong or hostile header cannot silence a source for days.
+series, retries and daily revise for later) and wakes for the first look after it. `run`
+keeps one the same way for the run (each ``--workers`` helper its own): the source's further
+messages are not fetched, their dates left PENDING and due when the rest ends, and the
+run's recheck claims none of its retries. The AWS home's scraper, retry recheck and
+orchestrator Lambdas share theirs through the table (:class:`SharedRests`, homes/aws.py:
+``share_rests``): a resting source's messages are given back hidden until the rest ends
+(stages/scrape.py: ``defer_if_resting``), by every scraper environment, its retries are not
+claimed meanwhile, and a window poll holds its due series when a later poll of the window
+comes after the rest (stages/due.py: ``hold_resting``). The wait is cut to :data:`MAX_REST`,
+so a wrong or hostile header cannot silence a source for days.
 
 A rest is real time at the source, so it is timed on a monotonic clock (the embedded home
 gives ``time.monotonic``; tests one they move), or, shared between machines, on the wall

@@ -264,11 +264,15 @@ def test_the_guard_refuses_counts_and_marks_the_half_open_request(fake_clock: Fa
     assert (breaker.not_sent, len(seen)) == (1, 3)
 
 
-def test_an_unreachable_anp_is_asked_for_one_workbook_only(fake_clock: FakeClock) -> None:
+def test_an_unreachable_anp_is_asked_for_one_workbook_and_one_try_only(
+    fake_clock: FakeClock,
+) -> None:
     """A run asks ANP for its three weekly workbooks (``run --since`` offline). At the
     default threshold of 3 the breaker opened after the third: each was sent to its 4
     attempts (12 refused connections, nothing refused unsent). ANP's threshold is 1: the first
-    workbook's 4 attempts, then the other two not asked."""
+    workbook's 4 attempts; the second waits the breaker's 5 s and is tried once (before, it
+    was refused at once, so a short outage left it unasked); it cannot connect either, so
+    the third is not asked."""
     with socket.socket() as bound:  # bound, never listening: every connection is refused
         bound.bind(("127.0.0.1", 0))
         anp = AnpWorkbookSource(
@@ -288,8 +292,45 @@ def test_an_unreachable_anp_is_asked_for_one_workbook_only(fake_clock: FakeClock
         finally:
             anp.close()
     assert "connection refused" in errors[0]
-    refused = "the last request could not connect (connection refused); trying again after 30 s"
-    assert errors[1:] == [f"anp: not asked: {refused}"] * 2
+    assert "connection refused" in errors[1] and "not asked" not in errors[1]
+    assert fake_clock.sleeps == [5.0]
+    refused = "the last 2 requests could not connect (connection refused); trying again after 30 s"
+    assert errors[2:] == [f"anp: not asked: {refused}"]
     stats = anp.stats()
-    assert (stats.requests, stats.failures, stats.not_sent) == (4, 4, 2)
+    assert (stats.requests, stats.failures, stats.not_sent) == (5, 5, 1)
     assert stats.refusal == refused
+
+
+def test_the_short_first_cool_off_is_waited_once_until_the_breaker_closes(
+    fake_clock: FakeClock,
+) -> None:
+    """``probe_wait_s`` on its own: the first opening is waited out, a failed half-open
+    request opens it for the whole cool-off (refused, no wait), and only a request that
+    reached the server closes it, so the next opening is short again."""
+    breaker = Breaker(
+        threshold=1, cool_off_s=30, monotonic=fake_clock.monotonic,
+        probe_wait_s=5, sleep=fake_clock.sleep,
+    )  # fmt: skip
+
+    def request(error: SourceError | None) -> None:
+        with breaker.guard(
+            "src", lambda e: "refused" if isinstance(e, SourceUnreachable) else None
+        ):
+            if error is not None:
+                raise error
+
+    down = SourceUnreachable("src: refused")
+    with pytest.raises(SourceUnreachable):
+        request(down)
+    with pytest.raises(SourceUnreachable, match="src: refused"):
+        request(down)  # waited 5 s, then sent: the half-open one
+    with pytest.raises(SourceUnreachable, match="not asked: the last 2 requests"):
+        request(None)
+    assert fake_clock.sleeps == [5]
+    fake_clock.now += 30
+    request(None)  # the half-open one reached the server: closed
+    with pytest.raises(SourceUnreachable):
+        request(down)
+    request(None)  # the first opening again: waited out, sent, closed
+    assert fake_clock.sleeps == [5, 5]
+    assert (breaker.not_sent, breaker.waited_s) == (1, 10)

@@ -508,6 +508,8 @@ def read_within(
 
 BREAKER_THRESHOLD = 3
 BREAKER_COOL_OFF_S = 30.0
+BREAKER_PROBE_WAIT_S = 0.0
+"""By default a breaker that opens refuses at once for its whole cool-off (``Breaker``)."""
 
 
 class Breaker:
@@ -519,18 +521,35 @@ class Breaker:
     backoff).
     Any request that reached the server (an answer, an HTTP error) closes it. Our own: no
     circuit-breaker library is installed or a dependency (the scraper's zip stays small), and
-    this is all the sources need."""
+    this is all the sources need.
+
+    ``probe_wait_s`` (0: none) shortens the first cool-off after the breaker opened from
+    closed to that many seconds, and a request that comes during it waits it out (``sleep``)
+    and is the half-open one, rather than being refused: a source whose breaker opens after
+    one request (ANP's) is tried once more within the run, so an outage of a few seconds
+    does not leave its other requests unasked. When that one cannot connect either the
+    breaker opens for ``cool_off_s`` and refuses as usual; when it reaches the server it
+    closes."""
 
     def __init__(
         self,
         threshold: int = BREAKER_THRESHOLD,
         cool_off_s: float = BREAKER_COOL_OFF_S,
         monotonic: Callable[[], float] = time.monotonic,
+        *,
+        probe_wait_s: float = BREAKER_PROBE_WAIT_S,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if threshold < 1 or cool_off_s < 0:
+        if threshold < 1 or cool_off_s < 0 or probe_wait_s < 0:
             raise ValueError("a breaker's threshold must be positive, its cool-off not negative")
         self.threshold, self.cool_off_s = threshold, cool_off_s
+        self.probe_wait_s = probe_wait_s
         self._monotonic = monotonic
+        self._sleep = sleep
+        self._waits = False
+        """The breaker is open for its short first cool-off: a request waits it out."""
+        self.waited_s = 0.0
+        """Seconds requests waited for the half-open one (``probe_wait_s``)."""
         self._in_a_row = 0
         self._words = ""
         self._open_until: float | None = None
@@ -559,12 +578,15 @@ class Breaker:
     def record(self, could_not_connect: str | None) -> None:
         """A request's outcome: None when it reached the server, else why it could not."""
         if could_not_connect is None:
-            self._in_a_row, self._open_until = 0, None
+            self._in_a_row, self._open_until, self._waits = 0, None, False
             return
         self._in_a_row += 1
         self._words = could_not_connect
         if self._in_a_row >= self.threshold:
-            self._open_until = self._monotonic() + self.cool_off_s
+            # opened from closed: the short first cool-off, waited out (``probe_wait_s``)
+            self._waits = self._open_until is None and self.probe_wait_s > 0
+            wait = self.probe_wait_s if self._waits else self.cool_off_s
+            self._open_until = self._monotonic() + wait
 
     @contextmanager
     def guard(
@@ -574,8 +596,14 @@ class Breaker:
         once (``<source>: not asked: <why>``), nothing sent, counted in ``not_sent``. While
         the block runs ``probing`` says whether it is the half-open request; its outcome is
         recorded, ``unconnected`` giving the words of a SourceError that could not connect
-        (None: it reached the server). Here, not in each client: HttpSource and StationFiles
-        refuse, count and word the same way."""
+        (None: it reached the server). In the short first cool-off (``probe_wait_s``) the
+        block waits for its end instead, and is the half-open request. Here, not in each
+        client: HttpSource and StationFiles refuse, count and word the same way."""
+        if self._waits and self._open_until is not None:
+            left = self._open_until - self._monotonic()
+            if left > 0:
+                self.waited_s += left
+                self._sleep(left)
         if (why := self.refusal()) is not None:
             self.not_sent += 1
             self.last_refusal = why
@@ -670,6 +698,8 @@ class HttpSource(Source):
     breaker_threshold: int = BREAKER_THRESHOLD
     """Requests in a row that could not connect (each after its retries) before the breaker
     opens (``Breaker``)."""
+    breaker_probe_wait_s: float = BREAKER_PROBE_WAIT_S
+    """The breaker's short first cool-off, waited out by the next request (``Breaker``)."""
 
     def __init__(
         self,
@@ -716,7 +746,13 @@ class HttpSource(Source):
         self._attempt = 0
         if breaker_threshold is not None:
             self.breaker_threshold = breaker_threshold
-        self._breaker = Breaker(self.breaker_threshold, breaker_cool_off_s, monotonic)
+        self._breaker = Breaker(
+            self.breaker_threshold,
+            breaker_cool_off_s,
+            monotonic,
+            probe_wait_s=self.breaker_probe_wait_s,
+            sleep=sleep,
+        )
         self.requests_made = 0
         """HTTP requests sent, retries included."""
         self.retry_after_waits: list[float] = []

@@ -931,7 +931,14 @@ class AnpWorkbookSource(HttpSource):
     and states ones, the monthly states one), all from one host: at the default 3 the breaker
     opened after the third and found nothing left to refuse, so an unreachable ANP cost every
     workbook its retries. One request that could not connect after its retries already says
-    the host is not there: the rest are not asked (their dates stay PENDING)."""
+    the host is not there: the rest are not asked (their dates stay PENDING), but for one
+    more try after :attr:`breaker_probe_wait_s`."""
+    breaker_probe_wait_s = 5.0
+    """After that first workbook, the next waits 5 s and is sent once (no retry once it
+    cannot connect): an outage of a few seconds over the first workbook's attempts (3.5 to
+    5 s at the default 4 attempts) leaves no workbook of the run unasked; ANP still down,
+    the breaker opens for its 30 s and the rest are not asked. One connection attempt and
+    5 s more than without the wait, each time the breaker opens from closed."""
 
     last_problems: tuple[str, ...] = ()
     """Rows of the last workbook that could not be read (also logged as warnings)."""
