@@ -145,3 +145,42 @@ def test_the_backstop_polls_the_dates_inside_their_windows_reading_only_those(
         (f"query {GASOLINE}", 1),
         (f"query {MONTHLY}", 1),
     ]
+
+
+def test_the_backstop_polls_a_date_in_its_grace_every_grace_every_and_none_after(
+    tmp_path: Path,
+) -> None:
+    """The AWS backstop asks, as `watch` does, for a PTAX close still missing after its
+    window (13:10-14:00) while its grace lasts (to 18:00), once ``grace_every`` (15 minutes)
+    has passed since its last answer; Tuesday's, past its grace, is recheck's alone."""
+    wed = date(2022, 5, 4)
+    clock = ManualClock(datetime(2022, 5, 4, 15, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "g.sqlite", clock)
+    app = StageContext(
+        catalog=DEFAULT_CATALOG.select([USD, EUR]),
+        store=store,
+        queue=SqliteQueue(tmp_path / "gq.sqlite", clock, timedelta(minutes=5)),
+        sources={},
+        clock=clock,
+        policy=RetryPolicy(),
+    )
+
+    def polled(at: datetime) -> list[tuple[str, list[date]]]:
+        clock.set(at)
+        poll_pending_in_window(app, list(app.catalog), at)
+        messages = app.queue.receive(10)
+        app.queue.delete([m.receipt for m in messages])
+        requests = [DownloadRequest.from_body(m.body) for m in messages]
+        return sorted((",".join(r.keys), list(r.dates_to_download)) for r in requests)
+
+    try:
+        assert store.put_pendings([_pending(USD, wed), _pending(USD, date(2022, 5, 3))])
+        clock.set(datetime(2022, 5, 4, 15, 20, tzinfo=SP))
+        assert store.put_pendings([_pending(EUR, wed)])  # answered at 15:20
+        assert polled(datetime(2022, 5, 4, 15, 30, tzinfo=SP)) == [(USD, [wed])]
+        store.put_pendings([_pending(USD, wed), _pending(EUR, wed)])  # both answered at 15:30
+        assert polled(datetime(2022, 5, 4, 15, 40, tzinfo=SP)) == []
+        assert polled(datetime(2022, 5, 4, 15, 45, tzinfo=SP)) == [(EUR, [wed]), (USD, [wed])]
+        assert polled(datetime(2022, 5, 4, 18, 5, tzinfo=SP)) == []  # the grace is over
+    finally:
+        app.close()

@@ -278,9 +278,10 @@ def test_the_heartbeat_counts_an_unusable_intraday_answer_as_a_failed_request(tm
 def test_an_idle_tick_still_tells_the_values_its_retries_stored_and_its_alerts(
     tmp_path, replay
 ) -> None:
-    """BCB is down at Wednesday's close (the stale alert fires); once its window is over the
-    dates are no longer due but recheck's retries, which store them when BCB is back, and the
-    alert clears: the heartbeat says so, not a bare "nothing due"."""
+    """BCB is down at Wednesday's close (the stale alert fires); once its window and the grace
+    after it (polled every 15 minutes until 18:00) are over the dates are no longer due but
+    recheck's retries, which store them when BCB is back, and the alert clears: the heartbeat
+    says so, not a bare "nothing due"."""
     from fuelpipe.cli.watch import alerter
 
     usd = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
@@ -303,14 +304,14 @@ def test_an_idle_tick_still_tells_the_values_its_retries_stored_and_its_alerts(
     down, up = "http://127.0.0.1:1/x", replay.source_urls()["bcb"]
     try:
         first = beat_at(datetime(2022, 5, 4, 13, 30, tzinfo=SP), down)
-        back = beat_at(datetime(2022, 5, 4, 15, 0, tzinfo=SP), up)  # retries came due
+        back = beat_at(datetime(2022, 5, 4, 18, 30, tzinfo=SP), up)  # retries came due
     finally:
         for closer in closers:
             getattr(closer, "close", lambda: None)()
     assert "due: 1 series" in first and "; alerts 1;" in first
     assert back == (
-        "2022-05-04T15:00:00-03:00 nothing due; retries stored 3 value(s); alerts 1; "
-        "next look at 2022-05-04T21:00:00-03:00 (nothing planned before 2022-05-05T13:10:00-03:00)"
+        "2022-05-04T18:30:00-03:00 nothing due; retries stored 3 value(s); alerts 1; "
+        "next look at 2022-05-05T00:30:00-03:00 (nothing planned before 2022-05-05T13:10:00-03:00)"
     )  # the stale alert cleared; the watch looks again 6 hours on
 
 

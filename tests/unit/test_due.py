@@ -232,3 +232,26 @@ def test_a_resting_source_is_held_only_while_the_windows_last_poll_comes_after_i
     last = datetime(2022, 5, 6, 13, 55, tzinfo=SP_TZ)
     assert held(last, at=last) == []  # the last poll holds nothing
     app.close()
+
+
+def test_a_pending_date_in_its_grace_is_due_every_grace_every_from_its_last_answer() -> None:
+    """A PTAX close missing after its window (13:10-14:00) stays due in its grace (to 18:00),
+    15 minutes after its last answer, and the watch wakes for that; past the grace it is
+    recheck's alone (not due, no wake for it). Before: not due from 14:00 on."""
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    wed, tue = date(2022, 5, 4), date(2022, 5, 3)
+    present = {tue: Status.OK, wed: Status.PENDING}
+    answered = datetime(2022, 5, 4, 15, 0, tzinfo=SP_TZ)
+    early = _due(usd, wed, present, answered + timedelta(minutes=10), answered=answered)
+    assert not early.is_due and early.again_at == answered + timedelta(minutes=15)
+    assert next_wake([early], answered + timedelta(minutes=10)) == early.again_at
+    due = _due(usd, wed, present, answered + timedelta(minutes=15), answered=answered)
+    assert due.is_due
+    assert next_wake([due], answered + timedelta(minutes=15)) == answered + timedelta(minutes=30)
+    last = datetime(2022, 5, 4, 17, 50, tzinfo=SP_TZ)  # the next ask would be past 18:00
+    late = _due(usd, wed, present, last + timedelta(minutes=5), answered=last)
+    assert not late.is_due and late.again_at is None
+    over = _due(usd, wed, present, datetime(2022, 5, 4, 18, 1, tzinfo=SP_TZ), answered=last)
+    assert not over.is_due and over.again_at is None
+    thursday = datetime(2022, 5, 5, 13, 10, tzinfo=SP_TZ)
+    assert next_wake([over], datetime(2022, 5, 4, 18, 1, tzinfo=SP_TZ)) == thursday

@@ -4,7 +4,11 @@ Pure: every function takes ``now`` as an argument. A value for date ``d`` is *pu
 ``published_at(d)``: the local time ``local_time`` on ``d + days_after`` in ``tz``, plus the
 usual delay before it can be fetched. It is *late* (an alert may fire) after
 ``published_at(d) + allowance``. While a publication is due and not stored, the orchestrator polls
-it every ``poll_every`` with conditional requests; otherwise it does not ask the source at all.
+it every ``poll_every`` with conditional requests, and after its window for a ``grace`` (4 hours by
+default) every ``grace_every`` (15 minutes): a PTAX close out 80 minutes after its window was
+stored only at recheck's next retry, hours later, and one that never comes costs 16 requests
+more (a bound chosen, not measured: no source gives how late a late publication comes);
+otherwise it does not ask the source at all.
 
 Where each figure comes from (checked against the real files in ``datasets/`` where they can be):
 
@@ -72,7 +76,7 @@ Where each figure comes from (checked against the real files in ``datasets/`` wh
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -145,6 +149,11 @@ class Publication:
     """For a source that publishes a week of values at once: the weekday (Monday = 0) each
     batch runs through; a value is published with the batch of the first such day on or after
     its date (FRED Brent: Monday). None: each date on its own."""
+    grace: timedelta = timedelta(hours=4)
+    """After the window (``stale_at``): how long a due date still missing is asked for again,
+    every ``grace_every``, before only recheck's backoff asks for it (:func:`in_grace`)."""
+    grace_every: timedelta = timedelta(minutes=15)
+    """How often a date in its ``grace`` is asked for again (with conditional requests)."""
 
     def _publication_day(self, day: date) -> date:
         if self.batch_through is not None:
@@ -195,6 +204,16 @@ class Publication:
     def stale_at(self, day: date) -> datetime:
         """After this instant a missing value for ``day`` is late."""
         return self.published_at(day) + self.allowance
+
+    def polled_until(self, day: date) -> datetime:
+        """The last instant a missing value for ``day`` is polled (its window and its grace);
+        after it, recheck's backoff alone asks for it."""
+        return self.stale_at(day) + self.grace
+
+    def poll_interval(self, day: date, now: datetime) -> timedelta:
+        """How often a missing value for ``day`` is asked for at ``now``: ``poll_every`` inside
+        its window, ``grace_every`` in its grace (:func:`in_grace`)."""
+        return self.grace_every if now > self.stale_at(day) else self.poll_every
 
     def published_through(self, now: datetime) -> date:
         """The latest date whose value is published by ``now`` (not necessarily expected)."""
@@ -276,6 +295,7 @@ PUBLICATIONS: Mapping[str, Publication] = MappingProxyType(
                 timedelta(0),
                 timedelta(days=30),
                 poll_every=timedelta(hours=6),
+                grace_every=timedelta(hours=6),
             ),
         )
     }
@@ -293,6 +313,24 @@ def publication(name: str) -> Publication:
 def in_window(pub: Publication, day: date, now: datetime) -> bool:
     """True between the value's publication instant and its lateness limit."""
     return pub.published_at(day) <= now <= pub.stale_at(day)
+
+
+def in_grace(pub: Publication, day: date, now: datetime) -> bool:
+    """True after the value's window and up to :meth:`Publication.polled_until`: the value is
+    late (an alert may fire), yet a publication this late still comes out some days (a PTAX
+    close after 14:00), so a missing value is still polled, every ``grace_every``."""
+    return pub.stale_at(day) < now <= pub.polled_until(day)
+
+
+def pollable(pub: Publication, day: date, now: datetime) -> bool:
+    """True while a missing value for ``day`` is polled: in its window or its grace."""
+    return pub.published_at(day) <= now <= pub.polled_until(day)
+
+
+def polled_dates(pub: Publication, now: datetime) -> tuple[date, date] | None:
+    """The first and last dates :func:`pollable` at ``now`` (calendar aside), or None: the
+    :func:`window_dates` of the schedule with its grace counted in its allowance."""
+    return window_dates(replace(pub, allowance=pub.allowance + pub.grace, grace=timedelta(0)), now)
 
 
 def window_dates(pub: Publication, now: datetime) -> tuple[date, date] | None:

@@ -15,7 +15,7 @@ from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.intraday import INTRADAY_SERIES, next_collection
 from fuelpipe.domain.models import Record, Status, no_value_seen_at, no_value_without_row
 from fuelpipe.domain.planning import parse_polls, plan_requests, poll_in_flight, polls_text
-from fuelpipe.domain.publication import in_window, window_dates
+from fuelpipe.domain.publication import in_grace, pollable, polled_dates
 from fuelpipe.ports.store import Store, paged
 from fuelpipe.stages.context import StageContext
 
@@ -32,15 +32,17 @@ class Due:
     stored: date | None
     """The latest date stored OK inside the lookback (None: none there)."""
     is_due: bool
-    """Published, not stored OK, and not handed over: a PENDING date is polled only inside its
-    window (after it, recheck's backoff takes over) and only until the source answers it with
-    its own "no value" (that answer stands until the series publishes again, unless it may be
-    a row left out of a workbook: :func:`row_left_out`, asked again from ``again_at``; a row
-    of the key's own saying "no value", ANP's '-', stands like any other answer); a
-    QUARANTINED one waits for a person; an ABSENT one is the source's final word (no value)."""
+    """Published, not stored OK, and not handed over: a PENDING date is polled inside its
+    window and, every ``grace_every`` from its last answer, in the grace after it
+    (:func:`~fuelpipe.domain.publication.in_grace`; after that, recheck's backoff alone asks
+    for it), and only until the source answers it with its own "no value" (that answer stands
+    until the series publishes again, unless it may be a row left out of a workbook:
+    :func:`row_left_out`, asked again from ``again_at``; a row of the key's own saying "no
+    value", ANP's '-', stands like any other answer); a QUARANTINED one waits for a person;
+    an ABSENT one is the source's final word (no value)."""
     again_at: datetime | None = None
-    """A row left out of a workbook and not due yet: when it is asked again
-    (:func:`left_out_again`); the watch wakes for it."""
+    """A row left out of a workbook, or a date in its grace, not due yet: when it is asked
+    again (:func:`left_out_again`, :func:`grace_again`); the watch wakes for it."""
     left_out: bool = False
     """Due as a row left out of a workbook (:func:`row_left_out`): the source answered the
     date with a workbook that has its week (or month) but no row for the key, and it is asked
@@ -97,6 +99,15 @@ def left_out_again(series: Series, day: date, seen: datetime) -> datetime:
     return seen + min(max(out_for, schedule.poll_every), LEFT_OUT_WAIT_MAX)
 
 
+def grace_again(series: Series, day: date, answered: datetime | None) -> datetime | None:
+    """When a PENDING ``day`` in its grace (:func:`~fuelpipe.domain.publication.in_grace`),
+    last answered at ``answered`` (the record's ``updated_at``: the scraper rewrites a PENDING
+    record each time it answers it), is asked for again: ``grace_every`` after that answer
+    (None: no answer known, due now). A PTAX close out 80 minutes after its window is stored
+    within 15 minutes, and one that never comes costs ``grace / grace_every`` requests (16)."""
+    return None if answered is None else answered + series.schedule.grace_every
+
+
 def _due(
     series: Series,
     expected: date | None,
@@ -104,9 +115,11 @@ def _due(
     now: datetime,
     seen: datetime | None = None,
     no_row: bool = False,
+    answered: datetime | None = None,
 ) -> Due:
     """``seen``: when the source answered ``expected`` with "no value" (None: it has not);
-    ``no_row``: that answer had no row for the key (:func:`row_left_out`)."""
+    ``no_row``: that answer had no row for the key (:func:`row_left_out`); ``answered``: when
+    the PENDING record of ``expected`` was last written (:func:`grace_again`)."""
     ok = [d for d, st in present.items() if st is Status.OK]
     stored = max(ok) if ok else None
     due = expected is not None and (stored is None or stored < expected)
@@ -115,8 +128,9 @@ def _due(
     if due and expected is not None:
         state = present.get(expected)
         stale = now > series.schedule.stale_at(expected)
+        over = now > series.schedule.polled_until(expected)  # past its window and grace
         if state in (Status.QUARANTINED, Status.ABSENT) or (
-            state is Status.PENDING and (stale or answer_stands(series, expected, seen))
+            state is Status.PENDING and (over or answer_stands(series, expected, seen))
         ):
             due = False  # ABSENT: the source said it has no value for that date, for good
             if (
@@ -128,6 +142,12 @@ def _due(
                 again = left_out_again(series, expected, seen)
                 due = left_out = now >= again
                 again = None if due else again
+        elif state is Status.PENDING and stale:  # in its grace: asked every grace_every
+            again = grace_again(series, expected, answered)
+            due = again is None or now >= again
+            # past the grace's end no poll is due: the watch need not wake for it
+            if again is not None and (due or again > series.schedule.polled_until(expected)):
+                again = None
     return Due(series, expected, stored, due, again, left_out)
 
 
@@ -203,14 +223,16 @@ def due_status(store: Store, series: Iterable[Series], now: datetime) -> list[Du
         after = _lookback_start(s, now) - timedelta(days=1)
         present = {p.date: p.status for p in store.present_after(s.key, after)}
         expected = latest_expected(s, now)
-        seen, no_row = None, False
+        seen, no_row, answered = None, False, None
         if expected is not None and present.get(expected) is Status.PENDING:
             # one more read, of one record, only while a date is PENDING: did the source
-            # answer it with "no value" already, and with no row for the key?
-            rows = store.query(s.key, expected, expected, fields=("attrs",))
+            # answer it with "no value" already, and with no row for the key? When was it
+            # last answered (a date in its grace is asked every grace_every from then)?
+            rows = store.query(s.key, expected, expected, fields=("attrs", "updated_at"))
             if rows:
                 seen, no_row = no_value_seen_at(rows[0].attrs), no_value_without_row(rows[0].attrs)
-        out.append(_due(s, expected, present, now, seen, no_row))
+                answered = rows[0].updated_at
+        out.append(_due(s, expected, present, now, seen, no_row, answered))
     return out
 
 
@@ -240,9 +262,14 @@ def next_wake(
         if bulletin is not None:
             candidates.append(bulletin)
         if d.is_due:
-            candidates.append(now + schedule.poll_every)
+            every = (
+                schedule.poll_every
+                if d.expected is None
+                else schedule.poll_interval(d.expected, now)
+            )
+            candidates.append(now + every)
             continue
-        if d.again_at is not None:  # a row left out of a workbook, asked again then
+        if d.again_at is not None:  # a row left out of a workbook, or in its grace: asked then
             candidates.append(max(now, d.again_at))
         if d.expected is not None:
             nxt = cal.next_expected(d.expected)
@@ -319,7 +346,9 @@ def poll_pending_in_window(
     app: StageContext, series: Iterable[Series], now: datetime, since: date | None = None
 ) -> int:
     """Ask again for every PENDING date of ``series`` still inside its publication window
-    (published by its schedule, not late yet). Returns the messages sent.
+    (published by its schedule, not late yet) or in the grace after it
+    (:func:`~fuelpipe.domain.publication.in_grace`; there only ``grace_every`` after its last
+    answer, :func:`grace_again`). Returns the messages sent.
 
     The AWS home's window schedules poll only the hours a source usually publishes in; a value
     that comes out later inside its window (an ANP week published after a holiday, a monthly
@@ -334,8 +363,8 @@ def poll_pending_in_window(
     Only the dates that can be in a window now are read, not the whole pending index, whose
     cost grew with the backlog of PENDING dates past their windows (recheck's, ~30 read units
     per 1,000 on DynamoDB on every run) though none of them is ever polled here: the
-    watermarks (one Query), then one Query per series whose window is open
-    (:func:`~fuelpipe.domain.publication.window_dates`: a few dates, a month's at most) past
+    watermarks (one Query), then one Query per series whose window or grace is open
+    (:func:`~fuelpipe.domain.publication.polled_dates`: a few dates, a month's at most) past
     its watermark, and only when that span holds an expected date of its calendar. A PENDING
     date is an expected one (what a gap scan or a poll asked for) and lies past the watermark
     (every expected date up to it is answered, and a date going back to PENDING lowers it), so
@@ -345,7 +374,7 @@ def poll_pending_in_window(
     marks = app.store.watermarks()
     wanted: list[_Wanted] = []
     for key, s in sorted({s.key: s for s in series}.items()):
-        span = window_dates(s.schedule, now)
+        span = polled_dates(s.schedule, now)
         if span is None:
             continue
         first, last = span
@@ -360,14 +389,19 @@ def poll_pending_in_window(
         rows = app.store.query(key, days[0], days[-1], fields=("status", "updated_at", "attrs"))
         latest: date | None = None
         for r in rows:
-            if r.status is not Status.PENDING or not in_window(s.schedule, r.date, now):
+            if r.status is not Status.PENDING or not pollable(s.schedule, r.date, now):
                 continue
+            grace = in_grace(s.schedule, r.date, now)
+            again = grace_again(s, r.date, r.updated_at) if grace else None
+            if again is not None and now < again:
+                continue  # in its grace, answered under grace_every ago
             latest = latest or latest_expected(s, now)
             seen = no_value_seen_at(r.attrs)
             stands = answer_stands(s, latest, seen)
             if (
                 stands
                 and seen is not None
+                and not grace  # a row left out is asked for inside the window only, as in _due
                 and s.whole_history
                 and no_value_without_row(r.attrs)
                 and now >= left_out_again(s, r.date, seen)

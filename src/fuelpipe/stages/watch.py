@@ -1,16 +1,17 @@
 """`fuelpipe watch`: run the cycle continuously, asking sources only when a publication is due.
 
 Each tick: find the series whose latest publication is out and not stored (a cheap step before
-the gap scan), fetch only those (a due date still PENDING inside its window is polled again;
-conditional requests make an unchanged answer a 304), drain the queue, recheck, refresh the
-outlook if the data version moved, run the ``after_tick`` hook (alerts, which then see the
-fresh outlook), then sleep until the next poll, retry or publication. Given a ``revise_at``
-(`watch` gives ``FUELPIPE_REVISE_AT``, 23:00), the daily revise is one of the things it wakes
-for: a tick at or after it enqueues the same re-reads as AWS's daily schedule, drained with
-the tick's own (stages/daily_revise.py says when it is due); a source none of whose re-reads
-was answered stays owed, its series re-read on a later tick. A source that answered with a
-Retry-After is not asked again before it ends (an hour at most: stages/source_rest.py): its
-due series, retries and the daily revise wait, and the watch wakes when it ends.
+the gap scan), fetch only those (a due date still PENDING inside its window, or in the grace
+after it, is polled again; conditional requests make an unchanged answer a 304), drain the
+queue, recheck, refresh the outlook if the data version moved, run the ``after_tick`` hook
+(alerts, which then see the fresh outlook), then sleep until the next poll, retry or
+publication. Given a ``revise_at`` (`watch` gives ``FUELPIPE_REVISE_AT``, 23:00), the daily
+revise is one of the things it wakes for: a tick at or after it enqueues the same re-reads as
+AWS's daily schedule, drained with the tick's own (stages/daily_revise.py says when it is due);
+a source none of whose re-reads was answered stays owed, its series re-read on a later tick. A
+source that answered with a Retry-After is not asked again before it ends (an hour at most:
+stages/source_rest.py): its due series, retries and the daily revise wait, and the watch wakes
+when it ends.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class Tick:
     at: datetime
     due: list[str] = field(default_factory=list)
     polled: int = 0
-    """Poll messages sent for due dates still PENDING inside their window."""
+    """Poll messages sent for due dates still PENDING inside their window or its grace."""
     not_out: list[str] = field(default_factory=list)
     """The due series asked for the first time this tick (no poll: a gap scan's request)
     whose date the answer still lacked: still due, not out yet at the source."""

@@ -10,8 +10,11 @@ import pytest
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.publication import (
     PUBLICATIONS,
+    in_grace,
     in_window,
     is_ash_wednesday,
+    pollable,
+    polled_dates,
     publication,
     window_dates,
 )
@@ -136,21 +139,43 @@ def test_ptax_bulletins_come_only_on_days_the_calendar_expects() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(PUBLICATIONS))
-def test_window_dates_are_exactly_the_dates_whose_window_holds_the_instant(name: str) -> None:
+@pytest.mark.parametrize("grace", [False, True], ids=["window", "window or grace"])
+def test_window_dates_are_exactly_the_dates_whose_window_holds_the_instant(
+    name: str, grace: bool
+) -> None:
     """Every 40 minutes over three weeks that hold a change of clocks (New York's, 2022-03-13):
     the dates window_dates gives are those in_window is true of, among every date whose
-    window could hold the instant (from its publication delay and allowance before, on)."""
+    window could hold the instant (from its publication delay and allowance before, on); and
+    the dates polled_dates gives, those pollable is true of (the window or the grace after)."""
     pub = PUBLICATIONS[name]
+    holds, span_of = (pollable, polled_dates) if grace else (in_window, window_dates)
     batch = 0 if pub.batch_through is None else 6  # a batch's first date waits 6 days more
-    reach = pub.days_after + batch + pub.allowance.days + 2
+    reach = pub.days_after + batch + (pub.allowance + pub.grace * grace).days + 3
     start = datetime(2022, 3, 1, tzinfo=UTC)
     for step in range(0, 21 * 36):
         now = start + timedelta(minutes=40 * step)
         days = [now.date() + timedelta(days=d) for d in range(-reach, 2)]
-        want = [d for d in days if in_window(pub, d, now)]
-        span = window_dates(pub, now)
+        want = [d for d in days if holds(pub, d, now)]
+        span = span_of(pub, now)
         got = [] if span is None else _days(*span)
         assert got == want, (name, now)
+
+
+def test_a_missing_ptax_close_is_polled_every_15_minutes_for_4_hours_after_its_window() -> None:
+    """Window 13:10-14:00 (polled every 5 minutes), then the grace to 18:00 (every 15): a
+    close that never comes costs 16 polls more a day, and none after 18:00."""
+    ptax = publication("ptax_close")
+    wed = date(2022, 5, 4)
+    at = datetime(2022, 5, 4, 14, 0, tzinfo=SP)
+    assert in_window(ptax, wed, at) and not in_grace(ptax, wed, at)
+    assert ptax.poll_interval(wed, at) == timedelta(minutes=5)
+    later = at + timedelta(minutes=80)
+    assert in_grace(ptax, wed, later) and not in_window(ptax, wed, later)
+    assert ptax.poll_interval(wed, later) == timedelta(minutes=15)
+    assert ptax.polled_until(wed) == datetime(2022, 5, 4, 18, 0, tzinfo=SP)
+    assert polled_dates(ptax, later) == (wed, wed) and window_dates(ptax, later) is None
+    assert not pollable(ptax, wed, ptax.polled_until(wed) + timedelta(seconds=1))
+    assert ptax.grace // ptax.grace_every == 16
 
 
 def _days(first: date, last: date) -> list[date]:
