@@ -83,9 +83,9 @@ def make_handler(get_context: ContextProvider) -> Handler:
         report = orchestrate(home, series=series, since=options.since, rest_held=len(held))
         # A due date an earlier poll left PENDING (not out yet) is asked again, as `watch`
         # does: it is not a gap, and recheck's backoff would wait past the window. The
-        # backstop asks for every PENDING date still inside its publication window, so one
-        # published after the window schedule's hours is stored within 6 hours, not when
-        # recheck takes over at the window's end (days later for ANP weeks and months).
+        # backstop asks for every PENDING date still inside its publication window or the
+        # grace after it, so one published after the window schedule's hours is stored within
+        # 6 hours, not at recheck's backoff (days later for ANP weeks and months).
         if options.due_only:
             polled = poll_pending(home, due) if due else 0
         else:

@@ -285,3 +285,28 @@ def test_intraday_heartbeat_waits_out_the_weekend_and_not_much_longer(
     assert empty == gap // 3600 == 47
     assert periods == empty + 2  # the hour in progress, and no more
     assert f"{periods} hours" in alarm["AlarmDescription"]
+
+
+def test_the_ptax_window_polls_through_its_grace_and_no_two_orchestrator_runs_meet(
+    template: dict[str, Any],  # noqa: F811
+) -> None:
+    """A PTAX close later than its window is polled every 15 minutes for its grace
+    (domain/publication.py ``Publication.grace``), but the PTAX schedule stopped at 13:55, so
+    on AWS a close out at 15:20 waited for a backstop run or recheck's backoff. It now polls
+    to the grace's end, on minutes of its own: the orchestrator has one reserved execution, so
+    two of its schedules firing together throttle one."""
+    ptax = template["Resources"]["OrchestratePtaxWindow"]["Properties"]
+    usd = DEFAULT_CATALOG["CURRENCY#USD"].schedule
+    day = date(2022, 5, 6)  # a Friday
+    grace_end = usd.polled_until(day).astimezone(ZoneInfo("America/Sao_Paulo"))
+    runs = sorted((h, m) for d, h, m in weekly_runs(ptax["ScheduleExpression"]) if d == "FRI")
+    assert time(*runs[-1]) >= (grace_end - timedelta(minutes=5)).time()
+    assert time(*runs[0]) <= usd.published_at(day).astimezone(ZoneInfo("America/Sao_Paulo")).time()
+    seen: dict[tuple[str, int, int], str] = {}
+    for name, res in resources(template, "AWS::Scheduler::Schedule").items():
+        props = res["Properties"]
+        if invoked(template, props["Target"]["Arn"]) != "DataClusteringFunction":
+            continue
+        for run in weekly_runs(props["ScheduleExpression"]):
+            assert run not in seen, (run, name, seen.get(run))
+            seen[run] = name
