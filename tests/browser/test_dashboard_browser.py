@@ -370,6 +370,38 @@ def test_a_date_typed_with_the_keyboard_is_taken_when_whole(watched: Watched, vi
     assert days and set(days) <= {"2026-01-10", "2026-01-04"}, asked
 
 
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_a_day_typed_over_another_passes_through_no_other_day(watched: Watched, lang: str) -> None:
+    # Typing the day "30" over "24" made "03" first: 2026-01-03 is a valid day, and it was
+    # fetched and pushed as a history entry before 2026-01-30. A day typed with the keys is
+    # taken once the reader pauses (the page's clock is Playwright's here: it moves when the
+    # test says so) or leaves the field.
+    page = watched.page
+    page.clock.install(time=NOW)
+    watched.open(f"view=movement&fuel=GASOLINE&area=BR&date=2026-01-24&lang={lang}")
+    page.clock.pause_at(NOW + timedelta(hours=1))
+    asked: list[str] = []
+    page.on("request", lambda req: asked.append(req.url) if "/api/" in req.url else None)
+    entries = page.evaluate("() => history.length")
+    page.focus("#date")
+    page.keyboard.press("ArrowRight")  # to the day (the browser's en-US field: MM/DD/YYYY)
+    page.keyboard.type("30")
+    assert page.input_value("#date") == "2026-01-30"
+    assert not [u for u in asked if "2026-01-" in u], asked  # not while still typing
+    page.clock.run_for(1000)  # a pause
+    page.wait_for_url(re.compile(r"date=2026-01-30"))
+    watched.wait_ready()
+    assert page.evaluate("() => history.length") == entries + 1
+    page.keyboard.press("ArrowLeft")  # back from the year the field moved on to
+    page.keyboard.type("29")
+    page.locator("#fuel").focus()
+    page.wait_for_url(re.compile(r"date=2026-01-29"))
+    watched.wait_ready()
+    days = {d for url in asked for d in re.findall(r"[?&]end=(\d{4}-\d\d-\d\d)", url)}
+    assert days == {"2026-01-30", "2026-01-29"}, asked
+    assert page.evaluate("() => history.length") == entries + 2
+
+
 def test_the_window_all_is_taken(watched: Watched) -> None:
     # The check that skips a typed date's unfinished year (a value starting "0") was made on
     # every control's change: the Window's "All" is "0", so picking it did nothing.

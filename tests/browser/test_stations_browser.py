@@ -1556,10 +1556,10 @@ def test_an_answer_landing_while_a_year_is_typed_leaves_the_keys_alone(
     page.focus("#st-start")
     page.keyboard.press("ArrowRight")
     page.keyboard.type("30")
-    page.keyboard.type("2")  # "0002-03-30", not asked for
     page.wait_for_function(
         "() => new URLSearchParams(location.search).get('start') === '2025-03-30'"
     )
+    page.keyboard.type("2")  # "0002-03-30", not asked for
     page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
     page.keyboard.type("025")
     page.wait_for_function("() => document.getElementById('st-start').value === '2025-03-30'")
@@ -1575,3 +1575,50 @@ def test_an_answer_landing_while_a_year_is_typed_leaves_the_keys_alone(
     expect(page.locator("#st-start")).to_have_value("2025-03-30")
     assert "start=2025-03-30" in page.url
     assert asked == []
+
+
+START_IS = "(day) => new URLSearchParams(location.search).get('start') === day"
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_day_typed_over_another_passes_through_no_other_day(
+    page: Page, stations_url: str, lang: str, width: int
+) -> None:
+    """Typing the day "30" over "24" made "03" first: 2025-03-03 is a valid day, and it was
+    fetched and pushed as a history entry before 2025-03-30. A day typed with the keys is taken
+    once the reader pauses (the page's clock is Playwright's here: it moves when the test says
+    so), leaves the field or presses Enter; a choice made without the keys, at once."""
+    page.set_viewport_size({"width": width, "height": 900})
+    page.clock.install(time=NOW)
+    _open(page, stations_url, f"view=dispersion&fuel=GASOLINE&lang={lang}")
+    page.clock.pause_at(datetime(2025, 4, 22, 13, 0, tzinfo=UTC))
+    assert page.input_value("#st-start") == "2025-03-24"
+    asked: list[str] = []
+    page.on("request", lambda req: asked.append(req.url) if "/api/stations/" in req.url else None)
+    entries = page.evaluate("() => history.length")
+    page.focus("#st-start")
+    page.keyboard.press("ArrowRight")  # to the day (the browser's en-US field: MM/DD/YYYY)
+    page.keyboard.type("30")
+    assert page.input_value("#st-start") == "2025-03-30"
+    assert asked == []  # neither "03" nor "30" while the reader may still be typing
+    page.clock.run_for(1000)  # a pause
+    page.wait_for_function(START_IS, arg="2025-03-30")
+    page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
+    assert [u for u in asked if "start=2025-03-03" in u] == [], asked
+    assert page.evaluate("() => history.length") == entries + 1
+    # Leaving the field or pressing Enter takes the day typed without a pause.
+    page.keyboard.press("ArrowLeft")  # back from the year the field moved on to
+    page.keyboard.type("29")
+    page.keyboard.press("Enter")
+    page.wait_for_function(START_IS, arg="2025-03-29")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.type("28")
+    page.locator("#st-fuel").focus()
+    page.wait_for_function(START_IS, arg="2025-03-28")
+    # A day set without the keys (as the picker does) is taken at once.
+    page.locator("#st-start").fill("2025-03-27")
+    page.wait_for_function(START_IS, arg="2025-03-27")
+    days = [m for url in asked for m in re.findall(r"[?&]start=([^&]*)", url)]
+    assert days == ["2025-03-30", "2025-03-29", "2025-03-28", "2025-03-27"], asked
+    assert page.evaluate("() => history.length") == entries + 4

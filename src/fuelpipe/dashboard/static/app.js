@@ -1730,16 +1730,38 @@
         navigate(true);
       });
     }
-    for (const id of ["fuel", "area", "driver", "window", "date"]) {
+    for (const id of ["fuel", "area", "driver", "window"]) {
       document.getElementById(id).addEventListener("change", (event) => {
-        // A year under 1000 is one still being typed ("2" of 2026 made "0002-01-10"): its
-        // fetch was refused and the field reset under the reader's keys. (The date's only:
-        // the Window's "All" is "0".)
-        if (id === "date" && /^0/.test(event.target.value)) return;
         state[id] = event.target.value;
         navigate();
       });
     }
+    // A year under 1000 is one still being typed ("2" of 2026 made "0002-01-10": its fetch was
+    // refused and the field reset under the reader's keys). A date typed with the keys is taken
+    // once the reader pauses, leaves the field or presses Enter: typing the day "30" over "24"
+    // made "03" first, a day fetched and pushed as an entry of its own. A picker's, at once.
+    const date = document.getElementById("date");
+    let keyed = false;
+    let dateTimer = 0;
+    const takeDate = () => {
+      dateTimer = clearTimeout(dateTimer);
+      keyed = false;
+      if (!/^0/.test(date.value) && date.value !== state.date) {
+        state.date = date.value;
+        navigate();
+      }
+    };
+    date.addEventListener("keydown", (event) => {
+      keyed = event.key !== "Enter";
+      if (!keyed && dateTimer) takeDate();
+    });
+    date.addEventListener("pointerdown", () => { keyed = false; });
+    date.addEventListener("change", () => {
+      clearTimeout(dateTimer);
+      if (keyed) dateTimer = setTimeout(takeDate, 700);
+      else takeDate();
+    });
+    date.addEventListener("blur", () => dateTimer && takeDate());
     document.getElementById("today-series").addEventListener("change", (event) => {
       state.today = event.target.value;
       navigate();

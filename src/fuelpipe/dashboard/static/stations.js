@@ -178,6 +178,9 @@
   // flag, so the screen lists them all too) but pale in the chart and marked in the table.
   const MIN_BRAND_PRICES = 30;
   const BRAND_ROW_PX = 20; // the brand chart's height per flag: one readable label per bar
+  // A date typed with the keys is taken after this pause in the typing (see bind).
+  const KEY_PAUSE_MS = 700;
+  const dateTimers = { start: null, end: null };
 
   const defaults = {
     view: "ranking",
@@ -783,12 +786,34 @@
     // A date being typed is taken when whole: a year under 1000 is one still being typed ("2"
     // of 2025 made "0002-03-30", each fetched, refused (422) and a history entry of its own),
     // and an empty value a part cleared to be typed again (it asked for the default span).
+    // A whole date typed with the keys is taken once the reader pauses (KEY_PAUSE_MS), leaves
+    // the field or presses Enter: typing the day "30" over "24" made "03" first, a valid day
+    // fetched and pushed as an entry of its own. A picker's choice is taken at once.
     // Left unfinished, the field shows the span shown again.
     for (const [id, key] of [["st-start", "start"], ["st-end", "end"]]) {
-      $(id).addEventListener("change", (e) => {
-        if (e.target.value && !/^0/.test(e.target.value)) { state[key] = e.target.value; navigate(); }
+      const el = $(id);
+      let keyed = false;
+      const take = () => {
+        dateTimers[key] = clearTimeout(dateTimers[key]);
+        keyed = false;
+        if (el.value && !/^0/.test(el.value) && el.value !== state[key]) { state[key] = el.value; navigate(); }
+      };
+      el.addEventListener("keydown", (e) => {
+        keyed = e.key !== "Enter";
+        if (!keyed && dateTimers[key]) take();
       });
-      $(id).addEventListener("blur", (e) => { e.target.value = state[key]; });
+      el.addEventListener("pointerdown", () => { keyed = false; });
+      el.addEventListener("change", () => {
+        clearTimeout(dateTimers[key]);
+        // (not document.activeElement: Chrome's field is not it as its day is completed)
+        if (keyed) dateTimers[key] = setTimeout(take, KEY_PAUSE_MS);
+        else take();
+      });
+      el.addEventListener("blur", () => {
+        if (dateTimers[key]) take();
+        keyed = false;
+        el.value = state[key];
+      });
     }
     let timer = null;
     $("st-q").addEventListener("input", (e) => {
@@ -800,6 +825,7 @@
     // Back and Forward: the entry's address is what to show.
     window.addEventListener("popstate", () => {
       clearTimeout(timer);
+      for (const key in dateTimers) dateTimers[key] = clearTimeout(dateTimers[key]);
       readUrl();
       if (meta) render();
     });
