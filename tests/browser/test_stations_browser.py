@@ -1622,3 +1622,35 @@ def test_a_day_typed_over_another_passes_through_no_other_day(
     days = [m for url in asked for m in re.findall(r"[?&]start=([^&]*)", url)]
     assert days == ["2025-03-30", "2025-03-29", "2025-03-28", "2025-03-27"], asked
     assert page.evaluate("() => history.length") == entries + 4
+
+
+@pytest.mark.parametrize(
+    ("lang", "weeks", "asked"),
+    [
+        ("en", "survey weeks 3/30/2025 to 4/5/2025.", "the days asked for, 4/1/2025 to 4/2/2025."),
+        (
+            "pt-BR",
+            "semanas de pesquisa de 30/03/2025 a 05/04/2025.",
+            "os dias pedidos, de 01/04/2025 a 02/04/2025.",
+        ),
+    ],
+)
+@pytest.mark.parametrize("view", ["ranking", "brands", "dispersion"])
+def test_the_summary_says_the_weeks_answered_and_the_days_asked(
+    page: Page, stations_url: str, lang: str, weeks: str, asked: str, view: str
+) -> None:
+    """The From and To fields said 4/1/2025 and 4/2/2025, the summary "3/30/2025 to 4/5/2025"
+    alone: the answer's whole survey weeks read as a contradiction of the fields. The summary
+    names both spans; a span that is whole weeks is said once."""
+    _open(
+        page, stations_url, f"view={view}&fuel=GASOLINE&start=2025-04-01&end=2025-04-02&lang={lang}"
+    )
+    summary = page.locator("#st-summary").inner_text()
+    assert weeks in summary, summary
+    assert asked in summary, summary
+    assert page.input_value("#st-start") == "2025-04-01"
+    _open(
+        page, stations_url, f"view={view}&fuel=GASOLINE&start=2025-03-30&end=2025-04-05&lang={lang}"
+    )
+    summary = page.locator("#st-summary").inner_text()
+    assert asked.split(",")[0] not in summary, summary

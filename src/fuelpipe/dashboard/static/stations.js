@@ -56,14 +56,15 @@
       "chart.cv": "Coefficient of variation",
       "chart.stations": "{n} stations",
       "chart.stations.one": "1 station",
-      "summary.ranking": "{n} municipalities with {fuel} prices, {start} to {end}.",
-      "summary.ranking.one": "1 municipality with {fuel} prices, {start} to {end}.",
-      "summary.brands": "{n} flags compared with unbranded (BRANCA) stations of the same town and week, {start} to {end}.",
-      "summary.brands.one": "1 flag compared with unbranded (BRANCA) stations of the same town and week, {start} to {end}.",
+      "summary.ranking": "{n} municipalities with {fuel} prices, survey weeks {start} to {end}.",
+      "summary.ranking.one": "1 municipality with {fuel} prices, survey weeks {start} to {end}.",
+      "summary.brands": "{n} flags compared with unbranded (BRANCA) stations of the same town and week, survey weeks {start} to {end}.",
+      "summary.brands.one": "1 flag compared with unbranded (BRANCA) stations of the same town and week, survey weeks {start} to {end}.",
+      "summary.asked": " A survey week runs Sunday to Saturday: these are the whole weeks that hold the days asked for, {start} to {end}.",
       "summary.brandsFew": " {n} with fewer than {min} prices: pale in the chart and marked “few prices” in the table (their premium is uncertain).",
       "summary.brandsFew.one": " 1 with fewer than {min} prices: pale in the chart and marked “few prices” in the table (its premium is uncertain).",
       "brands.few": "few prices",
-      "summary.dispersion": "National spread of {fuel} prices per survey week, {start} to {end}.",
+      "summary.dispersion": "National spread of {fuel} prices week by week, survey weeks {start} to {end}.",
       "summary.search": "{n} stations found for “{q}”.",
       "summary.search.one": "1 station found for “{q}”.",
       "summary.searchCut": "Showing the first {n} stations for “{q}”, best matches first: there are more. Refine the search (a longer name, the CNPJ or the town).",
@@ -133,14 +134,15 @@
       "chart.cv": "Coeficiente de variação",
       "chart.stations": "{n} postos",
       "chart.stations.one": "1 posto",
-      "summary.ranking": "{n} municípios com preços de {fuel}, de {start} a {end}.",
-      "summary.ranking.one": "1 município com preços de {fuel}, de {start} a {end}.",
-      "summary.brands": "{n} bandeiras comparadas com postos de bandeira branca da mesma cidade e semana, de {start} a {end}.",
-      "summary.brands.one": "1 bandeira comparada com postos de bandeira branca da mesma cidade e semana, de {start} a {end}.",
+      "summary.ranking": "{n} municípios com preços de {fuel}, semanas de pesquisa de {start} a {end}.",
+      "summary.ranking.one": "1 município com preços de {fuel}, semanas de pesquisa de {start} a {end}.",
+      "summary.brands": "{n} bandeiras comparadas com postos de bandeira branca da mesma cidade e semana, semanas de pesquisa de {start} a {end}.",
+      "summary.brands.one": "1 bandeira comparada com postos de bandeira branca da mesma cidade e semana, semanas de pesquisa de {start} a {end}.",
+      "summary.asked": " Uma semana de pesquisa vai de domingo a sábado: estas são as semanas inteiras que contêm os dias pedidos, de {start} a {end}.",
       "summary.brandsFew": " {n} com menos de {min} preços: claras no gráfico e marcadas “poucos preços” na tabela (o prêmio delas é incerto).",
       "summary.brandsFew.one": " 1 com menos de {min} preços: clara no gráfico e marcada “poucos preços” na tabela (o prêmio dela é incerto).",
       "brands.few": "poucos preços",
-      "summary.dispersion": "Dispersão nacional dos preços de {fuel} por semana de pesquisa, de {start} a {end}.",
+      "summary.dispersion": "Dispersão nacional dos preços de {fuel} semana a semana, semanas de pesquisa de {start} a {end}.",
       "summary.search": "{n} postos encontrados para “{q}”.",
       "summary.search.one": "1 posto encontrado para “{q}”.",
       "summary.searchCut": "Mostrando os primeiros {n} postos para “{q}”, os mais parecidos primeiro: há mais. Refine a busca (um nome mais longo, o CNPJ ou a cidade).",
@@ -456,9 +458,16 @@
     return t(`fuel.${state.fuel}`);
   }
 
-  function setSummary(key, vars) {
+  /** The summary; with an answer (`data`), its survey weeks and, when they are wider, the days
+   *  asked for: the From and To fields hold the days, and the two spans read as a contradiction. */
+  function setSummary(key, vars, data) {
     const one = vars.n === 1 && `${key}.one` in T.en ? `${key}.one` : key;
-    $("st-summary").textContent = t(one, { fuel: fuelName(), ...vars });
+    const weeks = data ? { start: day(data.covered_start), end: day(data.covered_end) } : {};
+    let text = t(one, { fuel: fuelName(), ...vars, ...weeks });
+    if (data && key !== "summary.empty" && (data.start !== data.covered_start || data.end !== data.covered_end)) {
+      text += t("summary.asked", { start: day(data.start), end: day(data.end) });
+    }
+    $("st-summary").textContent = text;
   }
 
   // What a failed load leaves: only the error. The view's tables and charts are emptied and
@@ -478,9 +487,7 @@
 
   async function renderRanking(data) {
     const rows = records(data);
-    setSummary(rows.length ? "summary.ranking" : "summary.empty", {
-      n: rows.length, start: day(data.covered_start), end: day(data.covered_end),
-    });
+    setSummary(rows.length ? "summary.ranking" : "summary.empty", { n: rows.length }, data);
     const cols = [
       ["municipality", (r) => r.municipality],
       ["state", (r) => r.state],
@@ -549,9 +556,7 @@
   function renderBrands(data) {
     const rows = records(data);
     const few = (r) => r.observations < MIN_BRAND_PRICES;
-    setSummary(rows.length ? "summary.brands" : "summary.empty", {
-      n: rows.length, start: day(data.covered_start), end: day(data.covered_end),
-    });
+    setSummary(rows.length ? "summary.brands" : "summary.empty", { n: rows.length }, data);
     const k = rows.filter(few).length;
     const fewKey = k === 1 ? "summary.brandsFew.one" : "summary.brandsFew";
     if (k) $("st-summary").textContent += t(fewKey, { n: k, min: MIN_BRAND_PRICES });
@@ -591,9 +596,7 @@
 
   function renderDispersion(data) {
     const rows = records(data);
-    setSummary(rows.length ? "summary.dispersion" : "summary.empty", {
-      start: day(data.covered_start), end: day(data.covered_end),
-    });
+    setSummary(rows.length ? "summary.dispersion" : "summary.empty", {}, data);
     const weeks = rows.map((r) => r.week);
     const price = (name, col) => hoverText(weeks, (i) => `${name}: ${num(rows[i][col])}`);
     plot("st-chart-dispersion", [
