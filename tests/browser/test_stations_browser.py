@@ -1449,8 +1449,11 @@ def _hover(page: Page, chart: str, curve: int, point: int = 0) -> str:
     """The hover label of one point of a station chart, as drawn (Plotly throttles hovers, so
     the label is awaited, the previous one cleared first)."""
     page.evaluate("(id) => Plotly.Fx.unhover(id)", chart)
-    page.evaluate(
-        "([id, c, p]) => Plotly.Fx.hover(id, [{curveNumber: c, pointNumber: p}])",
+    page.evaluate(  # in the curve's own subplot (the dispersion's CV has its panel, "xy2")
+        """([id, c, p]) => {
+          const tr = document.getElementById(id)._fullData[c];
+          Plotly.Fx.hover(id, [{curveNumber: c, pointNumber: p}], tr.xaxis + tr.yaxis);
+        }""",
         [chart, curve, point],
     )
     page.wait_for_function(
@@ -1654,3 +1657,36 @@ def test_the_summary_says_the_weeks_answered_and_the_days_asked(
     )
     summary = page.locator("#st-summary").inner_text()
     assert asked.split(",")[0] not in summary, summary
+
+
+# Each dispersion line's points as the page's y pixels: [name, top, bottom] (a y axis's l2p is
+# its pixel from the top of its own domain, _offset where that domain starts).
+LINE_PIXELS_JS = """() => {
+  const g = document.getElementById('st-chart-dispersion');
+  return g._fullData.map((tr) => {
+    const ax = g._fullLayout[tr.yaxis === 'y2' ? 'yaxis2' : 'yaxis'];
+    const ys = tr.y.filter((v) => v !== null).map((v) => ax._offset + ax.l2p(v));
+    return [tr.name, Math.min(...ys), Math.max(...ys)];
+  });
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_dispersion_cv_line_never_sits_on_the_price_lines(
+    page: Page, stations_url: str, width: int, lang: str
+) -> None:
+    """On its own right axis over the prices, the coefficient of variation's dotted line sat on
+    the P90 line at 390 px. It has a panel of its own under them, titled inside the chart."""
+    page.set_viewport_size({"width": width, "height": 900})
+    _open(page, stations_url, f"view=dispersion&fuel=GASOLINE&lang={lang}")
+    page.wait_for_selector("#st-chart-dispersion .y2tick text", state="attached")
+    lines = page.evaluate(LINE_PIXELS_JS)
+    assert len(lines) == 4, lines
+    *prices, (_, cv_top, _) = lines
+    lowest_price = max(bottom for _, _, bottom in prices)
+    assert lowest_price + 12 < cv_top, lines  # apart, with room between
+    titles = page.evaluate(AXIS_TITLES_JS, "st-chart-dispersion")
+    assert titles
+    for text, left, right, chart_left, chart_right in titles:
+        assert chart_left <= left and right <= chart_right, (text, left, right, chart_right)

@@ -180,6 +180,7 @@
   // flag, so the screen lists them all too) but pale in the chart and marked in the table.
   const MIN_BRAND_PRICES = 30;
   const BRAND_ROW_PX = 20; // the brand chart's height per flag: one readable label per bar
+  const CV_PANEL = 0.28; // the dispersion chart's height given to its coefficient of variation
   // A date typed with the keys is taken after this pause in the typing (see bind).
   const KEY_PAUSE_MS = 700;
   const dateTimers = { start: null, end: null };
@@ -610,13 +611,16 @@
         line: { dash: "dot", color: "#7f8c8d" },
         ...hoverText(weeks, (i) => `${t("chart.cv")}: ${num(rows[i].cv * 100, 1)}%`) },
     ], {
-      xaxis: weekAxis("st-chart-dispersion", weeks),
-      yaxis: priceAxis(data.unit, rows.flatMap((r) => [r.p10, r.p90])),
-      // the coefficient of variation in percent, its ticks and title given room on the right
+      // the dates under the lower panel, for both
+      xaxis: { ...weekAxis("st-chart-dispersion", weeks), anchor: "y2" },
+      yaxis: { ...priceAxis(data.unit, rows.flatMap((r) => [r.p10, r.p90])), domain: [CV_PANEL + 0.08, 1] },
+      // The coefficient of variation in percent, in a panel of its own under the prices: laid
+      // over them on a right axis of its own scale, its line sat on the P90 line at 390 px.
+      // Its title wraps to the panel's height; its ticks and title have room on the right.
       yaxis2: {
-        overlaying: "y", side: "right", title: { text: t("chart.cv"), standoff: 10 },
-        showgrid: false, tickmode: "auto", nticks: 6, tickformat: ".1~%", automargin: true,
-        rangemode: "tozero",
+        anchor: "x", domain: [0, CV_PANEL], side: "right",
+        title: { text: wrapped(t("chart.cv"), CV_PANEL * ($("st-chart-dispersion").clientHeight - 120)).join("<br>"), standoff: 10 },
+        tickmode: "auto", nticks: 4, tickformat: ".1~%", automargin: true, rangemode: "tozero",
       },
       margin: { t: 24, r: 24, b: 48, l: 64 },
     }, `${t("tab.dispersion")} (${fuelName()})`);
