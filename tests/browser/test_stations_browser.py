@@ -1690,3 +1690,18 @@ def test_the_dispersion_cv_line_never_sits_on_the_price_lines(
     assert titles
     for text, left, right, chart_left, chart_right in titles:
         assert chart_left <= left and right <= chart_right, (text, left, right, chart_right)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_cv_of_a_single_week_is_drawn(page: Page, stations_url: str, width: int) -> None:
+    """A span within one survey week drew its prices as points and its coefficient of
+    variation, a line of one point, as nothing: an empty panel under a legend naming it."""
+    page.set_viewport_size({"width": width, "height": 900})
+    _open(page, stations_url, "view=dispersion&fuel=GASOLINE&start=2025-04-01&end=2025-04-02")
+    page.wait_for_selector("#st-chart-dispersion .y2tick text", state="attached")
+    assert (
+        page.evaluate("() => document.getElementById('st-chart-dispersion').data[3].x.length") == 1
+    )
+    expect(
+        page.locator("#st-chart-dispersion .xy2 .scatterlayer .trace .points path")
+    ).to_have_count(1)

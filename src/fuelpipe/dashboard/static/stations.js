@@ -607,8 +607,9 @@
         ...price(t("chart.median"), "median") },
       { x: weeks, y: rows.map((r) => r.p10), name: "P10", mode: "lines+markers", line: { color: "#1e8449" },
         ...price("P10", "p10") },
-      { x: weeks, y: rows.map((r) => r.cv), name: t("chart.cv"), yaxis: "y2", mode: "lines",
-        line: { dash: "dot", color: "#7f8c8d" },
+      // one week is a point: a line of one point drew nothing in its panel
+      { x: weeks, y: rows.map((r) => r.cv), name: t("chart.cv"), yaxis: "y2", mode: weeks.length > 1 ? "lines" : "markers",
+        line: { dash: "dot", color: "#7f8c8d" }, marker: { color: "#7f8c8d" },
         ...hoverText(weeks, (i) => `${t("chart.cv")}: ${num(rows[i].cv * 100, 1)}%`) },
     ], {
       // the dates under the lower panel, for both
