@@ -370,6 +370,38 @@ def test_a_date_typed_with_the_keyboard_is_taken_when_whole(watched: Watched, vi
     assert days and set(days) <= {"2026-01-10", "2026-01-04"}, asked
 
 
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_a_day_typed_over_another_passes_through_no_other_day(watched: Watched, lang: str) -> None:
+    # Typing the day "30" over "24" made "03" first: 2026-01-03 is a valid day, and it was
+    # fetched and pushed as a history entry before 2026-01-30. A day typed with the keys is
+    # taken once the reader pauses (the page's clock is Playwright's here: it moves when the
+    # test says so) or leaves the field.
+    page = watched.page
+    page.clock.install(time=NOW)
+    watched.open(f"view=movement&fuel=GASOLINE&area=BR&date=2026-01-24&lang={lang}")
+    page.clock.pause_at(NOW + timedelta(hours=1))
+    asked: list[str] = []
+    page.on("request", lambda req: asked.append(req.url) if "/api/" in req.url else None)
+    entries = page.evaluate("() => history.length")
+    page.focus("#date")
+    page.keyboard.press("ArrowRight")  # to the day (the browser's en-US field: MM/DD/YYYY)
+    page.keyboard.type("30")
+    assert page.input_value("#date") == "2026-01-30"
+    assert not [u for u in asked if "2026-01-" in u], asked  # not while still typing
+    page.clock.run_for(1000)  # a pause
+    page.wait_for_url(re.compile(r"date=2026-01-30"))
+    watched.wait_ready()
+    assert page.evaluate("() => history.length") == entries + 1
+    page.keyboard.press("ArrowLeft")  # back from the year the field moved on to
+    page.keyboard.type("29")
+    page.locator("#fuel").focus()
+    page.wait_for_url(re.compile(r"date=2026-01-29"))
+    watched.wait_ready()
+    days = {d for url in asked for d in re.findall(r"[?&]end=(\d{4}-\d\d-\d\d)", url)}
+    assert days == {"2026-01-30", "2026-01-29"}, asked
+    assert page.evaluate("() => history.length") == entries + 2
+
+
 def test_the_window_all_is_taken(watched: Watched) -> None:
     # The check that skips a typed date's unfinished year (a value starting "0") was made on
     # every control's change: the Window's "All" is "0", so picking it did nothing.
@@ -1080,7 +1112,7 @@ def test_hover_labels_speak_the_pages_language(watched: Watched) -> None:
         assert hover.startswith("defasagem de %{x} semana(s):"), hover
     watched.open("view=map&fuel=GASOLINE&lang=pt-BR")
     (hover,) = watched.page.evaluate(HOVER_JS, "chart-areas")
-    assert "<br>em 4 semanas: %{customdata}" in hover, hover
+    assert "<br>em 4 semanas: %{customdata[1]}" in hover, hover
     watched.open("view=lags&fuel=GASOLINE&area=BR&lang=en")
     (hover,) = watched.page.evaluate(HOVER_JS, "chart-lags")
     assert hover.startswith("lag of %{x} week(s):"), hover
@@ -1370,7 +1402,7 @@ def test_nothing_is_drawn_over_a_week_with_no_price(watched: Watched) -> None:
 BARS_JS = """(id) => {
   const gd = document.getElementById(id);
   return { range: gd._fullLayout.xaxis.range, title: gd._fullLayout.xaxis.title.text || '',
-           hover: gd.data[0].hovertemplate, text: gd.data[0].text };
+           hover: gd.data[0].hovertemplate, text: gd.data[0].text, custom: gd.data[0].customdata };
 }"""
 COLORBAR_JS = """(id) => {
   const t = document.getElementById(id).data[0];
@@ -1395,14 +1427,63 @@ def test_map_bars_start_at_zero_and_every_price_names_its_unit(
     bars = watched.page.evaluate(BARS_JS, "chart-areas")
     assert bars["range"][0] == 0
     assert bars["title"] == unit
-    assert f"{unit}: %{{x:.3f}}" in bars["hover"]
+    per = unit.removeprefix("R$ ")  # "R$ 6.29 per litre", as the bar's text then its unit
+    assert all(
+        price == f"{text} {per}"
+        for text, (price, _) in zip(bars["text"], bars["custom"], strict=True)
+    )
     assert all(bars["text"]), bars["text"]  # every bar carries its price
     if fuel == "GASOLINE":  # the only fuel with state prices in this store
         title, hover = watched.page.evaluate(COLORBAR_JS, "chart-map")
         assert title == unit
-        assert f"{unit}: %{{z:.3f}}" in hover
+        assert hover == "<b>%{text}</b><br>%{customdata[2]}<extra></extra>"
         summary = watched.page.locator("#map-summary").inner_text()
         assert summary.startswith(f"Week of Jun 21, 2026, {unit}: states range from"), summary
+
+
+def _point_hover(page: Page, chart: str, curve: int, point: int) -> str:
+    """The hover label Plotly draws for one point of a chart's curve, in the curve's own
+    subplot (Plotly throttles hovers, so the label is awaited, the previous one cleared)."""
+    page.evaluate("(id) => Plotly.Fx.unhover(id)", chart)
+    page.evaluate(
+        """([id, c, p]) => {
+          const tr = document.getElementById(id)._fullData[c];
+          Plotly.Fx.hover(id, [{curveNumber: c, pointNumber: p}], tr.xaxis + tr.yaxis);
+        }""",
+        [chart, curve, point],
+    )
+    label = page.locator(f"#{chart} .hoverlayer .hovertext")
+    expect(label).to_have_count(1)
+    return label.text_content() or ""
+
+
+@pytest.mark.parametrize(("lang", "per"), [("en", "per litre"), ("pt-BR", "por litro")])
+def test_the_maps_hover_writes_a_price_as_its_bar_does(
+    watched: Watched, lang: str, per: str
+) -> None:
+    # The map's hover read "R$ por litro: 6,290" where the bars read "R$ 6,29": the same
+    # price, written two ways. Both hovers write it as the bar does, then its unit.
+    watched.open(f"view=map&fuel=GASOLINE&lang={lang}")
+    page = watched.page
+    bars = page.evaluate("() => document.getElementById('chart-areas').data[0]")
+    sp = next(i for i, name in enumerate(bars["y"]) if name.endswith("(SP)"))
+    price = bars["text"][sp]
+    assert re.fullmatch(r"R\$\xa0\d[.,]\d\d", price), price
+    # a geo map takes no hover by point (Plotly.Fx.hover): the mouse, over São Paulo's middle
+    box = page.evaluate(
+        """() => {
+          const path = [...document.querySelectorAll('#chart-map path.choroplethlocation')]
+            .find((el) => el.__data__ && el.__data__.loc === 'SP' && el.__data__.z !== undefined);
+          const r = path.getBoundingClientRect();
+          return [r.left + r.width / 2, r.top + r.height / 2];
+        }"""
+    )
+    page.mouse.move(*box)
+    label = page.locator("#chart-map .hoverlayer .hovertext")
+    expect(label).to_have_count(1)
+    assert label.text_content() == f"São Paulo{price} {per}"
+    label = _point_hover(page, "chart-areas", 0, sp)
+    assert label.startswith(f"{bars['y'][sp]}: {price} {per}"), label
 
 
 @pytest.mark.parametrize(

@@ -589,3 +589,49 @@ def test_a_source_with_no_freshness_sample_says_why_in_both_languages(
             re.compile(r"^nenhum valor .* não contam$")
         )
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "none"),
+    [
+        ("en", "Freshness p50 / p95", "No value yet"),
+        ("pt-BR", "Atualização p50 / p95", "Nenhum valor ainda"),
+    ],
+)
+def test_the_sources_with_no_freshness_sample_share_one_card_on_a_phone(
+    tmp_path: Path, page: Page, lang: str, title: str, none: str
+) -> None:
+    # On a demo store every source has no sample: at 390 px its four cards, each the same
+    # 200-character why, filled more than a screen. The sources with none share one card.
+    # (Synthetic values: what counts is that a first run stored them, history, no sample.)
+    clock = ManualClock(datetime(2022, 4, 29, 9, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "f.sqlite", clock=clock)
+    published = {"published_at": "2022-04-28T16:10:00+00:00"}
+    store.put_records(
+        [
+            Record(USD.key, date(2022, 4, 28), Decimal("5"), Status.OK, attrs=published),
+            Record(
+                "COMMODITY#BRENT", date(2022, 4, 25), Decimal("100"), Status.OK, attrs=published
+            ),
+            Record("STOCK#PETR3", date(2022, 4, 28), Decimal("30"), Status.OK, attrs=published),
+            Record("FUEL#GASOLINE#BR", date(2022, 4, 24), Decimal("7"), Status.OK, attrs=published),
+        ]
+    )
+    clock.set(datetime(2022, 5, 2, 13, 20, tzinfo=SP))  # Monday's PTAX, 10 minutes after 13:10
+    store.put_records(
+        [
+            Record(
+                USD.key, MONDAY, Decimal("5.1"), Status.OK,
+                attrs={"published_at": "2022-05-02T16:10:00+00:00"},
+            )
+        ]
+    )  # fmt: skip
+    page.set_viewport_size({"width": 390, "height": 800})
+    with serving(create_app(store, DEFAULT_CATALOG, clock=clock)) as url:
+        page.goto(f"{url}/?view=health&lang={lang}")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        cards = page.locator("#health-cards .card", has_text=none)
+        expect(cards).to_have_count(1)
+        expect(cards.locator("h3")).to_have_text(f"{title} · anp, fred, yahoo")
+        expect(page.locator(CARD.format(title=f"{title} · bcb"))).to_have_count(1)
+    store.close()

@@ -1449,8 +1449,11 @@ def _hover(page: Page, chart: str, curve: int, point: int = 0) -> str:
     """The hover label of one point of a station chart, as drawn (Plotly throttles hovers, so
     the label is awaited, the previous one cleared first)."""
     page.evaluate("(id) => Plotly.Fx.unhover(id)", chart)
-    page.evaluate(
-        "([id, c, p]) => Plotly.Fx.hover(id, [{curveNumber: c, pointNumber: p}])",
+    page.evaluate(  # in the curve's own subplot (the dispersion's CV has its panel, "xy2")
+        """([id, c, p]) => {
+          const tr = document.getElementById(id)._fullData[c];
+          Plotly.Fx.hover(id, [{curveNumber: c, pointNumber: p}], tr.xaxis + tr.yaxis);
+        }""",
         [chart, curve, point],
     )
     page.wait_for_function(
@@ -1556,10 +1559,10 @@ def test_an_answer_landing_while_a_year_is_typed_leaves_the_keys_alone(
     page.focus("#st-start")
     page.keyboard.press("ArrowRight")
     page.keyboard.type("30")
-    page.keyboard.type("2")  # "0002-03-30", not asked for
     page.wait_for_function(
         "() => new URLSearchParams(location.search).get('start') === '2025-03-30'"
     )
+    page.keyboard.type("2")  # "0002-03-30", not asked for
     page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
     page.keyboard.type("025")
     page.wait_for_function("() => document.getElementById('st-start').value === '2025-03-30'")
@@ -1575,3 +1578,130 @@ def test_an_answer_landing_while_a_year_is_typed_leaves_the_keys_alone(
     expect(page.locator("#st-start")).to_have_value("2025-03-30")
     assert "start=2025-03-30" in page.url
     assert asked == []
+
+
+START_IS = "(day) => new URLSearchParams(location.search).get('start') === day"
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_day_typed_over_another_passes_through_no_other_day(
+    page: Page, stations_url: str, lang: str, width: int
+) -> None:
+    """Typing the day "30" over "24" made "03" first: 2025-03-03 is a valid day, and it was
+    fetched and pushed as a history entry before 2025-03-30. A day typed with the keys is taken
+    once the reader pauses (the page's clock is Playwright's here: it moves when the test says
+    so), leaves the field or presses Enter; a choice made without the keys, at once."""
+    page.set_viewport_size({"width": width, "height": 900})
+    page.clock.install(time=NOW)
+    _open(page, stations_url, f"view=dispersion&fuel=GASOLINE&lang={lang}")
+    page.clock.pause_at(datetime(2025, 4, 22, 13, 0, tzinfo=UTC))
+    assert page.input_value("#st-start") == "2025-03-24"
+    asked: list[str] = []
+    page.on("request", lambda req: asked.append(req.url) if "/api/stations/" in req.url else None)
+    entries = page.evaluate("() => history.length")
+    page.focus("#st-start")
+    page.keyboard.press("ArrowRight")  # to the day (the browser's en-US field: MM/DD/YYYY)
+    page.keyboard.type("30")
+    assert page.input_value("#st-start") == "2025-03-30"
+    assert asked == []  # neither "03" nor "30" while the reader may still be typing
+    page.clock.run_for(1000)  # a pause
+    page.wait_for_function(START_IS, arg="2025-03-30")
+    page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
+    assert [u for u in asked if "start=2025-03-03" in u] == [], asked
+    assert page.evaluate("() => history.length") == entries + 1
+    # Leaving the field or pressing Enter takes the day typed without a pause.
+    page.keyboard.press("ArrowLeft")  # back from the year the field moved on to
+    page.keyboard.type("29")
+    page.keyboard.press("Enter")
+    page.wait_for_function(START_IS, arg="2025-03-29")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.type("28")
+    page.locator("#st-fuel").focus()
+    page.wait_for_function(START_IS, arg="2025-03-28")
+    # A day set without the keys (as the picker does) is taken at once.
+    page.locator("#st-start").fill("2025-03-27")
+    page.wait_for_function(START_IS, arg="2025-03-27")
+    days = [m for url in asked for m in re.findall(r"[?&]start=([^&]*)", url)]
+    assert days == ["2025-03-30", "2025-03-29", "2025-03-28", "2025-03-27"], asked
+    assert page.evaluate("() => history.length") == entries + 4
+
+
+@pytest.mark.parametrize(
+    ("lang", "weeks", "asked"),
+    [
+        ("en", "survey weeks 3/30/2025 to 4/5/2025.", "the days asked for, 4/1/2025 to 4/2/2025."),
+        (
+            "pt-BR",
+            "semanas de pesquisa de 30/03/2025 a 05/04/2025.",
+            "os dias pedidos, de 01/04/2025 a 02/04/2025.",
+        ),
+    ],
+)
+@pytest.mark.parametrize("view", ["ranking", "brands", "dispersion"])
+def test_the_summary_says_the_weeks_answered_and_the_days_asked(
+    page: Page, stations_url: str, lang: str, weeks: str, asked: str, view: str
+) -> None:
+    """The From and To fields said 4/1/2025 and 4/2/2025, the summary "3/30/2025 to 4/5/2025"
+    alone: the answer's whole survey weeks read as a contradiction of the fields. The summary
+    names both spans; a span that is whole weeks is said once."""
+    _open(
+        page, stations_url, f"view={view}&fuel=GASOLINE&start=2025-04-01&end=2025-04-02&lang={lang}"
+    )
+    summary = page.locator("#st-summary").inner_text()
+    assert weeks in summary, summary
+    assert asked in summary, summary
+    assert page.input_value("#st-start") == "2025-04-01"
+    _open(
+        page, stations_url, f"view={view}&fuel=GASOLINE&start=2025-03-30&end=2025-04-05&lang={lang}"
+    )
+    summary = page.locator("#st-summary").inner_text()
+    assert asked.partition(",")[0] not in summary, summary  # the weeks said once
+
+
+# Each dispersion line's points as the page's y pixels: [name, top, bottom] (a y axis's l2p is
+# its pixel from the top of its own domain, _offset where that domain starts).
+LINE_PIXELS_JS = """() => {
+  const g = document.getElementById('st-chart-dispersion');
+  return g._fullData.map((tr) => {
+    const ax = g._fullLayout[tr.yaxis === 'y2' ? 'yaxis2' : 'yaxis'];
+    const ys = tr.y.filter((v) => v !== null).map((v) => ax._offset + ax.l2p(v));
+    return [tr.name, Math.min(...ys), Math.max(...ys)];
+  });
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_dispersion_cv_line_never_sits_on_the_price_lines(
+    page: Page, stations_url: str, width: int, lang: str
+) -> None:
+    """On its own right axis over the prices, the coefficient of variation's dotted line sat on
+    the P90 line at 390 px. It has a panel of its own under them, titled inside the chart."""
+    page.set_viewport_size({"width": width, "height": 900})
+    _open(page, stations_url, f"view=dispersion&fuel=GASOLINE&lang={lang}")
+    page.wait_for_selector("#st-chart-dispersion .y2tick text", state="attached")
+    lines = page.evaluate(LINE_PIXELS_JS)
+    assert len(lines) == 4, lines
+    *prices, (_, cv_top, _) = lines
+    lowest_price = max(bottom for _, _, bottom in prices)
+    assert lowest_price + 12 < cv_top, lines  # apart, with room between
+    titles = page.evaluate(AXIS_TITLES_JS, "st-chart-dispersion")
+    assert titles
+    for text, left, right, chart_left, chart_right in titles:
+        assert chart_left <= left and right <= chart_right, (text, left, right, chart_right)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_cv_of_a_single_week_is_drawn(page: Page, stations_url: str, width: int) -> None:
+    """A span within one survey week drew its prices as points and its coefficient of
+    variation, a line of one point, as nothing: an empty panel under a legend naming it."""
+    page.set_viewport_size({"width": width, "height": 900})
+    _open(page, stations_url, "view=dispersion&fuel=GASOLINE&start=2025-04-01&end=2025-04-02")
+    page.wait_for_selector("#st-chart-dispersion .y2tick text", state="attached")
+    assert (
+        page.evaluate("() => document.getElementById('st-chart-dispersion').data[3].x.length") == 1
+    )
+    expect(
+        page.locator("#st-chart-dispersion .xy2 .scatterlayer .trace .points path")
+    ).to_have_count(1)

@@ -1147,6 +1147,9 @@
       summary.push(tn("map.missing", missing.length, { fuel, states: stateList(missing) }));
     }
     setText("map-summary", summary.join(" "));
+    // A price's hover as its bar writes it, then its unit: "R$ 6,29 por litro" (the map's
+    // said "R$ por litro: 6,290", the bars' own text "R$ 6,29").
+    const priced = (a) => `${fmt.money(a.price, view.unit, 2)} ${unitName(view.unit).replace(/^R\$ /, "")}`;
     if (states.length) {
       const base = noDataLayer(gj, missing);
       await plot("chart-map", [...(base ? [base] : []), {
@@ -1156,11 +1159,11 @@
         locations: states.map((a) => a.area),
         z: states.map((a) => a.price),
         text: states.map((a) => a.name),
-        customdata: states.map((a) => [a.change_4w, a.change_52w]),
+        customdata: states.map((a) => [a.change_4w, a.change_52w, priced(a)]),
         colorscale: [[0, "#fff3d6"], [0.5, "#f2a541"], [1, "#9c2f11"]],
         marker: { line: { color: "#ffffff", width: 0.8 } },
         colorbar: { title: { text: unitName(view.unit) }, thickness: 12, len: 0.7, tickformat: hundredths(states.map((a) => a.price)) },
-        hovertemplate: `<b>%{text}</b><br>${unitName(view.unit)}: %{z:.3f}<extra></extra>`,
+        hovertemplate: "<b>%{text}</b><br>%{customdata[2]}<extra></extra>",
       }], mapLayout(t("map.title", { fuel, week })), url, view.week, WEEKLY);
     } else {
       showEmpty("chart-map", t("map.noStates", {
@@ -1188,9 +1191,8 @@
       textposition: "outside",
       cliponaxis: false,
       textfont: { size: 10, color: "#1d2b36" },
-      customdata: sorted.map((a) => fmt.pct(a.change_4w)),
-      hovertemplate:
-        `%{y}: ${unitName(view.unit)}: %{x:.3f}<br>${t("hover.change4w")}: %{customdata}<extra></extra>`,
+      customdata: sorted.map((a) => [priced(a), fmt.pct(a.change_4w)]),
+      hovertemplate: `%{y}: %{customdata[0]}<br>${t("hover.change4w")}: %{customdata[1]}<extra></extra>`,
     }], layout, url, view.week, WEEKLY);
   }
 
@@ -1730,16 +1732,38 @@
         navigate(true);
       });
     }
-    for (const id of ["fuel", "area", "driver", "window", "date"]) {
+    for (const id of ["fuel", "area", "driver", "window"]) {
       document.getElementById(id).addEventListener("change", (event) => {
-        // A year under 1000 is one still being typed ("2" of 2026 made "0002-01-10"): its
-        // fetch was refused and the field reset under the reader's keys. (The date's only:
-        // the Window's "All" is "0".)
-        if (id === "date" && /^0/.test(event.target.value)) return;
         state[id] = event.target.value;
         navigate();
       });
     }
+    // A year under 1000 is one still being typed ("2" of 2026 made "0002-01-10": its fetch was
+    // refused and the field reset under the reader's keys). A date typed with the keys is taken
+    // once the reader pauses, leaves the field or presses Enter: typing the day "30" over "24"
+    // made "03" first, a day fetched and pushed as an entry of its own. A picker's, at once.
+    const date = document.getElementById("date");
+    let keyed = false;
+    let dateTimer = 0;
+    const takeDate = () => {
+      dateTimer = clearTimeout(dateTimer);
+      keyed = false;
+      if (!/^0/.test(date.value) && date.value !== state.date) {
+        state.date = date.value;
+        navigate();
+      }
+    };
+    date.addEventListener("keydown", (event) => {
+      keyed = event.key !== "Enter";
+      if (!keyed && dateTimer) takeDate();
+    });
+    date.addEventListener("pointerdown", () => { keyed = false; });
+    date.addEventListener("change", () => {
+      clearTimeout(dateTimer);
+      if (keyed) dateTimer = setTimeout(takeDate, 700);
+      else takeDate();
+    });
+    date.addEventListener("blur", () => dateTimer && takeDate());
     document.getElementById("today-series").addEventListener("change", (event) => {
       state.today = event.target.value;
       navigate();

@@ -256,12 +256,17 @@
     card(cards, t("health.absent"), fmt.num(view.absent ?? 0, 0), "", "", asOf);
     card(cards, t("health.unexpected"), fmt.num(view.unexpected ?? 0, 0), "", "", asOf);
     card(cards, t("health.revised"), fmt.num(view.revised ?? 0, 0), "", "", asOf);
-    // No sample (only history stored, as on a demo store): why, not "— / —, 0 values".
-    for (const f of view.freshness || []) {
-      card(cards, `${t("health.freshness")} · ${f.source}`,
-        f.samples ? `${fmt.duration(f.p50_s)} / ${fmt.duration(f.p95_s)}` : t("health.freshnessNone"),
-        f.samples ? t("health.freshnessDetail", { n: kit.count(f.samples, "value") })
-          : t("health.freshnessNoneDetail"), "flat", asOf);
+    // No sample (only history stored, as on a demo store): why, not "— / —, 0 values". The
+    // sources without one share a card: four cards of the same long why filled a phone's screen.
+    const freshness = view.freshness || [];
+    for (const f of freshness.filter((x) => x.samples)) {
+      card(cards, `${t("health.freshness")} · ${f.source}`, `${fmt.duration(f.p50_s)} / ${fmt.duration(f.p95_s)}`,
+        t("health.freshnessDetail", { n: kit.count(f.samples, "value") }), "flat", asOf);
+    }
+    const none = freshness.filter((x) => !x.samples).map((x) => x.source);
+    if (none.length) {
+      card(cards, `${t("health.freshness")} · ${none.join(", ")}`, t("health.freshnessNone"),
+        t("health.freshnessNoneDetail"), "flat", asOf);
     }
     renderRuns(kit, view.last_runs);
     if (!view.series.length) {

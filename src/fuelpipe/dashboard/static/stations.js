@@ -56,14 +56,15 @@
       "chart.cv": "Coefficient of variation",
       "chart.stations": "{n} stations",
       "chart.stations.one": "1 station",
-      "summary.ranking": "{n} municipalities with {fuel} prices, {start} to {end}.",
-      "summary.ranking.one": "1 municipality with {fuel} prices, {start} to {end}.",
-      "summary.brands": "{n} flags compared with unbranded (BRANCA) stations of the same town and week, {start} to {end}.",
-      "summary.brands.one": "1 flag compared with unbranded (BRANCA) stations of the same town and week, {start} to {end}.",
+      "summary.ranking": "{n} municipalities with {fuel} prices, survey weeks {start} to {end}.",
+      "summary.ranking.one": "1 municipality with {fuel} prices, survey weeks {start} to {end}.",
+      "summary.brands": "{n} flags compared with unbranded (BRANCA) stations of the same town and week, survey weeks {start} to {end}.",
+      "summary.brands.one": "1 flag compared with unbranded (BRANCA) stations of the same town and week, survey weeks {start} to {end}.",
+      "summary.asked": " A survey week runs Sunday to Saturday: these are the whole weeks that hold the days asked for, {start} to {end}.",
       "summary.brandsFew": " {n} with fewer than {min} prices: pale in the chart and marked “few prices” in the table (their premium is uncertain).",
       "summary.brandsFew.one": " 1 with fewer than {min} prices: pale in the chart and marked “few prices” in the table (its premium is uncertain).",
       "brands.few": "few prices",
-      "summary.dispersion": "National spread of {fuel} prices per survey week, {start} to {end}.",
+      "summary.dispersion": "National spread of {fuel} prices week by week, survey weeks {start} to {end}.",
       "summary.search": "{n} stations found for “{q}”.",
       "summary.search.one": "1 station found for “{q}”.",
       "summary.searchCut": "Showing the first {n} stations for “{q}”, best matches first: there are more. Refine the search (a longer name, the CNPJ or the town).",
@@ -133,14 +134,15 @@
       "chart.cv": "Coeficiente de variação",
       "chart.stations": "{n} postos",
       "chart.stations.one": "1 posto",
-      "summary.ranking": "{n} municípios com preços de {fuel}, de {start} a {end}.",
-      "summary.ranking.one": "1 município com preços de {fuel}, de {start} a {end}.",
-      "summary.brands": "{n} bandeiras comparadas com postos de bandeira branca da mesma cidade e semana, de {start} a {end}.",
-      "summary.brands.one": "1 bandeira comparada com postos de bandeira branca da mesma cidade e semana, de {start} a {end}.",
+      "summary.ranking": "{n} municípios com preços de {fuel}, semanas de pesquisa de {start} a {end}.",
+      "summary.ranking.one": "1 município com preços de {fuel}, semanas de pesquisa de {start} a {end}.",
+      "summary.brands": "{n} bandeiras comparadas com postos de bandeira branca da mesma cidade e semana, semanas de pesquisa de {start} a {end}.",
+      "summary.brands.one": "1 bandeira comparada com postos de bandeira branca da mesma cidade e semana, semanas de pesquisa de {start} a {end}.",
+      "summary.asked": " Uma semana de pesquisa vai de domingo a sábado: estas são as semanas inteiras que contêm os dias pedidos, de {start} a {end}.",
       "summary.brandsFew": " {n} com menos de {min} preços: claras no gráfico e marcadas “poucos preços” na tabela (o prêmio delas é incerto).",
       "summary.brandsFew.one": " 1 com menos de {min} preços: clara no gráfico e marcada “poucos preços” na tabela (o prêmio dela é incerto).",
       "brands.few": "poucos preços",
-      "summary.dispersion": "Dispersão nacional dos preços de {fuel} por semana de pesquisa, de {start} a {end}.",
+      "summary.dispersion": "Dispersão nacional dos preços de {fuel} semana a semana, semanas de pesquisa de {start} a {end}.",
       "summary.search": "{n} postos encontrados para “{q}”.",
       "summary.search.one": "1 posto encontrado para “{q}”.",
       "summary.searchCut": "Mostrando os primeiros {n} postos para “{q}”, os mais parecidos primeiro: há mais. Refine a busca (um nome mais longo, o CNPJ ou a cidade).",
@@ -178,6 +180,10 @@
   // flag, so the screen lists them all too) but pale in the chart and marked in the table.
   const MIN_BRAND_PRICES = 30;
   const BRAND_ROW_PX = 20; // the brand chart's height per flag: one readable label per bar
+  const CV_PANEL = 0.28; // the dispersion chart's height given to its coefficient of variation
+  // A date typed with the keys is taken after this pause in the typing (see bind).
+  const KEY_PAUSE_MS = 700;
+  const dateTimers = { start: null, end: null };
 
   const defaults = {
     view: "ranking",
@@ -453,9 +459,16 @@
     return t(`fuel.${state.fuel}`);
   }
 
-  function setSummary(key, vars) {
+  /** The summary; with an answer (`data`), its survey weeks and, when they are wider, the days
+   *  asked for: the From and To fields hold the days, and the two spans read as a contradiction. */
+  function setSummary(key, vars, data) {
     const one = vars.n === 1 && `${key}.one` in T.en ? `${key}.one` : key;
-    $("st-summary").textContent = t(one, { fuel: fuelName(), ...vars });
+    const weeks = data ? { start: day(data.covered_start), end: day(data.covered_end) } : {};
+    let text = t(one, { fuel: fuelName(), ...vars, ...weeks });
+    if (data && key !== "summary.empty" && (data.start !== data.covered_start || data.end !== data.covered_end)) {
+      text += t("summary.asked", { start: day(data.start), end: day(data.end) });
+    }
+    $("st-summary").textContent = text;
   }
 
   // What a failed load leaves: only the error. The view's tables and charts are emptied and
@@ -475,9 +488,7 @@
 
   async function renderRanking(data) {
     const rows = records(data);
-    setSummary(rows.length ? "summary.ranking" : "summary.empty", {
-      n: rows.length, start: day(data.covered_start), end: day(data.covered_end),
-    });
+    setSummary(rows.length ? "summary.ranking" : "summary.empty", { n: rows.length }, data);
     const cols = [
       ["municipality", (r) => r.municipality],
       ["state", (r) => r.state],
@@ -546,9 +557,7 @@
   function renderBrands(data) {
     const rows = records(data);
     const few = (r) => r.observations < MIN_BRAND_PRICES;
-    setSummary(rows.length ? "summary.brands" : "summary.empty", {
-      n: rows.length, start: day(data.covered_start), end: day(data.covered_end),
-    });
+    setSummary(rows.length ? "summary.brands" : "summary.empty", { n: rows.length }, data);
     const k = rows.filter(few).length;
     const fewKey = k === 1 ? "summary.brandsFew.one" : "summary.brandsFew";
     if (k) $("st-summary").textContent += t(fewKey, { n: k, min: MIN_BRAND_PRICES });
@@ -588,9 +597,7 @@
 
   function renderDispersion(data) {
     const rows = records(data);
-    setSummary(rows.length ? "summary.dispersion" : "summary.empty", {
-      start: day(data.covered_start), end: day(data.covered_end),
-    });
+    setSummary(rows.length ? "summary.dispersion" : "summary.empty", {}, data);
     const weeks = rows.map((r) => r.week);
     const price = (name, col) => hoverText(weeks, (i) => `${name}: ${num(rows[i][col])}`);
     plot("st-chart-dispersion", [
@@ -600,17 +607,21 @@
         ...price(t("chart.median"), "median") },
       { x: weeks, y: rows.map((r) => r.p10), name: "P10", mode: "lines+markers", line: { color: "#1e8449" },
         ...price("P10", "p10") },
-      { x: weeks, y: rows.map((r) => r.cv), name: t("chart.cv"), yaxis: "y2", mode: "lines",
-        line: { dash: "dot", color: "#7f8c8d" },
+      // one week is a point: a line of one point drew nothing in its panel
+      { x: weeks, y: rows.map((r) => r.cv), name: t("chart.cv"), yaxis: "y2", mode: weeks.length > 1 ? "lines" : "markers",
+        line: { dash: "dot", color: "#7f8c8d" }, marker: { color: "#7f8c8d" },
         ...hoverText(weeks, (i) => `${t("chart.cv")}: ${num(rows[i].cv * 100, 1)}%`) },
     ], {
-      xaxis: weekAxis("st-chart-dispersion", weeks),
-      yaxis: priceAxis(data.unit, rows.flatMap((r) => [r.p10, r.p90])),
-      // the coefficient of variation in percent, its ticks and title given room on the right
+      // the dates under the lower panel, for both
+      xaxis: { ...weekAxis("st-chart-dispersion", weeks), anchor: "y2" },
+      yaxis: { ...priceAxis(data.unit, rows.flatMap((r) => [r.p10, r.p90])), domain: [CV_PANEL + 0.08, 1] },
+      // The coefficient of variation in percent, in a panel of its own under the prices: laid
+      // over them on a right axis of its own scale, its line sat on the P90 line at 390 px.
+      // Its title wraps to the panel's height; its ticks and title have room on the right.
       yaxis2: {
-        overlaying: "y", side: "right", title: { text: t("chart.cv"), standoff: 10 },
-        showgrid: false, tickmode: "auto", nticks: 6, tickformat: ".1~%", automargin: true,
-        rangemode: "tozero",
+        anchor: "x", domain: [0, CV_PANEL], side: "right",
+        title: { text: wrapped(t("chart.cv"), CV_PANEL * ($("st-chart-dispersion").clientHeight - 120)).join("<br>"), standoff: 10 },
+        tickmode: "auto", nticks: 4, tickformat: ".1~%", automargin: true, rangemode: "tozero",
       },
       margin: { t: 24, r: 24, b: 48, l: 64 },
     }, `${t("tab.dispersion")} (${fuelName()})`);
@@ -783,12 +794,34 @@
     // A date being typed is taken when whole: a year under 1000 is one still being typed ("2"
     // of 2025 made "0002-03-30", each fetched, refused (422) and a history entry of its own),
     // and an empty value a part cleared to be typed again (it asked for the default span).
+    // A whole date typed with the keys is taken once the reader pauses (KEY_PAUSE_MS), leaves
+    // the field or presses Enter: typing the day "30" over "24" made "03" first, a valid day
+    // fetched and pushed as an entry of its own. A picker's choice is taken at once.
     // Left unfinished, the field shows the span shown again.
     for (const [id, key] of [["st-start", "start"], ["st-end", "end"]]) {
-      $(id).addEventListener("change", (e) => {
-        if (e.target.value && !/^0/.test(e.target.value)) { state[key] = e.target.value; navigate(); }
+      const el = $(id);
+      let keyed = false;
+      const take = () => {
+        dateTimers[key] = clearTimeout(dateTimers[key]);
+        keyed = false;
+        if (el.value && !/^0/.test(el.value) && el.value !== state[key]) { state[key] = el.value; navigate(); }
+      };
+      el.addEventListener("keydown", (e) => {
+        keyed = e.key !== "Enter";
+        if (!keyed && dateTimers[key]) take();
       });
-      $(id).addEventListener("blur", (e) => { e.target.value = state[key]; });
+      el.addEventListener("pointerdown", () => { keyed = false; });
+      el.addEventListener("change", () => {
+        clearTimeout(dateTimers[key]);
+        // (not document.activeElement: Chrome's field is not it as its day is completed)
+        if (keyed) dateTimers[key] = setTimeout(take, KEY_PAUSE_MS);
+        else take();
+      });
+      el.addEventListener("blur", () => {
+        if (dateTimers[key]) take();
+        keyed = false;
+        el.value = state[key];
+      });
     }
     let timer = null;
     $("st-q").addEventListener("input", (e) => {
@@ -800,6 +833,7 @@
     // Back and Forward: the entry's address is what to show.
     window.addEventListener("popstate", () => {
       clearTimeout(timer);
+      for (const key in dateTimers) dateTimers[key] = clearTimeout(dateTimers[key]);
       readUrl();
       if (meta) render();
     });
