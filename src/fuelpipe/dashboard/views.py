@@ -136,6 +136,10 @@ def overview_view(reader: SeriesReader, end: date | None = None) -> OverviewView
             recent = reader.raw(key, latest - timedelta(days=21), latest)
             last = recent.value_on_or_before(latest)
             prev = recent.value_on_or_before(last[0] - timedelta(days=7)) if last else None
+            if prev and last and reader.is_weekly(key) and last[0] - prev[0] != an.ONE_WEEK:
+                # A survey week skipped (LPG's 2022-09-18): the week before that is no week's
+                # change, as no view changes over a gap (an.log_changes, an.pct_change_over).
+                prev = None
         items.append(
             OverviewItem(
                 key=key,
