@@ -71,6 +71,55 @@ def test_stale_source_fires_once_clears_and_fires_again(home) -> None:
     assert [a.kind.value for a in sink.alerts] == ["FIRING", "CLEARED", "FIRING"]
 
 
+def test_an_alert_found_late_says_since_when_the_source_is_late_as_the_health_view(
+    home,
+) -> None:
+    """`watch` started (or the hourly recheck ran) 90 minutes after PTAX's window ended: the
+    alert's ``since`` was that evaluation's instant while the health view's late row said
+    14:00, the window's end. Both say 14:00 now: in the alert's summary and evidence, its
+    webhook/SNS body's ``since``, the stored active alert the health view lists, and the
+    cleared alert's "after holding since"."""
+    from fuelpipe.dashboard.health import health_view
+
+    clock, store, queue, state = home
+    store.put_records([_ok(date(2022, 5, 2)), _ok(date(2022, 5, 3))])
+    clock.set(datetime(2022, 5, 4, 15, 30, tzinfo=SP))  # found 90 minutes after 14:00
+    sink = Collect()
+    assert _run(clock, store, queue, state, StaleSource(), [sink]).firing == 1
+    (alert,) = sink.alerts
+    (late,) = health_view(store, Catalog([USD]), None, clock).problems
+    window_end = datetime(2022, 5, 4, 14, 0, tzinfo=SP)
+    assert late.since == alert.since == window_end
+    assert alert.at == clock.now()
+    assert alert.condition.summary.startswith("bcb is late since 2022-05-04T14:00-03:00: ")
+    assert alert.condition.evidence["late_since"] == "2022-05-04T14:00:00-03:00"
+    assert alert.as_dict()["since"] == "2022-05-04T14:00:00-03:00"
+    (active,) = state.load().values()
+    assert active.since == window_end  # what the health view's active alerts show
+    clock.set(datetime(2022, 5, 4, 16, 0, tzinfo=SP))
+    assert _run(clock, store, queue, state, StaleSource(), [sink]).firing == 0  # once only
+    store.put_records([_ok(date(2022, 5, 4))])
+    assert _run(clock, store, queue, state, StaleSource(), [sink]).cleared == 1
+    assert "after holding since 2022-05-04T14:00-03:00" in sink.alerts[-1].headline()
+
+
+def test_an_alert_stored_with_its_first_evaluation_as_since_takes_the_real_start() -> None:
+    """An active alert stored before its rule told when the condition began (``since``: the
+    evaluation that found it) takes the earlier real start at the next evaluation, quietly;
+    a later one never moves it forward."""
+    from fuelpipe.domain.alerts import transition
+
+    found = datetime(2022, 5, 4, 15, 30, tzinfo=SP)
+    start = datetime(2022, 5, 4, 14, 0, tzinfo=SP)
+    stored = ActiveAlert(Condition("stale_source", "bcb", "bcb is late"), found)
+    cond = Condition("stale_source", "bcb", "bcb is late", started=start)
+    change = transition({cond.id: stored}, [cond], found + timedelta(hours=1))
+    assert change.alerts == [] and change.active[cond.id].since == start
+    later = replace(cond, started=found + timedelta(minutes=5))
+    again = transition(change.active, [later], found + timedelta(hours=2))
+    assert again.alerts == [] and again.active[cond.id].since == start
+
+
 @pytest.mark.parametrize(
     ("now", "late"),
     [
@@ -114,7 +163,8 @@ def test_a_late_nyse_close_is_told_in_sao_paulo_time_like_every_other_instant(ho
     time in the evidence are São Paulo's, as the heartbeat and the alert's own ``at`` are."""
     alert = _late_xom_close(home, datetime(2022, 5, 4, 20, 0, tzinfo=SP))
     assert alert.condition.summary == (
-        "yahoo is late: 1 series still lack 2022-05-04, due 2022-05-04T17:30-03:00"
+        "yahoo is late since 2022-05-04T19:30-03:00: 1 series still lack 2022-05-04, "
+        "due 2022-05-04T17:30-03:00"
     )
     evidence = alert.condition.evidence
     assert evidence["published_at"] == "2022-05-04T17:30:00-03:00"
@@ -125,9 +175,10 @@ def test_a_late_nyse_close_is_told_in_sao_paulo_time_like_every_other_instant(ho
 
 def test_an_alert_told_by_a_utc_clock_still_gives_sao_paulo_instants(home) -> None:
     """``watch`` runs on the system clock, which reads UTC: the webhook's and SNS's ``at`` and
-    ``since`` said ``+00:00`` (the same instant, not the zone every other time is told in)."""
+    ``since`` said ``+00:00`` (the same instant, not the zone every other time is told in).
+    ``since`` is when the close became late (its window's end), not when it was found."""
     told = _late_xom_close(home, datetime(2022, 5, 4, 23, 0, tzinfo=UTC)).as_dict()
-    assert (told["at"], told["since"]) == ("2022-05-04T20:00:00-03:00",) * 2
+    assert (told["at"], told["since"]) == ("2022-05-04T20:00:00-03:00", "2022-05-04T19:30:00-03:00")
 
 
 def test_series_of_one_source_late_on_different_dates_are_each_named(home) -> None:
@@ -147,7 +198,8 @@ def test_series_of_one_source_late_on_different_dates_are_each_named(home) -> No
     evaluate(AlertContext(clock.now(), store, queue, catalog), [StaleSource()], state, [sink])
     (alert,) = sink.alerts
     summary = alert.condition.summary
-    assert summary.startswith("yahoo is late: 1 series still lack 2022-05-27, due 2022-05-27T")
+    assert summary.startswith("yahoo is late since 2022-05-27T19:30-03:00: 1 series still lack ")
+    assert "1 series still lack 2022-05-27, due 2022-05-27T" in summary
     assert "; 1 series still lack 2022-05-30, due 2022-05-30T" in summary
     assert alert.condition.evidence["date"] == "2022-05-27"  # the oldest
     assert alert.condition.evidence["series"] == f"{xom.key}, {petr4.key}"

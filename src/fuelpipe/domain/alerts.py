@@ -45,6 +45,11 @@ class Condition:
     summary: str
     evidence: Mapping[str, EvidenceValue] = field(default_factory=dict)
     severity: Severity = Severity.WARNING
+    started: datetime | None = field(default=None, compare=False)
+    """When the condition itself began, when the rule can tell (a source late since the end of
+    its window, as the health view's late row says): the alert's ``since`` then, not the
+    evaluation that first found it. None: it began when first found. Not stored: the active
+    alert's ``since`` keeps it."""
 
     @property
     def id(self) -> str:
@@ -69,7 +74,9 @@ class Alert:
     condition: Condition
     at: datetime
     since: datetime
-    """When the condition was first seen (equal to ``at`` for a new one)."""
+    """When the condition started: its :attr:`Condition.started` when the rule tells it (a
+    late source: the end of the window it missed), else when an evaluation first found it
+    (then equal to ``at`` for a new one)."""
     previous: Severity | None = None
     """ESCALATED: the severity announced before (the condition's is the new one); else None."""
     key: str | None = field(default=None, compare=False)
@@ -188,9 +195,12 @@ def transition(
 ) -> Transition:
     """Fire conditions that are new, clear stored ones that no longer hold, keep the rest quiet.
 
-    A condition that still holds keeps its ``since`` and fires no new alert, but is stored as
-    found now (its summary, evidence and severity): a quarantine alert that fired for 3 dates
-    shows 412 once the series has 412, a rule's "+more" condition its current count.
+    A new condition's ``since`` is its ``started`` (the real start, when the rule tells it;
+    never after ``now``), else ``now``. A condition that still holds keeps its ``since`` (or
+    the earlier ``started`` it now tells: an alert stored before its rule told one takes the
+    real start) and fires no new alert, but is stored as found now (its summary, evidence and
+    severity): a quarantine alert that fired for 3 dates shows 412 once the series has 412, a
+    rule's "+more" condition its current count.
 
     Severity: one that rises above the most severe announced for the alert is announced
     (ESCALATED, with the previous one); a fall is stored but not announced (it must not page),
@@ -207,17 +217,20 @@ def transition(
     new_active: dict[str, ActiveAlert] = {}
     for cid, cond in holding.items():
         prior = active.get(cid)
+        started = now if cond.started is None else min(cond.started, now)
         if prior is None:
-            new_active[cid] = ActiveAlert(cond, now)
-            alerts.append(Alert(AlertKind.FIRING, cond, now, now))
+            new_active[cid] = ActiveAlert(cond, started)
+            alerts.append(Alert(AlertKind.FIRING, cond, now, started))
             continue
+        # a rule that tells no start leaves the stored one as it is (a clock set back too)
+        since = prior.since if cond.started is None else min(prior.since, started)
         announced = prior.announced_severity
         if _RANK[cond.severity] > _RANK[announced]:
-            alerts.append(Alert(AlertKind.ESCALATED, cond, now, prior.since, announced))
+            alerts.append(Alert(AlertKind.ESCALATED, cond, now, since, announced))
             announced = cond.severity
         # quiet unless escalated, but with the current evidence
         new_active[cid] = ActiveAlert(
-            cond, prior.since, None if announced is cond.severity else announced
+            cond, since, None if announced is cond.severity else announced
         )
     for cid, prior in active.items():
         if cid in holding:

@@ -219,7 +219,7 @@ class StaleSource:
     name = "stale_source"
 
     def evaluate(self, context: AlertContext) -> Sequence[Condition]:
-        late: dict[str, list[tuple[Series, date, date | None]]] = defaultdict(list)
+        late: dict[str, list[Late]] = defaultdict(list)
         for series in context.catalog:
             day = latest_due(series, context.now)
             if day is None:
@@ -229,17 +229,20 @@ class StaleSource:
             if found is not None and not (
                 found.latest_stored is None and never_collected(context.store, series, present)
             ):
-                late[series.source].append((series, found.day, found.latest_stored))
+                late[series.source].append(found)
         out = []
         for source, items in sorted(late.items()):
             # The oldest late date first: a source's series can lack different dates (ANP's
             # weekly a week, its monthly a month), and one date must not speak for all.
-            items.sort(key=lambda item: (item[1], item[0].key))
-            series, day, stored = items[0]
+            items.sort(key=lambda item: (item.day, item.series.key))
+            first = items[0]
+            series, day, stored = first.series, first.day, first.latest_stored
             schedule = series.schedule
+            # Late since the earliest of its series, as the health view's late row says.
+            since = min(item.since for item in items)
             by_day: dict[date, list[Series]] = defaultdict(list)
-            for s, d, _ in items:
-                by_day[d].append(s)
+            for item in items:
+                by_day[item.day].append(item.series)
             lacks = "; ".join(
                 f"{len(group)} series still lack {d.isoformat()}, due "
                 f"{_iso(group[0].schedule.published_at(d), 'minutes')}"
@@ -250,19 +253,21 @@ class StaleSource:
                 Condition(
                     rule=self.name,
                     subject=source,
-                    summary=f"{source} is late: {lacks}"
+                    summary=f"{source} is late since {_iso(since, 'minutes')}: {lacks}"
                     + (f"; and {more} later date(s)" if more > 0 else ""),
                     evidence={
                         "source": source,
                         "series_late": len(items),
-                        "series": ", ".join(s.key for s, _, _ in items[:_EVIDENCE_KEYS]),
+                        "series": ", ".join(i.series.key for i in items[:_EVIDENCE_KEYS]),
                         "date": day.isoformat(),
                         "published_at": _iso(schedule.published_at(day)),
                         "stale_at": _iso(schedule.stale_at(day)),
+                        "late_since": _iso(since),
                         "latest_stored": stored.isoformat() if stored else None,
                         "now": _iso(context.now),
                     },
                     severity=Severity.WARNING,
+                    started=since,
                 )
             )
         return out
