@@ -818,3 +818,74 @@ def test_the_console_shows_one_line_per_alert_whatever_its_text_holds() -> None:
     assert not any(c in line for c in "\n\r\x1b")
     assert "bcb\\n[fuelpipe CLEARED]" in line and "\\x1b[2J São Paulo" in line
     assert line.endswith("(reason=a\\nb)")
+
+
+def test_a_brazilian_team_reads_every_alert_in_portuguese_through_the_outbox(
+    home, moto_server
+) -> None:
+    """Alerts were English only while the dashboard is bilingual. The JSON body (webhook and
+    SNS alike) carries the summary in both languages, whatever the setting (a receiver picks
+    one); ``FUELPIPE_ALERT_LANGUAGE=pt-BR`` writes the console line and the SNS (e-mail)
+    subject in Portuguese, the kind and rule tokens unchanged. The pt-BR text is kept with the
+    queued alert, so one delivered later, and the CLEARED one, are in Portuguese too."""
+    clock, store, queue, state = home
+    sink, sqs, inbox = _sns_inbox(moto_server, "pt-br")
+    portuguese = SnsSink(moto_server.client("sns"), sink.topic_arn, "pt-BR")
+    store.put_records([_ok(date(2022, 5, 2)), _ok(date(2022, 5, 3))])
+    clock.set(datetime(2022, 5, 4, 14, 5, tzinfo=SP))
+    assert _run(
+        clock, store, queue, state, StaleSource(), [state.outbox(["sns", "console"])]
+    ).firing
+    lines: list[str] = []
+    console = ConsoleSink(lines.append, "pt-BR")
+    assert state.deliver([portuguese, console]).sent == 2
+    store.put_records([_ok(date(2022, 5, 4))])
+    clock.set(datetime(2022, 5, 4, 14, 30, tzinfo=SP))
+    assert _run(
+        clock, store, queue, state, StaleSource(), [state.outbox(["sns", "console"])]
+    ).cleared
+    assert state.deliver([portuguese, console]).sent == 2
+    fired = (
+        "bcb atrasada desde 2022-05-04T14:00-03:00: 1 série(s) ainda sem 2022-05-04, "
+        "prevista(s) para 2022-05-04T13:10-03:00"
+    )
+    assert lines[0].startswith(f"[fuelpipe FIRING] stale_source: {fired} (")
+    assert lines[1].startswith(
+        "[fuelpipe CLEARED] stale_source: bcb normalizado, após valer desde "
+        f"2022-05-04T14:00-03:00 (era: {fired})"
+    )
+    notes = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
+    bodies = sorted(
+        (json.loads(n["Body"]) for n in notes), key=lambda b: b["Subject"], reverse=True
+    )
+    assert [b["Subject"][:60] for b in bodies] == [
+        "[fuelpipe FIRING] stale_source: bcb atrasada desde 2022-05-0",
+        "[fuelpipe CLEARED] stale_source: bcb normalizado, apos valer",  # SNS subjects: ASCII
+    ]
+    firing, cleared = (json.loads(b["Message"]) for b in bodies)
+    assert firing["summary"].startswith("bcb is late since 2022-05-04T14:00-03:00: 1 series")
+    assert firing["summary_pt_br"] == firing["condition_summary_pt_br"] == fired
+    assert cleared["summary"].startswith("bcb cleared, after holding since ")
+    assert cleared["summary_pt_br"] == (
+        f"bcb normalizado, após valer desde 2022-05-04T14:00-03:00 (era: {fired})"
+    )
+    assert cleared["condition_summary_pt_br"] == fired
+    # the default stays English: the console line and the SNS subject as before
+    english: list[str] = []
+    ConsoleSink(english.append).send(
+        Alert(
+            AlertKind.FIRING, Condition("r", "s", "x", summary_pt_br="y"), clock.now(), clock.now()
+        )
+    )
+    assert english == ["[fuelpipe FIRING] r: x ()"]
+
+
+def test_the_alert_language_setting_takes_english_or_brazilian_portuguese_only() -> None:
+    from pydantic import ValidationError
+
+    from fuelpipe.homes.settings import Settings
+
+    assert Settings(alert_language="pt-BR").alert_language == "pt-BR"
+    assert Settings().alert_language == "en"
+    with pytest.raises(ValidationError):
+        Settings(alert_language="pt")

@@ -243,10 +243,16 @@ class StaleSource:
             by_day: dict[date, list[Series]] = defaultdict(list)
             for item in items:
                 by_day[item.day].append(item.series)
+            shown = list(by_day.items())[:_SUMMARY_DATES]
             lacks = "; ".join(
                 f"{len(group)} series still lack {d.isoformat()}, due "
                 f"{_iso(group[0].schedule.published_at(d), 'minutes')}"
-                for d, group in list(by_day.items())[:_SUMMARY_DATES]
+                for d, group in shown
+            )
+            faltam = "; ".join(
+                f"{len(group)} série(s) ainda sem {d.isoformat()}, prevista(s) para "
+                f"{_iso(group[0].schedule.published_at(d), 'minutes')}"
+                for d, group in shown
             )
             more = len(by_day) - _SUMMARY_DATES
             out.append(
@@ -255,6 +261,8 @@ class StaleSource:
                     subject=source,
                     summary=f"{source} is late since {_iso(since, 'minutes')}: {lacks}"
                     + (f"; and {more} later date(s)" if more > 0 else ""),
+                    summary_pt_br=f"{source} atrasada desde {_iso(since, 'minutes')}: {faltam}"
+                    + (f"; e mais {more} data(s) posterior(es)" if more > 0 else ""),
                     evidence={
                         "source": source,
                         "series_late": len(items),
@@ -317,6 +325,10 @@ class Quarantined:
             rule=self.name,
             subject=key,
             summary=f"{key}: {n} date{'' if n == 1 else 's'} quarantined ({span}): {reason}",
+            summary_pt_br=(
+                f"{key}: {n} data{'' if n == 1 else 's'} em quarentena "
+                f"({first if n == 1 else f'{first} a {last}'}): {reason}"
+            ),
             evidence={
                 "series": key,
                 "dates": n,
@@ -412,6 +424,8 @@ class DeadLettered:
             subject=_UNREAD,
             summary=f"{unread} more dead letter(s) not read: the DLQ counts {counted}, "
             f"{read} read (`fuelpipe dlq list` shows them all)",
+            summary_pt_br=f"mais {unread} mensagem(ns) na fila de mortas (DLQ) não lida(s): "
+            f"a DLQ conta {counted}, {read} lida(s) (`fuelpipe dlq list` mostra todas)",
             evidence={"unread": unread, "read": read, **stamp},
             severity=Severity.CRITICAL,
         )
@@ -438,6 +452,8 @@ class DeadLettered:
                 rule=self.name,
                 subject=d.message_id,
                 summary=f"message {d.message_id[:12]} dead-lettered: {d.reason}",
+                summary_pt_br=f"mensagem {d.message_id[:12]} foi para a fila de mortas (DLQ): "
+                f"{d.reason}",
                 evidence={
                     "message_id": d.message_id,
                     "reason": d.reason,
