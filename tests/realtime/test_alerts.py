@@ -889,3 +889,56 @@ def test_the_alert_language_setting_takes_english_or_brazilian_portuguese_only()
     assert Settings().alert_language == "en"
     with pytest.raises(ValidationError):
         Settings(alert_language="pt")
+
+
+def test_a_store_started_while_its_source_is_late_alerts_once_a_date_it_saw_come_is_overdue(
+    tmp_path,
+) -> None:
+    """A store starts collecting PTAX on Wednesday 15:00, the day's window over at 14:00
+    without it: every date asked is answered with no value (PENDING, no failure), so the
+    series was never collected, and before it never alerted at all (until its retries were
+    spent, as a quarantine). Now the dates already overdue when the store started asking for
+    it (its oldest PENDING date's first-PENDING instant) say nothing (a brand-new store, or a
+    source that lacks the series), but Thursday's, whose window the store saw open, alerts
+    once it ends unanswered: stale_source since Thursday 14:00, the health view's late row
+    alike, once (not every poll)."""
+    from fuelpipe.dashboard.health import health_view
+    from fuelpipe.homes.embedded import build_context
+    from fuelpipe.homes.settings import Settings
+
+    clock = ManualClock(datetime(2022, 5, 4, 15, 0, tzinfo=SP))
+    app = build_context(Settings(db=tmp_path / "n.sqlite"), clock=clock, catalog=Catalog([USD]))
+    state = SqliteAlertState(tmp_path / "n.sqlite", clock=clock)
+    sink = Collect()
+
+    def evaluate_now() -> int:
+        ctx = AlertContext(clock.now(), app.store, app.queue, Catalog([USD]))
+        return evaluate(ctx, [StaleSource()], state, [sink]).firing
+
+    def answered_with_no_value(*days: date) -> None:  # the scraper's answer, at the clock
+        app.store.put_pendings(
+            [Record(USD.key, d, None, Status.PENDING, reason=NO_VALUE) for d in days]
+        )
+
+    try:
+        answered_with_no_value(date(2022, 5, 2), date(2022, 5, 3), date(2022, 5, 4))
+        assert evaluate_now() == 0  # the 4th was overdue before the store started
+        assert health_view(app.store, Catalog([USD]), None, clock).problems == []
+        clock.set(datetime(2022, 5, 5, 13, 59, tzinfo=SP))  # Thursday, inside its window
+        answered_with_no_value(date(2022, 5, 2), date(2022, 5, 3), date(2022, 5, 4))
+        answered_with_no_value(date(2022, 5, 5))  # polled again: still no value
+        assert evaluate_now() == 0
+        clock.set(datetime(2022, 5, 5, 14, 5, tzinfo=SP))  # its window over, unanswered
+        assert evaluate_now() == 1
+        (alert,) = sink.alerts
+        thursday = datetime(2022, 5, 5, 14, 0, tzinfo=SP)
+        assert (alert.condition.subject, alert.since) == ("bcb", thursday)
+        assert alert.condition.evidence["latest_stored"] is None
+        (late,) = health_view(app.store, Catalog([USD]), None, clock).problems
+        assert (late.source, late.state, late.since) == ("bcb", "late", thursday)
+        clock.set(datetime(2022, 5, 5, 14, 10, tzinfo=SP))
+        answered_with_no_value(date(2022, 5, 5))
+        assert evaluate_now() == 0  # one alert per event, not per poll
+    finally:
+        state.close()
+        app.close()

@@ -160,7 +160,8 @@ def never_collected(store: Store, series: Series, present: Mapping[date, Status]
     and the replay has none): no stale_source alert, no late row; its dates are retried and
     quarantined (alerted) once their re-downloads are spent. One whose requests failed (a
     source down at a store's first collection) is late as before. One read, of one record,
-    for such a series only."""
+    for such a series only. Such a series is late all the same once a date published since the
+    store started collecting is overdue (:func:`overdue_since_start`)."""
     if any(st in _ANSWERED for st in present.values()):
         return False
     pending = [d for d, st in present.items() if st is Status.PENDING]
@@ -168,6 +169,61 @@ def never_collected(store: Store, series: Series, present: Mapping[date, Status]
         return True
     newest = max(pending)
     return not any(is_failure(r) for r in store.query(series.key, newest, newest))
+
+
+def first_asked(store: Store, series: Series, present: Mapping[date, Status]) -> datetime | None:
+    """When the store started collecting ``series`` (its stored dates' statuses, its whole
+    history for a series never collected): when its oldest PENDING date first became PENDING
+    (:meth:`~fuelpipe.ports.store.Store.pending_marks`, kept through its retries; a series'
+    first request asks from its oldest date). None: no PENDING date, or one PENDING since
+    before that instant was kept. One read of one record."""
+    pending = [d for d, st in present.items() if st is Status.PENDING]
+    if not pending:
+        return None
+    slot = (series.key, min(pending))
+    marks = store.pending_marks([slot]).get(slot)
+    return marks.since if marks is not None else None
+
+
+def overdue_since_start(series: Series, found: Late, start: datetime | None) -> Late | None:
+    """A never-collected series' lateness (``found``: :func:`late_series`'s answer by its
+    dates alone), counted from ``start``, when the store started collecting it
+    (:func:`first_asked`; None: not known, so not late).
+
+    Its dates whose window had ended by ``start`` (a backfill's, or one the source was late
+    with already) say nothing: the source may simply not have the series (the demo's store,
+    watched against the replay). The first date whose window was still open at ``start`` is
+    another matter: the store was there to see it come, and once its window has ended too,
+    unanswered, the series is late by the stale rule, since that window's end. A brand-new
+    store is never late before that."""
+    if start is None:
+        return None
+    before = latest_due(series, start)  # the last date whose window had ended by the start
+    if before is not None and found.day <= before:
+        return None  # no date the store saw come is overdue yet
+    first_from = before + timedelta(days=1) if before is not None else series.default_start
+    first = next(expected_between(get_calendar(series.calendar), first_from, found.day), found.day)
+    return replace(found, since=series.schedule.stale_at(first))
+
+
+def lateness(
+    store: Store,
+    series: Series,
+    present: Mapping[date, Status],
+    now: datetime,
+    due: Callable[[Series, datetime], date | None] = latest_due,
+) -> Late | None:
+    """Whether ``series`` is late, as the stale-source rule and the health view's late rows
+    both judge it: :func:`late_series`, except that a series never collected
+    (:func:`never_collected`) is late only once a date is overdue that was not yet when the
+    store started collecting it (:func:`overdue_since_start`). Two reads of one record each,
+    for a never-collected series only."""
+    found = late_series(series, present, now, due)
+    if found is None or found.latest_stored is not None:
+        return found
+    if not never_collected(store, series, present):
+        return found
+    return overdue_since_start(series, found, first_asked(store, series, present))
 
 
 _SUMMARY_DATES = 3
@@ -225,10 +281,8 @@ class StaleSource:
             if day is None:
                 continue
             present = recent_present(context.store, series, day)
-            found = late_series(series, present, context.now)
-            if found is not None and not (
-                found.latest_stored is None and never_collected(context.store, series, present)
-            ):
+            found = lateness(context.store, series, present, context.now)
+            if found is not None:
                 late[series.source].append(found)
         out = []
         for source, items in sorted(late.items()):
