@@ -160,8 +160,9 @@ def never_collected(store: Store, series: Series, present: Mapping[date, Status]
     and the replay has none): no stale_source alert, no late row; its dates are retried and
     quarantined (alerted) once their re-downloads are spent. One whose requests failed (a
     source down at a store's first collection) is late as before. One read, of one record,
-    for such a series only. Such a series is late all the same once a date published since the
-    store started collecting is overdue (:func:`overdue_since_start`)."""
+    for such a series only. Such a series is late all the same once a date whose window was
+    still open when the store first asked for it is past that window, unanswered
+    (:func:`lateness`, :func:`overdue_since_start`)."""
     if any(st in _ANSWERED for st in present.values()):
         return False
     pending = [d for d, st in present.items() if st is Status.PENDING]
