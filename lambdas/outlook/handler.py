@@ -10,7 +10,12 @@ model, which keeps it out of the lean pipeline functions.
 Before that it writes a data version a scraper batch owes (lambdas/scraper/handler.py's
 ``write_version``): the one its debt in UNMARKED holds (one GetItem when none is), and on
 the daily run the one a batch's run log holds (:func:`pay_runs_owed`), should the ``META``
-partition have refused that debt's entry along with the version.
+partition have refused that debt's entry along with the version. Neither fails the run: a
+store refusing a read or write there (a throttled Query, a ``META`` write past botocore's
+retries) is logged and counted (``DebtCheckFailed``, alarmed in infra/template.yaml), the
+refresh and the views go on, and what was not done is done by a later run: the debt stays in
+UNMARKED for the next run, and a daily check that failed leaves its last-check instant where
+it was, so the next day's reads the same runs again.
 
 A refresh that stored or scored forecasts changed what the outlook's alert rules see (a move
 of ±3% now expected, a published week outside its interval), so the function then evaluates
@@ -55,6 +60,14 @@ from fuelpipe.stages.outlook import refresh_when_changed
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
 logger = Logger(service="outlook")
 metrics = Metrics(namespace="fuelpipe", service="outlook")
+
+DEBT_CHECK_FAILED = "DebtCheckFailed"
+"""The metric a run emits when its debt payment (UNMARKED) or its daily run-log check
+(:func:`pay_runs_owed`) failed: logged and counted, never raised, so that day's refresh and
+views still happen."""
+ALARMED = (DEBT_CHECK_FAILED,)
+"""The bookkeeping metrics infra/template.yaml alarms on: each fails nothing, so only its
+alarm tells a person (tests/aws/test_aws_template.py reads them here)."""
 
 Handler = Callable[[dict[str, Any], Any], dict[str, int]]
 
@@ -116,19 +129,33 @@ def make_handler(
         """A version owed in UNMARKED (a scraper batch holding a message on its last delivery
         whose version write failed or was killed: lambdas/scraper/handler.py's
         ``write_version``) is written now, before the refresh and the views follow it: one
-        GetItem when none is owed."""
-        if unmarked(home.store):
-            mark_owed(home.store, home.clock.now(), why)
-            metrics.add_metric(name="VersionsOwedPaid", unit=MetricUnit.Count, value=1)
-            logger.warning("wrote the data version a scraper batch owed")
+        GetItem when none is owed. A store refusing either is logged and counted
+        (``DebtCheckFailed``): the debt stays in UNMARKED for the next run (10 minutes on)."""
+        try:
+            if unmarked(home.store):
+                mark_owed(home.store, home.clock.now(), why)
+                metrics.add_metric(name="VersionsOwedPaid", unit=MetricUnit.Count, value=1)
+                logger.warning("wrote the data version a scraper batch owed")
+        except Exception:
+            logger.exception("a scraper batch's debt not paid: the next run tries again")
+            metrics.add_metric(name=DEBT_CHECK_FAILED, unit=MetricUnit.Count, value=1)
 
     def pay_runs_owed_version(home: StageContext, why: str) -> None:
         """The daily run's backstop: a scraper batch whose version write failed after the
         ``META`` partition refused its debt's entry too (nothing in UNMARKED) logged the debt
         in its run log; a version is written when a run logged since the last check owes
         one (:func:`pay_runs_owed`: a GetItem, a PutItem, and a Query per 500 scraper runs
-        since the last check)."""
-        if pay_runs_owed(home.store, "scraper", home.clock.now(), why):
+        since the last check). A store refusing one of those (a throttled Query, a ``META``
+        write past botocore's retries) is logged and counted (``DebtCheckFailed``), not
+        raised: the forced refresh goes on, and the last-check instant, written last, stays
+        where it was, so the next day's check reads these runs again."""
+        try:
+            paid = pay_runs_owed(home.store, "scraper", home.clock.now(), why)
+        except Exception:
+            logger.exception("the daily run-log check failed: the next day's checks again")
+            metrics.add_metric(name=DEBT_CHECK_FAILED, unit=MetricUnit.Count, value=1)
+            return
+        if paid:
             metrics.add_metric(name="VersionsOwedPaid", unit=MetricUnit.Count, value=1)
             logger.warning("wrote the data version a scraper batch's run log owed")
 

@@ -751,22 +751,28 @@ def test_an_alarm_tells_when_an_alert_cannot_be_delivered(template: dict[str, An
     assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
 
 
-def test_an_alarm_tells_of_each_bookkeeping_failure_the_scraper_only_counts(
-    template: dict[str, Any],
+@pytest.mark.parametrize(
+    ("function", "named"),
+    [("scraper", ("VERSION_OWED", "RUN_LOG_FAILED")), ("outlook", ("DEBT_CHECK_FAILED",))],
+)
+def test_an_alarm_tells_of_each_bookkeeping_failure_a_function_only_counts(
+    template: dict[str, Any], function: str, named: tuple[str, ...]
 ) -> None:
     """A refused data version write (``VersionOwed``) or run log (``RunLogFailed``) is logged
-    and counted by the scraper, never raised, so no Errors alarm sees it: each metric the
+    and counted by the scraper, never raised, and so is the outlook's failed debt payment or
+    daily run-log check (``DebtCheckFailed``), so no Errors alarm sees either: each metric the
     handler names for an alarm (``ALARMED``) has one, on the handler's own namespace and
     ``service`` dimension (what Powertools puts on the EMF line), firing on one."""
-    scraper = load_handler("scraper")
-    metrics = scraper.metrics
-    assert set(scraper.ALARMED) == {scraper.VERSION_OWED, scraper.RUN_LOG_FAILED}
+    handler = load_handler(function)
+    metrics = handler.metrics
+    assert set(handler.ALARMED) == {getattr(handler, n) for n in named}
     watched = {
         a["Properties"].get("MetricName"): a["Properties"]
         for a in resources(template, "AWS::CloudWatch::Alarm").values()
         if a["Properties"].get("Namespace") == metrics.namespace
+        and a["Properties"].get("Dimensions") == [{"Name": "service", "Value": metrics.service}]
     }
-    for name in scraper.ALARMED:
+    for name in handler.ALARMED:
         alarm = watched[name]
         assert alarm["Dimensions"] == [{"Name": "service", "Value": metrics.service}], name
         assert (alarm["Statistic"], alarm["Threshold"], alarm["EvaluationPeriods"]) == ("Sum", 1, 1)

@@ -57,6 +57,7 @@ from fuelpipe.stages.data_version import (
     DATA_VERSION,
     INITIAL,
     RUN_VERSION_OWED,
+    RUNS_CHECKED,
     UNMARKED,
     VIEWS_VERSION,
     data_version,
@@ -262,6 +263,103 @@ def test_a_last_delivery_refused_its_debt_and_its_version_owes_it_in_its_run_log
         scheduled_event({"force": True}), FakeLambdaContext("o")
     )
     assert data_version(app.store) == version  # paid once
+
+
+def _throttle_queries(aws_home: AwsHome, when: Callable[[str], bool]) -> None:
+    """Every Query whose parameters (as text) ``when`` holds is refused as throttled, past
+    botocore's retries."""
+    throttled = ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}},
+        "Query",
+    )
+
+    def refuse(params: dict[str, Any], **_: object) -> None:
+        if when(json.dumps(params, default=str)):
+            raise throttled
+
+    aws_home.dynamodb.meta.events.register("before-parameter-build.dynamodb.Query", refuse)
+
+
+@pytest.mark.parametrize("refused", ["run-log query", "version write"])
+def test_a_daily_run_log_check_the_table_refuses_fails_no_refresh_and_the_next_day_pays(
+    aws_home: AwsHome, capsys: pytest.CaptureFixture[str], refused: str
+) -> None:
+    """The outlook function's daily run checks the scraper's run logs for a version a batch
+    owes (``pay_runs_owed``). A throttled Query of those logs, or a refused version write,
+    failed the whole run before: that day's forced refresh and views were lost. Now the run
+    goes on (refresh and views), the failure is logged and counted (``DebtCheckFailed``), the
+    last-check instant is not moved, and the next day's run pays the debt."""
+    app = _march_but_its_last_day(aws_home)
+    meta_down, runs_down = [True], [False]
+    _throttle_puts(
+        aws_home,
+        lambda item: meta_down[0] and (_names(item, DATA_VERSION) or _names(item, UNMARKED)),
+    )
+    _throttle_queries(aws_home, lambda text: runs_down[0] and "RUN#scraper" in text)
+    scraper = load_handler("scraper").make_handler(lambda: app)
+    app.queue.send([_message(MARCH[-1:])])
+    (message,) = app.queue.receive(10)
+    last = replace(message, receive_count=app.queue.max_receives)
+    assert scraper(sqs_event([last]), FakeLambdaContext("scraper")) == {"batchItemFailures": []}
+    (run,) = app.store.last_runs()
+    assert run.counts[RUN_VERSION_OWED] == 1  # the debt is in the run log only
+    capsys.readouterr()
+    if refused == "run-log query":
+        meta_down[0], runs_down[0] = False, True
+
+    result = load_handler("outlook").make_handler(lambda: app)(
+        scheduled_event({"force": True}), FakeLambdaContext("o")
+    )
+
+    assert result["refreshed"] == 1  # the forced refresh was not lost to the check
+    out = capsys.readouterr().out
+    assert emf_metric(out, "DebtCheckFailed") == 1
+    assert "VersionsOwedPaid" not in out
+    assert app.store.get_meta(RUNS_CHECKED) is None  # not advanced: the next day reads again
+    assert data_version(app.store) == INITIAL
+
+    meta_down[0], runs_down[0] = False, False
+    next_day = replace(app, clock=FixedClock(NOW + timedelta(days=1)))
+    load_handler("outlook").make_handler(lambda: next_day)(
+        scheduled_event({"force": True}), FakeLambdaContext("o")
+    )
+    out = capsys.readouterr().out
+    assert emf_metric(out, "VersionsOwedPaid") == 1
+    assert "DebtCheckFailed" not in out
+    assert data_version(app.store) != INITIAL
+
+
+def test_a_debt_payment_the_table_refuses_fails_no_run_and_the_next_run_pays(
+    aws_home: AwsHome, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A debt in ``data_unmarked`` whose version write is refused (throttled past botocore's
+    retries) when the outlook function pays it: before, every 10-minute run failed there,
+    refresh and views included, while the table refused. Now it is logged and counted
+    (``DebtCheckFailed``), the views are stored, the debt stays, and the next run pays it."""
+    app = _march_but_its_last_day(aws_home)
+    throttling = [True]
+    _throttle_puts(aws_home, lambda item: throttling[0] and _names(item, DATA_VERSION))
+    scraper = load_handler("scraper").make_handler(lambda: app)
+    app.queue.send([_message(MARCH[-1:])])
+    (message,) = app.queue.receive(10)
+    last = replace(message, receive_count=app.queue.max_receives)
+    assert scraper(sqs_event([last]), FakeLambdaContext("scraper")) == {"batchItemFailures": []}
+    assert unmarked(app.store)
+    capsys.readouterr()
+    outlook = load_handler("outlook").make_handler(lambda: app)
+
+    result = outlook(scheduled_event(), FakeLambdaContext("o"))
+
+    assert emf_metric(capsys.readouterr().out, "DebtCheckFailed") == 1
+    assert result.get("views_stored", 0) > 0  # the run went on to its views
+    assert unmarked(app.store)  # the debt waits for the next run
+    assert data_version(app.store) == INITIAL
+
+    throttling[0] = False
+    outlook(scheduled_event(), FakeLambdaContext("o"))
+    assert emf_metric(capsys.readouterr().out, "VersionsOwedPaid") == 1
+    assert not unmarked(app.store)
+    assert data_version(app.store) != INITIAL
 
 
 def test_the_debt_deploy_md_has_an_operator_enter_is_one_the_outlook_pays(

@@ -74,6 +74,10 @@ def test_a_move_of_exactly_the_threshold_fires(
     finally:
         store.close()
     assert [c.subject for c in found] == subjects
+    for c in found:  # the pt-BR text beside the English one
+        way = "subir" if c.subject.endswith(":rise") else "cair"
+        assert (c.summary_pt_br or "").startswith(f"{GASOLINE} deve {way} 3,0% em até 2 semanas")
+        assert "alerta em ±3,0%" in (c.summary_pt_br or "")
 
 
 def test_a_move_falling_back_under_the_threshold_clears_and_fires_again_when_back(
@@ -131,6 +135,11 @@ def test_a_week_on_its_interval_s_bound_is_inside(
     week = (WEEK + timedelta(weeks=1)).isoformat()
     assert [c.subject for c in found] == ([] if side is None else [f"{GASOLINE}@{week}"])
     assert all(f" {side} its forecast's 95% interval [7.000, 7.400]" in c.summary for c in found)
+    lado = {"above": "acima", "below": "abaixo"}.get(side or "")
+    assert all(  # the pt-BR text beside it, with decimal commas
+        f", {lado} do intervalo de 95% da sua previsão [7,000; 7,400]" in (c.summary_pt_br or "")
+        for c in found
+    )
 
 
 def _missed(as_of: datetime) -> Record:

@@ -71,6 +71,55 @@ def test_stale_source_fires_once_clears_and_fires_again(home) -> None:
     assert [a.kind.value for a in sink.alerts] == ["FIRING", "CLEARED", "FIRING"]
 
 
+def test_an_alert_found_late_says_since_when_the_source_is_late_as_the_health_view(
+    home,
+) -> None:
+    """`watch` started (or the hourly recheck ran) 90 minutes after PTAX's window ended: the
+    alert's ``since`` was that evaluation's instant while the health view's late row said
+    14:00, the window's end. Both say 14:00 now: in the alert's summary and evidence, its
+    webhook/SNS body's ``since``, the stored active alert the health view lists, and the
+    cleared alert's "after holding since"."""
+    from fuelpipe.dashboard.health import health_view
+
+    clock, store, queue, state = home
+    store.put_records([_ok(date(2022, 5, 2)), _ok(date(2022, 5, 3))])
+    clock.set(datetime(2022, 5, 4, 15, 30, tzinfo=SP))  # found 90 minutes after 14:00
+    sink = Collect()
+    assert _run(clock, store, queue, state, StaleSource(), [sink]).firing == 1
+    (alert,) = sink.alerts
+    (late,) = health_view(store, Catalog([USD]), None, clock).problems
+    window_end = datetime(2022, 5, 4, 14, 0, tzinfo=SP)
+    assert late.since == alert.since == window_end
+    assert alert.at == clock.now()
+    assert alert.condition.summary.startswith("bcb is late since 2022-05-04T14:00-03:00: ")
+    assert alert.condition.evidence["late_since"] == "2022-05-04T14:00:00-03:00"
+    assert alert.as_dict()["since"] == "2022-05-04T14:00:00-03:00"
+    (active,) = state.load().values()
+    assert active.since == window_end  # what the health view's active alerts show
+    clock.set(datetime(2022, 5, 4, 16, 0, tzinfo=SP))
+    assert _run(clock, store, queue, state, StaleSource(), [sink]).firing == 0  # once only
+    store.put_records([_ok(date(2022, 5, 4))])
+    assert _run(clock, store, queue, state, StaleSource(), [sink]).cleared == 1
+    assert "after holding since 2022-05-04T14:00-03:00" in sink.alerts[-1].headline()
+
+
+def test_an_alert_stored_with_its_first_evaluation_as_since_takes_the_real_start() -> None:
+    """An active alert stored before its rule told when the condition began (``since``: the
+    evaluation that found it) takes the earlier real start at the next evaluation, quietly;
+    a later one never moves it forward."""
+    from fuelpipe.domain.alerts import transition
+
+    found = datetime(2022, 5, 4, 15, 30, tzinfo=SP)
+    start = datetime(2022, 5, 4, 14, 0, tzinfo=SP)
+    stored = ActiveAlert(Condition("stale_source", "bcb", "bcb is late"), found)
+    cond = Condition("stale_source", "bcb", "bcb is late", started=start)
+    change = transition({cond.id: stored}, [cond], found + timedelta(hours=1))
+    assert change.alerts == [] and change.active[cond.id].since == start
+    later = replace(cond, started=found + timedelta(minutes=5))
+    again = transition(change.active, [later], found + timedelta(hours=2))
+    assert again.alerts == [] and again.active[cond.id].since == start
+
+
 @pytest.mark.parametrize(
     ("now", "late"),
     [
@@ -114,7 +163,8 @@ def test_a_late_nyse_close_is_told_in_sao_paulo_time_like_every_other_instant(ho
     time in the evidence are São Paulo's, as the heartbeat and the alert's own ``at`` are."""
     alert = _late_xom_close(home, datetime(2022, 5, 4, 20, 0, tzinfo=SP))
     assert alert.condition.summary == (
-        "yahoo is late: 1 series still lack 2022-05-04, due 2022-05-04T17:30-03:00"
+        "yahoo is late since 2022-05-04T19:30-03:00: 1 series still lack 2022-05-04, "
+        "due 2022-05-04T17:30-03:00"
     )
     evidence = alert.condition.evidence
     assert evidence["published_at"] == "2022-05-04T17:30:00-03:00"
@@ -125,9 +175,10 @@ def test_a_late_nyse_close_is_told_in_sao_paulo_time_like_every_other_instant(ho
 
 def test_an_alert_told_by_a_utc_clock_still_gives_sao_paulo_instants(home) -> None:
     """``watch`` runs on the system clock, which reads UTC: the webhook's and SNS's ``at`` and
-    ``since`` said ``+00:00`` (the same instant, not the zone every other time is told in)."""
+    ``since`` said ``+00:00`` (the same instant, not the zone every other time is told in).
+    ``since`` is when the close became late (its window's end), not when it was found."""
     told = _late_xom_close(home, datetime(2022, 5, 4, 23, 0, tzinfo=UTC)).as_dict()
-    assert (told["at"], told["since"]) == ("2022-05-04T20:00:00-03:00",) * 2
+    assert (told["at"], told["since"]) == ("2022-05-04T20:00:00-03:00", "2022-05-04T19:30:00-03:00")
 
 
 def test_series_of_one_source_late_on_different_dates_are_each_named(home) -> None:
@@ -147,7 +198,8 @@ def test_series_of_one_source_late_on_different_dates_are_each_named(home) -> No
     evaluate(AlertContext(clock.now(), store, queue, catalog), [StaleSource()], state, [sink])
     (alert,) = sink.alerts
     summary = alert.condition.summary
-    assert summary.startswith("yahoo is late: 1 series still lack 2022-05-27, due 2022-05-27T")
+    assert summary.startswith("yahoo is late since 2022-05-27T19:30-03:00: 1 series still lack ")
+    assert "1 series still lack 2022-05-27, due 2022-05-27T" in summary
     assert "; 1 series still lack 2022-05-30, due 2022-05-30T" in summary
     assert alert.condition.evidence["date"] == "2022-05-27"  # the oldest
     assert alert.condition.evidence["series"] == f"{xom.key}, {petr4.key}"
@@ -766,3 +818,127 @@ def test_the_console_shows_one_line_per_alert_whatever_its_text_holds() -> None:
     assert not any(c in line for c in "\n\r\x1b")
     assert "bcb\\n[fuelpipe CLEARED]" in line and "\\x1b[2J São Paulo" in line
     assert line.endswith("(reason=a\\nb)")
+
+
+def test_a_brazilian_team_reads_every_alert_in_portuguese_through_the_outbox(
+    home, moto_server
+) -> None:
+    """Alerts were English only while the dashboard is bilingual. The JSON body (webhook and
+    SNS alike) carries the summary in both languages, whatever the setting (a receiver picks
+    one); ``FUELPIPE_ALERT_LANGUAGE=pt-BR`` writes the console line and the SNS (e-mail)
+    subject in Portuguese, the kind and rule tokens unchanged. The pt-BR text is kept with the
+    queued alert, so one delivered later, and the CLEARED one, are in Portuguese too."""
+    clock, store, queue, state = home
+    sink, sqs, inbox = _sns_inbox(moto_server, "pt-br")
+    portuguese = SnsSink(moto_server.client("sns"), sink.topic_arn, "pt-BR")
+    store.put_records([_ok(date(2022, 5, 2)), _ok(date(2022, 5, 3))])
+    clock.set(datetime(2022, 5, 4, 14, 5, tzinfo=SP))
+    assert _run(
+        clock, store, queue, state, StaleSource(), [state.outbox(["sns", "console"])]
+    ).firing
+    lines: list[str] = []
+    console = ConsoleSink(lines.append, "pt-BR")
+    assert state.deliver([portuguese, console]).sent == 2
+    store.put_records([_ok(date(2022, 5, 4))])
+    clock.set(datetime(2022, 5, 4, 14, 30, tzinfo=SP))
+    assert _run(
+        clock, store, queue, state, StaleSource(), [state.outbox(["sns", "console"])]
+    ).cleared
+    assert state.deliver([portuguese, console]).sent == 2
+    fired = (
+        "bcb atrasada desde 2022-05-04T14:00-03:00: 1 série(s) ainda sem 2022-05-04, "
+        "prevista(s) para 2022-05-04T13:10-03:00"
+    )
+    assert lines[0].startswith(f"[fuelpipe FIRING] stale_source: {fired} (")
+    assert lines[1].startswith(
+        "[fuelpipe CLEARED] stale_source: bcb normalizado, após valer desde "
+        f"2022-05-04T14:00-03:00 (era: {fired})"
+    )
+    notes = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
+    bodies = sorted(
+        (json.loads(n["Body"]) for n in notes), key=lambda b: b["Subject"], reverse=True
+    )
+    assert [b["Subject"][:60] for b in bodies] == [
+        "[fuelpipe FIRING] stale_source: bcb atrasada desde 2022-05-0",
+        "[fuelpipe CLEARED] stale_source: bcb normalizado, apos valer",  # SNS subjects: ASCII
+    ]
+    firing, cleared = (json.loads(b["Message"]) for b in bodies)
+    assert firing["summary"].startswith("bcb is late since 2022-05-04T14:00-03:00: 1 series")
+    assert firing["summary_pt_br"] == firing["condition_summary_pt_br"] == fired
+    assert cleared["summary"].startswith("bcb cleared, after holding since ")
+    assert cleared["summary_pt_br"] == (
+        f"bcb normalizado, após valer desde 2022-05-04T14:00-03:00 (era: {fired})"
+    )
+    assert cleared["condition_summary_pt_br"] == fired
+    # the default stays English: the console line and the SNS subject as before
+    english: list[str] = []
+    ConsoleSink(english.append).send(
+        Alert(
+            AlertKind.FIRING, Condition("r", "s", "x", summary_pt_br="y"), clock.now(), clock.now()
+        )
+    )
+    assert english == ["[fuelpipe FIRING] r: x ()"]
+
+
+def test_the_alert_language_setting_takes_english_or_brazilian_portuguese_only() -> None:
+    from pydantic import ValidationError
+
+    from fuelpipe.homes.settings import Settings
+
+    assert Settings(alert_language="pt-BR").alert_language == "pt-BR"
+    assert Settings().alert_language == "en"
+    with pytest.raises(ValidationError):
+        Settings(alert_language="pt")
+
+
+def test_a_store_started_while_its_source_is_late_alerts_once_a_date_it_saw_come_is_overdue(
+    tmp_path,
+) -> None:
+    """A store starts collecting PTAX on Wednesday 15:00, the day's window over at 14:00
+    without it: every date asked is answered with no value (PENDING, no failure), so the
+    series was never collected, and before it never alerted at all (until its retries were
+    spent, as a quarantine). Now the dates already overdue when the store started asking for
+    it (its oldest PENDING date's first-PENDING instant) say nothing (a brand-new store, or a
+    source that lacks the series), but Thursday's, whose window the store saw open, alerts
+    once it ends unanswered: stale_source since Thursday 14:00, the health view's late row
+    alike, once (not every poll)."""
+    from fuelpipe.dashboard.health import health_view
+    from fuelpipe.homes.embedded import build_context
+    from fuelpipe.homes.settings import Settings
+
+    clock = ManualClock(datetime(2022, 5, 4, 15, 0, tzinfo=SP))
+    app = build_context(Settings(db=tmp_path / "n.sqlite"), clock=clock, catalog=Catalog([USD]))
+    state = SqliteAlertState(tmp_path / "n.sqlite", clock=clock)
+    sink = Collect()
+
+    def evaluate_now() -> int:
+        ctx = AlertContext(clock.now(), app.store, app.queue, Catalog([USD]))
+        return evaluate(ctx, [StaleSource()], state, [sink]).firing
+
+    def answered_with_no_value(*days: date) -> None:  # the scraper's answer, at the clock
+        app.store.put_pendings(
+            [Record(USD.key, d, None, Status.PENDING, reason=NO_VALUE) for d in days]
+        )
+
+    try:
+        answered_with_no_value(date(2022, 5, 2), date(2022, 5, 3), date(2022, 5, 4))
+        assert evaluate_now() == 0  # the 4th was overdue before the store started
+        assert health_view(app.store, Catalog([USD]), None, clock).problems == []
+        clock.set(datetime(2022, 5, 5, 13, 59, tzinfo=SP))  # Thursday, inside its window
+        answered_with_no_value(date(2022, 5, 2), date(2022, 5, 3), date(2022, 5, 4))
+        answered_with_no_value(date(2022, 5, 5))  # polled again: still no value
+        assert evaluate_now() == 0
+        clock.set(datetime(2022, 5, 5, 14, 5, tzinfo=SP))  # its window over, unanswered
+        assert evaluate_now() == 1
+        (alert,) = sink.alerts
+        thursday = datetime(2022, 5, 5, 14, 0, tzinfo=SP)
+        assert (alert.condition.subject, alert.since) == ("bcb", thursday)
+        assert alert.condition.evidence["latest_stored"] is None
+        (late,) = health_view(app.store, Catalog([USD]), None, clock).problems
+        assert (late.source, late.state, late.since) == ("bcb", "late", thursday)
+        clock.set(datetime(2022, 5, 5, 14, 10, tzinfo=SP))
+        answered_with_no_value(date(2022, 5, 5))
+        assert evaluate_now() == 0  # one alert per event, not per poll
+    finally:
+        state.close()
+        app.close()

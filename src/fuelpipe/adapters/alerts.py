@@ -24,6 +24,7 @@ from fuelpipe.domain.alerts import (
     ActiveAlert,
     Alert,
     AlertKind,
+    AlertLanguage,
     Condition,
     Severity,
     severity_rank,
@@ -98,6 +99,8 @@ def _dump(active: ActiveAlert) -> str:
     }
     if active.announced is not None:
         body["announced"] = active.announced.value
+    if c.summary_pt_br is not None:  # only when the rule wrote one: older texts read the same
+        body["summary_pt_br"] = c.summary_pt_br
     return json.dumps(body, sort_keys=True)
 
 
@@ -109,6 +112,7 @@ def _load(text: str) -> ActiveAlert:
         summary=raw["summary"],
         evidence=raw["evidence"],
         severity=Severity(raw["severity"]),
+        summary_pt_br=raw.get("summary_pt_br"),  # None: stored before it, or no rule's text
     )
     announced = Severity(raw["announced"]) if raw.get("announced") else None
     return ActiveAlert(cond, datetime.fromisoformat(raw["since"]), announced)
@@ -1646,16 +1650,18 @@ def one_line(text: str) -> str:
 
 
 class ConsoleSink(AlertSink):
-    """One line per alert plus its evidence, written by an injected function (print)."""
+    """One line per alert plus its evidence, written by an injected function (print); its
+    text in ``language`` (``FUELPIPE_ALERT_LANGUAGE``)."""
 
     name = "console"
 
-    def __init__(self, write: Callable[[str], None]) -> None:
+    def __init__(self, write: Callable[[str], None], language: AlertLanguage = "en") -> None:
         self._write = write
+        self._language: AlertLanguage = language
 
     def send(self, alert: Alert) -> None:
         evidence = ", ".join(f"{k}={v}" for k, v in alert.condition.evidence.items())
-        self._write(one_line(f"{alert.subject_line()} ({evidence})"))
+        self._write(one_line(f"{alert.subject_line(self._language)} ({evidence})"))
 
 
 class SnsRejected(AlertRejected):
@@ -1693,15 +1699,16 @@ class SnsSink(AlertSink):
 
     name = "sns"
 
-    def __init__(self, client: Any, topic_arn: str) -> None:
+    def __init__(self, client: Any, topic_arn: str, language: AlertLanguage = "en") -> None:
         self._client = client
         self.topic_arn = topic_arn
+        self._language: AlertLanguage = language
 
     def send(self, alert: Alert) -> None:
         try:
             self._client.publish(
                 TopicArn=self.topic_arn,
-                Subject=sns_subject(alert.subject_line()),
+                Subject=sns_subject(alert.subject_line(self._language)),
                 Message=strict_json(alert.as_dict(), indent=2, ensure_ascii=False),
                 MessageAttributes={
                     "kind": {"DataType": "String", "StringValue": alert.kind.value},

@@ -310,7 +310,8 @@ def _print_notes(console: Console, rows: Sequence[KeyStatus]) -> None:
         console.print(
             f"never collected: {len(never):,} series with pending dates only, none answered "
             f"yet ({shown}); not late unless their requests fail (the health view's failing "
-            "rows), their dates retried and quarantined once the retries are spent",
+            "rows) or a date due since they were first asked for is past its window, their "
+            "dates retried and quarantined once the retries are spent",
             markup=False,
             highlight=False,
         )

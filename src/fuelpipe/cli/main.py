@@ -1093,7 +1093,8 @@ def status(
     tried again by the key's next message; also named below the table).
 
     Below the table: how many series were never collected (pending dates only, none the
-    source answered: not late unless their requests fail); how many values sources
+    source answered: not late unless their requests fail or a date due since they were
+    first asked for is past its window); how many values sources
     published were set aside where no record keeps them (a date stored already), and the
     newest few; --json gives set_aside (the key's count) and set_aside_newest (the key's
     among the store's newest few).

@@ -25,6 +25,7 @@ from fuelpipe.cli.main import (
     take_lock,
     wired,
 )
+from fuelpipe.domain.alerts import AlertLanguage
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.clock import Clock
@@ -75,10 +76,13 @@ def alerter(
     clock: Clock | None = None,
     backoff_s: float = 0.5,
     series: Sequence[Series] | None = None,
+    language: AlertLanguage = "en",
 ) -> tuple[AlertHook, list[Any]]:
     """The alert evaluation hook of the embedded home: console, plus a webhook when given.
 
     ``series`` (`watch --series`): the alerts are about these only, not the whole catalog.
+    ``language``: the console line's (``FUELPIPE_ALERT_LANGUAGE``); the webhook's body
+    carries both languages whatever it is.
 
     The alerts are saved with the alert state (an outbox in the same file) and then delivered
     to each sink: a webhook that is down is reported and tried again without stopping the
@@ -104,7 +108,8 @@ def alerter(
     sinks: list[AlertSink] = [
         ConsoleSink(
             # markup off: "[fuelpipe FIRING]" and evidence in brackets are text, not styles
-            lambda line: console.print(line, markup=False, highlight=False)
+            lambda line: console.print(line, markup=False, highlight=False),
+            language,
         )
     ]
     if webhook:
@@ -237,7 +242,16 @@ def watch(
         only_watch(cfg),
         wired(ctx, writes=True, creates=True, uses_queue=True, keeps_rests=True) as context,
     ):
-        _watch(context, cfg.db, chosen, webhook, ticks, intraday=intraday, revise_at=daily)
+        _watch(
+            context,
+            cfg.db,
+            chosen,
+            webhook,
+            ticks,
+            intraday=intraday,
+            revise_at=daily,
+            language=cfg.alert_language,
+        )
 
 
 @contextmanager
@@ -275,11 +289,12 @@ def _watch(
     *,
     intraday: bool,
     revise_at: day_time | None = None,
+    language: AlertLanguage = "en",
 ) -> None:
     from fuelpipe.stages.watch import watch as run_watch
 
     chosen_keys = {s.key for s in chosen or []}
-    alert_hook, closers = alerter(db, webhook, series=chosen)
+    alert_hook, closers = alerter(db, webhook, series=chosen, language=language)
     hook: Callable[[StageContext], int] = alert_hook
     notes: list[str] = []  # what the hook did besides alerting, for this tick's heartbeat
     if intraday:

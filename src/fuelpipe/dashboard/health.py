@@ -31,7 +31,7 @@ from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock, one_look
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import PendingMarks, RunLog, Store
-from fuelpipe.stages.alerting import Late, is_failure, late_series, latest_due, never_collected
+from fuelpipe.stages.alerting import Late, is_failure, lateness, latest_due
 from fuelpipe.stages.revise import SELECTION
 from fuelpipe.stages.scrape import Owed, owed_entry, owed_text
 from fuelpipe.stages.set_aside import SetAside, count_set_aside, newest_set_aside
@@ -337,10 +337,8 @@ def health_view(
             first = first_from_start(series, statuses)
             if first is not None:
                 lags[series.source] += store_lags(store, series, first, max(statuses))
-            found = late_series(series, statuses, now, due)
-            if found is not None and not (
-                found.latest_stored is None and never_collected(store, series, statuses)
-            ):
+            found = lateness(store, series, statuses, now, due)
+            if found is not None:
                 late.append(found)
     # The PENDING and QUARANTINED records are counted, not read: a failed backfill leaves
     # ~100,000 of them, and reading them whole (~115 us each to decode) outran the dashboard

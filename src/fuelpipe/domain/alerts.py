@@ -16,11 +16,16 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.numbers import positional
 
 EvidenceValue = str | int | float | None
+
+AlertLanguage = Literal["en", "pt-BR"]
+"""The language of an alert's one-line text (the console's line, SNS's subject): English, or
+Brazilian Portuguese (``FUELPIPE_ALERT_LANGUAGE``). The webhook and SNS bodies carry both."""
 
 
 class Severity(StrEnum):
@@ -45,6 +50,14 @@ class Condition:
     summary: str
     evidence: Mapping[str, EvidenceValue] = field(default_factory=dict)
     severity: Severity = Severity.WARNING
+    summary_pt_br: str | None = field(default=None, compare=False)
+    """The summary in Brazilian Portuguese, when the rule writes one (the built-in rules do);
+    None: the English one stands for both (a rule added without it, an alert stored before)."""
+    started: datetime | None = field(default=None, compare=False)
+    """When the condition itself began, when the rule can tell (a source late since the end of
+    its window, as the health view's late row says): the alert's ``since`` then, not the
+    evaluation that first found it. None: it began when first found. Not stored: the active
+    alert's ``since`` keeps it."""
 
     @property
     def id(self) -> str:
@@ -69,7 +82,9 @@ class Alert:
     condition: Condition
     at: datetime
     since: datetime
-    """When the condition was first seen (equal to ``at`` for a new one)."""
+    """When the condition started: its :attr:`Condition.started` when the rule tells it (a
+    late source: the end of the window it missed), else when an evaluation first found it
+    (then equal to ``at`` for a new one)."""
     previous: Severity | None = None
     """ESCALATED: the severity announced before (the condition's is the new one); else None."""
     key: str | None = field(default=None, compare=False)
@@ -77,10 +92,23 @@ class Alert:
     ``Idempotency-Key``), given when it is queued and kept with it, so every send of it
     carries the same one; None: not queued (the webhook then derives one from the alert)."""
 
-    def headline(self) -> str:
+    def headline(self, language: AlertLanguage = "en") -> str:
         """What happened: a firing condition's summary; an escalated one's new and previous
         severity, then its summary; for a cleared one, what cleared and since when it had held
-        (its summary said what was wrong, not that it is over)."""
+        (its summary said what was wrong, not that it is over). In ``language``: "pt-BR" for
+        Brazilian Portuguese (the condition's ``summary_pt_br``, or its English summary when
+        the rule wrote none)."""
+        since = sao_paulo_iso(self.since, "minutes")
+        if language == "pt-BR":
+            summary = self.condition.summary_pt_br or self.condition.summary
+            if self.kind is AlertKind.FIRING:
+                return summary
+            if self.kind is AlertKind.ESCALATED:
+                was = SEVERITY_PT_BR[self.previous] if self.previous else "?"
+                return f"{SEVERITY_PT_BR[self.condition.severity]} (era {was}): {summary}"
+            return (
+                f"{self.condition.subject} normalizado, após valer desde {since} (era: {summary})"
+            )
         if self.kind is AlertKind.FIRING:
             return self.condition.summary
         if self.kind is AlertKind.ESCALATED:
@@ -88,12 +116,14 @@ class Alert:
             return f"{self.condition.severity.value} (was {was}): {self.condition.summary}"
         return (
             f"{self.condition.subject} cleared, after holding since "
-            f"{sao_paulo_iso(self.since, 'minutes')} (was: {self.condition.summary})"
+            f"{since} (was: {self.condition.summary})"
         )
 
-    def subject_line(self) -> str:
-        """A short line for an e-mail subject or a console."""
-        return f"[fuelpipe {self.kind.value}] {self.condition.rule}: {self.headline()}"
+    def subject_line(self, language: AlertLanguage = "en") -> str:
+        """A short line for an e-mail subject or a console: ``[fuelpipe <KIND>] <rule>: `` and
+        the :meth:`headline` in ``language`` (the kind and the rule stay as they are in every
+        language, so a mail filter on them keeps working)."""
+        return f"[fuelpipe {self.kind.value}] {self.condition.rule}: {self.headline(language)}"
 
     def as_dict(self) -> dict[str, object]:
         """The JSON body of a webhook or SNS message: strict JSON, so an evidence number that
@@ -104,8 +134,11 @@ class Alert:
         ``summary`` is what this message says: the condition's summary, except that a CLEARED
         one's is its :meth:`headline` (what cleared, since when it held, what it was), so a
         receiver showing ``kind`` and ``summary`` never reads "CLEARED bcb is late";
-        ``condition_summary`` is the condition's own, in every kind."""
+        ``condition_summary`` is the condition's own, in every kind. ``summary_pt_br`` and
+        ``condition_summary_pt_br`` are the same two in Brazilian Portuguese (the English
+        text when the rule wrote none), whatever the alert language setting."""
         cleared = self.kind is AlertKind.CLEARED
+        pt = self.condition.summary_pt_br or self.condition.summary
         return {
             "kind": self.kind.value,
             "id": self.condition.id,
@@ -113,6 +146,8 @@ class Alert:
             "subject": self.condition.subject,
             "summary": self.headline() if cleared else self.condition.summary,
             "condition_summary": self.condition.summary,
+            "summary_pt_br": self.headline("pt-BR") if cleared else pt,
+            "condition_summary_pt_br": pt,
             "severity": self.condition.severity.value,
             "previous_severity": self.previous.value if self.previous else None,
             "evidence": {k: _finite(v) for k, v in self.condition.evidence.items()},
@@ -188,9 +223,12 @@ def transition(
 ) -> Transition:
     """Fire conditions that are new, clear stored ones that no longer hold, keep the rest quiet.
 
-    A condition that still holds keeps its ``since`` and fires no new alert, but is stored as
-    found now (its summary, evidence and severity): a quarantine alert that fired for 3 dates
-    shows 412 once the series has 412, a rule's "+more" condition its current count.
+    A new condition's ``since`` is its ``started`` (the real start, when the rule tells it;
+    never after ``now``), else ``now``. A condition that still holds keeps its ``since`` (or
+    the earlier ``started`` it now tells: an alert stored before its rule told one takes the
+    real start) and fires no new alert, but is stored as found now (its summary, evidence and
+    severity): a quarantine alert that fired for 3 dates shows 412 once the series has 412, a
+    rule's "+more" condition its current count.
 
     Severity: one that rises above the most severe announced for the alert is announced
     (ESCALATED, with the previous one); a fall is stored but not announced (it must not page),
@@ -207,17 +245,20 @@ def transition(
     new_active: dict[str, ActiveAlert] = {}
     for cid, cond in holding.items():
         prior = active.get(cid)
+        started = now if cond.started is None else min(cond.started, now)
         if prior is None:
-            new_active[cid] = ActiveAlert(cond, now)
-            alerts.append(Alert(AlertKind.FIRING, cond, now, now))
+            new_active[cid] = ActiveAlert(cond, started)
+            alerts.append(Alert(AlertKind.FIRING, cond, now, started))
             continue
+        # a rule that tells no start leaves the stored one as it is (a clock set back too)
+        since = prior.since if cond.started is None else min(prior.since, started)
         announced = prior.announced_severity
         if _RANK[cond.severity] > _RANK[announced]:
-            alerts.append(Alert(AlertKind.ESCALATED, cond, now, prior.since, announced))
+            alerts.append(Alert(AlertKind.ESCALATED, cond, now, since, announced))
             announced = cond.severity
         # quiet unless escalated, but with the current evidence
         new_active[cid] = ActiveAlert(
-            cond, prior.since, None if announced is cond.severity else announced
+            cond, since, None if announced is cond.severity else announced
         )
     for cid, prior in active.items():
         if cid in holding:
@@ -230,6 +271,13 @@ def transition(
 
 
 _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+SEVERITY_PT_BR = {
+    Severity.INFO: "informativo",
+    Severity.WARNING: "aviso",
+    Severity.CRITICAL: "crítico",
+}
+"""Each severity's word in Brazilian Portuguese, as an escalated alert's pt-BR text says it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +395,10 @@ def capped(
         summary=(
             f"{rule}: {len(rest)} more condition(s) hold, not alerted one by one "
             f"(past {limit - 1}); the first: {rest[0].summary}"
+        ),
+        summary_pt_br=(
+            f"{rule}: mais {len(rest)} condição(ões) valem, sem alerta uma a uma "
+            f"(além de {limit - 1}); a primeira: {rest[0].summary_pt_br or rest[0].summary}"
         ),
         evidence={
             "more": len(rest),

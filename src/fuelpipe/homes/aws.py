@@ -410,7 +410,7 @@ def build_alerting(
     if not settings.alert_topic_arn:
         return state, []
     sns = sns_client or make_client("sns", settings)
-    return state, [SnsSink(sns, settings.alert_topic_arn)]
+    return state, [SnsSink(sns, settings.alert_topic_arn, settings.alert_language)]
 
 
 def build_alert_reader(settings: Settings, *, dynamodb_client: Any = None) -> AlertReader:

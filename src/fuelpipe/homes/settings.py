@@ -175,6 +175,8 @@ class Settings(BaseModel):
     # alerts: a webhook for the embedded home, an SNS topic for the AWS home
     alert_webhook_url: str | None = None
     alert_topic_arn: str | None = None
+    # the one-line text's language (console line, SNS subject); the JSON bodies carry both
+    alert_language: Literal["en", "pt-BR"] = "en"
 
     # crash testing only: e.g. "scrape.after_write:3" (see fuelpipe.failpoints)
     failpoints: str = ""

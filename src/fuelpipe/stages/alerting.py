@@ -160,7 +160,9 @@ def never_collected(store: Store, series: Series, present: Mapping[date, Status]
     and the replay has none): no stale_source alert, no late row; its dates are retried and
     quarantined (alerted) once their re-downloads are spent. One whose requests failed (a
     source down at a store's first collection) is late as before. One read, of one record,
-    for such a series only."""
+    for such a series only. Such a series is late all the same once a date whose window was
+    still open when the store first asked for it is past that window, unanswered
+    (:func:`lateness`, :func:`overdue_since_start`)."""
     if any(st in _ANSWERED for st in present.values()):
         return False
     pending = [d for d, st in present.items() if st is Status.PENDING]
@@ -168,6 +170,61 @@ def never_collected(store: Store, series: Series, present: Mapping[date, Status]
         return True
     newest = max(pending)
     return not any(is_failure(r) for r in store.query(series.key, newest, newest))
+
+
+def first_asked(store: Store, series: Series, present: Mapping[date, Status]) -> datetime | None:
+    """When the store started collecting ``series`` (its stored dates' statuses, its whole
+    history for a series never collected): when its oldest PENDING date first became PENDING
+    (:meth:`~fuelpipe.ports.store.Store.pending_marks`, kept through its retries; a series'
+    first request asks from its oldest date). None: no PENDING date, or one PENDING since
+    before that instant was kept. One read of one record."""
+    pending = [d for d, st in present.items() if st is Status.PENDING]
+    if not pending:
+        return None
+    slot = (series.key, min(pending))
+    marks = store.pending_marks([slot]).get(slot)
+    return marks.since if marks is not None else None
+
+
+def overdue_since_start(series: Series, found: Late, start: datetime | None) -> Late | None:
+    """A never-collected series' lateness (``found``: :func:`late_series`'s answer by its
+    dates alone), counted from ``start``, when the store started collecting it
+    (:func:`first_asked`; None: not known, so not late).
+
+    Its dates whose window had ended by ``start`` (a backfill's, or one the source was late
+    with already) say nothing: the source may simply not have the series (the demo's store,
+    watched against the replay). The first date whose window was still open at ``start`` is
+    another matter: the store was there to see it come, and once its window has ended too,
+    unanswered, the series is late by the stale rule, since that window's end. A brand-new
+    store is never late before that."""
+    if start is None:
+        return None
+    before = latest_due(series, start)  # the last date whose window had ended by the start
+    if before is not None and found.day <= before:
+        return None  # no date the store saw come is overdue yet
+    first_from = before + timedelta(days=1) if before is not None else series.default_start
+    first = next(expected_between(get_calendar(series.calendar), first_from, found.day), found.day)
+    return replace(found, since=series.schedule.stale_at(first))
+
+
+def lateness(
+    store: Store,
+    series: Series,
+    present: Mapping[date, Status],
+    now: datetime,
+    due: Callable[[Series, datetime], date | None] = latest_due,
+) -> Late | None:
+    """Whether ``series`` is late, as the stale-source rule and the health view's late rows
+    both judge it: :func:`late_series`, except that a series never collected
+    (:func:`never_collected`) is late only once a date is overdue that was not yet when the
+    store started collecting it (:func:`overdue_since_start`). Two reads of one record each,
+    for a never-collected series only."""
+    found = late_series(series, present, now, due)
+    if found is None or found.latest_stored is not None:
+        return found
+    if not never_collected(store, series, present):
+        return found
+    return overdue_since_start(series, found, first_asked(store, series, present))
 
 
 _SUMMARY_DATES = 3
@@ -219,50 +276,61 @@ class StaleSource:
     name = "stale_source"
 
     def evaluate(self, context: AlertContext) -> Sequence[Condition]:
-        late: dict[str, list[tuple[Series, date, date | None]]] = defaultdict(list)
+        late: dict[str, list[Late]] = defaultdict(list)
         for series in context.catalog:
             day = latest_due(series, context.now)
             if day is None:
                 continue
             present = recent_present(context.store, series, day)
-            found = late_series(series, present, context.now)
-            if found is not None and not (
-                found.latest_stored is None and never_collected(context.store, series, present)
-            ):
-                late[series.source].append((series, found.day, found.latest_stored))
+            found = lateness(context.store, series, present, context.now)
+            if found is not None:
+                late[series.source].append(found)
         out = []
         for source, items in sorted(late.items()):
             # The oldest late date first: a source's series can lack different dates (ANP's
             # weekly a week, its monthly a month), and one date must not speak for all.
-            items.sort(key=lambda item: (item[1], item[0].key))
-            series, day, stored = items[0]
+            items.sort(key=lambda item: (item.day, item.series.key))
+            first = items[0]
+            series, day, stored = first.series, first.day, first.latest_stored
             schedule = series.schedule
+            # Late since the earliest of its series, as the health view's late row says.
+            since = min(item.since for item in items)
             by_day: dict[date, list[Series]] = defaultdict(list)
-            for s, d, _ in items:
-                by_day[d].append(s)
+            for item in items:
+                by_day[item.day].append(item.series)
+            shown = list(by_day.items())[:_SUMMARY_DATES]
             lacks = "; ".join(
                 f"{len(group)} series still lack {d.isoformat()}, due "
                 f"{_iso(group[0].schedule.published_at(d), 'minutes')}"
-                for d, group in list(by_day.items())[:_SUMMARY_DATES]
+                for d, group in shown
+            )
+            faltam = "; ".join(
+                f"{len(group)} série(s) ainda sem {d.isoformat()}, prevista(s) para "
+                f"{_iso(group[0].schedule.published_at(d), 'minutes')}"
+                for d, group in shown
             )
             more = len(by_day) - _SUMMARY_DATES
             out.append(
                 Condition(
                     rule=self.name,
                     subject=source,
-                    summary=f"{source} is late: {lacks}"
+                    summary=f"{source} is late since {_iso(since, 'minutes')}: {lacks}"
                     + (f"; and {more} later date(s)" if more > 0 else ""),
+                    summary_pt_br=f"{source} atrasada desde {_iso(since, 'minutes')}: {faltam}"
+                    + (f"; e mais {more} data(s) posterior(es)" if more > 0 else ""),
                     evidence={
                         "source": source,
                         "series_late": len(items),
-                        "series": ", ".join(s.key for s, _, _ in items[:_EVIDENCE_KEYS]),
+                        "series": ", ".join(i.series.key for i in items[:_EVIDENCE_KEYS]),
                         "date": day.isoformat(),
                         "published_at": _iso(schedule.published_at(day)),
                         "stale_at": _iso(schedule.stale_at(day)),
+                        "late_since": _iso(since),
                         "latest_stored": stored.isoformat() if stored else None,
                         "now": _iso(context.now),
                     },
                     severity=Severity.WARNING,
+                    started=since,
                 )
             )
         return out
@@ -312,6 +380,10 @@ class Quarantined:
             rule=self.name,
             subject=key,
             summary=f"{key}: {n} date{'' if n == 1 else 's'} quarantined ({span}): {reason}",
+            summary_pt_br=(
+                f"{key}: {n} data{'' if n == 1 else 's'} em quarentena "
+                f"({first if n == 1 else f'{first} a {last}'}): {reason}"
+            ),
             evidence={
                 "series": key,
                 "dates": n,
@@ -407,6 +479,8 @@ class DeadLettered:
             subject=_UNREAD,
             summary=f"{unread} more dead letter(s) not read: the DLQ counts {counted}, "
             f"{read} read (`fuelpipe dlq list` shows them all)",
+            summary_pt_br=f"mais {unread} mensagem(ns) na fila de mortas (DLQ) não lida(s): "
+            f"a DLQ conta {counted}, {read} lida(s) (`fuelpipe dlq list` mostra todas)",
             evidence={"unread": unread, "read": read, **stamp},
             severity=Severity.CRITICAL,
         )
@@ -433,6 +507,8 @@ class DeadLettered:
                 rule=self.name,
                 subject=d.message_id,
                 summary=f"message {d.message_id[:12]} dead-lettered: {d.reason}",
+                summary_pt_br=f"mensagem {d.message_id[:12]} foi para a fila de mortas (DLQ): "
+                f"{d.reason}",
                 evidence={
                     "message_id": d.message_id,
                     "reason": d.reason,

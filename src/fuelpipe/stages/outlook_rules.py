@@ -27,6 +27,12 @@ from fuelpipe.stages.outlook import fuel_series, newest_after, outlook_key_for
 OutlookCondition = Condition
 
 
+def _br(value: float, spec: str) -> str:
+    """``value`` formatted by ``spec`` with a decimal comma, as a Brazilian reader writes it
+    (the dashboard's pt-BR numbers: ``3,4%``, ``5,492``)."""
+    return format(value, spec).replace(".", ",")
+
+
 class RuleContext(Protocol):
     """What the outlook rules read (a subset of the alerting's AlertContext)."""
 
@@ -134,6 +140,13 @@ class OutlookMove:
                         f"({fc.last_price:.3f} → {step.point:.3f} {series.unit}; "
                         f"alert at ±{self.threshold:.1%})"
                     ),
+                    summary_pt_br=(
+                        f"{series.key} deve {'subir' if way == 'rise' else 'cair'} "
+                        f"{_br(abs(change), '.1%')} em até {self.weeks} semanas, até a semana de "
+                        f"{step.week.isoformat()} ({_br(fc.last_price, '.3f')} → "
+                        f"{_br(step.point, '.3f')} {series.unit}; alerta em "
+                        f"±{_br(self.threshold, '.1%')})"
+                    ),
                     evidence={
                         "key": series.key,
                         "weeks": self.weeks,
@@ -202,6 +215,12 @@ class OutsideInterval:
                             f"{series.key} published {actual:.3f} for {week.isoformat()}, "
                             f"{side} its forecast's 95% interval "
                             f"[{step.lo95:.3f}, {step.hi95:.3f}]"
+                        ),
+                        summary_pt_br=(
+                            f"{series.key} publicou {_br(actual, '.3f')} para "
+                            f"{week.isoformat()}, {'acima' if side == 'above' else 'abaixo'} "
+                            f"do intervalo de 95% da sua previsão "
+                            f"[{_br(step.lo95, '.3f')}; {_br(step.hi95, '.3f')}]"
                         ),
                         evidence={
                             "key": series.key,
