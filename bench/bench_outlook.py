@@ -29,8 +29,8 @@ from fuelpipe.adapters.history_files import (
     History,
     load_history,
 )
-from fuelpipe.dashboard.outlook_views import MIN_SCORED_WEEKS, VERDICT_P
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, REGIONS, STATES
+from fuelpipe.outlook.accuracy import MIN_SCORED_WEEKS, VERDICT_P
 from fuelpipe.outlook.backtest import (
     Score,
     Scored,

@@ -781,6 +781,24 @@ def test_every_choice_a_link_names_and_the_page_falls_back_from_is_named(
     assert text == f"This link asks for what this page does not have: {named}."
 
 
+@pytest.mark.parametrize("view", ["movement", "outlook"])
+def test_a_links_fuel_and_area_are_taken_in_any_case_and_an_unknown_one_named(
+    watched: Watched, view: str
+) -> None:
+    # `/?view=outlook&fuel=lpg&area=sp` drew Brazil's gasoline, though the API takes a code in
+    # any case: the page takes it too, and names only a value it does not know.
+    page, note = watched.page, watched.page.locator("#link-note")
+    watched.open(f"view={view}&fuel=lpg&area=sp&lang=en")
+    assert page.input_value("#fuel") == "LPG" and page.input_value("#area") == "SP"
+    assert "fuel=LPG" in page.url and "area=SP" in page.url
+    assert note.is_hidden() and note.text_content() == ""
+    watched.open(f"view={view}&fuel=lpgx&area=sp&lang=en")
+    assert page.input_value("#fuel") == "GASOLINE" and page.input_value("#area") == "SP"
+    assert note.text_content() == (
+        "This link asks for what this page does not have: Fuel “lpgx” (showing Gasoline)."
+    )
+
+
 def test_a_link_naming_an_unknown_language_names_the_one_shown(watched: Watched) -> None:
     watched.open("view=overview&lang=fr")  # the browser's (en-US) instead
     text = watched.page.locator("#link-note").text_content()

@@ -24,15 +24,13 @@ from fuelpipe.dashboard.outlook_views import (
     MAP_HORIZON,
     LockedCache,
     PanelCache,
-    accuracy_start,
-    drivers_once,
     panel_scored,
-    states_once,
 )
 from fuelpipe.dashboard.precomputed import refresh_views
 from fuelpipe.dashboard.versions import DataVersion
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Status
+from fuelpipe.outlook.accuracy import accuracy_start, drivers_once, states_once
 from fuelpipe.outlook.backtest import walk_forward_panel
 from fuelpipe.outlook.series import Lags
 from fuelpipe.outlook.series import Series as Points

@@ -20,17 +20,17 @@ from tests.outlook.conftest import store_known
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.history_files import load_history
 from fuelpipe.adapters.sqlite_store import SqliteStore
-from fuelpipe.dashboard import outlook_views
 from fuelpipe.dashboard.app import create_app
-from fuelpipe.dashboard.outlook_views import (
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.hac import fixed_b_p_value
+from fuelpipe.outlook import accuracy as outlook_accuracy
+from fuelpipe.outlook.accuracy import (
     MIN_SCORED_WEEKS,
     AccuracyOut,
     accuracy_out,
     first_weeks,
     verdict_of,
 )
-from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.hac import fixed_b_p_value
 from fuelpipe.outlook.backtest import (
     Scored,
     diebold_mariano,
@@ -259,7 +259,7 @@ def test_accuracy_scores_the_weeks_the_served_model_trains_on(tmp_path: Path) ->
         brent_key="COMMODITY#BRENT",
         futures_key="COMMODITY#BRENT_FUTURES",
     )
-    start = fuel[-1][0] - timedelta(weeks=outlook_views.ACCURACY_WEEKS)
+    start = fuel[-1][0] - timedelta(weeks=outlook_accuracy.ACCURACY_WEEKS)
     panel = walk_forward_panel({"SP": inputs}, start, lags=Lags.from_catalog(DEFAULT_CATALOG))
     scored = panel["SP"]
     want = {s.horizon: s.n for s in score(scored, HORIZONS)}
@@ -316,7 +316,7 @@ def test_the_map_gives_each_states_scored_accuracy_and_verdict_at_its_horizon(
         states = {s["area"]: s for s in body["states"]}
         assert set(states) == {"SP", "AC"}
         for uf, key in (("SP", sp), ("AC", ac)):
-            start = points[key][-1][0] - timedelta(weeks=outlook_views.ACCURACY_WEEKS)
+            start = points[key][-1][0] - timedelta(weeks=outlook_accuracy.ACCURACY_WEEKS)
             # the model's own forecasts: the no-change fallback's weeks are no evidence
             want = score([s for s in panel[uf] if s.week >= start and not s.no_change], (h,))[0]
             got = states[uf]
@@ -324,13 +324,13 @@ def test_the_map_gives_each_states_scored_accuracy_and_verdict_at_its_horizon(
             assert got["ratio"] == pytest.approx(want.ratio, abs=1e-4)
             if want.n < MIN_SCORED_WEEKS:
                 assert got["verdict"] == "unknown"
-            elif want.dm_p >= outlook_views.VERDICT_P:
+            elif want.dm_p >= outlook_accuracy.VERDICT_P:
                 assert got["verdict"] == "no_clear_difference"
             else:
                 assert got["verdict"] == ("beats" if want.ratio < 1 else "does_not_beat")
         # SP's scored weeks are mostly no change (Brazil's file ends on 2026-03-08): counted,
         # they made 12 or more and a verdict; the model's own are fewer, and decide nothing
-        start = points[sp][-1][0] - timedelta(weeks=outlook_views.ACCURACY_WEEKS)
+        start = points[sp][-1][0] - timedelta(weeks=outlook_accuracy.ACCURACY_WEEKS)
         served = [s for s in panel["SP"] if s.week >= start and s.horizon == h]
         assert len(served) >= MIN_SCORED_WEEKS > states["SP"]["scored_weeks"] > 0
         assert states["SP"]["verdict"] == "unknown"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -112,6 +113,8 @@ def test_outlook_show_notes_the_no_change_fallback_and_no_driver_kept(demo_store
         "forecast change from the week of 2026-06-21, and Brazil's GASOLINE series stored here "
         "ends in the week of 2026-03-08, before that week; so the forecast is the last price at "
         "every week (no model forecast, no driver used)",
+        # the verdict the Outlook view gives beside it: too few of the model's own weeks
+        "note: GASOLINE: no verdict on the model yet: 8 scored 1-week forecasts here, 12 needed",
     ]
     # the stale drivers' notes, once for both fuels shown (GASOLINE and ETHANOL)
     assert (
@@ -123,3 +126,41 @@ def test_outlook_show_notes_the_no_change_fallback_and_no_driver_kept(demo_store
         in text
     )
     assert "driver kept" not in out
+
+
+@pytest.mark.parametrize("area", ["BR", "SP"])
+def test_outlook_show_json_gives_the_apis_fields_in_the_apis_shapes(demo_api, demo_store, area):
+    """`outlook show --json` gave ``stale_drivers`` as ``{"futures": "2022-05-06"}`` where
+    /api/outlook gives ``[{"driver", "key", "last_day"}]``, and no ``unit``, ``driver_day``,
+    ``verdict`` or ``accuracy``: every field it gives is the API's, named and valued as the
+    API's (``as_of`` the same instant, in UTC), the verdict and the backtest among them."""
+    client, _ = demo_api
+    env, _, _ = demo_store
+    shown = json.loads(
+        fuelpipe("outlook", "show", "-f", "GASOLINE", "-a", area, "--json", env=env).stdout
+    )
+    (row,) = shown
+    body = client.get("/api/outlook", params={"fuel": "GASOLINE", "area": area}).json()
+    assert {"unit", "driver_day", "stale_drivers", "verdict", "accuracy", "accuracy_from"} <= set(
+        row
+    )
+    assert set(row) <= set(body)
+    assert datetime.fromisoformat(row.pop("as_of")) == datetime.fromisoformat(body["as_of"])
+    assert {k: body[k] for k in row} == row
+    assert row["verdict"] == ("does_not_beat" if area == "BR" else "unknown")
+
+
+def test_outlook_show_says_under_the_table_whether_the_model_beats_no_change(demo_store) -> None:
+    """The table gave a forecast with no word on whether the model beats the no-change
+    forecast on this store's history; the note under it says so, in the API's verdict."""
+    env, _, _ = demo_store
+    out = fuelpipe("outlook", "show", "--fuel", "GASOLINE,ETHANOL", env=env).stdout
+    text = " ".join(out.split())
+    body = json.loads(fuelpipe("outlook", "show", "-f", "GASOLINE", "--json", env=env).stdout)[0]
+    one = body["accuracy"][0]
+    assert (
+        "note: GASOLINE: the model does NOT beat the no-change forecast here: its 1-week MAE was "
+        f"{one['ratio']:.0%} of no-change's over {one['n']} scored 1-week forecasts since "
+        f"{one['first_week']} (Diebold-Mariano p = {one['dm_p']:.2f})"
+    ) in text
+    assert "note: ETHANOL: no clear difference from the no-change forecast here:" in text

@@ -175,7 +175,7 @@ def test_show_prints_the_stored_nowcast(tmp_path, history):
     assert result.exit_code == 0, result.output
     (shown,) = json.loads(result.stdout)
     assert shown["last_week"] == "2024-03-10"
-    assert (shown["stale_drivers"], shown["drivers_dropped"]) == ({}, False)  # all current
+    assert (shown["stale_drivers"], shown["drivers_dropped"]) == ([], False)  # all current
     assert [s["week"] for s in shown["steps"]][:2] == ["2024-03-17", "2024-03-24"]
     assert all(
         s["lo95"] <= s["lo80"] <= s["point"] <= s["hi80"] <= s["hi95"] for s in shown["steps"]

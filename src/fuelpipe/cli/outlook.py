@@ -20,6 +20,12 @@ from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.keys import fuel_key, outlook_key
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from fuelpipe.domain.catalog import Catalog
+    from fuelpipe.outlook.accuracy import Points
+    from fuelpipe.outlook.records import StoredForecast
+    from fuelpipe.outlook.series import Drivers
     from fuelpipe.ports.store import Store
     from fuelpipe.stages.outlook import SkipReason
 
@@ -312,8 +318,8 @@ def show(
         bool,
         typer.Option(
             "--json",
-            help="Print a JSON array, one object per stored forecast (none: [], and why on "
-            "stderr).",
+            help="Print a JSON array, one object per stored forecast, with /api/outlook's "
+            "field names and shapes (none: [], and why on stderr).",
         ),
     ] = False,
     wide: Annotated[
@@ -331,9 +337,10 @@ def show(
     its title, a fuel at a time when they differ; --wide puts it on every row, and --json
     gives every field (as_of in UTC, as every CLI JSON gives instants).
 
-    It shows no accuracy: whether the model beats the no-change forecast is in `fuelpipe
-    outlook backtest` (on the bundled history) and the dashboard's Outlook view (on this
-    store's last three years, with its verdict).
+    A note under the table gives each fuel's verdict, as the dashboard's Outlook view does:
+    whether the model beats the no-change forecast 1 week ahead in a backtest on this store's
+    last three years (--json: `verdict` and every horizon's `accuracy`; `fuelpipe outlook
+    backtest` scores the bundled history).
     """
     cli = _cli()
     cli.refuse_wide(wide, "--json" if as_json else None, "every field (as_of too)")
@@ -343,12 +350,14 @@ def show(
         raise cli.fail(f"--area takes one area, not {', '.join(chosen)}: run one show for each")
     (chosen_area,) = chosen
     _needs_numpy(cli, "fuelpipe outlook show")
-    from fuelpipe.outlook.forecast import bands_of
+    from fuelpipe.outlook.accuracy import drivers_once, stored_points
     from fuelpipe.outlook.records import from_record
-    from fuelpipe.stages.outlook import behind_newest, newest_after, skip_reasons
+    from fuelpipe.stages.outlook import skip_reasons
 
     out: list[dict[str, Any]] = []
     with cli.wired(ctx) as a:
+        points = partial(stored_points, a.store)
+        drivers = drivers_once(points)  # read once, for every fuel's backtest
         reasons: dict[str, SkipReason] | None = None  # read once, only for a forecast behind
 
         def reason(key: str) -> SkipReason | None:
@@ -374,44 +383,18 @@ def show(
                 continue
             fc = stored.forecast
             key = fuel_key(f, chosen_area)
-            # as /api/outlook: a forecast older than its series' newest stored week is stale
-            newest = newest_after(a.store, key, fc.last_week)
-            late = behind_newest(fc.last_week, newest, partial(reason, key))
-            why = late.why if late is not None else None
             out.append(
                 {
                     "fuel": f,
                     "area": chosen_area,
+                    "unit": a.catalog[key].unit if key in a.catalog else FUEL_PRODUCTS[f][1],
                     # UTC, as every CLI JSON's instants; the table says it in São Paulo time
                     "as_of": fc.as_of.astimezone(UTC).isoformat(),
                     "last_week": fc.last_week.isoformat(),
-                    "newest_week": (newest or fc.last_week).isoformat(),
-                    "stale": late is not None,
-                    "stale_reason": why.reason if why is not None else None,
-                    "stale_detail": why.detail if why is not None else None,
-                    "last_price": round(fc.last_price, 4),
-                    "driver_move": _number(round(fc.driver_move, 6)),  # as stored, as /api/outlook
-                    "stale_drivers": {d.name: d.last_day.isoformat() for d in fc.stale},
-                    "drivers_dropped": fc.drivers_dropped,
-                    "method": "model" if fc.no_change is None else "no_change",
-                    "no_change_reason": None if fc.no_change is None else fc.no_change.reason,
-                    "national_last_week": _iso(
-                        None if fc.no_change is None else fc.no_change.national_last_week
-                    ),
-                    "steps": [
-                        {
-                            "horizon": s.horizon,
-                            "week": s.week.isoformat(),
-                            "point": round(s.point, 4),
-                            "lo80": round(s.lo80, 4),
-                            "hi80": round(s.hi80, 4),
-                            "lo95": round(s.lo95, 4),
-                            "hi95": round(s.hi95, 4),
-                            "published": stored.actuals.get(s.horizon),
-                            "bands": bands_of(fc, s.horizon),
-                        }
-                        for s in fc.steps
-                    ],
+                    **_staleness(a.store, key, fc.last_week, partial(reason, key)),
+                    **_forecast_fields(stored),
+                    # the backtest the dashboard's Outlook view gives beside it, with its verdict
+                    **_accuracy_fields(a.catalog, f, chosen_area, points, drivers),
                 }
             )
         elsewhere, other_fuels, priced = _pointers(
@@ -427,6 +410,83 @@ def show(
     if not as_json:
         _table(cli, out, wide=wide)
     _left_out(say, missing, unsaid if fuel is not None else [], chosen_area, priced)
+
+
+def _staleness(
+    store: Store, key: str, last_week: date, reason: Callable[[], SkipReason | None]
+) -> dict[str, Any]:
+    """`outlook show --json`'s ``newest_week``, ``stale``, ``stale_reason`` and
+    ``stale_detail``, as /api/outlook's: a forecast older than its series' newest stored week
+    is stale, with why the last refresh made none from it (``reason``)."""
+    from fuelpipe.stages.outlook import behind_newest, newest_after
+
+    newest = newest_after(store, key, last_week)
+    late = behind_newest(last_week, newest, reason)
+    why = late.why if late is not None else None
+    return {
+        "newest_week": (newest or last_week).isoformat(),
+        "stale": late is not None,
+        "stale_reason": why.reason if why is not None else None,
+        "stale_detail": why.detail if why is not None else None,
+    }
+
+
+def _accuracy_fields(
+    catalog: Catalog, fuel: str, area: str, points: Points, drivers: Callable[[], Drivers]
+) -> dict[str, Any]:
+    """`outlook show --json`'s ``verdict``, ``accuracy_from`` and ``accuracy``: the backtest of
+    the model on this store's history (its last three years of forecast weeks), as
+    /api/outlook gives them."""
+    from fuelpipe.outlook.accuracy import area_accuracy, verdict_of
+
+    accuracy, accuracy_from = area_accuracy(catalog, fuel, area, points, drivers)
+    return {
+        "verdict": verdict_of(accuracy) or "unknown",
+        "accuracy_from": _iso(accuracy_from),
+        "accuracy": [row.model_dump(mode="json") for row in accuracy],
+    }
+
+
+def _forecast_fields(stored: StoredForecast) -> dict[str, Any]:
+    """A stored forecast's own fields in `outlook show --json`, named and shaped as
+    /api/outlook gives them (its instants apart: ``as_of`` is in UTC)."""
+    from fuelpipe.outlook.accuracy import DRIVER_KEYS
+    from fuelpipe.outlook.forecast import bands_of
+
+    fc = stored.forecast
+    return {
+        "last_price": round(fc.last_price, 4),
+        "driver_move": _number(round(fc.driver_move, 6)),  # as stored, as /api/outlook
+        "driver_day": _iso(fc.driver_day),
+        "stale_drivers": [
+            {
+                "driver": d.name,
+                "key": DRIVER_KEYS.get(d.name, d.name),
+                "last_day": d.last_day.isoformat(),
+            }
+            for d in fc.stale
+        ],
+        "drivers_dropped": fc.drivers_dropped,
+        "method": "model" if fc.no_change is None else "no_change",
+        "no_change_reason": None if fc.no_change is None else fc.no_change.reason,
+        "national_last_week": _iso(
+            None if fc.no_change is None else fc.no_change.national_last_week
+        ),
+        "steps": [
+            {
+                "horizon": s.horizon,
+                "week": s.week.isoformat(),
+                "point": round(s.point, 4),
+                "lo80": round(s.lo80, 4),
+                "hi80": round(s.hi80, 4),
+                "lo95": round(s.lo95, 4),
+                "hi95": round(s.hi95, 4),
+                "published": stored.actuals.get(s.horizon),
+                "bands": bands_of(fc, s.horizon),
+            }
+            for s in fc.steps
+        ],
+    }
 
 
 def _pointers(
@@ -582,14 +642,44 @@ def _notes(cli: Any, out: list[dict[str, Any]]) -> None:
     # fuels it holds for (every fuel's forecast shares the drivers: one line, not seven).
     stale: dict[str, list[str]] = {}
     for row in out:
-        for name, day in row["stale_drivers"].items():
-            stale.setdefault(f"{name} has no value after {day} ({used(row)})", []).append(
-                row["fuel"]
-            )
+        for d in row["stale_drivers"]:
+            stale.setdefault(
+                f"{d['driver']} has no value after {d['last_day']} ({used(row)})", []
+            ).append(row["fuel"])
     for what, fuels in stale.items():
         every = "both fuels" if len(out) == 2 else f"all {len(out)} fuels"
         who = every if len(fuels) == len(out) > 1 else ", ".join(fuels)
         cli.console.print(escape(f"note: {who}: {what}"), highlight=False)
+    for row in out:  # whether the model beats no change here, as the Outlook view says it
+        cli.console.print(escape(verdict_note(row)), highlight=False)
+
+
+def verdict_note(row: dict[str, Any]) -> str:
+    """The note under the table on whether the model beats the no-change forecast in this
+    store's backtest at 1 week (``row``'s ``verdict`` and ``accuracy``, as /api/outlook's)."""
+    from fuelpipe.outlook.accuracy import MIN_SCORED_WEEKS
+
+    one = next((a for a in row["accuracy"] if a["horizon"] == 1), None)
+    verdict, head = row["verdict"], f"note: {row['fuel']}: "
+    if one is None or verdict == "not_applicable":
+        return head + (
+            "no verdict on the model: the forecasts scored here were no change themselves"
+            if one is not None
+            else "no verdict on the model: no forecast scored here"
+        )
+    own = one["n"] - one["no_change_n"]
+    weeks = f"{own} scored 1-week forecast{'s' if own != 1 else ''}"
+    if verdict == "unknown":
+        return head + f"no verdict on the model yet: {weeks} here, {MIN_SCORED_WEEKS} needed"
+    since = f" since {one['first_week']}" if one["first_week"] else ""
+    error = f"its 1-week MAE was {one['ratio']:.0%} of no-change's over {weeks}{since}"
+    said = {
+        "beats": "the model beats the no-change forecast here",
+        "does_not_beat": "the model does NOT beat the no-change forecast here",
+        "no_clear_difference": "no clear difference from the no-change forecast here",
+    }[verdict]
+    p = "" if one["dm_p"] is None else f" (Diebold-Mariano p = {one['dm_p']:.2f})"
+    return head + f"{said}: {error}{p}"
 
 
 def none_made(why: SkipReason) -> str:

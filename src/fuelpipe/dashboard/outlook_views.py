@@ -9,9 +9,8 @@ it beats the no-change forecast there.
 
 from __future__ import annotations
 
-import math
 import threading
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from datetime import date, timedelta
 from functools import cache, partial
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
@@ -22,10 +21,26 @@ from pydantic import BaseModel, Field
 from fuelpipe.dashboard.areas import AREAS, STATE_CODES
 from fuelpipe.dashboard.schemas import DECIMALS, Table, context
 from fuelpipe.domain.catalog import FUEL_PRODUCTS, Catalog
-from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key, outlook_key
+from fuelpipe.domain.keys import fuel_key, outlook_key
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.accuracy import (
+    DRIVER_KEYS,
+    MIN_SCORED_WEEKS,
+    VERDICT_P,
+    AccuracyOut,
+    States,
+    accuracy_start,
+    backtest_of,
+    drivers_once,
+    num,
+    panel_walk,
+    scores_of,
+    states_once,
+    stored_points,
+    verdict_of,
+)
 from fuelpipe.outlook.forecast import bands_of
-from fuelpipe.outlook.params import HORIZONS, Params
+from fuelpipe.outlook.params import Params
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.outlook import (
     MIN_WEEKS,
@@ -37,25 +52,15 @@ from fuelpipe.stages.outlook import (
 )
 
 if TYPE_CHECKING:  # numpy is imported only when an outlook is read
-    from fuelpipe.outlook.backtest import Score, Scored
+    from fuelpipe.outlook.backtest import Scored
     from fuelpipe.outlook.forecast import Forecast, Step
     from fuelpipe.outlook.records import StoredForecast
     from fuelpipe.outlook.series import Drivers
 
-ACCURACY_WEEKS = 156
 HISTORY_WEEKS = 26
 LEAST_ERRORS = Params().least_errors
 """Fewer of the model's own walk-forward errors at a horizon than this and its bands are the
 leave-one-out residuals' (``Params.least_errors``, as the CLI's note reads it)."""
-MIN_SCORED_WEEKS = 12
-"""Fewer scored 1-week forecasts than this give no verdict on whether the model beats
-no-change: a few weeks' mean absolute errors say nothing either way."""
-VERDICT_P = 0.05
-"""The Diebold-Mariano p-value below which the page says the model beats (or loses to)
-no-change; above it the two are not told apart."""
-USD, BRENT, FUTURES = currency_key("USD"), commodity_key("BRENT"), commodity_key("BRENT_FUTURES")
-DRIVER_KEYS = {"brent": BRENT, "usd": USD, "futures": FUTURES}
-"""The store key of each driver the model names (``fuelpipe.outlook.series.DRIVER_NAMES``)."""
 
 
 class StepOut(BaseModel):
@@ -94,36 +99,6 @@ class WeekPrice(BaseModel):
 
     week: date
     price: float
-
-
-class AccuracyOut(BaseModel):
-    """Backtest accuracy at one horizon (weeks after the last published one)."""
-
-    horizon: int
-    n: int
-    first_week: date | None = None
-    """The first forecast week scored at this horizon (the history may start after
-    ``accuracy_from``)."""
-    mae: float | None
-    naive_mae: float | None
-    ratio: float | None
-    bias: float | None
-    coverage80: float | None
-    coverage95: float | None
-    dm_p: float | None = None
-    """Diebold-Mariano p-value of "its errors equal no-change's" (None when it cannot be
-    computed): the verdict needs it below VERDICT_P."""
-    no_change_n: int = 0
-    """Of the ``n``, the forecasts that were the no-change fallback (Brazil had no forecast from
-    their week): no evidence either way, so ``mae``, ``naive_mae``, ``ratio``, ``bias`` and
-    ``dm_p`` are over the other ``n - no_change_n`` (:func:`accuracy_out`), and the verdict
-    needs MIN_SCORED_WEEKS of those; when all of them, ``ratio`` and ``dm_p`` are None, as no
-    change compared with itself says nothing (the verdict is ``not_applicable``)."""
-    coverage80_model: float | None = None
-    """The 80% band's coverage over the model's own ``n - no_change_n`` forecasts (None when
-    there were none); ``coverage80`` is over all ``n``, the fallback's no-change bands too."""
-    coverage95_model: float | None = None
-    """The 95% band's, likewise."""
 
 
 OUTLOOK_CSV_FIELDS = [
@@ -354,36 +329,6 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-NOT_APPLICABLE = "not_applicable"
-"""The verdict where the forecast compared with no change is no change itself."""
-
-
-def verdict_of(accuracy: Iterable[AccuracyOut], horizon: int = 1) -> str | None:
-    """Whether the nowcast ``horizon`` weeks ahead beats the naive "no change" forecast:
-    NOT_APPLICABLE when every scored forecast was the no-change fallback (no change against
-    itself); None (no verdict) below MIN_SCORED_WEEKS scored weeks of the model's own forecasts
-    (the fallback's weeks are no evidence either way), as a handful of weeks decides nothing;
-    "no_clear_difference" when the Diebold-Mariano test cannot tell the two apart at VERDICT_P
-    (a ratio of 0.95 over 22 weeks had p = 0.78)."""
-    one = next((a for a in accuracy if a.horizon == horizon), None)
-    if one is not None and one.n and one.no_change_n == one.n:
-        return NOT_APPLICABLE
-    if one is None or one.ratio is None or one.n - one.no_change_n < MIN_SCORED_WEEKS:
-        return None
-    if one.dm_p is None or one.dm_p >= VERDICT_P:
-        return "no_clear_difference"
-    return "beats" if one.ratio < 1.0 else "does_not_beat"
-
-
-def first_weeks(scored: Iterable[tuple[int, date]]) -> dict[int, date]:
-    """The first week scored at each horizon, from (horizon, week) pairs."""
-    firsts: dict[int, date] = {}
-    for horizon, week in scored:
-        if horizon not in firsts or week < firsts[horizon]:
-            firsts[horizon] = week
-    return firsts
-
-
 def fill_forecast(view: OutlookView, stored: StoredForecast) -> None:
     """The stored forecast's numbers into the view (rounded as served), its stale drivers with
     their store keys."""
@@ -393,7 +338,7 @@ def fill_forecast(view: OutlookView, stored: StoredForecast) -> None:
     view.last_price = round(fc.last_price, 4)
     # to DECIMALS, as stored: the page shows exp(move) - 1 to 0.1 %, and a move rounded to 4
     # decimals said +37.9 % for Brent in BRL's +37.85 % (0.320962 as 0.321)
-    view.driver_move = _num(fc.driver_move, DECIMALS)
+    view.driver_move = num(fc.driver_move, DECIMALS)
     view.driver_day = fc.driver_day
     view.stale_drivers = [
         StaleDriverOut(driver=d.name, key=DRIVER_KEYS.get(d.name, d.name), last_day=d.last_day)
@@ -420,31 +365,6 @@ def fill_forecast(view: OutlookView, stored: StoredForecast) -> None:
     ]
 
 
-def accuracy_out(s: Score, first_week: date | None) -> AccuracyOut:
-    """One horizon's backtest score as served (``s`` from
-    :func:`~fuelpipe.outlook.backtest.served_score`): the n and the bands' coverage every
-    served forecast's, and the coverage over the model's own beside it; the MAEs, their ratio,
-    the bias and the p-value the model's against no
-    change on the model's weeks only, as a fallback week's loss difference is 0 by
-    construction. No ratio and no p-value when every scored forecast was the fallback (no
-    change against itself); its MAEs are then no change's."""
-    return AccuracyOut(
-        horizon=s.horizon,
-        n=s.n,
-        first_week=first_week,
-        mae=_num(s.mae),
-        naive_mae=_num(s.naive_mae),
-        ratio=_num(s.ratio),
-        bias=_num(s.bias),
-        coverage80=_num(s.coverage80),
-        coverage95=_num(s.coverage95),
-        dm_p=_num(s.dm_p),
-        no_change_n=s.no_change_n,
-        coverage80_model=_num(s.coverage80_model),
-        coverage95_model=_num(s.coverage95_model),
-    )
-
-
 def mark_behind(view: OutlookView, reason: Callable[[], SkipReason | None]) -> None:
     """Mark the view's forecast stale when its last week is older than the series' newest
     stored week (``view.newest_week``), with why the last refresh made none from that week
@@ -457,10 +377,6 @@ def mark_behind(view: OutlookView, reason: Callable[[], SkipReason | None]) -> N
     view.stale = True
     if late.why is not None:
         view.stale_reason, view.stale_detail = late.why.reason, late.why.detail
-
-
-def _num(value: float, decimals: int = 4) -> float | None:
-    return round(value, decimals) if math.isfinite(value) else None
 
 
 def state_change(uf: str, fc: Forecast, step: Step, scores: list[AccuracyOut]) -> StateChange:
@@ -483,38 +399,6 @@ def state_change(uf: str, fc: Forecast, step: Step, scores: list[AccuracyOut]) -
         method="model" if fc.no_change is None else "no_change",
         no_change_reason=None if fc.no_change is None else fc.no_change.reason,
     )
-
-
-def drivers_once(points: Callable[[str], list[tuple[date, float]]]) -> Callable[[], Drivers]:
-    """The drivers' series, read with ``points`` on first use only: one map request scores up
-    to 27 states on the same ones (reading them per state cost most of the map's time)."""
-    from fuelpipe.outlook.series import drivers_for
-
-    @cache
-    def load() -> Drivers:
-        series = {k: points(k) for k in (USD, BRENT, FUTURES)}
-        return drivers_for(series, usd_key=USD, brent_key=BRENT, futures_key=FUTURES)
-
-    return load
-
-
-def states_once(
-    points: Callable[[str], list[tuple[date, float]]], product: str
-) -> Callable[[], dict[str, list[tuple[date, float]]]]:
-    """Every state's weekly prices of one fuel, and Brazil's (under ``NATIONAL``), read with
-    ``points`` on first use only: a state's accuracy is the panel's backtest
-    (:func:`walk_forward_panel`), which reads them all, and the map asks it for all 27."""
-
-    @cache
-    def load() -> dict[str, list[tuple[date, float]]]:
-        read = {a: points(fuel_key(product, a)) for a in (*STATE_CODES, NATIONAL)}
-        return {uf: p for uf, p in read.items() if p}
-
-    return load
-
-
-States = Callable[[], dict[str, list[tuple[date, float]]]]
-"""Every state's weekly prices of one fuel, read on first use (:func:`states_once`)."""
 
 
 V = TypeVar("V")
@@ -629,11 +513,6 @@ def state_points(states: States, uf: str) -> list[tuple[date, float]]:
     return states().get(uf, [])
 
 
-def accuracy_start(fuel: list[tuple[date, float]]) -> date | None:
-    """Where a series' backtest window starts: ACCURACY_WEEKS before its last week."""
-    return fuel[-1][0] - timedelta(weeks=ACCURACY_WEEKS) if fuel else None
-
-
 def panel_scored(
     cache: PanelCache,
     catalog: Catalog,
@@ -642,55 +521,14 @@ def panel_scored(
     drivers: Callable[[], Drivers],
     version: str,
 ) -> dict[str, list[Scored]]:
-    """The states' backtest of one fuel by state, as their forecasts are served
-    (:func:`~fuelpipe.outlook.backtest.walk_forward_panel`): walked once for all 27 per data
-    ``version``, the states' series read only then. The walk starts at the earliest state's
-    accuracy window: it skips only the eras that end before it (the 2004–2019 one), so every
-    state's scored weeks from its own window start are those of the walk over all weeks."""
-    from fuelpipe.outlook.backtest import walk_forward_panel
-    from fuelpipe.outlook.series import Lags
-    from fuelpipe.outlook.series import Series as Points
-
+    """The states' backtest of one fuel by state (:func:`~fuelpipe.outlook.accuracy.panel_walk`),
+    walked once for all 27 per data ``version``, the states' series read only then."""
     key = (product, version)
     found = cache.get(key)
     if found is None:
-        known = {uf: p for uf, p in states().items() if uf != NATIONAL}
-        starts = [s for s in map(accuracy_start, known.values()) if s is not None]
-        with_drivers = drivers()
-        members = {uf: with_drivers.with_fuel(Points.of(p)) for uf, p in known.items()}
-        national = states().get(NATIONAL)
-        found = walk_forward_panel(
-            members,
-            min(starts, default=None),
-            lags=Lags.from_catalog(catalog),
-            national=with_drivers.with_fuel(Points.of(national)) if national else None,
-        )
+        found = panel_walk(catalog, states, drivers)
         cache.put(key, found)
     return found
-
-
-def backtest_of(
-    catalog: Catalog,
-    fuel: list[tuple[date, float]],
-    start: date | None,
-    drivers: Callable[[], Drivers],
-    state: tuple[str, str, States] | None,
-    panel_cache: PanelCache,
-    version: str = "",
-) -> list[Scored]:
-    """The scored weeks from ``start`` of one area's backtest, as its forecast is served: a
-    state's from the pooled panel, another area's from its own regression on the weeks after
-    its last long hole (a file that stops for years starts afresh, as the served model does)."""
-    from fuelpipe.outlook.backtest import walk_forward
-    from fuelpipe.outlook.series import Lags
-    from fuelpipe.outlook.series import Series as Points
-
-    if state is not None:
-        product, uf, states = state
-        by_state = panel_scored(panel_cache, catalog, product, states, drivers, version)
-        return [s for s in by_state.get(uf, []) if start is None or s.week >= start]
-    inputs = drivers().with_fuel(Points.of(after_last_gap(fuel)))
-    return walk_forward(inputs, start, lags=Lags.from_catalog(catalog))[1]
 
 
 MAP_HORIZON = 2
@@ -711,11 +549,7 @@ class OutlookViews:
 
     def points(self, key: str) -> list[tuple[date, float]]:
         """Every OK value of ``key``, oldest first."""
-        return [
-            (r.date, float(r.value))
-            for r in self.store.query(key, fields=("date", "value", "status"))
-            if r.status is Status.OK and r.value is not None
-        ]
+        return stored_points(self.store, key)
 
     def accuracy(
         self,
@@ -730,17 +564,18 @@ class OutlookViews:
 
         A state's (``state``: its fuel, code and the fuel's states) is the pooled panel's, as
         its forecast is served."""
-        from fuelpipe.outlook.backtest import served_score
-
         cache_key = (key, version)
         cached = self._accuracy.get(cache_key)
         if cached is not None:
             return cached
         fuel = history()
         start = accuracy_start(fuel)
-        scored = backtest_of(self.catalog, fuel, start, drivers, state, self._panels, version)
-        firsts = first_weeks((row.horizon, row.week) for row in scored)
-        out = [accuracy_out(s, firsts.get(s.horizon)) for s in served_score(scored, HORIZONS)]
+        panel = None
+        if state is not None:
+            product, uf, states = state
+            walk = partial(panel_scored, self._panels, self.catalog, product, states, drivers)
+            panel = (uf, partial(walk, version))
+        out = scores_of(backtest_of(self.catalog, fuel, start, drivers, panel))
         self._accuracy.put(cache_key, (out, start))
         return out, start
 

@@ -296,13 +296,18 @@
   }
 
   function sanitizeChoices() {
-    if (!meta.products.some((p) => p.code === state.fuel)) state.fuel = DEFAULTS.fuel;
-    if (!meta.areas.some((a) => a.code === state.area)) state.area = DEFAULTS.area;
-    if (!meta.drivers.some((d) => d.code === state.driver)) state.driver = DEFAULTS.driver;
+    // a known code in any case, as the API takes it (fuel=lpg is LPG)
+    const pick = (list, key) => {
+      const up = state[key].toUpperCase();
+      state[key] = (list.find((x) => x.code.toUpperCase() === up) || { code: DEFAULTS[key] }).code;
+    };
+    pick(meta.products, "fuel");
+    pick(meta.areas, "area");
+    pick(meta.drivers, "driver");
     // An old or mistyped link's choices are not dropped silently: the note names each value the
     // page fell back from and what it shows instead (the Today panel names its series itself).
     refused = Object.entries(asked).filter(([key, value]) =>
-      (key === "today" ? value.toUpperCase() : value) !== state[key]);
+      value.toUpperCase() !== state[key].toUpperCase());
   }
 
   const REFUSED_WHAT = { health: "tab.health", today: "today.series" }; // else "ctl." + key
