@@ -24,6 +24,7 @@ from fuelpipe.stages.data_version import (
     unmarked,
 )
 from fuelpipe.stages.last_delivery import (
+    asked_for,
     dead_letter_last_delivery,
     failure_words,
     is_last_delivery,
@@ -261,8 +262,9 @@ def _fail_one(
     error = failure_words(exc)
     last = is_last_delivery(app.queue, message)
     logger.warning(
-        "message %s failed on delivery %d of %d, %s: %s",
+        "message %s (%s) failed on delivery %d of %d, %s: %s",
         message.message_id,
+        asked_for(message),
         message.receive_count,
         app.queue.max_receives,
         "dead-lettered" if last else "given back; the rest of its batch goes on",
