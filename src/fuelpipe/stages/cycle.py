@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from fuelpipe.domain.catalog import Series
@@ -86,6 +86,7 @@ def drain(
     mark: bool = True,
     helpers: Helpers | None = None,
     handle: Handler = handle_message,
+    log: bool = True,
 ) -> ScrapeReport:
     """Work the queue until it is empty; messages a crashed run left in flight are waited for.
 
@@ -95,8 +96,9 @@ def drain(
     hold ten while the others wait) and waits for theirs in flight too: a helper that dies
     leaves its message to come back after the visibility timeout, and this loop takes it.
     Interrupted (Ctrl+C, SIGTERM), it stops the helpers too, each giving back what it holds.
-    The run log holds everyone's counts. ``handle`` handles each message this process takes
-    (the helpers' own use :func:`~fuelpipe.stages.scrape.handle_message`).
+    The run log holds everyone's counts (``log=False``: the caller logs them, as
+    :func:`run_cycle` logs its drains in one entry). ``handle`` handles each message this
+    process takes (the helpers' own use :func:`~fuelpipe.stages.scrape.handle_message`).
     """
     started = app.clock.now()
     owe = Owe(app, unmarked(app.store))  # set: a run killed after deleting a message it stored
@@ -132,7 +134,8 @@ def drain(
         report.add(helpers.finish())
         if progress:  # the count once theirs are done too (the last one counted ours alone)
             progress("scrape", 0, 0)
-    app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
+    if log:
+        app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
     if mark and (scrape_changed(report) or owe.set):  # `watch` drains on its own
         # stored views go stale otherwise; the helpers' debts are paid too (they finished)
         mark_owed(app.store, app.clock.now(), "drain")
@@ -358,10 +361,16 @@ def run_cycle(
 
     owed = unmarked(app.store)  # a cycle killed after storing, before its version
     forecasts: OutlookReport | None = None  # what the outlook refresh changed
+    scraping: datetime | None = None  # when the cycle's first drain started
 
     def drained(shown: Progress | None = progress) -> None:
-        nonlocal owed
-        report.scrape.add(drain(app, progress=shown, mark=False, helpers=helpers))
+        nonlocal owed, scraping
+        scraping = scraping or app.clock.now()
+        report.scrape.add(drain(app, progress=shown, mark=False, helpers=helpers, log=False))
+        # One run log entry for the cycle's drains, written again with the counts so far after
+        # each: on a fixed clock (--now, a demo store's) each drain's own entry had the same
+        # start and replaced the one before, losing what the earlier drains did.
+        app.store.put_run(RunLog("scraper", scraping, app.clock.now(), report.scrape.as_dict()))
         # its entries in UNMARKED (and its helpers', an interrupted one's uncounted changes
         # too) stay until the version below is written
         owed = owed or scrape_changed(report.scrape) or unmarked(app.store)
