@@ -16,10 +16,11 @@ from tests.support.fakes import TableSource
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.domain.models import Status
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.source import FetchRequest, FetchResult
-from fuelpipe.stages.cycle import drain
+from fuelpipe.stages.cycle import drain, run_cycle
 from fuelpipe.stages.last_delivery import asked_for
 from fuelpipe.stages.orchestrate import orchestrate
 
@@ -65,6 +66,26 @@ def test_an_error_in_one_message_gives_back_that_one_and_the_batch_goes_on(make_
     drain(app)
     assert all(app.store.query(s.key) for s in SERIES)
     assert app.queue.depth().visible == app.queue.depth().in_flight == 0
+
+
+@pytest.mark.parametrize("stage", ["drain", "run_cycle"])
+def test_a_drain_ending_with_an_error_logs_what_it_did(make_app, stage: str) -> None:
+    """The run log of a drain (or a cycle) the error of one message ends: the other messages'
+    counts. Before, the error skipped the log, so a failed `fuelpipe run` left no scraper entry
+    (or an earlier run's as the last one) for the values it did store."""
+    app = make_app(_BrokenParser(broken=2))
+    if stage == "drain":
+        assert orchestrate(app, series=SERIES, since=START).messages_sent == 3
+        with pytest.raises(ValueError, match="unexpected token"):
+            drain(app)
+    else:
+        with pytest.raises(ValueError, match="unexpected token"):
+            run_cycle(app, series=SERIES, since=START, outlook=False)
+
+    [run] = [r for r in app.store.last_runs() if r.stage == "scraper"]
+    stored = [r for s in SERIES for r in app.store.query(s.key) if r.status is Status.OK]
+    assert run.counts["records_written"] == len(stored) > 0
+    assert run.counts["source_requests"] == 2  # the failed message's is not among them
 
 
 def test_the_log_line_of_a_failed_message_names_what_it_asked_for(make_app, caplog) -> None:
