@@ -182,3 +182,8 @@ def test_an_interruption_after_a_delete_gives_the_rest_back_too(make_app) -> Non
         drain(app)
 
     assert len(app.queue.receive(10)) == 2
+    # the run log counts the message it finished (before: no entry at all)
+    [run] = [r for r in app.store.last_runs() if r.stage == "scraper"]
+    assert run.counts["source_requests"] == 1
+    stored = [r for s in SERIES for r in app.store.query(s.key) if r.status is Status.OK]
+    assert run.counts["records_written"] == len(stored) > 0
