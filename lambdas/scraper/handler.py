@@ -48,7 +48,7 @@ from fuelpipe.stages.data_version import (
     mark_owed,
     scrape_changed,
 )
-from fuelpipe.stages.last_delivery import dead_letter_last_delivery
+from fuelpipe.stages.last_delivery import asked_for, dead_letter_last_delivery
 from fuelpipe.stages.scrape import ScrapeReport, defer_if_resting, handle_message
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
@@ -128,10 +128,16 @@ def process_batch(
     for record in records:
         message_id = str(record.get("messageId", "?"))
         logger.set_correlation_id(message_id)
+        message: Message | None = None
         try:
-            done = handle(message_of(record))
+            message = message_of(record)
+            done = handle(message)
         except Exception:  # any failure leaves only this message for redelivery
-            logger.exception("message failed; it is delivered again", extra={"id": message_id})
+            # what it asked for too: the id alone does not say which series and days wait
+            asked = {} if message is None else {"request": asked_for(message)}
+            logger.exception(
+                "message failed; it is delivered again", extra={"id": message_id, **asked}
+            )
             errors += 1
             done = False
         if not done:
@@ -156,7 +162,11 @@ def handle_or_dead_letter(home: StageContext, report: ScrapeReport, message: Mes
             raise
         logger.exception(
             "message failed on its last delivery; dead-lettered with its error",
-            extra={"id": message.message_id, "receive_count": message.receive_count},
+            extra={
+                "id": message.message_id,
+                "receive_count": message.receive_count,
+                "request": asked_for(message),
+            },
         )
         report.dead_lettered += 1
     return True

@@ -15,13 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from devtools.aws.lambda_events import FakeLambdaContext, failed_ids, load_handler, sqs_event
-from tests.aws.conftest import AwsHome
+from tests.aws.conftest import AwsHome, LambdaLogs
 from tests.aws.test_aws_handlers import MARCH, drain, ptax_values, request
 from tests.support.fakes import TableSource
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.ports.queue import QueueDepth
+from fuelpipe.ports.source import FetchRequest, FetchResult
 
 pytestmark = pytest.mark.aws
 
@@ -156,3 +157,45 @@ def test_a_record_without_a_body_is_failed_naming_the_field_and_the_rest_is_stor
     (line,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert line.exc_info is not None
     assert str(line.exc_info[1]) == "not an SQS record: no 'body' string"
+
+
+class _BrokenFor(TableSource):
+    """Serves PTAX; a fetch of ``broken``'s fetch unit raises what no source error covers, as
+    a parser bug (or a store refusing a write) would."""
+
+    def __init__(self, broken: str, values: dict) -> None:
+        super().__init__("bcb", values)
+        self.broken = broken
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        if request.fetch_unit == self.broken:
+            raise ValueError("unexpected token in the payload")
+        return super().fetch(request)
+
+
+def test_a_failed_message_is_logged_with_what_it_asked_for(
+    aws_home: AwsHome, lambda_logs: LambdaLogs
+) -> None:
+    """The scraper Lambda's line for a message that fails (given back to SQS) names the
+    request as well as the message id: before, the id alone, so which series and days wait
+    for its redelivery was in the queue alone."""
+    logs = lambda_logs("scraper")
+    source = _BrokenFor(DEFAULT_CATALOG[EUR].fetch_unit, ptax_values(USD, EUR))
+    app = aws_home.app(FixedClock(NOW), {"bcb": source})
+    app.queue.send([request(USD, MARCH), request(EUR, MARCH)])
+    messages = drain(app.queue)
+    handler = load_handler("scraper").make_handler(lambda: app)
+
+    response = handler(sqs_event(messages), FakeLambdaContext("scraper"))
+
+    [failed] = [m for m in messages if EUR in m.body]
+    assert failed_ids(response) == [failed.message_id]
+    assert [p.date for p in app.store.present(USD)] == MARCH  # the rest of the batch stored
+    [line] = [
+        json.loads(text)
+        for text in logs.getvalue().splitlines()
+        if "message failed" in json.loads(text)["message"]
+    ]
+    assert line["id"] == failed.message_id
+    assert line["request"] == f"gap {EUR} {MARCH[0]}..{MARCH[-1]}, {len(MARCH)} dates"
+    assert "ValueError: unexpected token in the payload" in line["exception"]

@@ -133,3 +133,27 @@ def test_a_rerun_after_a_crash_waits_for_the_held_message_and_asks_for_it_once_m
     assert asked == once + held_asked  # the held message alone was asked for twice
     assert rerun.orchestrate.messages_sent == 0
     assert stored == reference
+
+
+def test_the_run_log_of_a_rerun_counts_the_queued_streams_it_worked(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    """A cycle drains up to three times (the queued streams, the scan's, the recheck's), each
+    at the same instant on a fixed clock (--now, a demo store's): the run log keeps one scraper
+    entry for the cycle with all its drains' counts. Before, each drain's entry had the same
+    start and replaced the one before, so the rerun's log said it stored nothing and asked
+    no source, after it had worked every stream the interrupted run left."""
+    app = _app(replay, tmp_path / "x.sqlite")
+    try:
+        app.failpoints = Failpoints("drain.after_delete:3", kill=_interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            run_cycle(app, series=SERIES, since=SINCE, outlook=False)
+        app.failpoints = Failpoints()
+        rerun = run_cycle(app, series=SERIES, since=SINCE, outlook=False)
+        logged = [r for r in app.store.stage_runs("scraper", NOW, 10) if r.started_at == NOW]
+    finally:
+        app.close()
+
+    assert rerun.scrape.records_written > 0 and rerun.orchestrate.messages_sent == 0
+    [log] = logged
+    assert log.counts == rerun.scrape.as_dict()

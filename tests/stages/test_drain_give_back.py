@@ -6,6 +6,8 @@ last delivery the failing message goes to the dead letters with the error as its
 
 from __future__ import annotations
 
+import logging
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -13,9 +15,13 @@ from tests.stages.conftest import START, usd_values
 from tests.support.fakes import TableSource
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.domain.models import Status
 from fuelpipe.failpoints import Failpoints
+from fuelpipe.ports.queue import Message
 from fuelpipe.ports.source import FetchRequest, FetchResult
-from fuelpipe.stages.cycle import drain
+from fuelpipe.stages.cycle import drain, run_cycle
+from fuelpipe.stages.last_delivery import asked_for
 from fuelpipe.stages.orchestrate import orchestrate
 
 SERIES = [DEFAULT_CATALOG[k] for k in ("CURRENCY#USD", "CURRENCY#EUR", "CURRENCY#GBP")]
@@ -60,6 +66,68 @@ def test_an_error_in_one_message_gives_back_that_one_and_the_batch_goes_on(make_
     drain(app)
     assert all(app.store.query(s.key) for s in SERIES)
     assert app.queue.depth().visible == app.queue.depth().in_flight == 0
+
+
+@pytest.mark.parametrize("stage", ["drain", "run_cycle"])
+def test_a_drain_ending_with_an_error_logs_what_it_did(make_app, stage: str) -> None:
+    """The run log of a drain (or a cycle) the error of one message ends: the other messages'
+    counts. Before, the error skipped the log, so a failed `fuelpipe run` left no scraper entry
+    (or an earlier run's as the last one) for the values it did store."""
+    app = make_app(_BrokenParser(broken=2))
+    if stage == "drain":
+        assert orchestrate(app, series=SERIES, since=START).messages_sent == 3
+        with pytest.raises(ValueError, match="unexpected token"):
+            drain(app)
+    else:
+        with pytest.raises(ValueError, match="unexpected token"):
+            run_cycle(app, series=SERIES, since=START, outlook=False)
+
+    [run] = [r for r in app.store.last_runs() if r.stage == "scraper"]
+    stored = [r for s in SERIES for r in app.store.query(s.key) if r.status is Status.OK]
+    assert run.counts["records_written"] == len(stored) > 0
+    assert run.counts["source_requests"] == 2  # the failed message's is not among them
+
+
+def test_the_log_line_of_a_failed_message_names_what_it_asked_for(make_app, caplog) -> None:
+    """A store refusing a write or a parser bug costs one message: its warning names the
+    message's origin, key and dates, not only a message id, so a person knows which series and
+    days wait for its redelivery."""
+    source = _BrokenParser(broken=2)
+    app = make_app(source)
+    assert orchestrate(app, series=SERIES, since=START).messages_sent == 3
+
+    with (
+        caplog.at_level(logging.WARNING, logger="fuelpipe.stages.cycle"),
+        pytest.raises(ValueError, match="unexpected token"),
+    ):
+        drain(app)
+
+    [logged] = [r.getMessage() for r in caplog.records if "failed on delivery" in r.getMessage()]
+    [back] = app.queue.receive(10)
+    request = DownloadRequest.from_body(back.body)
+    days = request.dates_to_download
+    # Before, the line named the message id and the error alone.
+    assert (
+        f"message {back.message_id} (gap {request.partition_key} {days[0]}..{days[-1]}, "
+        f"{len(days)} dates) failed on delivery 1 of 5, given back; the rest of its batch goes "
+        "on: ValueError: unexpected token in the payload"
+    ) == logged
+
+
+def test_asked_for_names_a_message_it_cannot_read_as_such() -> None:
+    one_day = DownloadRequest(
+        partition_key="FUEL#GASOLINE#SP",
+        dates_to_download=[date(2022, 5, 1)],
+        fetch_unit="anp:weekly-states",
+        also_keys=["FUEL#GASOLINE#RJ", "FUEL#DIESEL#SP"],
+        origin="retry",
+    )
+    assert asked_for(Message("m", "r", one_day.to_body(), 1)) == (
+        "retry FUEL#GASOLINE#SP and 2 more keys 2022-05-01, 1 date"
+    )
+    assert asked_for(Message("m", "r", '{"not": "a request"}', 1)) == (
+        "a body that is no download request"
+    )
 
 
 class _AlwaysBroken(_BrokenParser):
@@ -114,3 +182,8 @@ def test_an_interruption_after_a_delete_gives_the_rest_back_too(make_app) -> Non
         drain(app)
 
     assert len(app.queue.receive(10)) == 2
+    # the run log counts the message it finished (before: no entry at all)
+    [run] = [r for r in app.store.last_runs() if r.stage == "scraper"]
+    assert run.counts["source_requests"] == 1
+    stored = [r for s in SERIES for r in app.store.query(s.key) if r.status is Status.OK]
+    assert run.counts["records_written"] == len(stored) > 0

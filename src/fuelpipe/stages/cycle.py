@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from fuelpipe.domain.catalog import Series
@@ -24,6 +24,7 @@ from fuelpipe.stages.data_version import (
     unmarked,
 )
 from fuelpipe.stages.last_delivery import (
+    asked_for,
     dead_letter_last_delivery,
     failure_words,
     is_last_delivery,
@@ -85,6 +86,8 @@ def drain(
     mark: bool = True,
     helpers: Helpers | None = None,
     handle: Handler = handle_message,
+    log: bool = True,
+    report: ScrapeReport | None = None,
 ) -> ScrapeReport:
     """Work the queue until it is empty; messages a crashed run left in flight are waited for.
 
@@ -94,10 +97,15 @@ def drain(
     hold ten while the others wait) and waits for theirs in flight too: a helper that dies
     leaves its message to come back after the visibility timeout, and this loop takes it.
     Interrupted (Ctrl+C, SIGTERM), it stops the helpers too, each giving back what it holds.
-    The run log holds everyone's counts. ``handle`` handles each message this process takes
-    (the helpers' own use :func:`~fuelpipe.stages.scrape.handle_message`).
+    The run log holds everyone's counts (``log=False``: the caller logs them, as
+    :func:`run_cycle` logs its drains in one entry), a drain an error or an interruption ends
+    too: what it did before. ``report``, when given, is the one filled as the drain goes (and
+    returned): a caller whose drain raised reads there what it did. ``handle`` handles each
+    message this process takes (the helpers' own use
+    :func:`~fuelpipe.stages.scrape.handle_message`).
     """
     started = app.clock.now()
+    report = report if report is not None else ScrapeReport()
     owe = Owe(app, unmarked(app.store))  # set: a run killed after deleting a message it stored
     if helpers is not None and app.queue.depth().visible < 2:
         helpers = None  # one message or none: not worth starting anyone
@@ -107,7 +115,7 @@ def drain(
     try:
         if helpers is not None:  # inside: a signal while they start stops those started
             helpers.start()
-        report = work_queue(
+        work_queue(
             app,
             progress=progress,
             batch_size=batch_size,
@@ -116,22 +124,26 @@ def drain(
             max_idle_polls=max_idle_polls,
             owe=owe,
             handle=handle,
+            report=report,
         )
     except KeyboardInterrupt:
         if helpers is not None:  # they stop too, rather than drain the queue first
             helpers.stop()  # waits: what they stored is in before the version below
         if mark:
             _mark_interrupted(app)
+        _log_anyway(app, RunLog("scraper", started, app.clock.now(), report.as_dict()), log)
         raise
     except BaseException:
         if helpers is not None:
-            helpers.finish()
+            report.add(helpers.finish())
+        _log_anyway(app, RunLog("scraper", started, app.clock.now(), report.as_dict()), log)
         raise
     if helpers is not None:
         report.add(helpers.finish())
         if progress:  # the count once theirs are done too (the last one counted ours alone)
             progress("scrape", 0, 0)
-    app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
+    if log:
+        app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
     if mark and (scrape_changed(report) or owe.set):  # `watch` drains on its own
         # stored views go stale otherwise; the helpers' debts are paid too (they finished)
         mark_owed(app.store, app.clock.now(), "drain")
@@ -180,6 +192,7 @@ def work_queue(
     max_idle_polls: int = 10_000,
     owe: Callable[[], None] | None = None,
     handle: Handler = handle_message,
+    report: ScrapeReport | None = None,
 ) -> ScrapeReport:
     """Take, handle (``handle``) and delete messages until the queue is empty (and, with
     ``wait_in_flight``, until no message is in flight either); what they did. ``owe`` is
@@ -192,7 +205,7 @@ def work_queue(
     next receive waits up to :data:`RECHECK_WAIT_S` for one (an SQS long poll), and only when
     that one is empty too is the queue taken as empty. No receive waits otherwise, so an
     empty queue ends the run at once."""
-    report = ScrapeReport()
+    report = report if report is not None else ScrapeReport()  # filled as it goes
     done = 0
     idle = 0
     wait_s = 0.0  # RECHECK_WAIT_S after an empty receive while messages were reported visible
@@ -261,8 +274,9 @@ def _fail_one(
     error = failure_words(exc)
     last = is_last_delivery(app.queue, message)
     logger.warning(
-        "message %s failed on delivery %d of %d, %s: %s",
+        "message %s (%s) failed on delivery %d of %d, %s: %s",
         message.message_id,
+        asked_for(message),
         message.receive_count,
         app.queue.max_receives,
         "dead-lettered" if last else "given back; the rest of its batch goes on",
@@ -291,6 +305,17 @@ def _give_back(app: StageContext, messages: Sequence[Message]) -> None:
     the timeout."""
     with contextlib.suppress(Exception):  # the error being raised is what matters
         app.queue.release([m.receipt for m in messages])
+
+
+def _log_anyway(app: StageContext, run: RunLog, log: bool = True) -> None:
+    """The run log of a drain an error or an interruption ends (``log``: it is this one's to
+    write): what it did before; a store failing too does not hide that error."""
+    if not log:
+        return
+    try:
+        app.store.put_run(run)
+    except Exception:
+        logger.exception("could not write the run log of a drain that stopped on an error")
 
 
 def _mark_interrupted(app: StageContext) -> None:
@@ -356,10 +381,23 @@ def run_cycle(
 
     owed = unmarked(app.store)  # a cycle killed after storing, before its version
     forecasts: OutlookReport | None = None  # what the outlook refresh changed
+    scraping: datetime | None = None  # when the cycle's first drain started
 
     def drained(shown: Progress | None = progress) -> None:
-        nonlocal owed
-        report.scrape.add(drain(app, progress=shown, mark=False, helpers=helpers))
+        nonlocal owed, scraping
+        scraping = scraping or app.clock.now()
+        part = ScrapeReport()  # filled as the drain goes: read when it raises too
+        # One run log entry for the cycle's drains, written again with the counts so far after
+        # each: on a fixed clock (--now, a demo store's) each drain's own entry had the same
+        # start and replaced the one before, losing what the earlier drains did.
+        try:
+            drain(app, progress=shown, mark=False, helpers=helpers, log=False, report=part)
+        except BaseException:
+            report.scrape.add(part)
+            _log_anyway(app, RunLog("scraper", scraping, app.clock.now(), report.scrape.as_dict()))
+            raise
+        report.scrape.add(part)
+        app.store.put_run(RunLog("scraper", scraping, app.clock.now(), report.scrape.as_dict()))
         # its entries in UNMARKED (and its helpers', an interrupted one's uncounted changes
         # too) stay until the version below is written
         owed = owed or scrape_changed(report.scrape) or unmarked(app.store)

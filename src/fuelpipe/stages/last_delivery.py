@@ -16,9 +16,26 @@ from __future__ import annotations
 
 import logging
 
+from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
 from fuelpipe.ports.queue import Message, Queue, too_many_receives
 
 logger = logging.getLogger(__name__)
+
+
+def asked_for(message: Message) -> str:
+    """What ``message`` asks for, as the log line of its failure names it: its origin, key (and
+    how many more keys its fetch unit serves) and dates, ``gap CURRENCY#USD
+    2022-04-01..2022-05-06, 24 dates``; a message id alone does not say which series and days
+    wait for its redelivery."""
+    try:
+        request = DownloadRequest.from_body(message.body)
+    except MalformedMessage:
+        return "a body that is no download request"
+    days = request.dates_to_download
+    more = len(request.also_keys)
+    keys = request.partition_key + (f" and {more} more key{'s' * (more > 1)}" if more else "")
+    span = str(days[0]) if len(days) == 1 else f"{days[0]}..{days[-1]}"
+    return f"{request.origin} {keys} {span}, {len(days)} date{'s' * (len(days) > 1)}"
 
 
 def failure_words(exc: BaseException) -> str:
