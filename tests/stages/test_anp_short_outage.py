@@ -73,7 +73,9 @@ def _run(replay: ReplayServer, db: Path, outage: Outage) -> tuple[AnpWorkbookSou
     url = replay.source_urls()["anp"].replace("127.0.0.1", "anp.invalid")
     anp = AnpWorkbookSource(
         url,
-        make_client(timeout_s=5, resolve=outage),
+        # a read timeout far above any answer's: at 5 s a loaded host timed out reading the
+        # states workbook (380 kB, served by this process) and asked it again
+        make_client(timeout_s=60, resolve=outage),
         attempts=4,
         backoff_s=0,  # each failed lookup moves the clock by an attempt and its backoff
         sleep=outage.sleep,
