@@ -108,12 +108,3 @@ def parity(
                 out.append(Parity(area, eth, gas, eth_units / gas_units, pays))
     return out
 
-
-def latest_common_week(
-    series: Mapping[str, TimeSeries], on_or_before: date | None = None
-) -> date | None:
-    """The latest week any of the series has (at or before ``on_or_before``)."""
-    weeks = [
-        d for s in series.values() for d in s.dates if on_or_before is None or d <= on_or_before
-    ]
-    return max(weeks) if weeks else None
