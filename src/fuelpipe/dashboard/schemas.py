@@ -408,8 +408,8 @@ class LagsView(BaseModel):
         (``r`` over ``n`` overlapping weeks) and, where the regression has the lag, its
         coefficient with the chart's 95% error bar: ``ci_low`` and ``ci_high`` are
         coefficient ∓ ``t_crit`` × ``std_error``, fitted on ``regression_n`` weeks (the
-        regression's own, not the cross-correlation's ``n``). Then, on every row, the view's
-        own fields: the pump and driver, ``through``, the strongest lag (``best_lag``,
+        regression's own, not the cross-correlation's ``n``; on every row, empty without a
+        regression). Then, on every row, the view's own fields: the pump and driver, ``through``, the strongest lag (``best_lag``,
         ``best_r``, ``best_n``; empty when none stands out), ``min_weeks``, ``unchanged_price``,
         the regression's summary (``regression_*``: ``regression_ci_low``/``_high`` bound the
         cumulative pass-through, ``regression_pump_pct_per_10pct`` the headline; empty without a
@@ -432,9 +432,12 @@ class LagsView(BaseModel):
             if reg is not None and lag < fitted:
                 coef, se = reg.coefficients[lag], reg.std_errors[lag]
                 half = reg.t_crit * se
-                row += [coef, se, reg.t_crit, coef - half, coef + half, reg.n]
+                row += [coef, se, reg.t_crit, coef - half, coef + half]
             else:
-                row += [None] * 6
+                row += [None] * 5
+            # the regression's weeks, a figure of the whole table: on every row, as the rule
+            # for a view's own fields says (it was on the coefficients' rows only)
+            row.append(reg.n if reg is not None else None)
             rows.append([*row, *view, *best, *reg_cells, *why_cells])
         head = ["lag_weeks", "r", "n", "coefficient", "std_error", "t_crit", "ci_low", "ci_high"]
         head += ["regression_n", *view_head, *best_head, *reg_head, *why_head]
