@@ -680,6 +680,10 @@ class ActiveAlertView(BaseModel):
     rule: str
     subject: str
     summary: str
+    summary_pt_br: str = Field(
+        description="the summary in Brazilian Portuguese (the English one when the rule wrote "
+        "none, or the alert was stored before alerts had one)"
+    )
     severity: str
     since: dt.datetime = Field(description="when the condition was first seen")
 
