@@ -107,4 +107,3 @@ def parity(
                 pays = 100 * eth_units <= PARITY_PERCENT * gas_units
                 out.append(Parity(area, eth, gas, eth_units / gas_units, pays))
     return out
-
