@@ -225,6 +225,9 @@ class SeriesView(BaseModel):
         ]
 
 
+ChangeReason = Literal["first_value", "no_week_before"]
+
+
 class OverviewItem(BaseModel):
     """The latest value of one series and its change over a week."""
 
@@ -237,6 +240,12 @@ class OverviewItem(BaseModel):
     prev_value: Rounded | None
     change_pct: Rounded | None = Field(
         description="percent change from `prev_value` to `value`: 0.16 means +0.16 %"
+    )
+    no_change_reason: ChangeReason | None = Field(
+        None,
+        description="why there is a value but no `change_pct`: `first_value` (none stored "
+        "before it), `no_week_before` (values before it, none a week before: a pump price's "
+        "survey week ANP skipped, a driver with no value in the two weeks before that)",
     )
 
 
@@ -251,6 +260,7 @@ class OverviewView(BaseModel):
     def table(self) -> Table:
         """One row per series, the End date (``end``, empty for the stored values) on each."""
         head = ["key", "label", "unit", "date", "value", "prev_date", "prev_value", "change_pct"]
+        head.append("no_change_reason")
         end_head, end = context(self, ["end"])
         return head + end_head, [
             [
@@ -262,6 +272,7 @@ class OverviewView(BaseModel):
                 iso(i.prev_date),
                 i.prev_value,
                 i.change_pct,
+                i.no_change_reason,
                 *end,
             ]
             for i in self.items
@@ -409,8 +420,9 @@ class LagsView(BaseModel):
         coefficient with the chart's 95% error bar: ``ci_low`` and ``ci_high`` are
         coefficient ∓ ``t_crit`` × ``std_error``, fitted on ``regression_n`` weeks (the
         regression's own, not the cross-correlation's ``n``; on every row, empty without a
-        regression). Then, on every row, the view's own fields: the pump and driver, ``through``, the strongest lag (``best_lag``,
-        ``best_r``, ``best_n``; empty when none stands out), ``min_weeks``, ``unchanged_price``,
+        regression). Then, on every row, the view's own fields: the pump and driver,
+        ``through``, the strongest lag (``best_lag``, ``best_r``, ``best_n``; empty when none
+        stands out), ``min_weeks``, ``unchanged_price``,
         the regression's summary (``regression_*``: ``regression_ci_low``/``_high`` bound the
         cumulative pass-through, ``regression_pump_pct_per_10pct`` the headline; empty without a
         regression) and why there is none (``regression_error``, ``regression_reason``,

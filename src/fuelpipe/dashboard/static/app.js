@@ -973,9 +973,10 @@
         card(cards, title, "—", t("noData"), "flat", "", item.key); // no date to be "as of"
         continue;
       }
+      // no change: a first value, or none a week before (the API says which)
       const change =
         item.change_pct === null
-          ? t("noChange")
+          ? t(item.no_change_reason === "no_week_before" ? (fuel ? "noSurvey" : "noWeekBefore") : "noChange")
           : t("weekChange", { change: fmt.pct(item.change_pct, 1) });
       // A fuel's value is a survey week's average: labelled as that week, not as its Sunday.
       const asOf = fuel
