@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -725,6 +726,31 @@ def test_the_csvs_say_what_their_json_says(client: httpx.Client) -> None:
     parity = client.get("/api/parity").json()
     rows = _csv_rows(client, "/api/parity?week=" + parity["week"])
     assert rows and {r["week"] for r in rows} == {parity["week"]}
+
+
+@pytest.mark.parametrize(
+    ("path", "lows", "highs"),
+    [
+        # three states at R$ 5.90 the cheapest: the map named AP alone
+        ("/api/regional?fuel=GASOLINE&week=2024-12-01", ["AP", "PB", "PI"], ["AC"]),
+        # two at R$ 4.81 the dearest: it named RR alone (the last in code order)
+        ("/api/regional?fuel=ETHANOL&week=2024-06-30", ["MT"], ["AC", "RR"]),
+    ],
+)
+def test_the_spread_names_every_state_tied_at_the_minimum_or_maximum(
+    client: httpx.Client, path: str, lows: list[str], highs: list[str]
+) -> None:
+    body = client.get(path).json()
+    prices = {a["area"]: a["price"] for a in body["areas"] if a["level"] == "STATE"}
+    spread = body["spread"]
+    assert [a for a, p in sorted(prices.items()) if p == min(prices.values())] == lows
+    assert [a for a, p in sorted(prices.items()) if p == max(prices.values())] == highs
+    assert (spread["min_areas"], spread["max_areas"]) == (lows, highs)
+    assert (spread["min_area"], spread["max_area"]) == (lows[0], highs[0])
+    rows = _csv_rows(client, path)  # a list in a CSV cell: its JSON text
+    assert {(r["spread_min_areas"], r["spread_max_areas"]) for r in rows} == {
+        (json.dumps(lows), json.dumps(highs))
+    }
 
 
 SHORT_LAGS = "/api/lags?fuel=GASOLINE&start=2021-05-09&end=2021-08-01"

@@ -103,8 +103,7 @@ def context(
     names = list(names)
     cells: list[Cell] = [None] * len(names)
     if model is not None:
-        values = [getattr(model, n) for n in names]
-        cells = [iso(v) if isinstance(v, dt.date) else v for v in values]
+        cells = [_cell(getattr(model, n)) for n in names]  # a list as its JSON text
     return [prefix + n for n in names], cells
 
 
@@ -484,12 +483,16 @@ class SpreadView(BaseModel):
     """How far apart the states are (to DECIMALS places: a range of 2.0700000000000003 is 2.07)."""
 
     count: int
-    min_area: str
+    min_area: str = Field(description="the first, in code order, of `min_areas`")
     min_price: Rounded
-    max_area: str
+    max_area: str = Field(description="the first, in code order, of `max_areas`")
     max_price: Rounded
     range: Rounded
     std: Rounded | None
+    min_areas: list[str] = Field(
+        description="every state at the minimum price (several when they tie), in code order"
+    )
+    max_areas: list[str] = Field(description="every state at the maximum price, in code order")
 
 
 class RegionalView(BaseModel):
