@@ -1864,6 +1864,23 @@ def test_a_state_with_no_price_that_week_is_grey_on_the_map_and_named(watched: W
     assert "No Ethanol price" not in page.locator("#map-summary").inner_text()
 
 
+def test_the_maps_spread_names_every_state_tied_at_either_end(watched: Watched) -> None:
+    # Gasoline's week of 2024-12-01: AP, PB and PI tie at the cheapest; ethanol's of 2024-06-30:
+    # AC and RR at the dearest. The line named one state for each (AP; RR).
+    page = watched.page
+    summary = page.locator("#map-summary")
+    watched.open("view=map&fuel=GASOLINE&date=2024-12-01&lang=en")
+    expect(summary).to_contain_text("(Amapá and 2 others) to ")
+    expect(summary).to_contain_text(" (Acre) — a spread of")
+    watched.open("view=map&fuel=ETHANOL&date=2024-06-30&lang=en")
+    expect(summary).to_contain_text("(Mato Grosso) to ")
+    expect(summary).to_contain_text(" (Acre and Roraima) — a spread of")
+    watched.open("view=map&fuel=GASOLINE&date=2024-12-01&lang=pt-BR")
+    expect(summary).to_contain_text("(Amapá e mais 2) a ")
+    watched.open("view=map&fuel=ETHANOL&date=2024-06-30&lang=pt-BR")
+    expect(summary).to_contain_text(" (Acre e Roraima) — diferença de")
+
+
 def test_parity_bars_print_the_ratio_to_three_decimals(watched: Watched) -> None:
     # Acre's 0.704 printed "0.70" on the 0.70 line, yet red ("does not pay").
     watched.open("view=parity&date=2026-06-21&lang=en")

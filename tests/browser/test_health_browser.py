@@ -24,6 +24,7 @@ from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.precomputed import refresh_views
+from fuelpipe.domain.alerts import ActiveAlert, Condition
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Split, Status
 from fuelpipe.ports.store import RunLog
@@ -542,6 +543,36 @@ def test_alerts_a_sink_has_not_taken_have_their_cards_in_both_languages(
         assert detail.startswith("o mais antigo na fila desde 03/05/2022")
         assert "o envio falha desde 03/05/2022" in detail
         assert page.locator(CARD.format(title="Alertas descartados · webhook")).count() == 1
+    store.close()
+
+
+def test_an_active_alerts_card_reads_its_summary_in_the_pages_language(
+    tmp_path: Path, page: Page
+) -> None:
+    # The alerts carry a Brazilian Portuguese summary, but the card showed the English one in
+    # pt-BR too (/api/health did not serve it).
+    path = tmp_path / "a.sqlite"
+    clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
+    store = SqliteStore(path, clock=clock)
+    store.put_records([Record(USD.key, MONDAY, Decimal("5"), Status.OK)])
+    state = SqliteAlertState(path, clock=clock)
+    state.load()
+    late = Condition(
+        "stale_source",
+        "bcb",
+        "bcb is late: 1 series still lack 2022-05-03",
+        summary_pt_br="bcb atrasada: falta 2022-05-03 em 1 série",
+    )
+    state.save({late.id: ActiveAlert(late, clock.now())})
+    app = create_app(store, DEFAULT_CATALOG, clock=clock, alerts=SqliteAlertReader(path))
+    with serving(app) as url:
+        page.goto(f"{url}/?view=health&lang=en")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        en = page.locator(CARD.format(title="Active alert · stale_source"))
+        expect(en.locator(".card-value")).to_have_text(late.summary)
+        page.click(".lang-btn[data-lang='pt-BR']")
+        pt = page.locator(CARD.format(title="Alerta ativo · stale_source"))
+        expect(pt.locator(".card-value")).to_have_text("bcb atrasada: falta 2022-05-03 em 1 série")
     store.close()
 
 

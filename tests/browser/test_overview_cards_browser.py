@@ -6,16 +6,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 
 import httpx
 import pytest
+from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, Page
 from tests.browser.conftest import error_free_page
+from tests.dashboard.conftest import DATASETS, NOW
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.history_files import load_history
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Record, Status
 
 pytestmark = pytest.mark.browser
 MINUS = "\u2212"
 END = "2022-01-15"  # the dollar fell on the week (-2.5%), ethanol and LPG too
 FUELS = {"FUEL#GASOLINE#BR", "FUEL#ETHANOL#BR", "FUEL#DIESEL_S10#BR", "FUEL#LPG#BR"}
+LPG, GASOLINE = "FUEL#LPG#BR", "FUEL#GASOLINE#BR"
+SKIP_FROM, SKIP_TO = date(2022, 8, 21), date(2022, 10, 9)
 DRIVERS = {"CURRENCY#USD", "COMMODITY#BRENT", "BRENT_BRL", "STOCK#PETR4"}
 # app.css: --up (a pump price rising: red), --down (falling: green), --navy (the card's value)
 UP, DOWN, NAVY = "rgb(184, 50, 42)", "rgb(26, 127, 75)", "rgb(22, 50, 79)"
@@ -68,12 +81,49 @@ def test_every_minus_on_the_page_is_u2212_as_plotlys(
     assert all(text.startswith(MINUS) for text in falling), falling
     assert not any("-" in c["text"] for c in cards.values()), cards
     csv = httpx.get(f"{dashboard_url}/api/overview?end={END}&format=csv").text
-    assert re.search(r"^CURRENCY#USD,.*,-2\.\d+,2022-01-15$", csv, re.M) and MINUS not in csv
+    assert re.search(r"^CURRENCY#USD,.*,-2\.\d+,,2022-01-15$", csv, re.M) and MINUS not in csv
 
     page.goto(f"{dashboard_url}/?view=correlations&lang={lang}")
     page.wait_for_selector("#chart-corr[data-rendered]", state="attached")
     cells = page.evaluate("() => document.getElementById('chart-corr').data[0].text.flat()")
     assert any(c.startswith(MINUS) for c in cells) and not any("-" in c for c in cells), cells
+
+
+@pytest.fixture(scope="module")
+def skipped_week_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real Brazil LPG weeks of 2022-08-21 to 10-09 (the bundled workbook has no week of
+    09-18: ANP skipped it) and gasoline's, served."""
+    history = load_history(DATASETS, with_areas=False)
+    store = SqliteStore(tmp_path_factory.mktemp("gap") / "gap.sqlite", clock=FixedClock(NOW))
+    for key in (LPG, GASOLINE):
+        weeks = [(d, v) for d, v in history.series[key] if SKIP_FROM <= d <= SKIP_TO]
+        store.put_records([Record(key, d, Decimal(str(v)), Status.OK) for d, v in weeks])
+    assert date(2022, 9, 18) not in {d for d, _ in history.series[LPG]}
+    assert date(2022, 9, 18) in {d for d, _ in history.series[GASOLINE]}
+    with serving(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW))) as url:
+        yield url
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("en", "no survey the week before"), ("pt-BR", "sem pesquisa na semana anterior")],
+)
+def test_a_fuel_card_after_a_skipped_survey_week_says_so(
+    page: Page, skipped_week_url: str, lang: str, text: str
+) -> None:
+    """ANP skipped LPG's week of 2022-09-18: the card of 09-25 has no weekly change and read
+    "no earlier value", though 09-11's is stored. The API says why (no_change_reason)."""
+    items = httpx.get(f"{skipped_week_url}/api/overview?end=2022-09-30").json()["items"]
+    lpg = next(i for i in items if i["key"] == LPG)
+    assert (lpg["date"], lpg["change_pct"], lpg["no_change_reason"]) == (
+        "2022-09-25",
+        None,
+        "no_week_before",
+    )
+    cards = _cards(page, skipped_week_url, f"lang={lang}&date=2022-09-30")
+    assert cards[LPG]["text"] == text
+    assert cards[GASOLINE]["text"] != text  # surveyed that week: a change
 
 
 def test_brent_in_reais_says_when_it_was_published(page: Page, dashboard_url: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -727,6 +728,31 @@ def test_the_csvs_say_what_their_json_says(client: httpx.Client) -> None:
     assert rows and {r["week"] for r in rows} == {parity["week"]}
 
 
+@pytest.mark.parametrize(
+    ("path", "lows", "highs"),
+    [
+        # three states at R$ 5.90 the cheapest: the map named AP alone
+        ("/api/regional?fuel=GASOLINE&week=2024-12-01", ["AP", "PB", "PI"], ["AC"]),
+        # two at R$ 4.81 the dearest: it named RR alone (the last in code order)
+        ("/api/regional?fuel=ETHANOL&week=2024-06-30", ["MT"], ["AC", "RR"]),
+    ],
+)
+def test_the_spread_names_every_state_tied_at_the_minimum_or_maximum(
+    client: httpx.Client, path: str, lows: list[str], highs: list[str]
+) -> None:
+    body = client.get(path).json()
+    prices = {a["area"]: a["price"] for a in body["areas"] if a["level"] == "STATE"}
+    spread = body["spread"]
+    assert [a for a, p in sorted(prices.items()) if p == min(prices.values())] == lows
+    assert [a for a, p in sorted(prices.items()) if p == max(prices.values())] == highs
+    assert (spread["min_areas"], spread["max_areas"]) == (lows, highs)
+    assert (spread["min_area"], spread["max_area"]) == (lows[0], highs[0])
+    rows = _csv_rows(client, path)  # a list in a CSV cell: its JSON text
+    assert {(r["spread_min_areas"], r["spread_max_areas"]) for r in rows} == {
+        (json.dumps(lows), json.dumps(highs))
+    }
+
+
 SHORT_LAGS = "/api/lags?fuel=GASOLINE&start=2021-05-09&end=2021-08-01"
 """Too few weeks for the regression (``regression_error``, ``regression_weeks``)."""
 
@@ -740,8 +766,8 @@ SHORT_LAGS = "/api/lags?fuel=GASOLINE&start=2021-05-09&end=2021-08-01"
         (VIEWS["indices"], ()),
         (VIEWS["indices"] + "&base=2021-09-01", ()),
         (VIEWS["correlations"], ()),
-        # regression.n and .t_crit are on the coefficients' rows (regression_n, t_crit); no
-        # lag stands out here (best is null: its best_* columns, below)
+        # regression.n is regression_n (every row), .t_crit is on the coefficients' rows
+        # (t_crit); no lag stands out here (best is null: its best_* columns, below)
         (VIEWS["lags"], ("regression_n", "regression_t_crit", "best")),
         (SHORT_LAGS, ("regression", "best")),
         (VIEWS["regional"], ()),
@@ -1069,10 +1095,11 @@ def test_the_lags_csv_gives_the_charts_error_bars(client: httpx.Client) -> None:
         assert float(row["t_crit"]) == near(reg["t_crit"])
         assert float(row["ci_low"]) == near(coef - half)
         assert float(row["ci_high"]) == near(coef + half)
-        assert int(row["regression_n"]) == reg["n"]
-    assert all(
-        r["ci_low"] == r["ci_high"] == r["regression_n"] == "" for r in rows[len(with_coef) :]
-    )
+    assert all(r["ci_low"] == r["ci_high"] == "" for r in rows[len(with_coef) :])
+    # the regression's weeks are the whole table's: on every row (docs/DASHBOARD.md's rule for
+    # a view's own fields), not on the coefficients' rows only
+    assert len(rows) > len(with_coef)
+    assert {r["regression_n"] for r in rows} == {str(reg["n"])}
 
 
 def test_brent_in_reais_on_the_week_compares_the_same_days_as_brent(client: httpx.Client) -> None:

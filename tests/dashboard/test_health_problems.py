@@ -134,6 +134,37 @@ def test_the_active_alerts_are_read_from_the_alert_state_read_only(home) -> None
     assert not path.with_name("none.sqlite").exists()
 
 
+def test_an_active_alert_gives_its_summary_in_portuguese_too(home) -> None:
+    """The alerts carry a Brazilian Portuguese summary, but /api/health served the English one
+    only, so the Health page read it in pt-BR too. An alert whose rule wrote none (or stored
+    before alerts had one) gives the English text in both."""
+    store, clock, path = home
+    state = SqliteAlertState(path, clock=clock)
+    state.load()
+    late = Condition(
+        "stale_source",
+        "bcb",
+        "bcb is late: 1 series still lack 2022-05-03",
+        summary_pt_br="bcb atrasada: falta 2022-05-03 em 1 série",
+    )
+    english_only = Condition("custom_rule", "x", "x is off")
+    since = clock.now()
+    state.save({c.id: ActiveAlert(c, since) for c in (late, english_only)})
+    reader = SqliteAlertReader(path)
+    alerts = health_view(store, DEFAULT_CATALOG, None, clock, alerts=reader).alerts or []
+    assert sorted((a.subject, a.summary, a.summary_pt_br) for a in alerts) == [
+        ("bcb", late.summary, "bcb atrasada: falta 2022-05-03 em 1 série"),
+        ("x", "x is off", "x is off"),
+    ]
+    # the stored view moves on when only the Portuguese text changes (it shows it)
+    views = _views(store, clock, path)
+    before = views.version_of("/api/health", "v1")
+    reworded = Condition(late.rule, late.subject, late.summary, summary_pt_br="bcb em atraso")
+    state.load()
+    state.save({c.id: ActiveAlert(c, since) for c in (reworded, english_only)})
+    assert views.version_of("/api/health", "v1") != before
+
+
 def _views(store: SqliteStore, clock: ManualClock, path: Path) -> Precomputer:
     """The precomputed views, with the alert state of ``path`` read only."""
     return precomputer(

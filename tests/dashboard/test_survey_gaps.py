@@ -30,16 +30,20 @@ def test_a_fuel_card_gives_no_weekly_change_across_a_survey_week_skipped(tmp_pat
     store.put_records([Record(LPG, d, Decimal(str(v)), Status.OK) for d, v in weeks])
     reader = SeriesReader(store, DEFAULT_CATALOG)
 
-    def card(end: date) -> tuple[date | None, date | None, float | None]:
+    def card(end: date) -> tuple[date | None, date | None, float | None, str | None]:
         item = next(i for i in views.overview_view(reader, end).items if i.key == LPG)
-        return item.date, item.prev_date, item.change_pct
+        return item.date, item.prev_date, item.change_pct, item.no_change_reason
 
-    # Friday 09-30: the week of 09-25 is out (18:00), the week before it was never surveyed.
-    assert card(date(2022, 9, 30)) == (date(2022, 9, 25), None, None)
+    # Friday 09-30: the week of 09-25 is out (18:00), the week before it was never surveyed;
+    # an older week exists, so the card says that, not "no earlier value" (it did).
+    assert card(date(2022, 9, 30)) == (date(2022, 9, 25), None, None, "no_week_before")
     # A week later both weeks exist: 110.62 against 112.13.
     assert card(date(2022, 10, 7)) == (
         date(2022, 10, 2),
         date(2022, 9, 25),
         round((110.62 / 112.13 - 1) * 100, 6),
+        None,
     )
+    # The first week stored: no earlier value at all.
+    assert card(date(2022, 8, 26)) == (date(2022, 8, 21), None, None, "first_value")
     store.close()

@@ -253,6 +253,7 @@ def active_alerts(alerts: AlertReader | None) -> list[ActiveAlertView] | None:
             rule=a.condition.rule,
             subject=a.condition.subject,
             summary=a.condition.summary,
+            summary_pt_br=a.condition.summary_pt_br or a.condition.summary,
             severity=a.condition.severity.value,
             since=_sp(a.since),
         )

@@ -96,7 +96,7 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 21
+VIEWS_SCHEMA = 24
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name) and their ETags change (:func:`view_etag`), so a new release never serves a body
 its page does not expect, nor a 304 to a browser holding one, until the data
@@ -121,7 +121,10 @@ outlook's accuracy at every served horizon (1-5 weeks, it was 1, 2 and 4) and it
 ``least_errors``, which the page's leave-one-out note reads; 20: FRED Brent known with its
 weekly batch (through a Monday, out the Friday after) in every End-date window and the
 outlook's Brent cutoff, so Brent's and Brent in BRL's windows and the outlook's figures moved;
-21: an index line with no point says why as a code (``reason``), which the page's note reads."""
+21: an index line with no point says why as a code (``reason``), which the page's note reads;
+22: health's active alerts' ``summary_pt_br``, which the page shows in pt-BR; 23: an overview
+card with no weekly change says why (``no_change_reason``), which the card reads; 24: the
+map's spread names every state tied at its minimum and maximum (``min_areas``, ``max_areas``)."""
 
 
 def params_hash(path: str, params: Params) -> str:
@@ -174,7 +177,7 @@ def health_inputs(
     a new failure; :meth:`~fuelpipe.ports.store.Store.status_stamp`, which reads none of them
     whole, however many there are), the latest date each series should have by now (a source
     turns late with time alone: ``due``, :class:`~fuelpipe.stages.alerting.LatestDue` to
-    reuse them) and the active alerts (each one's summary too: it follows the condition while
+    reuse them) and the active alerts (each one's summaries too: it follows the condition while
     it holds)."""
     store, now = ctx.store, ctx.clock.now()
     clocks = one_look(ctx.series_clocks)  # one read a request of a demo store's clocks
@@ -188,7 +191,13 @@ def health_inputs(
         None
         if ctx.alerts is None
         else sorted(  # what the view shows of each: an alert still holding updates its summary
-            (k, a.since.isoformat(), a.condition.summary, a.condition.severity.value)
+            (
+                k,
+                a.since.isoformat(),
+                a.condition.summary,
+                a.condition.summary_pt_br,
+                a.condition.severity.value,
+            )
             for k, a in ctx.alerts.load().items()
         ),
         None if ctx.alerts is None else repr(ctx.alerts.delivery()),  # backlog and drops

@@ -103,8 +103,7 @@ def context(
     names = list(names)
     cells: list[Cell] = [None] * len(names)
     if model is not None:
-        values = [getattr(model, n) for n in names]
-        cells = [iso(v) if isinstance(v, dt.date) else v for v in values]
+        cells = [_cell(getattr(model, n)) for n in names]  # a list as its JSON text
     return [prefix + n for n in names], cells
 
 
@@ -225,6 +224,9 @@ class SeriesView(BaseModel):
         ]
 
 
+ChangeReason = Literal["first_value", "no_week_before"]
+
+
 class OverviewItem(BaseModel):
     """The latest value of one series and its change over a week."""
 
@@ -237,6 +239,12 @@ class OverviewItem(BaseModel):
     prev_value: Rounded | None
     change_pct: Rounded | None = Field(
         description="percent change from `prev_value` to `value`: 0.16 means +0.16 %"
+    )
+    no_change_reason: ChangeReason | None = Field(
+        None,
+        description="why there is a value but no `change_pct`: `first_value` (none stored "
+        "before it), `no_week_before` (values before it, none a week before: a pump price's "
+        "survey week ANP skipped, a driver with no value in the two weeks before that)",
     )
 
 
@@ -251,6 +259,7 @@ class OverviewView(BaseModel):
     def table(self) -> Table:
         """One row per series, the End date (``end``, empty for the stored values) on each."""
         head = ["key", "label", "unit", "date", "value", "prev_date", "prev_value", "change_pct"]
+        head.append("no_change_reason")
         end_head, end = context(self, ["end"])
         return head + end_head, [
             [
@@ -262,6 +271,7 @@ class OverviewView(BaseModel):
                 iso(i.prev_date),
                 i.prev_value,
                 i.change_pct,
+                i.no_change_reason,
                 *end,
             ]
             for i in self.items
@@ -408,9 +418,10 @@ class LagsView(BaseModel):
         (``r`` over ``n`` overlapping weeks) and, where the regression has the lag, its
         coefficient with the chart's 95% error bar: ``ci_low`` and ``ci_high`` are
         coefficient ∓ ``t_crit`` × ``std_error``, fitted on ``regression_n`` weeks (the
-        regression's own, not the cross-correlation's ``n``). Then, on every row, the view's
-        own fields: the pump and driver, ``through``, the strongest lag (``best_lag``,
-        ``best_r``, ``best_n``; empty when none stands out), ``min_weeks``, ``unchanged_price``,
+        regression's own, not the cross-correlation's ``n``; on every row, empty without a
+        regression). Then, on every row, the view's own fields: the pump and driver,
+        ``through``, the strongest lag (``best_lag``, ``best_r``, ``best_n``; empty when none
+        stands out), ``min_weeks``, ``unchanged_price``,
         the regression's summary (``regression_*``: ``regression_ci_low``/``_high`` bound the
         cumulative pass-through, ``regression_pump_pct_per_10pct`` the headline; empty without a
         regression) and why there is none (``regression_error``, ``regression_reason``,
@@ -432,9 +443,12 @@ class LagsView(BaseModel):
             if reg is not None and lag < fitted:
                 coef, se = reg.coefficients[lag], reg.std_errors[lag]
                 half = reg.t_crit * se
-                row += [coef, se, reg.t_crit, coef - half, coef + half, reg.n]
+                row += [coef, se, reg.t_crit, coef - half, coef + half]
             else:
-                row += [None] * 6
+                row += [None] * 5
+            # the regression's weeks, a figure of the whole table: on every row, as the rule
+            # for a view's own fields says (it was on the coefficients' rows only)
+            row.append(reg.n if reg is not None else None)
             rows.append([*row, *view, *best, *reg_cells, *why_cells])
         head = ["lag_weeks", "r", "n", "coefficient", "std_error", "t_crit", "ci_low", "ci_high"]
         head += ["regression_n", *view_head, *best_head, *reg_head, *why_head]
@@ -469,12 +483,16 @@ class SpreadView(BaseModel):
     """How far apart the states are (to DECIMALS places: a range of 2.0700000000000003 is 2.07)."""
 
     count: int
-    min_area: str
+    min_area: str = Field(description="the first, in code order, of `min_areas`")
     min_price: Rounded
-    max_area: str
+    max_area: str = Field(description="the first, in code order, of `max_areas`")
     max_price: Rounded
     range: Rounded
     std: Rounded | None
+    min_areas: list[str] = Field(
+        description="every state at the minimum price (several when they tie), in code order"
+    )
+    max_areas: list[str] = Field(description="every state at the maximum price, in code order")
 
 
 class RegionalView(BaseModel):
@@ -677,6 +695,10 @@ class ActiveAlertView(BaseModel):
     rule: str
     subject: str
     summary: str
+    summary_pt_br: str = Field(
+        description="the summary in Brazilian Portuguese (the English one when the rule wrote "
+        "none, or the alert was stored before alerts had one)"
+    )
     severity: str
     since: dt.datetime = Field(description="when the condition was first seen")
 

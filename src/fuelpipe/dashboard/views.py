@@ -20,6 +20,7 @@ from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
 from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, SeriesReader
 from fuelpipe.dashboard.schemas import (
     AreaRow,
+    ChangeReason,
     Choice,
     CorrelationView,
     Coverage,
@@ -140,6 +141,11 @@ def overview_view(reader: SeriesReader, end: date | None = None) -> OverviewView
                 # A survey week skipped (LPG's 2022-09-18): the week before that is no week's
                 # change, as no view changes over a gap (an.log_changes, an.pct_change_over).
                 prev = None
+        reason: ChangeReason | None = None
+        if last and not prev:  # a value before it at all? (what the card says differs)
+            stored = BRENT if key == BRENT_BRL else key
+            earlier = last_ok_date(reader, stored, last[0] - timedelta(days=1))
+            reason = "no_week_before" if earlier else "first_value"
         items.append(
             OverviewItem(
                 key=key,
@@ -150,6 +156,7 @@ def overview_view(reader: SeriesReader, end: date | None = None) -> OverviewView
                 prev_date=prev[0] if prev else None,
                 prev_value=prev[1] if prev else None,
                 change_pct=(last[1] / prev[1] - 1.0) * 100.0 if last and prev and prev[1] else None,
+                no_change_reason=reason,
             )
         )
     return OverviewView(end=end, items=items)

@@ -41,12 +41,18 @@ class Spread:
 
     count: int
     min_area: str
+    """The first in code order of ``min_areas``."""
     min_price: float
     max_area: str
+    """The first in code order of ``max_areas``."""
     max_price: float
     range: float
     std: float | None
     """Sample standard deviation (n − 1) of the state prices."""
+    min_areas: tuple[str, ...] = ()
+    """Every area at the minimum price (several when they tie), in code order."""
+    max_areas: tuple[str, ...] = ()
+    """Every area at the maximum price, in code order."""
 
 
 def regional_view(series_by_area: Mapping[str, TimeSeries], week: date) -> list[AreaPrice]:
@@ -61,20 +67,24 @@ def regional_view(series_by_area: Mapping[str, TimeSeries], week: date) -> list[
 
 
 def spread(prices: Mapping[str, float]) -> Spread | None:
-    """max − min and the sample std of the given prices, or None when there are none."""
+    """max − min and the sample std of the given prices, or None when there are none; the
+    areas at the minimum and at the maximum, all of them when several tie."""
     if not prices:
         return None
-    lo = min(prices, key=lambda a: (prices[a], a))
-    hi = max(prices, key=lambda a: (prices[a], a))
     values = list(prices.values())
+    lo, hi = min(values), max(values)
+    lows = tuple(sorted(a for a, p in prices.items() if p == lo))
+    highs = tuple(sorted(a for a, p in prices.items() if p == hi))
     return Spread(
         count=len(values),
-        min_area=lo,
-        min_price=prices[lo],
-        max_area=hi,
-        max_price=prices[hi],
-        range=prices[hi] - prices[lo],
+        min_area=lows[0],
+        min_price=lo,
+        max_area=highs[0],
+        max_price=hi,
+        range=hi - lo,
         std=statistics.stdev(values) if len(values) > 1 else None,
+        min_areas=lows,
+        max_areas=highs,
     )
 
 
@@ -107,13 +117,3 @@ def parity(
                 pays = 100 * eth_units <= PARITY_PERCENT * gas_units
                 out.append(Parity(area, eth, gas, eth_units / gas_units, pays))
     return out
-
-
-def latest_common_week(
-    series: Mapping[str, TimeSeries], on_or_before: date | None = None
-) -> date | None:
-    """The latest week any of the series has (at or before ``on_or_before``)."""
-    weeks = [
-        d for s in series.values() for d in s.dates if on_or_before is None or d <= on_or_before
-    ]
-    return max(weeks) if weeks else None

@@ -973,9 +973,10 @@
         card(cards, title, "—", t("noData"), "flat", "", item.key); // no date to be "as of"
         continue;
       }
+      // no change: a first value, or none a week before (the API says which)
       const change =
         item.change_pct === null
-          ? t("noChange")
+          ? t(item.no_change_reason === "no_week_before" ? (fuel ? "noSurvey" : "noWeekBefore") : "noChange")
           : t("weekChange", { change: fmt.pct(item.change_pct, 1) });
       // A fuel's value is a survey week's average: labelled as that week, not as its Sunday.
       const asOf = fuel
@@ -1140,10 +1141,12 @@
     const summary = [];
     if (view.spread) {
       const s = view.spread;
+      // every state tied at the minimum (maximum): "AC and RR", or "AP and 2 others"
+      const tied = (c) => c.length > 2 ? t("map.others", { area: areaName(c[0]), n: c.length - 1 }) : listText(c.map(areaName));
       summary.push(t("map.spread", {
         week,
-        min: fmt.money(s.min_price, view.unit, 2), minArea: areaName(s.min_area),
-        max: fmt.money(s.max_price, view.unit, 2), maxArea: areaName(s.max_area),
+        min: fmt.money(s.min_price, view.unit, 2), minArea: tied(s.min_areas),
+        max: fmt.money(s.max_price, view.unit, 2), maxArea: tied(s.max_areas),
         range: fmt.money(s.range, view.unit, 2), std: fmt.money(s.std, view.unit, 3),
         unit: unitName(view.unit),
       }));

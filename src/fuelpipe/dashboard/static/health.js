@@ -223,7 +223,12 @@
         p.keys.map(kit.seriesName).join(", ") + (p.series > p.keys.length ? " …" : ""),
         since(p) + (p.reason ? ` · ${p.reason}` : "") + tries, "bad", asOf);
     }
-    for (const a of view.alerts || []) card(cards, `${t("health.alert")} · ${a.rule}`, a.summary, since(a), "warn", asOf);
+    // An alert's summary in the page's language (the API gives both; pt-BR falls back to the
+    // English text when the rule wrote none)
+    const pt = kit.state.lang === "pt-BR";
+    for (const a of view.alerts || []) {
+      card(cards, `${t("health.alert")} · ${a.rule}`, pt ? a.summary_pt_br : a.summary, since(a), "warn", asOf);
+    }
     // Alerts a sink has not taken: those waiting (the sink down), then the newest drops (refused
     // for good, or past retention); the CSV's alert_delivery table has the latest 20.
     const delivery = view.alert_delivery || [];
