@@ -263,10 +263,13 @@ def next_wake(
         if bulletin is not None:
             candidates.append(bulletin)
         if d.is_due:
+            # the interval of the instant the poll would come: a window's 5 minutes that end
+            # past it are the grace's 15 (asked at 14:00, the PTAX close is due again at 14:15
+            # from that answer, so a 14:05 wake asked nothing)
             every = (
                 schedule.poll_every
                 if d.expected is None
-                else schedule.poll_interval(d.expected, now)
+                else schedule.poll_interval(d.expected, now + schedule.poll_every)
             )
             candidates.append(now + every)
             continue
