@@ -138,6 +138,23 @@ def test_no_tick_at_the_windows_end_plans_a_poll_the_grace_does_not_make(
     assert [at for at, n in afternoon if not n] == []  # every tick asked
 
 
+def test_a_first_ask_in_the_grace_says_not_out_yet_as_in_the_window(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """A watch started at 14:30, in the grace of Wednesday's close (out at 15:20), asks for it
+    a first time and the answer lacks it: its heartbeat says "asked: not out yet", as a first
+    ask in the window does, not a bare "stored 0 value(s)" (before: the date, PENDING in its
+    grace, is not due again until 14:45, so the tick counted it as not due)."""
+    wed = date(2022, 5, 4)
+    usd = replace(USD, default_start=wed)  # nothing stored before, Wednesday alone asked
+    clock.set(_at(wed, 14, 30))
+    with _replay(clock, EIGHTY_LATE, usd) as replay:
+        ticks = list(_run(tmp_path, clock, replay, until=_at(wed, 14, 40), usd=usd))
+    (first, asked, stored) = ticks[0]
+    assert (first.at, asked, stored, first.polled) == (_at(wed, 14, 30), 1, False, 0)
+    assert "stored 0 value(s) (asked: not out yet);" in first.heartbeat()
+
+
 def test_a_holiday_asks_nothing(tmp_path: Path) -> None:
     """Tiradentes (Thursday 2022-04-21), no PTAX: Wednesday's close, late by 80 minutes after
     its window, is polled in its grace and stored; on the holiday nothing is due and nothing

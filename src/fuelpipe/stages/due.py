@@ -44,6 +44,10 @@ class Due:
     again_at: datetime | None = None
     """A row left out of a workbook, or a date in its grace, not due yet: when it is asked
     again (:func:`left_out_again`, :func:`grace_again`); the watch wakes for it."""
+    in_grace: bool = False
+    """A PENDING date in its grace (:func:`~fuelpipe.domain.publication.in_grace`), asked
+    every ``grace_every`` from its last answer: due or not, the source has not published it
+    yet (the watch's heartbeat says "not out yet")."""
     left_out: bool = False
     """Due as a row left out of a workbook (:func:`row_left_out`): the source answered the
     date with a workbook that has its week (or month) but no row for the key, and it is asked
@@ -125,7 +129,7 @@ def _due(
     stored = max(ok) if ok else None
     due = expected is not None and (stored is None or stored < expected)
     again: datetime | None = None
-    left_out = False
+    left_out = grace = False
     if due and expected is not None:
         state = present.get(expected)
         stale = now > series.schedule.stale_at(expected)
@@ -144,12 +148,13 @@ def _due(
                 due = left_out = now >= again
                 again = None if due else again
         elif state is Status.PENDING and stale:  # in its grace: asked every grace_every
+            grace = True
             again = grace_again(series, expected, answered)
             due = again is None or now >= again
             # past the grace's end no poll is due: the watch need not wake for it
             if again is not None and (due or again > series.schedule.polled_until(expected)):
                 again = None
-    return Due(series, expected, stored, due, again, left_out)
+    return Due(series, expected, stored, due, again, left_out=left_out, in_grace=grace)
 
 
 def _status_before(present: dict[date, Status], day: date) -> Status | None:
