@@ -12,14 +12,18 @@ A window poll (``detail.due_only``) holds the due series of a source resting aft
 Retry-After one scraper environment heard (shared through the table: homes/aws.py
 ``share_rests``) when its rest ends before the window's last poll (``detail.last_poll``): the
 scraper would put their messages off, storing nothing, so every poll of the rest sent them
-again; a poll after the rest asks for them. A rest that outlasts the window holds nothing: the
-poll sends them, as before, and the scraper fetches them at the rest's end, where holding
-them would leave them to the backstop's full scan (every 6 hours), which never holds.
+again; a poll after the rest asks for them. A rest that outlasts the window has them sent
+once, by its first poll, and the scraper fetches them at the rest's end (held from the first,
+they would wait for the backstop's full scan, every 6 hours, which never holds); the polls
+after it hold them until the rest ends (the store's ``rest_sent#<source>`` entries), so the
+scraper does not fetch a burst of copies then. A poll after the rest sends them again if that
+message was lost.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -33,6 +37,7 @@ from fuelpipe.stages.due import (
     Due,
     due_status,
     hold_resting,
+    note_sent_in_rest,
     poll_pending,
     poll_pending_in_window,
 )
@@ -64,15 +69,18 @@ def make_handler(get_context: ContextProvider) -> Handler:
         series = options.series
         due: list[Due] = []
         held: list[Due] = []
+        sent_in_rest: dict[str, tuple[datetime, frozenset[str]]] = {}
         if options.due_only:
             # Inside a publication window: scan only series whose publication is out and not
             # stored, so the 5-minute polls cost a few reads when nothing new is due.
             now = home.clock.now()
             due = [d for d in due_status(home.store, series or list(home.catalog), now) if d.is_due]
             # A source resting after a Retry-After (the table's rest#, read only when something
-            # is due) is not asked when a later poll of this window comes after its rest: the
-            # scraper would put the messages off, so every poll of the rest sent them again.
-            due, held = hold_resting(home, due, now, options.last_poll_at(now))
+            # is due) is not asked when a later poll of this window comes after its rest, nor
+            # again when a poll of this rest sent it already: the scraper puts the messages
+            # off until the rest ends, so every poll of the rest sent them again.
+            hold = hold_resting(home, due, now, options.last_poll_at(now))
+            due, held, sent_in_rest = hold.ask, hold.held, hold.sent_in_rest
             series = [d.series for d in due]
             metrics.add_metric(name="SeriesDue", unit=MetricUnit.Count, value=len(series))
             if held:
@@ -88,6 +96,7 @@ def make_handler(get_context: ContextProvider) -> Handler:
         # 6 hours, not at recheck's backoff (days later for ANP weeks and months).
         if options.due_only:
             polled = poll_pending(home, due) if due else 0
+            note_sent_in_rest(home, sent_in_rest)  # after the sends: a failed one marks nothing
         else:
             polled = poll_pending_in_window(
                 home, series or list(home.catalog), home.clock.now(), options.since

@@ -593,6 +593,7 @@ class Lab:
             "StationLakeBucket": self.lake_bucket,
             "StationsWorkGroup": self.workgroup,
             "StationsDatabase": "fuelpipe",
+            "AlertLanguage": "en",  # the template parameter's default
         }
         context = lambda_context(self.template, name)
         return {

@@ -479,7 +479,7 @@ def test_a_window_poll_holds_a_resting_source_until_a_later_poll_after_its_rest(
     after = handler(event, FakeLambdaContext("data_clustering"))
 
     assert after["rest_held"] == 0
-    assert sent_by_key(home)["CURRENCY#USD"] == [date(2022, 5, 6)]
+    assert sent_by_key(home)["CURRENCY#USD"] == [FRI]
 
 
 @pytest.mark.parametrize(
@@ -508,3 +508,40 @@ def test_a_window_poll_asks_a_resting_source_when_no_later_poll_comes_after_its_
     sent = sent_by_key(home)
     assert sent["CURRENCY#USD"] == [date(2022, 5, 6)]
     assert "STOCK#PETR4" in sent
+
+
+FRI = date(2022, 5, 6)
+
+
+def test_a_rest_outlasting_the_window_has_the_due_series_sent_once_not_every_poll(
+    aws_home: AwsHome,
+) -> None:
+    """BCB rests 50 minutes (to 14:05), past the window's last poll (13:55): the 13:15 poll
+    sends USD's due close once, and the eight polls after it, the last one included, hold it
+    (rest_held 1; PETR4's gaps are still sent every poll). The message is lost here (drained,
+    as if it never came back): a poll after the rest's end sends the close again. Before,
+    every poll of the rest sent it (nine messages, for the scraper to put off and fetch
+    together when the rest ended: a burst that could draw another 429)."""
+    clock = ManualClock(FRIDAY_1315)
+    home, handler = clustering_poll(aws_home, clock)
+    set_rest(home, "bcb", datetime.now(UTC) + timedelta(minutes=50))
+    event = scheduled_event(PTAX_WINDOW, scheduler=True)
+
+    first = handler(event, FakeLambdaContext("data_clustering"))
+
+    assert first["rest_held"] == 0
+    sent = sent_by_key(home)
+    assert (sorted(sent), sent["CURRENCY#USD"]) == (["CURRENCY#USD", "STOCK#PETR4"], [FRI])
+    held = []
+    for _ in range(8):  # 13:20 to 13:55
+        clock.advance(timedelta(minutes=5))
+        held.append(handler(event, FakeLambdaContext("data_clustering"))["rest_held"])
+        assert list(sent_by_key(home)) == ["STOCK#PETR4"]
+    assert held == [1] * 8
+    set_rest(home, "bcb", datetime.now(UTC) - timedelta(seconds=1))  # the rest has ended
+    clock.advance(timedelta(minutes=10))
+
+    after = handler(event, FakeLambdaContext("data_clustering"))
+
+    assert after["rest_held"] == 0
+    assert sent_by_key(home)["CURRENCY#USD"] == [FRI]

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fuelpipe.adapters.clock import ManualClock
-from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.models import Status
 from fuelpipe.homes.embedded import build_context
 from fuelpipe.homes.settings import Settings
@@ -41,19 +41,19 @@ def clock() -> ManualClock:
     return ManualClock(_at(date(2022, 5, 4), 12))
 
 
-def _replay(clock: ManualClock, late: timedelta) -> ReplayServer:
+def _replay(clock: ManualClock, late: timedelta, usd: Series = USD) -> ReplayServer:
     """BCB's replay releasing every date ``late`` after its scheduled publication."""
-    plan = PublishedPlan(clock, catalog=Catalog([USD]), jitter={"bcb": (late, late)})
+    plan = PublishedPlan(clock, catalog=Catalog([usd]), jitter={"bcb": (late, late)})
     return ReplayServer(faults=plan, quiet=True)
 
 
 def _run(
-    tmp_path: Path, clock: ManualClock, replay: ReplayServer, until: datetime
+    tmp_path: Path, clock: ManualClock, replay: ReplayServer, until: datetime, usd: Series = USD
 ) -> Iterator[tuple[Tick, int, bool]]:
-    """Each tick of a watch of USD until ``until``: the tick, the BCB requests it made and
-    whether Wednesday 2022-05-04 is stored OK after it."""
+    """Each tick of a watch of ``usd`` until ``until``: the tick, the BCB requests it made
+    and whether Wednesday 2022-05-04 is stored OK after it."""
     settings = Settings(db=tmp_path / "w.sqlite", source_bcb_url=replay.source_urls()["bcb"])
-    app = build_context(settings, clock=clock, catalog=Catalog([USD]))
+    app = build_context(settings, clock=clock, catalog=Catalog([usd]))
     wed = date(2022, 5, 4)
     seen: list[tuple[Tick, int, bool]] = []
     before = [0]
@@ -61,7 +61,7 @@ def _run(
     def heartbeat(t: Tick) -> None:
         asked = replay.request_counts["bcb"] - before[0]
         before[0] = replay.request_counts["bcb"]
-        rows = app.store.query(USD.key, wed, wed, fields=("status",))
+        rows = app.store.query(usd.key, wed, wed, fields=("status",))
         seen.append((t, asked, bool(rows) and rows[0].status is Status.OK))
 
     def sleep(seconds: float) -> None:
@@ -120,6 +120,39 @@ def test_a_close_that_never_comes_costs_at_most_the_grace_bound(
     assert not any(ok for _, _, ok in ticks)
     schedule = USD.schedule
     assert (schedule.grace_every, schedule.grace // schedule.grace_every) == (GRACE_EVERY, BOUND)
+
+
+def test_no_tick_at_the_windows_end_plans_a_poll_the_grace_does_not_make(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Wednesday's close is not out all afternoon: from its publication (13:10) every tick
+    asks BCB, through the window's end (14:00) and into the grace. Before, the 14:00 poll
+    planned the window's 5 minutes, and the 14:05 tick asked nothing (the grace's next poll
+    is 15 minutes after the 14:00 answer)."""
+    wed = date(2022, 5, 4)
+    with _replay(clock, timedelta(days=3)) as replay:
+        ticks = list(_run(tmp_path, clock, replay, until=_at(wed, 15, 30)))
+    afternoon = [(t.at, n) for t, n, _ in ticks if t.at >= _at(wed, 13, 10)]
+    assert [at for at, _ in afternoon[:2]] == [_at(wed, 13, 10), _at(wed, 13, 15)]
+    assert any(at > _at(wed, 15) for at, _ in afternoon)
+    assert [at for at, n in afternoon if not n] == []  # every tick asked
+
+
+def test_a_first_ask_in_the_grace_says_not_out_yet_as_in_the_window(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """A watch started at 14:30, in the grace of Wednesday's close (out at 15:20), asks for it
+    a first time and the answer lacks it: its heartbeat says "asked: not out yet", as a first
+    ask in the window does, not a bare "stored 0 value(s)" (before: the date, PENDING in its
+    grace, is not due again until 14:45, so the tick counted it as not due)."""
+    wed = date(2022, 5, 4)
+    usd = replace(USD, default_start=wed)  # nothing stored before, Wednesday alone asked
+    clock.set(_at(wed, 14, 30))
+    with _replay(clock, EIGHTY_LATE, usd) as replay:
+        ticks = list(_run(tmp_path, clock, replay, until=_at(wed, 14, 40), usd=usd))
+    (first, asked, stored) = ticks[0]
+    assert (first.at, asked, stored, first.polled) == (_at(wed, 14, 30), 1, False, 0)
+    assert "stored 0 value(s) (asked: not out yet);" in first.heartbeat()
 
 
 def test_a_holiday_asks_nothing(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from fuelpipe.stages.due import (
     hold_resting,
     latest_expected,
     next_wake,
+    note_sent_in_rest,
 )
 from fuelpipe.stages.source_rest import SourceRests
 
@@ -221,8 +222,11 @@ def test_a_resting_source_is_held_only_while_the_windows_last_poll_comes_after_i
     ends = now + timedelta(minutes=30)
 
     def held(last_poll: datetime | None, at: datetime = now) -> list[str]:
-        ask, kept = hold_resting(app, due, at, last_poll)
+        hold = hold_resting(app, due, at, last_poll)
+        ask, kept = hold.ask, hold.held
         assert sorted(d.series.key for d in ask + kept) == sorted(d.series.key for d in due)
+        # what is asked during the rest is noted with its rest's end, to be held after
+        assert [keys for _, keys in hold.sent_in_rest.values()] == ([] if kept else [{usd.key}])
         return [d.series.key for d in kept]
 
     assert held(ends + LAST_POLL_SLACK) == ["CURRENCY#USD"]
@@ -231,6 +235,43 @@ def test_a_resting_source_is_held_only_while_the_windows_last_poll_comes_after_i
     assert held(None) == []  # no later poll known (an event naming no last poll)
     last = datetime(2022, 5, 6, 13, 55, tzinfo=SP_TZ)
     assert held(last, at=last) == []  # the last poll holds nothing
+    app.close()
+
+
+def test_a_rest_outlasting_the_window_has_its_series_sent_once_then_held_until_it_ends(
+    tmp_path: Path,
+) -> None:
+    """BCB rests an hour from 13:15 (to 14:15), past the window's last poll (13:55): the 13:15
+    poll asks USD and notes the rest's end once the send is done; the polls after it, the last
+    one included, hold USD; a poll at or after that end asks it again (the one message may have
+    been lost), as does any poll once the rest is over. Before, every poll asked it."""
+    now = datetime(2022, 5, 6, 13, 15, tzinfo=SP_TZ)
+    ticks = [0.0]
+    rests = SourceRests(monotonic=lambda: ticks[0])
+    rests.note("bcb", RateLimited("HTTP 429", retry_after=60 * 60))
+    app = build_home(Settings(db=tmp_path / "a.sqlite"), clock=FixedClock(now), rests=rests)
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    due = [Due(usd, date(2022, 5, 6), None, True)]
+    last_poll = datetime(2022, 5, 6, 13, 55, tzinfo=SP_TZ)
+    ends = now + timedelta(hours=1)
+
+    first = hold_resting(app, due, now, last_poll)
+    assert (first.held, first.sent_in_rest) == ([], {"bcb": (ends, {usd.key})})
+    assert hold_resting(app, due, now + timedelta(minutes=5), last_poll).held == []  # unsent
+    note_sent_in_rest(app, first.sent_in_rest)
+    for minutes in (5, 20, 40):  # 13:20, 13:35, 13:55 (the last poll)
+        ticks[0] = minutes * 60.0
+        at = now + timedelta(minutes=minutes)
+        hold = hold_resting(app, due, at, last_poll)
+        assert ([d.series.key for d in hold.held], hold.sent_in_rest) == ([usd.key], {})
+    eur = Due(DEFAULT_CATALOG["CURRENCY#EUR"], date(2022, 5, 6), None, True)
+    newly = hold_resting(app, [*due, eur], now + timedelta(minutes=40), last_poll)
+    assert (newly.ask, newly.held) == ([eur], due)  # a series due later in the rest: sent once
+    assert newly.sent_in_rest == {"bcb": (ends, {usd.key, eur.series.key})}
+    assert hold_resting(app, due, ends, None).ask == due  # at the noted end, rest or not
+    ticks[0] = 60 * 60.0  # the rest is over
+    over = hold_resting(app, due, ends, last_poll)
+    assert (over.ask, over.sent_in_rest) == (due, {})
     app.close()
 
 

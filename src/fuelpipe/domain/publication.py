@@ -212,7 +212,8 @@ class Publication:
 
     def poll_interval(self, day: date, now: datetime) -> timedelta:
         """How often a missing value for ``day`` is asked for at ``now``: ``poll_every`` inside
-        its window, ``grace_every`` in its grace (:func:`in_grace`)."""
+        its window, ``grace_every`` in its grace (:func:`in_grace`). The watch plans its next
+        poll with the interval of the instant it would come (stages/due.py ``next_wake``)."""
         return self.grace_every if now > self.stale_at(day) else self.poll_every
 
     def published_through(self, now: datetime) -> date:

@@ -261,7 +261,8 @@ def share_rests(context: StageContext) -> StageContext:
     environment is asked nothing more by any until it ends (stages/scrape.py:
     ``defer_if_resting``), the retry recheck claims none of its retries meanwhile, and the
     orchestrator's window polls hold its due series for a later poll of their window that
-    comes after the rest (stages/due.py: ``hold_resting``)."""
+    comes after the rest, or once a poll of the rest has sent them (stages/due.py:
+    ``hold_resting``)."""
     from fuelpipe.adapters.clock import SystemClock
     from fuelpipe.stages.source_rest import SharedRests
 
@@ -287,8 +288,9 @@ class ScheduleOptions:
     """The orchestrator scans only the series whose publication is out and not stored."""
     last_poll: time | None = None
     """A window schedule's last poll of the day, São Paulo time (the schedules' time zone):
-    a ``due_only`` poll holds a resting source's due series only when that poll comes after
-    the rest (stages/due.py ``hold_resting``). None: no later poll is known, nothing held."""
+    a ``due_only`` poll holds a resting source's due series for it when that poll comes after
+    the rest (stages/due.py ``hold_resting``). None: no later poll is known, and a resting
+    source's due series is held only once a poll of its rest has sent it."""
     force: bool = False
     """The outlook refreshes even when the data version has not moved (its daily run)."""
 

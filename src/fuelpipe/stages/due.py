@@ -6,12 +6,13 @@ sleeps until the next publication or retry when nothing is due.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Catalog, Series
+from fuelpipe.domain.instants import iso_utc, parse_iso
 from fuelpipe.domain.intraday import INTRADAY_SERIES, next_collection
 from fuelpipe.domain.models import Record, Status, no_value_seen_at, no_value_without_row
 from fuelpipe.domain.planning import parse_polls, plan_requests, poll_in_flight, polls_text
@@ -43,6 +44,10 @@ class Due:
     again_at: datetime | None = None
     """A row left out of a workbook, or a date in its grace, not due yet: when it is asked
     again (:func:`left_out_again`, :func:`grace_again`); the watch wakes for it."""
+    in_grace: bool = False
+    """A PENDING date in its grace (:func:`~fuelpipe.domain.publication.in_grace`), asked
+    every ``grace_every`` from its last answer: due or not, the source has not published it
+    yet (the watch's heartbeat says "not out yet")."""
     left_out: bool = False
     """Due as a row left out of a workbook (:func:`row_left_out`): the source answered the
     date with a workbook that has its week (or month) but no row for the key, and it is asked
@@ -124,7 +129,7 @@ def _due(
     stored = max(ok) if ok else None
     due = expected is not None and (stored is None or stored < expected)
     again: datetime | None = None
-    left_out = False
+    left_out = grace = False
     if due and expected is not None:
         state = present.get(expected)
         stale = now > series.schedule.stale_at(expected)
@@ -143,12 +148,13 @@ def _due(
                 due = left_out = now >= again
                 again = None if due else again
         elif state is Status.PENDING and stale:  # in its grace: asked every grace_every
+            grace = True
             again = grace_again(series, expected, answered)
             due = again is None or now >= again
             # past the grace's end no poll is due: the watch need not wake for it
             if again is not None and (due or again > series.schedule.polled_until(expected)):
                 again = None
-    return Due(series, expected, stored, due, again, left_out)
+    return Due(series, expected, stored, due, again, left_out=left_out, in_grace=grace)
 
 
 def _status_before(present: dict[date, Status], day: date) -> Status | None:
@@ -262,10 +268,13 @@ def next_wake(
         if bulletin is not None:
             candidates.append(bulletin)
         if d.is_due:
+            # the interval of the instant the poll would come: a window's 5 minutes that end
+            # past it are the grace's 15 (asked at 14:00, the PTAX close is due again at 14:15
+            # from that answer, so a 14:05 wake asked nothing)
             every = (
                 schedule.poll_every
                 if d.expected is None
-                else schedule.poll_interval(d.expected, now)
+                else schedule.poll_interval(d.expected, now + schedule.poll_every)
             )
             candidates.append(now + every)
             continue
@@ -300,28 +309,104 @@ series: the last poll is then sure to find the rest over, though the scheduler's
 the function's differ by a little (an invocation comes late, never early)."""
 
 
+REST_SENT = "rest_sent"
+"""Meta entries ``rest_sent#<source>``: the end of the source's rest (an instant of the
+orchestrator's clock, as :meth:`~fuelpipe.stages.source_rest.Rests.resting` gives it), then
+the keys whose due series a window poll sent during it (:func:`hold_resting`,
+:func:`note_sent_in_rest`): one entry a source, one read and one write a poll at most, where
+ANP has 420 keys."""
+
+
+def rest_sent_name(source: str) -> str:
+    return f"{REST_SENT}#{source}"
+
+
+@dataclass(frozen=True, slots=True)
+class RestHold:
+    """What :func:`hold_resting` made of a window poll's due series."""
+
+    ask: list[Due]
+    """The series to ask now."""
+    held: list[Due]
+    """The series held: their source rests after a Retry-After."""
+    sent_in_rest: dict[str, tuple[datetime, frozenset[str]]]
+    """For each source that rests and has series in ``ask``: the end of its rest and the keys
+    sent during it, those of ``ask`` with those an earlier poll of the rest sent. Once the
+    messages are sent, :func:`note_sent_in_rest` keeps them, and the polls before that end
+    hold those keys."""
+
+
 def hold_resting(
     app: StageContext, due: Sequence[Due], now: datetime, last_poll: datetime | None
-) -> tuple[list[Due], list[Due]]:
-    """``due`` split into the series to ask now and the series held: those whose source rests
-    at ``now`` after a Retry-After (``app.rests``; none without it) and whose rest ends by
-    ``last_poll``, the last poll of this window schedule (less :data:`LAST_POLL_SLACK`). A
-    held series is not asked, so nothing of it is stored, it is due again on the next poll,
-    and a poll after its rest asks it: asked during the rest, every poll would send a message
-    for the scraper to put off until the rest ends. A rest that outlasts the window (or a
-    poll that knows no later one: ``last_poll`` None) holds nothing: the series is asked, as
-    before, and the scraper fetches it at the rest's end, where holding it would leave it to
-    the next full scan, hours later. The rests are read only when something is due and a
-    later poll is known (the AWS home's: one strongly consistent Query of the ``rest#``
-    meta entries)."""
-    if not due or last_poll is None or app.rests is None or now >= last_poll:
-        return list(due), []
+) -> RestHold:
+    """``due`` split into the series to ask now and the series held, whose source rests at
+    ``now`` after a Retry-After (``app.rests``; none without it), for either of two reasons.
+
+    Its rest ends by ``last_poll``, the last poll of this window schedule (less
+    :data:`LAST_POLL_SLACK`): a poll after the rest asks it. Asked during the rest, every
+    poll would send a message for the scraper to put off until the rest ends.
+
+    Or a poll already sent it during this rest: :func:`note_sent_in_rest` kept the rest's end
+    and the key (``rest_sent#<source>``), and ``now`` is before that end. A rest that
+    outlasts the window (or a poll that knows no later one: ``last_poll`` None, or the last
+    poll itself) has the series sent once, by the first poll it is due on, for the scraper to
+    fetch when the rest ends (held from the first, it would wait for the next full scan,
+    hours later); the polls after that hold it, where each sent one more message (up to 11 in
+    an hour's rest, all fetched together when it ended: a burst that could draw another 429).
+    Nothing is held once the rest is over, so if that one message was lost the next poll
+    after the rest sends it again; a rest another Retry-After makes longer has it sent once
+    more after the end first noted.
+
+    A held series is not asked, so nothing of it is stored and it is due again on the next
+    poll. The rests are read only when something is due (the AWS home's: one strongly
+    consistent Query of the ``rest#`` meta entries), and a ``rest_sent#`` entry only for a
+    resting source with a due series not held for a later poll (one read each)."""
+    if not due or app.rests is None:
+        return RestHold(list(due), [], {})
     resting = app.rests.resting(now)
-    by = last_poll - LAST_POLL_SLACK
-    wait = {source for source, until in resting.items() if until <= by}
-    ask = [d for d in due if d.series.source not in wait]
-    held = [d for d in due if d.series.source in wait]
-    return ask, held
+    by = last_poll - LAST_POLL_SLACK if last_poll is not None and now < last_poll else None
+    hold = RestHold([], [], {})
+    noted: dict[str, tuple[datetime | None, frozenset[str]]] = {}
+    sent: dict[str, list[str]] = {}
+    for d in due:
+        source = d.series.source
+        until = resting.get(source)
+        if until is not None and by is not None and until <= by:
+            hold.held.append(d)
+            continue
+        if until is not None and source not in noted:
+            noted[source] = _sent_in_rest(app.store, source, now)
+        if until is not None and d.series.key in noted[source][1]:
+            hold.held.append(d)
+            continue
+        hold.ask.append(d)
+        if until is not None:
+            sent.setdefault(source, []).append(d.series.key)
+    for source, keys in sent.items():
+        end, before = noted[source]
+        hold.sent_in_rest[source] = (end or resting[source], before | frozenset(keys))
+    return hold
+
+
+def _sent_in_rest(
+    store: Store, source: str, now: datetime
+) -> tuple[datetime | None, frozenset[str]]:
+    """The end of ``source``'s rest a poll noted and the keys it sent during it, while ``now``
+    is before that end; (None, no key) otherwise."""
+    words = (store.get_meta(rest_sent_name(source)) or "").split()
+    if not words or now >= (end := parse_iso(words[0])):
+        return None, frozenset()
+    return end, frozenset(words[1:])
+
+
+def note_sent_in_rest(
+    app: StageContext, sent: Mapping[str, tuple[datetime, frozenset[str]]]
+) -> None:
+    """Keep, for each source of ``sent`` (:attr:`RestHold.sent_in_rest`), the end of its rest
+    and the keys sent during it, so the polls before that end hold them
+    (:func:`hold_resting`). Called after the send: a failed send marks nothing."""
+    for source, (until, keys) in sent.items():
+        app.store.put_meta(rest_sent_name(source), " ".join([iso_utc(until), *sorted(keys)]))
 
 
 def poll_pending(app: StageContext, due: Sequence[Due]) -> int:

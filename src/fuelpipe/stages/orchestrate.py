@@ -31,7 +31,8 @@ class OrchestrateReport(Counters):
     messages_sent: int = 0
     rest_held: int = 0
     """Due series the caller left out, their source resting after a Retry-After until before
-    a later poll of the same window (the AWS window polls: stages/due.py ``hold_resting``)."""
+    a later poll of the same window, or sent already by a poll of the same rest (the AWS
+    window polls: stages/due.py ``hold_resting``)."""
 
 
 def audit_due(

@@ -14,8 +14,9 @@ orchestrator Lambdas share theirs through the table (:class:`SharedRests`, homes
 ``share_rests``): a resting source's messages are given back hidden until the rest ends
 (stages/scrape.py: ``defer_if_resting``), by every scraper environment, its retries are not
 claimed meanwhile, and a window poll holds its due series when a later poll of the window
-comes after the rest (stages/due.py: ``hold_resting``). The wait is cut to :data:`MAX_REST`,
-so a wrong or hostile header cannot silence a source for days.
+comes after the rest, or once a poll of the rest has sent them (stages/due.py:
+``hold_resting``). The wait is cut to :data:`MAX_REST`, so a wrong or hostile header cannot
+silence a source for days.
 
 A rest is real time at the source, so it is timed on a monotonic clock (the embedded home
 gives ``time.monotonic``; tests one they move), or, shared between machines, on the wall

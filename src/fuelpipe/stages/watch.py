@@ -85,7 +85,8 @@ class Tick:
     """Poll messages sent for due dates still PENDING inside their window or its grace."""
     not_out: list[str] = field(default_factory=list)
     """The due series asked for the first time this tick (no poll: a gap scan's request)
-    whose date the answer still lacked: still due, not out yet at the source."""
+    whose date the answer still lacked: still due (in its grace, asked again ``grace_every``
+    on), not out yet at the source."""
     left_out: dict[str, str] = field(default_factory=dict)
     """The due series asked again for a row left out of a workbook whose period is out
     (:attr:`~fuelpipe.stages.due.Due.left_out`), each with that period's name ("week",
@@ -386,7 +387,11 @@ def tick(
             if due and not out.polled and not out.report.scrape.records_written:
                 # asked for the first time and nothing came: still due is not out yet
                 after = due_status(app.store, [d.series for d in due], app.clock.now())
-                out.not_out = [d.series.key for d in after if d.is_due and not d.left_out]
+                # (in its grace a PENDING date is asked again grace_every from this answer:
+                # not due at once, and not out yet all the same)
+                out.not_out = [
+                    d.series.key for d in after if (d.is_due or d.in_grace) and not d.left_out
+                ]
             recheck(app, watched, report=rechecked)  # a resting source's retries wait
             if rechecked.messages_sent:
                 out.report.scrape.add(drain(app))
