@@ -30,7 +30,11 @@ after) was merged onto those: the outlook reads Brent through the Monday of the 
 that follow from it changed (``driver_move``, each step's point and lo80 to hi95, the accuracy rows'
 scores, the map answers' points, changes, ratios and ``dm_p``, the same in the two CSVs); every
 key, ``bands``, ``least_errors`` and each row's ``n`` and ``first_week`` are as before. With
-main's additions taken out, each answer is the one s44-data recorded."""
+main's additions taken out, each answer is the one s44-data recorded. Re-recorded in session 46
+when Brazil's and the regions' volatility came to leave out its largest week once two weeks old
+(``Params.vol_trim_after``): only the bands moved, in Brazil's gasoline answer (lo80 to hi95 of
+its steps, the accuracy rows' coverages); its points, every other field and the other answers,
+the two CSVs and the states' map answers among them, are as before (checked field by field)."""
 
 from __future__ import annotations
 

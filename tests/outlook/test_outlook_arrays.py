@@ -146,7 +146,12 @@ def old_volatility(weeks, log_price, i, params):
     changes = np.array([old_week_change(weeks, log_price, i, k) for k in range(params.vol_weeks)])
     spans = np.array([old_span(weeks, i, k) for k in range(params.vol_weeks)])
     known = np.isfinite(changes)
-    total = float(np.sum(np.where(known, changes**2 * spans, 0.0)))
+    squares = np.where(known, changes**2 * spans, 0.0)
+    if params.vol_trim_after is not None and known.sum() > 1:
+        largest = max(np.flatnonzero(known), key=lambda k: (squares[k], -k))  # latest on a tie
+        if largest >= params.vol_trim_after:  # its largest week is left out once old enough
+            squares[largest], known[largest] = 0.0, False
+    total = float(np.sum(squares))
     mean_sq = total / int(known.sum()) if known.any() else 0.0
     return float(np.sqrt(mean_sq + params.vol_floor**2))
 

@@ -173,14 +173,15 @@ def pause_spans(weeks: Days, count: int) -> Floats:
 def volatility(weeks: Days, log_price: Floats, params: Params) -> Floats:
     """Row i: the root mean square of the weekly log changes of the ``vol_weeks`` calendar
     weeks to week i (those after the first week), a pause's weeks as :func:`_volatility`
-    counts them, with the floor."""
+    counts them, the largest left out as it does, with the floor."""
     changes = weekly_changes(weeks, log_price, params.vol_weeks)
     return _volatility(changes, pause_spans(weeks, params.vol_weeks), params)
 
 
 def _volatility(changes: Floats, spans: Floats, params: Params) -> Floats:
     """Row i: the root mean square of the weekly ``changes`` of the last ``vol_weeks`` calendar
-    weeks (those after the first week), with the floor.
+    weeks (those after the first week), the largest left out once ``vol_trim_after`` weeks
+    old, with the floor.
 
     A week of a pause spanning k weeks (``spans``, :func:`pause_spans`) has its change times
     sqrt(k): the straight line gives it 1/k of the pause's move, and a random walk's k-week
@@ -190,11 +191,26 @@ def _volatility(changes: Floats, spans: Floats, params: Params) -> Floats:
     one-week 80% bands of the next nine weeks covered 31 of 45 fuel-weeks; 37 with the weeks
     counted so). The k weeks together count the
     pause's move once, as k weeks' variance. The regressors keep the spread changes: a
-    forecast's own lags are the calendar weeks' moves on the line."""
+    forecast's own lags are the calendar weeks' moves on the line.
+
+    The largest of those squares is left out once its week is older than the last
+    ``vol_trim_after`` weeks (never when None, or when it is the only week known): one week's
+    jump made the root mean square of every week several times the weeks' usual move for
+    ``vol_weeks`` weeks, and the bands with it (Brazil's diesel rose 13.5% in the week to
+    2022-03-13; two weeks later its one-week 95% band was ±24% in logs, ±8% so). The jump
+    counts in full in its week and the next, when the next move was often large too
+    (docs/OUTLOOK.md, "Bands after a jump")."""
     squares = changes[:, : params.vol_weeks] ** 2 * spans[:, : params.vol_weeks]
     known = np.isfinite(squares)
     count = known.sum(axis=1)
-    total = np.where(known, squares, 0.0).sum(axis=1)
+    filled = np.where(known, squares, 0.0)
+    if params.vol_trim_after is not None and filled.shape[1]:
+        largest = np.argmax(filled, axis=1)  # the latest week of the largest, on a tie
+        trim = (largest >= params.vol_trim_after) & (count > 1)
+        weeks = np.arange(filled.shape[1])[None, :]
+        filled = np.where(trim[:, None] & (weeks == largest[:, None]), 0.0, filled)
+        count = count - trim
+    total = filled.sum(axis=1)
     mean_sq = np.where(count > 0, total / np.maximum(count, 1), 0.0)
     return np.asarray(np.sqrt(mean_sq + params.vol_floor**2), dtype=np.float64)
 

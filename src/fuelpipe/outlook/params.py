@@ -26,6 +26,13 @@ class Params:
     min_train: int = 52
     ridge: float = 1e-5
     vol_weeks: int = 8
+    vol_trim_after: int | None = 2
+    """The volatility leaves out the largest of its ``vol_weeks`` weekly changes once that week
+    is older than the last ``vol_trim_after`` (None: never, the plain root mean square), so
+    one week's jump widens the bands for its week and the next, not for ``vol_weeks`` weeks.
+    Measured on the Brazil backtest against the plain RMS, a winsorised one, the median
+    absolute change, capping one week's share, EWMAs and the largest week always left out
+    (docs/OUTLOOK.md, "Bands after a jump")."""
     vol_floor: float = 0.002
     error_weeks: int = 104
     """The bands read the model's own walk-forward errors whose outcome was published in the
@@ -39,6 +46,7 @@ class Params:
             or self.error_weeks < 1
             or self.least_errors < 1
             or min(self.own_lags, self.driver_blocks, self.vol_weeks) < 0
+            or (self.vol_trim_after is not None and self.vol_trim_after < 0)
         ):
             raise ValueError(f"outlook parameters out of range: {self}")
 
@@ -54,13 +62,18 @@ class PoolParams:
     ``error_weeks`` (104 covered nearer nominal on the states' backtest than 26 or 52)."""
 
     error_weeks: int = 104
+    vol_trim_after: int | None = None
+    """The states' volatility keeps its largest week (the plain root mean square), unlike
+    Brazil's and the regions' (``Params.vol_trim_after``): with it left out, the states' short
+    history, whose misses are a rise over several weeks (2026-03), covered less still at 3 to 5
+    weeks (docs/OUTLOOK.md, "Bands after a jump")."""
 
     def __post_init__(self) -> None:
-        if self.error_weeks < 1:
+        if self.error_weeks < 1 or (self.vol_trim_after is not None and self.vol_trim_after < 0):
             raise ValueError(f"pooled outlook parameters out of range: {self}")
 
 
-MODEL_VERSION = 11
+MODEL_VERSION = 12
 """Part of a stored forecast's input mark: bumped when the same inputs make another stored
 forecast (2: states pooled, the driver move over the 7 days to the last driver day; 3: a
 state's forecast moved by Brazil's forecast change; 4: a state's no-change fallback is marked
@@ -72,8 +85,9 @@ differ; 8: no band narrower than a shorter horizon's; 9: Brazil's and the region
 model's own walk-forward errors, the leave-one-out ones only where too few; 10: the stored
 forecast names the horizons whose bands are the leave-one-out ones, ``loo_bands``; 11: FRED
 Brent known with its weekly batch, not 7 days after its date, for every training row and the
-served one, ``Lags.brent_schedule``), so a store's forecasts from an older fuelpipe are redone
-on the next refresh, not kept until the next survey week."""
+served one, ``Lags.brent_schedule``; 12: Brazil's and the regions' volatility leaves out its
+largest week once it is two weeks old, ``Params.vol_trim_after``), so a store's forecasts from
+an older fuelpipe are redone on the next refresh, not kept until the next survey week."""
 
 
 def first_usable_week(params: Params) -> int:

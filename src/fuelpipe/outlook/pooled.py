@@ -41,7 +41,7 @@ numpy only, no I/O, no clock.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -199,7 +199,8 @@ def walk_panel(
     reach = 7 * (pool.error_weeks + max(HORIZONS))  # the forecasts whose errors the bands read
     needed = steps[(steps >= wanted[0] - reach) & (steps <= wanted[-1])]
     led = national_changes(national, needed, lags, params, stale_after)
-    made = [_part(i, p, led, params) for i, p in parts]
+    plain = replace(params, vol_trim_after=pool.vol_trim_after)  # the states' volatility
+    made = [_part(i, p, led, plain) for i, p in parts]
     errors = {True: _errors(made, True), False: _errors(made, False)}
     limits = stale_after or StaleAfter()
     fewest = min_weeks(params)
