@@ -402,6 +402,41 @@ def test_a_day_typed_over_another_passes_through_no_other_day(watched: Watched, 
     assert page.evaluate("() => history.length") == entries + 2
 
 
+def test_a_day_cleared_with_the_keys_to_be_typed_again_is_not_taken(watched: Watched) -> None:
+    # Backspace over the day empties the field's value (a part of it cleared): after the
+    # typing pause the page took that empty value as "no End date", drew the latest week and
+    # pushed it as a history entry of its own, before the day typed next. (The Stations page
+    # waits on an empty value; the main page did not.)
+    page = watched.page
+    page.clock.install(time=NOW)
+    watched.open("view=movement&fuel=GASOLINE&area=BR&date=2026-01-24&lang=en")
+    page.clock.pause_at(NOW + timedelta(hours=1))
+    asked: list[str] = []
+    page.on("request", lambda req: asked.append(req.url) if "/api/" in req.url else None)
+    entries = page.evaluate("() => history.length")
+    page.focus("#date")
+    page.keyboard.press("ArrowRight")  # to the day (the browser's en-US field: MM/DD/YYYY)
+    page.keyboard.press("Backspace")
+    assert page.input_value("#date") == ""
+    page.clock.run_for(1000)  # a pause with the day cleared
+    assert "date=2026-01-24" in page.url
+    assert page.evaluate("() => history.length") == entries
+    assert asked == []
+    page.keyboard.type("30")
+    page.clock.run_for(1000)
+    page.wait_for_url(re.compile(r"date=2026-01-30"))
+    watched.wait_ready()
+    assert page.evaluate("() => history.length") == entries + 1
+    days = {d for url in asked for d in re.findall(r"[?&]end=(\d{4}-\d\d-\d\d)", url)}
+    assert days == {"2026-01-30"}, asked
+    page.keyboard.press("ArrowLeft")  # back from the year the field moved on to
+    page.keyboard.press("Backspace")
+    page.locator("#fuel").focus()  # left unfinished: the field shows the date shown again
+    assert page.input_value("#date") == "2026-01-30"
+    assert "date=2026-01-30" in page.url
+    assert page.evaluate("() => history.length") == entries + 1
+
+
 def test_the_window_all_is_taken(watched: Watched) -> None:
     # The check that skips a typed date's unfinished year (a value starting "0") was made on
     # every control's change: the Window's "All" is "0", so picking it did nothing.

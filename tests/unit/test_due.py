@@ -296,3 +296,26 @@ def test_a_pending_date_in_its_grace_is_due_every_grace_every_from_its_last_answ
     assert not over.is_due and over.again_at is None
     thursday = datetime(2022, 5, 5, 13, 10, tzinfo=SP_TZ)
     assert next_wake([over], datetime(2022, 5, 4, 18, 1, tzinfo=SP_TZ)) == thursday
+
+
+def test_a_schedule_polling_every_5_minutes_asks_a_grace_date_every_15_not_20() -> None:
+    """The AWS PTAX schedule polls on minutes 1/5, and the scraper writes each answer (the
+    PENDING record's updated_at) seconds after the poll that asked for it. The poll 15
+    minutes after an ask found it short by those seconds, so a close missing after 14:00 was
+    asked only every 20 minutes: one out at 15:20 waited to 15:36, not 15:26. Synthetic
+    timings: the last window ask at 13:56, each answer 20 seconds after its poll."""
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    wed, tue = date(2022, 5, 4), date(2022, 5, 3)
+    present = {tue: Status.OK, wed: Status.PENDING}
+    answer_takes = timedelta(seconds=20)
+    answered = datetime(2022, 5, 4, 13, 56, tzinfo=SP_TZ) + answer_takes
+    asks = []
+    poll = datetime(2022, 5, 4, 14, 1, tzinfo=SP_TZ)
+    while poll <= datetime(2022, 5, 4, 17, 56, tzinfo=SP_TZ):
+        at = poll + timedelta(seconds=2)  # the invocation's own small delay
+        if _due(usd, wed, present, at, answered=answered).is_due:
+            asks.append(poll.strftime("%H:%M"))
+            answered = at + answer_takes
+        poll += timedelta(minutes=5)
+    assert asks[:6] == ["14:11", "14:26", "14:41", "14:56", "15:11", "15:26"]
+    assert len(asks) == 16  # the grace's bound (4 hours over 15 minutes), not more

@@ -238,8 +238,8 @@ class ProcessHelpers:
 
     def stop(self) -> None:
         """Interrupt the helpers and wait for them: each gives back the messages it holds
-        (those it finished are stored and deleted). What they did is not counted: an
-        interrupted run logs no summary."""
+        (those it finished are stored and deleted). What they did is not counted: the run log
+        of the interrupted drain holds this process's counts alone."""
         if self._stop is not None:
             self._stop.set()
         try:

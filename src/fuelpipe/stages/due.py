@@ -34,13 +34,13 @@ class Due:
     """The latest date stored OK inside the lookback (None: none there)."""
     is_due: bool
     """Published, not stored OK, and not handed over: a PENDING date is polled inside its
-    window and, every ``grace_every`` from its last answer, in the grace after it
-    (:func:`~fuelpipe.domain.publication.in_grace`; after that, recheck's backoff alone asks
-    for it), and only until the source answers it with its own "no value" (that answer stands
-    until the series publishes again, unless it may be a row left out of a workbook:
-    :func:`row_left_out`, asked again from ``again_at``; a row of the key's own saying "no
-    value", ANP's '-', stands like any other answer); a QUARANTINED one waits for a person;
-    an ABSENT one is the source's final word (no value)."""
+    window and, every ``grace_every`` from its last answer (:func:`grace_due`), in the grace
+    after it (:func:`~fuelpipe.domain.publication.in_grace`; after that, recheck's backoff
+    alone asks for it), and only until the source answers it with its own "no value" (that
+    answer stands until the series publishes again, unless it may be a row left out of a
+    workbook: :func:`row_left_out`, asked again from ``again_at``; a row of the key's own
+    saying "no value", ANP's '-', stands like any other answer); a QUARANTINED one waits for
+    a person; an ABSENT one is the source's final word (no value)."""
     again_at: datetime | None = None
     """A row left out of a workbook, or a date in its grace, not due yet: when it is asked
     again (:func:`left_out_again`, :func:`grace_again`); the watch wakes for it."""
@@ -104,6 +104,21 @@ def left_out_again(series: Series, day: date, seen: datetime) -> datetime:
     return seen + min(max(out_for, schedule.poll_every), LEFT_OUT_WAIT_MAX)
 
 
+GRACE_SLACK = timedelta(minutes=1)
+"""How much before ``grace_every`` after its last answer a date in its grace is due again
+(:func:`grace_due`): the answer is written seconds after the poll that asked for it (the
+message's trip to the scraper, then the request), so a poll on a fixed grid ``grace_every``
+after that one (the AWS PTAX schedule's, every 5 minutes) found it short by those seconds and
+asked only on the grid's next run, every 20 minutes, not 15. The watch wakes at ``again_at``
+itself, ``grace_every`` after the answer."""
+
+
+def grace_due(again: datetime | None, now: datetime) -> bool:
+    """Whether a date in its grace whose next ask is ``again`` (:func:`grace_again`; None: due
+    now) is due at ``now``, :data:`GRACE_SLACK` early."""
+    return again is None or now >= again - GRACE_SLACK
+
+
 def grace_again(series: Series, day: date, answered: datetime | None) -> datetime | None:
     """When a PENDING ``day`` in its grace (:func:`~fuelpipe.domain.publication.in_grace`),
     last answered at ``answered`` (the record's ``updated_at``: the scraper rewrites a PENDING
@@ -150,7 +165,7 @@ def _due(
         elif state is Status.PENDING and stale:  # in its grace: asked every grace_every
             grace = True
             again = grace_again(series, expected, answered)
-            due = again is None or now >= again
+            due = grace_due(again, now)
             # past the grace's end no poll is due: the watch need not wake for it
             if again is not None and (due or again > series.schedule.polled_until(expected)):
                 again = None
@@ -477,8 +492,7 @@ def poll_pending_in_window(
             if r.status is not Status.PENDING or not pollable(s.schedule, r.date, now):
                 continue
             grace = in_grace(s.schedule, r.date, now)
-            again = grace_again(s, r.date, r.updated_at) if grace else None
-            if again is not None and now < again:
+            if grace and not grace_due(grace_again(s, r.date, r.updated_at), now):
                 continue  # in its grace, answered under grace_every ago
             latest = latest or latest_expected(s, now)
             seen = no_value_seen_at(r.attrs)

@@ -1750,6 +1750,8 @@
     // refused and the field reset under the reader's keys). A date typed with the keys is taken
     // once the reader pauses, leaves the field or presses Enter: typing the day "30" over "24"
     // made "03" first, a day fetched and pushed as an entry of its own. A picker's, at once.
+    // Emptied with the keys, it is a part cleared to be typed again, not "no End date": it
+    // waits (Enter takes it), and a field left so shows the date shown again.
     const date = document.getElementById("date");
     let keyed = false;
     let dateTimer = 0;
@@ -1763,15 +1765,19 @@
     };
     date.addEventListener("keydown", (event) => {
       keyed = event.key !== "Enter";
-      if (!keyed && dateTimer) takeDate();
+      if (!keyed && (dateTimer || !date.value)) takeDate();
     });
     date.addEventListener("pointerdown", () => { keyed = false; });
     date.addEventListener("change", () => {
-      clearTimeout(dateTimer);
-      if (keyed) dateTimer = setTimeout(takeDate, 700);
-      else takeDate();
+      dateTimer = clearTimeout(dateTimer);
+      if (!keyed) takeDate();
+      else if (date.value) dateTimer = setTimeout(takeDate, 700);
     });
-    date.addEventListener("blur", () => dateTimer && takeDate());
+    date.addEventListener("blur", () => {
+      if (dateTimer) takeDate();
+      else if (keyed && !date.value) date.value = state.date;
+      keyed = false;
+    });
     document.getElementById("today-series").addEventListener("change", (event) => {
       state.today = event.target.value;
       navigate();
