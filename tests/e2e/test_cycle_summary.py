@@ -75,6 +75,7 @@ def test_all_counters_shows_every_row_and_json_every_counter(tmp_path: Path) -> 
         )
     sources = report.pop("sources")
     assert set(sources) == {"bcb"}
+    assert report.pop("rests") == {}  # no source asked for a pause (its Retry-After)
     assert {k: set(v) for k, v in report.items()} == {
         k: set(v) for k, v in CycleReport().as_dict().items()
     }
