@@ -370,12 +370,10 @@ def test_a_date_typed_with_the_keyboard_is_taken_when_whole(watched: Watched, vi
     assert days and set(days) <= {"2026-01-10", "2026-01-04"}, asked
 
 
-@pytest.mark.parametrize("lang", ["en", "pt-BR"])
-def test_a_day_typed_over_another_passes_through_no_other_day(watched: Watched, lang: str) -> None:
-    # Typing the day "30" over "24" made "03" first: 2026-01-03 is a valid day, and it was
-    # fetched and pushed as a history entry before 2026-01-30. A day typed with the keys is
-    # taken once the reader pauses (the page's clock is Playwright's here: it moves when the
-    # test says so) or leaves the field.
+def _on_the_day_of_2026_01_24(watched: Watched, lang: str) -> tuple[Page, list[str], int]:
+    """The movement view at End date 2026-01-24 on Playwright's clock, paused (it moves when a
+    test says so), the keys on the End date's day: the page, the API requests it makes from
+    now on and its history's length now."""
     page = watched.page
     page.clock.install(time=NOW)
     watched.open(f"view=movement&fuel=GASOLINE&area=BR&date=2026-01-24&lang={lang}")
@@ -385,6 +383,16 @@ def test_a_day_typed_over_another_passes_through_no_other_day(watched: Watched, 
     entries = page.evaluate("() => history.length")
     page.focus("#date")
     page.keyboard.press("ArrowRight")  # to the day (the browser's en-US field: MM/DD/YYYY)
+    return page, asked, entries
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_a_day_typed_over_another_passes_through_no_other_day(watched: Watched, lang: str) -> None:
+    # Typing the day "30" over "24" made "03" first: 2026-01-03 is a valid day, and it was
+    # fetched and pushed as a history entry before 2026-01-30. A day typed with the keys is
+    # taken once the reader pauses (the page's clock is Playwright's here: it moves when the
+    # test says so) or leaves the field.
+    page, asked, entries = _on_the_day_of_2026_01_24(watched, lang)
     page.keyboard.type("30")
     assert page.input_value("#date") == "2026-01-30"
     assert not [u for u in asked if "2026-01-" in u], asked  # not while still typing
@@ -407,15 +415,7 @@ def test_a_day_cleared_with_the_keys_to_be_typed_again_is_not_taken(watched: Wat
     # typing pause the page took that empty value as "no End date", drew the latest week and
     # pushed it as a history entry of its own, before the day typed next. (The Stations page
     # waits on an empty value; the main page did not.)
-    page = watched.page
-    page.clock.install(time=NOW)
-    watched.open("view=movement&fuel=GASOLINE&area=BR&date=2026-01-24&lang=en")
-    page.clock.pause_at(NOW + timedelta(hours=1))
-    asked: list[str] = []
-    page.on("request", lambda req: asked.append(req.url) if "/api/" in req.url else None)
-    entries = page.evaluate("() => history.length")
-    page.focus("#date")
-    page.keyboard.press("ArrowRight")  # to the day (the browser's en-US field: MM/DD/YYYY)
+    page, asked, entries = _on_the_day_of_2026_01_24(watched, "en")
     page.keyboard.press("Backspace")
     assert page.input_value("#date") == ""
     page.clock.run_for(1000)  # a pause with the day cleared
