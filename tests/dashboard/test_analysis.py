@@ -474,6 +474,36 @@ def test_spread_matches_pandas(reader: SeriesReader) -> None:
     assert an.spread({}) is None
 
 
+@pytest.mark.parametrize(
+    ("prices", "lows", "highs", "extremes"),
+    [
+        # the 4th decimal (a float's noise, or a 4-decimal workbook cell): both read R$ 6,29
+        ({"RR": 6.2904, "AC": 6.29, "SP": 7.1}, ("AC", "RR"), ("SP",), ("AC", "SP")),
+        # ANP's 3rd decimal: R$ 6,29 and R$ 6,29 on the map, the cheaper named first
+        ({"RR": 6.286, "AC": 6.294, "SP": 7.1}, ("AC", "RR"), ("SP",), ("RR", "SP")),
+        # R$ 6,28 and R$ 6,29: no tie, whatever the gap (2 milli-reais)
+        ({"RR": 6.284, "AC": 6.286, "SP": 7.1}, ("RR",), ("SP",), ("RR", "SP")),
+        # 6.125 is exact in binary and reads R$ 6,13 (half away from zero, as Intl rounds),
+        # not 6,12 as Python's round(6.125, 2): it ties with 6.13
+        ({"PI": 5.0, "AP": 6.125, "PB": 6.13}, ("PI",), ("AP", "PB"), ("PI", "PB")),
+    ],
+)
+def test_the_spread_ties_states_whose_prices_read_the_same_centavo(
+    prices: dict[str, float],
+    lows: tuple[str, ...],
+    highs: tuple[str, ...],
+    extremes: tuple[str, str],
+) -> None:
+    """The map writes prices in centavos (R$ 6,29): two states it shows at the same price
+    were not both named cheapest when they differed at the 3rd or 4th decimal. The extremes'
+    prices and areas stay exact: ``min_area`` holds ``min_price``."""
+    spread = an.spread(prices)
+    assert spread is not None
+    assert (spread.min_areas, spread.max_areas) == (lows, highs)
+    assert (spread.min_area, spread.max_area) == extremes
+    assert (spread.min_price, spread.max_price) == (min(prices.values()), max(prices.values()))
+
+
 def test_the_pass_through_interval_widens_for_autocorrelated_errors() -> None:
     """Synthetic: a driver and errors that both follow an AR(1) with rho 0.6 (as weekly
     price changes do). Plain OLS errors understate the cumulative effect's uncertainty; the

@@ -23,9 +23,12 @@ def sundays() -> list[date]:
 
 
 def _weekdays() -> list[date]:
-    """Business days from 20 weeks before the first survey week (the lags reach back)."""
+    """Monday to Friday from 20 weeks before the first survey week (the lags reach back).
+    From a Sunday, the days 1-5 of each week: ``i % 7 < 5`` took Sunday to Thursday, so the
+    window's last week (to Friday 2021-12-31) missed a Friday its calendar expects, and a
+    correlation takes a daily series' last week only when whole."""
     first = FIRST_WEEK - timedelta(weeks=20)
-    return [first + timedelta(days=i) for i in range((WEEKS + 20) * 7) if i % 7 < 5]
+    return [first + timedelta(days=i) for i in range((WEEKS + 20) * 7) if 1 <= i % 7 <= 5]
 
 
 def fill_degenerate(store: Store, *, brent: bool = True) -> None:

@@ -96,7 +96,7 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 24
+VIEWS_SCHEMA = 26
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name) and their ETags change (:func:`view_etag`), so a new release never serves a body
 its page does not expect, nor a 304 to a browser holding one, until the data
@@ -124,7 +124,11 @@ outlook's Brent cutoff, so Brent's and Brent in BRL's windows and the outlook's 
 21: an index line with no point says why as a code (``reason``), which the page's note reads;
 22: health's active alerts' ``summary_pt_br``, which the page shows in pt-BR; 23: an overview
 card with no weekly change says why (``no_change_reason``), which the card reads; 24: the
-map's spread names every state tied at its minimum and maximum (``min_areas``, ``max_areas``)."""
+map's spread names every state tied at its minimum and maximum (``min_areas``, ``max_areas``);
+25: correlations and pass-through take a daily series' last week only when whole as published
+(FRED's Brent's lone batch Monday, and Brent in BRL's, left out: their r, n and ``last`` moved);
+26: the map's spread ties states at the centavo it writes (``min_areas``, ``max_areas``), its
+``min_area`` and ``max_area`` the states at the exact extremes."""
 
 
 def params_hash(path: str, params: Params) -> str:

@@ -10,9 +10,10 @@ from fuelpipe.dashboard.analysis import (
     product_at_latest,
     to_weekly,
     week_start,
+    without_unfinished_week,
 )
 from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
-from fuelpipe.domain.calendars import known_by_end_of
+from fuelpipe.domain.calendars import get_calendar, known_by_end_of
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.keys import InvalidKeyError, Kind, commodity_key, currency_key, parse_key
@@ -115,16 +116,34 @@ class SeriesReader:
             )
 
     def weekly(
-        self, key: str, start: date | None = None, end: date | None = None, how: WeeklyHow = "mean"
+        self,
+        key: str,
+        start: date | None = None,
+        end: date | None = None,
+        how: WeeklyHow = "mean",
+        *,
+        whole: bool = False,
     ) -> TimeSeries:
         """The series on ANP survey weeks from ``start``: fuel as stored, daily resampled.
 
         Daily values are read from the Sunday of ``start``'s week, so the first week is whole,
         and never past ``end``: a week holding ``end`` averages (or ends at) its values up to it,
         as a week still under way was known then. The views pass :meth:`as_of` as ``end``.
+        With ``whole`` (the correlations and pass-through) a daily series' last week enters
+        only when whole as published: when its calendar expects no later day in it than the
+        last one read (:func:`~fuelpipe.dashboard.analysis.without_unfinished_week`), so FRED's
+        Brent read to a batch's Monday, or PTAX to a Wednesday, ends a week earlier.
         """
         if self.is_weekly(key):
             return self.raw(key, start, end)
         self.check_has_weeks(key)
         first = week_start(start) if start else None
-        return to_weekly(self.raw(key, first, end), how)
+        daily = self.raw(key, first, end)
+        weekly = to_weekly(daily, how)
+        if not whole or not daily.dates:
+            return weekly
+        last = daily.dates[-1]
+        # Brent in BRL is dated by Brent's days (PTAX's in force on each): Brent's calendar
+        dated_by = BRENT if key == BRENT_BRL else key
+        calendar = get_calendar(self.catalog[dated_by].calendar)
+        return without_unfinished_week(weekly, last, calendar.next_expected(last))

@@ -483,16 +483,23 @@ class SpreadView(BaseModel):
     """How far apart the states are (to DECIMALS places: a range of 2.0700000000000003 is 2.07)."""
 
     count: int
-    min_area: str = Field(description="the first, in code order, of `min_areas`")
+    min_area: str = Field(
+        description="the state at `min_price` exactly (the first in code order when several are)"
+    )
     min_price: Rounded
-    max_area: str = Field(description="the first, in code order, of `max_areas`")
+    max_area: str = Field(
+        description="the state at `max_price` exactly (the first in code order when several are)"
+    )
     max_price: Rounded
     range: Rounded
     std: Rounded | None
     min_areas: list[str] = Field(
-        description="every state at the minimum price (several when they tie), in code order"
+        description="every state whose price reads as the minimum's in centavos, as the map "
+        "writes them (R$ 6.29 for 6.286 and 6.294; several when they tie), in code order"
     )
-    max_areas: list[str] = Field(description="every state at the maximum price, in code order")
+    max_areas: list[str] = Field(
+        description="every state whose price reads as the maximum's in centavos, in code order"
+    )
 
 
 class RegionalView(BaseModel):

@@ -259,9 +259,11 @@ def correlation_view(
     until: date | None = None,
 ) -> CorrelationView:
     """Correlation matrix of weekly log changes over the window, as known at ``end``, none
-    past ``until``."""
+    past ``until``: a daily series' weeks whole as published only (``whole``,
+    :meth:`SeriesReader.weekly`)."""
     changes = [
-        an.log_changes(reader.weekly(k, start, last_day(reader, k, end, until), how)) for k in keys
+        an.log_changes(reader.weekly(k, start, last_day(reader, k, end, until), how, whole=True))
+        for k in keys
     ]
     matrix = an.correlation_matrix(changes)
     first, last = _span_used(changes, matrix)
@@ -309,7 +311,8 @@ def lags_view(
     until: date | None = None,
 ) -> LagsView:
     """Cross-correlation at lags 0..max_lag and the distributed-lag pass-through regression,
-    on the weeks known at ``end``."""
+    on the weeks known at ``end``, the driver's whole as published only (``whole``,
+    :meth:`SeriesReader.weekly`)."""
     pump_key = fuel_key(product, area)
     choices = ", ".join(DRIVERS)
     try:
@@ -325,7 +328,8 @@ def lags_view(
     prices = reader.weekly(pump_key, start, last_day(reader, pump_key, end, until), how)
     pump = an.log_changes(prices)
     first = start - reach if start else None
-    drv = an.log_changes(reader.weekly(driver, first, last_day(reader, driver, end, until), how))
+    drv_weeks = reader.weekly(driver, first, last_day(reader, driver, end, until), how, whole=True)
+    drv = an.log_changes(drv_weeks)
     # A price that never moved has nothing to correlate or explain: say so, estimate nothing.
     unchanged = prices.values[0] if len(pump) and len(set(prices.values)) == 1 else None
     cross = an.cross_correlation(pump, drv, max_lag, min_weeks=an.MIN_LAG_WEEKS)

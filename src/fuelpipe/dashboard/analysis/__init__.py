@@ -40,6 +40,7 @@ from fuelpipe.dashboard.analysis.timeseries import (
     product_at_latest,
     to_weekly,
     week_start,
+    without_unfinished_week,
 )
 from fuelpipe.domain.student_t import t_quantile_two_sided, t_two_sided_cdf
 from fuelpipe.hac import fixed_b_critical, hac_lags, newey_west
@@ -85,4 +86,5 @@ __all__ = [
     "t_two_sided_cdf",
     "to_weekly",
     "week_start",
+    "without_unfinished_week",
 ]

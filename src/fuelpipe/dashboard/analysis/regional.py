@@ -6,6 +6,7 @@ import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from fuelpipe.dashboard.analysis.timeseries import TimeSeries
 
@@ -15,6 +16,17 @@ PARITY_PERCENT = 70
 PARITY_THRESHOLD = PARITY_PERCENT / 100
 PRICE_DECIMALS = 3
 """ANP publishes pump prices to at most 3 decimals: parity compares them exactly in these units."""
+SHOWN_DECIMALS = 2
+"""The map writes prices in centavos (app.js ``viewMap``: ``fmt.money(…, 2)``, R$ 6,29), its
+summary's cheapest and dearest too: states it writes at one price tie (:func:`spread`)."""
+_CENTAVO = Decimal(1).scaleb(-SHOWN_DECIMALS)
+
+
+def shown(price: float) -> Decimal:
+    """``price`` as the page writes it, in centavos: the float's shortest decimal (ANP's own
+    digits, 6.285) rounded half away from zero, as the browser's Intl.NumberFormat rounds it
+    (6.285 -> 6,29 and 6.125 -> 6,13, where Python's round gives 6.28 and 6.12)."""
+    return Decimal(repr(price)).quantize(_CENTAVO, rounding=ROUND_HALF_UP)
 
 
 def pct_change_over(series: TimeSeries, day: date, weeks: int) -> float | None:
@@ -41,18 +53,19 @@ class Spread:
 
     count: int
     min_area: str
-    """The first in code order of ``min_areas``."""
+    """The area at ``min_price`` exactly (the first in code order when several are)."""
     min_price: float
     max_area: str
-    """The first in code order of ``max_areas``."""
+    """The area at ``max_price`` exactly (the first in code order when several are)."""
     max_price: float
     range: float
     std: float | None
     """Sample standard deviation (n − 1) of the state prices."""
     min_areas: tuple[str, ...] = ()
-    """Every area at the minimum price (several when they tie), in code order."""
+    """Every area whose price reads as the minimum's in centavos (:func:`shown`), as the
+    map writes them (several when they tie), in code order."""
     max_areas: tuple[str, ...] = ()
-    """Every area at the maximum price, in code order."""
+    """Every area whose price reads as the maximum's in centavos, in code order."""
 
 
 def regional_view(series_by_area: Mapping[str, TimeSeries], week: date) -> list[AreaPrice]:
@@ -68,18 +81,19 @@ def regional_view(series_by_area: Mapping[str, TimeSeries], week: date) -> list[
 
 def spread(prices: Mapping[str, float]) -> Spread | None:
     """max − min and the sample std of the given prices, or None when there are none; the
-    areas at the minimum and at the maximum, all of them when several tie."""
+    areas at the minimum and at the maximum, all of them when several tie at the centavo the
+    map writes (:func:`shown`: 6.286 and 6.294 both read R$ 6,29, and were not tied)."""
     if not prices:
         return None
     values = list(prices.values())
     lo, hi = min(values), max(values)
-    lows = tuple(sorted(a for a, p in prices.items() if p == lo))
-    highs = tuple(sorted(a for a, p in prices.items() if p == hi))
+    lows = tuple(sorted(a for a, p in prices.items() if shown(p) == shown(lo)))
+    highs = tuple(sorted(a for a, p in prices.items() if shown(p) == shown(hi)))
     return Spread(
         count=len(values),
-        min_area=lows[0],
+        min_area=min(a for a, p in prices.items() if p == lo),
         min_price=lo,
-        max_area=highs[0],
+        max_area=min(a for a, p in prices.items() if p == hi),
         max_price=hi,
         range=hi - lo,
         std=statistics.stdev(values) if len(values) > 1 else None,

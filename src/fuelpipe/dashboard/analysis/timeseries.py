@@ -90,6 +90,26 @@ def to_weekly(series: TimeSeries, how: WeeklyHow = "mean") -> TimeSeries:
     raise ValueError(f"unknown weekly aggregation {how!r}: use 'mean' or 'last'")
 
 
+def without_unfinished_week(weekly: TimeSeries, last_day: date, next_expected: date) -> TimeSeries:
+    """``weekly`` (a daily series on survey weeks, :func:`to_weekly`, whose last day read is
+    ``last_day``) without the week holding ``last_day`` when that week is not whole as
+    published: when its series' calendar expects another value in it (``next_expected``, the
+    first date the calendar expects after ``last_day``, on or before the week's Saturday).
+
+    Such a week's mean (or last value) stands on the days out so far: FRED's Brent, loaded in
+    batches through a Monday, ends on a week of that Monday alone, where every other week
+    averages its five days; that is not the quantity the other weeks are, and its change
+    entered the correlations and pass-through as one (Brazil's gasoline and Brent from
+    2021-11-07 as known by the end of 2022-01-27: r 0.077 over 10 weeks, the Monday of 01-17
+    standing for its week; -0.088 over the 9 whole ones). The weeks before it are as
+    published: a day missing there is a day the source skipped, as later days are out.
+    """
+    week = week_start(last_day)
+    if next_expected > week + timedelta(days=6) or not weekly.dates or weekly.dates[-1] != week:
+        return weekly
+    return TimeSeries(weekly.name, weekly.dates[:-1], weekly.values[:-1])
+
+
 def log_changes(series: TimeSeries, step: timedelta = ONE_WEEK) -> TimeSeries:
     """ln(v_t / v_{t-step}) where both dates exist; a gap (e.g. a survey pause) yields nothing."""
     values = series.as_dict()
