@@ -17,6 +17,7 @@ from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.adapters.sqs_queue import QueueSendError, SqsQueue, create_queues
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.ports.alerts import AlertContext
 from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain, Message, QueueDepth
 from fuelpipe.stages.alerting import DeadLettered, evaluate
@@ -171,14 +172,18 @@ def test_a_message_in_the_dlq_twice_is_one_dead_letter_naming_its_error(
     assert (dead.message_id, dead.body) == (last.message_id, "a")
     assert dead.reason == "received 5 times without being processed; the last time: boom"
     assert dead.copies == 2
-    # The dead-letter alert reads both copies: none is said to be left unread.
-    now = datetime(2022, 5, 4, 13, 30, tzinfo=UTC)
+    # The dead-letter alert reads both copies: none is said to be left unread. It is dated
+    # from the copy given its reason (sent to the DLQ when dead-lettered), not from the read.
+    assert dead.dead_at is not None
+    now = dead.dead_at + timedelta(hours=6)
     store = SqliteStore(tmp_path / "a.sqlite")
     try:
         (alert,) = DeadLettered().evaluate(AlertContext(now, store, queue, DEFAULT_CATALOG))
     finally:
         store.close()
-    assert alert.summary.endswith("dead-lettered: " + dead.reason)
+    assert alert.started == dead.dead_at
+    at = sao_paulo_iso(dead.dead_at, "minutes")
+    assert alert.summary.endswith(f"dead-lettered at {at}: {dead.reason}")
 
 
 def test_a_purge_by_id_deletes_every_copy_of_a_dead_letter_held_twice(

@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 from tests.contract.test_queue_contract import drain
+from tests.support.fakes import Collect
 
 from fuelpipe.adapters.alerts import SqliteAlertState
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.ports.alerts import AlertContext
 from fuelpipe.ports.queue import DeadLetter, Queue
 from fuelpipe.stages.alerting import DeadLettered, evaluate
@@ -149,3 +151,31 @@ def test_the_daily_read_again_of_the_same_dead_letters_alerts_nothing_more(
     finally:
         state.close()
         store.close()
+
+
+def test_a_dead_letter_found_hours_later_alerts_as_of_when_it_was_dead_lettered(
+    queue: Queue, tmp_path: Path
+) -> None:
+    """The alert's ``since`` is the dead letter's own time (the embedded queue's move, SQS's
+    SentTimestamp of the message sent to the DLQ with its reason), not the evaluation that
+    read it six hours later, and its texts say it in English and pt-BR."""
+    _dead_letter(queue, 1)
+    (letter,) = queue.dead_letters()
+    assert letter.dead_at is not None
+    clock = ManualClock(letter.dead_at + timedelta(hours=6))
+    store = SqliteStore(tmp_path / "a.sqlite")
+    state = SqliteAlertState(tmp_path / "a.sqlite", clock=clock)
+    sink = Collect()
+    try:
+        ctx = AlertContext(clock.now(), store, queue, DEFAULT_CATALOG)
+        assert evaluate(ctx, [DeadLettered()], state, [sink]).firing == 1
+        (stored,) = state.load().values()
+    finally:
+        state.close()
+        store.close()
+    (alert,) = sink.alerts
+    assert alert.since == stored.since == letter.dead_at
+    assert alert.at == letter.dead_at + timedelta(hours=6)
+    at = sao_paulo_iso(letter.dead_at, "minutes")
+    assert f" dead-lettered at {at}: malformed message" in alert.headline()
+    assert f" (DLQ) em {at}: malformed message" in alert.headline("pt-BR")

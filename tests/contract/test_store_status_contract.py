@@ -22,6 +22,7 @@ OTHER = "STOCK#PETR4"
 D0 = date(2025, 1, 2)
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
+HOUR = timedelta(hours=1)
 
 
 def pending(day: date, key: str = KEY, reason: str | None = "HTTP 503") -> Record:
@@ -134,6 +135,7 @@ def test_status_summaries_are_exact_per_key(store: Store) -> None:
             first=D0,
             last=D0 + timedelta(days=4),
             latest=NOW + 11 * SECOND,
+            earliest=NOW + 7 * SECOND,  # when its first still quarantined was quarantined
             max_retry_count=3,
             reasons={"spent: HTTP 503": 2, "spent: HTTP 404": 2, "spent: None": 1},
         )
@@ -145,6 +147,27 @@ def test_status_summaries_are_exact_per_key(store: Store) -> None:
     ]
     with pytest.raises(ValueError, match="OK"):
         store.status_summaries(Status.OK)
+
+
+def test_the_quarantine_summary_says_when_its_first_still_quarantined_was_quarantined(
+    store: Store,
+) -> None:
+    """The quarantine alert's ``since`` (``earliest``): the oldest stamp of the key's
+    QUARANTINED records, each stamped once, when quarantined. A later PENDING refresh of the
+    slot leaves it as it is; releasing that record moves it on to the next one's."""
+    clock = clocked(store)
+    for i in range(3):
+        assert store.put_pending(pending(D0 + timedelta(days=i)))
+    for i in range(3):
+        clock.advance(HOUR)
+        assert store.quarantine(KEY, D0 + timedelta(days=i), 0, "spent")
+    clock.advance(6 * HOUR)
+    assert not store.put_pending(pending(D0))  # a quarantined record is not rewritten
+    (summary,) = store.status_summaries(Status.QUARANTINED)
+    assert (summary.earliest, summary.latest) == (NOW + HOUR, NOW + 3 * HOUR)
+    assert store.release(KEY, D0, clock.now())
+    (summary,) = store.status_summaries(Status.QUARANTINED)
+    assert (summary.earliest, summary.latest) == (NOW + 2 * HOUR, NOW + 3 * HOUR)
 
 
 def test_a_reason_never_given_is_none_in_the_summary(store: Store) -> None:

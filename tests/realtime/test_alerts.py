@@ -120,6 +120,69 @@ def test_an_alert_stored_with_its_first_evaluation_as_since_takes_the_real_start
     assert again.alerts == [] and again.active[cond.id].since == start
 
 
+def test_a_quarantine_and_a_dead_letter_found_late_say_since_when_they_happened(
+    tmp_path,
+) -> None:
+    """A quarantine and a dead letter at 13:30, the next evaluation at 19:30: both alerts'
+    ``since`` was 19:30, six hours late (the rules told no start). Now it is 13:30, from the
+    quarantined record's own stamp and the dead letter's: in the summaries (English and
+    pt-BR), the body's ``since``, the stored active alerts and the cleared alerts' "since"."""
+    clock = ManualClock(datetime(2022, 5, 4, 13, 30, tzinfo=SP))
+    happened = clock.now()
+    store = SqliteStore(tmp_path / "a.sqlite", clock=clock)
+    queue = SqliteQueue(tmp_path / "q.sqlite", clock=clock, visibility_timeout=timedelta(1))
+    state = SqliteAlertState(tmp_path / "a.sqlite", clock=clock)
+    try:
+        day = date(2022, 5, 3)
+        assert store.put_pending(Record(USD.key, day, None, Status.PENDING, 5, happened, "x"))
+        assert store.quarantine(USD.key, day, 5, "no value after 5 re-downloads")
+        queue.send(['{"not": "a request"}'])
+        queue.dead_letter(queue.receive(1)[0], "malformed message")
+        clock.advance(timedelta(hours=6))
+        sink = Collect()
+        rules = [Quarantined(), DeadLettered()]
+        ctx = AlertContext(clock.now(), store, queue, Catalog([USD]))
+        assert evaluate(ctx, rules, state, [sink]).firing == 2
+        quarantined, dead = sink.alerts
+        assert quarantined.since == dead.since == happened
+        assert quarantined.at == dead.at == happened + timedelta(hours=6)
+        assert quarantined.headline() == (
+            "CURRENCY#USD: 1 date quarantined since 2022-05-04T13:30-03:00 (2022-05-03): "
+            "no value after 5 re-downloads"
+        )
+        assert quarantined.headline("pt-BR") == (
+            "CURRENCY#USD: 1 data em quarentena desde 2022-05-04T13:30-03:00 (2022-05-03): "
+            "no value after 5 re-downloads"
+        )
+        mid = dead.condition.subject[:12]
+        assert dead.headline() == (
+            f"message {mid} dead-lettered at 2022-05-04T13:30-03:00: malformed message"
+        )
+        assert dead.headline("pt-BR") == (
+            f"mensagem {mid} foi para a fila de mortas (DLQ) em 2022-05-04T13:30-03:00: "
+            "malformed message"
+        )
+        assert (
+            quarantined.as_dict()["since"]
+            == dead.as_dict()["since"]
+            == ("2022-05-04T13:30:00-03:00")
+        )
+        assert quarantined.condition.evidence["quarantined_since"] == "2022-05-04T13:30:00-03:00"
+        assert {a.since for a in state.load().values()} == {happened}
+        assert store.release(USD.key, day, clock.now())
+        assert queue.purge_dead_letters() == 1
+        clock.advance(timedelta(hours=1))
+        ctx = AlertContext(clock.now(), store, queue, Catalog([USD]))
+        assert evaluate(ctx, rules, state, [sink]).cleared == 2
+        for cleared in sink.alerts[2:]:
+            assert "after holding since 2022-05-04T13:30-03:00" in cleared.headline()
+            assert "após valer desde 2022-05-04T13:30-03:00" in cleared.headline("pt-BR")
+    finally:
+        state.close()
+        store.close()
+        queue.close()
+
+
 @pytest.mark.parametrize(
     ("now", "late"),
     [

@@ -54,12 +54,29 @@ def store(tmp_path: Path) -> Iterator[_QuarantinedUnread]:
 
 
 def test_one_exact_condition_per_series_from_the_summaries(store: _QuarantinedUnread) -> None:
-    conditions = Quarantined().evaluate(AlertContext(NOW, store, NO_QUEUE, DEFAULT_CATALOG))
+    later = NOW + timedelta(hours=6)  # found six hours on
+    conditions = Quarantined().evaluate(AlertContext(later, store, NO_QUEUE, DEFAULT_CATALOG))
 
-    assert [(c.subject, c.summary) for c in conditions] == [
-        ("CURRENCY#EUR", "CURRENCY#EUR: 1 date quarantined (2022-04-01): gone"),
-        ("CURRENCY#USD", "CURRENCY#USD: 5 dates quarantined (2022-04-20 to 2022-04-24): HTTP 404"),
+    # quarantined since the first of them still quarantined was (USD's at 12:00 UTC, EUR's at
+    # 12:05, its one date), not since the evaluation that found them (before, no time was
+    # told, and the alert's ``since`` was 18:00)
+    assert [(c.subject, c.summary, c.started) for c in conditions] == [
+        (
+            "CURRENCY#EUR",
+            "CURRENCY#EUR: 1 date quarantined since 2022-05-04T09:05-03:00 (2022-04-01): gone",
+            NOW + timedelta(minutes=5),
+        ),
+        (
+            "CURRENCY#USD",
+            "CURRENCY#USD: 5 dates quarantined since 2022-05-04T09:00-03:00 "
+            "(2022-04-20 to 2022-04-24): HTTP 404",
+            NOW,
+        ),
     ]
+    assert conditions[1].summary_pt_br == (
+        "CURRENCY#USD: 5 datas em quarentena desde 2022-05-04T09:00-03:00 "
+        "(2022-04-20 a 2022-04-24): HTTP 404"
+    )
     assert conditions[1].evidence == {
         "series": "CURRENCY#USD",
         "dates": 5,
@@ -68,6 +85,7 @@ def test_one_exact_condition_per_series_from_the_summaries(store: _QuarantinedUn
         "reason": "HTTP 404",
         "reasons": 3,
         "max_retry_count": 7,
+        "quarantined_since": "2022-05-04T09:00:00-03:00",
         "updated_at": "2022-05-04T09:04:00-03:00",
     }
 
@@ -94,3 +112,15 @@ def test_the_summaries_the_caller_read_are_used_and_the_catalog_narrows(
     assert [(c.subject, c.evidence["dates"], c.evidence["reason"]) for c in conditions] == [
         ("CURRENCY#EUR", 1, "gone")
     ]
+
+
+def test_a_quarantine_stamped_after_the_clock_is_told_as_of_the_clock(
+    store: _QuarantinedUnread,
+) -> None:
+    """`--now` set before the stamps (EUR's date was quarantined at 12:05, the clock reads
+    12:02): the condition started no later than the clock, in its text as in its ``started``."""
+    at = NOW + timedelta(minutes=2)
+    eur, usd = Quarantined().evaluate(AlertContext(at, store, NO_QUEUE, DEFAULT_CATALOG))
+    assert (eur.started, usd.started) == (at, NOW)
+    assert "quarantined since 2022-05-04T09:02-03:00 (" in eur.summary
+    assert "em quarentena desde 2022-05-04T09:02-03:00 (" in str(eur.summary_pt_br)

@@ -3,6 +3,9 @@ from one evaluation to the next, and the one standing for the rest is as severe 
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from fuelpipe.domain.alerts import OVERFLOW_SUBJECT, Condition, Severity, capped
@@ -32,6 +35,17 @@ def test_past_the_cap_the_most_severe_stay_and_one_condition_stands_for_the_rest
 def test_the_standing_condition_is_as_severe_as_the_worst_it_folds() -> None:
     found = [_c(i, Severity.CRITICAL) for i in range(5)]
     assert capped("flood", found, 3)[-1].severity is Severity.CRITICAL
+
+
+def test_the_standing_condition_started_when_the_earliest_it_folds_did() -> None:
+    """Dead letters past the cap: the one alert for them was dated from the evaluation
+    that found them, though each tells when it was dead-lettered; now from the earliest of
+    them (those listed, and those that tell none, do not move it)."""
+    at = datetime(2022, 5, 4, 12, 0, tzinfo=UTC)
+    found = [replace(_c(i), started=at + timedelta(hours=i)) for i in range(5)]
+    more = capped("flood", [*found, _c(9)], 3)[-1]
+    assert (more.subject, more.started) == (OVERFLOW_SUBJECT, at + timedelta(hours=2))
+    assert capped("flood", [_c(i) for i in range(5)], 3)[-1].started is None
 
 
 def test_a_cap_under_two_is_refused() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 import subprocess
@@ -389,6 +390,116 @@ def test_the_by_hand_stack_deploy_in_deploy_md_passes_what_the_workflow_passes(
     wanted = _cloudformation_options(step["run"], command)
     assert wanted, command
     assert wanted <= _cloudformation_options(by_hand, command), wanted
+
+
+def _deploy_step(name: str) -> str:
+    """The run script of the deploy job's step whose name starts with ``name``."""
+    job = load(WORKFLOWS / "deploy-environment.yml")["jobs"]["deploy"]
+    [script] = [s["run"] for s in steps(job) if str(s.get("name", "")).startswith(name)]
+    return str(script)
+
+
+def _run_step(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``script`` as GitHub runs a step's ``run`` (bash -eo pipefail), in ``cwd``."""
+    bash = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]
+    return subprocess.run(bash, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+
+def _stack_deploy_overrides(tmp_path: Path, language: str) -> list[str]:
+    """The ``--parameter-overrides`` the "Deploy the stack" step passes, run with ``aws`` and
+    the venv's python stubbed (``aws`` noting each call's words) and ``ALERT_LANGUAGE`` (the
+    job's ``vars.FUELPIPE_ALERT_LANGUAGE``) as given."""
+    stubs = tmp_path / "bin"
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    stubs.mkdir()
+    (tmp_path / ".venv" / "bin" / "python").write_text("#!/bin/sh\nexit 0\n")
+    (stubs / "aws").write_text(
+        '#!/bin/sh\nif [ "$1" = sts ]; then echo 123456789012; exit 0; fi\n'
+        'printf "%s\\0" "$@" > "$AWS_CALLS/$2"\n'
+    )
+    for stub in ((tmp_path / ".venv" / "bin" / "python"), (stubs / "aws")):
+        stub.chmod(0o755)
+    env = {
+        "PATH": f"{stubs}:/usr/bin:/bin",
+        "AWS_CALLS": str(tmp_path),
+        "AWS_REGION": "sa-east-1",
+        "DEPLOY_ENVIRONMENT": "staging",
+        "STACK_NAME": "fuelpipe",
+        "ALERT_EMAIL": "team@example.com",
+        "RESERVED_CONCURRENCY": "on",
+        "ALERT_LANGUAGE": language,
+    }
+    done = _run_step(_deploy_step("Deploy the stack"), tmp_path, env)
+    assert done.returncode == 0, done.stderr
+    words = (tmp_path / "deploy").read_text().split("\0")[:-1]
+    at = words.index("--parameter-overrides") + 1
+    return list(itertools.takewhile(lambda w: not w.startswith("--"), words[at:]))
+
+
+@pytest.mark.parametrize(
+    ("language", "passed"),
+    [
+        ("", []),  # unset: the stack keeps its AlertLanguage, as a by-hand deploy set it
+        ("pt-BR", ["AlertLanguage=pt-BR"]),
+        ("en", ["AlertLanguage=en"]),
+    ],
+)
+def test_the_stack_deploy_passes_the_alert_language_only_when_the_environment_sets_it(
+    tmp_path: Path, language: str, passed: list[str]
+) -> None:
+    """The workflow passed no ``AlertLanguage``: only a by-hand deploy could give the stack
+    pt-BR alert subjects. ``FUELPIPE_ALERT_LANGUAGE`` (a GitHub environment or repository
+    variable) now sets it; left unset, the stack keeps the value it has."""
+    job = load(WORKFLOWS / "deploy-environment.yml")["jobs"]["deploy"]
+    assert job["env"]["ALERT_LANGUAGE"] == "${{ vars.FUELPIPE_ALERT_LANGUAGE }}"
+    assert _stack_deploy_overrides(tmp_path, language) == [
+        "AlertEmail=team@example.com",
+        "ReservedConcurrency=on",
+        *passed,
+    ]
+
+
+@pytest.mark.parametrize("language", ["", "en", "pt-BR", "pt_BR", "PT-BR", "fr"])
+def test_an_alert_language_the_template_refuses_fails_the_deploy_first_naming_the_variable(
+    tmp_path: Path, language: str
+) -> None:
+    """Before any credential or change: CloudFormation would refuse it only at a stack deploy
+    (naming its parameter, not the variable), and a run deploying functions alone would pass
+    with the setting ignored."""
+    job = load(WORKFLOWS / "deploy-environment.yml")["jobs"]["deploy"]
+    names = [str(s.get("name", s.get("uses", ""))) for s in steps(job)]
+    assert names[0] == "Check the optional settings"
+    done = _run_step(
+        _deploy_step("Check the optional settings"),
+        tmp_path,
+        {"PATH": "/usr/bin:/bin", "ALERT_LANGUAGE": language},
+    )
+    if language in ("", "en", "pt-BR"):
+        assert done.returncode == 0, done.stdout
+    else:
+        assert done.returncode == 1
+        assert done.stdout == (
+            "::error::FUELPIPE_ALERT_LANGUAGE must be en or pt-BR (or unset: the stack keeps "
+            f"its own), not '{language}'\n"
+        )
+
+
+def test_the_optional_template_parameters_the_workflow_passes_are_documented() -> None:
+    """Each GitHub variable the deploy job passes to the stack is listed in DEPLOY.md's
+    repository settings, with the template parameter it sets."""
+    job = load(WORKFLOWS / "deploy-environment.yml")["jobs"]["deploy"]
+    doc = (WORKFLOWS.parents[1] / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    template = (WORKFLOWS.parents[1] / "infra" / "template.yaml").read_text(encoding="utf-8")
+    for env, parameter in (
+        ("ALERT_EMAIL", "AlertEmail"),
+        ("RESERVED_CONCURRENCY", "ReservedConcurrency"),
+        ("ALERT_LANGUAGE", "AlertLanguage"),
+    ):
+        [variable] = re.findall(r"vars\.(FUELPIPE_\w+)", job["env"][env])
+        [entry] = [e for e in doc.split("\n   - ") if e.startswith(f"`{variable}` (optional")]
+        assert f"`{parameter}`" in entry, variable
+        assert f"\n  {parameter}:\n" in template, parameter
+        assert f"{parameter}=${{{env}" in _deploy_step("Deploy the stack"), parameter
 
 
 # --- stations.yml: the station lake's weekly ingest ---------------------------------------------

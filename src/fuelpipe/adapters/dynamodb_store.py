@@ -1378,13 +1378,14 @@ def _summary(key: str, entries: list[Item]) -> port.StatusSummary:
         reason = i["reason"]["S"] if "reason" in i else None
         reasons[reason] = reasons.get(reason, 0) + 1
     stamps = [str(i["updated_at"]["S"]) for i in entries if "updated_at" in i]
-    latest = max(stamps, default=None)
+    latest, earliest = max(stamps, default=None), min(stamps, default=None)
     return port.StatusSummary(
         key=key,
         count=len(entries),
         first=date.fromisoformat(entries[0]["date"]["S"]),
         last=date.fromisoformat(entries[-1]["date"]["S"]),
         latest=None if latest is None else datetime.fromisoformat(latest),
+        earliest=None if earliest is None else datetime.fromisoformat(earliest),
         max_retry_count=max(int(i.get("retry_count", {"N": "0"})["N"]) for i in entries),
         reasons=reasons,
     )

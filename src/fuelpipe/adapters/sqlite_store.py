@@ -1563,7 +1563,7 @@ class SqliteStore(Store):
             conn = self._db()
             totals = conn.execute(
                 "SELECT info_type, COUNT(*), MIN(date), MAX(date), MAX(updated_at), "
-                f"MAX(retry_count) {where} GROUP BY info_type ORDER BY info_type",
+                f"MIN(updated_at), MAX(retry_count) {where} GROUP BY info_type ORDER BY info_type",
                 (status.value,),
             ).fetchall()
             by_reason = conn.execute(
@@ -1582,10 +1582,11 @@ class SqliteStore(Store):
                 first=fromiso(first),
                 last=fromiso(last),
                 latest=_instant_or_none(latest),
+                earliest=_instant_or_none(earliest),
                 max_retry_count=int(retries),
                 reasons=reasons[key],
             )
-            for key, n, first, last, latest, retries in totals
+            for key, n, first, last, latest, earliest, retries in totals
         ]
 
     def quarantined(self) -> list[Record]:

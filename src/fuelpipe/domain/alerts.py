@@ -371,7 +371,8 @@ def capped(
     in one item of at most 400 KB): a rule that finds thousands (a dead-letter queue filling
     up) must not grow it without end. The overflow condition fires once when the rule first
     passes its cap and clears when it is back under it; conditions past the cap do not alert
-    one by one meanwhile."""
+    one by one meanwhile. It started when the earliest of those it stands for did, when they
+    tell (:attr:`Condition.started`)."""
     if limit < 2:
         raise ValueError(f"a rule's cap must be at least 2 (got {limit})")
     unique: dict[str, Condition] = {}
@@ -389,6 +390,7 @@ def capped(
     if not rest:
         return [*kept, *still]
     worst = max((c.severity for c in rest), key=severity_rank)
+    starts = [c.started for c in rest if c.started is not None]
     overflow = Condition(
         rule=rule,
         subject=OVERFLOW_SUBJECT,
@@ -407,5 +409,6 @@ def capped(
             "last": rest[-1].subject,
         },
         severity=worst,
+        started=min(starts) if starts else None,
     )
     return [*kept, *still, overflow]

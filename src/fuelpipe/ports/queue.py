@@ -27,6 +27,11 @@ class DeadLetter:
     reason: str
     receive_count: int
     dead_at: datetime | None
+    """When it was dead-lettered, as far as the queue tells (the dead-letter alert's
+    ``since``): the embedded queue's move; on SQS the SentTimestamp of the DLQ's message, which
+    for one sent there with its reason (:meth:`Queue.dead_letter`) is the move, and for one
+    SQS moved itself after ``maxReceiveCount`` receives is when it was first sent (SQS keeps a
+    message's enqueue time in its DLQ). None: not told."""
     copies: int = 1
     """How many of the dead-letter store's messages this one stands for: SQS can hold one
     message twice (dead-lettered with its reason by a delivery whose delete then failed, and

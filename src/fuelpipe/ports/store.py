@@ -194,6 +194,11 @@ class StatusSummary:
     last: date
     latest: datetime | None
     """The newest ``updated_at`` among them."""
+    earliest: datetime | None
+    """The oldest ``updated_at`` among them. A QUARANTINED record is written when it is
+    quarantined and not again until it leaves (released, stored OK), so for that status it is
+    when the first of the key's quarantined records was quarantined: the quarantine alert's
+    ``since``. (Read from the same entries as ``latest``: no further read.)"""
     max_retry_count: int
     reasons: dict[str | None, int]
     """How many records give each reason, in the order of each reason's earliest date."""

@@ -366,9 +366,9 @@ class Quarantined:
             summaries = context.store.status_summaries(Status.QUARANTINED)
         # `watch --series`: the watched ones
         watched = [s for s in summaries if s.key in context.catalog]
-        return [self._condition(s) for s in sorted(watched, key=lambda s: s.key)]
+        return [self._condition(s, context.now) for s in sorted(watched, key=lambda s: s.key)]
 
-    def _condition(self, summary: StatusSummary) -> Condition:
+    def _condition(self, summary: StatusSummary, now: datetime) -> Condition:
         key, n = summary.key, summary.count
         first, last = summary.first.isoformat(), summary.last.isoformat()
         reasons: Counter[str] = Counter()
@@ -376,12 +376,16 @@ class Quarantined:
             reasons[text or "no reason"] += count
         reason, _ = reasons.most_common(1)[0]
         span = first if n == 1 else f"{first} to {last}"
+        # When its first date still quarantined was quarantined (never after ``now``: a clock
+        # set before the stamps, ``--now``); None (no stamp): since the evaluation finding it
+        since = None if summary.earliest is None else min(summary.earliest, now)
+        at, desde = _at(since, " since"), _at(since, " desde")
         return Condition(
             rule=self.name,
             subject=key,
-            summary=f"{key}: {n} date{'' if n == 1 else 's'} quarantined ({span}): {reason}",
+            summary=f"{key}: {n} date{'' if n == 1 else 's'} quarantined{at} ({span}): {reason}",
             summary_pt_br=(
-                f"{key}: {n} data{'' if n == 1 else 's'} em quarentena "
+                f"{key}: {n} data{'' if n == 1 else 's'} em quarentena{desde} "
                 f"({first if n == 1 else f'{first} a {last}'}): {reason}"
             ),
             evidence={
@@ -392,9 +396,11 @@ class Quarantined:
                 "reason": reason,
                 "reasons": len(reasons),
                 "max_retry_count": summary.max_retry_count,
+                "quarantined_since": _iso(since) if since else None,
                 "updated_at": _iso(summary.latest) if summary.latest else None,
             },
             severity=Severity.WARNING,
+            started=since,
         )
 
     def folds(self, condition: Condition) -> bool:
@@ -506,9 +512,9 @@ class DeadLettered:
             Condition(
                 rule=self.name,
                 subject=d.message_id,
-                summary=f"message {d.message_id[:12]} dead-lettered: {d.reason}",
-                summary_pt_br=f"mensagem {d.message_id[:12]} foi para a fila de mortas (DLQ): "
-                f"{d.reason}",
+                summary=f"message {d.message_id[:12]} dead-lettered{_at(dead, ' at')}: {d.reason}",
+                summary_pt_br=f"mensagem {d.message_id[:12]} foi para a fila de mortas (DLQ)"
+                f"{_at(dead, ' em')}: {d.reason}",
                 evidence={
                     "message_id": d.message_id,
                     "reason": d.reason,
@@ -518,10 +524,18 @@ class DeadLettered:
                     **stamp,
                 },
                 severity=Severity.CRITICAL,
+                started=dead,
             )
             for d in letters
             if _about(d.body, context.catalog)
+            # when it was dead-lettered, never after ``now`` (a clock set back, ``--now``)
+            for dead in [None if d.dead_at is None else min(d.dead_at, context.now)]
         ]
+
+
+def _at(when: datetime | None, word: str) -> str:
+    """``word`` (`` since``, in the text's language) and ``when``, or nothing when None."""
+    return f"{word} {_iso(when, 'minutes')}" if when else ""
 
 
 def _short(evidence: Mapping[str, EvidenceValue], most: int) -> bool:
