@@ -126,7 +126,15 @@ def backtest(
             help="Folder with the bundled real history (default: the checkout's datasets/).",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print a JSON array, one object per fuel, area and horizon: the table's "
+            "columns under their field names (h: horizon; fallback: no_change_n; cov80: "
+            "coverage80; cov80 model: coverage80_model).",
+        ),
+    ] = False,
 ) -> None:
     """Walk-forward backtest on the real history: per fuel, area and horizon (1 to 5 weeks).
 
@@ -339,8 +347,8 @@ def show(
     whether the model beats the no-change forecast 1 week ahead in a backtest on this store's
     last three years (--json: `verdict` and every horizon's `accuracy`; `fuelpipe outlook
     backtest` scores the bundled history). That backtest is kept in the store for its data
-    version and model, so only the first show after a change walks it (a read-only store:
-    each show, keeping none).
+    version and model, so only the first show after a change walks it (in a store it cannot
+    write: every show).
     """
     cli = _cli()
     cli.refuse_wide(wide, "--json" if as_json else None, "every field (as_of too)")
@@ -422,7 +430,7 @@ def show(
     say = cli.err if as_json else cli.console  # with --json, notes on stderr: stdout stays JSON
     if not out:
         asked = chosen_area if fuel is None else f"{', '.join(fuels)} in {chosen_area}"
-        _none_stored(say, asked, missing, other_fuels, elsewhere, priced=bool(priced))
+        _none_stored(say, chosen_area, asked, missing, other_fuels, elsewhere, priced=bool(priced))
         return
     if not as_json:
         _table(cli, out, wide=wide)
@@ -603,6 +611,7 @@ def _table(cli: Any, out: list[dict[str, Any]], *, wide: bool) -> None:
 
 def _none_stored(
     console: Any,
+    area: str,
     asked: str,
     missing: list[tuple[str, SkipReason]],
     other_fuels: list[str],
@@ -617,7 +626,7 @@ def _none_stored(
 
     there = f"stored for: {', '.join(elsewhere)} (`--area {elsewhere[0]}`)" if elsewhere else ""
     if missing:  # what the last refresh recorded beats a guess at what it lacked
-        whys = "; ".join(f"{f}: {none_made(why)}" for f, why in missing)
+        whys = grouped_whys(missing, area)
         # then where one is stored (the demo's states, not Brazil): else a dead end
         line = f"no stored outlook for {asked}: {whys}" + (f"; {there}" if there else "")
         console.print(escape(line), highlight=False)
@@ -703,6 +712,26 @@ def verdict_note(row: dict[str, Any]) -> str:
     }[verdict]
     p = "" if one["dm_p"] is None else f" (Diebold-Mariano p = {one['dm_p']:.2f})"
     return head + f"{said}: {error}{p}"
+
+
+def grouped_whys(missing: list[tuple[str, SkipReason]], area: str) -> str:
+    """Why each fuel in ``missing`` has no stored forecast in ``area``, the fuels the last
+    refresh gave the same reason for said once: REGION_N's seven fuels, too short at one week,
+    read as seven copies of one sentence. A fuel alone keeps its series' key in its words (as
+    /api/outlook's ``stale_detail`` gives it); fuels together are named before them."""
+    from fuelpipe.stages.outlook import SkipReason as Reason
+
+    groups: dict[tuple[str, date, str], list[tuple[str, SkipReason]]] = {}
+    for f, why in missing:  # the refresh's line starts with the series' key: left out here
+        before, keyed, rest = why.detail.partition(f"{fuel_key(f, area)}: ")
+        detail = rest if keyed and not before else why.detail
+        groups.setdefault((why.reason, why.week, detail), []).append((f, why))
+    return "; ".join(
+        f"{together[0][0]}: {none_made(together[0][1])}"
+        if len(together) == 1
+        else f"{', '.join(f for f, _ in together)}: " + none_made(Reason(reason, week, detail))
+        for (reason, week, detail), together in groups.items()
+    )
 
 
 def none_made(why: SkipReason) -> str:
