@@ -2,7 +2,8 @@
 on the history a store holds (the last three years of forecast weeks), and the verdict on
 whether it beats the no-change forecast there. The dashboard's Outlook view
 (:mod:`fuelpipe.dashboard.outlook_views`) and `fuelpipe outlook show` both read it, so the two
-never disagree on a verdict.
+never disagree on a verdict. The dashboard keeps it in memory per data version; `outlook show`
+keeps it in the store per data version and model (:func:`kept_accuracy`).
 """
 
 from __future__ import annotations
