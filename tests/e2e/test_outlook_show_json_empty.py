@@ -35,11 +35,12 @@ def test_the_demo_store_names_the_areas_and_fuels_that_have_one(demo_store) -> N
     demo_clock, *lines = region.stderr.splitlines()  # the demo store's own first note
     assert demo_clock.startswith("note: this store was filled by `fuelpipe demo`")
     said = " ".join(" ".join(lines).split())  # the console wraps at its width
-    # why the region has none (the demo's 51 weeks), then where one is: it named none before
+    # why the region has none (the demo's 51 weeks: said once, after the fuels it holds for;
+    # it was said seven times over), then where one is: it named none before
     assert said.startswith(
-        "no stored outlook for REGION_SE: GASOLINE: the last refresh made none from the week "
-        "of 2022-05-01 (too_short: FUEL#GASOLINE#REGION_SE: 51 published weeks, the model "
-        "needs 83); "
+        "no stored outlook for REGION_SE: GASOLINE, GASOLINE_PREMIUM, ETHANOL, DIESEL, "
+        "DIESEL_S10, LPG, CNG: the last refresh made none from the week of 2022-05-01 "
+        "(too_short: 51 published weeks, the model needs 83); stored for: "
     )
     listed, hint = said.rsplit("; stored for: ", 1)[1].split(" (")
     assert sorted(listed.split(", ")) == sorted(["BR", *STATES]) and hint == "`--area BR`)"

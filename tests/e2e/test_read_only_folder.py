@@ -15,6 +15,7 @@ import pickle
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -274,3 +275,33 @@ def test_the_demo_names_a_read_only_lake_before_it_writes(
     else:
         assert line.startswith(f"error: the lake {lake} is read-only; this command writes to it")
     assert not store.exists()  # refused before the demo wrote anything
+
+
+def _kept_accuracies(db: Path) -> int:
+    """How many accuracies `outlook show` kept in the store ``db`` (``ACCURACY#`` entries)."""
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute("SELECT count(*) FROM meta WHERE name LIKE 'ACCURACY#%'").fetchone()[0]
+
+
+def test_outlook_show_in_a_read_only_folder_computes_the_accuracy_and_keeps_none(
+    demo_store, read_only: ReadOnly
+) -> None:
+    """`outlook show` keeps the accuracy it computes in a store it can write (the next show
+    reads it); in a read-only folder it computes the same and writes nothing."""
+    env, _rows, _out = demo_store
+    folder = read_only.folder("accuracy")
+    db = folder / "copy.sqlite"
+    with closing(sqlite3.connect(env["FUELPIPE_DB"])) as src, closing(sqlite3.connect(db)) as dst:
+        src.backup(dst)
+        dst.execute("DELETE FROM meta WHERE name LIKE 'ACCURACY#%'")  # other tests' shows
+        dst.commit()
+    before = sorted(p.name for p in folder.iterdir())
+    with read_only.locked(folder):
+        shown = fuelpipe("outlook", "show", "--json", env={"FUELPIPE_DB": str(db)},
+                         runner=read_only.runner)  # fmt: skip
+        assert sorted(p.name for p in folder.iterdir()) == before
+    assert _kept_accuracies(db) == 0
+    writable = fuelpipe("outlook", "show", "--json", env={"FUELPIPE_DB": str(db)})
+    rows = json.loads(shown.stdout)
+    assert len(rows) == 7 and json.loads(writable.stdout) == rows  # Brazil's seven fuels
+    assert _kept_accuracies(db) == 7

@@ -444,3 +444,42 @@ def test_show_says_why_a_fuel_asked_for_has_no_stored_outlook(tmp_path):
         "CNG: the last refresh made none from the week of 2024-04-28 (too_short: FUEL#CNG#BR:"
         " 40 published weeks, the model needs 83)"
     )
+
+
+def test_fuels_the_refresh_gave_one_reason_for_are_named_once_with_it():
+    """`outlook show --area REGION_N` on the demo store said one sentence seven times over
+    (six fuels 51 weeks short at one week, CNG 44): nine wrapped lines to read for two reasons.
+    Fuels with the same reason are named together before it, the reason said once, without
+    the series key the refresh's line starts with; a fuel alone keeps its words as they were."""
+    from fuelpipe.cli.outlook import grouped_whys
+    from fuelpipe.stages.outlook import SkipReason
+
+    week = date(2022, 5, 1)
+
+    def short(fuel: str, weeks: int) -> tuple[str, SkipReason]:
+        why = f"FUEL#{fuel}#REGION_N: {weeks} published weeks, the model needs 83"
+        return fuel, SkipReason("too_short", week, why)
+
+    missing = [short("GASOLINE", 51), short("ETHANOL", 51), short("CNG", 44), short("LPG", 51)]
+    assert grouped_whys(missing, "REGION_N") == (
+        "GASOLINE, ETHANOL, LPG: the last refresh made none from the week of 2022-05-01 "
+        "(too_short: 51 published weeks, the model needs 83); "
+        "CNG: the last refresh made none from the week of 2022-05-01 "
+        "(too_short: FUEL#CNG#REGION_N: 44 published weeks, the model needs 83)"
+    )
+    failed = ("DIESEL", SkipReason("failed", week, "boom"))  # a line not starting with its key
+    assert grouped_whys([failed, ("LPG", SkipReason("failed", week, "boom"))], "BR") == (
+        "DIESEL, LPG: the last refresh made none from the week of 2022-05-01 (failed: boom)"
+    )
+
+
+def test_backtest_json_help_says_what_each_object_is_and_its_field_names():
+    """`outlook backtest --help` said "--json  Print a JSON array." and no more: its objects'
+    names differ from the table's headers (fallback, cov80), which a script reading them
+    could only find by running it."""
+    done = CliRunner().invoke(cli, ["outlook", "backtest", "--help"], env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.stdout.replace("│", " ").split())
+    assert "Print a JSON array, one object per fuel, area and horizon" in said
+    named = "(h: horizon; fallback: no_change_n; cov80: coverage80; cov80 model: coverage80_model)"
+    assert named in said

@@ -522,17 +522,36 @@ def _check_store_path(db: Path, *, writes: bool, creates: bool = False) -> None:
         )
     if not creates and db.stat().st_size == 0:
         raise fail(empty_store_message(db))
-    files = [db, queue_file(db)]
-    if writes:
-        for f in files:
-            if f.exists() and not os.access(f, os.W_OK):
-                raise fail(f"the store {f} is read-only; this command writes to it")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise fail(
-                f"the store's folder {folder} is read-only; this command writes to the store, "
-                f"and SQLite writes {db.name}-wal and {db.name}-shm beside it (commands that "
-                "only read, such as `fuelpipe status`, still work)"
-            )
+    refused = _unwritable(db, folder) if writes else None
+    if refused is not None:
+        raise fail(refused)
+
+
+def _unwritable(db: Path, folder: Path) -> str | None:
+    """Why a command cannot write the store ``db`` (in ``folder``, its first existing
+    one), or None when it can."""
+    for f in [db, queue_file(db)]:
+        if f.exists() and not os.access(f, os.W_OK):
+            return f"the store {f} is read-only; this command writes to it"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (
+            f"the store's folder {folder} is read-only; this command writes to the store, "
+            f"and SQLite writes {db.name}-wal and {db.name}-shm beside it (commands that "
+            "only read, such as `fuelpipe status`, still work)"
+        )
+    return None
+
+
+def store_writable(ctx: typer.Context) -> bool:
+    """Whether the configured store can be written: the AWS home's always is; an embedded
+    one that exists when neither it, its queue file nor its folder is read-only. What a
+    reading command that keeps what it computed (`outlook show`'s accuracy) opens it
+    writable on; read-only, it computes the same and keeps nothing."""
+    cfg = settings(ctx)
+    if cfg.backend != "embedded":
+        return True
+    db = cfg.db
+    return db.is_file() and _unwritable(db, db.absolute().parent) is None
 
 
 def _series_clocks(ctx: typer.Context, context: StageContext) -> dict[str, datetime]:

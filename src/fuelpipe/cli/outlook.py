@@ -22,10 +22,8 @@ from fuelpipe.domain.keys import fuel_key, outlook_key
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from fuelpipe.domain.catalog import Catalog
-    from fuelpipe.outlook.accuracy import Points
+    from fuelpipe.outlook.accuracy import Scores
     from fuelpipe.outlook.records import StoredForecast
-    from fuelpipe.outlook.series import Drivers
     from fuelpipe.ports.store import Store
     from fuelpipe.stages.outlook import SkipReason
 
@@ -128,7 +126,15 @@ def backtest(
             help="Folder with the bundled real history (default: the checkout's datasets/).",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print a JSON array, one object per fuel, area and horizon: the table's "
+            "columns under their field names (h: horizon; fallback: no_change_n; cov80: "
+            "coverage80; cov80 model: coverage80_model).",
+        ),
+    ] = False,
 ) -> None:
     """Walk-forward backtest on the real history: per fuel, area and horizon (1 to 5 weeks).
 
@@ -340,22 +346,31 @@ def show(
     A note under the table gives each fuel's verdict, as the dashboard's Outlook view does:
     whether the model beats the no-change forecast 1 week ahead in a backtest on this store's
     last three years (--json: `verdict` and every horizon's `accuracy`; `fuelpipe outlook
-    backtest` scores the bundled history).
+    backtest` scores the bundled history). That backtest is kept in the store for its data
+    version and model, so only the first show after a change walks it (in a store it cannot
+    write: every show).
     """
     cli = _cli()
     cli.refuse_wide(wide, "--json" if as_json else None, "every field (as_of too)")
     fuels = _check(fuel or list(FUEL_PRODUCTS), tuple(FUEL_PRODUCTS), "--fuel")
-    chosen = _check([area], AREAS, "--area")
-    if len(chosen) > 1:
-        raise cli.fail(f"--area takes one area, not {', '.join(chosen)}: run one show for each")
-    (chosen_area,) = chosen
+    chosen_area = _one_area(cli, area)
     _needs_numpy(cli, "fuelpipe outlook show")
-    from fuelpipe.outlook.accuracy import drivers_once, stored_points
+    from fuelpipe.outlook.accuracy import (
+        area_accuracy,
+        drivers_once,
+        kept_accuracy,
+        model_mark,
+        stored_points,
+    )
     from fuelpipe.outlook.records import from_record
+    from fuelpipe.stages.data_version import data_version
     from fuelpipe.stages.outlook import skip_reasons
 
     out: list[dict[str, Any]] = []
-    with cli.wired(ctx) as a:
+    writable = cli.store_writable(ctx)  # a read-only store: each accuracy computed, none kept
+    with cli.wired(ctx, writes=writable) as a:
+        version = data_version(a.store)  # read before the series its kept accuracies follow
+        mark = model_mark(a.catalog)
         points = partial(stored_points, a.store)
         drivers = drivers_once(points)  # read once, for every fuel's backtest
         reasons: dict[str, SkipReason] | None = None  # read once, only for a forecast behind
@@ -393,8 +408,18 @@ def show(
                     "last_week": fc.last_week.isoformat(),
                     **_staleness(a.store, key, fc.last_week, partial(reason, key)),
                     **_forecast_fields(stored),
-                    # the backtest the dashboard's Outlook view gives beside it, with its verdict
-                    **_accuracy_fields(a.catalog, f, chosen_area, points, drivers),
+                    # the backtest the dashboard's Outlook view gives beside it, with its
+                    # verdict: the one kept at this data version and model, else computed
+                    **_accuracy_fields(
+                        kept_accuracy(
+                            a.store,
+                            key,
+                            partial(area_accuracy, a.catalog, f, chosen_area, points, drivers),
+                            version=version,
+                            mark=mark,
+                            write=writable,
+                        )
+                    ),
                 }
             )
         elsewhere, other_fuels, priced = _pointers(
@@ -405,11 +430,19 @@ def show(
     say = cli.err if as_json else cli.console  # with --json, notes on stderr: stdout stays JSON
     if not out:
         asked = chosen_area if fuel is None else f"{', '.join(fuels)} in {chosen_area}"
-        _none_stored(say, asked, missing, other_fuels, elsewhere, priced=bool(priced))
+        _none_stored(say, chosen_area, asked, missing, other_fuels, elsewhere, priced=bool(priced))
         return
     if not as_json:
         _table(cli, out, wide=wide)
     _left_out(say, missing, unsaid if fuel is not None else [], chosen_area, priced)
+
+
+def _one_area(cli: Any, area: str) -> str:
+    """`outlook show`'s --area: one code, any case; two (``-a SP,RJ``) are refused."""
+    chosen = _check([area], AREAS, "--area")
+    if len(chosen) > 1:
+        raise cli.fail(f"--area takes one area, not {', '.join(chosen)}: run one show for each")
+    return chosen[0]
 
 
 def _staleness(
@@ -431,15 +464,13 @@ def _staleness(
     }
 
 
-def _accuracy_fields(
-    catalog: Catalog, fuel: str, area: str, points: Points, drivers: Callable[[], Drivers]
-) -> dict[str, Any]:
+def _accuracy_fields(scores: Scores) -> dict[str, Any]:
     """`outlook show --json`'s ``verdict``, ``accuracy_from`` and ``accuracy``: the backtest of
-    the model on this store's history (its last three years of forecast weeks), as
+    the model on this store's history (its last three years of forecast weeks, ``scores``), as
     /api/outlook gives them."""
-    from fuelpipe.outlook.accuracy import area_accuracy, verdict_of
+    from fuelpipe.outlook.accuracy import verdict_of
 
-    accuracy, accuracy_from = area_accuracy(catalog, fuel, area, points, drivers)
+    accuracy, accuracy_from = scores
     return {
         "verdict": verdict_of(accuracy) or "unknown",
         "accuracy_from": _iso(accuracy_from),
@@ -580,6 +611,7 @@ def _table(cli: Any, out: list[dict[str, Any]], *, wide: bool) -> None:
 
 def _none_stored(
     console: Any,
+    area: str,
     asked: str,
     missing: list[tuple[str, SkipReason]],
     other_fuels: list[str],
@@ -594,7 +626,7 @@ def _none_stored(
 
     there = f"stored for: {', '.join(elsewhere)} (`--area {elsewhere[0]}`)" if elsewhere else ""
     if missing:  # what the last refresh recorded beats a guess at what it lacked
-        whys = "; ".join(f"{f}: {none_made(why)}" for f, why in missing)
+        whys = grouped_whys(missing, area)
         # then where one is stored (the demo's states, not Brazil): else a dead end
         line = f"no stored outlook for {asked}: {whys}" + (f"; {there}" if there else "")
         console.print(escape(line), highlight=False)
@@ -680,6 +712,26 @@ def verdict_note(row: dict[str, Any]) -> str:
     }[verdict]
     p = "" if one["dm_p"] is None else f" (Diebold-Mariano p = {one['dm_p']:.2f})"
     return head + f"{said}: {error}{p}"
+
+
+def grouped_whys(missing: list[tuple[str, SkipReason]], area: str) -> str:
+    """Why each fuel in ``missing`` has no stored forecast in ``area``, the fuels the last
+    refresh gave the same reason for said once: REGION_N's seven fuels, too short at one week,
+    read as seven copies of one sentence. A fuel alone keeps its series' key in its words (as
+    /api/outlook's ``stale_detail`` gives it); fuels together are named before them."""
+    from fuelpipe.stages.outlook import SkipReason as Reason
+
+    groups: dict[tuple[str, date, str], list[tuple[str, SkipReason]]] = {}
+    for f, why in missing:  # the refresh's line starts with the series' key: left out here
+        before, keyed, rest = why.detail.partition(f"{fuel_key(f, area)}: ")
+        detail = rest if keyed and not before else why.detail
+        groups.setdefault((why.reason, why.week, detail), []).append((f, why))
+    return "; ".join(
+        f"{together[0][0]}: {none_made(together[0][1])}"
+        if len(together) == 1
+        else f"{', '.join(f for f, _ in together)}: " + none_made(Reason(reason, week, detail))
+        for (reason, week, detail), together in groups.items()
+    )
 
 
 def none_made(why: SkipReason) -> str:

@@ -2,30 +2,36 @@
 on the history a store holds (the last three years of forecast weeks), and the verdict on
 whether it beats the no-change forecast there. The dashboard's Outlook view
 (:mod:`fuelpipe.dashboard.outlook_views`) and `fuelpipe outlook show` both read it, so the two
-never disagree on a verdict.
+never disagree on a verdict. The dashboard keeps it in memory per data version; `outlook show`
+keeps it in the store per data version and model (:func:`kept_accuracy`).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from functools import cache
+from hashlib import sha256
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from fuelpipe.domain.catalog import STATES, Catalog
 from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key
 from fuelpipe.domain.models import Status
 from fuelpipe.outlook.params import HORIZONS
 from fuelpipe.ports.store import Store
+from fuelpipe.stages.data_version import INITIAL
 from fuelpipe.stages.outlook import NATIONAL, after_last_gap
 
 if TYPE_CHECKING:  # numpy is imported only when an outlook is scored
     from fuelpipe.outlook.backtest import Score, Scored
     from fuelpipe.outlook.series import Drivers
 
+_log = logging.getLogger(__name__)
 ACCURACY_WEEKS = 156
 MIN_SCORED_WEEKS = 12
 """Fewer scored 1-week forecasts than this give no verdict on whether the model beats
@@ -239,3 +245,100 @@ def area_accuracy(
     states = states_once(points, product)
     state = (area, cache(lambda: panel_walk(catalog, states, drivers))) if area in STATES else None
     return scores_of(backtest_of(catalog, fuel, start, drivers, state)), start
+
+
+ACCURACY_PREFIX = "ACCURACY#"
+"""The names of the kept accuracies' meta entries start with it, then the fuel's series key
+(:func:`kept_accuracy`): one entry a fuel and area, replaced when recomputed."""
+SCORING_VERSION = 1
+"""Part of a kept accuracy's model mark (:func:`model_mark`): raise it when the same data and
+model score otherwise (the backtest's walk, the window, the scores' fields or rounding), so an
+accuracy kept by an older fuelpipe is recomputed, not read."""
+
+Scores = tuple[list[AccuracyOut], date | None]
+"""An area's backtest scores at every horizon and where its window starts
+(:func:`area_accuracy`'s)."""
+_ROWS: TypeAdapter[list[AccuracyOut]] = TypeAdapter(list[AccuracyOut])
+
+
+def model_mark(catalog: Catalog) -> str:
+    """What an accuracy depends on beside the data, as a short digest: the model
+    (MODEL_VERSION, its Params and PoolParams), the scoring (SCORING_VERSION, ACCURACY_WEEKS)
+    and the publication lags the catalog gives its inputs. An accuracy kept under another mark
+    is recomputed (:func:`kept_accuracy`)."""
+    from fuelpipe.outlook.params import MODEL_VERSION, Params, PoolParams
+    from fuelpipe.outlook.series import Lags
+
+    parts = (
+        MODEL_VERSION,
+        SCORING_VERSION,
+        ACCURACY_WEEKS,
+        Params(),
+        PoolParams(),
+        Lags.from_catalog(catalog),
+    )
+    return f"{MODEL_VERSION}.{SCORING_VERSION}." + sha256(repr(parts).encode()).hexdigest()[:12]
+
+
+def encode_accuracy(version: str, mark: str, scores: Scores) -> str:
+    """A kept accuracy as one meta value: the data version and model mark it was computed at,
+    where its window starts and its scores (each float as computed: JSON keeps it exactly)."""
+    accuracy, start = scores
+    return json.dumps(
+        {
+            "v": version,
+            "m": mark,
+            "from": start.isoformat() if start else None,
+            "a": [row.model_dump(mode="json") for row in accuracy],
+        },
+        allow_nan=False,
+    )
+
+
+def decode_accuracy(value: str, version: str, mark: str) -> Scores | None:
+    """The scores of a kept accuracy computed at data ``version`` with the model ``mark``;
+    None when it was computed at another or does not decode (then recomputed)."""
+    try:
+        data = json.loads(value)
+        if data["v"] != version or data["m"] != mark:
+            return None
+        start = date.fromisoformat(data["from"]) if data["from"] is not None else None
+        return _ROWS.validate_python(data["a"]), start
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def kept_accuracy(
+    store: Store,
+    key: str,
+    compute: Callable[[], Scores],
+    *,
+    version: str,
+    mark: str,
+    write: bool,
+) -> Scores:
+    """The accuracy of the forecasts of series ``key`` (:func:`area_accuracy`'s scores), read
+    from the store when it keeps one computed at data ``version`` with the model ``mark``
+    (:func:`model_mark`), else ``compute``d and, when ``write``, kept for the next reader
+    (one meta entry a series, replaced; a store that refuses the write, as AWS credentials
+    that only read do, is logged and the scores returned all the same).
+    ``version`` must be read before the series ``compute`` reads: an accuracy of data newer
+    than its version is then never read at a later one.
+
+    A store no run has versioned (``INITIAL``: its series written around the pipeline, which
+    leaves the version alone) keeps none and reads none: its data may change under the same
+    version."""
+    if version == INITIAL:
+        return compute()
+    name = ACCURACY_PREFIX + key
+    value = store.get_meta(name)
+    kept = None if value is None else decode_accuracy(value, version, mark)
+    if kept is not None:
+        return kept
+    scores = compute()
+    if write:
+        try:
+            store.put_meta(name, encode_accuracy(version, mark, scores))
+        except Exception as exc:  # not kept (credentials that only read): shown all the same
+            _log.warning("the accuracy of %s was computed but not kept: %s", key, exc)
+    return scores
