@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -658,12 +659,39 @@ def test_stage_runs_gives_a_stages_runs_started_by_an_instant_newest_first(store
     assert store.stage_runs("revise", t0 + timedelta(hours=2, seconds=-1), 2) == revises[1::-1]
     assert store.stage_runs("revise", t0 - timedelta(seconds=1), 10) == []
     assert store.stage_runs("orchestrate", t0 + timedelta(days=1), 10) == []
-    # a settled entry (same stage and start) is the one given
-    settled = RunLog("revise", revises[1].started_at, revises[1].finished_at, {"s": 9})
+    # a settled entry (the same entry: its id) is the one given, in its place
+    settled = replace(revises[1], counts={"s": 9})
     store.put_run(settled)
     assert store.stage_runs("revise", t0 + timedelta(hours=1), 1) == [settled]
+    assert store.stage_runs("revise", t0 + timedelta(hours=3), 10) == [
+        revises[3], revises[2], settled, revises[0],
+    ]  # fmt: skip
     with pytest.raises(ValueError, match="limit"):
         store.stage_runs("revise", t0, 0)
+
+
+def test_runs_starting_at_the_same_instant_are_each_kept(store: Store) -> None:
+    """Runs of a stage that start at the same instant (a fixed clock: `run --now`, a demo
+    store's; `watch`'s drains within one tick) are each an entry, read back with its id: the
+    latest is the later to finish; an entry written again (its id) is replaced, none added.
+    Before, the second replaced the first (one entry per stage and start), losing its counts."""
+    t0 = NOW
+    first = RunLog("scraper", t0, t0, {"records_written": 5})
+    second = RunLog("scraper", t0, t0, {"records_written": 7})
+    store.put_run(first)
+    store.put_run(second)
+    kept = store.stage_runs("scraper", t0, 10)
+    assert sorted(r.counts["records_written"] for r in kept) == [5, 7]
+    assert {r.run_id for r in kept} == {first.run_id, second.run_id}
+    assert store.last_runs()[0] in (first, second)  # alike in start and end: either
+    third = RunLog("scraper", t0, t0 + timedelta(seconds=1), {"records_written": 9})
+    store.put_run(third)
+    assert store.last_runs() == [third]
+    again = replace(first, finished_at=t0 + timedelta(seconds=2), counts={"records_written": 6})
+    store.put_run(again)
+    kept = store.stage_runs("scraper", t0 + timedelta(hours=1), 10)
+    assert sorted(r.counts["records_written"] for r in kept) == [6, 7, 9]
+    assert store.last_runs() == [again] and store.last_runs()[0].run_id == first.run_id
 
 
 def test_due_pending_pages_give_each_due_record_once_in_bounded_pages(store: Store) -> None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from devtools.chaos.harness import START, export_rows, pipeline_settings
@@ -16,10 +18,11 @@ from tests.e2e.conftest import fuelpipe
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.homes.embedded import ProcessHelpers, build_context, merge_stats
-from fuelpipe.homes.sources import build_sources
-from fuelpipe.ports.source import FetchRequest, FetchResult, Source
-from fuelpipe.replay import ReplayServer
+from fuelpipe.homes.sources import SOURCE_NAMES, build_sources
+from fuelpipe.ports.source import FetchRequest, FetchResult, RateLimited, Source
+from fuelpipe.replay import FaultPlan, ReplayServer
 from fuelpipe.stages.cycle import run_cycle
+from fuelpipe.stages.orchestrate import orchestrate
 
 SERIES = DEFAULT_CATALOG.select(["CURRENCY#USD", "STOCK", "COMMODITY", "FUEL#GASOLINE#"])
 """The snapshot window's series of every source: 14 messages, each fetch unit's own."""
@@ -171,7 +174,7 @@ def test_a_helper_stopped_after_deleting_a_message_it_stored_leaves_the_version_
         app.close()
     stopping = settings.model_copy(update={"failpoints": "drain.after_delete:1:SIGINT"})
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        counts, _, _, _ = pool.submit(_help_drain, stopping).result(timeout=300)
+        counts, _, _ = pool.submit(_help_drain, stopping).result(timeout=300)
     app = build_context(settings, clock=FixedClock(START))
     try:
         assert counts["records_written"] == 0  # stopped: an interrupted helper logs no counts
@@ -209,3 +212,69 @@ def test_a_helper_whose_parent_died_exits_once_its_drain_gave_back() -> None:
         assert exits == []  # not while the drain is giving its message back
     thread.join(60)
     assert exits == [0]
+
+
+PTAX = DEFAULT_CATALOG.select(["CURRENCY#USD"])
+PTAX_SINCE = date(2021, 5, 19)
+"""Two and a half years of PTAX to 2023-12-01 (the replay's from 2021-05-19): three messages
+on the clock below, each a PTAX request."""
+PTAX_NOW = FixedClock(datetime(2025, 6, 2, 17, tzinfo=UTC))
+
+
+def _queued_ptax(replay: ReplayServer, db: Path, helpers: int, **kwargs: Any) -> tuple:
+    """Settings on the replay, ``helpers`` helper processes, the run's own context keeping
+    their rests (as `run --workers` does) and the PTAX gaps queued for the helpers alone to
+    drain."""
+    settings = pipeline_settings(replay, db, http_timeout_s=30)
+    beside = ProcessHelpers(settings, helpers, PTAX_NOW, **kwargs)
+    app = build_context(settings, clock=PTAX_NOW, rests=beside.rests)
+    sent = orchestrate(app, series=PTAX, since=PTAX_SINCE)
+    assert sent.messages_sent == 3
+    return app, beside, sent.gaps_found
+
+
+def test_a_rest_the_run_heard_holds_its_helpers_too(tmp_path: Path) -> None:
+    """A Retry-After the run's own process heard (in an earlier drain of the run: a 429 asking
+    for ten minutes) rests the source for the helper processes it starts next: they send it no
+    request, and hold its dates PENDING, none lost. Before, each helper kept its own rests,
+    empty when it started, so each asked the resting source again (one request a process)."""
+    with ReplayServer(quiet=True) as replay:
+        app, helpers, gaps = _queued_ptax(replay, tmp_path / "r.sqlite", 2)
+        try:
+            assert app.rests is not None
+            app.rests.note("bcb", RateLimited("HTTP 429", retry_after=600))
+            helpers.start()  # they alone drain the three messages
+            done = helpers.finish()
+        finally:
+            app.close()
+        assert replay.request_counts.get("bcb", 0) == 0
+    assert done.rest_held == gaps
+    assert done.pending_written == gaps
+    assert helpers.stats["bcb"].requests == 0
+    assert tuple(helpers.stats) == SOURCE_NAMES  # every source has a place in the shared ends
+
+
+def test_a_rest_a_helper_heard_is_the_run_s_and_told_only_while_it_lasts(tmp_path: Path) -> None:
+    """A 429 asking for ten minutes that a helper heard: the run's own process reads the rest
+    (the helpers' ``rests``, which its context keeps), so it would not ask the source either,
+    and at the run's end it is told only if it still runs. Before, the helpers' rests were
+    the ends each helper reported as it finished, told as current however long the run went
+    on after them."""
+    faults = FaultPlan.parse("bcb:429=1,retry_after=600")
+    later = [0.0]  # seconds the run's own process reads its monotonic clock ahead
+    with ReplayServer(quiet=True, faults=faults) as replay:
+        app, helpers, _ = _queued_ptax(
+            replay, tmp_path / "r.sqlite", 1, monotonic=lambda: time.monotonic() + later[0]
+        )
+        try:
+            helpers.start()
+            done = helpers.finish()
+            assert replay.request_counts.get("bcb", 0) == 1  # one helper: the one request
+            now = PTAX_NOW.now()
+            assert app.rests is not None and app.rests.until("bcb", now) is not None
+            assert set(app.rests.resting(now)) == {"bcb"}
+            later[0] = 601  # the run ends after the rest did
+            assert app.rests.resting(now) == {}
+        finally:
+            app.close()
+    assert done.rest_held > 0

@@ -142,12 +142,15 @@ def test_the_run_log_of_a_rerun_counts_the_queued_streams_it_worked(
     at the same instant on a fixed clock (--now, a demo store's): the run log keeps one scraper
     entry for the cycle with all its drains' counts. Before, each drain's entry had the same
     start and replaced the one before, so the rerun's log said it stored nothing and asked
-    no source, after it had worked every stream the interrupted run left."""
+    no source, after it had worked every stream the interrupted run left. The interrupted
+    run's own entry, of the same start, is kept beside it: before entries had their own id,
+    the rerun's replaced it."""
     app = _app(replay, tmp_path / "x.sqlite")
     try:
         app.failpoints = Failpoints("drain.after_delete:3", kill=_interrupt)
         with pytest.raises(KeyboardInterrupt):
             run_cycle(app, series=SERIES, since=SINCE, outlook=False)
+        [stopped] = app.store.stage_runs("scraper", NOW, 10)
         app.failpoints = Failpoints()
         rerun = run_cycle(app, series=SERIES, since=SINCE, outlook=False)
         logged = [r for r in app.store.stage_runs("scraper", NOW, 10) if r.started_at == NOW]
@@ -155,5 +158,8 @@ def test_the_run_log_of_a_rerun_counts_the_queued_streams_it_worked(
         app.close()
 
     assert rerun.scrape.records_written > 0 and rerun.orchestrate.messages_sent == 0
-    [log] = logged
+    assert stopped.counts["source_requests"] > 0  # what the interrupted run did
+    assert len(logged) == 2
+    [log] = [r for r in logged if r.run_id != stopped.run_id]
     assert log.counts == rerun.scrape.as_dict()
+    assert [r for r in logged if r.run_id == stopped.run_id] == [stopped]

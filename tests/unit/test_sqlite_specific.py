@@ -295,6 +295,17 @@ def test_run_log_keeps_a_bounded_history(tmp_path: Path) -> None:
         assert store.last_runs()[0].counts == {"i": RUNS_KEPT_PER_STAGE + 19}
 
 
+def test_run_log_trims_runs_of_one_start_to_the_kept_count(tmp_path: Path) -> None:
+    """Runs of a stage all starting at one instant (a fixed clock) are each kept, up to the
+    kept count, then trimmed to it as runs of distinct starts are."""
+    with SqliteStore(tmp_path / "s.sqlite") as store:
+        for i in range(RUNS_KEPT_PER_STAGE + 20):
+            store.put_run(RunLog("scrape", NOW, NOW + timedelta(seconds=i), {"i": i}))
+        (count,) = store.connection.execute("SELECT COUNT(*) FROM runs").fetchone()
+        assert count == RUNS_KEPT_PER_STAGE
+        assert store.last_runs()[0].counts == {"i": RUNS_KEPT_PER_STAGE + 19}
+
+
 def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
     with SqliteStore(tmp_path / "s.sqlite") as store:
         store.put_pending(pending(date(2025, 1, 6)))

@@ -82,7 +82,15 @@ from fuelpipe.domain.numbers import TooManyDigits
 from fuelpipe.domain.retry import released_reason
 from fuelpipe.ports import store as port
 from fuelpipe.ports.clock import Clock
-from fuelpipe.ports.store import BATCH_LIMIT, AnsweredBefore, RunLog, Store, Watermark
+from fuelpipe.ports.store import (
+    BATCH_LIMIT,
+    RUNS_THROUGH_MARK,
+    AnsweredBefore,
+    RunLog,
+    Store,
+    Watermark,
+    run_sort_key,
+)
 
 META = "META"
 """Partition holding the store's named settings (sort key = name), e.g. a demo's clock."""
@@ -854,30 +862,38 @@ class DynamoDbStore(Store):
 
     def put_run(self, run: RunLog) -> None:
         """Keep the run under ``RUN#<stage>`` (until DynamoDB's TTL deletes it, ``run_history_kept``
-        after it finished) and, if it is the newest, as the stage's latest (never expires)."""
+        after it finished), its sort key its start then its id (:func:`run_sort_key`: runs that
+        start at the same instant are each an item), and, if it is the newest, as the stage's
+        latest (never expires)."""
         started = iso_utc(run.started_at)
+        finished = iso_utc(run.finished_at)
         body = items.to_item(
             {
                 "started_at": started,
-                "finished_at": iso_utc(run.finished_at),
+                "finished_at": finished,
                 "counts": {k: int(v) for k, v in run.counts.items()},
                 "stage": run.stage,
+                "run_id": run.run_id or None,  # "" (an entry read from before ids): none
             }
         )
         expires = int((run.finished_at + self._run_history_kept).timestamp())
         history = {
-            **items.primary_key(run_key(run.stage), started),
+            **items.primary_key(run_key(run.stage), run_sort_key(run)),
             **body,
             TTL_ATTRIBUTE: {"N": str(expires)},
         }
         self.client.put_item(TableName=self.table, Item=history)
+        # Overlapping runs finish in any order: only a newer start replaces the latest (of two
+        # starting together, the later to finish, or the entry itself rewritten)
+        same = "finished_at <= :f" + (" OR run_id = :i" if run.run_id else "")
+        values = {":s": started, ":f": finished} | ({":i": run.run_id} if run.run_id else {})
         try:
             self.client.put_item(
                 TableName=self.table,
                 Item={**items.primary_key(LATEST_RUNS, run.stage), **body},
-                # Overlapping runs finish in any order: only a newer start replaces the latest.
-                ConditionExpression="attribute_not_exists(started_at) OR started_at <= :s",
-                ExpressionAttributeValues={":s": items.encode(started)},
+                ConditionExpression="attribute_not_exists(started_at) OR started_at < :s OR "
+                f"(started_at = :s AND ({same}))",
+                ExpressionAttributeValues={k: items.encode(v) for k, v in values.items()},
             )
         except ClientError as exc:
             if not _condition_failed(exc):
@@ -1341,7 +1357,8 @@ class DynamoDbStore(Store):
         (its sort key, the start, read backwards, with ``Limit``): one Query."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
-        condition = Key("info_type").eq(run_key(stage)) & Key("date").lte(iso_utc(through))
+        through_key = iso_utc(through) + RUNS_THROUGH_MARK  # each id at that start too
+        condition = Key("info_type").eq(run_key(stage)) & Key("date").lte(through_key)
         found = self._first_items(
             limit,
             TableName=self.table,
@@ -1367,6 +1384,7 @@ def _run_log(item: dict[str, Any]) -> RunLog:
         started_at=datetime.fromisoformat(item["started_at"]),
         finished_at=datetime.fromisoformat(item["finished_at"]),
         counts={k: int(v) for k, v in item.get("counts", {}).items()},
+        run_id=str(item.get("run_id", "")),  # none: an entry written before entries had one
     )
 
 

@@ -36,6 +36,8 @@ from fuelpipe.ports.store import (
     LATEST_FIELDS,
     PENDING_SINCE,
     RECORD_ATTRIBUTES,
+    RUN_START_WIDTH,
+    RUNS_THROUGH_MARK,
     AnsweredBefore,
     PendingMarks,
     RunLog,
@@ -47,6 +49,8 @@ from fuelpipe.ports.store import (
     meta_family,
     ranked_family,
     refuse_histories,
+    run_id_of,
+    run_sort_key,
     written_since,
 )
 
@@ -141,6 +145,12 @@ UPSERT_ROWS_PER_STATEMENT = 100
 one transaction, so the statement's size is invisible; 100 rows measured ~1.5x faster than 25
 (bench/bench_store.py); 100 and 300 alike by CPU time, 1,000 slower (2026-12-04). Far below
 SQLite's 32,766-parameter limit."""
+
+
+def _run_log(stage: str, sort_key: str, finished: str, counts: str) -> RunLog:
+    """A ``runs`` row as the entry it keeps (its id from the sort key)."""
+    started = parse_iso(sort_key[:RUN_START_WIDTH])
+    return RunLog(stage, started, parse_iso(finished), json.loads(counts), run_id_of(sort_key))
 
 
 def _ok_row(n: int) -> str:
@@ -1244,8 +1254,10 @@ class SqliteStore(Store):
         )
 
     def put_run(self, run: RunLog) -> None:
-        """Remember what a stage did; only the latest few hundred runs per stage are kept."""
-        started = iso_utc(run.started_at)
+        """Remember what a stage did; only the latest few hundred runs per stage are kept.
+        The ``started_at`` column holds the entry's sort key (:func:`run_sort_key`: its start,
+        then its id), so runs starting at the same instant are each a row."""
+        started = run_sort_key(run)
         counts = json.dumps(run.counts, sort_keys=True)
         with self._lock:
             conn = self._db()
@@ -1609,28 +1621,24 @@ class SqliteStore(Store):
                 .execute(
                     "SELECT started_at, finished_at, counts FROM runs WHERE stage = ? "
                     "AND started_at <= ? ORDER BY started_at DESC LIMIT ?",
-                    (stage, iso_utc(through), limit),
+                    (stage, iso_utc(through) + RUNS_THROUGH_MARK, limit),
                 )
                 .fetchall()
             )
-        return [
-            RunLog(stage, parse_iso(started), parse_iso(finished), json.loads(counts))
-            for started, finished, counts in fetched
-        ]
+        return [_run_log(stage, *row) for row in fetched]
 
     def last_runs(self) -> list[RunLog]:
         """The latest run of each stage, by stage name."""
         with self._lock:
-            # SQLite returns the bare columns of the row that holds MAX(started_at).
+            # the start is the sort key's fixed-width head; among equal starts, the latest end
             fetched = (
                 self._db()
                 .execute(
-                    "SELECT stage, MAX(started_at), finished_at, counts FROM runs "
-                    "GROUP BY stage ORDER BY stage"
+                    "SELECT stage, started_at, finished_at, counts FROM (SELECT *, ROW_NUMBER() "
+                    "OVER (PARTITION BY stage ORDER BY substr(started_at, 1, ?) DESC, "
+                    "finished_at DESC, started_at DESC) AS n FROM runs) WHERE n = 1 ORDER BY stage",
+                    (RUN_START_WIDTH,),
                 )
                 .fetchall()
             )
-        return [
-            RunLog(stage, parse_iso(started), parse_iso(finished), json.loads(counts))
-            for stage, started, finished, counts in fetched
-        ]
+        return [_run_log(*row) for row in fetched]

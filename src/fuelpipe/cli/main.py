@@ -859,7 +859,8 @@ def run(
 ) -> None:
     """One full cycle: orchestrate, scrape until the queue is drained, recheck; then a summary.
 
-    Exits 3 when a source could not be used at all (every request to it failed).
+    Exits 3 when a source could not be used at all (every request to it failed), 1 when the
+    only ones not used asked us to wait (a Retry-After that rests them past the run's end).
     """
     from fuelpipe.cli.precompute_hook import view_refresher
     from fuelpipe.stages.cycle import run_cycle
@@ -884,6 +885,9 @@ def run(
             from fuelpipe.homes.embedded import ProcessHelpers
 
             helpers = ProcessHelpers(cfg, count - 1, context.clock)
+            # one rest a source for the run's processes: a Retry-After one hears rests it
+            # for all, as for one process, and the end below is read of everyone's
+            context.rests = helpers.rests
         say_held(context)
         try:
             with display.bar(console, disable=as_json) as progress:
@@ -910,8 +914,6 @@ def run(
 
         for name, theirs in helpers.stats.items():
             stats[name] = merge_stats(stats.get(name), theirs)
-        for name, until in helpers.rests.items():
-            resting[name] = max(until, resting.get(name, until))
     used = _used(stats)
     if as_json:
         out: dict[str, Any] = dict(report.as_dict())
@@ -993,17 +995,23 @@ def refuse_unreachable(
     (what becomes of what was asked). One whose last answer was a 429 or a 503 is said to
     have asked us to slow down or to be unavailable, with when to try again: the end of its
     rest (``rests``: its Retry-After), else ``retry_at`` (when its dates are first retried);
-    for the others, the network and the source's URL setting are what to check."""
+    for the others, the network and the source's URL setting are what to check.
+
+    A source that only asked us to wait (its last answer a 429 or a 503 whose Retry-After
+    rests it past the end: ``rests``, `run`'s) failed nothing: when every source not used is
+    one such, the same words end in a `warning:` line, exit 1 (the command could not do all
+    it was asked: its dates stay PENDING, due when the rest ends), not 3."""
     unreachable = sorted(name for name, st in used.items() if st.unreachable)
     if not unreachable:
         return
+    rests = rests or {}
     why = "; ".join(f"{n}: {used[n].last_error or used[n].refusal}" for n in unreachable)
     said = []
     network = [n for n in unreachable if used[n].last_error not in SLOWED]
     for n in unreachable:
         if (words := SLOWED.get(used[n].last_error or "")) is None:
             continue
-        until = (rests or {}).get(n)
+        until = rests.get(n)
         if until is not None:
             said.append(f"{n} {words}: its Retry-After says try again after {_when(until)}")
         elif retry_at is not None:
@@ -1016,6 +1024,13 @@ def refuse_unreachable(
     if network:
         urls = " and ".join(f"FUELPIPE_SOURCE_{n.upper()}_URL" for n in network)
         said.append(f"check the network and {urls}")
+    if all(n in rests and used[n].last_error in SLOWED for n in unreachable):
+        they = "it" if len(unreachable) == 1 else "each"
+        warn(
+            f"could not use {', '.join(unreachable)} in this run: {they} asked us to wait "
+            f"({why}); {then} ({'; '.join(said)})"
+        )
+        raise typer.Exit(EXIT_INCOMPLETE)
     raise fail(
         f"could not use {', '.join(unreachable)}: every request failed ({why}); {then} "
         f"({'; '.join(said)})",

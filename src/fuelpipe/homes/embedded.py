@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,9 +19,11 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import DeadLetter, HeldMessages, Message, Queue, QueueDepth
 from fuelpipe.ports.source import Source, SourceStats
 from fuelpipe.stages.context import StageContext
-from fuelpipe.stages.source_rest import Rests
+from fuelpipe.stages.source_rest import OwnEnds, RestEnds, Rests, SourceRests
 
 if TYPE_CHECKING:
+    from multiprocessing.context import SpawnContext
+    from multiprocessing.sharedctypes import SynchronizedArray
     from multiprocessing.synchronize import Event
 
     from fuelpipe.adapters.process_lock import ProcessLock
@@ -49,7 +51,8 @@ def build_context(
     ``clock_meta``: a store keeping an instant under this meta entry runs on it when no
     clock and no --now is given (see :func:`fuelpipe.homes.build_home`).
     ``rests``: the sources' Retry-After kept on the context (`run`'s and `watch`'s:
-    ``build_home(keeps_rests=True)``; a `run --workers` helper's own); None: none kept.
+    ``build_home(keeps_rests=True)``; a `run --workers` process's, shared by the run's
+    processes: :class:`SharedRestEnds`); None: none kept.
     """
     from fuelpipe.adapters.clock import FixedClock, SystemClock
     from fuelpipe.adapters.sqlite_queue import SqliteQueue
@@ -188,6 +191,38 @@ def watch_lock(
     return ProcessLock(db.with_name(db.stem + "-watch.lock"), clock or SystemClock(), command)
 
 
+class SharedRestEnds(RestEnds):
+    """The sources' rest ends (stages/source_rest.py) shared by a `run --workers`'s processes:
+    one double per source (:data:`~fuelpipe.homes.sources.SOURCE_NAMES`) in shared memory,
+    0 for none, so a Retry-After one process hears rests the source for all of them, as a
+    one-process run rests it: none sends it another request until the rest ends. The ends are
+    ``time.monotonic`` seconds, which every process on the machine reads alike (Linux's
+    CLOCK_MONOTONIC, and the other systems' monotonic clocks, count from one system-wide
+    origin). Made before the processes start and handed to each as it starts (``spawn``); a
+    source of another name is kept in this process alone."""
+
+    def __init__(self, spawn: SpawnContext) -> None:
+        from fuelpipe.homes.sources import SOURCE_NAMES
+
+        self._names = SOURCE_NAMES
+        self._shared: SynchronizedArray[float] = spawn.Array("d", len(SOURCE_NAMES))
+        self._own = OwnEnds()
+
+    def extend(self, source: str, until: float) -> None:
+        if source not in self._names:
+            self._own.extend(source, until)
+            return
+        i = self._names.index(source)
+        with self._shared.get_lock():  # read and write as one: a later end stands
+            self._shared[i] = max(until, self._shared[i])
+
+    def ends(self) -> dict[str, float]:
+        with self._shared.get_lock():
+            shared = self._shared[:]
+        kept = {name: end for name, end in zip(self._names, shared, strict=True) if end > 0}
+        return {**self._own.ends(), **kept}
+
+
 class ProcessHelpers:
     """``count`` scraper processes beside this one while a cycle drains the queue.
 
@@ -200,10 +235,21 @@ class ProcessHelpers:
     the run's summary) and peak memory are kept. ``stop`` interrupts them as Ctrl+C does (a
     SIGTERM or SIGINT sent to them directly does the same), so each gives back what it holds.
     A helper whose parent dies (kill -9, the OOM killer) does the same and exits
-    (:class:`_ParentWatch`), so none outlives the run.
+    (:class:`_ParentWatch`), so none outlives the run. The sources' rests are the run's, one
+    for all its processes: ``rests``, which the run's own process keeps too (its context's),
+    and every helper started, in every drain of the run.
     """
 
-    def __init__(self, settings: Settings, count: int, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        count: int,
+        clock: Clock | None = None,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
+        import multiprocessing
+        import time
+
         from fuelpipe.adapters.clock import FixedClock
 
         if count < 1:
@@ -217,22 +263,25 @@ class ProcessHelpers:
         """Their requests per source, summed over every drain they helped with."""
         self.peaks_kib: list[int] = []
         """Each helper process's peak resident memory (KiB), in the order they finished."""
-        self.rests: dict[str, datetime] = {}
-        """The sources still resting after a Retry-After one of them heard, with when each
-        rest ends (the latest), as they finished: each keeps its own, so a resting source is
-        sent at most one request a process."""
+        self._spawn = multiprocessing.get_context("spawn")
+        self._ends = SharedRestEnds(self._spawn)
+        self.rests = SourceRests(monotonic=monotonic or time.monotonic, ends=self._ends)
+        """The run's rests, shared with every helper: a Retry-After any process heard, the
+        run's own too once its context keeps these. ``monotonic`` (this process's view of
+        them) reads the machine's monotonic clock; a test gives one set later."""
         self._pool: ProcessPoolExecutor | None = None
         self._running: list[Future[_HelperResult]] = []
         self._stop: Event | None = None
 
     def start(self) -> None:
         """Start the helper processes; each drains until no message is left to take."""
-        import multiprocessing
-
-        spawn = multiprocessing.get_context("spawn")
+        spawn = self._spawn
         self._stop = spawn.Event()
         self._pool = ProcessPoolExecutor(
-            self.count, mp_context=spawn, initializer=_helper_init, initargs=(self._stop,)
+            self.count,
+            mp_context=spawn,
+            initializer=_helper_init,
+            initargs=(self._stop, self._ends),
         )
         self._running = [self._pool.submit(_help_drain, self.settings) for _ in range(self.count)]
 
@@ -261,13 +310,11 @@ class ProcessHelpers:
         try:
             for future in self._running:
                 try:
-                    counts, stats, peak, rests = future.result()
+                    counts, stats, peak = future.result()
                 except Exception as exc:  # re-raised below, once the others are done
                     failed = failed or exc
                     continue
                 report.add(ScrapeReport(**counts))
-                for name, until in rests.items():
-                    self.rests[name] = max(until, self.rests.get(name, until))
                 for name, st in stats.items():
                     self.stats[name] = merge_stats(self.stats.get(name), st)
                 self.peaks_kib.append(peak)
@@ -280,12 +327,15 @@ class ProcessHelpers:
         return report
 
 
-_HelperResult = tuple[dict[str, int], dict[str, SourceStats], int, dict[str, datetime]]
+_HelperResult = tuple[dict[str, int], dict[str, SourceStats], int]
 
 
 _STOPPING: list[Event | threading.Event] = []
 """In a helper process: the pool's stop event (set by ``ProcessHelpers.stop``) and its
 parent's end (:class:`_ParentWatch`); a drain does not begin once one is set."""
+
+_RUN_RESTS: list[RestEnds] = []
+"""In a helper process: the run's rest ends, shared with its other processes."""
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -294,14 +344,16 @@ _DRAINING = threading.Lock()
 """In a helper process: held while :func:`_help_drain` runs (its parent's death waits for it)."""
 
 
-def _helper_init(stop: Event) -> None:
+def _helper_init(stop: Event, rests: RestEnds) -> None:
     """In a new helper process: SIGINT and SIGTERM are ignored outside its work (the pool's
     own loop would die of them with a traceback); a thread turns ``stop`` into a SIGINT, and
-    another the parent's death into a SIGINT then an exit (:class:`_ParentWatch`)."""
+    another the parent's death into a SIGINT then an exit (:class:`_ParentWatch`); ``rests``
+    are the run's (:class:`SharedRestEnds`), kept for its drains."""
     import multiprocessing
     import os
 
     _STOPPING.append(stop)
+    _RUN_RESTS.append(rests)
     for signum in _SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
     main = threading.main_thread().ident
@@ -376,18 +428,22 @@ def _interruptible() -> Iterator[bool]:
 
 def _help_drain(settings: Settings) -> _HelperResult:
     """In a helper process: take messages until none is left to take (those in flight are the
-    other processes') or it is stopped; its counts, source stats and peak memory."""
-    from fuelpipe.homes import source_rests
+    other processes') or it is stopped; its counts, source stats and peak memory. The run's
+    rests are its own: it asks no resting source, and a Retry-After it hears rests the source
+    for the run's every process."""
+    import time
+
     from fuelpipe.stages.cycle import Owe, work_queue
     from fuelpipe.stages.scrape import ScrapeReport
 
     report, stats = ScrapeReport(), dict[str, SourceStats]()
-    resting: dict[str, datetime] = {}
     try:
         with _DRAINING, _interruptible() as stopped:
             if stopped:
-                return report.as_dict(), stats, peak_kib(), resting
-            rests = source_rests()  # as the main process: a Retry-After it hears is kept
+                return report.as_dict(), stats, peak_kib()
+            # the run's (none: a drain its pool did not start keeps its own)
+            run_rests = _RUN_RESTS[-1] if _RUN_RESTS else None
+            rests = SourceRests(monotonic=time.monotonic, ends=run_rests)
             app = build_context(settings, rests=rests)
             try:
                 # its own debt entry before each delete of a change, as the main process's
@@ -395,12 +451,11 @@ def _help_drain(settings: Settings) -> _HelperResult:
                 owe = Owe(app, False)
                 report = work_queue(app, batch_size=1, wait_in_flight=False, owe=owe)
                 stats = {n: st for n, s in app.sources.items() if (st := s.stats()) is not None}
-                resting = rests.resting(app.clock.now())
             finally:
                 app.close()
     except KeyboardInterrupt:  # work_queue gave back what it held
         pass
-    return report.as_dict(), stats, peak_kib(), resting
+    return report.as_dict(), stats, peak_kib()
 
 
 def merge_stats(ours: SourceStats | None, theirs: SourceStats) -> SourceStats:

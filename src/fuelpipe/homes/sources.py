@@ -11,6 +11,9 @@ import httpx
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.source import Source
 
+SOURCE_NAMES = ("bcb", "yahoo", "fred", "anp")
+"""The HTTP sources :func:`build_sources` builds, by name, in its order."""
+
 
 def build_sources(settings: Settings, names: Collection[str] | None = None) -> dict[str, Source]:
     """The HTTP sources (all four, or those ``names``) with their base URLs, timeouts, attempt

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import uuid
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -10,6 +11,7 @@ from decimal import Decimal
 from operator import attrgetter
 from types import MappingProxyType
 
+from fuelpipe.domain.instants import iso_utc
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
 
 BATCH_LIMIT = 25
@@ -204,6 +206,38 @@ class StatusSummary:
     """How many records give each reason, in the order of each reason's earliest date."""
 
 
+def new_run_id() -> str:
+    """A run-log entry's own id (:attr:`RunLog.run_id`): random, so no two runs share one."""
+    return uuid.uuid4().hex[:16]
+
+
+RUN_ID_MARK = "#"
+"""Between a run-log entry's start and its id where a store keeps both in one sort key
+(:func:`run_sort_key`)."""
+
+
+def run_sort_key(run: RunLog) -> str:
+    """A run-log entry's place among its stage's: its start (fixed-width UTC ISO, so the text
+    sorts as the instants do), then its id, so runs starting at the same instant (a fixed
+    clock: `--now`, a demo store's; `watch`'s drains within one tick) are each kept. An entry
+    of no id (written before entries had one) keeps its start alone, as it was kept."""
+    started = iso_utc(run.started_at)
+    return f"{started}{RUN_ID_MARK}{run.run_id}" if run.run_id else started
+
+
+RUN_START_WIDTH = len("2000-01-01T00:00:00.000000+00:00")
+"""The characters of a :func:`run_sort_key`'s start (``iso_utc`` is fixed-width)."""
+
+RUNS_THROUGH_MARK = "~"
+"""Appended to an instant's ISO text to bound :func:`run_sort_key`s started at or before it:
+``~`` sorts after :data:`RUN_ID_MARK` and every character of an id."""
+
+
+def run_id_of(sort_key: str) -> str:
+    """The id :func:`run_sort_key` put in ``sort_key`` ("" for none)."""
+    return sort_key.partition(RUN_ID_MARK)[2]
+
+
 @dataclass(frozen=True, slots=True)
 class RunLog:
     """What one stage did in one run, kept for the pipeline-health view."""
@@ -212,6 +246,11 @@ class RunLog:
     started_at: datetime
     finished_at: datetime
     counts: dict[str, int] = field(default_factory=dict)
+    run_id: str = field(default_factory=new_run_id, compare=False)
+    """The entry's own id: a new one each entry, so two runs of a stage that start at the same
+    instant are both kept (and each read back with its id); the same id (``replace`` of a
+    run read or written) rewrites that entry, as a cycle's scraper entry after each drain or
+    a settled revise. Not compared: two entries saying the same are equal."""
 
 
 class Store(abc.ABC):
@@ -528,11 +567,14 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def put_run(self, run: RunLog) -> None:
-        """Remember what a stage did (for the health view)."""
+        """Remember what a stage did (for the health view): an entry of its own for each
+        :attr:`RunLog.run_id` (the same id rewrites its entry), so runs of a stage that start
+        at the same instant are each kept."""
 
     @abc.abstractmethod
     def last_runs(self) -> list[RunLog]:
-        """The latest run of each stage."""
+        """The latest run of each stage: the latest start, of those the latest to finish
+        (runs alike in both: any one of them)."""
 
     @abc.abstractmethod
     def stage_runs(self, stage: str, through: datetime, limit: int) -> list[RunLog]:

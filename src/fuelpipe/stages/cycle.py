@@ -12,7 +12,7 @@ from typing import Protocol
 
 from fuelpipe.domain.catalog import Series
 from fuelpipe.ports.queue import Message
-from fuelpipe.ports.store import RunLog
+from fuelpipe.ports.store import RunLog, new_run_id
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import (
     UNMARKED,
@@ -382,22 +382,26 @@ def run_cycle(
     owed = unmarked(app.store)  # a cycle killed after storing, before its version
     forecasts: OutlookReport | None = None  # what the outlook refresh changed
     scraping: datetime | None = None  # when the cycle's first drain started
+    entry = new_run_id()  # the cycle's one scraper entry, rewritten after each drain
 
     def drained(shown: Progress | None = progress) -> None:
         nonlocal owed, scraping
-        scraping = scraping or app.clock.now()
+        started = scraping = scraping or app.clock.now()
+
+        def scraped() -> RunLog:
+            return RunLog("scraper", started, app.clock.now(), report.scrape.as_dict(), entry)
+
         part = ScrapeReport()  # filled as the drain goes: read when it raises too
-        # One run log entry for the cycle's drains, written again with the counts so far after
-        # each: on a fixed clock (--now, a demo store's) each drain's own entry had the same
-        # start and replaced the one before, losing what the earlier drains did.
+        # One run log entry for the cycle's drains (its id ``entry``), written again with the
+        # counts so far after each.
         try:
             drain(app, progress=shown, mark=False, helpers=helpers, log=False, report=part)
         except BaseException:
             report.scrape.add(part)
-            _log_anyway(app, RunLog("scraper", scraping, app.clock.now(), report.scrape.as_dict()))
+            _log_anyway(app, scraped())
             raise
         report.scrape.add(part)
-        app.store.put_run(RunLog("scraper", scraping, app.clock.now(), report.scrape.as_dict()))
+        app.store.put_run(scraped())
         # its entries in UNMARKED (and its helpers', an interrupted one's uncounted changes
         # too) stay until the version below is written
         owed = owed or scrape_changed(report.scrape) or unmarked(app.store)

@@ -7,9 +7,10 @@ means ten minutes: `watch` keeps the instant it may ask that source again
 (:class:`SourceRests`, which its home supplies: ``build_home(keeps_rests=True)``), sends it
 no request before then (the scraper skips the source's messages, the tick leaves its due
 series, retries and daily revise for later) and wakes for the first look after it. `run`
-keeps one the same way for the run (each ``--workers`` helper its own): the source's further
-messages are not fetched, their dates left PENDING and due when the rest ends, and the
-run's recheck claims none of its retries. The AWS home's scraper, retry recheck and
+keeps one the same way for the run (one for all its ``--workers`` processes, in memory they
+share: homes/embedded.py ``SharedRestEnds``): the source's further messages are not fetched,
+their dates left PENDING and due when the rest ends, and the run's recheck claims none of its
+retries. The AWS home's scraper, retry recheck and
 orchestrator Lambdas share theirs through the table (:class:`SharedRests`, homes/aws.py:
 ``share_rests``): a resting source's messages are given back hidden until the rest ends
 (stages/scrape.py: ``defer_if_resting``), by every scraper environment, its retries are not
@@ -33,6 +34,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.source import RateLimited, ServerError, SourceError
@@ -86,30 +88,67 @@ class Rests(ABC):
         yield
 
 
-class SourceRests(Rests):
-    """One process's rests: timed in ``monotonic`` seconds (real elapsed time)."""
+class RestEnds(Protocol):
+    """Where :class:`SourceRests` keeps each source's rest end, in ``monotonic`` seconds."""
 
-    def __init__(self, cap: timedelta = MAX_REST, *, monotonic: Callable[[], float]) -> None:
+    def extend(self, source: str, until: float) -> None:
+        """``source`` rests until ``until`` at least (a later end already kept stands)."""
+
+    def ends(self) -> dict[str, float]:
+        """Every source's kept end."""
+
+
+class OwnEnds(RestEnds):
+    """Rest ends in this process's memory alone."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+
+    def extend(self, source: str, until: float) -> None:
+        self._until[source] = max(until, self._until.get(source, until))
+
+    def ends(self) -> dict[str, float]:
+        return dict(self._until)
+
+
+class SourceRests(Rests):
+    """Rests on one machine: timed in ``monotonic`` seconds (real elapsed time), kept in
+    ``ends``: this process's memory unless given (`run --workers` gives one its scraper
+    processes share: homes/embedded.py ``SharedRestEnds``)."""
+
+    def __init__(
+        self,
+        cap: timedelta = MAX_REST,
+        *,
+        monotonic: Callable[[], float],
+        ends: RestEnds | None = None,
+    ) -> None:
         self.cap = cap
         self._monotonic = monotonic
-        self._until: dict[str, float] = {}
+        self._ends = ends if ends is not None else OwnEnds()
 
     def note(self, source: str, error: SourceError) -> None:
         seconds = _rest_seconds(error, self.cap)
         if seconds is None:
             return
-        until = self._monotonic() + seconds
-        self._until[source] = max(until, self._until.get(source, until))
+        self._ends.extend(source, self._monotonic() + seconds)
 
     def until(self, source: str, now: datetime) -> datetime | None:
-        until = self._until.get(source)
-        left = None if until is None else until - self._monotonic()
+        return self._left(self._ends.ends().get(source), now)
+
+    def resting(self, now: datetime) -> dict[str, datetime]:
+        return {
+            name: until
+            for name, end in self._ends.ends().items()
+            if (until := self._left(end, now)) is not None
+        }
+
+    def _left(self, end: float | None, now: datetime) -> datetime | None:
+        """The rest ending at ``end`` (monotonic) as an instant after ``now``; None when over."""
+        left = None if end is None else end - self._monotonic()
         if left is None or left <= 0:
             return None
         return now + timedelta(seconds=left)
-
-    def resting(self, now: datetime) -> dict[str, datetime]:
-        return {name: until for name in self._until if (until := self.until(name, now))}
 
 
 class SharedRests(Rests):
