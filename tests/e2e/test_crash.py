@@ -117,6 +117,24 @@ def test_twenty_four_seeded_crash_points(replay, reference, tmp_path, point, hit
     assert _crash_and_resume(replay, reference, tmp_path, point, hits), f"{point}:{hits} not hit"
 
 
+def test_a_rerun_takes_back_at_once_what_a_killed_run_held(replay, reference, tmp_path):
+    """kill -9 mid-drain holding a message: its process is gone, so the rerun takes that message
+    back at once (it waited out the visibility timeout, 450 s by default, saying "N message(s)
+    are held ... this run waits for them") and ends equal to an uninterrupted run."""
+    db = tmp_path / "killed.sqlite"
+    # the real timeout: a message the killed run kept would hold the rerun for minutes
+    env = {**_env(replay), "FUELPIPE_DB": str(db), "FUELPIPE_VISIBILITY_TIMEOUT_S": "300"}
+    failpoint = {"FUELPIPE_FAILPOINTS": "scrape.after_write:2"}  # kill -9 mid-way, storing
+    killed = fuelpipe(*RUN, env={**env, **failpoint}, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    with SqliteQueue(db.with_name("killed-queue.sqlite"), SystemClock(), timedelta(1)) as queue:
+        assert queue.held().count == 0  # the one it was storing is not held by anyone alive
+        assert queue.depth().visible >= 1
+    again = fuelpipe(*RUN, env=env)
+    assert "are held by another fuelpipe process" not in again.stderr
+    assert _dump(db) == reference
+
+
 @pytest.mark.parametrize(
     ("signame", "code", "said"),
     [("SIGINT", 130, "error: interrupted"), ("SIGTERM", 143, "error: stopped by SIGTERM")],
@@ -183,8 +201,9 @@ def test_a_run_with_workers_killed_leaves_no_process_behind(replay, tmp_path):
     equal to an uninterrupted run."""
     children: list[tuple[int, str]] = []
     try:
-        # the killed process's own message comes back after 10 s, for the rerun to take
-        with _busy_run_with_workers(replay, tmp_path, 2, visibility_s=10) as (
+        # the killed process's own message is taken back at once (its process is gone); the
+        # 300 s timeout would otherwise hold it past the rerun's start
+        with _busy_run_with_workers(replay, tmp_path, 2, visibility_s=300) as (
             proc,
             queue_file,
             rerun,
@@ -200,8 +219,10 @@ def test_a_run_with_workers_killed_leaves_no_process_behind(replay, tmp_path):
             os.kill(pid, signal.SIGKILL)
     assert left == [], f"processes of the killed run still alive: {left}"
     with SqliteQueue(queue_file, SystemClock(), timedelta(1)) as queue:
-        assert queue.held().count <= 1  # the killed process's own at most: the helper's is back
-    assert "Traceback" not in rerun().stderr
+        assert queue.held().count == 0  # the helper gave its own back; the killed one's is free
+    again = rerun()
+    assert "Traceback" not in again.stderr
+    assert "are held by another fuelpipe process" not in again.stderr
 
 
 @contextlib.contextmanager

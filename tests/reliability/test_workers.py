@@ -107,7 +107,8 @@ def test_a_helper_killed_mid_message_loses_nothing(
     replay: ReplayServer, alone: tuple, tmp_path: Path
 ) -> None:
     """A helper killed (SIGKILL) after its first write: the pool stops the others, their
-    messages come back after the visibility timeout, the run's own process stores them, and
+    messages come back (the killed one's at once: its process is gone; the others' given
+    back), the run's own process stores them, and
     the run then says a scraper process failed. The store equals a one-process run's."""
     settings = pipeline_settings(
         replay, tmp_path / "killed.sqlite", http_timeout_s=30, visibility_timeout_s=2

@@ -107,8 +107,10 @@ def test_a_rerun_after_a_crash_waits_for_the_held_message_and_asks_for_it_once_m
     replay: ReplayServer, tmp_path: Path
 ) -> None:
     """A run killed outright (kill -9) after fetching a message, before deleting it, gives
-    nothing back: the message comes back after the visibility timeout and the rerun asks for
-    it again (at-least-once), nothing more."""
+    nothing back: the message comes back after the visibility timeout (as on AWS; here its
+    holder is this live process: a killed one's the embedded queue takes back at once,
+    tests/reliability/test_queue_reclaim.py) and the rerun asks for it again (at-least-once),
+    nothing more."""
     once, reference = _single_run(replay, tmp_path / "once.sqlite")
 
     app = _app(replay, tmp_path / "x.sqlite", visibility_timeout_s=0.5)

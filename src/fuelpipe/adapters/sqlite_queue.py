@@ -1,4 +1,12 @@
-"""The embedded queue: SQS semantics (visibility timeout, receipts, max receives) on SQLite."""
+"""The embedded queue: SQS semantics (visibility timeout, receipts, max receives) on SQLite.
+
+One thing SQS cannot know and this queue can: whether the process that received a message is
+still alive. A received message records its holder (:mod:`fuelpipe.adapters.queue_holders`),
+and one whose holder process is gone (killed, crashed, ended without deleting it) is visible
+again at once rather than after its visibility timeout; taking it back counts as a receive, so
+max receives and the dead letters apply as before. A message deferred on purpose (``defer``)
+is hidden until its delay ends whoever held it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ from collections.abc import Collection, Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from fuelpipe.adapters.queue_holders import holder_gone, holders_folder, token_of_this_process
 from fuelpipe.adapters.sqlite_store import ProcessConnection, write_transaction
 from fuelpipe.domain.instants import iso_utc, parse_iso
 from fuelpipe.ports.clock import Clock
@@ -32,7 +41,8 @@ CREATE TABLE IF NOT EXISTS messages (
     receive_count INTEGER NOT NULL DEFAULT 0,
     visible_at TEXT NOT NULL,
     receipt TEXT,
-    sent_at TEXT NOT NULL
+    sent_at TEXT NOT NULL,
+    holder TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (visible_at);
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -43,6 +53,19 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     dead_at TEXT NOT NULL
 );
 """
+_HOLDER = "holder"
+"""The column naming the holder process of a received message (its token): added to a queue
+file made by an older fuelpipe; NULL: not received, given back, deferred, or received by an
+older fuelpipe (hidden until its timeout ends, as before)."""
+
+_HIDDEN = (
+    "SELECT holder, COUNT(*), MAX(visible_at) FROM messages WHERE visible_at > ? GROUP BY holder"
+)
+_HIDDEN_NO_HOLDER = (
+    "SELECT NULL, COUNT(*), MAX(visible_at) FROM messages WHERE visible_at > ? HAVING COUNT(*) > 0"
+)
+"""The hidden messages by holder (by none, in a file without the column: a read-only look at
+one an older fuelpipe made): each one's count and when the last is visible again."""
 
 
 class SqliteQueue(Queue):
@@ -68,7 +91,29 @@ class SqliteQueue(Queue):
         self.visibility_timeout = visibility_timeout
         self.max_receives = max_receives
         self._lock = threading.RLock()
+        self._holders = holders_folder(self.path)
         self._conn = ProcessConnection(self.path, _SCHEMA, read_only=read_only)
+        self._has_holder = False
+        if not read_only:
+            self._add_holder_column()
+
+    def _add_holder_column(self) -> None:
+        """A queue file made before holders were kept gets their column (in flight in it:
+        messages with no holder, hidden until their timeout ends)."""
+        conn = self._db()
+        if not self._holder_kept(conn):
+            with write_transaction(conn):
+                if not self._holder_kept(conn):
+                    conn.execute(f"ALTER TABLE messages ADD COLUMN {_HOLDER} TEXT")  # a constant
+        self._has_holder = True
+
+    def _holder_kept(self, conn: sqlite3.Connection) -> bool:
+        """Whether the queue file has the holder column (a read-only look at an older file
+        may not: no message of it has a holder then)."""
+        if not self._has_holder:
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(messages)")}
+            self._has_holder = _HOLDER in columns
+        return self._has_holder
 
     def _db(self) -> sqlite3.Connection:
         return self._conn.get()
@@ -112,6 +157,8 @@ class SqliteQueue(Queue):
 
         A message already received ``max_receives`` times goes to the dead letters instead.
         ``wait_s`` is not waited: one read sees every visible message (see the port).
+        Messages whose holder process is gone are visible (see the module's docstring); what
+        this receives is held by this process.
         """
         if max_messages < 1:
             raise ValueError("max_messages must be at least 1")
@@ -122,10 +169,17 @@ class SqliteQueue(Queue):
         hidden_until = iso_utc(now + self.visibility_timeout)
         got: list[Message] = []
         with self._lock:
+            mine = token_of_this_process(self._holders)
             conn = self._db()
             # BEGIN IMMEDIATE: the pick and the hide happen under the write lock, so two
             # receivers (threads or processes) can never get the same message.
             with write_transaction(conn):
+                for gone in self._gone_holders(conn, now_s, clean=True):
+                    conn.execute(
+                        "UPDATE messages SET visible_at = ?, receipt = NULL, holder = NULL "
+                        "WHERE holder = ? AND visible_at > ?",
+                        (now_s, gone, now_s),
+                    )
                 while len(got) < max_messages:
                     rows = conn.execute(
                         "SELECT id, body, receive_count FROM messages WHERE visible_at <= ? "
@@ -143,12 +197,40 @@ class SqliteQueue(Queue):
                         # The id in the receipt lets delete() find the row by primary key.
                         receipt = f"{message_id}.{uuid.uuid4().hex}"
                         conn.execute(
-                            "UPDATE messages SET receive_count = ?, receipt = ?, visible_at = ? "
-                            "WHERE id = ?",
-                            (count + 1, receipt, hidden_until, message_id),
+                            "UPDATE messages SET receive_count = ?, receipt = ?, visible_at = ?, "
+                            "holder = ? WHERE id = ?",
+                            (count + 1, receipt, hidden_until, mine, message_id),
                         )
                         got.append(Message(message_id, receipt, body, count + 1))
         return got
+
+    def _gone_holders(self, conn: sqlite3.Connection, now: str, *, clean: bool) -> list[str]:
+        """The holders of hidden messages whose processes are gone (``clean``: their files
+        are removed as they are found so)."""
+        return [
+            token
+            for token, _count, _until in self._hidden(conn, now)
+            if token is not None and holder_gone(self._holders, token, clean=clean)
+        ]
+
+    def _hidden(self, conn: sqlite3.Connection, now: str) -> list[tuple[str | None, int, str]]:
+        """The hidden messages by holder (None: deferred, or no holder kept): each holder's
+        count of them and when the last is visible again."""
+        sql = _HIDDEN if self._holder_kept(conn) else _HIDDEN_NO_HOLDER
+        return [(token, int(count), until) for token, count, until in conn.execute(sql, (now,))]
+
+    def _held_alive(self, conn: sqlite3.Connection, now: str) -> tuple[int, int, str | None]:
+        """The hidden messages, the count of those whose holder is gone (visible, as the next
+        receive takes them) and when the last of the others is visible again."""
+        hidden = gone = 0
+        until: str | None = None
+        for token, count, last in self._hidden(conn, now):
+            hidden += count
+            if token is not None and holder_gone(self._holders, token, clean=False):
+                gone += count
+            else:
+                until = max(until or last, last)
+        return hidden, gone, until
 
     def delete(self, receipts: Sequence[str]) -> None:
         """Delete messages whose receipt is still the latest; stale receipts do nothing."""
@@ -163,17 +245,22 @@ class SqliteQueue(Queue):
         if not rows:
             return
         self._write_many(
-            "UPDATE messages SET visible_at = ?, receipt = NULL WHERE id = ? AND receipt = ?", rows
+            "UPDATE messages SET visible_at = ?, receipt = NULL, holder = NULL "
+            "WHERE id = ? AND receipt = ?",
+            rows,
         )
 
     def defer(self, receipts: Sequence[str], delay: timedelta) -> None:
         """Hide messages until ``delay`` from now, if their receipt is still the latest (it
-        stays theirs: the holder may still delete them)."""
+        stays theirs: the holder may still delete them). Hidden on purpose, they no longer
+        come back sooner when their holder's process is gone."""
         until = iso_utc(self.clock.now() + max(delay, timedelta(0)))
         rows = [(until, r.partition(".")[0], r) for r in receipts]
         if not rows:
             return
-        self._write_many("UPDATE messages SET visible_at = ? WHERE id = ? AND receipt = ?", rows)
+        self._write_many(
+            "UPDATE messages SET visible_at = ?, holder = NULL WHERE id = ? AND receipt = ?", rows
+        )
 
     @staticmethod
     def _move_to_dead(
@@ -229,17 +316,17 @@ class SqliteQueue(Queue):
         return moved
 
     def depth(self) -> QueueDepth:
-        """Visible, in-flight (received, still hidden) and dead-lettered message counts."""
+        """Visible, in-flight (received, still hidden) and dead-lettered message counts; those
+        whose holder process is gone are visible."""
         now = iso_utc(self.clock.now())
         with self._lock:
             conn = self._db()
-            visible, in_flight = conn.execute(
-                "SELECT COALESCE(SUM(visible_at <= ?), 0), COALESCE(SUM(visible_at > ?), 0) "
-                "FROM messages",
-                (now, now),
+            (visible,) = conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE visible_at <= ?", (now,)
             ).fetchone()
+            hidden, gone, _until = self._held_alive(conn, now)
             (dead,) = conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()
-        return QueueDepth(visible=visible, in_flight=in_flight, dead=dead)
+        return QueueDepth(visible=visible + gone, in_flight=hidden - gone, dead=dead)
 
     def dead_letter_count(self) -> int:
         """The dead letters' count (one COUNT)."""
@@ -248,17 +335,12 @@ class SqliteQueue(Queue):
         return int(dead)
 
     def held(self) -> HeldMessages:
-        """Messages received and not deleted, and when the last one is visible again."""
+        """Messages received and not deleted, and when the last one is visible again: not
+        those whose holder process is gone (the next receive takes them)."""
         now = iso_utc(self.clock.now())
         with self._lock:
-            count, until = (
-                self._db()
-                .execute(
-                    "SELECT COUNT(*), MAX(visible_at) FROM messages WHERE visible_at > ?", (now,)
-                )
-                .fetchone()
-            )
-        return HeldMessages(count, parse_iso(until) if until else None)
+            hidden, gone, until = self._held_alive(self._db(), now)
+        return HeldMessages(hidden - gone, parse_iso(until) if until else None)
 
     def purge_dead_letters(self, *, ids: Collection[str] | None = None) -> int:
         """Delete every dead letter for good, or those whose id is in ``ids``, in one
