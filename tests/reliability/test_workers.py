@@ -5,6 +5,8 @@ ends equal to a one-process run's, every record once; the helpers' requests are 
 from __future__ import annotations
 
 import json
+import re
+import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -16,10 +18,18 @@ from devtools.chaos.harness import START, export_rows, pipeline_settings
 from tests.e2e.conftest import fuelpipe
 
 from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.sources._http import BREAKER_THRESHOLD, HttpSource
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.homes.embedded import ProcessHelpers, build_context, merge_stats
+from fuelpipe.homes.settings import Settings
 from fuelpipe.homes.sources import SOURCE_NAMES, build_sources
-from fuelpipe.ports.source import FetchRequest, FetchResult, RateLimited, Source
+from fuelpipe.ports.source import (
+    FetchRequest,
+    FetchResult,
+    RateLimited,
+    Source,
+    SourceUnreachable,
+)
 from fuelpipe.replay import FaultPlan, ReplayServer
 from fuelpipe.stages.cycle import run_cycle
 from fuelpipe.stages.orchestrate import orchestrate
@@ -279,3 +289,71 @@ def test_a_rest_a_helper_heard_is_the_run_s_and_told_only_while_it_lasts(tmp_pat
         finally:
             app.close()
     assert done.rest_held > 0
+
+
+def _refusing_bcb(tmp_path: Path, bound: socket.socket) -> Settings:
+    """Settings whose bcb is ``bound`` (bound here, never listening: every connection is
+    refused). Two attempts a request, no backoff."""
+    bound.bind(("127.0.0.1", 0))
+    return Settings(
+        db=tmp_path / "refused.sqlite",
+        source_bcb_url=f"http://127.0.0.1:{bound.getsockname()[1]}",
+        http_attempts=2,
+        http_backoff_s=0,
+    )
+
+
+def test_a_breaker_the_run_opened_holds_its_helpers_too(tmp_path: Path) -> None:
+    """The run's own process (its sources sharing the helpers' breakers, as `run --workers`
+    makes them) could not connect to bcb 3 times: the helper processes it starts next send
+    bcb nothing, each of their requests refused in the words the run's process heard. Before,
+    each helper's breaker started closed and counted its own: the three messages' requests
+    were sent."""
+    with socket.socket() as bound:
+        settings = _refusing_bcb(tmp_path, bound)
+        helpers = ProcessHelpers(settings, 2, PTAX_NOW)
+        app = build_context(settings, clock=PTAX_NOW, rests=helpers.rests)
+        try:
+            helpers.share_breakers(app.sources)
+            sent = orchestrate(app, series=PTAX, since=PTAX_SINCE)
+            bcb = app.sources["bcb"]
+            assert isinstance(bcb, HttpSource)
+            for _ in range(BREAKER_THRESHOLD):
+                with pytest.raises(SourceUnreachable, match="connection refused"):
+                    bcb.get(f"{bcb.base_url}/anything")
+            helpers.start()  # they alone drain the three messages
+            helpers.finish()
+        finally:
+            app.close()
+    theirs = helpers.stats["bcb"]
+    assert theirs.requests == 0
+    assert theirs.not_sent == sent.messages_sent == 3
+    assert theirs.refusal is not None
+    assert theirs.refusal.startswith(
+        "the last 3 requests could not connect (connection refused); trying again after"
+    )
+
+
+def test_helpers_share_their_sources_breaker(tmp_path: Path) -> None:
+    """Two helper processes alone drain twenty years of PTAX (11 messages) from a bcb that
+    refuses every connection: their breakers open together, after 3 requests of 2 attempts
+    (4 when the other had one under way as it opened, and one half-open attempt should the
+    drain outlast the 30 s cool-off), the rest refused unsent. Before, each helper's breaker
+    opened on its own 3: 6 requests, 12 attempts."""
+    with socket.socket() as bound:
+        settings = _refusing_bcb(tmp_path, bound)
+        helpers = ProcessHelpers(settings, 2, PTAX_NOW)
+        app = build_context(settings, clock=PTAX_NOW, rests=helpers.rests)
+        try:
+            sent = orchestrate(app, series=PTAX, since=date(2005, 1, 1))
+            assert sent.messages_sent > 2 * BREAKER_THRESHOLD  # enough for both to open theirs
+            helpers.start()
+            helpers.finish()
+        finally:
+            app.close()
+    bcb = helpers.stats["bcb"]
+    assert bcb.requests == bcb.failures
+    assert 2 * BREAKER_THRESHOLD <= bcb.requests <= 2 * (BREAKER_THRESHOLD + 1) + 1
+    assert bcb.not_sent >= sent.messages_sent - BREAKER_THRESHOLD - 1
+    assert bcb.refusal is not None
+    assert re.match(r"the last [34] requests could not connect \(connection refused\)", bcb.refusal)

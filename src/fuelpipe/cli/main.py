@@ -888,6 +888,8 @@ def run(
             # one rest a source for the run's processes: a Retry-After one hears rests it
             # for all, as for one process, and the end below is read of everyone's
             context.rests = helpers.rests
+            # and one breaker a source: an unreachable one costs the run one process's requests
+            helpers.share_breakers(context.sources)
         say_held(context)
         try:
             with display.bar(console, disable=as_json) as progress:

@@ -6,7 +6,7 @@ import signal
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
 
     from fuelpipe.adapters.process_lock import ProcessLock
+    from fuelpipe.adapters.sources._http import BreakerState
     from fuelpipe.stages.scrape import ScrapeReport
 
 
@@ -223,6 +224,85 @@ class SharedRestEnds(RestEnds):
         return {**self._own.ends(), **kept}
 
 
+class SharedBreakers:
+    """The sources' circuit breakers' state (adapters/sources/_http.py ``Breaker``) shared by
+    a `run --workers`'s processes, one per source (:data:`~fuelpipe.homes.sources.SOURCE_NAMES`)
+    in shared memory: the requests in a row that could not connect, in any of them, open the
+    breaker for all, as in one process, so an unreachable source costs the run one process's
+    threshold of requests (plus those already under way elsewhere when it opened), and the
+    half-open request is one for the run. Its times are ``time.monotonic`` seconds, one
+    clock for the machine's processes (:class:`SharedRestEnds`). Made before the processes
+    start and handed to each as it starts (``spawn``)."""
+
+    WORDS_BYTES = 240
+    """Room for the words of the last request that could not connect (UTF-8, cut to fit)."""
+    FIELDS = 3
+    """Numbers per source: requests in a row, open until (-1: closed), waits (0 or 1)."""
+
+    def __init__(self, spawn: SpawnContext) -> None:
+        from fuelpipe.homes.sources import SOURCE_NAMES
+
+        self.names = SOURCE_NAMES
+        self.numbers: SynchronizedArray[float] = spawn.Array("d", self.FIELDS * len(self.names))
+        self.numbers[1 :: self.FIELDS] = [-1.0] * len(self.names)
+        self.words = spawn.Array("c", self.WORDS_BYTES * len(self.names), lock=False)
+        """The words, under ``numbers``' lock."""
+
+    def states(self) -> dict[str, BreakerState]:
+        """Each source's state, by name, for its breaker to keep."""
+        return {name: _SharedBreakerState(self, i) for i, name in enumerate(self.names)}
+
+
+class _SharedBreakerState:
+    """One source's breaker state (a ``BreakerState``) in :class:`SharedBreakers`."""
+
+    def __init__(self, shared: SharedBreakers, index: int) -> None:
+        self._numbers, self._words = shared.numbers, shared.words
+        self._at = shared.FIELDS * index
+        size = shared.WORDS_BYTES
+        self._text = slice(size * index, size * (index + 1))
+
+    def held(self) -> AbstractContextManager[object]:
+        return self._numbers.get_lock()  # reentrant: a read inside a held step holds it again
+
+    @property
+    def in_a_row(self) -> int:
+        return int(self._numbers[self._at])
+
+    @in_a_row.setter
+    def in_a_row(self, value: int) -> None:
+        self._numbers[self._at] = value
+
+    @property
+    def open_until(self) -> float | None:
+        until = self._numbers[self._at + 1]
+        return None if until < 0 else until
+
+    @open_until.setter
+    def open_until(self, value: float | None) -> None:
+        self._numbers[self._at + 1] = -1.0 if value is None else value
+
+    @property
+    def waits(self) -> bool:
+        return bool(self._numbers[self._at + 2])
+
+    @waits.setter
+    def waits(self, value: bool) -> None:
+        self._numbers[self._at + 2] = float(value)
+
+    @property
+    def words(self) -> str:
+        with self.held():
+            kept = bytes(self._words[self._text])
+        return kept.rstrip(b"\0").decode(errors="ignore")
+
+    @words.setter
+    def words(self, value: str) -> None:
+        size = self._text.stop - self._text.start
+        with self.held():
+            self._words[self._text] = value.encode()[:size].ljust(size, b"\0")
+
+
 class ProcessHelpers:
     """``count`` scraper processes beside this one while a cycle drains the queue.
 
@@ -269,6 +349,9 @@ class ProcessHelpers:
         """The run's rests, shared with every helper: a Retry-After any process heard, the
         run's own too once its context keeps these. ``monotonic`` (this process's view of
         them) reads the machine's monotonic clock; a test gives one set later."""
+        self.breakers = SharedBreakers(self._spawn)
+        """The run's breakers' state, shared with every helper's sources, and the run's own
+        once :meth:`share_breakers` gave it to them."""
         self._pool: ProcessPoolExecutor | None = None
         self._running: list[Future[_HelperResult]] = []
         self._stop: Event | None = None
@@ -281,9 +364,20 @@ class ProcessHelpers:
             self.count,
             mp_context=spawn,
             initializer=_helper_init,
-            initargs=(self._stop, self._ends),
+            initargs=(self._stop, self._ends, self.breakers),
         )
         self._running = [self._pool.submit(_help_drain, self.settings) for _ in range(self.count)]
+
+    def share_breakers(self, sources: Mapping[str, Source]) -> None:
+        """The run's own ``sources`` (the HTTP ones) keep the helpers' breakers' state: a
+        source that could not be reached in one process is not asked by the others, one
+        half-open request for all."""
+        from fuelpipe.adapters.sources._http import HttpSource
+
+        states = self.breakers.states()
+        for name, source in sources.items():
+            if isinstance(source, HttpSource) and name in states:
+                source.share_breaker(states[name])
 
     def stop(self) -> None:
         """Interrupt the helpers and wait for them: each gives back the messages it holds
@@ -337,6 +431,9 @@ parent's end (:class:`_ParentWatch`); a drain does not begin once one is set."""
 _RUN_RESTS: list[RestEnds] = []
 """In a helper process: the run's rest ends, shared with its other processes."""
 
+_RUN_BREAKERS: list[SharedBreakers] = []
+"""In a helper process: the run's breakers' state, shared with its other processes."""
+
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -344,16 +441,19 @@ _DRAINING = threading.Lock()
 """In a helper process: held while :func:`_help_drain` runs (its parent's death waits for it)."""
 
 
-def _helper_init(stop: Event, rests: RestEnds) -> None:
+def _helper_init(stop: Event, rests: RestEnds, breakers: SharedBreakers | None = None) -> None:
     """In a new helper process: SIGINT and SIGTERM are ignored outside its work (the pool's
     own loop would die of them with a traceback); a thread turns ``stop`` into a SIGINT, and
     another the parent's death into a SIGINT then an exit (:class:`_ParentWatch`); ``rests``
-    are the run's (:class:`SharedRestEnds`), kept for its drains."""
+    are the run's (:class:`SharedRestEnds`), kept for its drains, and so are ``breakers``
+    (:class:`SharedBreakers`)."""
     import multiprocessing
     import os
 
     _STOPPING.append(stop)
     _RUN_RESTS.append(rests)
+    if breakers is not None:
+        _RUN_BREAKERS.append(breakers)
     for signum in _SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
     main = threading.main_thread().ident
@@ -430,7 +530,7 @@ def _help_drain(settings: Settings) -> _HelperResult:
     """In a helper process: take messages until none is left to take (those in flight are the
     other processes') or it is stopped; its counts, source stats and peak memory. The run's
     rests are its own: it asks no resting source, and a Retry-After it hears rests the source
-    for the run's every process."""
+    for the run's every process; so are its sources' breakers (:class:`SharedBreakers`)."""
     import time
 
     from fuelpipe.stages.cycle import Owe, work_queue
@@ -444,7 +544,9 @@ def _help_drain(settings: Settings) -> _HelperResult:
             # the run's (none: a drain its pool did not start keeps its own)
             run_rests = _RUN_RESTS[-1] if _RUN_RESTS else None
             rests = SourceRests(monotonic=time.monotonic, ends=run_rests)
-            app = build_context(settings, rests=rests)
+            breakers = _RUN_BREAKERS[-1].states() if _RUN_BREAKERS else None
+            sources = build_sources(settings, breakers=breakers)
+            app = build_context(settings, rests=rests, sources=sources)
             try:
                 # its own debt entry before each delete of a change, as the main process's
                 # drain; that drain's version, written once every helper finished, pays it

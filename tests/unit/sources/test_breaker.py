@@ -334,3 +334,60 @@ def test_the_short_first_cool_off_is_waited_once_until_the_breaker_closes(
     request(None)  # the first opening again: waited out, sent, closed
     assert fake_clock.sleeps == [5, 5]
     assert (breaker.not_sent, breaker.waited_s) == (1, 10)
+
+
+def test_breakers_sharing_a_state_open_together_and_try_one_request_for_all(
+    fake_clock: FakeClock,
+) -> None:
+    """Two breakers on one shared state (`run --workers`'s processes: homes/embedded.py
+    ``SharedBreakers``, real shared memory): the requests in a row that could not connect in
+    either open it for both, in the words of the last; after the cool-off the first request
+    is the half-open one and, while it is under way, the other's is refused, so the run
+    tries one; a failed one opens both again, one that reached the server closes both."""
+    import multiprocessing
+
+    from fuelpipe.homes.embedded import SharedBreakers
+
+    shared = SharedBreakers(multiprocessing.get_context("spawn")).states()["bcb"]
+    one, other = (
+        Breaker(threshold=3, cool_off_s=30, monotonic=fake_clock.monotonic, state=shared)
+        for _ in range(2)
+    )
+    down = SourceUnreachable("bcb: refused")
+
+    def request(
+        breaker: Breaker, error: SourceError | None, inside: Callable[[], None] | None = None
+    ) -> None:
+        with breaker.guard("bcb", lambda e: "connection refused" if e is down else None):
+            if inside is not None:
+                inside()
+            if error is not None:
+                raise error
+
+    for breaker in (one, other, one):
+        with pytest.raises(SourceUnreachable, match="bcb: refused"):
+            request(breaker, down)
+    words = "the last 3 requests could not connect (connection refused); trying again after 30 s"
+    with pytest.raises(SourceUnreachable, match="not asked"):
+        request(other, None)
+    assert (other.not_sent, other.last_refusal, one.not_sent) == (1, words, 0)
+
+    def refused_meanwhile() -> None:
+        assert one.probing
+        with pytest.raises(SourceUnreachable, match="not asked"):
+            request(other, None)  # one request for all: the other's is refused
+
+    fake_clock.now += 30
+    with pytest.raises(SourceUnreachable, match="bcb: refused"):
+        request(one, down, refused_meanwhile)  # the half-open one, which fails
+    assert other.not_sent == 2
+    with pytest.raises(SourceUnreachable, match="the last 4 requests"):
+        request(other, None)  # open again for both
+
+    def refused_none() -> None:
+        assert other.probing and one.refusal() is not None  # taken: none other is sent
+
+    fake_clock.now += 30
+    request(other, None, refused_none)  # the half-open one reaches the server
+    request(one, None)  # closed for both
+    assert (one.not_sent, other.not_sent) == (0, 3)

@@ -18,10 +18,10 @@ import weakref
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, Protocol, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -512,13 +512,47 @@ BREAKER_PROBE_WAIT_S = 0.0
 """By default a breaker that opens refuses at once for its whole cool-off (``Breaker``)."""
 
 
+class BreakerState(Protocol):
+    """What a :class:`Breaker` knows of its source: the requests in a row that could not
+    connect, the words of the last, until when it is open (``None``: closed) and whether a
+    request waits out that short first cool-off (``probe_wait_s``). A breaker keeps its own
+    (:class:`OwnBreakerState`); `run --workers` gives its processes' breakers one per source
+    they share (homes/embedded.py ``SharedBreakers``), so an unreachable source costs the run
+    what it costs one process. ``held`` makes the reads and writes inside it one step for
+    every breaker sharing the state (it may be held again inside)."""
+
+    in_a_row: int
+    words: str
+    open_until: float | None
+    waits: bool
+
+    def held(self) -> AbstractContextManager[object]:
+        """Reads and writes inside are one step."""
+        ...
+
+
+class OwnBreakerState:
+    """A :class:`BreakerState` in this process's memory, for one breaker."""
+
+    def __init__(self) -> None:
+        self.in_a_row = 0
+        self.words = ""
+        self.open_until: float | None = None
+        self.waits = False
+
+    def held(self) -> AbstractContextManager[object]:
+        return nullcontext()  # one breaker, one thread: nothing to hold
+
+
 class Breaker:
     """A circuit breaker for one source's requests: after ``threshold`` requests in a row
     could not connect (each after its own retries: a DNS lookup failed, a connection refused
     or timed out), requests are not sent for ``cool_off_s``; then one is tried (half-open),
     and its outcome closes or opens the breaker again (a client gives that one, ``probing``,
     no retry once an attempt cannot connect: it opens again at once, not after the retries'
-    backoff).
+    backoff). The half-open request takes the cool-off again as it starts, so a breaker
+    sharing its ``state`` with others (`run --workers`'s processes) sends one for them all:
+    theirs are refused while it is under way.
     Any request that reached the server (an answer, an HTTP error) closes it. Our own: no
     circuit-breaker library is installed or a dependency (the scraper's zip stays small), and
     this is all the sources need.
@@ -529,7 +563,10 @@ class Breaker:
     one request (ANP's) is tried once more within the run, so an outage of a few seconds
     does not leave its other requests unasked. When that one cannot connect either the
     breaker opens for ``cool_off_s`` and refuses as usual; when it reaches the server it
-    closes."""
+    closes.
+
+    ``state``: what it knows of the source (:class:`BreakerState`), its own unless given;
+    ``not_sent``, ``last_refusal`` and ``waited_s`` are always this breaker's."""
 
     def __init__(
         self,
@@ -539,6 +576,7 @@ class Breaker:
         *,
         probe_wait_s: float = BREAKER_PROBE_WAIT_S,
         sleep: Callable[[float], None] = time.sleep,
+        state: BreakerState | None = None,
     ) -> None:
         if threshold < 1 or cool_off_s < 0 or probe_wait_s < 0:
             raise ValueError("a breaker's threshold must be positive, its cool-off not negative")
@@ -546,13 +584,9 @@ class Breaker:
         self.probe_wait_s = probe_wait_s
         self._monotonic = monotonic
         self._sleep = sleep
-        self._waits = False
-        """The breaker is open for its short first cool-off: a request waits it out."""
+        self.state: BreakerState = state if state is not None else OwnBreakerState()
         self.waited_s = 0.0
         """Seconds requests waited for the half-open one (``probe_wait_s``)."""
-        self._in_a_row = 0
-        self._words = ""
-        self._open_until: float | None = None
         self.not_sent = 0
         """Requests ``guard`` refused unsent: not requests made, not failures (a source's
         counts stay those of what was sent)."""
@@ -563,30 +597,50 @@ class Breaker:
 
     def half_open(self) -> bool:
         """The cool-off is over and the next request is the one tried."""
-        return self._open_until is not None and self._open_until <= self._monotonic()
+        until = self.state.open_until
+        return until is not None and until <= self._monotonic()
 
     def refusal(self) -> str | None:
         """Why a request must not be sent now (the breaker is open), or None: send it."""
-        if self._open_until is None:
-            return None
-        left = self._open_until - self._monotonic()
-        if left <= 0:
-            return None  # half-open: this request is the one tried
-        last = "the last request" if self._in_a_row == 1 else f"the last {self._in_a_row} requests"
-        return f"{last} could not connect ({self._words}); trying again after {math.ceil(left)} s"
+        with self.state.held():
+            state = self.state
+            if state.open_until is None:
+                return None
+            left = state.open_until - self._monotonic()
+            if left <= 0:
+                return None  # half-open: this request is the one tried
+            in_a_row, words = state.in_a_row, state.words
+        last = "the last request" if in_a_row == 1 else f"the last {in_a_row} requests"
+        return f"{last} could not connect ({words}); trying again after {math.ceil(left)} s"
 
     def record(self, could_not_connect: str | None) -> None:
         """A request's outcome: None when it reached the server, else why it could not."""
-        if could_not_connect is None:
-            self._in_a_row, self._open_until, self._waits = 0, None, False
-            return
-        self._in_a_row += 1
-        self._words = could_not_connect
-        if self._in_a_row >= self.threshold:
-            # opened from closed: the short first cool-off, waited out (``probe_wait_s``)
-            self._waits = self._open_until is None and self.probe_wait_s > 0
-            wait = self.probe_wait_s if self._waits else self.cool_off_s
-            self._open_until = self._monotonic() + wait
+        state = self.state
+        with state.held():
+            if could_not_connect is None:
+                state.in_a_row, state.open_until, state.waits = 0, None, False
+                return
+            state.in_a_row += 1
+            state.words = could_not_connect
+            if state.in_a_row >= self.threshold:
+                # opened from closed: the short first cool-off, waited out (``probe_wait_s``)
+                state.waits = state.open_until is None and self.probe_wait_s > 0
+                wait = self.probe_wait_s if state.waits else self.cool_off_s
+                state.open_until = self._monotonic() + wait
+
+    def _take(self, source: str) -> None:
+        """Let this request go, or refuse it (SourceUnreachable); the half-open one takes the
+        cool-off again as it starts, so no other breaker of its state sends meanwhile."""
+        state = self.state
+        with state.held():
+            if (why := self.refusal()) is not None:
+                self.not_sent += 1
+                self.last_refusal = why
+                raise SourceUnreachable(f"{source}: not asked: {why}")
+            self.probing = self.half_open()
+            if self.probing:
+                state.open_until = self._monotonic() + self.cool_off_s
+                state.waits = False
 
     @contextmanager
     def guard(
@@ -597,18 +651,15 @@ class Breaker:
         the block runs ``probing`` says whether it is the half-open request; its outcome is
         recorded, ``unconnected`` giving the words of a SourceError that could not connect
         (None: it reached the server). In the short first cool-off (``probe_wait_s``) the
-        block waits for its end instead, and is the half-open request. Here, not in each
+        block waits for its end instead, and is the half-open request (or, when another
+        breaker of its state took that one meanwhile, refused). Here, not in each
         client: HttpSource and StationFiles refuse, count and word the same way."""
-        if self._waits and self._open_until is not None:
-            left = self._open_until - self._monotonic()
-            if left > 0:
-                self.waited_s += left
-                self._sleep(left)
-        if (why := self.refusal()) is not None:
-            self.not_sent += 1
-            self.last_refusal = why
-            raise SourceUnreachable(f"{source}: not asked: {why}")
-        self.probing = self.half_open()
+        with self.state.held():
+            until = self.state.open_until if self.state.waits else None
+        if until is not None and (left := until - self._monotonic()) > 0:
+            self.waited_s += left
+            self._sleep(left)
+        self._take(source)
         try:
             yield
         except SourceError as exc:
@@ -714,6 +765,7 @@ class HttpSource(Source):
         max_body_bytes: int | None = None,
         breaker_threshold: int | None = None,
         breaker_cool_off_s: float = BREAKER_COOL_OFF_S,
+        breaker_state: BreakerState | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -752,6 +804,7 @@ class HttpSource(Source):
             monotonic,
             probe_wait_s=self.breaker_probe_wait_s,
             sleep=sleep,
+            state=breaker_state,
         )
         self.requests_made = 0
         """HTTP requests sent, retries included."""
@@ -776,6 +829,11 @@ class HttpSource(Source):
         for name in _COUNTED_METHODS:
             if name in cls.__dict__:
                 setattr(cls, name, _counting_bad_payloads(cls.__dict__[name]))
+
+    def share_breaker(self, state: BreakerState) -> None:
+        """From now on the breaker knows the source through ``state``, which other breakers
+        share (`run --workers`'s processes: homes/embedded.py ``SharedBreakers``)."""
+        self._breaker.state = state
 
     @property
     def not_sent(self) -> int:
