@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, Page
 from tests.browser.conftest import error_free_page
+from tests.support.sqlite_copy import sqlite_copy
 
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
@@ -40,10 +42,9 @@ GAS_FRESH_IS = """(text) => document.querySelector('.card[data-key="FUEL#GASOLIN
 
 
 @pytest.fixture(scope="module")
-def live_store(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[SqliteStore, str, ManualClock]]:
-    """Real snapshot data (through the replay and the pipeline) behind a served dashboard."""
+def live_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real snapshot data (through the replay and the pipeline), stored once for the module;
+    no test serves this file: each serves a copy of its own (``live_store``)."""
     db = tmp_path_factory.mktemp("live") / "live.sqlite"
     catalog = Catalog(replace(DEFAULT_CATALOG[k], default_start=date(2022, 1, 2)) for k in KEYS)
     with ReplayServer(quiet=True) as replay:
@@ -55,11 +56,20 @@ def live_store(
             run_cycle(app)
         finally:
             app.close()
-    store = SqliteStore(db)
+    return db
+
+
+@pytest.fixture
+def live_store(live_db: Path, tmp_path: Path) -> Iterator[tuple[SqliteStore, str, ManualClock]]:
+    """The module's data in a store of this test's own, behind a dashboard (and a clock) of its
+    own: what a test lands, logs or reads is seen by no other, so any order passes."""
+    store = SqliteStore(sqlite_copy(live_db, tmp_path / "live.sqlite"))
     clock = ManualClock(NOW)
-    with serving(create_app(store, DEFAULT_CATALOG, clock=clock, cache_ttl_s=30)) as url:
-        yield store, url, clock
-    store.close()
+    try:
+        with serving(create_app(store, DEFAULT_CATALOG, clock=clock, cache_ttl_s=30)) as url:
+            yield store, url, clock
+    finally:
+        store.close()
 
 
 @pytest.fixture
@@ -104,13 +114,9 @@ def test_a_value_landing_in_the_store_updates_the_open_page(live_store, page: Pa
     page.wait_for_function(GAS_FRESH_IS, arg="published 5/13/22, 6:00 PM (São Paulo time)")
     # Once the clock passes it, a 304 (nothing else landed) turns it into an age.
     version = page.locator("#live-status").get_attribute("data-version")
-    start = clock.now()
-    try:
-        clock.set(datetime(2022, 5, 14, 23, 59, tzinfo=SP))
-        page.wait_for_function(GAS_FRESH_IS, arg="published yesterday")
-        assert page.locator("#live-status").get_attribute("data-version") == version
-    finally:
-        clock.set(start)
+    clock.set(datetime(2022, 5, 14, 23, 59, tzinfo=SP))  # this test's own clock
+    page.wait_for_function(GAS_FRESH_IS, arg="published yesterday")
+    assert page.locator("#live-status").get_attribute("data-version") == version
 
 
 def test_a_run_that_stored_nothing_redraws_only_the_health_view(live_store, page: Page) -> None:
@@ -124,8 +130,7 @@ def test_a_run_that_stored_nothing_redraws_only_the_health_view(live_store, page
     def run_logged() -> None:
         version = status.get_attribute("data-version")
         newest = max(r.finished_at for r in store.last_runs())
-        # a run logged after every other, shown at the same minute (the module's other tests
-        # read the runs' times)
+        # a run logged after every other, at the same minute
         at = newest + timedelta(microseconds=1)
         store.put_run(RunLog("retry_recheck", at, at))
         page.wait_for_function(
@@ -206,9 +211,8 @@ def test_freshness_cards_write_long_delays_in_hours_or_days(live_store, page: Pa
 
     store, url, _ = live_store
     # The fixture's one run is every series' first (history: no freshness sample), so a week
-    # lands, stored at this machine's time, years after it was out: the synthetic week
-    # test_a_value_landing_in_the_store_updates_the_open_page stores, the same record (run
-    # alone, this test relied on that one having run first).
+    # lands in this test's own store, stored at this machine's time, years after it was out
+    # (the synthetic week test_a_value_landing_in_the_store_updates_the_open_page lands in its).
     day = date(2022, 5, 8)
     attrs = freshness_attrs(DEFAULT_CATALOG[GAS], day)
     store.put_records([Record(GAS, day, Decimal("7.301"), Status.OK, attrs=attrs)])
@@ -238,7 +242,6 @@ def test_a_quiet_poll_moves_the_checked_time_and_the_ages_on_in_sao_paulo_time(
     problems: list[str] = []
     page = context.new_page()
     page.on("pageerror", lambda exc: problems.append(str(exc)))
-    start = clock.now()
     try:
         page.goto(f"{url}/?view=overview")
         page.wait_for_selector(f'.card[data-key="{GAS}"] .card-fresh')
@@ -249,7 +252,7 @@ def test_a_quiet_poll_moves_the_checked_time_and_the_ages_on_in_sao_paulo_time(
             checked
         )
         version = status.get_attribute("data-version")
-        # ethanol's week of May 1, published on May 6: the test above lands a later gasoline one
+        # ethanol's week of May 1, published on May 6 (the newest week stored)
         fresh = page.locator(f'.card[data-key="{ETHANOL}"] .card-fresh')
         assert fresh.inner_text() == "published yesterday"
         clock.advance(timedelta(hours=24))
@@ -262,7 +265,6 @@ def test_a_quiet_poll_moves_the_checked_time_and_the_ages_on_in_sao_paulo_time(
         assert status.get_attribute("data-version") == version  # nothing landed: 304s
         assert fresh.inner_text() == "published 2 days ago"
     finally:
-        clock.set(start)
         context.close()
     assert problems == []
 

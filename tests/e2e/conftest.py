@@ -6,7 +6,6 @@ import json
 import os
 import pty
 import re
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from tests.e2e.read_only import ReadOnly, cleanup, read_only_here
+from tests.support.sqlite_copy import sqlite_copy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,9 +96,7 @@ def demo_store(tmp_path_factory):
 def store_copy(demo_store, tmp_path) -> dict[str, str]:
     """A copy of the demo store (other tests share it) and the environment naming it."""
     env, _, _ = demo_store
-    db = tmp_path / "copy.sqlite"
-    with sqlite3.connect(env["FUELPIPE_DB"]) as src, sqlite3.connect(db) as dst:
-        src.backup(dst)
+    db = sqlite_copy(Path(env["FUELPIPE_DB"]), tmp_path / "copy.sqlite")
     return {"FUELPIPE_DB": str(db)}
 
 

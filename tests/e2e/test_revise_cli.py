@@ -23,10 +23,7 @@ WINDOW_START = "2022-04-04"  # PETR4's 35-day revise window on 2022-05-08: 04-04
 
 
 def test_revise_stores_the_revision_shows_it_in_export_and_status(demo_store, tmp_path):
-    env, _, _ = demo_store
-    db = tmp_path / "copy.sqlite"  # a copy: the demo store is shared by other tests
-    with sqlite3.connect(env["FUELPIPE_DB"]) as src, sqlite3.connect(db) as dst:
-        src.backup(dst)
+    db = Path(store_copy(demo_store, tmp_path)["FUELPIPE_DB"])  # other tests share the demo's
     before = json.loads(
         fuelpipe("export", "COMMODITY#BRENT", "-f", "json", env={"FUELPIPE_DB": str(db)}).stdout
     )
@@ -147,10 +144,7 @@ def test_a_split_rereads_the_whole_history_and_export_shows_each_old_close(demo_
 def test_revise_draws_its_progress_as_run_does(demo_store, tmp_path):
     """`revise` re-reads every fetch unit from the real sources and sat silent meanwhile: it
     draws the same bar as `run` (its final state when the output is not a terminal)."""
-    env, _, _ = demo_store
-    db = tmp_path / "copy.sqlite"
-    with sqlite3.connect(env["FUELPIPE_DB"]) as src, sqlite3.connect(db) as dst:
-        src.backup(dst)
+    db = Path(store_copy(demo_store, tmp_path)["FUELPIPE_DB"])
     with ReplayServer(quiet=True) as replay:
         run_env = {"FUELPIPE_DB": str(db), **replay.env()}
         done = fuelpipe("--now", "2022-05-08T10:00", "revise", "-s", "CURRENCY#", env=run_env)
