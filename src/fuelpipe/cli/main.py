@@ -31,7 +31,7 @@ from rich.table import Table
 from fuelpipe.api import history_json, select_keys
 from fuelpipe.cli import display
 from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
-from fuelpipe.cli.extras import dashboard_hint
+from fuelpipe.cli.extras import dashboard_hint, outlook_model_missing
 from fuelpipe.cli.helpstyle import SERIES_HELP, PlainHelpGroup, series_help, split_series
 from fuelpipe.cli.precompute_hook import health_reads
 from fuelpipe.cli.revise import revise_command
@@ -1864,8 +1864,13 @@ def demo(
             speed=600.0 if speed is None else speed,
             all_counters=all_counters,
         )
-    if hint:
-        console.print(f"\n{hint}, then `fuelpipe dashboard` serves this store", markup=False)
+    if hint:  # without NumPy the store has no outlook: the demo run again makes it
+        then = (
+            "`fuelpipe demo` again fills this store with its outlook too and serves it"
+            if outlook_model_missing()
+            else "`fuelpipe dashboard` serves this store"
+        )
+        console.print(f"\n{hint}, then {then}", markup=False, soft_wrap=True)
 
 
 @cli.command()
