@@ -170,6 +170,19 @@ def _of_rows(rows: Sequence[Any], fields: Mapping[str, str], week: date | None =
 _AREA = {"area": "str", "name": "str", "level": "str"}
 
 
+def _choose(value: object, name: str, choices: tuple[str, ...]) -> None:
+    """Refuse an argument that is not one of ``choices``, naming them: ``freq="Weekly"`` read
+    daily values, and ``how="median"`` was ignored wherever nothing was put on weeks."""
+    if value not in choices:
+        offered = ", ".join(map(repr, choices[:-1])) + f" or {choices[-1]!r}"
+        raise ValueError(f"{name} must be {offered}, not {value!r}")
+
+
+FREQS = ("daily", "weekly")
+HOWS = ("mean", "last")
+"""``wide``'s frequencies and the weekly aggregations (dashboard.analysis.WeeklyHow)."""
+
+
 def _day(value: DateLike, name: str) -> date | None:
     if value is None or isinstance(value, date):
         return value
@@ -448,6 +461,8 @@ class Fuelpipe:
         read (a daily series' week holding it has its days up to it); the analyses below take
         ``end`` as the dashboard's End date: what was published by the end of that day.
         """
+        _choose(freq, "freq", FREQS)
+        _choose(how, "how", HOWS)
         keys = select_keys(self._app.catalog, patterns, derived=True)
         first, last = _day(start, "start"), _day(end, "end")
         values: dict[str, dict[date, float]] = {}
@@ -480,6 +495,7 @@ class Fuelpipe:
         series from there): key, label, base_date, date, value, as the dashboard's Indices view."""
         from fuelpipe.dashboard import views
 
+        _choose(how, "how", HOWS)
         keys = select_keys(self._app.catalog, patterns, derived=True)
         view = views.indices_view(
             self._reader, keys, _day(base, "base"), _day(start, "start"), _day(end, "end"), how
@@ -505,6 +521,7 @@ class Fuelpipe:
         """Correlation matrix of weekly log changes: a ``key`` column, then one column per key."""
         from fuelpipe.dashboard import views
 
+        _choose(how, "how", HOWS)
         keys = select_keys(self._app.catalog, patterns, derived=True)
         view = views.correlation_view(
             self._reader, keys, _day(start, "start"), _day(end, "end"), how
@@ -533,6 +550,7 @@ class Fuelpipe:
         from fuelpipe.dashboard import views
         from fuelpipe.dashboard.areas import check_area, check_product
 
+        _choose(how, "how", HOWS)
         view = views.lags_view(
             self._reader,
             check_product(product),
