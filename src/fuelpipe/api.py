@@ -36,7 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar, cast
 
-from fuelpipe.domain.catalog import Catalog, names
+from fuelpipe.domain.catalog import Catalog, closest_hint, names
 from fuelpipe.domain.models import Record, Revision
 
 if TYPE_CHECKING:
@@ -198,7 +198,8 @@ def select_keys(
     """Catalog keys matching globs (``FUEL#GASOLINE#*``), exact keys or key prefixes
     (``FUEL#GASOLINE``, as ``fuelpipe run --series`` takes them), in order, each once.
 
-    Raises KeyError naming the first pattern that matches nothing.
+    Raises KeyError naming the first pattern that matches nothing, and the keys or prefixes
+    it may have meant (``GASOLINA``: FUEL#GASOLINE), as the CLI names them.
     """
     wanted = [patterns] if isinstance(patterns, str) else list(patterns)
     known = [s.key for s in catalog] + (list(DERIVED) if derived else [])
@@ -207,7 +208,8 @@ def select_keys(
         pat = pattern.strip().upper()
         hits = [k for k in known if names(pat, k)]
         if not hits:
-            raise KeyError(f"{pattern!r} matches no series in the catalog")
+            hint = closest_hint(catalog, [pattern])  # a typo: the keys it may have meant
+            raise KeyError(f"{pattern!r} matches no series in the catalog{hint}")
         out.update(dict.fromkeys(hits))
     return list(out)
 

@@ -209,6 +209,11 @@ def test_status_and_catalog(home: Home) -> None:
 def test_unknown_keys_and_missing_stores_are_clear_errors(home: Home, tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="matches no series"):
         home.fp.series("CURRENCY#XXX")
+    # a typo is told the keys it may have meant, as the CLI tells it (it named none)
+    with pytest.raises(KeyError, match=r"'CURRENCY#USX' .*; did you mean CURRENCY#USD\?"):
+        home.fp.series("CURRENCY#USX")
+    with pytest.raises(KeyError, match=r"did you mean FUEL#GASOLINE\?"):
+        home.fp.wide("GASOLINA")
     missing = tmp_path / "nowhere.sqlite"
     with pytest.raises(FileNotFoundError, match="no fuelpipe store"):
         fuelpipe.open(db=missing)
