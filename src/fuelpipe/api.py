@@ -170,12 +170,19 @@ def _of_rows(rows: Sequence[Any], fields: Mapping[str, str], week: date | None =
 _AREA = {"area": "str", "name": "str", "level": "str"}
 
 
-def _choose(value: object, name: str, choices: tuple[str, ...]) -> None:
-    """Refuse an argument that is not one of ``choices``, naming them: ``freq="Weekly"`` read
-    daily values, and ``how="median"`` was ignored wherever nothing was put on weeks."""
-    if value not in choices:
+def _choose(value: object, name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices``, in any case (as the HTTP API takes them), else a ValueError naming
+    them: ``freq="hourly"`` read daily values, and ``how="median"`` was ignored wherever
+    nothing was put on weeks."""
+    chosen = value.strip().lower() if isinstance(value, str) else value
+    if chosen not in choices:
         offered = ", ".join(map(repr, choices[:-1])) + f" or {choices[-1]!r}"
         raise ValueError(f"{name} must be {offered}, not {value!r}")
+    return chosen
+
+
+def _how(how: object) -> WeeklyHow:
+    return cast("WeeklyHow", _choose(how, "how", HOWS))
 
 
 FREQS = ("daily", "weekly")
@@ -463,15 +470,14 @@ class Fuelpipe:
         read (a daily series' week holding it has its days up to it); the analyses below take
         ``end`` as the dashboard's End date: what was published by the end of that day.
         """
-        _choose(freq, "freq", FREQS)
-        _choose(how, "how", HOWS)
+        weekly, how = _choose(freq, "freq", FREQS) == "weekly", _how(how)
         keys = select_keys(self._app.catalog, patterns, derived=True)
         first, last = _day(start, "start"), _day(end, "end")
         values: dict[str, dict[date, float]] = {}
         for key in keys:
             ts = (
                 self._reader.weekly(key, first, last, how)
-                if freq == "weekly"
+                if weekly
                 else self._reader.raw(key, first, last)
             )
             values[key] = dict(zip(ts.dates, ts.values, strict=True))
@@ -497,7 +503,7 @@ class Fuelpipe:
         series from there): key, label, base_date, date, value, as the dashboard's Indices view."""
         from fuelpipe.dashboard import views
 
-        _choose(how, "how", HOWS)
+        how = _how(how)
         keys = select_keys(self._app.catalog, patterns, derived=True)
         view = views.indices_view(
             self._reader, keys, _day(base, "base"), _day(start, "start"), _day(end, "end"), how
@@ -523,7 +529,7 @@ class Fuelpipe:
         """Correlation matrix of weekly log changes: a ``key`` column, then one column per key."""
         from fuelpipe.dashboard import views
 
-        _choose(how, "how", HOWS)
+        how = _how(how)
         keys = select_keys(self._app.catalog, patterns, derived=True)
         view = views.correlation_view(
             self._reader, keys, _day(start, "start"), _day(end, "end"), how
@@ -552,7 +558,7 @@ class Fuelpipe:
         from fuelpipe.dashboard import views
         from fuelpipe.dashboard.areas import check_area, check_product
 
-        _choose(how, "how", HOWS)
+        how = _how(how)
         view = views.lags_view(
             self._reader,
             check_product(product),

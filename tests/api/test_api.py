@@ -166,9 +166,13 @@ def test_a_frequency_or_weekly_aggregation_not_offered_is_refused_naming_them(
 ) -> None:
     """``wide(freq="Weekly")`` (or "hourly", "W") gave daily values without a word, and
     ``how="median"`` was ignored wherever no daily series was put on weeks (``wide`` daily,
-    ``indices`` of weekly fuels): each is a ValueError naming what is offered."""
+    ``indices`` of weekly fuels): each is a ValueError naming what is offered. Any case is
+    taken, as the HTTP API takes it (``/api/series?freq=Weekly``)."""
     fp = embedded_home.fp
-    for freq in ("Weekly", "hourly", "W"):
+    weekly = fp.wide("CURRENCY#USD", freq="weekly", how="last")
+    assert fp.wide("CURRENCY#USD", freq="Weekly", how=" LAST").equals(weekly)  # type: ignore[arg-type]
+    assert len(fp.wide("CURRENCY#USD")) > len(weekly)
+    for freq in ("hourly", "W", "raw"):
         with pytest.raises(ValueError, match=f"freq must be 'daily' or 'weekly', not '{freq}'"):
             fp.wide("CURRENCY#USD", freq=freq)  # type: ignore[arg-type]
     median = "how must be 'mean' or 'last', not 'median'"
