@@ -1268,11 +1268,12 @@ def export(
             "and the frames extra (pip install 'fuelpipe\\[frames]').",
         ),
     ] = None,
-    output: Annotated[
-        Path | None,
+    output_given: Annotated[
+        str | None,
         typer.Option(
             "--output",
             "-o",
+            metavar="<path>",
             help="File (default or -: stdout); its extension must match --format (export writes "
             "no .gz or .xlsx: pipe it to gzip).",
         ),
@@ -1290,6 +1291,7 @@ def export(
     With --format parquet, every key the KEY and --series patterns match, into one file."""
     from fuelpipe.cli.output_file import is_stream
 
+    output = _given_output(output_given)
     fmt = _export_format(fmt, output)
     if output is not None and str(output) == "-":  # `-o -`: stdout, as for most tools
         if fmt == "parquet":
@@ -1393,6 +1395,14 @@ COMPRESSED = ("gz", "bz2", "xz", "zst", "zip", "7z")
 """Extensions of a compressed file: export writes none (its output can be piped to one)."""
 NOT_WRITTEN = ("xlsx", "xls", "ods", "tsv")
 """Extensions of formats a user may expect, which export does not write."""
+
+
+def _given_output(text: str | None) -> Path | None:
+    """`export`'s --output as a path; a blank one (`-o "$OUT"`, OUT unset) is refused as
+    blank: read as a Path it was ".", refused as "--output . is a directory"."""
+    if text is not None and not text.strip():
+        raise fail("--output is blank: give a file name, or - for stdout")
+    return None if text is None else Path(text)
 
 
 def _export_format(fmt: str | None, output: Path | None) -> str:
