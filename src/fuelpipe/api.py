@@ -36,7 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar, cast
 
-from fuelpipe.domain.catalog import Catalog, names
+from fuelpipe.domain.catalog import Catalog, closest_hint, names
 from fuelpipe.domain.models import Record, Revision
 
 if TYPE_CHECKING:
@@ -170,6 +170,26 @@ def _of_rows(rows: Sequence[Any], fields: Mapping[str, str], week: date | None =
 _AREA = {"area": "str", "name": "str", "level": "str"}
 
 
+def _choose(value: object, name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices``, in any case (as the HTTP API takes them), else a ValueError naming
+    them: ``freq="hourly"`` read daily values, and ``how="median"`` was ignored wherever
+    nothing was put on weeks."""
+    chosen = value.strip().lower() if isinstance(value, str) else value
+    if chosen not in choices:
+        offered = ", ".join(map(repr, choices[:-1])) + f" or {choices[-1]!r}"
+        raise ValueError(f"{name} must be {offered}, not {value!r}")
+    return chosen
+
+
+def _how(how: object) -> WeeklyHow:
+    return cast("WeeklyHow", _choose(how, "how", HOWS))
+
+
+FREQS = ("daily", "weekly")
+HOWS = ("mean", "last")
+"""``wide``'s frequencies and the weekly aggregations (dashboard.analysis.WeeklyHow)."""
+
+
 def _day(value: DateLike, name: str) -> date | None:
     if value is None or isinstance(value, date):
         return value
@@ -185,7 +205,8 @@ def select_keys(
     """Catalog keys matching globs (``FUEL#GASOLINE#*``), exact keys or key prefixes
     (``FUEL#GASOLINE``, as ``fuelpipe run --series`` takes them), in order, each once.
 
-    Raises KeyError naming the first pattern that matches nothing.
+    Raises KeyError naming the first pattern that matches nothing, and the keys or prefixes
+    it may have meant (``GASOLINA``: FUEL#GASOLINE), as the CLI names them.
     """
     wanted = [patterns] if isinstance(patterns, str) else list(patterns)
     known = [s.key for s in catalog] + (list(DERIVED) if derived else [])
@@ -194,7 +215,8 @@ def select_keys(
         pat = pattern.strip().upper()
         hits = [k for k in known if names(pat, k)]
         if not hits:
-            raise KeyError(f"{pattern!r} matches no series in the catalog")
+            hint = closest_hint(catalog, [pattern])  # a typo: the keys it may have meant
+            raise KeyError(f"{pattern!r} matches no series in the catalog{hint}")
         out.update(dict.fromkeys(hits))
     return list(out)
 
@@ -448,13 +470,14 @@ class Fuelpipe:
         read (a daily series' week holding it has its days up to it); the analyses below take
         ``end`` as the dashboard's End date: what was published by the end of that day.
         """
+        weekly, how = _choose(freq, "freq", FREQS) == "weekly", _how(how)
         keys = select_keys(self._app.catalog, patterns, derived=True)
         first, last = _day(start, "start"), _day(end, "end")
         values: dict[str, dict[date, float]] = {}
         for key in keys:
             ts = (
                 self._reader.weekly(key, first, last, how)
-                if freq == "weekly"
+                if weekly
                 else self._reader.raw(key, first, last)
             )
             values[key] = dict(zip(ts.dates, ts.values, strict=True))
@@ -480,6 +503,7 @@ class Fuelpipe:
         series from there): key, label, base_date, date, value, as the dashboard's Indices view."""
         from fuelpipe.dashboard import views
 
+        how = _how(how)
         keys = select_keys(self._app.catalog, patterns, derived=True)
         view = views.indices_view(
             self._reader, keys, _day(base, "base"), _day(start, "start"), _day(end, "end"), how
@@ -505,6 +529,7 @@ class Fuelpipe:
         """Correlation matrix of weekly log changes: a ``key`` column, then one column per key."""
         from fuelpipe.dashboard import views
 
+        how = _how(how)
         keys = select_keys(self._app.catalog, patterns, derived=True)
         view = views.correlation_view(
             self._reader, keys, _day(start, "start"), _day(end, "end"), how
@@ -533,6 +558,7 @@ class Fuelpipe:
         from fuelpipe.dashboard import views
         from fuelpipe.dashboard.areas import check_area, check_product
 
+        how = _how(how)
         view = views.lags_view(
             self._reader,
             check_product(product),

@@ -161,6 +161,37 @@ def test_wide_frame_one_column_per_key_and_the_derived_brent_in_brl(home: Home) 
     assert all(d.weekday() == 6 for d in weekly["date"].to_list())  # ANP weeks: Sundays
 
 
+def test_a_frequency_or_weekly_aggregation_not_offered_is_refused_naming_them(
+    embedded_home: Home,
+) -> None:
+    """``wide(freq="Weekly")`` (or "hourly", "W") gave daily values without a word, and
+    ``how="median"`` was ignored wherever no daily series was put on weeks (``wide`` daily,
+    ``indices`` of weekly fuels): each is a ValueError naming what is offered. Any case is
+    taken, as the HTTP API takes it (``/api/series?freq=Weekly``)."""
+    fp = embedded_home.fp
+    weekly = fp.wide("CURRENCY#USD", freq="weekly", how="last")
+    assert fp.wide("CURRENCY#USD", freq="Weekly", how=" LAST").equals(weekly)  # type: ignore[arg-type]
+    assert len(fp.wide("CURRENCY#USD")) > len(weekly)
+    for freq in ("hourly", "W", "raw"):
+        with pytest.raises(ValueError, match=f"freq must be 'daily' or 'weekly', not '{freq}'"):
+            fp.wide("CURRENCY#USD", freq=freq)  # type: ignore[arg-type]
+    median = "how must be 'mean' or 'last', not 'median'"
+    with pytest.raises(ValueError, match=median):
+        fp.wide("CURRENCY#USD", how="median")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=median):
+        fp.indices("FUEL#GASOLINE#BR", how="median")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=median):
+        fp.correlations("FUEL#GASOLINE#BR", how="median")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=median):
+        fp.lags(how="median")  # type: ignore[arg-type]
+    from typing import get_args
+
+    from fuelpipe.api import HOWS
+    from fuelpipe.dashboard.analysis import WeeklyHow
+
+    assert get_args(WeeklyHow) == HOWS
+
+
 def test_status_and_catalog(home: Home) -> None:
     status = home.fp.status(["CURRENCY#*", "FUEL#GASOLINE#BR"])
     cli_rows = json.loads(cli(home, "status", "--json", "-s", "CURRENCY", "-s",
@@ -182,6 +213,11 @@ def test_status_and_catalog(home: Home) -> None:
 def test_unknown_keys_and_missing_stores_are_clear_errors(home: Home, tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="matches no series"):
         home.fp.series("CURRENCY#XXX")
+    # a typo is told the keys it may have meant, as the CLI tells it (it named none)
+    with pytest.raises(KeyError, match=r"'CURRENCY#USX' .*; did you mean CURRENCY#USD\?"):
+        home.fp.series("CURRENCY#USX")
+    with pytest.raises(KeyError, match=r"did you mean FUEL#GASOLINE\?"):
+        home.fp.wide("GASOLINA")
     missing = tmp_path / "nowhere.sqlite"
     with pytest.raises(FileNotFoundError, match="no fuelpipe store"):
         fuelpipe.open(db=missing)

@@ -644,6 +644,24 @@ def test_export_to_a_dash_writes_stdout(store_copy: Path, tmp_path: Path) -> Non
     assert list(tmp_path.iterdir()) == [tmp_path / "store"]  # store_copy's folder alone
 
 
+def test_the_commands_that_read_no_clock_say_nothing_of_the_demo_s(store_copy: Path) -> None:
+    """`export CURRENCY#USD` on the demo store noted "using its clock 2022-05-07T23:59 (give
+    --now to use another)", then printed the dollar to 2026-06-26: export, the quarantine's
+    lists and `dlq list` read no clock, and --now changes nothing they print."""
+    env = {"FUELPIPE_DB": str(store_copy)}
+    for args in (
+        ("export", "CURRENCY#USD"),
+        ("export", "CURRENCY#USD", "--format", "json"),
+        ("quarantine", "list"),
+        ("quarantine", "set-aside"),
+        ("dlq", "list"),
+    ):
+        done = fuelpipe(*args, env=env)
+        assert "using its clock" not in done.stderr, (args, done.stderr)
+        assert done.stdout == fuelpipe("--now", DEMO_NOW, *args, env=env).stdout, args
+    assert "2026-06-26" in fuelpipe("export", "CURRENCY#USD", env=env).stdout
+
+
 def test_demo_fills_its_own_store_again(store_copy: Path, tmp_path: Path) -> None:
     """A store the demo filled carries its clock: running the demo on it again is fine (only
     a store with data of its own is refused, a case above)."""

@@ -283,3 +283,15 @@ def test_the_demo_ends_with_a_summary_status_summary_prints_too(demo_store):
     summary = fuelpipe("status", "--summary", env=env).stdout.splitlines()
     assert summary[: len(table) + 3] == lines[start : end + 4]  # the table and the names below
     assert len(fuelpipe("status", env=env).stdout.splitlines()) > 287  # a row per key there
+
+
+def test_the_docs_say_which_catalog_series_the_demo_holds(demo_store):
+    """docs/CLI.md said what the demo's store holds but not what it leaves out: a new user
+    looked for the euro (the README names ten currencies) and found the dollar alone."""
+    _, rows, _ = demo_store
+    held = {r["key"] for r in rows}  # `status --json`: every key with a record
+    catalog = len(DEFAULT_CATALOG.keys())
+    assert sorted(k for k in held if k.startswith("CURRENCY#")) == ["CURRENCY#USD"]
+    docs = " ".join((Path(__file__).parents[2] / "docs" / "CLI.md").read_text().split())
+    assert f"**{len(held)} of the catalog's {catalog} series**" in docs
+    assert f"The other {catalog - len(held)} have no record on the demo's store" in docs

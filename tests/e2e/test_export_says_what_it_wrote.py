@@ -140,3 +140,15 @@ def test_a_parquet_export_of_series_with_no_record_says_so(
     some = fuelpipe("export", "-f", "parquet", "-s", "CURRENCY#EUR", "-s", "CURRENCY#USD",
                     "-o", str(out), env=env)  # fmt: skip
     assert some.stderr.splitlines() == [f"wrote 2 records of 2 series to {out}"]
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_blank_output_is_named_blank(env: dict[str, str], blank: str, fmt: str) -> None:
+    """`-o "$OUT"` with OUT unset was read as the folder `.`: "--output . is a directory; give
+    a file name" named a path the user never typed."""
+    done = fuelpipe("export", "CURRENCY#USD", "-f", fmt, "-o", blank, env=env, check=False)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: --output is blank: give a file name, or - for stdout"
+    ]

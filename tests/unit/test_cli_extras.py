@@ -102,3 +102,26 @@ def test_the_demo_without_the_lake_extra_names_the_extra_to_install() -> None:
     done = _python(code, env={"COLUMNS": "200"})
     assert done.returncode == 0, done.stderr
     assert "pip install 'fuelpipe[lake]'" in done.stdout
+
+
+def test_the_demo_without_the_dashboard_extra_says_its_store_has_no_outlook(tmp_path) -> None:
+    """The outlook's model needs NumPy (the dashboard extra), so on a bare install the demo's
+    store has no forecast. The demo said only that the panel needs the extra and that `fuelpipe
+    dashboard` then serves the store: there the Outlook view was empty, and `fuelpipe outlook
+    show` blamed too few published weeks. It now says the outlook was skipped, and that the
+    demo run again once the extra is installed makes it (and serves the panel)."""
+    env = {
+        "FUELPIPE_DB": str(tmp_path / "demo.sqlite"),
+        "FUELPIPE_LAKE": str(tmp_path / "lake"),
+        "COLUMNS": "400",  # each line whole
+    }
+    done = _cli_without_dashboard("demo", env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    [skipped] = [line for line in lines if line.startswith("outlook: skipped")]
+    assert "NumPy is not installed" in skipped and DASHBOARD_INSTALL in skipped
+    assert "no forecast" in skipped
+    # the last line: the panel's extra, then the demo again, not the dashboard on this store
+    assert DASHBOARD_INSTALL in lines[-1]
+    assert "then `fuelpipe demo` again" in lines[-1]
+    assert "fuelpipe dashboard" not in lines[-1]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fuelpipe.api import FRAMES_INSTALL, TIDY_TYPES, arrow_schema, select_keys, tidy_parts
-from fuelpipe.domain.catalog import Catalog, closest_hint
+from fuelpipe.domain.catalog import Catalog
 from fuelpipe.ports.store import Store
 
 
@@ -36,9 +36,8 @@ def export_keys(catalog: Catalog, patterns: Sequence[str]) -> list[str]:
     (checked before any store is opened)."""
     try:
         keys = select_keys(catalog, patterns)
-    except KeyError as exc:
-        near = closest_hint(catalog, patterns)
-        raise ExportError(f"{exc.args[0]}{near} (try `fuelpipe status --all`)") from None
+    except KeyError as exc:  # naming the keys a typo may have meant (select_keys)
+        raise ExportError(f"{exc.args[0]} (try `fuelpipe status --all`)") from None
     try:
         import pyarrow.parquet  # noqa: F401 - write_parquet writes with it
     except ModuleNotFoundError:

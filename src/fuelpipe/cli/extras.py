@@ -26,3 +26,16 @@ def dashboard_hint(what: str) -> str | None:
     if not missing:
         return None
     return f"{what} needs the dashboard extra ({', '.join(missing)} missing): {DASHBOARD_INSTALL}"
+
+
+def outlook_model_missing() -> bool:
+    """True when NumPy, the outlook model's one dependency (the dashboard extra), is not
+    installed: a cycle then stores no forecast (``stages.outlook.after_cycle``)."""
+    return find_spec("numpy") is None
+
+
+DEMO_NO_OUTLOOK = (
+    "outlook: skipped, NumPy is not installed, so the store has no forecast "
+    f"({DASHBOARD_INSTALL}, then `fuelpipe demo` again makes it)"
+)
+"""The demo's line when its cycles could not nowcast (plain text: printed with markup off)."""

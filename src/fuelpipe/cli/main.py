@@ -31,7 +31,7 @@ from rich.table import Table
 from fuelpipe.api import history_json, select_keys
 from fuelpipe.cli import display
 from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
-from fuelpipe.cli.extras import dashboard_hint
+from fuelpipe.cli.extras import dashboard_hint, outlook_model_missing
 from fuelpipe.cli.helpstyle import SERIES_HELP, PlainHelpGroup, series_help, split_series
 from fuelpipe.cli.precompute_hook import health_reads
 from fuelpipe.cli.revise import revise_command
@@ -438,6 +438,7 @@ def wired(
     keeps_rests: bool = False,
     absent_reads_empty: bool = False,
     series_clocks: bool = False,
+    reads_no_clock: bool = False,
     **extra: Any,
 ) -> Iterator[StageContext]:
     """The configured home's context for one command, closed when the command ends.
@@ -458,6 +459,9 @@ def wired(
     (no file) as an empty one, creating nothing (`status --all` lists the catalog).
     ``series_clocks``: the command reads a demo store's series each at its own clock (`status`,
     `dashboard`), so its note names the later ones too; the others run at the window's alone.
+    ``reads_no_clock``: what the command prints does not depend on the clock (`export`, the
+    quarantine's lists, `dlq list`), so a demo store's is not noted: "using its clock
+    2022-05-07" above the dollar exported to 2026 read as a cut at that day.
     """
     from fuelpipe.adapters.clock import FixedClock
 
@@ -482,7 +486,8 @@ def wired(
             damaged = damage_message(cfg, exc)
             started = f"cannot start the {cfg.backend} home: {exc}{_aws_hint(cfg, exc)}"
             raise fail(damaged or started) from None
-        if cfg.now is None and isinstance(context.clock, FixedClock):  # only a stored one is
+        stored = cfg.now is None and isinstance(context.clock, FixedClock)  # only a stored one is
+        if stored and not reads_no_clock:
             window = context.clock.now()
             later = [t for t in demo_series_clocks(context.store).values() if t > window]
             beyond = (
@@ -1299,11 +1304,12 @@ def export(
             "and the frames extra (pip install 'fuelpipe\\[frames]').",
         ),
     ] = None,
-    output: Annotated[
-        Path | None,
+    output_given: Annotated[
+        str | None,
         typer.Option(
             "--output",
             "-o",
+            metavar="<path>",
             help="File (default or -: stdout); its extension must match --format (export writes "
             "no .gz or .xlsx: pipe it to gzip).",
         ),
@@ -1321,6 +1327,7 @@ def export(
     With --format parquet, every key the KEY and --series patterns match, into one file."""
     from fuelpipe.cli.output_file import is_stream
 
+    output = _given_output(output_given)
     fmt = _export_format(fmt, output)
     if output is not None and str(output) == "-":  # `-o -`: stdout, as for most tools
         if fmt == "parquet":
@@ -1345,7 +1352,7 @@ def export(
     key = _one_export_key(key)  # keys are case-insensitive, as in `status --series`
     if output is not None:
         _check_output(ctx, output)
-    with wired(ctx) as context:
+    with wired(ctx, reads_no_clock=True) as context:
         rows = [record_json(r) for r in context.store.query(key)]
     if fmt == "json":
         text = json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
@@ -1426,6 +1433,14 @@ NOT_WRITTEN = ("xlsx", "xls", "ods", "tsv")
 """Extensions of formats a user may expect, which export does not write."""
 
 
+def _given_output(text: str | None) -> Path | None:
+    """`export`'s --output as a path; a blank one (`-o "$OUT"`, OUT unset) is refused as
+    blank: read as a Path it was ".", refused as "--output . is a directory"."""
+    if text is not None and not text.strip():
+        raise fail("--output is blank: give a file name, or - for stdout")
+    return None if text is None else Path(text)
+
+
 def _export_format(fmt: str | None, output: Path | None) -> str:
     """The format `export` writes: --format in any case, else the --output file's extension,
     else csv; an extension of another format than --format is refused (a .json file of CSV)."""
@@ -1464,7 +1479,7 @@ def _export_parquet(ctx: typer.Context, patterns: list[str], output: Path | None
     except ExportError as exc:
         raise fail(str(exc)) from None
     _check_output(ctx, output)  # before the store is read, as for csv and json
-    with wired(ctx) as context:
+    with wired(ctx, reads_no_clock=True) as context:
         rows: list[int] = []  # the file is written one key at a time, as the store is read
         _write_output(output, lambda temp: rows.append(write_parquet(context.store, keys, temp)))
     if not rows[0]:  # as csv and json say: "wrote 0 records" alone reads as a failed export
@@ -1529,7 +1544,7 @@ def quarantine_list(
     set aside where no record keeps them: `fuelpipe quarantine set-aside`)."""
     from fuelpipe.stages.set_aside import count_set_aside
 
-    with wired(ctx) as context:
+    with wired(ctx, reads_no_clock=True) as context:
         rows = context.store.quarantined()
         aside = 0 if as_json else count_set_aside(context.store)
     if not rows:
@@ -1567,7 +1582,7 @@ def quarantine_set_aside(
     """
     from fuelpipe.stages.set_aside import set_aside_entries
 
-    with wired(ctx) as context:
+    with wired(ctx, reads_no_clock=True) as context:
         entries = set_aside_entries(context.store)
     if not entries:
         _nothing_to_show(as_json, NOTHING_SET_ASIDE)
@@ -1662,7 +1677,7 @@ def dlq_list(
     exits 1: the list may be incomplete, run it again.
     """
     short: DeadLettersIncomplete | None = None
-    with wired(ctx, uses_queue=True) as context:
+    with wired(ctx, uses_queue=True, reads_no_clock=True) as context:
         try:
             rows = context.queue.dead_letters()
         except DeadLettersIncomplete as exc:
@@ -1900,8 +1915,13 @@ def demo(
             speed=600.0 if speed is None else speed,
             all_counters=all_counters,
         )
-    if hint:
-        console.print(f"\n{hint}, then `fuelpipe dashboard` serves this store", markup=False)
+    if hint:  # without NumPy the store has no outlook: the demo run again makes it
+        then = (
+            "`fuelpipe demo` again fills this store with its outlook too and serves it"
+            if outlook_model_missing()
+            else "`fuelpipe dashboard` serves this store"
+        )
+        console.print(f"\n{hint}, then {then}", markup=False, soft_wrap=True)
 
 
 @cli.command()
