@@ -98,13 +98,22 @@ def old_brent_brl(inputs, cut, days):
         return np.full(len(days), np.nan)
     spot = brent.at_or_before(days)
     last_spot_day = int(brent.days[-1])
-    if len(futures):
-        base = float(futures.at_or_before(np.array([last_spot_day], dtype=np.int64))[0])
-        later = days > last_spot_day
-        if np.isfinite(base) and later.any():
+    # BZ=F carries spot on from the last day both have on or before spot's last day (each
+    # day's move counted once; sharing none, from its last bar by then with spot's last value),
+    # on the days from its first bar after spot's last day (spot's last value until then)
+    bars = [i for i, d in enumerate(futures.days) if d <= last_spot_day]
+    newer = [int(d) for d in futures.days if d > last_spot_day]
+    later = (days > last_spot_day) & (len(newer) > 0) & (days >= (newer or [0])[0])
+    if bars and later.any():
+        spot_on = dict(zip(brent.days.tolist(), brent.values.tolist(), strict=True))
+        shared = [i for i in bars if int(futures.days[i]) in spot_on]
+        start = shared[-1] if shared else bars[-1]
+        level = spot_on[int(futures.days[start])] if shared else float(brent.values[-1])
+        base = float(futures.values[start])
+        if np.isfinite(base):
             moved = futures.at_or_before(days[later]) / base
             spot = spot.copy()
-            spot[later] = brent.values[-1] * np.where(np.isfinite(moved), moved, 1.0)
+            spot[later] = level * np.where(np.isfinite(moved), moved, 1.0)
     return np.asarray(spot * usd.at_or_before(days), dtype=np.float64)
 
 

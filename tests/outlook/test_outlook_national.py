@@ -126,15 +126,18 @@ def test_the_targets_found_once_give_the_forecasts_found_per_week(history: Histo
 # bars were left out of the history: gasoline's 2026-03-08 forecast reads Brent spot to Monday
 # 2026-03-09 (94.35; the 7 days stopped at Friday 03-06, 95.74), and every training row's
 # Brent block moves too; its sums moved by -0.993%, -0.965%, -1.022%; ethanol's by -0.129%,
-# -0.049%, -0.180%; the counts not at all.
+# -0.049%, -0.180%; the counts not at all. Re-recorded when BZ=F came to carry Brent spot from
+# the last day both have (model 13: a batch's Monday without a BZ=F bar no longer counts spot's
+# Friday-to-Monday move twice), which moves some of Brazil's training rows: gasoline's sums by
+# -0.019%, -0.011%, -0.110%, ethanol's by -0.011%, +0.023%, -0.055%; the counts not at all.
 SERVED = {
     ("GASOLINE", date(2026, 3, 8)): (
         27,
-        ("0x1.d3c732360abd6p+9", "0x1.c145aa3dca1efp+9", "0x1.0244265d8fcd7p+10"),
+        ("0x1.d3afe4597c6fap+9", "0x1.c138704faec6ap+9", "0x1.01fb8322cc01bp+10"),
     ),
     ("ETHANOL", date(2026, 1, 25)): (
         26,
-        ("0x1.42afe08120b68p+9", "0x1.34b642c54e7c2p+9", "0x1.685b1b2c3a055p+9"),
+        ("0x1.42a6b12c00de7p+9", "0x1.34c88cfaf86c4p+9", "0x1.682822a0d5312p+9"),
     ),
 }
 

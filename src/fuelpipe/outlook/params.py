@@ -73,7 +73,7 @@ class PoolParams:
             raise ValueError(f"pooled outlook parameters out of range: {self}")
 
 
-MODEL_VERSION = 12
+MODEL_VERSION = 13
 """Part of a stored forecast's input mark: bumped when the same inputs make another stored
 forecast (2: states pooled, the driver move over the 7 days to the last driver day; 3: a
 state's forecast moved by Brazil's forecast change; 4: a state's no-change fallback is marked
@@ -86,8 +86,10 @@ model's own walk-forward errors, the leave-one-out ones only where too few; 10: 
 forecast names the horizons whose bands are the leave-one-out ones, ``loo_bands``; 11: FRED
 Brent known with its weekly batch, not 7 days after its date, for every training row and the
 served one, ``Lags.brent_schedule``; 12: Brazil's and the regions' volatility leaves out its
-largest week once it is two weeks old, ``Params.vol_trim_after``), so a store's forecasts from
-an older fuelpipe are redone on the next refresh, not kept until the next survey week."""
+largest week once it is two weeks old, ``Params.vol_trim_after``; 13: BZ=F carries Brent spot
+on from the last day both have, so a Monday without a BZ=F bar no longer counts spot's move
+since the bar before twice), so a store's forecasts from an older fuelpipe are redone on the
+next refresh, not kept until the next survey week."""
 
 
 def first_usable_week(params: Params) -> int:

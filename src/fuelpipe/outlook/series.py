@@ -345,6 +345,35 @@ def _latest_known(series: Series, known: Counts, days: Days) -> Floats:
     return np.asarray(out, dtype=np.float64)
 
 
+def _carry_start(
+    inputs: Inputs, n_futures: Counts, last_spot_day: Days, last: Counts
+) -> tuple[Floats, Floats, Counts]:
+    """Per row, where BZ=F's carry of Brent spot starts: (spot's value, BZ=F's) on the last day
+    both have, on or before spot's last known day, NaN where BZ=F has no bar by then; and how
+    many BZ=F bars known at the row lie on or before spot's last day.
+
+    Each day's move is counted once: spot's own moves up to that day, BZ=F's after it. Started
+    from BZ=F's bar before spot's last day when that day has none (a US holiday such as Martin
+    Luther King day, or a bar the history leaves out) with spot's last value, spot's move over
+    the gap would be counted again in BZ=F's. When the two share no day, the carry starts from
+    BZ=F's last bar on or before spot's last day with spot's last value."""
+    futures, spot = inputs.futures, inputs.brent
+    if not len(futures):
+        nan = np.full(len(last_spot_day), np.nan)
+        return nan, nan, np.zeros(len(last_spot_day), dtype=np.intp)
+    bars = np.minimum(np.searchsorted(futures.days, last_spot_day, side="right"), n_futures)
+    at = np.minimum(np.searchsorted(spot.days, futures.days), len(spot) - 1)
+    shared = spot.days[at] == futures.days
+    latest_shared = np.maximum.accumulate(np.where(shared, np.arange(len(futures)), -1))
+    common = latest_shared[np.maximum(bars - 1, 0)]
+    bar = np.where(common >= 0, common, bars - 1)
+    level = np.where(common >= 0, spot.values[at[np.maximum(common, 0)]], spot.values[last])
+    has = bars > 0
+    base = np.where(has, futures.values[np.maximum(bar, 0)], np.nan)
+    level = np.asarray(np.where(has, level, np.nan), dtype=np.float64)
+    return level, np.asarray(base, dtype=np.float64), np.asarray(bars, dtype=np.intp)
+
+
 def brent_brl_rows(inputs: Inputs, cuts: CutoffRows, days: Days) -> Floats:
     """:func:`brent_brl` for many cutoffs at once: row r values ``days[r]`` at cutoffs row r."""
     if not len(inputs.brent) or not len(inputs.usd):
@@ -355,11 +384,16 @@ def brent_brl_rows(inputs: Inputs, cuts: CutoffRows, days: Days) -> Floats:
     has_spot = n_brent > 0
     last = np.maximum(n_brent - 1, 0)
     last_spot_day = np.where(has_spot, inputs.brent.days[last], 0)
-    base = _latest_known(inputs.futures, n_futures, last_spot_day[:, None])
-    later = (days > last_spot_day[:, None]) & np.isfinite(base)
+    level, base, bars = _carry_start(inputs, n_futures, last_spot_day, last)
+    later = (days > last_spot_day[:, None]) & np.isfinite(base)[:, None]
+    if len(inputs.futures):  # until BZ=F's next bar after spot's last day, spot's last value
+        newer = np.minimum(
+            np.searchsorted(inputs.futures.days, days, side="right"), n_futures[:, None]
+        )
+        later &= newer > bars[:, None]
     if later.any():
-        moved = _latest_known(inputs.futures, n_futures, days) / base
-        carried = inputs.brent.values[last][:, None] * np.where(np.isfinite(moved), moved, 1.0)
+        moved = _latest_known(inputs.futures, n_futures, days) / base[:, None]
+        carried = level[:, None] * np.where(np.isfinite(moved), moved, 1.0)
         spot = np.where(later, carried, spot)
     out = spot * _latest_known(inputs.usd, n_usd, days)
     out[~(has_spot & (n_usd > 0))] = np.nan
@@ -370,8 +404,10 @@ def brent_brl(inputs: Inputs, cut: Cutoffs, days: Days) -> Floats:
     """Brent in BRL per barrel on each day, as known at the cutoffs (NaN where unknown).
 
     Brent spot (FRED) is the level; after FRED's last known day it is carried forward by the
-    futures' move since that day (FRED publishes in weekly batches, BZ=F daily), and after
-    that by the dollar alone. A day after every cutoff is valued at the latest known values.
+    futures' move (FRED publishes in weekly batches, BZ=F daily), from the last day both have
+    on or before it (:func:`_carry_start`) once BZ=F has a bar after it (spot's last value
+    until then), and after that by the dollar alone. A day after every cutoff is valued at the
+    latest known values.
     """
     rows = brent_brl_rows(inputs, CutoffRows.of(cut), np.asarray(days, dtype=np.int64)[None, :])
     return np.asarray(rows[0], dtype=np.float64)
