@@ -297,8 +297,8 @@ _NOTES = (
 
 def _print_notes(summary: dict[str, Any]) -> None:
     """Per file: how many records it repeated, did not displace or displaced, and the lake's
-    report listing them; per CSV whose kind is undecided and that holds a valid record, a
-    warning saying so."""
+    report listing them; per CSV whose kind is undecided and that holds a valid record, and
+    per CSV whose last line has no line end (cut short, perhaps), a warning saying so."""
     for f in summary["files"]:
         parts = f.get("parts", [])
         reports = {r.rsplit(".", 2)[-2]: r for p in parts for r in p.get("reports", [])}
@@ -317,6 +317,9 @@ def _print_notes(summary: dict[str, Any]) -> None:
             if p.get("kind") == UNDECIDED and p.get("rows", 0) > p.get("rejected", 0):
                 line = f"[yellow]warning[/] {escape(_undecided(p))}"
                 err.print(line, highlight=False, soft_wrap=True)
+            if p.get("unended_line"):
+                line = f"[yellow]warning[/] {escape(_unended(p))}"
+                err.print(line, highlight=False, soft_wrap=True)
 
 
 def _count(part: dict[str, Any], note: str) -> int:
@@ -326,6 +329,17 @@ def _count(part: dict[str, Any], note: str) -> int:
     if note == "differing":
         return int(part.get("differing", 0)) - int(part.get("not_kept", 0))
     return int(part.get(note, 0))
+
+
+def _unended(part: dict[str, Any]) -> str:
+    """The line saying a CSV's last line has no line end, so its last record may be cut."""
+    return (
+        f"{part['name']}: its last line, {part['unended_line']}, has no line end: a file cut "
+        "short (an interrupted copy or download) ends so, and its last record may be cut too "
+        "(a flag or price shortened is still a valid record, written as it reads). ANP ends "
+        "every line of its files; if this one is whole, nothing is wrong, else ingest the "
+        "whole file"
+    )
 
 
 def _undecided(part: dict[str, Any]) -> str:

@@ -535,6 +535,10 @@ class FileReport:
     read: what its records may displace, and whether a rolling file's may displace them."""
     kind_why: str | None = None
     """What decided ``kind``, in words (its collection days, ANP's name, or ``--kind``)."""
+    unended_line: int | None = None
+    """The CSV's last line when it has no line end and holds a record that was not rejected:
+    a file cut short ends so, and its last record may be cut with it yet still be a valid
+    record (a flag or a price shortened). ANP ends every line of its files."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -557,6 +561,7 @@ class FileReport:
             "unreadable": self.unreadable,
             "kind": self.kind,
             "kind_why": self.kind_why,
+            "unended_line": self.unended_line,
             "bad_rows": [str(b) for b in self.bad[:20]],
         }
 
@@ -1072,7 +1077,10 @@ class StationLake:
             return file_lines(path, encoding, wanted) if spans else {n: n for n in wanted}
 
         members.lines[part.name] = file_lines_of
-        report.rejected = len(report.bad)
+        report.rejected, report.unended_line = (
+            len(report.bad),
+            _unended_line(lines if lines is not None else lines_of(part), report.rows, bad),
+        )
         decided = decide(found.days, part.name, at)
         report.kind, report.kind_why = decided.kind, decided.why
         before_writing(at, part.name, decided)
@@ -1460,6 +1468,15 @@ class _Revised:
 
 class _AlreadyIngested(Exception):
     """The file's content was ingested before (under the name this holds)."""
+
+
+def _unended_line(lines: LineCount, records: int, bad: list[tuple[int, str]]) -> int | None:
+    """A CSV's last line (from 1, the header's first) when it has no line end and holds a
+    record not rejected (``bad``: the lines rejected), else None: see ``unended_line``."""
+    last = lines.newlines + 1
+    if not records or lines.ends_with_newline or any(line == last for line, _ in bad):
+        return None
+    return last
 
 
 def _fingerprint(path: Path) -> tuple[str, LineCount]:
