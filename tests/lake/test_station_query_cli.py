@@ -385,3 +385,29 @@ def test_window_and_coverage_of_a_lake_with_no_record_say_it(tmp_path: Path) -> 
         ), done.stderr
     done = CliRunner().invoke(cli, ["stations", "query", "window", "-f", "csv"], env=env)
     assert done.stdout == "first_day,last_day\n,\n"  # machine-readable as ever
+
+
+def test_a_town_asked_in_another_state_is_a_note_naming_its_state(env: dict[str, str]) -> None:
+    """`--state SP --municipality 'Campo Grande'` (a town of MS) said only that none of SP's
+    towns is close, or named SP's closest names, other towns: now the note says which
+    state holds it and the option to give."""
+    args = ["municipality_weekly", "--fuel", "LPG", "--state", "SP", "--municipality"]
+    done = CliRunner().invoke(cli, ["stations", "query", *args, "Campo Grande"], env=env)
+    assert done.exit_code == 0, done.output
+    note = " ".join(done.stderr.split())
+    assert "; CAMPO GRANDE is a municipality of MS, not SP: give --state MS" in note, note
+    assert "closest names" not in note
+
+
+def test_a_town_without_the_fuel_asked_is_a_note_naming_the_fuels_it_has(
+    env: dict[str, str],
+) -> None:
+    """`--fuel CNG --state MS --municipality 'CAMPO GRANDE'` (its LPG prices in the lake,
+    no CNG) said only that nothing was found, as if the town were unknown: now the note says
+    the town has no price of that fuel in those months, and which fuels it has."""
+    args = ["municipality_weekly", "--fuel", "CNG", "--state", "MS", "--municipality"]
+    since = ["--since", "2025-03-24", "--until", "2025-04-19"]
+    done = CliRunner().invoke(cli, ["stations", "query", *args, "campo grande", *since], env=env)
+    assert done.exit_code == 0, done.output
+    note = " ".join(done.stderr.split())
+    assert "; CAMPO GRANDE (MS) has no CNG price in those months, only prices of LPG" in note, note

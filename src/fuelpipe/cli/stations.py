@@ -1238,11 +1238,14 @@ def _no_match(name: str, params: dict[str, Any], lake: Any, span: str) -> str:
     if params["week_to"] + timedelta(days=6) < first or params["week_from"] > last:
         return f"{out}, none in the weeks asked"
     if "municipality" in takes:
+        named = lake.towns_named(params["municipality"], params["month_from"], params["month_to"])
         towns = lake.municipalities(
             params["state"], params["product"], params["month_from"], params["month_to"]
         )
         close = closest_names(params["municipality"], towns)
-        if close:
+        if named:
+            out += _town_elsewhere(named, params["state"], params["product"])
+        elif close:
             out += f"; the closest names in {params['state']}: {', '.join(close)}"
         elif towns:
             out += f"; none of the {len(towns)} municipalities of {params['state']} is close"
@@ -1250,6 +1253,24 @@ def _no_match(name: str, params: dict[str, Any], lake: Any, span: str) -> str:
     elif name == "station_search":
         out += "; try a shorter part of the name, the town, or the CNPJ's first digits"
     return out
+
+
+def _town_elsewhere(named: list[tuple[str, str, str]], state: str, fuel: str) -> str:
+    """Why a town the lake holds (``named``: its state, name and fuel of each price, from
+    ``towns_named``) answered no row: it is another state's, or has no price of ``fuel`` in
+    those months (or has, in other weeks of them)."""
+    here = sorted({p for s, _, p in named if s == state})
+    if here:
+        name = next(m for s, m, _ in named if s == state)
+        if fuel in here:
+            return f"; {name} ({state}) has {fuel} prices in those months, none in the weeks asked"
+        others = ", ".join(here)
+        return f"; {name} ({state}) has no {fuel} price in those months, only prices of {others}"
+    states = sorted({s for s, _, p in named if p == fuel}) or sorted({s for s, _, _ in named})
+    name = next(m for s, m, _ in named if s == states[0])
+    where = states[0] if len(states) == 1 else f"{', '.join(states[:-1])} and {states[-1]}"
+    give = f"give --state {states[0]}" if len(states) == 1 else "give one as --state"
+    return f"; {name} is a municipality of {where}, not {state}: {give}"
 
 
 SEARCH_TEXT_CHARS = (2, 60)

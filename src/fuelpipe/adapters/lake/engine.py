@@ -60,6 +60,7 @@ from fuelpipe.adapters.lake.formats import (
     csv_inputs,
 )
 from fuelpipe.adapters.lake.queries import (
+    FOLDED_TOWN,
     QUERIES,
     fuel_windows,
     window_months,
@@ -82,7 +83,14 @@ from fuelpipe.domain.station_files import (
     kind_by_name,
     resumed_kind,
 )
-from fuelpipe.domain.stations import ANP_COLUMN_KEYS, ANP_COLUMNS, BadRow, column_key, lake_window
+from fuelpipe.domain.stations import (
+    ANP_COLUMN_KEYS,
+    ANP_COLUMNS,
+    BadRow,
+    column_key,
+    folded,
+    lake_window,
+)
 from fuelpipe.domain.text import clip
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.clock import Clock
@@ -1286,6 +1294,20 @@ class StationLake:
                 "SELECT DISTINCT municipality FROM stations WHERE state = ? ORDER BY 1", [state]
             ).fetchall()
         return [str(r[0]) for r in rows if r[0]]
+
+    def towns_named(
+        self, municipality: str, month_from: str, month_to: str
+    ) -> list[tuple[str, str, str]]:
+        """(state, name as ANP writes it, fuel) of each town of that name (folded, as
+        ``municipality_weekly`` compares it) with a price of any fuel in those months, sorted:
+        for a town asked in the wrong state, or of a fuel it has no price of."""
+        with self.reader(None, month_from, month_to) as con:
+            rows = con.execute(
+                "SELECT DISTINCT state, municipality, product FROM stations "
+                f"WHERE {FOLDED_TOWN} = ? ORDER BY 1, 2, 3",
+                [folded(municipality)],
+            ).fetchall()
+        return [(str(s), str(m), str(p)) for s, m, p in rows]
 
     def close(self) -> None:
         """Close the read database and drop the S3 mirror, if any."""
