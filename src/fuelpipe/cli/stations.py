@@ -1094,6 +1094,13 @@ def query(
     covered_start and covered_end (the weeks answered).
     An option the query does not take is refused, not ignored.
 
+    Figures are over prices (obs: one per station and collection day), not stations: a station
+    surveyed each week counts each week. The median, p10 and p90 interpolate between ranks
+    (DuckDB's quantile_cont). municipality_ranking lists every town with a price, cheapest
+    median first, ties by state and then name, with no minimum: its stations and obs say how
+    thin a town's figures are. brand_premium weighs each flag against unbranded (BRANCA)
+    stations of the same town and week; brand_national does not match them.
+
     The table fits 100 columns: state is UF, observations obs, p10 and p90 one p10–p90 range,
     min_price and max_price one min–max range; station_search's gives each station's name
     (wrapped, its CNPJ below), municipality/UF and brand once above its fuels, each price with
