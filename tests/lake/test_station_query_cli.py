@@ -16,6 +16,7 @@ from tests.support.station_lake import fuels_apart_lake
 from typer.testing import CliRunner
 
 from fuelpipe.cli.main import cli
+from fuelpipe.cli.stations import _query_help
 from fuelpipe.domain.stations import FIGURE_DECIMALS, figure_text, parse_day, week_start
 
 COLLECTED = 11  # "Data da Coleta"
@@ -411,3 +412,31 @@ def test_a_town_without_the_fuel_asked_is_a_note_naming_the_fuels_it_has(
     assert done.exit_code == 0, done.output
     note = " ".join(done.stderr.split())
     assert "; CAMPO GRANDE (MS) has no CNG price in those months, only prices of LPG" in note, note
+
+
+def test_the_ranking_takes_a_state_as_the_page_s_ranking_does(env: dict[str, str]) -> None:
+    """`municipality_ranking --state MG` was refused ("does not take --state") while the
+    page and /api/stations/ranking?state=MG rank one state's towns: now it keeps the rows of
+    that state, in the national ranking's order, and a state without a town is the no-row
+    note naming it."""
+    base = ["stations", "query", "municipality_ranking", "--fuel", "LPG", "-f", "csv"]
+
+    def rows(*more: str) -> list[dict[str, str]]:
+        done = CliRunner().invoke(cli, [*base, *more], env=env)
+        assert done.exit_code == 0, done.output
+        return list(csv.DictReader(io.StringIO(done.stdout)))
+
+    every = rows()
+    mg = rows("--state", "mg")
+    assert mg == [r for r in every if r["state"] == "MG"]
+    assert {r["municipality"] for r in mg} == {
+        "GOVERNADOR VALADARES",
+        "JOAO PINHEIRO",
+        "MONTES CLAROS",
+    }
+    done = CliRunner().invoke(cli, [*base, "--state", "SP"], env=env)
+    assert done.exit_code == 0, done.output
+    assert len(done.stdout.splitlines()) == 1  # the header alone
+    assert "found nothing for LPG " in done.stderr
+    assert "--state SP" in " ".join(done.stderr.split())
+    assert "municipality_ranking (--fuel --since --until --state)" in _query_help()

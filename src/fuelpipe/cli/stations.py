@@ -10,6 +10,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Annotated, Any
@@ -1030,9 +1031,15 @@ LAKE_ENDS = frozenset({"window"})
 partitions), not a span asked for: they take no --since/--until."""
 
 
+STATE_KEPT = frozenset({"municipality_ranking"})
+"""Queries whose rows --state keeps to one state's (the national ranking's order, the page's
+/api/stations/ranking?state=), not a parameter of their SQL text."""
+
+
 def options_of(name: str) -> list[str]:
     """The options a query takes, in the order of QUERY_OPTIONS."""
     params = set() if name in LAKE_ENDS else set(QUERIES[name].params)
+    params |= {"state"} if name in STATE_KEPT else set()
     return [option for option, sets in QUERY_OPTIONS.items() if sets & params]
 
 
@@ -1064,7 +1071,10 @@ def query(
     ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    state: Annotated[str | None, typer.Option(help="UF (one of the 27), e.g. SP.")] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(help="UF (one of the 27), e.g. SP; municipality_ranking keeps its towns."),
+    ] = None,
     municipality: Annotated[
         str | None, typer.Option(help="As ANP writes it; with --state.")
     ] = None,
@@ -1167,6 +1177,9 @@ def query(
         weeks = f"{span['covered_start']}..{span['covered_end']}"  # the whole survey weeks
         title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{weeks}"
     result = _run_query(ctx, name, params, lake)
+    if name in STATE_KEPT and state:
+        at = result.columns.index("state")
+        result = replace(result, rows=[r for r in result.rows if r[at] == state])
     _print_result(result, fmt, title, wide=wide, span=span)
     _explain(
         name,
@@ -1231,7 +1244,8 @@ def _no_match(name: str, params: dict[str, Any], lake: Any, span: str) -> str:
     None on Athena) and, for a town that matched none, the closest names the state has."""
     takes = QUERIES[name].params
     asked = [span]
-    asked += [f"--state {params['state']}"] if "state" in takes else []
+    state_given = "state" in takes or (name in STATE_KEPT and params["state"])
+    asked += [f"--state {params['state']}"] if state_given else []
     asked += [f"--municipality {params['municipality']!r}"] if "municipality" in takes else []
     asked += [f"--text {params['text']!r}"] if "text" in takes else []
     out = f"no row: {name} found nothing for {' '.join(asked)}"
