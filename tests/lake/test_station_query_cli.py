@@ -440,3 +440,38 @@ def test_the_ranking_takes_a_state_as_the_page_s_ranking_does(env: dict[str, str
     assert "found nothing for LPG " in done.stderr
     assert "--state SP" in " ".join(done.stderr.split())
     assert "municipality_ranking (--fuel --since --until --state)" in _query_help()
+
+
+def test_a_town_s_weeks_without_a_price_are_a_note(tmp_path: Path) -> None:
+    """Real: Belo Horizonte's ethanol prices in the 2025 sample fall in the survey weeks of
+    03-23 and 04-13 only. Its weekly rows were those two, with nothing to say that the two
+    weeks between had no price (a chart of them draws one line across): a note now names them.
+    São Paulo's, with a price every week, gets none."""
+    text = real_lines("gasolina-etanol", 10**6)
+    towns = (["MG", "BELO HORIZONTE"], ["SP", "SAO PAULO"])
+    town = [ln for ln in text[1:] if ln.split(";")[1:3] in towns]
+    path = tmp_path / "bh.csv"
+    path.write_bytes(BOM + "\r\n".join([text[0], *town]).encode() + b"\r\n")
+    env = {"FUELPIPE_LAKE": str(tmp_path / "lake"), "FUELPIPE_BACKEND": "embedded"}
+    done = CliRunner().invoke(cli, ["stations", "ingest", str(path)], env=env)
+    assert done.exit_code == 0, done.output
+
+    def weekly(fuel: str, state: str, name: str) -> tuple[list[str], str]:
+        args = ["municipality_weekly", "--fuel", fuel, "--state", state, "-f", "csv"]
+        done = CliRunner().invoke(
+            cli, ["stations", "query", *args, "--municipality", name], env=env
+        )
+        assert done.exit_code == 0, done.output
+        weeks = [r["week"] for r in csv.DictReader(io.StringIO(done.stdout))]
+        return weeks, " ".join(done.stderr.split())
+
+    weeks, said = weekly("ETHANOL", "MG", "Belo Horizonte")
+    assert weeks == ["2025-03-23", "2025-04-13"]
+    assert said == (
+        "note: BELO HORIZONTE (MG) has no ETHANOL price in the lake in the survey week(s) of "
+        "2025-03-30, 2025-04-06, inside the lake's ETHANOL days (2025-03-24 to 2025-04-17): "
+        "those weeks have no row"
+    )
+    weeks, said = weekly("ETHANOL", "SP", "São Paulo")  # a price every week
+    assert len(weeks) == 4
+    assert said == ""

@@ -43,6 +43,7 @@ from fuelpipe.domain.stations import (
     query_params,
     span_answered,
     span_asked,
+    week_start,
 )
 
 if TYPE_CHECKING:
@@ -1189,6 +1190,9 @@ def query(
         empty=windowed and not result.rows,
         old=_old_layout(ctx, lake),
         unfilled=not windowed and all(v is None for row in result.rows for v in row),
+        weeks={r[result.columns.index("week")] for r in result.rows}
+        if "week" in result.columns
+        else set(),
     )
 
 
@@ -1224,19 +1228,48 @@ def _explain(
     empty: bool,
     old: int | None,
     unfilled: bool = False,
+    weeks: set[date] | None = None,
 ) -> None:
     """On stderr (stdout stays the result): a lake of an older layout (``old``), whose answer
-    may count one station twice; why a windowed query answered no row; and that a query
-    without a window (``window``, ``coverage``) answered no value (``unfilled``) because the
-    lake holds no record (its files had none: a header alone)."""
+    may count one station twice; why a windowed query answered no row; the survey weeks a
+    town's weekly rows (``weeks``, those answered) leave out within the fuel's days in the
+    lake; and that a query without a window (``window``, ``coverage``) answered no value
+    (``unfilled``) because the lake holds no record (its files had none: a header alone)."""
     from fuelpipe.cli.main import note, warn
 
     if old is not None:
         warn(old_layout_notice(old))
     if empty:
         note(_no_match(name, params, lake, title.removeprefix(f"{name} ")))
+    elif name == "municipality_weekly" and lake is not None and weeks:
+        held = lake.fuel_windows().get(params["product"])
+        missing = _missing_weeks(params, weeks, held)
+        if held and missing:
+            note(
+                f"{params['municipality']} ({params['state']}) has no {params['product']} price "
+                f"in the lake in the survey week(s) of {', '.join(map(str, missing))}, inside "
+                f"the lake's {params['product']} days ({held[0]} to {held[1]}): those weeks "
+                "have no row"
+            )
     elif unfilled and lake is not None and lake.window() is None:
         note("the lake holds no record yet: run `fuelpipe stations ingest`")
+
+
+def _missing_weeks(
+    params: dict[str, Any], weeks: set[date], held: tuple[date, date] | None
+) -> list[date]:
+    """The survey weeks (their Sundays) asked for and within ``held`` (the fuel's first and
+    last collection day in the lake) that are not among ``weeks``."""
+    if held is None:
+        return []
+    week = max(params["week_from"], week_start(held[0]))
+    last = min(params["week_to"], week_start(held[1]))
+    missing = []
+    while week <= last:
+        if week not in weeks:
+            missing.append(week)
+        week += timedelta(days=7)
+    return missing
 
 
 def _no_match(name: str, params: dict[str, Any], lake: Any, span: str) -> str:
