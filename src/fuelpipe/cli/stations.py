@@ -1148,6 +1148,7 @@ def query(
         state = state.strip().upper()
         if state not in STATES:
             raise fail(f"--state {state!r} is not a UF; one of {', '.join(sorted(STATES))}")
+    municipality = municipality.strip() if municipality is not None else None  # blank: none
     if "--municipality" in takes and not (state and municipality):
         lacks = [o for o, v in (("--state", state), ("--municipality", municipality)) if not v]
         raise fail(
