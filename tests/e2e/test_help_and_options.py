@@ -202,13 +202,20 @@ def test_state_must_be_one_of_the_27_ufs(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("given", "missing"),
-    [(["--state", "sp"], "--municipality"), (["--municipality", "CAMPINAS"], "--state"), ([], "")],
+    [
+        (["--state", "sp"], "--municipality"),
+        (["--municipality", "CAMPINAS"], "--state"),
+        ([], ""),
+        (["--state", "sp", "--municipality", "  "], "--municipality"),
+    ],
 )
 def test_municipality_weekly_names_the_option_it_lacks(
     given: list[str], missing: str, tmp_path: Path
 ) -> None:
     """With --state given it said "municipality_weekly needs --state and --municipality", as if
-    --state were missing too; it names what is missing, and an example to copy."""
+    --state were missing too; it names what is missing, and an example to copy. A blank
+    --municipality is none (it was queried, "none of the 95 municipalities of SP is close" to
+    ' ')."""
     env = {"FUELPIPE_LAKE": str(tmp_path / "lake")}
     line = _one_error(_run("stations", "query", "municipality_weekly", *given, env=env))
     lacks = missing or "--state and --municipality"

@@ -151,3 +151,36 @@ def test_rejected_rows_past_those_shown_are_counted_and_their_report_named(
         f"the lake's _reports/{report.name}"
     ]
     assert len(report.read_text().splitlines()) == 1 + 25  # its header line and each row
+
+
+def test_a_file_whose_last_line_has_no_line_end_is_warned_as_perhaps_cut_short(
+    tmp_path: Path,
+) -> None:
+    """Synthetic: 20 real GLP records (ANP ends every line, the last too, with CRLF), cut in
+    the last record's flag, as an interrupted copy leaves a file. The cut record still has its
+    16 fields, so it was written without a word with the flag 'LIQUI' for 'LIQUIGÁS' (a price
+    cut the same way, 6,5 for 6,58, is a valid price too): now a warning names the file and its
+    line, and the same file whole warns of nothing."""
+    lines = real_lines("glp", 20)
+    path = tmp_path / "cut.csv"
+    whole = BOM + "\r\n".join(lines).encode() + b"\r\n"
+    assert lines[-1].endswith(";LIQUIGÁS")  # the flag the cut shortens
+    path.write_bytes(whole[: whole.rindex("GÁS".encode())])
+
+    def ingest(lake: str, *json_out: str) -> tuple[str, str]:
+        args = ["stations", "ingest", *json_out, str(path)]
+        done = CliRunner().invoke(cli, args, env=_env(tmp_path, tmp_path / lake))
+        assert done.exit_code == 0, done.output
+        return done.stdout, " ".join(done.stderr.split())
+
+    (part,) = json.loads(ingest("a", "--json")[0])["files"][0]["parts"]
+    assert (part["written"], part["rejected"], part["unended_line"]) == (20, 0, 21)
+    assert (
+        "warning cut.csv: its last line, 21, has no line end: a file cut short (an interrupted "
+        "copy or download) ends so, and its last record may be cut too (a flag or price "
+        "shortened is still a valid record, written as it reads). ANP ends every line of its "
+        "files; if this one is whole, nothing is wrong, else ingest the whole file"
+    ) in ingest("b")[1]
+    path.write_bytes(whole)
+    assert json.loads(ingest("c", "--json")[0])["files"][0]["parts"][0]["unended_line"] is None
+    assert "no line end" not in ingest("d")[1]

@@ -16,6 +16,7 @@ from tests.support.station_lake import fuels_apart_lake
 from typer.testing import CliRunner
 
 from fuelpipe.cli.main import cli
+from fuelpipe.cli.stations import _query_help
 from fuelpipe.domain.stations import FIGURE_DECIMALS, figure_text, parse_day, week_start
 
 COLLECTED = 11  # "Data da Coleta"
@@ -385,3 +386,92 @@ def test_window_and_coverage_of_a_lake_with_no_record_say_it(tmp_path: Path) -> 
         ), done.stderr
     done = CliRunner().invoke(cli, ["stations", "query", "window", "-f", "csv"], env=env)
     assert done.stdout == "first_day,last_day\n,\n"  # machine-readable as ever
+
+
+def test_a_town_asked_in_another_state_is_a_note_naming_its_state(env: dict[str, str]) -> None:
+    """`--state SP --municipality 'Campo Grande'` (a town of MS) said only that none of SP's
+    towns is close, or named SP's closest names, other towns: now the note says which
+    state holds it and the option to give."""
+    args = ["municipality_weekly", "--fuel", "LPG", "--state", "SP", "--municipality"]
+    done = CliRunner().invoke(cli, ["stations", "query", *args, "Campo Grande"], env=env)
+    assert done.exit_code == 0, done.output
+    note = " ".join(done.stderr.split())
+    assert "; CAMPO GRANDE is a municipality of MS, not SP: give --state MS" in note, note
+    assert "closest names" not in note
+
+
+def test_a_town_without_the_fuel_asked_is_a_note_naming_the_fuels_it_has(
+    env: dict[str, str],
+) -> None:
+    """`--fuel CNG --state MS --municipality 'CAMPO GRANDE'` (its LPG prices in the lake,
+    no CNG) said only that nothing was found, as if the town were unknown: now the note says
+    the town has no price of that fuel in those months, and which fuels it has."""
+    args = ["municipality_weekly", "--fuel", "CNG", "--state", "MS", "--municipality"]
+    since = ["--since", "2025-03-24", "--until", "2025-04-19"]
+    done = CliRunner().invoke(cli, ["stations", "query", *args, "campo grande", *since], env=env)
+    assert done.exit_code == 0, done.output
+    note = " ".join(done.stderr.split())
+    assert "; CAMPO GRANDE (MS) has no CNG price in those months, only prices of LPG" in note, note
+
+
+def test_the_ranking_takes_a_state_as_the_page_s_ranking_does(env: dict[str, str]) -> None:
+    """`municipality_ranking --state MG` was refused ("does not take --state") while the
+    page and /api/stations/ranking?state=MG rank one state's towns: now it keeps the rows of
+    that state, in the national ranking's order, and a state without a town is the no-row
+    note naming it."""
+    base = ["stations", "query", "municipality_ranking", "--fuel", "LPG", "-f", "csv"]
+
+    def rows(*more: str) -> list[dict[str, str]]:
+        done = CliRunner().invoke(cli, [*base, *more], env=env)
+        assert done.exit_code == 0, done.output
+        return list(csv.DictReader(io.StringIO(done.stdout)))
+
+    every = rows()
+    mg = rows("--state", "mg")
+    assert mg == [r for r in every if r["state"] == "MG"]
+    assert {r["municipality"] for r in mg} == {
+        "GOVERNADOR VALADARES",
+        "JOAO PINHEIRO",
+        "MONTES CLAROS",
+    }
+    done = CliRunner().invoke(cli, [*base, "--state", "SP"], env=env)
+    assert done.exit_code == 0, done.output
+    assert len(done.stdout.splitlines()) == 1  # the header alone
+    assert "found nothing for LPG " in done.stderr
+    assert "--state SP" in " ".join(done.stderr.split())
+    assert "municipality_ranking (--fuel --since --until --state)" in _query_help()
+
+
+def test_a_town_s_weeks_without_a_price_are_a_note(tmp_path: Path) -> None:
+    """Real: Belo Horizonte's ethanol prices in the 2025 sample fall in the survey weeks of
+    03-23 and 04-13 only. Its weekly rows were those two, with nothing to say that the two
+    weeks between had no price (a chart of them draws one line across): a note now names them.
+    São Paulo's, with a price every week, gets none."""
+    text = real_lines("gasolina-etanol", 10**6)
+    towns = (["MG", "BELO HORIZONTE"], ["SP", "SAO PAULO"])
+    town = [ln for ln in text[1:] if ln.split(";")[1:3] in towns]
+    path = tmp_path / "bh.csv"
+    path.write_bytes(BOM + "\r\n".join([text[0], *town]).encode() + b"\r\n")
+    env = {"FUELPIPE_LAKE": str(tmp_path / "lake"), "FUELPIPE_BACKEND": "embedded"}
+    done = CliRunner().invoke(cli, ["stations", "ingest", str(path)], env=env)
+    assert done.exit_code == 0, done.output
+
+    def weekly(fuel: str, state: str, name: str) -> tuple[list[str], str]:
+        args = ["municipality_weekly", "--fuel", fuel, "--state", state, "-f", "csv"]
+        done = CliRunner().invoke(
+            cli, ["stations", "query", *args, "--municipality", name], env=env
+        )
+        assert done.exit_code == 0, done.output
+        weeks = [r["week"] for r in csv.DictReader(io.StringIO(done.stdout))]
+        return weeks, " ".join(done.stderr.split())
+
+    weeks, said = weekly("ETHANOL", "MG", "Belo Horizonte")
+    assert weeks == ["2025-03-23", "2025-04-13"]
+    assert said == (
+        "note: BELO HORIZONTE (MG) has no ETHANOL price in the lake in the survey week(s) of "
+        "2025-03-30, 2025-04-06, inside the lake's ETHANOL days (2025-03-24 to 2025-04-17): "
+        "those weeks have no row"
+    )
+    weeks, said = weekly("ETHANOL", "SP", "São Paulo")  # a price every week
+    assert len(weeks) == 4
+    assert said == ""

@@ -10,6 +10,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Annotated, Any
@@ -42,6 +43,7 @@ from fuelpipe.domain.stations import (
     query_params,
     span_answered,
     span_asked,
+    week_start,
 )
 
 if TYPE_CHECKING:
@@ -297,8 +299,8 @@ _NOTES = (
 
 def _print_notes(summary: dict[str, Any]) -> None:
     """Per file: how many records it repeated, did not displace or displaced, and the lake's
-    report listing them; per CSV whose kind is undecided and that holds a valid record, a
-    warning saying so."""
+    report listing them; per CSV whose kind is undecided and that holds a valid record, and
+    per CSV whose last line has no line end (cut short, perhaps), a warning saying so."""
     for f in summary["files"]:
         parts = f.get("parts", [])
         reports = {r.rsplit(".", 2)[-2]: r for p in parts for r in p.get("reports", [])}
@@ -317,6 +319,9 @@ def _print_notes(summary: dict[str, Any]) -> None:
             if p.get("kind") == UNDECIDED and p.get("rows", 0) > p.get("rejected", 0):
                 line = f"[yellow]warning[/] {escape(_undecided(p))}"
                 err.print(line, highlight=False, soft_wrap=True)
+            if p.get("unended_line"):
+                line = f"[yellow]warning[/] {escape(_unended(p))}"
+                err.print(line, highlight=False, soft_wrap=True)
 
 
 def _count(part: dict[str, Any], note: str) -> int:
@@ -326,6 +331,17 @@ def _count(part: dict[str, Any], note: str) -> int:
     if note == "differing":
         return int(part.get("differing", 0)) - int(part.get("not_kept", 0))
     return int(part.get(note, 0))
+
+
+def _unended(part: dict[str, Any]) -> str:
+    """The line saying a CSV's last line has no line end, so its last record may be cut."""
+    return (
+        f"{part['name']}: its last line, {part['unended_line']}, has no line end: a file cut "
+        "short (an interrupted copy or download) ends so, and its last record may be cut too "
+        "(a flag or price shortened is still a valid record, written as it reads). ANP ends "
+        "every line of its files; if this one is whole, nothing is wrong, else ingest the "
+        "whole file"
+    )
 
 
 def _undecided(part: dict[str, Any]) -> str:
@@ -1016,9 +1032,15 @@ LAKE_ENDS = frozenset({"window"})
 partitions), not a span asked for: they take no --since/--until."""
 
 
+STATE_KEPT = frozenset({"municipality_ranking"})
+"""Queries whose rows --state keeps to one state's (the national ranking's order, the page's
+/api/stations/ranking?state=), not a parameter of their SQL text."""
+
+
 def options_of(name: str) -> list[str]:
     """The options a query takes, in the order of QUERY_OPTIONS."""
     params = set() if name in LAKE_ENDS else set(QUERIES[name].params)
+    params |= {"state"} if name in STATE_KEPT else set()
     return [option for option, sets in QUERY_OPTIONS.items() if sets & params]
 
 
@@ -1050,7 +1072,10 @@ def query(
     ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    state: Annotated[str | None, typer.Option(help="UF (one of the 27), e.g. SP.")] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(help="UF (one of the 27), e.g. SP; municipality_ranking keeps its towns."),
+    ] = None,
     municipality: Annotated[
         str | None, typer.Option(help="As ANP writes it; with --state.")
     ] = None,
@@ -1079,6 +1104,13 @@ def query(
     them, and -f csv or -f json end every row with start and end (the days asked for),
     covered_start and covered_end (the weeks answered).
     An option the query does not take is refused, not ignored.
+
+    Figures are over prices (obs: one per station and collection day), not stations: a station
+    surveyed each week counts each week. The median, p10 and p90 interpolate between ranks
+    (DuckDB's quantile_cont). municipality_ranking lists every town with a price, cheapest
+    median first, ties by state and then name, with no minimum: its stations and obs say how
+    thin a town's figures are. brand_premium weighs each flag against unbranded (BRANCA)
+    stations of the same town and week; brand_national does not match them.
 
     The table fits 100 columns: state is UF, observations obs, p10 and p90 one p10–p90 range,
     min_price and max_price one min–max range; station_search's gives each station's name
@@ -1116,6 +1148,7 @@ def query(
         state = state.strip().upper()
         if state not in STATES:
             raise fail(f"--state {state!r} is not a UF; one of {', '.join(sorted(STATES))}")
+    municipality = municipality.strip() if municipality is not None else None  # blank: none
     if "--municipality" in takes and not (state and municipality):
         lacks = [o for o, v in (("--state", state), ("--municipality", municipality)) if not v]
         raise fail(
@@ -1146,6 +1179,9 @@ def query(
         weeks = f"{span['covered_start']}..{span['covered_end']}"  # the whole survey weeks
         title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{weeks}"
     result = _run_query(ctx, name, params, lake)
+    if name in STATE_KEPT and state:
+        at = result.columns.index("state")
+        result = replace(result, rows=[r for r in result.rows if r[at] == state])
     _print_result(result, fmt, title, wide=wide, span=span)
     _explain(
         name,
@@ -1155,6 +1191,9 @@ def query(
         empty=windowed and not result.rows,
         old=_old_layout(ctx, lake),
         unfilled=not windowed and all(v is None for row in result.rows for v in row),
+        weeks={r[result.columns.index("week")] for r in result.rows}
+        if "week" in result.columns
+        else set(),
     )
 
 
@@ -1190,19 +1229,48 @@ def _explain(
     empty: bool,
     old: int | None,
     unfilled: bool = False,
+    weeks: set[date] | None = None,
 ) -> None:
     """On stderr (stdout stays the result): a lake of an older layout (``old``), whose answer
-    may count one station twice; why a windowed query answered no row; and that a query
-    without a window (``window``, ``coverage``) answered no value (``unfilled``) because the
-    lake holds no record (its files had none: a header alone)."""
+    may count one station twice; why a windowed query answered no row; the survey weeks a
+    town's weekly rows (``weeks``, those answered) leave out within the fuel's days in the
+    lake; and that a query without a window (``window``, ``coverage``) answered no value
+    (``unfilled``) because the lake holds no record (its files had none: a header alone)."""
     from fuelpipe.cli.main import note, warn
 
     if old is not None:
         warn(old_layout_notice(old))
     if empty:
         note(_no_match(name, params, lake, title.removeprefix(f"{name} ")))
+    elif name == "municipality_weekly" and lake is not None and weeks:
+        held = lake.fuel_windows().get(params["product"])
+        missing = _missing_weeks(params, weeks, held)
+        if held and missing:
+            note(
+                f"{params['municipality']} ({params['state']}) has no {params['product']} price "
+                f"in the lake in the survey week(s) of {', '.join(map(str, missing))}, inside "
+                f"the lake's {params['product']} days ({held[0]} to {held[1]}): those weeks "
+                "have no row"
+            )
     elif unfilled and lake is not None and lake.window() is None:
         note("the lake holds no record yet: run `fuelpipe stations ingest`")
+
+
+def _missing_weeks(
+    params: dict[str, Any], weeks: set[date], held: tuple[date, date] | None
+) -> list[date]:
+    """The survey weeks (their Sundays) asked for and within ``held`` (the fuel's first and
+    last collection day in the lake) that are not among ``weeks``."""
+    if held is None:
+        return []
+    week = max(params["week_from"], week_start(held[0]))
+    last = min(params["week_to"], week_start(held[1]))
+    missing = []
+    while week <= last:
+        if week not in weeks:
+            missing.append(week)
+        week += timedelta(days=7)
+    return missing
 
 
 def _no_match(name: str, params: dict[str, Any], lake: Any, span: str) -> str:
@@ -1210,7 +1278,8 @@ def _no_match(name: str, params: dict[str, Any], lake: Any, span: str) -> str:
     None on Athena) and, for a town that matched none, the closest names the state has."""
     takes = QUERIES[name].params
     asked = [span]
-    asked += [f"--state {params['state']}"] if "state" in takes else []
+    state_given = "state" in takes or (name in STATE_KEPT and params["state"])
+    asked += [f"--state {params['state']}"] if state_given else []
     asked += [f"--municipality {params['municipality']!r}"] if "municipality" in takes else []
     asked += [f"--text {params['text']!r}"] if "text" in takes else []
     out = f"no row: {name} found nothing for {' '.join(asked)}"
@@ -1224,11 +1293,14 @@ def _no_match(name: str, params: dict[str, Any], lake: Any, span: str) -> str:
     if params["week_to"] + timedelta(days=6) < first or params["week_from"] > last:
         return f"{out}, none in the weeks asked"
     if "municipality" in takes:
+        named = lake.towns_named(params["municipality"], params["month_from"], params["month_to"])
         towns = lake.municipalities(
             params["state"], params["product"], params["month_from"], params["month_to"]
         )
         close = closest_names(params["municipality"], towns)
-        if close:
+        if named:
+            out += _town_elsewhere(named, params["state"], params["product"])
+        elif close:
             out += f"; the closest names in {params['state']}: {', '.join(close)}"
         elif towns:
             out += f"; none of the {len(towns)} municipalities of {params['state']} is close"
@@ -1236,6 +1308,24 @@ def _no_match(name: str, params: dict[str, Any], lake: Any, span: str) -> str:
     elif name == "station_search":
         out += "; try a shorter part of the name, the town, or the CNPJ's first digits"
     return out
+
+
+def _town_elsewhere(named: list[tuple[str, str, str]], state: str, fuel: str) -> str:
+    """Why a town the lake holds (``named``: its state, name and fuel of each price, from
+    ``towns_named``) answered no row: it is another state's, or has no price of ``fuel`` in
+    those months (or has, in other weeks of them)."""
+    here = sorted({p for s, _, p in named if s == state})
+    if here:
+        name = next(m for s, m, _ in named if s == state)
+        if fuel in here:
+            return f"; {name} ({state}) has {fuel} prices in those months, none in the weeks asked"
+        others = ", ".join(here)
+        return f"; {name} ({state}) has no {fuel} price in those months, only prices of {others}"
+    states = sorted({s for s, _, p in named if p == fuel}) or sorted({s for s, _, _ in named})
+    name = next(m for s, m, _ in named if s == states[0])
+    where = states[0] if len(states) == 1 else f"{', '.join(states[:-1])} and {states[-1]}"
+    give = f"give --state {states[0]}" if len(states) == 1 else "give one as --state"
+    return f"; {name} is a municipality of {where}, not {state}: {give}"
 
 
 SEARCH_TEXT_CHARS = (2, 60)

@@ -60,6 +60,7 @@ from fuelpipe.adapters.lake.formats import (
     csv_inputs,
 )
 from fuelpipe.adapters.lake.queries import (
+    FOLDED_TOWN,
     QUERIES,
     fuel_windows,
     window_months,
@@ -82,7 +83,14 @@ from fuelpipe.domain.station_files import (
     kind_by_name,
     resumed_kind,
 )
-from fuelpipe.domain.stations import ANP_COLUMN_KEYS, ANP_COLUMNS, BadRow, column_key, lake_window
+from fuelpipe.domain.stations import (
+    ANP_COLUMN_KEYS,
+    ANP_COLUMNS,
+    BadRow,
+    column_key,
+    folded,
+    lake_window,
+)
 from fuelpipe.domain.text import clip
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.clock import Clock
@@ -535,6 +543,10 @@ class FileReport:
     read: what its records may displace, and whether a rolling file's may displace them."""
     kind_why: str | None = None
     """What decided ``kind``, in words (its collection days, ANP's name, or ``--kind``)."""
+    unended_line: int | None = None
+    """The CSV's last line when it has no line end and holds a record that was not rejected:
+    a file cut short ends so, and its last record may be cut with it yet still be a valid
+    record (a flag or a price shortened). ANP ends every line of its files."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -557,6 +569,7 @@ class FileReport:
             "unreadable": self.unreadable,
             "kind": self.kind,
             "kind_why": self.kind_why,
+            "unended_line": self.unended_line,
             "bad_rows": [str(b) for b in self.bad[:20]],
         }
 
@@ -1072,7 +1085,10 @@ class StationLake:
             return file_lines(path, encoding, wanted) if spans else {n: n for n in wanted}
 
         members.lines[part.name] = file_lines_of
-        report.rejected = len(report.bad)
+        report.rejected, report.unended_line = (
+            len(report.bad),
+            _unended_line(lines if lines is not None else lines_of(part), report.rows, bad),
+        )
         decided = decide(found.days, part.name, at)
         report.kind, report.kind_why = decided.kind, decided.why
         before_writing(at, part.name, decided)
@@ -1279,6 +1295,20 @@ class StationLake:
             ).fetchall()
         return [str(r[0]) for r in rows if r[0]]
 
+    def towns_named(
+        self, municipality: str, month_from: str, month_to: str
+    ) -> list[tuple[str, str, str]]:
+        """(state, name as ANP writes it, fuel) of each town of that name (folded, as
+        ``municipality_weekly`` compares it) with a price of any fuel in those months, sorted:
+        for a town asked in the wrong state, or of a fuel it has no price of."""
+        with self.reader(None, month_from, month_to) as con:
+            rows = con.execute(
+                "SELECT DISTINCT state, municipality, product FROM stations "
+                f"WHERE {FOLDED_TOWN} = ? ORDER BY 1, 2, 3",
+                [folded(municipality)],
+            ).fetchall()
+        return [(str(s), str(m), str(p)) for s, m, p in rows]
+
     def close(self) -> None:
         """Close the read database and drop the S3 mirror, if any."""
         if self._db is not None:
@@ -1460,6 +1490,15 @@ class _Revised:
 
 class _AlreadyIngested(Exception):
     """The file's content was ingested before (under the name this holds)."""
+
+
+def _unended_line(lines: LineCount, records: int, bad: list[tuple[int, str]]) -> int | None:
+    """A CSV's last line (from 1, the header's first) when it has no line end and holds a
+    record not rejected (``bad``: the lines rejected), else None: see ``unended_line``."""
+    last = lines.newlines + 1
+    if not records or lines.ends_with_newline or any(line == last for line, _ in bad):
+        return None
+    return last
 
 
 def _fingerprint(path: Path) -> tuple[str, LineCount]:

@@ -130,6 +130,8 @@ def _one_space(column: str) -> str:
 # person types as a space: both are matched with one space (domain.stations.folded).
 _STATION = _folded(_one_space("station"))
 _TOWN = _folded(_one_space("municipality"))
+FOLDED_TOWN = _TOWN
+"""A row's municipality folded as ``municipality_weekly`` compares it with the town asked."""
 
 # How well a station matches the search text, best first: CNPJ from its start, the whole name,
 # the name's start, the whole town, anywhere in the name, anywhere in the town or CNPJ.
