@@ -117,6 +117,15 @@ def test_a_deferred_message_comes_back_no_sooner_than_its_delay(
     delay = queue_backend.visibility * 4
     queue.defer([rested.receipt], delay)
     queue.defer([], delay)
+    held = queue.held()  # the rested one is held by no one: apart where the queue can tell
+    assert (held.orphaned, held.orphaned_pids) == (0, ())
+    if held.deferred_apart:  # the embedded queue
+        assert (held.count, held.deferred) == (1, 1)
+        if queue_backend.supports_manual_clock:
+            assert held.deferred_until == queue_backend.clock.now() + delay
+            assert held.back_by == queue_backend.clock.now() + queue_backend.visibility
+    else:  # SQS: in flight, both
+        assert (held.count, held.deferred, held.deferred_until) == (2, 0, None)
     queue_backend.let_visibility_expire()  # the other one is back; the rested one is not
     (other,) = drain(queue)
     assert other.body == "other"

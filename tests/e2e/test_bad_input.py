@@ -555,8 +555,8 @@ def test_a_rerun_says_what_an_interrupted_run_holds(store_copy: Path, command: s
     else:
         done = fuelpipe("run", "-s", "CURRENCY#USD", "--since", "2021-05-19", "--json", env=env)
     assert (
-        "1 message(s) are held by another fuelpipe process or one that was stopped; they come "
-        "back at"
+        "1 message(s) are held by another fuelpipe process, alive as far as the queue knows; "
+        "they come back at"
     ) in done.stderr
     assert f"this {command} waits for them" in done.stderr
     # The held message came back (real clock: the queue's timeout is operational time) and

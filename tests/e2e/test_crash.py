@@ -128,10 +128,21 @@ def test_a_rerun_takes_back_at_once_what_a_killed_run_held(replay, reference, tm
     killed = fuelpipe(*RUN, env={**env, **failpoint}, check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     with SqliteQueue(db.with_name("killed-queue.sqlite"), SystemClock(), timedelta(1)) as queue:
-        assert queue.held().count == 0  # the one it was storing is not held by anyone alive
+        held = queue.held()
+        assert held.count == 0  # the one it was storing is not held by anyone alive
         assert queue.depth().visible >= 1
+    # the killed process's holder file names its pid: the rerun says whose it takes back
+    (killed_pid,) = held.orphaned_pids
+    (holder,) = db.with_name("killed-queue-holders").iterdir()
+    assert holder.read_text().strip() == str(killed_pid)
     again = fuelpipe(*RUN, env=env)
     assert "are held by another fuelpipe process" not in again.stderr
+    # one line (before: none) says what the rerun took back and from which process
+    assert (
+        f"note: this run takes back at once {held.orphaned} message(s) a stopped fuelpipe "
+        f"process held (pid {killed_pid}), not after their visibility timeout"
+    ) in again.stderr
+    assert held.orphaned >= 1
     assert _dump(db) == reference
 
 

@@ -13,9 +13,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from datetime import timedelta
+from pathlib import Path
 
 from tests.e2e.conftest import fuelpipe
 
+from fuelpipe.adapters.clock import SystemClock
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.replay import FaultPlan
 from fuelpipe.replay.server import ReplayServer
 
@@ -143,3 +147,35 @@ def test_the_workers_processes_keep_one_rest_and_exit_as_one_process_does(tmp_pa
         r"bcb asked us to slow down: its Retry-After says try again after",
         done.stderr,
     ), done.stderr
+
+
+def test_a_rerun_tells_messages_waiting_for_a_rest_from_messages_held(tmp_path: Path) -> None:
+    """A message deferred until its source's rest ends (a Retry-After: the scraper Lambda's
+    ``defer_if_resting``, Queue.defer) is held by no process: the note before the drain says
+    it waits for a source's rest, not that another fuelpipe process holds it (it said "1
+    message(s) are held by another fuelpipe process or one that was stopped" before), and the
+    run waits for it as before."""
+    db = tmp_path / "r.sqlite"
+    queue = SqliteQueue(db.with_name("r-queue.sqlite"), SystemClock(), timedelta(hours=1))
+    try:
+        queue.send(['{"not": "a download request"}'])
+        (got,) = queue.receive(1)
+        # back in 10 s (outlasts the CLI's start on a busy machine; the run waits it out)
+        queue.defer([got.receipt], timedelta(seconds=10))
+    finally:
+        queue.close()
+    with ReplayServer(quiet=True) as replay:
+        done = fuelpipe(
+            "--now", "2022-05-06T14:00", *RUN, env={"FUELPIPE_DB": str(db), **replay.env()}
+        )
+    assert re.search(
+        r"note: 1 message\(s\) wait for a source's rest to end \(its Retry-After\), held by no "
+        r"process; they come back at \d\d:\d\d:\d\d \(in \d+ s\), and this run waits for them",
+        done.stderr,
+    ), done.stderr
+    assert "held by another fuelpipe process" not in done.stderr
+    assert "takes back" not in done.stderr
+    out = json.loads(done.stdout)
+    # it came back and this run dealt with it: a malformed body goes to the dead letters
+    assert out["scrape"]["dead_lettered"] == 1
+    assert out["scrape"]["records_written"] == 5  # and the run's own work was done

@@ -108,8 +108,17 @@ def test_held_and_depth_do_not_count_a_dead_holders_messages_as_in_flight(
             assert queue.held().count == 0
             assert queue.held().back_by is None
             assert (queue.depth().visible, queue.depth().in_flight) == (2, 0)
+            # counted apart, with the pid its holder had: `run` says it takes them back
+            assert (queue.held().orphaned, queue.held().orphaned_pids) == (2, (proc.pid,))
         with SqliteQueue(path, SystemClock(), HOUR, read_only=True) as looking:
             assert looking.held().count == 0  # `dlq list`, a dashboard: read-only looks agree
+            assert looking.held().orphaned == 2
+        assert len(queue.receive(10)) == 2  # taken back: no longer a gone holder's
+        assert (queue.held().count, queue.held().orphaned, queue.held().orphaned_pids) == (
+            2,
+            0,
+            (),
+        )
 
 
 def test_a_live_consumers_messages_stay_hidden_until_it_ends(tmp_path: Path) -> None:
@@ -145,9 +154,15 @@ def test_a_message_deferred_by_a_killed_consumer_stays_deferred(tmp_path: Path) 
     with _queue(path) as queue:
         queue.send(["resting"])
         with _holder(path, 1, defer=True) as (proc, _got):
+            held = queue.held()  # held by no process, its holder alive or not
+            assert (held.count, held.deferred, held.orphaned) == (0, 1, 0)
             _kill(proc)
         assert queue.receive(10) == []
-        assert queue.held().count == 1
+        held = queue.held()
+        assert (held.count, held.back_by, held.deferred, held.orphaned) == (0, None, 1, 0)
+        assert held.deferred_until is not None
+        assert HOUR < held.deferred_until - SystemClock().now() <= 2 * HOUR
+        assert (queue.depth().visible, queue.depth().in_flight) == (0, 1)
 
 
 def test_a_dead_holders_file_is_cleaned_up(tmp_path: Path) -> None:

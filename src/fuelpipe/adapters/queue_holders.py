@@ -121,7 +121,7 @@ def _take(folder: Path) -> _Held:
         except BaseException:
             os.close(fd)
             raise
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)  # for a person looking, nothing reads it
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)  # for a person: holder_pid reads it
         return _Held(fd, token)
 
 
@@ -149,6 +149,19 @@ def holder_gone(folder: Path, token: str, *, clean: bool) -> bool:
         return True
     finally:
         os.close(fd)  # lets go of the lock, if this took it
+
+
+def holder_pid(folder: Path, token: str) -> int | None:
+    """The process id the holder of ``token`` wrote in its file (for a person: a gone
+    holder's, to name the process that was stopped); None when its file is gone or holds none."""
+    if not _TOKEN.fullmatch(token):
+        return None
+    try:
+        text = (folder / (token + _SUFFIX)).read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    first = text.strip()
+    return int(first) if first.isdigit() else None
 
 
 def sweep(folder: Path, keep: str) -> None:

@@ -5,7 +5,8 @@ still alive. A received message records its holder (:mod:`fuelpipe.adapters.queu
 and one whose holder process is gone (killed, crashed, ended without deleting it) is visible
 again at once rather than after its visibility timeout; taking it back counts as a receive, so
 max receives and the dead letters apply as before. A message deferred on purpose (``defer``)
-is hidden until its delay ends whoever held it.
+is hidden until its delay ends whoever held it, and is held by no one (:data:`_DEFERRED`):
+``held`` tells the three apart (held by a live process, deferred, its holder gone).
 """
 
 from __future__ import annotations
@@ -14,10 +15,16 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Collection, Sequence
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from fuelpipe.adapters.queue_holders import holder_gone, holders_folder, token_of_this_process
+from fuelpipe.adapters.queue_holders import (
+    holder_gone,
+    holder_pid,
+    holders_folder,
+    token_of_this_process,
+)
 from fuelpipe.adapters.sqlite_store import ProcessConnection, write_transaction
 from fuelpipe.domain.instants import iso_utc, parse_iso
 from fuelpipe.ports.clock import Clock
@@ -55,8 +62,12 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 """
 _HOLDER = "holder"
 """The column naming the holder process of a received message (its token): added to a queue
-file made by an older fuelpipe; NULL: not received, given back, deferred, or received by an
-older fuelpipe (hidden until its timeout ends, as before)."""
+file made by an older fuelpipe; NULL: not received, given back, or received by an older
+fuelpipe (hidden until its timeout ends, as before); :data:`_DEFERRED`: deferred."""
+_DEFERRED = "deferred"
+"""The holder of a deferred message: no process (not a token, so never taken for a gone
+holder's: it is hidden until its delay ends). A fuelpipe of before this mark (NULL then) read
+it as held by a process not known to be gone, which it hides the same."""
 
 _HIDDEN = (
     "SELECT holder, COUNT(*), MAX(visible_at) FROM messages WHERE visible_at > ? GROUP BY holder"
@@ -66,6 +77,22 @@ _HIDDEN_NO_HOLDER = (
 )
 """The hidden messages by holder (by none, in a file without the column: a read-only look at
 one an older fuelpipe made): each one's count and when the last is visible again."""
+
+
+@dataclass
+class _Hidden:
+    """The hidden messages, told apart (``_held_alive``)."""
+
+    held: int = 0
+    held_until: str | None = None
+    deferred: int = 0
+    deferred_until: str | None = None
+    gone: int = 0
+    gone_pids: list[int] = field(default_factory=list)
+
+
+def _instant(text: str | None) -> datetime | None:
+    return parse_iso(text) if text else None
 
 
 class SqliteQueue(Queue):
@@ -219,18 +246,23 @@ class SqliteQueue(Queue):
         sql = _HIDDEN if self._holder_kept(conn) else _HIDDEN_NO_HOLDER
         return [(token, int(count), until) for token, count, until in conn.execute(sql, (now,))]
 
-    def _held_alive(self, conn: sqlite3.Connection, now: str) -> tuple[int, int, str | None]:
-        """The hidden messages, the count of those whose holder is gone (visible, as the next
-        receive takes them) and when the last of the others is visible again."""
-        hidden = gone = 0
-        until: str | None = None
+    def _held_alive(self, conn: sqlite3.Connection, now: str) -> _Hidden:
+        """The hidden messages told apart: held by a live holder (or none known), deferred,
+        and those whose holder is gone (visible, as the next receive takes them)."""
+        hidden = _Hidden()
         for token, count, last in self._hidden(conn, now):
-            hidden += count
-            if token is not None and holder_gone(self._holders, token, clean=False):
-                gone += count
+            if token == _DEFERRED:
+                hidden.deferred += count
+                hidden.deferred_until = max(hidden.deferred_until or last, last)
+            elif token is not None and holder_gone(self._holders, token, clean=False):
+                hidden.gone += count
+                pid = holder_pid(self._holders, token)
+                if pid is not None:
+                    hidden.gone_pids.append(pid)
             else:
-                until = max(until or last, last)
-        return hidden, gone, until
+                hidden.held += count
+                hidden.held_until = max(hidden.held_until or last, last)
+        return hidden
 
     def delete(self, receipts: Sequence[str]) -> None:
         """Delete messages whose receipt is still the latest; stale receipts do nothing."""
@@ -252,14 +284,15 @@ class SqliteQueue(Queue):
 
     def defer(self, receipts: Sequence[str], delay: timedelta) -> None:
         """Hide messages until ``delay`` from now, if their receipt is still the latest (it
-        stays theirs: the holder may still delete them). Hidden on purpose, they no longer
-        come back sooner when their holder's process is gone."""
+        stays theirs: the holder may still delete them). Hidden on purpose, held by no one
+        (:data:`_DEFERRED`), they no longer come back sooner when their holder's process is
+        gone."""
         until = iso_utc(self.clock.now() + max(delay, timedelta(0)))
-        rows = [(until, r.partition(".")[0], r) for r in receipts]
+        rows = [(until, _DEFERRED, r.partition(".")[0], r) for r in receipts]
         if not rows:
             return
         self._write_many(
-            "UPDATE messages SET visible_at = ?, holder = NULL WHERE id = ? AND receipt = ?", rows
+            "UPDATE messages SET visible_at = ?, holder = ? WHERE id = ? AND receipt = ?", rows
         )
 
     @staticmethod
@@ -324,9 +357,11 @@ class SqliteQueue(Queue):
             (visible,) = conn.execute(
                 "SELECT COUNT(*) FROM messages WHERE visible_at <= ?", (now,)
             ).fetchone()
-            hidden, gone, _until = self._held_alive(conn, now)
+            hidden = self._held_alive(conn, now)
             (dead,) = conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()
-        return QueueDepth(visible=visible + gone, in_flight=hidden - gone, dead=dead)
+        return QueueDepth(
+            visible=visible + hidden.gone, in_flight=hidden.held + hidden.deferred, dead=dead
+        )
 
     def dead_letter_count(self) -> int:
         """The dead letters' count (one COUNT)."""
@@ -335,12 +370,21 @@ class SqliteQueue(Queue):
         return int(dead)
 
     def held(self) -> HeldMessages:
-        """Messages received and not deleted, and when the last one is visible again: not
-        those whose holder process is gone (the next receive takes them)."""
+        """Messages received and not deleted, and when the last one is visible again, apart
+        from those deferred (and when the last of them is); those whose holder process is
+        gone are visible (the next receive takes them back): counted apart, with the pids
+        their holders had."""
         now = iso_utc(self.clock.now())
         with self._lock:
-            hidden, gone, until = self._held_alive(self._db(), now)
-        return HeldMessages(hidden - gone, parse_iso(until) if until else None)
+            hidden = self._held_alive(self._db(), now)
+        return HeldMessages(
+            hidden.held,
+            _instant(hidden.held_until),
+            deferred=hidden.deferred,
+            deferred_until=_instant(hidden.deferred_until),
+            orphaned=hidden.gone,
+            orphaned_pids=tuple(sorted(set(hidden.gone_pids))),
+        )
 
     def purge_dead_letters(self, *, ids: Collection[str] | None = None) -> int:
         """Delete every dead letter for good, or those whose id is in ``ids``, in one

@@ -496,12 +496,16 @@ class SqsQueue(Queue):
 
     def held(self) -> HeldMessages:
         """In-flight messages; SQS does not say when each was received, so ``back_by`` is the
-        latest they can come back: one visibility timeout from now."""
+        latest they can come back: one visibility timeout from now. Nor does it tell a
+        deferred message from a held one (``deferred_apart`` False: ``count`` has both), or
+        know whether a holder is gone (``orphaned`` 0)."""
         _, in_flight = self._counts(self.queue_url)
         if not in_flight:
-            return HeldMessages(0, None)
+            return HeldMessages(0, None, deferred_apart=False)
         return HeldMessages(
-            in_flight, self._clock.now() + timedelta(seconds=self.visibility_timeout_s)
+            in_flight,
+            self._clock.now() + timedelta(seconds=self.visibility_timeout_s),
+            deferred_apart=False,
         )
 
 

@@ -1046,22 +1046,50 @@ def refuse_unreachable(
 
 
 def say_held(context: StageContext, command: str = "run") -> None:
-    """One line when messages are in flight before a drain (another fuelpipe process working
-    them, or one stopped before it finished): how many, back when; ``command`` waits."""
+    """Before a drain, a line for each kind of message it finds received and not deleted:
+    those a stopped (killed) fuelpipe process held, which ``command`` takes back at once;
+    those another process holds, back when (and ``command`` waits for them); those deferred
+    until a source's rest ends (a Retry-After), back when (waited for too). On SQS the last
+    two are one count (it cannot tell them apart), and a killed process's are in it."""
     held = context.queue.held()
-    if not held.count:
-        return
+    if held.orphaned:
+        pids = ", ".join(str(p) for p in held.orphaned_pids)
+        several = len(held.orphaned_pids) > 1
+        who = "stopped fuelpipe processes" if several else "a stopped fuelpipe process"
+        which = f" (pid{'s' if several else ''} {pids})" if pids else ""
+        note(
+            f"this {command} takes back at once {held.orphaned:,} message(s) {who} held"
+            f"{which}, not after their visibility timeout"
+        )
+    if held.count and held.deferred_apart:
+        note(
+            f"{held.count:,} message(s) are held by another fuelpipe process, alive as far as "
+            f"the queue knows; they come back{_back(held.back_by)} unless it finishes them "
+            f"first, and this {command} waits for them"
+        )
+    elif held.count:
+        note(
+            f"{held.count:,} message(s) are held by another fuelpipe process or one that was "
+            "stopped, or wait for a source's rest to end (its Retry-After); those held come "
+            f"back{_back(held.back_by)} unless it finishes them first, and this {command} "
+            "waits for them"
+        )
+    if held.deferred:
+        note(
+            f"{held.deferred:,} message(s) wait for a source's rest to end (its Retry-After), "
+            f"held by no process; they come back{_back(held.deferred_until)}, and this "
+            f"{command} waits for them"
+        )
+
+
+def _back(at: datetime | None) -> str:
+    """`` at HH:MM:SS (in N s)`` (local time), when messages come back; empty when unknown."""
+    if at is None:
+        return ""
     from fuelpipe.adapters.clock import SystemClock
 
-    when = ""
-    if held.back_by is not None:
-        wait = max(0.0, (held.back_by - SystemClock().now()).total_seconds())
-        when = f" at {held.back_by.astimezone().strftime('%H:%M:%S')} (in {wait:.0f} s)"
-    note(
-        f"{held.count:,} message(s) are held by another fuelpipe process or one that was "
-        f"stopped; they come back{when} unless it finishes them first, and this {command} "
-        "waits for them"
-    )
+    wait = max(0.0, (at - SystemClock().now()).total_seconds())
+    return f" at {at.astimezone().strftime('%H:%M:%S')} (in {wait:.0f} s)"
 
 
 @cli.command()

@@ -50,11 +50,27 @@ class QueueDepth:
 
 @dataclass(frozen=True, slots=True)
 class HeldMessages:
-    """Messages received and not deleted (an interrupted run's), waiting out their timeout."""
+    """Messages received and not deleted, hidden: held by a consumer (another process, or an
+    interrupted run's) until their timeout ends, or deferred until a source's rest ends."""
 
     count: int
+    """Those held by a consumer alive, or not known to be gone (on SQS, every in-flight
+    message: it cannot tell a held one from a deferred one, see ``deferred_apart``)."""
     back_by: datetime | None
     """When the last of them is visible again, at the latest (None when there are none)."""
+    deferred: int = 0
+    """Those deferred on purpose (:meth:`Queue.defer`: their source rests after a
+    Retry-After), held by no one; 0 where the queue cannot tell them apart (SQS)."""
+    deferred_until: datetime | None = None
+    """When the last deferred one is visible again (None when there are none)."""
+    orphaned: int = 0
+    """Those whose holder process is gone (killed): visible already, the next receive takes
+    them back. Only a queue that knows its holders' processes (the embedded one) counts
+    them; SQS: 0 (they are in ``count`` until their timeout ends)."""
+    orphaned_pids: tuple[int, ...] = ()
+    """The process ids those gone holders had, as far as known."""
+    deferred_apart: bool = True
+    """Whether ``deferred`` is told apart from ``count`` (False on SQS)."""
 
 
 class DeadLettersIncomplete(RuntimeError):
