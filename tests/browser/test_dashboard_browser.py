@@ -2156,6 +2156,22 @@ CORR_NARROW_JS = """() => {
 }"""
 
 
+# Every redraw begins by emptying body[data-ready] (app.js render): counted from now on.
+COUNT_REDRAWS_JS = """() => {
+  window.__redraws = 0;
+  new MutationObserver((changes) => { window.__redraws += changes.length; })
+    .observe(document.body, { attributes: true, attributeFilter: ["data-ready"] });
+}"""
+
+# Resolves once the page has the width given and has drawn two frames at it.
+FRAMES_AT_WIDTH_JS = """async (width) => {
+  const frame = () => new Promise((done) => requestAnimationFrame(done));
+  while (window.innerWidth !== width) await frame();
+  await frame();
+  await frame();
+}"""
+
+
 def test_the_correlation_matrix_follows_its_breakpoint_once_per_crossing(watched: Watched) -> None:
     # Rotating a phone kept the matrix's portrait layout (numbered columns, no colour scale)
     # across a landscape width until some other redraw; resizing a window, the same.
@@ -2179,11 +2195,14 @@ def test_the_correlation_matrix_follows_its_breakpoint_once_per_crossing(watched
         watched.wait_ready()
         assert watched.page.evaluate(CORR_NARROW_JS) == want, (width, want)
     assert len(asked) == drawn + 3  # one redraw per crossing
-    # Resizing on one side of the breakpoint draws nothing again (Plotly fits the chart).
+    # Resizing on one side of the breakpoint draws nothing again (Plotly fits the chart). A
+    # redraw would begin (body[data-ready] emptied) in the frame that handles the new size: its
+    # resize event and media-query changes come before its animation frames.
+    watched.page.evaluate(COUNT_REDRAWS_JS)
     for width in (1100, 900, 700, 1280):
         watched.page.set_viewport_size({"width": width, "height": 800})
-        watched.page.wait_for_timeout(100)
-    watched.page.wait_for_timeout(400)
+        watched.page.evaluate(FRAMES_AT_WIDTH_JS, width)
+    assert watched.page.evaluate("() => window.__redraws") == 0
     assert len(asked) == drawn + 3
     assert watched.page.evaluate(CORR_NARROW_JS) == wide
 
@@ -2307,20 +2326,20 @@ def test_a_load_tried_again_before_the_first_answered_says_one_error(
     # failed and each put its error above the view; the older answer, late, must not count.
     held: list[Route] = []
 
-    def hold(route: Route) -> None:  # Playwright refuses a builtin (held.append) as a handler
+    def hold(route: Route) -> None:
+        """Hold the first try's request; on the second's, answer both, the older one late."""
         held.append(route)
+        if len(held) == 2:
+            for each in reversed(held):  # the newer first: the older one answers late
+                each.fulfill(status=503, json={"detail": "down"})
 
     with error_free_page(browser) as page:
         page.route("**/api/meta", hold)
         page.goto(f"{dashboard_url}/?view=overview&lang=en")
         page.click(".lang-btn[data-lang='pt-BR']")
-        while len(held) < 2:
-            page.wait_for_timeout(50)
-        for route in reversed(held):  # the newer first: the older one answers late
-            route.fulfill(status=503, json={"detail": "down"})
         error = page.locator("#view-overview .view-error")
         expect(error).to_have_text("Não foi possível carregar esta visão: down")
-        page.wait_for_timeout(500)  # time for the late answer to be read
+        page.wait_for_selector("body[data-answers='2']", state="attached")  # the late one read
         assert error.count() == 1
 
 

@@ -119,36 +119,45 @@ def test_a_value_landing_in_the_store_updates_the_open_page(live_store, page: Pa
     assert page.locator("#live-status").get_attribute("data-version") == version
 
 
+# A listener added after app.js's: it runs once app.js has handled live.js's announcement of new
+# data, and reads body[data-ready], which a redraw empties before it asks for anything.
+READY_AFTER_THE_ANNOUNCEMENT = """() => {
+  window.__readyAfter = undefined;
+  document.addEventListener("fuelpipe:data-changed", () => {
+    window.__readyAfter = document.body.dataset.ready;
+  }, { once: true });
+}"""
+
+
 def test_a_run_that_stored_nothing_redraws_only_the_health_view(live_store, page: Page) -> None:
     """Every `watch` tick logs its recheck's run: the open view was redrawn after each one,
     every 15 minutes, though nothing it shows landed. Only the health view (the runs) is now."""
     store, url, clock = live_store
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "/api/live" not in r.url else None)
-    status = page.locator("#live-status")
 
-    def run_logged() -> None:
-        version = status.get_attribute("data-version")
+    def run_logged() -> str:
+        """Log a run; once live.js announced it, what the page was doing right after app.js
+        handled the announcement: a redraw has begun by then (its data-ready is "")."""
+        page.evaluate(READY_AFTER_THE_ANNOUNCEMENT)
         newest = max(r.finished_at for r in store.last_runs())
         # a run logged after every other, at the same minute
         at = newest + timedelta(microseconds=1)
         store.put_run(RunLog("retry_recheck", at, at))
-        page.wait_for_function(
-            "(v) => document.getElementById('live-status').dataset.version !== v", arg=version
-        )
+        page.wait_for_function("() => window.__readyAfter !== undefined")
+        return str(page.evaluate("() => window.__readyAfter"))
 
     page.goto(f"{url}/?view=parity")
     page.wait_for_selector("body[data-ready=parity]", state="attached")
     page.wait_for_selector("#live-status[data-version]", state="attached")
     asked.clear()
-    run_logged()
-    page.wait_for_timeout(500)  # a redraw would ask at once
+    assert run_logged() == "parity"  # handled, and not redrawn
     assert not [u for u in asked if "/api/parity" in u]
 
     page.locator("#tab-health").click()
     page.wait_for_selector("body[data-ready=health]", state="attached")
     asked.clear()
-    run_logged()
+    assert run_logged() == ""  # redrawn: it asks for the runs again
     page.wait_for_function(
         "() => performance.getEntriesByType('resource').filter("
         "e => e.name.includes('/api/health')).length >= 2"

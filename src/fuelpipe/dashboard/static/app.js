@@ -65,6 +65,7 @@
   let geojson = null;
   let renderToken = 0;
   let loads = 0; // load()'s tries
+  let answers = 0; // /api/meta answers load() read, a stale one too (body[data-answers])
   let clockDay = "";
   let asked = {}; // the values the address named, by key
   let refused = []; // [key, value] the page fell back from (sanitizeChoices)
@@ -1852,6 +1853,8 @@
       section.classList.remove("is-loading");
       loadLazy("live").catch(() => {}); // its status says whether the server answers again
       return;
+    } finally {
+      document.body.dataset.answers = ++answers;
     }
     sanitizeChoices();
     buildControls();
