@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from tests.dashboard.conftest import csv_misses
-from tests.support.station_lake import OldLayoutLake, fuels_apart_lake, real_sample_lake
+from tests.support.station_lake import (
+    OldLayoutLake,
+    fuels_apart_lake,
+    lpg_earlier_weeks_lake,
+    real_sample_lake,
+)
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
@@ -235,15 +240,16 @@ STATION_VIEWS = (
 def test_an_end_alone_before_the_lake_is_the_four_weeks_up_to_it(
     client: TestClient, path: str, params: dict[str, str]
 ) -> None:
-    """Without a start a span is the four weeks up to the end, from the lake's first day at the
-    earliest; an end before that day (2025-03-24 here) was a 422 blaming that start, which was
+    """Without a start a span is the four survey weeks up to the end, from the lake's first day
+    at the earliest; an end before that day (2025-03-24 here) was a 422 blaming that start, which was
     never asked for ("start 2025-03-24 is after end 2020-01-01"), where the same span given
-    whole is answered: the four weeks up to the end, in which the lake has no row."""
+    whole is answered: the four survey weeks up to the end (a Wednesday: from Sunday
+    2019-12-08), in which the lake has no row."""
     alone = client.get(path, params={**params, "end": "2020-01-01"})
     assert alone.status_code == 200, alone.text
     body = alone.json()
-    assert (body["start"], body["end"], body["rows"]) == ("2019-12-05", "2020-01-01", [])
-    whole = client.get(path, params={**params, "start": "2019-12-05", "end": "2020-01-01"})
+    assert (body["start"], body["end"], body["rows"]) == ("2019-12-08", "2020-01-01", [])
+    whole = client.get(path, params={**params, "start": "2019-12-08", "end": "2020-01-01"})
     assert whole.json() == body
     # an end inside the lake still starts no earlier than the lake's first day
     inside = client.get(path, params={**params, "end": "2025-04-01"}).json()
@@ -706,8 +712,31 @@ def test_each_fuel_answers_its_own_last_four_weeks_and_the_meta_lists_the_fuels_
     assert len(diesel["rows"]) > 100
     assert (lpg["start"], lpg["end"]) == ("2025-03-24", "2025-04-18")
     assert [r[0] for r in lpg["rows"]] == ["2025-03-23", "2025-03-30", "2025-04-06", "2025-04-13"]
-    # a fuel the lake lacks, and a search (every fuel): the lake's last four weeks
+    # a fuel the lake lacks, and a search (every fuel): the lake's last four survey weeks
     assert (gasoline["start"], gasoline["end"], gasoline["rows"]) == (
-        "2025-03-22", "2025-04-18", [],
+        "2025-03-23", "2025-04-18", [],
     )  # fmt: skip
-    assert (search["start"], search["end"]) == ("2025-03-22", "2025-04-18")
+    assert (search["start"], search["end"]) == ("2025-03-23", "2025-04-18")
+
+
+def test_a_default_span_is_four_survey_weeks_when_the_fuel_ends_on_a_friday(
+    tmp_path: Path,
+) -> None:
+    """LPG ends on a Friday (2025-04-18) in a lake holding it from 2025-02-24: the default
+    span was the 28 days 2025-03-22..04-18, whose Saturday brought a fifth survey week (that of
+    2025-03-16) into the ranking, brand and dispersion views. It is the last four survey weeks:
+    2025-03-23..04-18, covered 2025-03-23..04-19."""
+    lake = lpg_earlier_weeks_lake(tmp_path, NOW)
+    store = SqliteStore(tmp_path / "empty.sqlite", clock=FixedClock(NOW))
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0, stations=lake)
+    with TestClient(app) as http:
+        dispersion = http.get("/api/stations/dispersion", params={"fuel": "LPG"}).json()
+        ranking = http.get("/api/stations/ranking", params={"fuel": "LPG"}).json()
+    store.close()
+    lake.close()
+    for answer in (dispersion, ranking):
+        assert (answer["start"], answer["end"]) == ("2025-03-23", "2025-04-18")
+        assert (answer["covered_start"], answer["covered_end"]) == ("2025-03-23", "2025-04-19")
+    assert [r[0] for r in dispersion["rows"]] == [
+        "2025-03-23", "2025-03-30", "2025-04-06", "2025-04-13",
+    ]  # fmt: skip

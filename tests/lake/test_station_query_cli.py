@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from tests.lake.conftest import BOM, real_lines, set_cell
-from tests.support.station_lake import fuels_apart_lake
+from tests.support.station_lake import fuels_apart_lake, lpg_earlier_weeks_lake
 from typer.testing import CliRunner
 
 from fuelpipe.cli.main import cli
@@ -264,8 +264,8 @@ def test_an_until_alone_before_the_lake_is_the_four_weeks_up_to_it(env: dict[str
     done = CliRunner().invoke(cli, ["stations", "query", *args, "-f", "csv"], env=env)
     assert done.exit_code == 0, done.output
     note = " ".join(done.stderr.split())
-    assert note.startswith(  # 1901-01-05..02-01, as whole survey weeks
-        "note: no row: state_weekly found nothing for LPG 1900-12-30..1901-02-02"
+    assert note.startswith(  # 1901-01-06..02-01 (a Friday), as whole survey weeks
+        "note: no row: state_weekly found nothing for LPG 1901-01-06..1901-02-02"
     ), note
     assert "the lake holds collection days 2025-" in note
 
@@ -350,6 +350,30 @@ def test_a_query_without_a_span_covers_its_fuels_last_four_weeks(tmp_path: Path)
         done = CliRunner().invoke(cli, args, env=env)
         assert done.exit_code == 0, done.output
         assert [r["week"] for r in json.loads(done.stdout)] == weeks, fuel
+
+
+def test_a_query_without_a_span_covers_four_survey_weeks_when_the_fuel_ends_on_a_friday(
+    tmp_path: Path,
+) -> None:
+    """LPG ends on a Friday (2025-04-18) in a lake holding it from 2025-02-24: the default span
+    was the 28 days 2025-03-22..04-18, whose Saturday 03-22 brought in a fifth survey week
+    (2025-03-16's). It is the last four survey weeks, 2025-03-23..04-18."""
+    lake_ = lpg_earlier_weeks_lake(tmp_path, datetime(2025, 4, 22, tzinfo=UTC))
+    lake_.close()
+    env = {"FUELPIPE_LAKE": str(tmp_path / "lake"), "FUELPIPE_BACKEND": "embedded"}
+    args = ["stations", "query", "dispersion", "--fuel", "LPG", "-f", "json"]
+    done = CliRunner().invoke(cli, args, env=env)
+    assert done.exit_code == 0, done.output
+    rows = json.loads(done.stdout)
+    weeks = ["2025-03-23", "2025-03-30", "2025-04-06", "2025-04-13"]
+    assert [r["week"] for r in rows] == weeks
+    assert {(r["start"], r["end"], r["covered_start"]) for r in rows} == {
+        ("2025-03-23", "2025-04-18", "2025-03-23")
+    }
+    since = ["--since", "2025-03-16"]  # the fifth week is there, asked for
+    done = CliRunner().invoke(cli, [*args, *since], env=env)
+    assert done.exit_code == 0, done.output
+    assert [r["week"] for r in json.loads(done.stdout)] == ["2025-03-16", *weeks]
 
 
 def test_a_figure_with_no_value_is_a_dash_in_the_table_not_none(env: dict[str, str]) -> None:

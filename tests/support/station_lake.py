@@ -1,12 +1,13 @@
 """A station lake holding the bundled real gasoline/ethanol and LPG files (ANP's last-4-weeks
 sample, 2025-03-24..2025-04-19), for the stations API and browser tests; one whose fuels end
-apart (diesel and CNG in December 2023, LPG in 2025); and the same lake read as one of an older
-layout."""
+apart (diesel and CNG in December 2023, LPG in 2025); one of LPG with weeks before the sample's;
+and the same lake read as one of an older layout."""
 
 from __future__ import annotations
 
 import lzma
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,28 @@ def fuels_apart_lake(tmp: Path, now: datetime) -> StationLake:
     CNG to 2023-12-28, LPG 2025-03-24..2025-04-18 (its last four weeks hold LPG alone)."""
     lake = real_sample_lake(tmp, now, ("glp",))
     lake.ingest_path(DIESEL_CNG_2023)
+    return lake
+
+
+def lpg_earlier_weeks_lake(tmp: Path, now: datetime) -> StationLake:
+    """The real LPG file (2025-03-24..04-18: it ends on a Friday) and, named synthetic, each of
+    its records again 28 days earlier, so the lake holds LPG from 2025-02-24, with prices in the
+    survey week of 2025-03-16 (the fifth back from the last day's, 2025-04-13)."""
+    from fuelpipe.adapters.lake.engine import StationLake
+    from fuelpipe.adapters.lake.storage import LocalLakeStorage
+
+    raw = lzma.decompress((SNAPSHOT_DIR / "shpc/qus/ultimas-4-semanas-glp.csv.xz").read_bytes())
+    bom, text = raw[:3], raw[3:].decode("utf-8")
+    header, *records = [line for line in text.split("\r\n") if line]
+
+    def earlier(day: re.Match[str]) -> str:  # Data da Coleta, a line's one date
+        return f";{datetime.strptime(day[1], '%d/%m/%Y') - timedelta(days=28):%d/%m/%Y};"
+
+    moved = [re.sub(r";(\d\d/\d\d/\d{4});", earlier, line, count=1) for line in records]
+    path = tmp / "glp-and-earlier.csv"
+    path.write_bytes(bom + "\r\n".join([header, *moved, *records, ""]).encode())
+    lake = StationLake(LocalLakeStorage(tmp / "lake"), FixedClock(now))
+    lake.ingest_path(path)
     return lake
 
 

@@ -855,9 +855,9 @@ def _days(since: str | None, until: str | None) -> tuple[date | None, date | Non
 def _span(
     lake: Any, first: date | None, last: date | None, fuel: str | None = None
 ) -> tuple[date, date]:
-    """The collection days asked for (:func:`_days`); the lake's last 4 weeks by default (with
-    ``fuel``, that fuel's last 4 weeks when the lake holds it, as the page's views), the 4
-    weeks up to --until without --since (:func:`~fuelpipe.domain.stations.span_asked`)."""
+    """The collection days asked for (:func:`_days`); the lake's last 4 survey weeks by default
+    (with ``fuel``, that fuel's last 4 when the lake holds it, as the page's views), the 4
+    survey weeks up to --until without --since (:func:`~fuelpipe.domain.stations.span_asked`)."""
     if first is None or last is None:
         windows = lake.fuel_windows()
         window = windows.get(fuel) if fuel else None
@@ -1098,7 +1098,7 @@ def query(
 ) -> None:
     """Run one of the lake's queries (the same SQL text Athena runs in the AWS home).
 
-    The window is the fuel's last 4 weeks in the lake (a search's: the lake's) unless
+    The window is the fuel's last 4 survey weeks in the lake (a search's: the lake's) unless
     --since/--until say otherwise, answered
     over the whole survey weeks holding them (Sunday to Saturday): the table's title says
     them, and -f csv or -f json end every row with start and end (the days asked for),
@@ -1438,7 +1438,7 @@ station count and the result in words, and -f csv or -f json always give every c
 
 Differences are expected: ANP's state average is a mean of municipal averages weighted by each
 municipality's stations in ANP's register, which the station files do not carry, rounded to
-the centavo (docs/STATIONS.md). The window is the lake's last 4 weeks unless --since/--until
+the centavo (docs/STATIONS.md). The window is the lake's last 4 survey weeks unless --since/--until
 say otherwise. Exit code {EXIT_NOTHING_TO_COMPARE} when there is nothing to compare, and
 {EXIT_OUTSIDE_TOLERANCE} (after the rows and the last line, with one error line) when a
 compared state-week or a fuel's median is outside the tolerance."""

@@ -112,8 +112,8 @@ FuelQ = Annotated[
 StartQ = Annotated[
     DateParam,
     Query(
-        description="first collection day, YYYY-MM-DD (default: four weeks before the end, "
-        "not before the lake's first day)"
+        description="first collection day, YYYY-MM-DD (default: the Sunday opening the last "
+        "four survey weeks up to the end, not before the lake's first day)"
     ),
 ]
 EndQ = Annotated[
@@ -172,7 +172,7 @@ class StationFuel(BaseModel):
     last_day: date = Field(description="its last collection day in the lake")
     last_week: date = Field(
         description="the Sunday of its last survey week: a view of this fuel without start "
-        "or end answers the four weeks up to `last_day`"
+        "or end answers the four survey weeks up to `last_day`"
     )
 
 
@@ -418,7 +418,7 @@ def build_router(lake: StationQueries | None, *, no_lake: str | None = None) -> 
         return JSONResponse({"detail": detail, "errors": []}, status_code=404)
 
     def span(fuel: str | None, start: date | None, end: date | None) -> tuple[date, date] | None:
-        """The days asked for: by default the four weeks up to ``fuel``'s last collection day
+        """The days asked for: by default the four survey weeks up to ``fuel``'s last collection day
         (the lake's for a search, or a fuel it lacks); None in an empty lake."""
         assert lake is not None
         windows = lake.fuel_windows()

@@ -358,22 +358,31 @@ def closest_names(text: str, names: Iterable[str], n: int = 3) -> list[str]:
     return [by_folded[f] for f in close]
 
 
-DEFAULT_SPAN_DAYS = 28
-"""The collection days a query covers without a first day: the four weeks up to its last."""
+DEFAULT_SPAN_WEEKS = 4
+"""The survey weeks a query covers without a first day: the four up to its last day's."""
+
+
+def default_first_day(last: date) -> date:
+    """The first day of the default span up to ``last``: the Sunday opening the survey week
+    DEFAULT_SPAN_WEEKS - 1 weeks before ``last``'s, so the span covers DEFAULT_SPAN_WEEKS whole
+    survey weeks however far into its week ``last`` falls (28 days back from a Friday reached
+    into a fifth week: 2025-03-22..04-18 covers 2025-03-16..04-19)."""
+    return week_start(last) - timedelta(weeks=DEFAULT_SPAN_WEEKS - 1)
 
 
 def span_asked(
     window: tuple[date, date], first: date | None, last: date | None
 ) -> tuple[date, date]:
     """The collection days asked of a lake holding ``window`` (its first and last day), each
-    as given or by default: the last, the lake's last day; the first, DEFAULT_SPAN_DAYS up to
-    the last, from the lake's first day at the earliest. A last day before the lake keeps its
-    DEFAULT_SPAN_DAYS, where the lake has nothing, as when both are given: clipped to the
-    lake's first day, it was a first day after the last, refused for a day never asked for.
-    Not checked: a first day given after the last stays so."""
+    as given or by default: the last, the lake's last day; the first, the last
+    DEFAULT_SPAN_WEEKS survey weeks' first day (:func:`default_first_day`), from the lake's
+    first day at the earliest. A last day before the lake keeps its DEFAULT_SPAN_WEEKS, where
+    the lake has nothing, as when both are given: clipped to the lake's first day, it was a
+    first day after the last, refused for a day never asked for. Not checked: a first day
+    given after the last stays so."""
     last = last or window[1]
     if first is None:
-        first = last - timedelta(days=DEFAULT_SPAN_DAYS - 1)
+        first = default_first_day(last)
         if window[0] <= last:
             first = max(window[0], first)
     return first, last
