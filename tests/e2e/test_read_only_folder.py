@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from tests.e2e.conftest import fuelpipe
 from tests.e2e.read_only import ReadOnly
+from tests.support.sqlite_copy import sqlite_copy
 
 READERS = {
     "status": ["status", "-s", "CURRENCY#USD", "--json"],
@@ -291,8 +292,7 @@ def test_outlook_show_in_a_read_only_folder_computes_the_accuracy_and_keeps_none
     env, _rows, _out = demo_store
     folder = read_only.folder("accuracy")
     db = folder / "copy.sqlite"
-    with closing(sqlite3.connect(env["FUELPIPE_DB"])) as src, closing(sqlite3.connect(db)) as dst:
-        src.backup(dst)
+    with closing(sqlite3.connect(sqlite_copy(Path(env["FUELPIPE_DB"]), db))) as dst:
         dst.execute("DELETE FROM meta WHERE name LIKE 'ACCURACY#%'")  # other tests' shows
         dst.commit()
     before = sorted(p.name for p in folder.iterdir())
