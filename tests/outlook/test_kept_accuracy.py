@@ -193,3 +193,52 @@ def test_a_store_that_refuses_the_write_still_gets_its_accuracy(tmp_path: Path, 
     assert walk.calls == 2 and store.get_meta(ACCURACY_PREFIX + KEY) is None
     assert f"the accuracy of {KEY} was computed but not kept: AccessDenied" in caplog.text
     store.close()
+
+
+def _viewed(db: Path, *, keep: bool) -> dict[str, object]:
+    """The dashboard's Outlook view of the store's DIESEL_S10 in Brazil, in a new process's
+    views (nothing in memory): its accuracy, as `/api/outlook` gives it."""
+    from fuelpipe.dashboard.outlook_views import OutlookViews
+
+    store = SqliteStore(db, read_only=not keep)
+    view = OutlookViews(store, DEFAULT_CATALOG, keep=keep).area(
+        "DIESEL_S10", "BR", data_version(store)
+    )
+    store.close()
+    return {
+        "accuracy_from": view.accuracy_from.isoformat() if view.accuracy_from else None,
+        "accuracy": [row.model_dump(mode="json") for row in view.accuracy],
+    }
+
+
+def test_the_dashboard_shares_the_kept_accuracy_with_show(tmp_path, history) -> None:
+    """The dashboard's Outlook view reads the accuracy kept at its data version and model
+    (here `outlook show`'s) instead of walking the backtest in every new process or Lambda
+    container, and keeps the one it walks when its store takes writes (a read-only
+    `fuelpipe dashboard` keeps none): a price changed around the pipeline (no new version)
+    moves neither, a new version moves both."""
+    db = tmp_path / "store.sqlite"
+    store = SqliteStore(db)
+    drivers = ("CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES")
+    store_known(store, history, (KEY, *drivers), NOW)
+    refresh_outlook(store, DEFAULT_CATALOG, NOW, keys=[KEY])
+    mark_changed(store, NOW, "the run that stored them")
+    store.close()
+    before = _fresh(db)
+    assert _viewed(db, keep=False) == before
+    store = SqliteStore(db, read_only=True)
+    assert store.get_meta(ACCURACY_PREFIX + KEY) is None  # read-only: computed, not kept
+    store.close()
+    assert _viewed(db, keep=True) == before
+    store = SqliteStore(db)
+    assert json.loads(store.get_meta(ACCURACY_PREFIX + KEY) or "{}")["v"] == data_version(store)
+    last = store.query(KEY)[-1]  # a week's price changed around the pipeline
+    store.put_records([Record(KEY, last.date, (last.value or Decimal(0)) * 2, Status.OK)])
+    store.close()
+    after = _fresh(db)
+    assert after != before
+    assert _viewed(db, keep=False) == before == _shown(db)  # the kept one, read by both
+    store = SqliteStore(db)
+    mark_changed(store, NOW, "the change's run")
+    store.close()
+    assert _viewed(db, keep=True) == after == _shown(db)  # a new version: walked again, kept

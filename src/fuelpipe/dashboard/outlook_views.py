@@ -32,6 +32,8 @@ from fuelpipe.outlook.accuracy import (
     accuracy_start,
     backtest_of,
     drivers_once,
+    kept_accuracy,
+    model_mark,
     num,
     panel_walk,
     scores_of,
@@ -536,11 +538,19 @@ MAP_HORIZON = 2
 
 
 class OutlookViews:
-    """The outlook views of one store, with the accuracy computed once per data version."""
+    """The outlook views of one store, with the accuracy computed once per data version.
 
-    def __init__(self, store: Store, catalog: Catalog) -> None:
+    An accuracy is read from the store's ``ACCURACY#`` entry kept at this data version and
+    model (:func:`~fuelpipe.outlook.accuracy.kept_accuracy`, the one `outlook show` keeps too)
+    before it is walked, and kept there when ``keep`` (a store this process writes: the
+    pipeline's and the AWS dashboard's; `fuelpipe dashboard` opens its store read-only), so a
+    new process or Lambda container does not walk it again."""
+
+    def __init__(self, store: Store, catalog: Catalog, *, keep: bool = False) -> None:
         self.store = store
         self.catalog = catalog
+        self.keep = keep
+        self._mark: str | None = None
         # Every state of a fuel is scored for its map: room for all of them across a few fuels.
         self._accuracy: LockedCache[tuple[list[AccuracyOut], date | None]] = LockedCache(256)
         self._weeks: WeeksCache = LockedCache(256)
@@ -568,16 +578,24 @@ class OutlookViews:
         cached = self._accuracy.get(cache_key)
         if cached is not None:
             return cached
-        fuel = history()
-        start = accuracy_start(fuel)
-        panel = None
-        if state is not None:
-            product, uf, states = state
-            walk = partial(panel_scored, self._panels, self.catalog, product, states, drivers)
-            panel = (uf, partial(walk, version))
-        out = scores_of(backtest_of(self.catalog, fuel, start, drivers, panel))
-        self._accuracy.put(cache_key, (out, start))
-        return out, start
+
+        def walk() -> tuple[list[AccuracyOut], date | None]:
+            fuel = history()
+            start = accuracy_start(fuel)
+            panel = None
+            if state is not None:
+                product, uf, states = state
+                scored = partial(panel_scored, self._panels, self.catalog, product, states, drivers)
+                panel = (uf, partial(scored, version))
+            return scores_of(backtest_of(self.catalog, fuel, start, drivers, panel)), start
+
+        if self._mark is None:
+            self._mark = model_mark(self.catalog)
+        found = kept_accuracy(
+            self.store, key, walk, version=version, mark=self._mark, write=self.keep
+        )
+        self._accuracy.put(cache_key, found)
+        return found
 
     def area(self, fuel: str, area: str, version: str) -> OutlookView:
         """The latest stored nowcast of one fuel and area (80/95% bands), the driver's move,

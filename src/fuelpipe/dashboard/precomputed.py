@@ -166,11 +166,14 @@ class Context:
     """Some series' own time (a demo store's), for the health view."""
     alerts: AlertReader | None = None
     """The alert state, for the health view's active alerts (None: not readable here)."""
+    writes: bool = True
+    """The store takes this process's meta writes (False: `fuelpipe dashboard`'s, read-only)."""
 
     @cached_property
     def outlook(self) -> OutlookViews:
-        """The outlook views of the store, their accuracy kept per data version."""
-        return OutlookViews(self.store, self.catalog)
+        """The outlook views of the store, their accuracy kept per data version (in the store
+        too when it ``writes``)."""
+        return OutlookViews(self.store, self.catalog, keep=self.writes)
 
 
 def health_inputs(
@@ -663,7 +666,7 @@ def precomputer(
     alerts: AlertReader | None = None,
 ) -> Precomputer:
     """A Precomputer over one store (what ``create_app`` and the CLI's ``on_change`` use)."""
-    context = Context(reader, store, catalog, queue, clock, series_clocks, alerts)
+    context = Context(reader, store, catalog, queue, clock, series_clocks, alerts, store_views)
     return Precomputer(context, store_views=store_views)
 
 
