@@ -635,3 +635,36 @@ def test_a_workbook_cut_short_is_named_so(server, client, payload, series) -> No
         r"bytes and no zip end record",
     ):
         _source(server, client).fetch(request)
+
+
+def _rename_std_and_repeat_price(sheet: Any) -> None:
+    header = next(r for r in sheet.iter_rows() if any(c.value == "PRODUTO" for c in r))
+    for cell in header:
+        if cell.value == "DESVIO PADRÃO REVENDA":
+            cell.value = "DESVIO PADRÃO DA REVENDA"  # synthetic: a renamed column
+        elif cell.value == "PREÇO MÉDIO DISTRIBUIÇÃO":
+            cell.value = "PREÇO MÉDIO REVENDA"  # synthetic: a column named twice
+
+
+def test_a_column_the_reader_does_not_read_is_named_not_dropped_quietly_synthetic(
+    server, client, payload, series
+) -> None:
+    """A header cell the reader does not know (ANP renaming DESVIO PADRÃO REVENDA, say) left
+    that column's figures out of every record without a word, and so did a second column of a
+    name already read. Each is now a problem naming the file, the header row, the column and
+    its name; the rows are read as before (the price and the other figures are stored)."""
+    server.expect_request("/shlp/semanal/semanal-brasil-desde-2013.xlsx").respond_with_data(
+        _rewritten(payload(BRASIL), _rename_std_and_repeat_price), content_type=XLSX
+    )
+    gasoline, week = series("FUEL#GASOLINE#BR"), date(2012, 12, 30)
+    source = _source(server, client)
+    result = source.fetch(FetchRequest("anp:weekly:brasil", (gasoline,), week, week))
+    [obs] = list(result.observations)
+    assert obs.value == Decimal("2.758")  # the real week's price, read as before
+    assert obs.attrs["std"] is None and obs.attrs["min"] == Decimal("2.269")
+    assert source.last_problems == (
+        f"anp: {BRASIL_FILE} header row 18: column G 'DESVIO PADRÃO DA REVENDA' is not one "
+        "the reader knows; its figures are not stored",
+        f"anp: {BRASIL_FILE} header row 18: column L 'PREÇO MÉDIO REVENDA' repeats column F's "
+        "name; only column F is read",
+    )

@@ -21,6 +21,8 @@ TOT = "yahoo_chart_TOT_2019-01-04_2019-02-01_weekly-rows.json"
 NOT_FOUND = "yahoo_chart_not-found_404.json"
 NO_DATA = "yahoo_chart_no-data-window_400.json"
 JSON = "application/json;charset=utf-8"
+INTRADAY_PETR4 = "intraday/fabiorodp__PETR4_15min_2020-06-22_2020-12-04.csv"
+SP = ZoneInfo("America/Sao_Paulo")
 
 
 def _source(server, client) -> YahooChartSource:
@@ -516,3 +518,53 @@ def test_an_intraday_bar_whose_timestamp_is_no_instant_costs_that_bar_only(
     server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_json(only)
     with pytest.raises(InvalidPayload, match="timestamp 100000000000000000000 is out of range"):
         _source(server, client).fetch_bars(petr4, day)
+
+
+def test_yahoos_live_row_of_an_open_bar_is_merged_into_it_synthetic(
+    server, client, series, real_data
+) -> None:
+    """While a bar is open Yahoo sends the price so far as one more row, stamped when it was
+    read (10:37:12), after the bar's own row (10:30). Kept as a bar of its own it was a
+    15-minute bar starting 10:37:12 that no later answer replaces (points are stored by start
+    time): the day kept a bar that never was. It is now merged into the open bar, as public
+    clients do (docs/SOURCE_FORMATS.md). Built from the real PETR4 bars of 2020-06-22; the
+    10:30 bar is split into the two rows Yahoo would send (synthetic), so the merge must give
+    back the real bar."""
+    lines = real_data(INTRADAY_PETR4).read_text().splitlines()
+    rows = list(csv.reader(lines[1:4], delimiter=";"))
+    bar_rows = [(datetime.fromisoformat(r[0]).replace(tzinfo=SP), *r[1:]) for r in rows]
+    (t0, *first), (t1, *second), (t2, o, h, low, c, v) = bar_rows
+    assert (t2.strftime("%H:%M"), o, h, low, c, v) == (
+        "10:30", "21.41", "21.41", "21.19", "21.32", "4055100",
+    )  # fmt: skip
+    live_at = t2.replace(minute=37, second=12)
+    opened = [o, h, "21.25", "21.30", "2000000"]  # the 10:30 row as sent at 10:37 (synthetic)
+    live = [None, "21.33", low, c, "2055100"]  # Yahoo's live row (synthetic)
+    table = [first, second, opened, live]
+    body = {
+        "chart": {
+            "result": [
+                {
+                    "meta": {"exchangeTimezoneName": "America/Sao_Paulo"},
+                    "timestamp": [int(t.timestamp()) for t in (t0, t1, t2, live_at)],
+                    "indicators": {
+                        "quote": [
+                            {
+                                name: [None if r[i] is None else float(r[i]) for r in table]
+                                for i, name in enumerate(("open", "high", "low", "close"))
+                            }
+                            | {"volume": [int(r[4]) for r in table]}
+                        ]
+                    },
+                }
+            ],
+            "error": None,
+        }
+    }
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_json(body)
+    bars = _source(server, client).fetch_bars(series("STOCK#PETR4"), t0.date())
+    assert [b.at for b in bars] == [t0, t1, t2]
+    assert [b.value for b in bars] == [Decimal(first[3]), Decimal(second[3]), Decimal(c)]
+    assert bars[-1].attrs == {
+        "open": Decimal(o), "high": Decimal(h), "low": Decimal(low), "volume": int(v),
+    }  # fmt: skip

@@ -286,17 +286,51 @@ def _day(value: object, monthly: bool) -> date:
     return day.replace(day=1) if monthly else day
 
 
-def _find_header(rows: Iterator[Sequence[object]]) -> tuple[int, dict[str, int]]:
-    """(row number, role -> column index) of the row naming PRODUTO and PREÇO MÉDIO REVENDA."""
+_UNREAD_COLUMNS = frozenset({"DATA FINAL"})
+"""Header names known and not read: DATA FINAL is the Saturday after DATA INICIAL in every row
+of the real weekly workbooks (4,361 rows of the Brazil one, 14,588 of the regions one)."""
+
+
+def _find_header(rows: Iterator[Sequence[object]]) -> tuple[int, dict[str, int], list[str]]:
+    """(row number, role -> column index, what of it is not read) of the row naming PRODUTO and
+    PREÇO MÉDIO REVENDA.
+
+    A column is found by its name; one whose name is not known (a column ANP renamed or added)
+    or repeats a name already found would have its figures left out of every record without a
+    word: each is said, naming the column, so the rows are still read and the loss is seen."""
     for number, row in enumerate(rows, start=1):
         names = [_norm(cell) if isinstance(cell, str) else "" for cell in row]
         if "PRODUTO" in names and _COLUMNS["price"] in names:
-            return number, {
-                role: names.index(text) for role, text in _COLUMNS.items() if text in names
-            }
+            columns = {role: names.index(text) for role, text in _COLUMNS.items() if text in names}
+            return number, columns, _unread(row, names, columns)
         if number >= _HEADER_SCAN_ROWS:
             break
     raise LookupError
+
+
+def _unread(row: Sequence[object], names: list[str], columns: dict[str, int]) -> list[str]:
+    """The header's named columns that are not read, each in words."""
+    from openpyxl.utils import get_column_letter  # lazy: only the ANP worker pays for it
+
+    read = set(columns.values())
+    known = {*_COLUMNS.values(), *_UNREAD_COLUMNS}
+    out = []
+    for index, name in enumerate(names):
+        if not name or index in read or name in _UNREAD_COLUMNS:
+            continue
+        letter = get_column_letter(index + 1)
+        if name in known:
+            first = get_column_letter(names.index(name) + 1)
+            out.append(
+                f"column {letter} {row[index]!r} repeats column {first}'s name; "
+                f"only column {first} is read"
+            )
+        else:
+            out.append(
+                f"column {letter} {row[index]!r} is not one the reader knows; "
+                "its figures are not stored"
+            )
+    return out
 
 
 class _RowReader:
@@ -606,7 +640,7 @@ def stream_workbook(
     book, rows = _open_rows(content, filename, reader)
     try:
         try:
-            header_row, columns = _find_header(rows)
+            header_row, columns, unread = _find_header(rows)
         except LookupError:
             raise InvalidPayload(
                 f"anp: {filename}: no header row with PRODUTO and PREÇO MÉDIO REVENDA "
@@ -617,6 +651,7 @@ def stream_workbook(
             raise InvalidPayload(
                 f"anp: {filename}: header row {header_row} lacks {', '.join(lacking)}"
             )
+        problems.extend(f"anp: {filename} header row {header_row}: {words}" for words in unread)
     except BaseException:
         book.close()
         raise

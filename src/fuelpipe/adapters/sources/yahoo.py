@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -91,7 +92,8 @@ def parse_bars(
     out of its attrs, and a volume that is not whole is kept as the exact number published. A
     body that is not such an answer is an InvalidPayload. A bar whose timestamp is out of range
     (no instant, so no day's) is logged and skipped, the others kept; an answer with such a bar
-    and no bar of the day is an InvalidPayload naming it."""
+    and no bar of the day is an InvalidPayload naming it. Yahoo's live row of an open bar (the
+    last row, less than an interval after the bar before it) is merged into that bar."""
     arrays = _arrays(payload, tz, where)
     if arrays is None:
         return []
@@ -121,7 +123,44 @@ def parse_bars(
             raise InvalidPayload(why)
         more = f" (and {len(undated) - 1} more such bars)" if len(undated) > 1 else ""
         logger.warning("%s%s; bar skipped, %s's other bars of %s kept", why, more, key, day)
-    return points
+    return _live_merged(points, interval, where)
+
+
+_INTERVAL = re.compile(r"^(\d+)([mh])$")
+
+
+def _live_merged(points: list[IntradayPoint], interval: str, where: str) -> list[IntradayPoint]:
+    """``points`` with Yahoo's live row, when the last one is that, merged into its bar.
+
+    While a bar is open Yahoo answers with its row (stamped at the bar's start) and then one
+    more row, stamped when the price was read (10:37:12 in the 10:30 bar): that row is no bar
+    of its own, and kept as one it would stay in the day as a bar starting 10:37:12 that no
+    later answer replaces. As yfinance merges it (``fix_Yahoo_returning_live_separate``,
+    docs/SOURCE_FORMATS.md): the bar keeps its open (the live row's if it has none), its high
+    and low take the live row's if beyond them, the close is the live row's, and the volumes
+    add up (left out if either is missing: the bar's total is then unknown)."""
+    found = _INTERVAL.match(interval)
+    if len(points) < 2 or found is None:  # a bar and a live row at least
+        return points
+    length = timedelta(minutes=int(found[1]) * (60 if found[2] == "h" else 1))
+    bar, live = points[-2], points[-1]
+    if not timedelta(0) < live.at - bar.at < length:
+        return points
+    attrs = dict(bar.attrs)
+    if "open" not in attrs and "open" in live.attrs:
+        attrs["open"] = live.attrs["open"]
+    for name, pick in (("high", max), ("low", min)):
+        if name in live.attrs:
+            attrs[name] = pick(v for v in (attrs.get(name), live.attrs[name]) if v is not None)
+    if "volume" in attrs and "volume" in live.attrs:
+        attrs["volume"] = attrs["volume"] + live.attrs["volume"]  # type: ignore[operator]
+    else:
+        attrs.pop("volume", None)
+    logger.info(
+        "%s: the row at %s is the live price of the bar at %s: merged into it",
+        where, live.at.time().isoformat(), bar.at.time().isoformat(),
+    )  # fmt: skip
+    return [*points[:-2], replace(bar, value=live.value, attrs=attrs)]
 
 
 def _chart_error(payload: object) -> tuple[str, str] | None:
