@@ -310,14 +310,19 @@ def _find_header(rows: Iterator[Sequence[object]]) -> tuple[int, dict[str, int],
 
 def _unread(row: Sequence[object], names: list[str], columns: dict[str, int]) -> list[str]:
     """The header's named columns that are not read, each in words."""
-    from openpyxl.utils import get_column_letter  # lazy: only the ANP worker pays for it
-
     read = set(columns.values())
     known = {*_COLUMNS.values(), *_UNREAD_COLUMNS}
+    unread = [
+        (index, name)
+        for index, name in enumerate(names)
+        if name and index not in read and name not in _UNREAD_COLUMNS
+    ]
+    if not unread:  # every real workbook: openpyxl (~0.1 s to import) stays unloaded
+        return []
+    from openpyxl.utils import get_column_letter
+
     out = []
-    for index, name in enumerate(names):
-        if not name or index in read or name in _UNREAD_COLUMNS:
-            continue
+    for index, name in unread:
         letter = get_column_letter(index + 1)
         if name in known:
             first = get_column_letter(names.index(name) + 1)
