@@ -1265,6 +1265,11 @@ def _set_aside_json(e: SetAside) -> dict[str, str]:
     }
 
 
+def _utc_text(at: datetime | None) -> str | None:
+    """An instant in UTC as `--json` output gives instants (None stays None)."""
+    return None if at is None else at.astimezone(UTC).isoformat()
+
+
 def _nothing_to_show(as_json: bool, why: str) -> None:
     """A list with nothing in it: ``why`` in one sentence, not an empty table; with --json
     stdout stays JSON (``[]``) and the sentence goes to stderr, as `status --json` says it."""
@@ -1578,13 +1583,27 @@ def quarantine_list(
     if not rows:
         _nothing_to_show(as_json, NOTHING_QUARANTINED)
     elif as_json:
-        print(json.dumps([{"key": r.key, **record_json(r)} for r in rows], indent=2))
+        # When each was quarantined in UTC, as `status --json` gives instants.
+        print(
+            json.dumps(
+                [
+                    {"key": r.key, **record_json(r), "quarantined_at": _utc_text(r.updated_at)}
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
     else:
-        table = Table("key", "date", "retries", "reason", title=f"{len(rows):,} quarantined")
+        table = Table(title=f"{len(rows):,} quarantined")
+        for name in ("key", "date", "quarantined at"):
+            table.add_column(name, no_wrap=True)
+        table.add_column("retries")
+        table.add_column("reason")
         for r in rows:
             # A reason quotes the source's error: printed as it is, never read as markup.
             reason = rich_escape(r.reason or "")
-            table.add_row(r.key, r.date.isoformat(), f"{r.retry_count:,}", reason)
+            at = "" if r.updated_at is None else sao_paulo_iso(r.updated_at, "minutes")
+            table.add_row(r.key, r.date.isoformat(), at, f"{r.retry_count:,}", reason)
         console.print(table)
     if aside:
         console.print(
@@ -1645,34 +1664,31 @@ def quarantine_set_aside(
     console.print(table)
 
 
-_NOT_RELEASED: dict[Status | None, str] = {
+_NOT_QUARANTINED: dict[Status | None, str] = {
     None: "the store has no record of that date (`fuelpipe quarantine list` lists those that are)",
     Status.OK: "its value is stored (OK)",
     Status.PENDING: "it is PENDING, its retries not spent: `fuelpipe run` retries it when due",
-    Status.ABSENT: "it is ABSENT: the source answered that it has no value for that date",
-    Status.QUARANTINED: "it was quarantined meanwhile: run the release again",
+    Status.ABSENT: "it is ABSENT: the source answered that it has no value for that date, or a "
+    "person accepted that it has none",
+    Status.QUARANTINED: "it was quarantined meanwhile: run the command again",
 }
-"""Why `quarantine release` released nothing, by the record's status (it said only "is not
-quarantined", leaving what the record is to guess)."""
+"""Why `quarantine release` or `accept` did nothing, by the record's status (it said only "is
+not quarantined", leaving what the record is to guess)."""
+
+_QUARANTINED_KEY_HELP = (
+    "The quarantined record's key, e.g. CURRENCY#USD, any case (`fuelpipe quarantine list` "
+    "lists them)."
+)
 
 
-@quarantine_app.command("release")
-def quarantine_release(
-    ctx: typer.Context,
-    key: Annotated[
-        str,
-        typer.Argument(
-            help="The quarantined record's key, e.g. CURRENCY#USD, any case (`fuelpipe "
-            "quarantine list` lists them)."
-        ),
-    ],
-    day: Annotated[str, typer.Argument(metavar="DATE", help="Its date (YYYY-MM-DD).")],
-) -> None:
-    """Give a quarantined record a fresh retry budget; the next recheck re-downloads it."""
+def _settle_quarantined(ctx: typer.Context, key: str, day: str, verb: str) -> tuple[str, date]:
+    """`quarantine release` or `accept` (``verb``) of one record: the store's change, then the
+    data version moved (the health view counts quarantined records, and its stored views go
+    stale); an `error:` line saying what the record is instead when it is not quarantined."""
     key = _one_key(
         key,
         lambda one, _: (
-            f"release takes one key, e.g. `fuelpipe quarantine release {one} {_typed_day(day)}`; "
+            f"{verb} takes one key, e.g. `fuelpipe quarantine {verb} {one} {_typed_day(day)}`; "
             "`fuelpipe quarantine list` lists the quarantined records"
         ),
     )
@@ -1680,17 +1696,52 @@ def quarantine_release(
     with wired(ctx, writes=True) as context:
         when = _date(day, "DATE", context.clock.now())  # a demo store's clock
         assert when is not None
-        ok = context.store.release(key, when, context.clock.now())
-        if ok:  # QUARANTINED -> PENDING shows in the health view: its stored views go stale
+        change = context.store.release if verb == "release" else context.store.accept
+        ok = change(key, when, context.clock.now())
+        if ok:
             from fuelpipe.stages.data_version import mark_changed
 
-            mark_changed(context.store, context.clock.now(), f"release {key} {when}")
+            mark_changed(context.store, context.clock.now(), f"{verb} {key} {when}")
         else:
             found = context.store.query(key, when, when, consistent=True)
     if not ok:
-        why = _NOT_RELEASED.get(found[0].status if found else None, "")
+        why = _NOT_QUARANTINED.get(found[0].status if found else None, "")
         raise fail(f"{key} {when} is not quarantined: {why}", code=1)
-    console.print(f"released {key} {when}: it will be re-downloaded by the next recheck")
+    return key, when
+
+
+def _settling_command(verb: str, summary: str, done: str) -> None:
+    """Add `quarantine VERB KEY DATE` (release, accept): :func:`_settle_quarantined`, then
+    ``done`` said (its ``{key}`` and ``{when}`` filled); ``summary``: its help."""
+
+    def command(
+        ctx: typer.Context,
+        key: Annotated[str, typer.Argument(help=_QUARANTINED_KEY_HELP)],
+        day: Annotated[str, typer.Argument(metavar="DATE", help="Its date (YYYY-MM-DD).")],
+    ) -> None:
+        key, when = _settle_quarantined(ctx, key, day, verb)
+        console.print(done.format(key=key, when=when))
+
+    command.__doc__ = summary
+    quarantine_app.command(verb)(command)
+
+
+_settling_command(
+    "release",
+    "Give a quarantined record a fresh retry budget; the next recheck re-downloads it.",
+    "released {key} {when}: it will be re-downloaded by the next recheck",
+)
+_settling_command(
+    "accept",
+    """Accept that a quarantined record's date has no value: it becomes ABSENT, never retried.
+
+    It leaves `quarantine list`, counts as absent (not quarantined) in `status` and the health
+    view, keeps its retry count, and its reason says it was accepted, when, and why it was
+    quarantined. A value the source publishes for it later is still stored (`revise` re-reads
+    the dates of its window).
+    """,
+    "accepted {key} {when} as having no value: it is ABSENT, never retried",
+)
 
 
 @dlq_app.command("list")
