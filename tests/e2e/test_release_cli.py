@@ -167,3 +167,27 @@ def test_accept_takes_one_key_as_release_does(tmp_path) -> None:
     assert refused.returncode == 2
     assert "accept takes one key, e.g. `fuelpipe quarantine accept" in refused.stderr
     assert not (tmp_path / "none.sqlite").exists()  # refused before any store is opened
+
+
+def test_quarantine_list_shows_the_releases_before_a_quarantine_again(tmp_path) -> None:
+    """Released, then quarantined again after a fresh budget: the list showed `5` re-downloads
+    and the new error only, as if the date had never been quarantined before."""
+    db = tmp_path / "store.sqlite"
+    with SqliteStore(db) as store:
+        stuck = Record(KEY, DAY, None, Status.QUARANTINED, retry_count=5, reason="HTTP 503")
+        assert store.put_pending(stuck)
+    env = {"FUELPIPE_DB": str(db), "FUELPIPE_NOW": "2022-02-01T12:00", "COLUMNS": "400"}
+    fuelpipe("quarantine", "release", KEY, DAY.isoformat(), env=env)
+    with SqliteStore(db) as store:  # five more re-downloads fail
+        assert store.claim_retry(KEY, DAY, 0, 5, datetime(2022, 2, 2, tzinfo=UTC))
+        assert store.quarantine(KEY, DAY, 5, "HTTP 404 (gave up after 5 re-downloads)")
+
+    listed = fuelpipe("quarantine", "list", env=env).stdout
+    (row,) = json.loads(fuelpipe("quarantine", "list", "--json", env=env).stdout)
+
+    assert "HTTP 404 (gave up after 5 re-downloads)" in listed
+    assert "(released by hand at 2022-02-01T12:00-03:00, after 5 re-downloads)" in listed
+    assert (row["retry_count"], row["reason"]) == (5, "HTTP 404 (gave up after 5 re-downloads)")
+    assert row["released_before"] == [
+        {"at": "2022-02-01T15:00:00+00:00", "retry_count": 5, "reason": "HTTP 503"}
+    ]

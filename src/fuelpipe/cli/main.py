@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from pydantic import ValidationError
@@ -1575,19 +1575,33 @@ def quarantine_list(
 ) -> None:
     """Every quarantined record with its reason (and, below the table, how many values were
     set aside where no record keeps them: `fuelpipe quarantine set-aside`)."""
+    from fuelpipe.stages.quarantine import earlier_releases
     from fuelpipe.stages.set_aside import count_set_aside
 
     with wired(ctx, reads_no_clock=True) as context:
         rows = context.store.quarantined()
         aside = 0 if as_json else count_set_aside(context.store)
+        released = earlier_releases(context.store) if rows else {}
     if not rows:
         _nothing_to_show(as_json, NOTHING_QUARANTINED)
     elif as_json:
-        # When each was quarantined in UTC, as `status --json` gives instants.
+        # Instants in UTC, as `status --json` gives them.
         print(
             json.dumps(
                 [
-                    {"key": r.key, **record_json(r), "quarantined_at": _utc_text(r.updated_at)}
+                    {
+                        "key": r.key,
+                        **record_json(r),
+                        "quarantined_at": _utc_text(r.updated_at),
+                        "released_before": [
+                            {
+                                "at": _utc_text(e.at),
+                                "retry_count": e.retry_count,
+                                "reason": e.reason,
+                            }
+                            for e in released.get((r.key, r.date), [])
+                        ],
+                    }
                     for r in rows
                 ],
                 indent=2,
@@ -1602,6 +1616,9 @@ def quarantine_list(
         for r in rows:
             # A reason quotes the source's error: printed as it is, never read as markup.
             reason = rich_escape(r.reason or "")
+            for e in released.get((r.key, r.date), []):  # it was quarantined before
+                when = sao_paulo_iso(e.at, "minutes")
+                reason += f"\n(released by hand at {when}, after {e.retry_count:,} re-downloads)"
             at = "" if r.updated_at is None else sao_paulo_iso(r.updated_at, "minutes")
             table.add_row(r.key, r.date.isoformat(), at, f"{r.retry_count:,}", reason)
         console.print(table)
@@ -1681,10 +1698,13 @@ _QUARANTINED_KEY_HELP = (
 )
 
 
-def _settle_quarantined(ctx: typer.Context, key: str, day: str, verb: str) -> tuple[str, date]:
-    """`quarantine release` or `accept` (``verb``) of one record: the store's change, then the
-    data version moved (the health view counts quarantined records, and its stored views go
-    stale); an `error:` line saying what the record is instead when it is not quarantined."""
+def _settle_quarantined(
+    ctx: typer.Context, key: str, day: str, verb: Literal["release", "accept"]
+) -> tuple[str, date]:
+    """`quarantine release` or `accept` (``verb``) of one record
+    (:func:`fuelpipe.stages.quarantine.settle`: a release is kept apart from the record, and
+    the data version moves); an `error:` line saying what the record is instead when it is not
+    quarantined."""
     key = _one_key(
         key,
         lambda one, _: (
@@ -1693,16 +1713,13 @@ def _settle_quarantined(ctx: typer.Context, key: str, day: str, verb: str) -> tu
         ),
     )
     _date_before_opening(day, "DATE", settings(ctx))
+    from fuelpipe.stages.quarantine import settle
+
     with wired(ctx, writes=True) as context:
         when = _date(day, "DATE", context.clock.now())  # a demo store's clock
         assert when is not None
-        change = context.store.release if verb == "release" else context.store.accept
-        ok = change(key, when, context.clock.now())
-        if ok:
-            from fuelpipe.stages.data_version import mark_changed
-
-            mark_changed(context.store, context.clock.now(), f"{verb} {key} {when}")
-        else:
+        ok = settle(context.store, verb, key, when, context.clock.now())
+        if not ok:
             found = context.store.query(key, when, when, consistent=True)
     if not ok:
         why = _NOT_QUARANTINED.get(found[0].status if found else None, "")
@@ -1710,7 +1727,7 @@ def _settle_quarantined(ctx: typer.Context, key: str, day: str, verb: str) -> tu
     return key, when
 
 
-def _settling_command(verb: str, summary: str, done: str) -> None:
+def _settling_command(verb: Literal["release", "accept"], summary: str, done: str) -> None:
     """Add `quarantine VERB KEY DATE` (release, accept): :func:`_settle_quarantined`, then
     ``done`` said (its ``{key}`` and ``{when}`` filled); ``summary``: its help."""
 
