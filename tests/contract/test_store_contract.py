@@ -13,7 +13,7 @@ import pytest
 
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
 from fuelpipe.domain.numbers import TooManyDigits
-from fuelpipe.domain.retry import released_reason
+from fuelpipe.domain.retry import accepted_reason, released_reason
 from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store, paged
 
 if TYPE_CHECKING:
@@ -327,12 +327,48 @@ def test_quarantine_is_conditional_and_release_gives_a_fresh_budget(store: Store
     assert store.quarantined() == []
 
 
-def test_release_needs_a_quarantined_record(store: Store) -> None:
+@pytest.mark.parametrize("verb", ["release", "accept"])
+def test_release_and_accept_need_a_quarantined_record(store: Store, verb: str) -> None:
+    settle = store.release if verb == "release" else store.accept
     store.put_records([ok(D0)])
     assert store.put_pending(pending(D0 + timedelta(days=1)))
-    assert not store.release(KEY, D0, NOW)
-    assert not store.release(KEY, D0 + timedelta(days=1), NOW)
-    assert not store.release(KEY, D0 + timedelta(days=2), NOW)
+    assert not settle(KEY, D0, NOW)
+    assert not settle(KEY, D0 + timedelta(days=1), NOW)
+    assert not settle(KEY, D0 + timedelta(days=2), NOW)
+    assert one(store, KEY, D0).status is Status.OK
+    assert one(store, KEY, D0 + timedelta(days=1)).status is Status.PENDING
+
+
+def test_accept_makes_a_quarantined_record_absent_keeping_its_history(store: Store) -> None:
+    """A person accepts that a quarantined date has no value: it leaves the quarantined list
+    and every retry (never due again), keeps how many re-downloads it had and says why it was
+    quarantined; a value the source publishes later is still stored over it. (No store could
+    do this before: a quarantined record could only be released to be retried again.)"""
+    assert store.put_pending(pending(D0))
+    assert store.claim_retry(KEY, D0, 0, 5, NOW)
+    assert store.quarantine(KEY, D0, 5, "HTTP 503 (gave up after 5 re-downloads)")
+    accepted_at = NOW + timedelta(days=2)
+
+    assert store.accept(KEY, D0, accepted_at)
+    assert not store.accept(KEY, D0, accepted_at)  # ABSENT now: nothing to accept
+    assert not store.release(KEY, D0, accepted_at)
+
+    got = one(store, KEY, D0)
+    assert (got.status, got.value, got.retry_count, got.next_attempt_at) == (
+        Status.ABSENT,
+        None,
+        5,
+        None,
+    )
+    assert got.reason == accepted_reason("HTTP 503 (gave up after 5 re-downloads)", accepted_at)
+    assert got.reason.startswith("accepted by hand as no value at 2025-03-12T12:00:00+00:00")
+    assert got.updated_at == accepted_at
+    assert store.quarantined() == [] and store.pending() == []
+    assert store.due_pending(NOW + timedelta(days=365)) == []
+    assert store.count_status(Status.QUARANTINED) == store.count_status(Status.PENDING) == 0
+    assert store.present(KEY) == [PresentDate(D0, Status.ABSENT)]
+    assert store.add_records([ok(D0, "5.1")]) == []  # published later: stored over it
+    assert (one(store, KEY, D0).status, one(store, KEY, D0).reason) == (Status.OK, None)
 
 
 # --- pending and quarantined views ---------------------------------------------------------

@@ -10,11 +10,12 @@ embedded home (SQLite store and queue), the real scraper and recheck, the real C
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, timedelta
 from pathlib import Path
 
 from tests.e2e.conftest import fuelpipe
-from tests.stages.conftest import NOW
+from tests.stages.conftest import NOW, SP
 from tests.support.fakes import TableSource
 
 from fuelpipe.adapters.clock import ManualClock
@@ -73,4 +74,22 @@ def test_quarantine_list_prints_a_reason_holding_brackets_as_it_is(tmp_path):
     listed = _listed(tmp_path, "quarantine", "list")
 
     assert "1 quarantined" in listed
-    assert f"{ERROR} (gave up after 5 re-downloads)" in listed
+    # the reason wraps after its error at 150 columns (a pipe's width), beside when and retries
+    assert f"{ERROR} (gave up after 5" in listed
+
+
+def test_quarantine_list_says_when_each_record_was_quarantined(tmp_path):
+    """The list showed why and how many retries, not when: a person could not tell a record
+    quarantined an hour ago from one a year old (the record carries it, as updated_at)."""
+    db = tmp_path / "fuelpipe.sqlite"
+    _fill(db)
+    at = NOW.astimezone(SP).isoformat(timespec="minutes")  # the store stamps the CLI's clock
+
+    listed = fuelpipe("quarantine", "list", env=_env(db)).stdout
+    as_json = json.loads(fuelpipe("quarantine", "list", "--json", env=_env(db)).stdout)
+
+    assert "quarantined at" in listed and at in listed
+    assert [r["quarantined_at"] for r in as_json] == [NOW.astimezone(UTC).isoformat()]
+    assert [(r["retry_count"], r["status"], r["reason"]) for r in as_json] == [
+        (5, "QUARANTINED", f"{ERROR} (gave up after 5 re-downloads)")
+    ]

@@ -4,6 +4,7 @@ release leaves it alone."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -119,3 +120,74 @@ def test_an_aws_table_the_demo_filled_runs_on_its_clock(
     (record,) = store.query(KEY, DAY, DAY)
     assert record.status is Status.PENDING
     assert record.updated_at == datetime(2022, 5, 8, 2, 59, tzinfo=UTC)
+
+
+def test_accept_makes_a_quarantined_record_absent_and_moves_the_data_version(tmp_path) -> None:
+    """A person can accept that a quarantined date has no value (before, the only way out of
+    the quarantine was a release, retried until quarantined again): the record is ABSENT with
+    its retry count, leaves `quarantine list`, and `status` counts it absent. Synthetic record,
+    real CLI on an embedded store."""
+    db = tmp_path / "store.sqlite"
+    with SqliteStore(db) as store:
+        stuck = Record(KEY, DAY, None, Status.QUARANTINED, retry_count=5, reason="HTTP 503")
+        assert store.put_pending(stuck.with_(updated_at=datetime(2022, 1, 4, tzinfo=UTC)))
+        store.put_records([Record(KEY, date(2022, 1, 4), Decimal("5.5"), Status.OK)])
+    env = {"FUELPIPE_DB": str(db), "FUELPIPE_NOW": "2022-02-01T12:00"}
+
+    out = fuelpipe("quarantine", "accept", KEY.lower(), DAY.isoformat(), env=env)
+
+    assert f"accepted {KEY} {DAY} as having no value" in out.stdout
+    with SqliteStore(db) as store:
+        (record,) = store.query(KEY, DAY, DAY)
+        assert data_version(store) != INITIAL
+    assert (record.status, record.retry_count, record.next_attempt_at) == (Status.ABSENT, 5, None)
+    assert record.reason == (
+        "accepted by hand as no value at 2022-02-01T12:00:00-03:00; quarantined for: HTTP 503"
+    )
+    listed = fuelpipe("quarantine", "list", env=env)
+    assert "nothing is quarantined" in listed.stdout + listed.stderr
+    status = fuelpipe("status", "--series", KEY, "--json", env=env, check=False)
+    (counts,) = json.loads(status.stdout)
+    assert (counts["quarantined"], counts["absent"], counts["pending"]) == (0, 1, 0)
+    again = fuelpipe("quarantine", "accept", KEY, DAY.isoformat(), env=env, check=False)
+    assert again.returncode == 1
+    assert again.stderr.splitlines()[-1] == (
+        f"error: {KEY} {DAY} is not quarantined: it is ABSENT: the source answered that it has "
+        "no value for that date, or a person accepted that it has none"
+    )
+    released = fuelpipe("quarantine", "release", KEY, DAY.isoformat(), env=env, check=False)
+    assert released.returncode == 1  # accepted: no retry to give back
+
+
+def test_accept_takes_one_key_as_release_does(tmp_path) -> None:
+    refused = fuelpipe(
+        "quarantine", "accept", "FUEL#GASOLINE#*", DAY.isoformat(),
+        env={"FUELPIPE_DB": str(tmp_path / "none.sqlite")}, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "accept takes one key, e.g. `fuelpipe quarantine accept" in refused.stderr
+    assert not (tmp_path / "none.sqlite").exists()  # refused before any store is opened
+
+
+def test_quarantine_list_shows_the_releases_before_a_quarantine_again(tmp_path) -> None:
+    """Released, then quarantined again after a fresh budget: the list showed `5` re-downloads
+    and the new error only, as if the date had never been quarantined before."""
+    db = tmp_path / "store.sqlite"
+    with SqliteStore(db) as store:
+        stuck = Record(KEY, DAY, None, Status.QUARANTINED, retry_count=5, reason="HTTP 503")
+        assert store.put_pending(stuck)
+    env = {"FUELPIPE_DB": str(db), "FUELPIPE_NOW": "2022-02-01T12:00", "COLUMNS": "400"}
+    fuelpipe("quarantine", "release", KEY, DAY.isoformat(), env=env)
+    with SqliteStore(db) as store:  # five more re-downloads fail
+        assert store.claim_retry(KEY, DAY, 0, 5, datetime(2022, 2, 2, tzinfo=UTC))
+        assert store.quarantine(KEY, DAY, 5, "HTTP 404 (gave up after 5 re-downloads)")
+
+    listed = fuelpipe("quarantine", "list", env=env).stdout
+    (row,) = json.loads(fuelpipe("quarantine", "list", "--json", env=env).stdout)
+
+    assert "HTTP 404 (gave up after 5 re-downloads)" in listed
+    assert "(released by hand at 2022-02-01T12:00-03:00, after 5 re-downloads)" in listed
+    assert (row["retry_count"], row["reason"]) == (5, "HTTP 404 (gave up after 5 re-downloads)")
+    assert row["released_before"] == [
+        {"at": "2022-02-01T15:00:00+00:00", "retry_count": 5, "reason": "HTTP 503"}
+    ]

@@ -79,7 +79,7 @@ from fuelpipe.domain.models import (
     no_value_seen_at,
 )
 from fuelpipe.domain.numbers import TooManyDigits
-from fuelpipe.domain.retry import released_reason
+from fuelpipe.domain.retry import accepted_reason, released_reason
 from fuelpipe.ports import store as port
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import (
@@ -758,6 +758,27 @@ class DynamoDbStore(Store):
         if released:
             self.lower_watermark(key, day)
         return released
+
+    def accept(self, key: str, day: date, now: datetime) -> bool:
+        """Make a QUARANTINED record ABSENT, its retry count kept, its reason saying it was
+        accepted by hand and why it was quarantined; False unless it is QUARANTINED. It leaves
+        the pending index (an ABSENT record carries no index attributes, as put_pending writes
+        one). One applied but resent after a lost answer is still this one's
+        (:meth:`_own_update`)."""
+        found = self.query(key, day, day, ("status", "reason"), consistent=True)
+        if not found or found[0].status is not Status.QUARANTINED:
+            return False
+        return self._own_update(
+            key,
+            day,
+            "SET #status = :absent, #updated_at = :stamp, #reason = :reason "
+            f"REMOVE #gsi1pk, #gsi1sk, #next_attempt_at, #{port.PENDING_SINCE}",
+            "#status = :quarantined",
+            absent=Status.ABSENT.value,
+            stamp=iso_utc(now),
+            reason=accepted_reason(found[0].reason, now),
+            quarantined=Status.QUARANTINED.value,
+        )
 
     # --- watermarks ----------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from fuelpipe.domain.models import (
     no_value_seen_at,
 )
 from fuelpipe.domain.numbers import MAX_DIGITS, TooManyDigits, canonical_text
-from fuelpipe.domain.retry import released_reason
+from fuelpipe.domain.retry import accepted_reason, released_reason
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import (
     LATEST_FIELDS,
@@ -1169,6 +1169,22 @@ class SqliteStore(Store):
                 )
                 self._lower_watermark(conn, key, day)
             return True
+
+    def accept(self, key: str, day: date, now: datetime) -> bool:
+        """Make a QUARANTINED record ABSENT, its retry count kept, its reason saying it was
+        accepted by hand and why it was quarantined; False unless it is QUARANTINED. The
+        watermark stays: an ABSENT date is as complete for the gap scan as a quarantined one."""
+        # One statement: accepted_reason's text, the quarantine's reason appended in SQL as
+        # accepted_reason appends it (none when there is none).
+        sql = (
+            "UPDATE items SET status = 'ABSENT', next_attempt_at = NULL, pending_since = NULL, "
+            "updated_at = ?, "
+            "reason = ? || COALESCE('; quarantined for: ' || NULLIF(reason, ''), '') "
+            "WHERE info_type = ? AND date = ? AND status = 'QUARANTINED'"
+        )
+        params = (iso_utc(now), accepted_reason(None, now), key, day.isoformat())
+        with self._lock:
+            return self._db().execute(sql, params).rowcount == 1
 
     # --- watermarks ----------------------------------------------------------------------
 

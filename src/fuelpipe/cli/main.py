@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from pydantic import ValidationError
@@ -1265,6 +1265,11 @@ def _set_aside_json(e: SetAside) -> dict[str, str]:
     }
 
 
+def _utc_text(at: datetime | None) -> str | None:
+    """An instant in UTC as `--json` output gives instants (None stays None)."""
+    return None if at is None else at.astimezone(UTC).isoformat()
+
+
 def _nothing_to_show(as_json: bool, why: str) -> None:
     """A list with nothing in it: ``why`` in one sentence, not an empty table; with --json
     stdout stays JSON (``[]``) and the sentence goes to stderr, as `status --json` says it."""
@@ -1570,21 +1575,52 @@ def quarantine_list(
 ) -> None:
     """Every quarantined record with its reason (and, below the table, how many values were
     set aside where no record keeps them: `fuelpipe quarantine set-aside`)."""
+    from fuelpipe.stages.quarantine import earlier_releases
     from fuelpipe.stages.set_aside import count_set_aside
 
     with wired(ctx, reads_no_clock=True) as context:
         rows = context.store.quarantined()
         aside = 0 if as_json else count_set_aside(context.store)
+        released = earlier_releases(context.store) if rows else {}
     if not rows:
         _nothing_to_show(as_json, NOTHING_QUARANTINED)
     elif as_json:
-        print(json.dumps([{"key": r.key, **record_json(r)} for r in rows], indent=2))
+        # Instants in UTC, as `status --json` gives them.
+        print(
+            json.dumps(
+                [
+                    {
+                        "key": r.key,
+                        **record_json(r),
+                        "quarantined_at": _utc_text(r.updated_at),
+                        "released_before": [
+                            {
+                                "at": _utc_text(e.at),
+                                "retry_count": e.retry_count,
+                                "reason": e.reason,
+                            }
+                            for e in released.get((r.key, r.date), [])
+                        ],
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
     else:
-        table = Table("key", "date", "retries", "reason", title=f"{len(rows):,} quarantined")
+        table = Table(title=f"{len(rows):,} quarantined")
+        for name in ("key", "date", "quarantined at"):
+            table.add_column(name, no_wrap=True)
+        table.add_column("retries")
+        table.add_column("reason")
         for r in rows:
             # A reason quotes the source's error: printed as it is, never read as markup.
             reason = rich_escape(r.reason or "")
-            table.add_row(r.key, r.date.isoformat(), f"{r.retry_count:,}", reason)
+            for e in released.get((r.key, r.date), []):  # it was quarantined before
+                when = sao_paulo_iso(e.at, "minutes")
+                reason += f"\n(released by hand at {when}, after {e.retry_count:,} re-downloads)"
+            at = "" if r.updated_at is None else sao_paulo_iso(r.updated_at, "minutes")
+            table.add_row(r.key, r.date.isoformat(), at, f"{r.retry_count:,}", reason)
         console.print(table)
     if aside:
         console.print(
@@ -1645,52 +1681,84 @@ def quarantine_set_aside(
     console.print(table)
 
 
-_NOT_RELEASED: dict[Status | None, str] = {
+_NOT_QUARANTINED: dict[Status | None, str] = {
     None: "the store has no record of that date (`fuelpipe quarantine list` lists those that are)",
     Status.OK: "its value is stored (OK)",
     Status.PENDING: "it is PENDING, its retries not spent: `fuelpipe run` retries it when due",
-    Status.ABSENT: "it is ABSENT: the source answered that it has no value for that date",
-    Status.QUARANTINED: "it was quarantined meanwhile: run the release again",
+    Status.ABSENT: "it is ABSENT: the source answered that it has no value for that date, or a "
+    "person accepted that it has none",
+    Status.QUARANTINED: "it was quarantined meanwhile: run the command again",
 }
-"""Why `quarantine release` released nothing, by the record's status (it said only "is not
-quarantined", leaving what the record is to guess)."""
+"""Why `quarantine release` or `accept` did nothing, by the record's status (it said only "is
+not quarantined", leaving what the record is to guess)."""
+
+_QUARANTINED_KEY_HELP = (
+    "The quarantined record's key, e.g. CURRENCY#USD, any case (`fuelpipe quarantine list` "
+    "lists them)."
+)
 
 
-@quarantine_app.command("release")
-def quarantine_release(
-    ctx: typer.Context,
-    key: Annotated[
-        str,
-        typer.Argument(
-            help="The quarantined record's key, e.g. CURRENCY#USD, any case (`fuelpipe "
-            "quarantine list` lists them)."
-        ),
-    ],
-    day: Annotated[str, typer.Argument(metavar="DATE", help="Its date (YYYY-MM-DD).")],
-) -> None:
-    """Give a quarantined record a fresh retry budget; the next recheck re-downloads it."""
+def _settle_quarantined(
+    ctx: typer.Context, key: str, day: str, verb: Literal["release", "accept"]
+) -> tuple[str, date]:
+    """`quarantine release` or `accept` (``verb``) of one record
+    (:func:`fuelpipe.stages.quarantine.settle`: a release is kept apart from the record, and
+    the data version moves); an `error:` line saying what the record is instead when it is not
+    quarantined."""
     key = _one_key(
         key,
         lambda one, _: (
-            f"release takes one key, e.g. `fuelpipe quarantine release {one} {_typed_day(day)}`; "
+            f"{verb} takes one key, e.g. `fuelpipe quarantine {verb} {one} {_typed_day(day)}`; "
             "`fuelpipe quarantine list` lists the quarantined records"
         ),
     )
     _date_before_opening(day, "DATE", settings(ctx))
+    from fuelpipe.stages.quarantine import settle
+
     with wired(ctx, writes=True) as context:
         when = _date(day, "DATE", context.clock.now())  # a demo store's clock
         assert when is not None
-        ok = context.store.release(key, when, context.clock.now())
-        if ok:  # QUARANTINED -> PENDING shows in the health view: its stored views go stale
-            from fuelpipe.stages.data_version import mark_changed
-
-            mark_changed(context.store, context.clock.now(), f"release {key} {when}")
-        else:
+        ok = settle(context.store, verb, key, when, context.clock.now())
+        if not ok:
             found = context.store.query(key, when, when, consistent=True)
     if not ok:
-        why = _NOT_RELEASED.get(found[0].status if found else None, "")
+        why = _NOT_QUARANTINED.get(found[0].status if found else None, "")
         raise fail(f"{key} {when} is not quarantined: {why}", code=1)
-    console.print(f"released {key} {when}: it will be re-downloaded by the next recheck")
+    return key, when
+
+
+def _settling_command(verb: Literal["release", "accept"], summary: str, done: str) -> None:
+    """Add `quarantine VERB KEY DATE` (release, accept): :func:`_settle_quarantined`, then
+    ``done`` said (its ``{key}`` and ``{when}`` filled); ``summary``: its help."""
+
+    def command(
+        ctx: typer.Context,
+        key: Annotated[str, typer.Argument(help=_QUARANTINED_KEY_HELP)],
+        day: Annotated[str, typer.Argument(metavar="DATE", help="Its date (YYYY-MM-DD).")],
+    ) -> None:
+        key, when = _settle_quarantined(ctx, key, day, verb)
+        console.print(done.format(key=key, when=when))
+
+    command.__doc__ = summary
+    quarantine_app.command(verb)(command)
+
+
+_settling_command(
+    "release",
+    "Give a quarantined record a fresh retry budget; the next recheck re-downloads it.",
+    "released {key} {when}: it will be re-downloaded by the next recheck",
+)
+_settling_command(
+    "accept",
+    """Accept that a quarantined record's date has no value: it becomes ABSENT, never retried.
+
+    It leaves `quarantine list`, counts as absent (not quarantined) in `status` and the health
+    view, keeps its retry count, and its reason says it was accepted, when, and why it was
+    quarantined. A value the source publishes for it later is still stored (`revise` re-reads
+    the dates of its window).
+    """,
+    "accepted {key} {when} as having no value: it is ABSENT, never retried",
+)
 
 
 @dlq_app.command("list")

@@ -92,3 +92,11 @@ def released_reason(quarantined_for: str | None, at: datetime) -> str:
     stamp = at.isoformat(timespec="seconds")
     why = f"; quarantined for: {quarantined_for}" if quarantined_for else ""
     return f"released by hand at {stamp}{why}"
+
+
+def accepted_reason(quarantined_for: str | None, at: datetime) -> str:
+    """A quarantined record a person accepted as having no value (made ABSENT): said so,
+    keeping why it was quarantined."""
+    stamp = at.isoformat(timespec="seconds")
+    why = f"; quarantined for: {quarantined_for}" if quarantined_for else ""
+    return f"accepted by hand as no value at {stamp}{why}"

@@ -470,6 +470,16 @@ class Store(abc.ABC):
         """Put a QUARANTINED record back to PENDING with a fresh retry budget, due now."""
 
     @abc.abstractmethod
+    def accept(self, key: str, day: date, now: datetime) -> bool:
+        """Make a QUARANTINED record ABSENT: a person accepts that its date has no value.
+
+        It is never retried and leaves the quarantined list; its retry count (the re-downloads
+        it had) is kept and its reason says it was accepted, when, and why it was quarantined
+        (:func:`~fuelpipe.domain.retry.accepted_reason`). As any ABSENT date, a value the
+        source publishes for it later is still stored (``revise`` re-reads its window).
+        Conditional: False unless the record is QUARANTINED."""
+
+    @abc.abstractmethod
     def due_pending(self, now: datetime, set_after: datetime | None = None) -> list[Record]:
         """PENDING records whose next attempt is due (from the pending index, not a scan), by
         key and date; with ``set_after`` (not before ``now``) also those whose next attempt is
