@@ -65,9 +65,15 @@
     return text;
   }
 
-  // The day number of an instant's São Paulo calendar date.
-  const day = (ms) =>
-    Date.parse(new Date(ms).toLocaleDateString("en-CA", { timeZone: "America/Sao_Paulo" })) / 864e5;
+  // The day number of an instant's São Paulo calendar date (its parts: no locale's layout).
+  function day(ms) {
+    const p = {};
+    const opts = { year: "numeric", month: "numeric", day: "numeric", timeZone: "America/Sao_Paulo" };
+    for (const { type, value } of new Intl.DateTimeFormat("en", opts).formatToParts(ms)) {
+      p[type] = Number(value);
+    }
+    return Date.UTC(p.year, p.month - 1, p.day) / 864e5;
+  }
 
   /** How long before ``at`` (ms) ``then`` was: hours, minutes, seconds under a day; past it,
       São Paulo calendar days ("yesterday" is the day before, not any 24 to 48 hours: Friday
