@@ -1076,3 +1076,27 @@ def test_a_series_planned_that_never_stored_a_record_is_late_after_its_next_wind
     finally:
         state.close()
         app.close()
+
+
+def test_a_series_planned_inside_a_window_is_not_late_by_that_window(tmp_path) -> None:
+    """PTAX planned on Thursday 13:55, its close out at 13:10 and the window open to 14:00:
+    a new store's backfill may still be queued at 14:00, so Thursday's window says nothing of
+    a series with no record yet; Friday's, the first published after the plan, does."""
+    from fuelpipe.homes.embedded import build_context
+    from fuelpipe.homes.settings import Settings
+    from fuelpipe.stages.orchestrate import orchestrate
+
+    clock = ManualClock(datetime(2022, 5, 5, 13, 55, tzinfo=SP))
+    app = build_context(Settings(db=tmp_path / "n.sqlite"), clock=clock, catalog=Catalog([USD]))
+    try:
+        orchestrate(app)  # its messages are never fetched: nothing stored
+        clock.set(datetime(2022, 5, 5, 14, 5, tzinfo=SP))
+        ctx = AlertContext(clock.now(), app.store, app.queue, Catalog([USD]))
+        assert StaleSource().evaluate(ctx) == []
+        clock.set(datetime(2022, 5, 6, 14, 5, tzinfo=SP))
+        ctx = AlertContext(clock.now(), app.store, app.queue, Catalog([USD]))
+        (condition,) = StaleSource().evaluate(ctx)
+        assert condition.evidence["late_since"] == "2022-05-06T14:00:00-03:00"
+        assert condition.evidence["date"] == "2022-05-06"
+    finally:
+        app.close()

@@ -204,7 +204,6 @@ def overdue_since_start(series: Series, found: Late, start: datetime | None) -> 
     if before is not None and found.day <= before:
         return None  # no date the store saw come is overdue yet
     first_from = before + timedelta(days=1) if before is not None else series.default_start
-    first_from = max(first_from, series.default_start)  # nothing is expected before it
     first = next(expected_between(get_calendar(series.calendar), first_from, found.day), found.day)
     return replace(found, since=series.schedule.stale_at(first))
 
@@ -227,21 +226,27 @@ def never_stored(
     due: Callable[[Series, datetime], date | None] = latest_due,
 ) -> Late | None:
     """Whether ``series``, with no record at all, is late at ``now``: once the orchestrator
-    has planned it (``planned``: when it first did, :func:`first_planned`), a date whose
-    window was still open then is past its window with nothing stored for it, not even a
-    PENDING record (its messages lost, or never fetched), late since that window's end, as
-    :func:`overdue_since_start` counts a series never collected. Not late: never planned
-    (None: a series this home does not keep, as most of the demo store's, or planned before
-    the instant was kept), nor before the first window after its catalog start has ended (a
-    series whose source has no data yet by design)."""
+    has planned it (``planned``: when it first did, :func:`first_planned`), a date published
+    after that is past its whole window with nothing stored for it, not even a PENDING record
+    (its messages lost, or never fetched), late since that window's end. A date already out
+    when it was planned says nothing, even with its window still open: a new store's
+    backfill may still be queued when that window ends (:func:`overdue_since_start` counts a
+    series never collected from a window open at its first answer, which is the scraper's).
+    Not late: never planned (None: a series this home does not keep, as most of the demo
+    store's, or planned before the instant was kept), nor before the first window after its
+    catalog start has ended (a series whose source has no data yet by design)."""
     if planned is None:
         return None
     day = due(series, now)
     if day is None or day < series.default_start:
         return None
-    return overdue_since_start(
-        series, Late(series, day, series.schedule.stale_at(day), None), planned
-    )
+    before = latest_expected(series, planned)  # the last date out when it was planned
+    if before is not None and day <= before:
+        return None
+    first_from = series.default_start if before is None else before + timedelta(days=1)
+    first_from = max(first_from, series.default_start)
+    first = next(expected_between(get_calendar(series.calendar), first_from, day), day)
+    return Late(series, day, series.schedule.stale_at(first), None)
 
 
 def lateness(
