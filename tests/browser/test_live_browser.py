@@ -278,6 +278,30 @@ def test_a_quiet_poll_moves_the_checked_time_and_the_ages_on_in_sao_paulo_time(
     assert problems == []
 
 
+@pytest.mark.parametrize(
+    ("lang", "said"), [("en", "published 2 days ago"), ("pt-BR", "publicado anteontem")]
+)
+def test_yesterday_is_the_calendar_day_before_in_sao_paulo(
+    live_store, browser: Browser, lang: str, said: str
+) -> None:
+    """A week ANP published on Friday at 18:00, read on Sunday at 03:00 (33 hours on), was
+    "published yesterday": a day was any 24 hours, and Intl says a day ago as "yesterday".
+    Days are São Paulo's calendar days, so Saturday is yesterday and Friday two days ago,
+    whatever the reader's browser zone (Tokyo's Sunday starts 12 hours earlier)."""
+    _, url, clock = live_store
+    clock.set(datetime(2022, 5, 8, 3, 0, tzinfo=SP))  # ethanol's week of May 1: May 6, 18:00
+    with error_free_page(browser, timezone_id="Asia/Tokyo") as page:
+        page.goto(f"{url}/?view=overview&lang={lang}")
+        fresh = page.locator(f'.card[data-key="{ETHANOL}"] .card-fresh')
+        fresh.wait_for()
+        assert fresh.inner_text().replace("\u00a0", " ") == said
+        clock.set(datetime(2022, 5, 7, 17, 0, tzinfo=SP))  # 23 hours on: still hours
+        page.wait_for_function(
+            f"""() => document.querySelector('.card[data-key="{ETHANOL}"] .card-fresh')"""
+            ".innerText.includes('23')"
+        )
+
+
 @pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo"])
 @pytest.mark.parametrize(
     ("lang", "label"), [("en", "(São Paulo time)"), ("pt-BR", "(horário de Brasília)")]

@@ -1005,3 +1005,98 @@ def test_a_store_started_while_its_source_is_late_alerts_once_a_date_it_saw_come
     finally:
         state.close()
         app.close()
+
+
+def test_a_series_planned_that_never_stored_a_record_is_late_after_its_next_window(
+    tmp_path,
+) -> None:
+    """A catalog series the orchestrator plans but that never gets a record, not even a
+    PENDING one (its messages lost before any scraper wrote: here taken off the queue unread),
+    was never late: "a series with no record at all is a series the home does not keep". Now
+    one the orchestrator has planned (it notes when it first did, ``first_planned#<key>``) is
+    late once a date whose window was still open then is past it with nothing stored: PTAX
+    planned on Wednesday 15:00 is late since Thursday 14:00, in the alert and the health
+    view's late row, once. Quiet still: a series never planned (the home does not keep it),
+    and one whose catalog start is after the clock (no data yet by design) until the first
+    window after its start has ended."""
+    from fuelpipe.dashboard.health import health_view
+    from fuelpipe.homes.embedded import build_context
+    from fuelpipe.homes.settings import Settings
+    from fuelpipe.stages.orchestrate import first_planned_name, orchestrate
+
+    eur = replace(DEFAULT_CATALOG["CURRENCY#EUR"], default_start=date(2022, 5, 6))  # Friday
+    gbp = replace(DEFAULT_CATALOG["CURRENCY#GBP"], default_start=date(2022, 5, 2))
+    catalog = Catalog([USD, eur, gbp])
+    clock = ManualClock(datetime(2022, 5, 4, 15, 0, tzinfo=SP))
+    app = build_context(Settings(db=tmp_path / "n.sqlite"), clock=clock, catalog=catalog)
+    state = SqliteAlertState(tmp_path / "n.sqlite", clock=clock)
+    sink = Collect()
+
+    def plan_and_lose() -> None:  # USD and EUR planned (GBP never), every message lost
+        orchestrate(app, series=[USD, eur])
+        while messages := app.queue.receive(10):
+            app.queue.delete([m.receipt for m in messages])
+
+    def evaluate_now() -> int:
+        ctx = AlertContext(clock.now(), app.store, app.queue, catalog)
+        return evaluate(ctx, [StaleSource()], state, [sink]).firing
+
+    try:
+        plan_and_lose()
+        assert app.store.present(USD.key) == []  # nothing stored, not even PENDING
+        assert evaluate_now() == 0  # Wednesday's window was over before it was planned
+        assert health_view(app.store, catalog, None, clock).problems == []
+        clock.set(datetime(2022, 5, 5, 13, 59, tzinfo=SP))  # Thursday, inside its window
+        plan_and_lose()
+        assert evaluate_now() == 0
+        clock.set(datetime(2022, 5, 5, 14, 5, tzinfo=SP))  # its window over, nothing stored
+        assert evaluate_now() == 1
+        (alert,) = sink.alerts
+        thursday = datetime(2022, 5, 5, 14, 0, tzinfo=SP)
+        assert (alert.condition.subject, alert.since) == ("bcb", thursday)
+        evidence = alert.condition.evidence
+        assert (evidence["series"], evidence["date"]) == (USD.key, "2022-05-05")
+        assert evidence["latest_stored"] is None
+        (late,) = health_view(app.store, catalog, None, clock).problems
+        assert (late.source, late.state, late.since) == ("bcb", "late", thursday)
+        clock.set(datetime(2022, 5, 5, 14, 10, tzinfo=SP))
+        plan_and_lose()
+        assert evaluate_now() == 0  # one alert, not one per run
+        # the first plan's instant stays: later scans of the key do not move it
+        assert app.store.get_meta(first_planned_name(USD.key)) == "2022-05-04T15:00:00-03:00"
+        assert app.store.get_meta(first_planned_name(gbp.key)) is None
+        # EUR, from Friday on in the catalog: late once Friday's window is over, not before
+        clock.set(datetime(2022, 5, 6, 14, 5, tzinfo=SP))
+        plan_and_lose()
+        assert evaluate_now() == 0  # still the one alert: bcb, now two series
+        ctx = AlertContext(clock.now(), app.store, app.queue, catalog)
+        (condition,) = StaleSource().evaluate(ctx)
+        assert condition.evidence["series"] == f"{eur.key}, {USD.key}"  # both lack Friday
+        assert condition.evidence["late_since"] == "2022-05-05T14:00:00-03:00"
+    finally:
+        state.close()
+        app.close()
+
+
+def test_a_series_planned_inside_a_window_is_not_late_by_that_window(tmp_path) -> None:
+    """PTAX planned on Thursday 13:55, its close out at 13:10 and the window open to 14:00:
+    a new store's backfill may still be queued at 14:00, so Thursday's window says nothing of
+    a series with no record yet; Friday's, the first published after the plan, does."""
+    from fuelpipe.homes.embedded import build_context
+    from fuelpipe.homes.settings import Settings
+    from fuelpipe.stages.orchestrate import orchestrate
+
+    clock = ManualClock(datetime(2022, 5, 5, 13, 55, tzinfo=SP))
+    app = build_context(Settings(db=tmp_path / "n.sqlite"), clock=clock, catalog=Catalog([USD]))
+    try:
+        orchestrate(app)  # its messages are never fetched: nothing stored
+        clock.set(datetime(2022, 5, 5, 14, 5, tzinfo=SP))
+        ctx = AlertContext(clock.now(), app.store, app.queue, Catalog([USD]))
+        assert StaleSource().evaluate(ctx) == []
+        clock.set(datetime(2022, 5, 6, 14, 5, tzinfo=SP))
+        ctx = AlertContext(clock.now(), app.store, app.queue, Catalog([USD]))
+        (condition,) = StaleSource().evaluate(ctx)
+        assert condition.evidence["late_since"] == "2022-05-06T14:00:00-03:00"
+        assert condition.evidence["date"] == "2022-05-06"
+    finally:
+        app.close()

@@ -31,7 +31,7 @@ from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock, one_look
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import PendingMarks, RunLog, Store
-from fuelpipe.stages.alerting import Late, is_failure, lateness, latest_due
+from fuelpipe.stages.alerting import Late, first_planned, is_failure, lateness, latest_due
 from fuelpipe.stages.revise import SELECTION
 from fuelpipe.stages.scrape import Owed, owed_entry, owed_text
 from fuelpipe.stages.set_aside import SetAside, count_set_aside, newest_set_aside
@@ -328,19 +328,22 @@ def health_view(
     # Most catalog series may have no record at all (341 of 440 in the demo's store): one
     # keys-only read says which do, and only those are read.
     stored = store.stored_keys([s.key for s in catalog])
+    # A series with no record is late once a window has passed since it was first planned:
+    # when the orchestrator did is one read for all of them (none when every one has records).
+    planned = first_planned(store) if len(stored) < len(catalog) else {}
     for series in catalog:
         present = store.present(series.key) if series.key in stored else []
+        now = clocks.get(series.key) or as_of
+        statuses = {p.date: p.status for p in present}
         if present:
-            now = clocks.get(series.key) or as_of
             # One meta read per stored split-adjusted series (a Yahoo ticker), none otherwise.
             rows.append(series_health(series, present, now, owed_entry(store, series)))
-            statuses = {p.date: p.status for p in present}
             first = first_from_start(series, statuses)
             if first is not None:
                 lags[series.source] += store_lags(store, series, first, max(statuses))
-            found = lateness(store, series, statuses, now, due)
-            if found is not None:
-                late.append(found)
+        found = lateness(store, series, statuses, now, due, planned.get(series.key))
+        if found is not None:
+            late.append(found)
     # The PENDING and QUARANTINED records are counted, not read: a failed backfill leaves
     # ~100,000 of them, and reading them whole (~115 us each to decode) outran the dashboard
     # Lambda's 29 s. The failing rows come from the newest PENDING records only (a bounded

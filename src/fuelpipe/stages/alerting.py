@@ -40,6 +40,7 @@ from fuelpipe.ports.alerts import (
 from fuelpipe.ports.queue import DeadLetter, DeadLettersIncomplete
 from fuelpipe.ports.store import PendingMarks, StatusSummary, Store
 from fuelpipe.stages.due import latest_expected, older_records
+from fuelpipe.stages.orchestrate import FIRST_PLANNED
 from fuelpipe.stages.scrape import NO_VALUE
 
 _EVIDENCE_KEYS = 5
@@ -207,18 +208,64 @@ def overdue_since_start(series: Series, found: Late, start: datetime | None) -> 
     return replace(found, since=series.schedule.stale_at(first))
 
 
+def first_planned(store: Store) -> dict[str, datetime]:
+    """When the orchestrator first planned each key it found with no record at all
+    (:data:`~fuelpipe.stages.orchestrate.FIRST_PLANNED`), by key: one read of the store's
+    meta for the whole catalog."""
+    prefix = f"{FIRST_PLANNED}#"
+    return {
+        name.removeprefix(prefix): datetime.fromisoformat(value)
+        for name, value in store.meta_entries(prefix)
+    }
+
+
+def never_stored(
+    series: Series,
+    now: datetime,
+    planned: datetime | None,
+    due: Callable[[Series, datetime], date | None] = latest_due,
+) -> Late | None:
+    """Whether ``series``, with no record at all, is late at ``now``: once the orchestrator
+    has planned it (``planned``: when it first did, :func:`first_planned`), a date published
+    after that is past its whole window with nothing stored for it, not even a PENDING record
+    (its messages lost, or never fetched), late since that window's end. A date already out
+    when it was planned says nothing, even with its window still open: a new store's
+    backfill may still be queued when that window ends (:func:`overdue_since_start` counts a
+    series never collected from a window open at its first answer, which is the scraper's).
+    Not late: never planned (None: a series this home does not keep, as most of the demo
+    store's, or planned before the instant was kept), nor before the first window after its
+    catalog start has ended (a series whose source has no data yet by design)."""
+    if planned is None:
+        return None
+    day = due(series, now)
+    if day is None or day < series.default_start:
+        return None
+    before = latest_expected(series, planned)  # the last date out when it was planned
+    if before is not None and day <= before:
+        return None
+    first_from = series.default_start if before is None else before + timedelta(days=1)
+    first_from = max(first_from, series.default_start)
+    first = next(expected_between(get_calendar(series.calendar), first_from, day), day)
+    return Late(series, day, series.schedule.stale_at(first), None)
+
+
 def lateness(
     store: Store,
     series: Series,
     present: Mapping[date, Status],
     now: datetime,
     due: Callable[[Series, datetime], date | None] = latest_due,
+    planned: datetime | None = None,
 ) -> Late | None:
     """Whether ``series`` is late, as the stale-source rule and the health view's late rows
     both judge it: :func:`late_series`, except that a series never collected
     (:func:`never_collected`) is late only once a date is overdue that was not yet when the
-    store started collecting it (:func:`overdue_since_start`). Two reads of one record each,
-    for a never-collected series only."""
+    store started collecting it (:func:`overdue_since_start`), and one with no record at all
+    (``present`` empty) only once one is overdue that was not yet when the orchestrator first
+    planned it (``planned``: :func:`never_stored`). Two reads of one record each, for a
+    never-collected series only."""
+    if not present:
+        return never_stored(series, now, planned, due)
     found = late_series(series, present, now, due)
     if found is None or found.latest_stored is not None:
         return found
@@ -277,12 +324,16 @@ class StaleSource:
 
     def evaluate(self, context: AlertContext) -> Sequence[Condition]:
         late: dict[str, list[Late]] = defaultdict(list)
+        planned: dict[str, datetime] | None = None  # read once, if a series has no record
         for series in context.catalog:
             day = latest_due(series, context.now)
             if day is None:
                 continue
             present = recent_present(context.store, series, day)
-            found = lateness(context.store, series, present, context.now)
+            if not present and planned is None:
+                planned = first_planned(context.store)
+            since = None if planned is None else planned.get(series.key)
+            found = lateness(context.store, series, present, context.now, planned=since)
             if found is not None:
                 late[series.source].append(found)
         out = []

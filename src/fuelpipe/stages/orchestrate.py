@@ -35,6 +35,17 @@ class OrchestrateReport(Counters):
     window polls: stages/due.py ``hold_resting``)."""
 
 
+FIRST_PLANNED = "first_planned"
+"""Meta entries ``first_planned#<key>``: when the orchestrator first scanned a key that had no
+record at all (its first plan of the key, as a new store's or a series a release adds): the
+instant the stale-source rule counts such a key from while it still has none
+(:func:`~fuelpipe.stages.alerting.never_stored`). One write a key, at its first scan only."""
+
+
+def first_planned_name(key: str) -> str:
+    return f"{FIRST_PLANNED}#{key}"
+
+
 def audit_due(
     mark: Watermark | None, now: datetime, every: timedelta, calendar: str | None = None
 ) -> bool:
@@ -73,6 +84,11 @@ def scan_key(
     fingerprint = calendar_fingerprint(cal)
     through = None if audit or mark is None else mark.through
     present = app.store.present_after(series.key, through)
+    if mark is None and not present:
+        # The first scan of a key with nothing stored: from now on the home keeps it, and a
+        # key that stays without a record past its next window is late (the first instant
+        # stays: a scan redone after a watermark conflict does not move it).
+        app.store.replace_meta(first_planned_name(series.key), None, now.isoformat())
     statuses = {p.date: p.status for p in present}
     base = series.default_start if through is None else through + ONE_DAY
     start = max(clamp_start(series.default_start, since), base)

@@ -65,10 +65,24 @@
     return text;
   }
 
-  function ago(seconds) {
+  // The day number of an instant's São Paulo calendar date (its parts: no locale's layout).
+  function day(ms) {
+    const p = {};
+    const opts = { year: "numeric", month: "numeric", day: "numeric", timeZone: "America/Sao_Paulo" };
+    for (const { type, value } of new Intl.DateTimeFormat("en", opts).formatToParts(ms)) {
+      p[type] = Number(value);
+    }
+    return Date.UTC(p.year, p.month - 1, p.day) / 864e5;
+  }
+
+  /** How long before ``at`` (ms) ``then`` was: hours, minutes, seconds under a day; past it,
+      São Paulo calendar days ("yesterday" is the day before, not any 24 to 48 hours: Friday
+      18:00 read on Sunday 03:00 is two days ago). */
+  function ago(then, at) {
     const rtf = new Intl.RelativeTimeFormat(lang(), { numeric: "auto" });
-    const steps = [[86400, "day"], [3600, "hour"], [60, "minute"]];
-    for (const [size, unit] of steps) {
+    const seconds = (at - then) / 1000;
+    if (seconds >= 86400) return rtf.format(day(then) - day(at), "day");
+    for (const [size, unit] of [[3600, "hour"], [60, "minute"]]) {
       if (seconds >= size) return rtf.format(-Math.floor(seconds / size), unit);
     }
     return rtf.format(-Math.floor(seconds), "second");
@@ -106,8 +120,10 @@
   /** "published 2 hours ago" to the server's clock at the last answer (the view's age_s, moved
       on by 304s); a publication after that clock gets its instant: an age would be made up. */
   function published(iso) {
-    const age = (checked - Date.parse(iso)) / 1000;
-    return age >= 0 ? t("published", { ago: ago(age) }) : t("publishedAt", { at: instant(iso) });
+    const then = Date.parse(iso);
+    return checked >= then
+      ? t("published", { ago: ago(then, checked) })
+      : t("publishedAt", { at: instant(iso) });
   }
 
   /** The status line: paused saying why while polls fail, else live as of the last answer. A
