@@ -36,7 +36,7 @@ from typing import Any
 from fuelpipe.aws_region import session_region
 from fuelpipe.deploy.apply import Release, apply_plan, rollback
 from fuelpipe.deploy.package import check_zips
-from fuelpipe.deploy.plan import DeployPlan, discover_functions, make_plan
+from fuelpipe.deploy.plan import DeployPlan, PlanError, discover_functions, make_plan
 from fuelpipe.deploy.stack import point_code_at_zips
 from fuelpipe.deploy.state import (
     UNKNOWN,
@@ -89,9 +89,21 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_plan(path: Path) -> DeployPlan:
+    """The plan ``plan --out`` wrote at ``path``; a PlanError naming the file when there is
+    none there or it holds no plan."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError(
+            f"{path}: no such plan file (scripts/deploy.py plan --out writes one)"
+        ) from None
+    return DeployPlan.from_json(text, source=str(path))
+
+
 def cmd_apply(args: argparse.Namespace) -> int:
     """Upload the planned functions' zips and print the CodeSha256 Lambda stored."""
-    plan = DeployPlan.from_json(args.plan.read_text(encoding="utf-8"))
+    plan = read_plan(args.plan)
     write_releases(args.releases, [])  # this deploy's, never an earlier one's
     if not plan.functions and not plan.deploy_stack:
         print("no function changed: nothing to update")
@@ -133,7 +145,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_record(args: argparse.Namespace) -> int:
     """Store the plan's head commit as deployed."""
-    plan = DeployPlan.from_json(args.plan.read_text(encoding="utf-8"))
+    plan = read_plan(args.plan)
     record_deployed_commit(_client("ssm", args.endpoint_url), args.ssm_parameter, plan.head)
     print(f"{args.ssm_parameter} = {plan.head}")
     return 0
@@ -224,8 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand."""
-    args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except PlanError as exc:  # a plan file missing or not a plan, a base git cannot read
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -273,8 +273,9 @@ class Grant:
         """True when an Allow statement's action (``service:*``, ``Get*``, ...) matches."""
         return any(fnmatchcase(action.lower(), pattern) for pattern in self.patterns)
 
-    def allows_write(self, action: str, keys: list[str]) -> bool:
-        """True when one Allow statement grants ``action`` on every one of ``keys``."""
+    def allows_on(self, action: str, keys: list[str]) -> bool:
+        """True when one Allow statement grants ``action`` on every one of ``keys`` (a write,
+        or a read by key: IAM matches both against ``dynamodb:LeadingKeys``)."""
         return any(st.grants(action) and st.admits(keys) for st in self.statements)
 
     def indexes(self, action: str) -> frozenset[str]:
@@ -490,13 +491,21 @@ class Run:
         lines = self.stderr.splitlines()
         return sorted({line[len(prefix) :] for line in lines if line.startswith(prefix)})
 
-    @property
-    def writes(self) -> list[tuple[str, list[str]]]:
-        """(IAM action, partition keys) of each DynamoDB write, as the sandbox recorded it."""
-        prefix = "LAMBDA-WRITE "
+    def _keyed(self, prefix: str) -> list[tuple[str, list[str]]]:
+        """(IAM action, partition keys) of the sandbox's ``prefix`` lines."""
         lines = [json.loads(line[len(prefix) :]) for line in self.stderr.splitlines()
                  if line.startswith(prefix)]  # fmt: skip
         return [(str(w["action"]), [str(k) for k in w["keys"]]) for w in lines]
+
+    @property
+    def writes(self) -> list[tuple[str, list[str]]]:
+        """(IAM action, partition keys) of each DynamoDB write, as the sandbox recorded it."""
+        return self._keyed("LAMBDA-WRITE ")
+
+    @property
+    def key_reads(self) -> list[tuple[str, list[str]]]:
+        """(IAM action, partition keys) of each DynamoDB read by key, as the sandbox recorded it."""
+        return self._keyed("LAMBDA-READ ")
 
     @property
     def index_reads(self) -> set[tuple[str, str]]:
@@ -961,6 +970,11 @@ class FunctionRuns:
         return [write for run in runs for write in run.writes]
 
     @property
+    def key_reads(self) -> list[tuple[str, list[str]]]:
+        runs = [self.locked, *([self.unlocked] if self.unlocked else [])]
+        return [read for run in runs for read in run.key_reads]
+
+    @property
     def index_reads(self) -> set[tuple[str, str]]:
         runs = [self.locked, *([self.unlocked] if self.unlocked else [])]
         return {read for run in runs for read in run.index_reads}
@@ -1024,6 +1038,19 @@ def test_role_allows_every_aws_call_the_handler_makes(
     )
 
 
+def assert_partitions_allowed(name: str, grant: Grant, calls: list[tuple[str, list[str]]]) -> None:
+    """Each (IAM action, partition keys) of ``calls`` is allowed on every key by one statement
+    of ``grant`` (its ``dynamodb:LeadingKeys`` condition)."""
+    refused = sorted(
+        {f"{action} on {key}" for action, keys in calls for key in keys
+         if not grant.allows_on(action, [key])}
+    )  # fmt: skip
+    assert not refused, (
+        f"{name}: no statement of its role {grant.role} in infra/template.yaml allows "
+        f"{', '.join(refused)} (dynamodb:LeadingKeys)"
+    )
+
+
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_role_allows_every_partition_the_handler_writes(
     lab: Lab, runs: Callable[[str], FunctionRuns], name: str
@@ -1031,14 +1058,28 @@ def test_role_allows_every_partition_the_handler_writes(
     got = runs(name)
     assert got.for_iam.problem is None, f"{name}: the handler failed: {got.for_iam.problem}"
     grant = role_grant(lab.template, name)
-    refused = sorted(
-        {f"{action} on {key}" for action, keys in got.writes for key in keys
-         if not grant.allows_write(action, [key])}
-    )  # fmt: skip
-    assert not refused, (
-        f"{name}: no statement of its role {grant.role} in infra/template.yaml allows "
-        f"{', '.join(refused)} (dynamodb:LeadingKeys)"
-    )
+    assert_partitions_allowed(name, grant, got.writes)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_role_allows_every_partition_the_handler_reads_by_key(
+    lab: Lab, runs: Callable[[str], FunctionRuns], name: str
+) -> None:
+    """IAM matches a GetItem's (or BatchGetItem's) key against ``dynamodb:LeadingKeys`` as it
+    does a write's: the orchestrator may GetItem in ``META`` only, and a read elsewhere
+    (a watermark, a record) would be AccessDenied on AWS while the action check above passes.
+    A Query's partition is not recorded, so no role may limit its Query by partition."""
+    got = runs(name)
+    assert got.for_iam.problem is None, f"{name}: the handler failed: {got.for_iam.problem}"
+    grant = role_grant(lab.template, name)
+    limited = [st for st in grant.statements
+               if st.leading_keys is not None and st.grants("dynamodb:Query")]  # fmt: skip
+    assert not limited, f"{name}: a Query limited by dynamodb:LeadingKeys is not checked here"
+    if any(
+        st.leading_keys is not None and st.grants("dynamodb:GetItem") for st in grant.statements
+    ):
+        assert got.key_reads, f"{name}: its role limits GetItem by partition, none was recorded"
+    assert_partitions_allowed(name, grant, got.key_reads)
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from fuelpipe.deploy.plan import (
     DeployPlan,
+    PlanError,
     deploy_order,
     discover_functions,
     make_plan,
@@ -218,3 +220,62 @@ def test_the_plan_command_writes_json_and_github_outputs(project, tmp_path: Path
         "deploy_stack=false",
         f"head={head}",
     ]
+
+
+NO_PLAN = [
+    ("not json", "not JSON"),
+    ("[]", "not a JSON object"),
+    ('{"base": null, "functions": ["scraper"], "deploy_stack": false}', "head: missing"),
+    # read loosely, the string was the functions s, c, r, a, p, e and r
+    ('{"base": null, "head": "abc", "functions": "scraper", "deploy_stack": false}',
+     "functions: 'scraper', wanted a list of function names"),
+    # read loosely, "false" deployed the stack and released every function
+    ('{"base": null, "head": "abc", "functions": [], "deploy_stack": "false"}',
+     "deploy_stack: 'false', wanted true or false"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "named"), NO_PLAN)
+def test_a_file_that_holds_no_plan_is_refused_naming_what_is_wrong(text: str, named: str) -> None:
+    with pytest.raises(PlanError) as refused:
+        DeployPlan.from_json(text)
+
+    assert named in str(refused.value)
+
+
+@pytest.mark.parametrize("command", ["apply", "record"])
+@pytest.mark.parametrize(("text", "named"), [(None, "no such plan file"), *NO_PLAN])
+def test_the_commands_refuse_a_plan_file_they_cannot_read_in_one_line(
+    tmp_path: Path, command: str, text: str | None, named: str
+) -> None:
+    """``apply`` and ``record`` read the plan before any AWS call: a missing file or one that
+    holds no plan ends them with exit 2 and one line naming the file and what is wrong (a
+    traceback before, or for a loose field a deploy of what the plan never said)."""
+    plan = tmp_path / "plan.json"
+    if text is not None:
+        plan.write_text(text, encoding="utf-8")
+    extra = {
+        "apply": ["--zip-dir", str(tmp_path), "--releases", str(tmp_path / "releases.json")],
+        "record": ["--ssm-parameter", "/fuelpipe/test/deployed-commit"],
+    }[command]
+
+    # Should a command reach AWS after all, only a closed port on 127.0.0.1 answers.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "FUELPIPE_AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    }
+
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "deploy.py"), command,
+         "--plan", str(plan), *extra],
+        check=False, capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"deploy.py {command}: error: {plan}: "), line
+    assert named in line
+    assert not (tmp_path / "releases.json").exists()

@@ -17,7 +17,8 @@ Output: one ``LAMBDA-RESULT <json>`` line per outcome on stdout (``phase`` "init
 ``ok``, then ``result`` or ``error`` and ``traceback``), and one ``LAMBDA-BLOCKED <module>`` line
 on stderr per module the lock file lacks, and one ``LAMBDA-WRITE <json>`` line on stderr per
 DynamoDB write action (``action``, as IAM names it, and the sorted ``keys`` it writes under),
-and one ``LAMBDA-INDEX <json>`` line per Query or Scan of a table's index (``action`` and
+one ``LAMBDA-READ <json>`` line per DynamoDB read by key (GetItem, BatchGetItem: its ``action``
+and ``keys``), and one ``LAMBDA-INDEX <json>`` line per Query or Scan of a table's index (``action`` and
 ``index``: IAM authorizes it by the index's ARN, not the table's). Exit status 1 when the init or any invocation failed.
 Only the standard library is imported here before the import blocker is installed.
 """
@@ -42,6 +43,7 @@ ALWAYS_ALLOWED = frozenset({"fuelpipe"})
 """Top-level modules every function package ships besides its lock file (`make package`)."""
 WRITE = "LAMBDA-WRITE "
 INDEX = "LAMBDA-INDEX "
+READ = "LAMBDA-READ "
 QUIET_PROBES = frozenset({"org"})
 """Modules the standard library tries and does without (copy.py's Jython probe): not reported."""
 TRANSACT_ACTIONS = {
@@ -129,10 +131,23 @@ def written_keys(operation: str, params: dict[str, Any], attr: str) -> list[tupl
     return []
 
 
+def read_keys(operation: str, params: dict[str, Any], attr: str) -> list[tuple[str, list[str]]]:
+    """(IAM action, partition keys) of one DynamoDB read by key (GetItem, BatchGetItem); [] for
+    any other call (a Query names its partition inside its key condition)."""
+    if operation == "GetItem":
+        return [("dynamodb:GetItem", [str(params["Key"][attr]["S"])])]
+    if operation == "BatchGetItem":
+        keys = [str(key[attr]["S"]) for table in params["RequestItems"].values()
+                for key in table["Keys"]]  # fmt: skip
+        return [("dynamodb:BatchGetItem", keys)]
+    return []
+
+
 def record_writes(attr: str) -> None:
     """Report the partition keys of every DynamoDB write any botocore client makes (LAMBDA-WRITE
-    lines), and the index of every Query or Scan of one (LAMBDA-INDEX lines), before the call
-    is sent: a refused or failing call still needed the permission."""
+    lines) and of every read by key (LAMBDA-READ lines), and the index of every Query or Scan
+    of one (LAMBDA-INDEX lines), before the call is sent: a refused or failing call still
+    needed the permission."""
     from botocore.client import BaseClient
 
     original = BaseClient._make_api_call
@@ -142,6 +157,9 @@ def record_writes(attr: str) -> None:
             for action, keys in written_keys(operation, params, attr):
                 line = json.dumps({"action": action, "keys": sorted(set(keys))})
                 print(WRITE + line, file=sys.stderr, flush=True)
+            for action, keys in read_keys(operation, params, attr):
+                line = json.dumps({"action": action, "keys": sorted(set(keys))})
+                print(READ + line, file=sys.stderr, flush=True)
             if operation in {"Query", "Scan"} and "IndexName" in params:
                 line = json.dumps({"action": f"dynamodb:{operation}", "index": params["IndexName"]})
                 print(INDEX + line, file=sys.stderr, flush=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -775,3 +776,69 @@ def test_the_stations_roles_arn_is_an_output_for_the_workflows_variable(template
 
     assert output["Value"] == {"Fn::GetAtt": ["StationsRole", "Arn"]}
     assert "AWS_STATIONS_ROLE_ARN" in output["Description"]
+
+
+# --- IAM's size limits ------------------------------------------------------------------------
+
+INLINE_LIMIT = 10_240
+"""Characters of inline policy a role may hold, all its inline policies together (IAM quotas;
+white space is not counted)."""
+MANAGED_LIMIT = 6_144
+"""Characters of one managed policy (white space not counted)."""
+TRUST_LIMIT = 2_048
+"""Characters of a role's trust policy, IAM's default quota."""
+LONGEST_REGION = "ap-southeast-5"
+"""A region name of the greatest length (14; ap-northeast-3 and ap-southeast-7 too): every ARN in
+the policies spells the bootstrap stack's region."""
+DEPLOY_MD = BOOTSTRAP.parents[1] / "docs" / "DEPLOY.md"
+
+
+def policy_chars(document: Any) -> int:
+    """A policy document's size as IAM counts it against its quotas: no white space."""
+    return len(re.sub(r"\s", "", json.dumps(document)))
+
+
+def longest(template: dict[str, Any]) -> Rendered:
+    """The bootstrap as it renders longest: a 20-character StackName (its AllowedPattern's
+    most), production, the longest region name, the longest owner and repository names."""
+    rendered = render(template, StackName="s" * 20, GitHubOwner="o" * 39,
+                      GitHubRepository="r" * 100)  # fmt: skip
+    rendered.values["AWS::Region"] = LONGEST_REGION
+    return rendered
+
+
+def inline_chars(rendered: Rendered, role: str) -> int:
+    """All of ``role``'s inline policies together, as IAM counts them."""
+    policies = rendered.resource(role).get("Policies", [])
+    return sum(policy_chars(policy["PolicyDocument"]) for policy in policies)
+
+
+def test_every_bootstrap_policy_fits_iams_size_limits(template) -> None:
+    """A policy past IAM's quota fails the bootstrap stack's create or update (LimitExceeded):
+    each role's inline policies, each managed policy and each trust policy, rendered at their
+    longest, fit."""
+    rendered = longest(template)
+    sizes = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            props = rendered.resource(logical_id)
+            sizes[logical_id] = (inline_chars(rendered, logical_id), INLINE_LIMIT)
+            trust = policy_chars(props["AssumeRolePolicyDocument"])
+            sizes[f"{logical_id} trust"] = (trust, TRUST_LIMIT)
+        elif resource["Type"] == "AWS::IAM::ManagedPolicy":
+            document = rendered.resource(logical_id)["PolicyDocument"]
+            sizes[logical_id] = (policy_chars(document), MANAGED_LIMIT)
+
+    assert "CloudFormationExecutionRole" in sizes and "StackRolesPermissionsBoundary" in sizes
+    assert {k: v for k, v in sizes.items() if v[0] > v[1]} == {}
+
+
+def test_deploy_md_gives_the_cloudformation_roles_inline_size_at_its_longest(template) -> None:
+    """DEPLOY.md tells whoever adds a statement how much of the 10,240 characters is left."""
+    said = re.search(
+        r"today's takes about ([\d,]+) at most", " ".join(DEPLOY_MD.read_text().split())
+    )
+    assert said, "DEPLOY.md no longer gives the CloudFormation role's inline policy size"
+    size = inline_chars(longest(template), "CloudFormationExecutionRole")
+
+    assert int(said.group(1).replace(",", "")) == round(size, -2), size

@@ -484,6 +484,70 @@ def test_an_alert_language_the_template_refuses_fails_the_deploy_first_naming_th
         )
 
 
+def _template_email_pattern() -> re.Pattern[str]:
+    """infra/template.yaml's AllowedPattern of its AlertEmail parameter (YAML-unquoted)."""
+    template = (WORKFLOWS.parents[1] / "infra" / "template.yaml").read_text(encoding="utf-8")
+    found = re.search(r'\n  AlertEmail:\n(?:    .*\n)*?    AllowedPattern: "(.*)"\n', template)
+    assert found, "AlertEmail has no AllowedPattern"
+    return re.compile(found.group(1).replace("\\\\", "\\"))
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "error"),
+    [
+        ("RESERVED_CONCURRENCY", "on", None),
+        ("RESERVED_CONCURRENCY", "off", None),
+        ("RESERVED_CONCURRENCY", "", None),  # the job's env makes unset "on"
+        *(
+            ("RESERVED_CONCURRENCY", bad,
+             f"FUELPIPE_RESERVED_CONCURRENCY must be on or off (or unset: on), not '{bad}'")
+            for bad in ("true", "OFF", "0", "on ")
+        ),
+        ("ALERT_EMAIL", "", None),
+        ("ALERT_EMAIL", "team@example.com", None),
+        ("ALERT_EMAIL", "ops+fuelpipe@mail.example.com.br", None),
+        *(
+            ("ALERT_EMAIL", bad,
+             "FUELPIPE_ALERT_EMAIL must be one address, name@domain (or unset: no alert "
+             f"e-mail), not '{bad}'")
+            for bad in ("team", "team@", "a b@example.com", "a@b.com,c@d.com@e", "x@y@z")
+        ),
+    ],
+)  # fmt: skip
+def test_a_template_parameter_the_template_refuses_fails_the_deploy_first_naming_the_variable(
+    tmp_path: Path, variable: str, value: str, error: str | None
+) -> None:
+    """As the alert language: ``ReservedConcurrency`` takes on or off and ``AlertEmail`` one
+    address (its AllowedPattern), else CloudFormation refuses the change set only on a run
+    that deploys the stack, after the deployed commit was marked unknown, naming its parameter
+    and not the GitHub variable; a run deploying functions alone passed with it wrong."""
+    if variable == "ALERT_EMAIL":  # the step refuses what the template would, no more
+        assert bool(_template_email_pattern().match(value)) == (error is None), value
+
+    done = _run_step(
+        _deploy_step("Check the optional settings"),
+        tmp_path,
+        {"PATH": "/usr/bin:/bin", variable: value},
+    )
+
+    if error is None:
+        assert (done.returncode, done.stdout) == (0, ""), done.stdout
+    else:
+        assert (done.returncode, done.stdout) == (1, f"::error::{error}\n")
+
+
+def test_every_optional_setting_that_is_wrong_is_named_at_once(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "ALERT_LANGUAGE": "fr", "RESERVED_CONCURRENCY": "yes",
+           "ALERT_EMAIL": "nobody"}  # fmt: skip
+
+    done = _run_step(_deploy_step("Check the optional settings"), tmp_path, env)
+
+    assert done.returncode == 1
+    named = re.findall(r"::error::(FUELPIPE_\w+)", done.stdout)
+    assert named == ["FUELPIPE_ALERT_LANGUAGE", "FUELPIPE_RESERVED_CONCURRENCY",
+                     "FUELPIPE_ALERT_EMAIL"]  # fmt: skip
+
+
 def test_the_optional_template_parameters_the_workflow_passes_are_documented() -> None:
     """Each GitHub variable the deploy job passes to the stack is listed in DEPLOY.md's
     repository settings, with the template parameter it sets."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,16 +66,47 @@ class DeployPlan:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> DeployPlan:
-        """Read back what :meth:`to_json` wrote."""
-        data = json.loads(text)
+    def from_json(cls, text: str, source: str = "the plan") -> DeployPlan:
+        """Read back what :meth:`to_json` wrote; a PlanError naming ``source`` and each field
+        that is missing or of the wrong kind (a plan edited by hand, or not a plan at all):
+        read loosely, ``"deploy_stack": "false"`` deployed the stack and a ``functions``
+        string was taken letter by letter."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise PlanError(f"{source}: not JSON ({exc}); {_WRITE_PLAN}") from None
+        if not isinstance(data, dict):
+            raise PlanError(f"{source}: not a JSON object; {_WRITE_PLAN}")
+        problems = [
+            f"{name}: {'missing' if name not in data else repr(data[name])}, wanted {wanted}"
+            for name, wanted, fits in _PLAN_FIELDS
+            if not fits(data.get(name, _MISSING))
+        ]
+        if problems:
+            raise PlanError(f"{source}: {'; '.join(problems)}; {_WRITE_PLAN}")
         return cls(
             base=data["base"],
             head=data["head"],
             functions=tuple(data["functions"]),
-            deploy_stack=bool(data["deploy_stack"]),
+            deploy_stack=data["deploy_stack"],
             reasons=dict(data.get("reasons", {})),
         )
+
+
+_MISSING = object()
+_WRITE_PLAN = "scripts/deploy.py plan --out <file> writes a plan"
+_PLAN_FIELDS: tuple[tuple[str, str, Callable[[object], bool]], ...] = (
+    ("base", "a commit or null", lambda v: v is None or isinstance(v, str)),
+    ("head", "a commit", lambda v: isinstance(v, str) and bool(v.strip())),
+    (
+        "functions",
+        "a list of function names",
+        lambda v: isinstance(v, list) and all(isinstance(f, str) and f for f in v),
+    ),
+    ("deploy_stack", "true or false", lambda v: isinstance(v, bool)),
+    ("reasons", "an object", lambda v: v is _MISSING or isinstance(v, dict)),
+)
+"""The fields of a plan's JSON form: name, what it must be, and the test of it."""
 
 
 def deploy_order(functions: Iterable[str]) -> tuple[str, ...]:
