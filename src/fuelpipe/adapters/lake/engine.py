@@ -983,8 +983,8 @@ class StationLake:
         end its header (a trailing ``;``: its records may end with as many empty fields)."""
         with part.path.open("rb") as fh:
             head = fh.read(_HEADER_BYTES)
-        if not head:
-            return "the file is empty", 0
+        if not head.removeprefix(BOM):  # (a BOM alone was "the first line is blank")
+            return "the file is empty" + (" (a UTF-8 BOM and nothing else)" if head else ""), 0
         first = head.partition(b"\n")[0].decode(part.encoding, errors="replace")
         # Not csv.reader: it keeps the quotes of a cell with spaces around them (` "Produto" `);
         # the header is only compared with ANP's here, and read leniently.
@@ -1004,7 +1004,7 @@ class StationLake:
         line = first.lstrip("\ufeff").strip()
         if not line:
             return "the first line is blank, not ANP's 16 station columns", 0
-        why = _header_form(line) or _wrong(cells)
+        why = _header_form(line) or _other_table(line) or _wrong(cells)
         return f"header is not ANP's 16 station columns: {shown(line)!r} ({why})", 0
 
     def _ingest_csv(
@@ -1432,6 +1432,24 @@ def _header_form(line: str) -> str | None:
         cells = [column_key(c.strip('"')) for c in line.split(separator)]
         if tuple(cells) == ANP_COLUMN_KEYS:
             return f"ANP's 16 columns separated by {separator!r}, not ';'"
+    return None
+
+
+def _other_table(line: str) -> str | None:
+    """A first line of three or more names separated by ``,``, a tab or ``|`` (and no ``;``):
+    another table than ANP's station survey, said so with how many of its names are ANP's
+    (before, the whole line was quoted as ANP's first column, 'column 1 is 'data,venda,…'')."""
+    if ";" in line:
+        return None
+    for separator in (",", "\t", "|"):
+        cells = [column_key(c.strip().strip('"')) for c in line.split(separator)]
+        if len(cells) >= 3:  # (a title with a comma in it, a workbook's first row, is not)
+            anp = sum(c in ANP_COLUMN_KEYS for c in cells)
+            which = f"{anp} of them ANP's" if anp else "none of them ANP's"
+            return (
+                f"{len(cells)} columns separated by {separator!r}, {which}: not ANP's station "
+                "file (16 columns separated by ';')"
+            )
     return None
 
 
