@@ -265,3 +265,15 @@ def test_a_file_with_trailing_separators_cut_in_its_last_flag_is_rejected_too(
     out, _ = _run(tmp_path, "ingest", "--json", str(path))
     (part,) = json.loads(out)["files"][0]["parts"]
     assert (part["written"], part["already_in_lake"], part["cut_line"]) == (1, 19, None)
+
+
+def test_ingest_help_says_where_the_lake_is_and_what_becomes_of_bad_input() -> None:
+    """A new user's questions that `stations ingest --help` did not answer: where the files
+    go, what a bad record or a bad file does to the rest, and the exit code of the latter."""
+    done = CliRunner().invoke(cli, ["stations", "ingest", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(done.stdout.split())
+    assert "into the lake FUELPIPE_LAKE (default ./data/lake; created if need be)" in text
+    assert "a rejected row named by its file and line" in text
+    assert "every one is in the lake's _reports/), and the rest of its file is ingested" in text
+    assert "the file ends inside it (no line end: a truncated download?)" in text
+    assert "the other files are ingested, and the exit code is 1" in text

@@ -392,7 +392,14 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Download (conditional GET) and ingest ANP station files: CSV (UTF-8 with or without a
-    BOM, Latin-1, or lines of both), ZIP, or XLSX under a .csv name, recognised by content.
+    BOM, Latin-1, or lines of both), ZIP, or XLSX under a .csv name, recognised by content,
+    into the lake FUELPIPE_LAKE (default ./data/lake; created if need be).
+
+    A record that fails a check is a rejected row named by its file and line (the first 20
+    are printed, every one is in the lake's _reports/), and the rest of its file is
+    ingested. A file's last record is one too when the file ends inside it (no line end: a
+    truncated download?). A file that cannot be read or is not ANP's station data is one
+    error: line, the other files are ingested, and the exit code is 1.
 
     One ingest per lake at a time: a second one is refused before it reads or writes
     anything, naming the running one (its command, pid and since when), and exits 4.
