@@ -279,6 +279,8 @@ def test_a_last_record_without_a_line_end_is_whole_only_when_its_flag_proves_it(
     assert why("") == "its flag, the last field, is empty"
     assert why("", record[:13]) == "it has 13 of ANP's 16 fields"
     assert why("", [*record, ""]) is None  # a 17th field: the flag ended with a separator
+    unclosed = cut_short(record, flags, unclosed=True) or ""  # (the file ends inside quotes)
+    assert "and a quoted field of it is not closed);" in unclosed
 
 
 def test_anp_flags_are_the_real_files_flags() -> None:

@@ -223,13 +223,16 @@ CUT_SHORT = "file ends inside this record: truncated download?"
 """The start of a rejected record's reason when the file ends, with no line end, inside it."""
 
 
-def cut_short(fields: Sequence[str], flags: Mapping[str, int]) -> str | None:
+def cut_short(
+    fields: Sequence[str], flags: Mapping[str, int], *, unclosed: bool = False
+) -> str | None:
     """Why the record on a CSV's last line, when the file ends without a line end there,
     cannot be proven whole (None when it can): a download or copy cut short ends so, and a
     record cut inside its last field, the flag, still has ANP's 16 fields and a flag
     (``LIQUI`` for ``LIQUIGÁS``). ``fields``: the record's fields as read (a 17th, even empty,
     means its flag ended with a separator); ``flags``: how many of the file's valid records
-    carry each flag (``brand_of``), this record's included.
+    carry each flag (``brand_of``), this record's included; ``unclosed``: the file ends inside
+    a quoted field of it.
 
     Whole: more than 16 fields, or 16 and a flag that another record of the file carries or
     that is one of ``ANP_FLAGS``. Fewer fields, an empty flag, or a flag neither names cannot
@@ -238,9 +241,11 @@ def cut_short(fields: Sequence[str], flags: Mapping[str, int]) -> str | None:
     doubting those would reject a whole file's last ``RAIZEN`` record, the flag of 15% of the
     2025 gasoline file's records, which also holds ``RAIZEN MIME``."""
     width = len(ANP_COLUMNS)
-    if len(fields) > width:
+    if unclosed:
+        why = "a quoted field of it is not closed"
+    elif len(fields) > width:
         return None
-    if len(fields) < width:
+    elif len(fields) < width:
         why = f"it has {len(fields)} of ANP's {width} fields"
     elif not (flag := trimmed(fields[-1]) or ""):
         why = "its flag, the last field, is empty"

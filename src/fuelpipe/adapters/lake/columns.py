@@ -169,13 +169,10 @@ def cut_last_record(
     lines = tail.split("\n")
     if first > last or not lines[-1].strip():  # (a blank last line holds no record)
         return None
-    try:
-        records = list(csv.reader(io.StringIO("\n".join(lines[first - last - 1 :])), **_ANP))
-    except csv.Error:  # (a field past csv's limit: not a record of ANP's)
-        records = []
-    fields = records[-1] if records else []
-    if at > start:  # the last record was rejected: for too few fields, the cut is why
-        reason = cut_short(fields, {}) if len(fields) < len(ANP_COLUMNS) else None
+    fields, unclosed = _last_record("\n".join(lines[first - last - 1 :]))
+    if at > start:  # the last record was rejected: a cut is why, if it is short of fields
+        short = unclosed or len(fields) < len(ANP_COLUMNS)
+        reason = cut_short(fields, {}, unclosed=unclosed) if short else None
         if reason is None:
             return None
         bad[:] = [(line, reason if line == at else why) for line, why in bad]
@@ -193,6 +190,21 @@ def cut_last_record(
         del found.parts[key]
     bad.append((start, reason))
     return start
+
+
+def _last_record(text: str) -> tuple[list[str], bool]:
+    """The fields of the last record ``text`` holds (read leniently, as the readers do), and
+    whether the text ends inside a quoted field (Python's csv module, strict, says so)."""
+    try:
+        records = list(csv.reader(io.StringIO(text), **_ANP))
+    except csv.Error:  # a field past csv's limit: no record of ANP's
+        return [], False
+    fields = records[-1] if records else []
+    try:
+        list(csv.reader(io.StringIO(text), strict=True, **_ANP))
+    except csv.Error as exc:  # (or a stray quote, '"A"B': "';' expected after '"'")
+        return fields, "unexpected end of data" in str(exc)
+    return fields, False
 
 
 def _utf8(path: Path, encoding: str, scratch: Path) -> Path:
