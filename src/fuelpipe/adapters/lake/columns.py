@@ -154,9 +154,10 @@ def cut_last_record(
     """For a CSV that ends without a line end (``tail``: its last bytes, ``unended_tail``;
     ``last``: its last line, from 1), the line of its last record when that record cannot be
     proven whole (``cut_short``), else None. Such a record is taken out of ``found``'s
-    partitions and added to ``bad`` (line, reason); one rejected already for too few fields
-    gets that reason instead. ``lines_of`` maps readers' record numbers to their file lines.
-    Vectorised: a maximum per partition, and the flags counted once."""
+    partitions and added to ``bad`` (line, reason); one rejected already for too few fields,
+    or a quoted field the file ends inside, gets that reason instead. ``lines_of`` maps
+    readers' record numbers to their file lines. Vectorised: a maximum per partition, and the
+    flags counted once."""
     pl = polars()
     maxima = {key: part.get_column("line").max() for key, part in found.parts.items()}
     tops = {key: int(top) for key, top in maxima.items() if top is not None}  # type: ignore[arg-type]
