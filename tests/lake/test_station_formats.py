@@ -432,6 +432,30 @@ NOT_STATION_DATA = {
     "plain csv": (b"a,b,c\n1,2,3\n", "header is not ANP's 16 station columns: 'a,b,c'"),
     "markdown": (b"# fuelpipe\n\nSome text.\n", "header is not ANP's 16 station columns"),
     "empty": (b"", "the file is empty"),
+    # (was "the first line is blank")
+    "a bom alone": (b"\xef\xbb\xbf", "the file is empty (a UTF-8 BOM and nothing else)"),
+    # (was "header is not ...: 'data,venda,compra' (column 1 is 'data,venda,compra', not
+    # 'Regiao - Sigla')": the repository's datasets/fx/strongylis__ptax.csv's first lines)
+    "another table": (
+        b"data,venda,compra\n2021-05-19,5.2968,5.2962\n",
+        "'data,venda,compra' (3 columns separated by ',', none of them ANP's: not ANP's "
+        "station file (16 columns separated by ';'))",
+    ),
+    "another table by tabs": (
+        b"Municipio\tProduto\tValor de Venda\n",
+        "(3 columns separated by '\\t', 3 of them ANP's: not ANP's station file",
+    ),
+    # (these three were "binary content, not CSV text": datasets/anp/stations/ holds the 2025
+    # sample as Parquet; synthetic magic numbers before random bytes)
+    "parquet": (
+        b"PAR1" + random.Random(7).randbytes(512),
+        "a Parquet file, not CSV text: give ANP's station file as published (CSV or ZIP)",
+    ),
+    "old excel": (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + random.Random(7).randbytes(512),
+        "an old Excel (.xls) workbook, not CSV: save it as CSV (UTF-8)",
+    ),
+    "pdf": (b"%PDF-1.7\n" + random.Random(7).randbytes(512), "a PDF document, not CSV text"),
     "blank lines": (b"\n\n", "the first line is blank"),
     "every byte value": (bytes(range(256)) * 8, "binary content, not CSV text"),
     "random bytes": (random.Random(7).randbytes(4096), "binary content, not CSV text"),

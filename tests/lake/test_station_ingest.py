@@ -4,7 +4,9 @@ silently; re-ingesting a file changes nothing."""
 from __future__ import annotations
 
 import hashlib
+import io
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -476,3 +478,54 @@ def test_a_downloaded_file_that_fails_unexpectedly_is_asked_for_again(
     assert [f["name"] for f in summary.files] == [diesel]
     assert summary.written == 20_609
     assert list(lake.storage.read_manifest()["http"]) == [f"qus/{diesel}"]
+
+
+def _cut_variant(case: str) -> tuple[str, bytes, int, str]:
+    """Synthetic: 20 real GLP records in one of the forms the readers take, cut inside the
+    last record as a download or copy stopped part-way leaves it: the file's name, bytes, the
+    cut record's file line and why it cannot be proven whole."""
+    lines = real_lines("glp", 20)
+    flag = "its flag 'LIQUI' is no other record's in the file, nor a flag ANP is known for"
+    line = 21
+    if case == "quoted line break":  # (a record over two lines: the cut one is on line 22)
+        lines[5] = set_cell(lines[5], 5, '"RUA A\r\nBLOCO B"')
+        line = 22
+    if case == "blank line":  # (DuckDB's reader, which counts it as a record)
+        lines.insert(8, "")
+        line = 22
+    if case == "unclosed quote":
+        lines[-1] = set_cell(lines[-1], 15, '"LIQUIGÁS')
+        flag = "a quoted field of it is not closed"
+    encoding = "latin-1" if case == "latin-1" else "utf-8"
+    text = "\r\n".join(lines).encode(encoding)
+    cut = text if case == "unclosed quote" else text[: text.rindex("GÁS".encode(encoding))]
+    data = cut if case == "latin-1" else BOM + cut
+    if case == "zip member":
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("glp.csv", data)
+        return "glp.zip", buffer.getvalue(), line, flag
+    return "glp.csv", data, line, flag
+
+
+@pytest.mark.parametrize(
+    "case", ["latin-1", "zip member", "quoted line break", "blank line", "unclosed quote"]
+)
+def test_a_record_the_file_ends_inside_is_rejected_in_every_form(
+    case: str, lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Each was written with the cut flag 'LIQUI' (or rejected as "malformed record
+    (UNQUOTED VALUE: Value with unterminated quote found.)", which hid the cut): now the record
+    is rejected with its file line and the cut as its reason, the others written."""
+    name, data, line, why = _cut_variant(case)
+    (report,) = lake.ingest_path(write(name, data))
+    csv_name = "glp.zip!glp.csv" if case == "zip member" else "glp.csv"
+    assert (report.rows, report.written, report.rejected, report.cut_line) == (20, 19, 1, line)
+    (bad,) = report.bad
+    assert str(bad).startswith(
+        f"{csv_name}:{line}: file ends inside this record: truncated download? (the file's last "
+        f"line has no line end and {why}); not ingested"
+    )
+    assert report.accounted()
+    with lake.reader() as con:
+        assert con.execute("SELECT count(*) FROM stations").fetchone() == (19,)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 from tests.lake.conftest import BOM, real_lines, set_cell
 from typer.testing import CliRunner
@@ -153,34 +154,126 @@ def test_rejected_rows_past_those_shown_are_counted_and_their_report_named(
     assert len(report.read_text().splitlines()) == 1 + 25  # its header line and each row
 
 
-def test_a_file_whose_last_line_has_no_line_end_is_warned_as_perhaps_cut_short(
+CUT = (
+    "file ends inside this record: truncated download? (the file's last line has no line end "
+    "and {why}); not ingested: ingest the whole file (its other records change nothing then), "
+    "or, if this file is whole, end its last line with a line break"
+)
+NEITHER = "no other record's in the file, nor a flag ANP is known for"
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[str, str]:
+    done = CliRunner().invoke(cli, ["stations", *args], env=_env(tmp_path))
+    assert done.exit_code == 0, done.output
+    return done.stdout, " ".join(done.stderr.split())
+
+
+def _flags(tmp_path: Path) -> list[str]:
+    """Every flag in the lake, by CNPJ and day (the lake's files read back with Polars)."""
+    files = sorted((tmp_path / "lake").glob("product=*/month=*/*.parquet"))
+    rows = pl.concat([pl.read_parquet(f) for f in files]).sort("cnpj", "collected")
+    return rows.get_column("brand").to_list()
+
+
+def test_a_file_cut_inside_its_last_flag_rejects_that_record_and_the_whole_file_adds_it(
     tmp_path: Path,
 ) -> None:
     """Synthetic: 20 real GLP records (ANP ends every line, the last too, with CRLF), cut in
-    the last record's flag, as an interrupted copy leaves a file. The cut record still has its
-    16 fields, so it was written without a word with the flag 'LIQUI' for 'LIQUIGÁS' (a price
-    cut the same way, 6,5 for 6,58, is a valid price too): now a warning names the file and its
-    line, and the same file whole warns of nothing."""
+    the last record's flag, as an interrupted copy or download leaves a file. The cut record
+    still has its 16 fields, and was written with the flag 'LIQUI' for 'LIQUIGÁS', with only a
+    warning: now it is a rejected row naming its file and line, the other 19 are written,
+    ingest and status say so, and the whole file ingested later adds the record, whole."""
     lines = real_lines("glp", 20)
     path = tmp_path / "cut.csv"
     whole = BOM + "\r\n".join(lines).encode() + b"\r\n"
     assert lines[-1].endswith(";LIQUIGÁS")  # the flag the cut shortens
     path.write_bytes(whole[: whole.rindex("GÁS".encode())])
 
-    def ingest(lake: str, *json_out: str) -> tuple[str, str]:
-        args = ["stations", "ingest", *json_out, str(path)]
-        done = CliRunner().invoke(cli, args, env=_env(tmp_path, tmp_path / lake))
-        assert done.exit_code == 0, done.output
-        return done.stdout, " ".join(done.stderr.split())
-
-    (part,) = json.loads(ingest("a", "--json")[0])["files"][0]["parts"]
-    assert (part["written"], part["rejected"], part["unended_line"]) == (20, 0, 21)
+    said = _run(tmp_path, "ingest", str(path))[1]
+    reason = CUT.format(why=f"its flag 'LIQUI' is {NEITHER}")
+    assert f"rejected cut.csv:21: {reason}" in said
     assert (
-        "warning cut.csv: its last line, 21, has no line end: a file cut short (an interrupted "
-        "copy or download) ends so, and its last record may be cut too (a flag or price "
-        "shortened is still a valid record, written as it reads). ANP ends every line of its "
-        "files; if this one is whole, nothing is wrong, else ingest the whole file"
-    ) in ingest("b")[1]
-    path.write_bytes(whole)
-    assert json.loads(ingest("c", "--json")[0])["files"][0]["parts"][0]["unended_line"] is None
-    assert "no line end" not in ingest("d")[1]
+        "warning cut.csv: the file ends inside its last record, line 21 (no line end; a "
+        "truncated download or copy?): that record is rejected, not ingested, and the file's "
+        "other records are. Ingest the whole file to add it"
+    ) in said
+    assert "LIQUI" not in _flags(tmp_path) and len(_flags(tmp_path)) == 19
+    (report,) = (tmp_path / "lake" / "_reports").glob("cut.csv.*.rejected.txt")
+    assert report.read_text().splitlines()[1] == f"cut.csv:21: {reason}"
+    (entry,) = json.loads(_run(tmp_path, "status", "--json")[0])["files"].values()
+    (part,) = entry["parts"]
+    assert (part["written"], part["rejected"], part["cut_line"]) == (19, 1, 21)
+    assert part["bad_rows"] == [f"cut.csv:21: {reason}"]
+    wide = " ".join(_run(tmp_path, "status", "--wide")[0].split())
+    assert "cut short: cut.csv ends inside line 21, not ingested" in wide
+
+    path.write_bytes(whole)  # the whole file: another version of the same source
+    out, said = _run(tmp_path, "ingest", "--json", str(path))
+    (part,) = json.loads(out)["files"][0]["parts"]
+    assert (part["written"], part["already_in_lake"], part["rejected"]) == (1, 19, 0)
+    assert part["cut_line"] is None and "ends inside" not in said
+    assert sorted(_flags(tmp_path)) == sorted(line.split(";")[-1] for line in lines[1:])
+    (entry,) = json.loads(_run(tmp_path, "status", "--json")[0])["files"].values()
+    assert entry["parts"][0]["cut_line"] is None
+    assert "cut short" not in _run(tmp_path, "status", "--wide")[0]
+
+
+@pytest.mark.parametrize("end", ["", "\r"])
+def test_a_whole_last_record_without_a_line_end_is_ingested(tmp_path: Path, end: str) -> None:
+    """Synthetic: 20 real GLP records whose last line has no line end (or a CR and no LF: a
+    CRLF file cut between the two), as a file saved by many tools ends. Its last record has
+    16 fields and a flag (LIQUIGÁS) that other records of the file carry: it is written, and
+    nothing is rejected or warned."""
+    path = tmp_path / "glp.csv"
+    path.write_bytes(BOM + ("\r\n".join(real_lines("glp", 20)) + end).encode())
+    said = _run(tmp_path, "ingest", "--kind", "rolling", str(path))[1]
+    assert "warning" not in said and "rejected" not in said  # (it warned: no line end)
+    (entry,) = json.loads(_run(tmp_path, "status", "--json")[0])["files"].values()
+    (part,) = entry["parts"]
+    assert (part["written"], part["rejected"], part["cut_line"]) == (20, 0, None)
+
+
+def test_a_file_cut_before_its_last_field_names_the_cut(tmp_path: Path) -> None:
+    """Synthetic: the real GLP file cut inside the last record's sale price ('82,' of
+    '82,00'): 13 fields. It was rejected as "malformed record (Expected Number of Columns:
+    16 Found: 13 ...)", which hides that the file, not the record, is short."""
+    lines = real_lines("glp", 20)
+    cells = lines[-1].split(";")
+    lines[-1] = ";".join([*cells[:12], cells[12][:-2]])
+    path = tmp_path / "cut.csv"
+    path.write_bytes(BOM + "\r\n".join(lines).encode())
+    out, _ = _run(tmp_path, "ingest", "--json", str(path))
+    (part,) = json.loads(out)["files"][0]["parts"]
+    why = "it has 13 of ANP's 16 fields"
+    assert part["bad_rows"] == [f"cut.csv:21: {CUT.format(why=why)}"]
+    assert (part["written"], part["rejected"], part["cut_line"]) == (19, 1, 21)
+
+
+def test_a_file_with_trailing_separators_cut_in_its_last_flag_is_rejected_too(
+    tmp_path: Path,
+) -> None:
+    """Synthetic: the real GLP records with a trailing ';' on every line (a header with an
+    empty 17th cell, which the ingest drops in a scratch copy), cut inside the last flag. The
+    copy ended with a line end, so the cut record was written without even a warning."""
+    lines = [f"{line};" for line in real_lines("glp", 20)]
+    path = tmp_path / "cut.csv"
+    path.write_bytes(BOM + "\r\n".join(lines)[: -len("GÁS;")].encode())
+    out, _ = _run(tmp_path, "ingest", "--json", str(path))
+    (part,) = json.loads(out)["files"][0]["parts"]
+    assert (part["written"], part["rejected"], part["cut_line"]) == (19, 1, 21)
+    path.write_bytes(BOM + "\r\n".join(lines).encode())  # whole: its flag ends with ';'
+    out, _ = _run(tmp_path, "ingest", "--json", str(path))
+    (part,) = json.loads(out)["files"][0]["parts"]
+    assert (part["written"], part["already_in_lake"], part["cut_line"]) == (1, 19, None)
+
+
+def test_ingest_help_says_where_the_lake_is_and_what_becomes_of_bad_input() -> None:
+    """A new user's questions that `stations ingest --help` did not answer: where the files
+    go, what a bad record or a bad file does to the rest, and the exit code of the latter."""
+    done = CliRunner().invoke(cli, ["stations", "ingest", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(done.stdout.split())
+    assert "into the lake FUELPIPE_LAKE (default ./data/lake; created if need be)" in text
+    assert "a rejected row named by its file and line" in text
+    assert "every one is in the lake's _reports/), and the rest of its file is ingested" in text
+    assert "the file ends inside it (no line end: a truncated download?)" in text
+    assert "the other files are ingested, and the exit code is 1" in text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -18,12 +19,16 @@ from tests.lake.conftest import real_file, real_lines, set_cell
 from fuelpipe.adapters.lake.columns import plausible_cnpjs, validate
 from fuelpipe.adapters.lake.engine import StationLake
 from fuelpipe.domain.stations import (
+    ANP_FLAGS,
+    CUT_SHORT,
     LAKE_COLUMNS,
     PRODUCTS,
     UNITS,
+    brand_of,
     cnpj_check_digit,
     cnpj_key,
     cnpj_plausible,
+    cut_short,
     parse_day,
     parse_price,
     reject_reason,
@@ -252,3 +257,44 @@ def test_a_record_with_no_state_or_town_is_a_bad_row_not_a_nameless_town(
         OK, "01/02/2025", "6,29", "", "GASOLINA", "R$ / litro", state=" DF ",
         municipality="BRASILIA", today=TODAY,
     ) is None  # fmt: skip
+
+
+def test_a_last_record_without_a_line_end_is_whole_only_when_its_flag_proves_it() -> None:
+    """``cut_short``: the record on a file's last line, when the file ends there without a
+    line end. Its flag is whole when another record of the file carries it or it is one of
+    ANP's known flags; 'LIQUI' (LIQUIGÁS cut short) is neither."""
+    record = real_lines("glp", 1)[1].split(";")
+    flags = {"LIQUIGÁS": 1, "LIQUI": 1, "MY TOWN GAS": 2}
+
+    def why(last: str, fields: list[str] | None = None) -> str | None:
+        reason = cut_short(fields or [*record[:-1], last], flags)
+        assert reason is None or reason.startswith(f"{CUT_SHORT} (the file's last line ")
+        return reason and reason.split(" and ", 1)[1].split(");")[0]
+
+    assert why("LIQUIGÁS") is None  # one of ANP's flags, though no other record's
+    assert why("My Town Gas ") is None  # another record's (the lake's flag: upper case)
+    assert why("LIQUI") == (
+        "its flag 'LIQUI' is no other record's in the file, nor a flag ANP is known for"
+    )
+    assert why("") == "its flag, the last field, is empty"
+    assert why("", record[:13]) == "it has 13 of ANP's 16 fields"
+    assert why("", [*record, ""]) is None  # a 17th field: the flag ended with a separator
+    unclosed = cut_short(record, flags, unclosed=True) or ""  # (the file ends inside quotes)
+    assert "and a quoted field of it is not closed);" in unclosed
+
+
+def test_anp_flags_are_the_real_files_flags() -> None:
+    """``ANP_FLAGS`` is every flag of the real station files in the repository: the three
+    2025 files and the December 2023 file (78,901 + 23,367 records, 60 flags)."""
+    texts = [real_file(g).decode("utf-8-sig") for g in ("gasolina-etanol", "diesel-gnv", "glp")]
+    texts.append((DATASETS / "anp/stations" / REAL_2023).read_bytes().decode("utf-8-sig"))
+    rows = [row for text in texts for row in list(csv.reader(io.StringIO(text), delimiter=";"))[1:]]
+    assert len(rows) == 78_901 + 23_367
+    assert {brand_of(row[15]) for row in rows} == ANP_FLAGS
+    # every real record, as the last of its file with no line end, is proven whole
+    for text in texts:
+        records = list(csv.reader(io.StringIO(text), delimiter=";"))[1:]
+        counts = Counter(brand_of(row[15]) for row in records)
+        assert min(counts.values()) > 1
+        assert {cut_short(row, counts) for row in records} == {None}
+        assert {cut_short(row, {}) for row in records} == {None}  # by ANP_FLAGS alone too

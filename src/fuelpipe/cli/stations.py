@@ -300,7 +300,7 @@ _NOTES = (
 def _print_notes(summary: dict[str, Any]) -> None:
     """Per file: how many records it repeated, did not displace or displaced, and the lake's
     report listing them; per CSV whose kind is undecided and that holds a valid record, and
-    per CSV whose last line has no line end (cut short, perhaps), a warning saying so."""
+    per CSV that ends inside its last record (cut short: that record rejected), a warning."""
     for f in summary["files"]:
         parts = f.get("parts", [])
         reports = {r.rsplit(".", 2)[-2]: r for p in parts for r in p.get("reports", [])}
@@ -319,8 +319,8 @@ def _print_notes(summary: dict[str, Any]) -> None:
             if p.get("kind") == UNDECIDED and p.get("rows", 0) > p.get("rejected", 0):
                 line = f"[yellow]warning[/] {escape(_undecided(p))}"
                 err.print(line, highlight=False, soft_wrap=True)
-            if p.get("unended_line"):
-                line = f"[yellow]warning[/] {escape(_unended(p))}"
+            if p.get("cut_line"):
+                line = f"[yellow]warning[/] {escape(_cut(p))}"
                 err.print(line, highlight=False, soft_wrap=True)
 
 
@@ -333,14 +333,12 @@ def _count(part: dict[str, Any], note: str) -> int:
     return int(part.get(note, 0))
 
 
-def _unended(part: dict[str, Any]) -> str:
-    """The line saying a CSV's last line has no line end, so its last record may be cut."""
+def _cut(part: dict[str, Any]) -> str:
+    """The line saying a CSV ends inside its last record, which was not ingested."""
     return (
-        f"{part['name']}: its last line, {part['unended_line']}, has no line end: a file cut "
-        "short (an interrupted copy or download) ends so, and its last record may be cut too "
-        "(a flag or price shortened is still a valid record, written as it reads). ANP ends "
-        "every line of its files; if this one is whole, nothing is wrong, else ingest the "
-        "whole file"
+        f"{part['name']}: the file ends inside its last record, line {part['cut_line']} (no "
+        "line end; a truncated download or copy?): that record is rejected, not ingested, "
+        "and the file's other records are. Ingest the whole file to add it"
     )
 
 
@@ -394,7 +392,14 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Download (conditional GET) and ingest ANP station files: CSV (UTF-8 with or without a
-    BOM, Latin-1, or lines of both), ZIP, or XLSX under a .csv name, recognised by content.
+    BOM, Latin-1, or lines of both), ZIP, or XLSX under a .csv name, recognised by content,
+    into the lake FUELPIPE_LAKE (default ./data/lake; created if need be).
+
+    A record that fails a check is a rejected row named by its file and line (the first 20
+    are printed, every one is in the lake's _reports/), and the rest of its file is
+    ingested. A file's last record is one too when the file ends inside it (no line end: a
+    truncated download?). A file that cannot be read or is not ANP's station data is one
+    error: line, the other files are ingested, and the exit code is 1.
 
     One ingest per lake at a time: a second one is refused before it reads or writes
     anything, naming the running one (its command, pid and since when), and exits 4.
@@ -681,10 +686,17 @@ def _file_counts(parts: list[dict[str, Any]]) -> dict[str, int]:
 def _latest(entry: dict[str, Any], n: dict[str, int]) -> str | None:
     """What a file's latest ingest (the one its counts are) was, when a reader would not tell
     from the counts: given --force (``forced``), and whether it changed nothing in the lake
-    (no row written or replaced: every record was there, a duplicate or rejected)."""
+    (no row written or replaced: every record was there, a duplicate or rejected); and each
+    CSV that ended inside its last record (``cut_line``: that record rejected, not ingested)."""
     forced = "--force" if entry.get("forced") else None
     nothing = "changed nothing" if n["written"] == 0 and n["replaced"] == 0 else None
-    return ": ".join(w for w in (forced, nothing) if w) or None
+    cut = [
+        f"cut short: {p['name']} ends inside line {p['cut_line']}, not ingested"
+        for p in entry.get("parts", [])
+        if p.get("cut_line")
+    ]
+    said = ": ".join(w for w in (forced, nothing) if w)
+    return "; ".join(w for w in (said, *cut) if w) or None
 
 
 def _sao_paulo(instant: str, timespec: str = "auto") -> str:
@@ -704,7 +716,8 @@ def _narrow_files(files: list[tuple[str, dict[str, Any]]], title: str) -> Table:
         Column("to look at", max_width=display.LOOK_AT_WIDTH),
         title=title,
         caption="to look at: replaced and rejected rows when not 0, whether the latest "
-        "ingest was given --force and whether it changed nothing (the counts are its own); "
+        "ingest was given --force and whether it changed nothing (the counts are its own), "
+        "a file that ends inside its last record (cut short: that record not ingested); "
         "each file's source: --wide or --json",
         caption_justify="left",
     )

@@ -201,6 +201,65 @@ def brand_of(text: str | None) -> str:
     return (trimmed(text) or "").upper() or UNBRANDED
 
 
+ANP_FLAGS = frozenset(
+    {
+        *("ALE", "ALESAT", "AMAZONGÁS", "ATEM' S", "ATLÂNTICA", "BAHIANA", "BRANCA"),
+        *("CHARRUA", "CIAPETRO", "CONSIGAZ", "COPA ENERGIA", "DIBRAPE", "DISLUB", "D`MAIS"),
+        *("EQUADOR", "ESTRADA", "FAN", "FEDERAL ENERGIA", "FOGAS", "IDAZA", "IPIRANGA"),
+        *("LARCO", "LIQUIGÁS", "MASUT DISTRIBUIDORA", "MAXSUL", "MINASGAS"),
+        *("NACIONAL GÁS BUTANO", "NGC DISTRIBUIDORA", "ON PETRO", "PELIKANO", "PETROBAHIA"),
+        *("PETROBRASIL", "PETROSERRA", "PETROX DISTRIBUIDORA", "POTENCIAL", "RAIZEN"),
+        *("RAIZEN MIME", "RDP ENERGIA", "RIO BRANCO", "RODOIL", "ROYAL FIC", "RZD DISTRIBUIDORA"),
+        *("SABBÁ", "SANTA LUCIA", "SERVGÁS", "SETTA DISTRIBUIDORA", "SIM DISTRIBUIDOR"),
+        *("SIMARELLI", "SP", "STANG", "SUL COMBUSTÍVEIS", "SUPERGASBRAS ENERGIA", "TAURUS"),
+        *("TDC DISTRIBUIDORA", "TEMAPE", "TOTALENERGIES", "ULTRAGAZ", "VIBRA", "WALENDOWSKY"),
+        "WATT",
+    }
+)
+"""Every flag (``brand_of``) of the real station files in the repository (the 2025 sample's
+three files and the December 2023 diesel/CNG file): a flag ANP publishes whole."""
+
+CUT_SHORT = "file ends inside this record: truncated download?"
+"""The start of a rejected record's reason when the file ends, with no line end, inside it."""
+
+
+def cut_short(
+    fields: Sequence[str], flags: Mapping[str, int], *, unclosed: bool = False
+) -> str | None:
+    """Why the record on a CSV's last line, when the file ends without a line end there,
+    cannot be proven whole (None when it can): a download or copy cut short ends so, and a
+    record cut inside its last field, the flag, still has ANP's 16 fields and a flag
+    (``LIQUI`` for ``LIQUIGÁS``). ``fields``: the record's fields as read (a 17th, even empty,
+    means its flag ended with a separator); ``flags``: how many of the file's valid records
+    carry each flag (``brand_of``), this record's included; ``unclosed``: the file ends inside
+    a quoted field of it.
+
+    Whole: more than 16 fields, or 16 and a flag that another record of the file carries or
+    that is one of ``ANP_FLAGS``. Fewer fields, an empty flag, or a flag neither names cannot
+    be told from a cut. A cut that leaves exactly another flag (``RAIZEN MIME`` cut to
+    ``RAIZEN``, ``ALESAT`` to ``ALE``: real pairs) cannot be told from a whole record either;
+    doubting those would reject a whole file's last ``RAIZEN`` record, the flag of 15% of the
+    2025 gasoline file's records, which also holds ``RAIZEN MIME``."""
+    width = len(ANP_COLUMNS)
+    if unclosed:
+        why = "a quoted field of it is not closed"
+    elif len(fields) > width:
+        return None
+    elif len(fields) < width:
+        why = f"it has {len(fields)} of ANP's {width} fields"
+    elif not (flag := trimmed(fields[-1]) or ""):
+        why = "its flag, the last field, is empty"
+    elif (key := brand_of(flag)) not in ANP_FLAGS and flags.get(key, 0) < 2:  # (and another)
+        why = f"its flag {flag!r} is no other record's in the file, nor a flag ANP is known for"
+    else:
+        return None
+    return (
+        f"{CUT_SHORT} (the file's last line has no line end and {why}); not ingested: "
+        "ingest the whole file (its other records change nothing then), or, if this file is "
+        "whole, end its last line with a line break"
+    )
+
+
 def parse_day(text: str | None) -> date | None:
     """``dd/mm/yyyy`` -> the date, or None when it is not one."""
     value = trimmed(text)

@@ -29,6 +29,7 @@ at a time.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -38,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from fuelpipe.adapters.lake.formats import CsvInput, LineCount
 from fuelpipe.domain.catalog import STATES
 from fuelpipe.domain.stations import (
+    ANP_COLUMNS,
     CNPJ_DIGITS,
     CNPJ_WEIGHTS,
     FUEL_UNITS,
@@ -48,6 +50,7 @@ from fuelpipe.domain.stations import (
     UNITS,
     brand_of,
     collection_days,
+    cut_short,
     is_header,
     lines_of_accepted,
     month_of,
@@ -121,6 +124,88 @@ def count_lines(path: Path) -> LineCount:
         while chunk := fh.read(_NEWLINE_CHUNK):
             lines = lines.add(chunk)
     return lines
+
+
+_ANP: dict[str, Any] = {"delimiter": ";", "quotechar": '"'}
+_TAIL_BYTES = 1 << 16
+"""The bytes read back from a file's end for its last record (ANP's are a few hundred)."""
+
+
+def unended_tail(path: Path, encoding: str) -> str | None:
+    """A CSV's last bytes as text (its last :data:`_TAIL_BYTES`, enough for its last record)
+    when the file does not end with a line end, else None (nor when it is empty). A ``\r``
+    ends a line too: a CRLF file cut between the two still ends its last record."""
+    with path.open("rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - _TAIL_BYTES))
+        block = fh.read()
+    if not block or block.endswith((b"\n", b"\r")):
+        return None
+    return block.decode(encoding, errors="replace")
+
+
+def cut_last_record(
+    found: Collected,
+    bad: list[tuple[int, str]],
+    tail: str,
+    last: int,
+    lines_of: Callable[[Iterable[int]], dict[int, int]],
+) -> int | None:
+    """For a CSV that ends without a line end (``tail``: its last bytes, ``unended_tail``;
+    ``last``: its last line, from 1), the line of its last record when that record cannot be
+    proven whole (``cut_short``), else None. Such a record is taken out of ``found``'s
+    partitions and added to ``bad`` (line, reason); one rejected already for too few fields,
+    or a quoted field the file ends inside, gets that reason instead. ``lines_of`` maps
+    readers' record numbers to their file lines. Vectorised: a maximum per partition, and the
+    flags counted once."""
+    pl = polars()
+    maxima = {key: part.get_column("line").max() for key, part in found.parts.items()}
+    tops = {key: int(top) for key, top in maxima.items() if top is not None}  # type: ignore[arg-type]
+    key = max(tops, key=tops.__getitem__, default=None)
+    start = lines_of([tops[key]])[tops[key]] if key is not None else 0
+    at = max((line for line, _ in bad), default=0)
+    if max(start, at) == 0:
+        return None
+    first = max(start, at)  # where the file's last record starts
+    lines = tail.split("\n")
+    if first > last or not lines[-1].strip():  # (a blank last line holds no record)
+        return None
+    fields, unclosed = _last_record("\n".join(lines[first - last - 1 :]))
+    if at > start:  # the last record was rejected: a cut is why, if it is short of fields
+        short = unclosed or len(fields) < len(ANP_COLUMNS)
+        reason = cut_short(fields, {}, unclosed=unclosed) if short else None
+        if reason is None:
+            return None
+        bad[:] = [(line, reason if line == at else why) for line, why in bad]
+        return at
+    brands = pl.concat([p.select("brand") for p in found.parts.values()], rechunk=False)
+    flags = dict(brands.get_column("brand").value_counts().iter_rows())
+    reason = cut_short(fields, flags)
+    if reason is None:
+        return None
+    assert key is not None  # (start > 0)
+    kept = found.parts[key].filter(pl.col("line") != tops[key])
+    if kept.height:
+        found.parts[key] = kept
+    else:
+        del found.parts[key]
+    bad.append((start, reason))
+    return start
+
+
+def _last_record(text: str) -> tuple[list[str], bool]:
+    """The fields of the last record ``text`` holds (read leniently, as the readers do), and
+    whether the text ends inside a quoted field (Python's csv module, strict, says so)."""
+    try:
+        records = list(csv.reader(io.StringIO(text), **_ANP))
+    except csv.Error:  # a field past csv's limit: no record of ANP's
+        return [], False
+    fields = records[-1] if records else []
+    try:
+        list(csv.reader(io.StringIO(text), strict=True, **_ANP))
+    except csv.Error as exc:  # (or a stray quote, '"A"B': "';' expected after '"'")
+        return fields, "unexpected end of data" in str(exc)
+    return fields, False
 
 
 def _utf8(path: Path, encoding: str, scratch: Path) -> Path:

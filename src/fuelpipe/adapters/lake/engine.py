@@ -43,12 +43,14 @@ from fuelpipe.adapters.lake.columns import (
     cnpj_digits,
     collect,
     count_lines,
+    cut_last_record,
     file_lines,
     lines_merged,
     polars,
     read_exact,
     read_lines,
     sql_text,
+    unended_tail,
     without_trailing_fields,
 )
 from fuelpipe.adapters.lake.formats import (
@@ -543,10 +545,11 @@ class FileReport:
     read: what its records may displace, and whether a rolling file's may displace them."""
     kind_why: str | None = None
     """What decided ``kind``, in words (its collection days, ANP's name, or ``--kind``)."""
-    unended_line: int | None = None
-    """The CSV's last line when it has no line end and holds a record that was not rejected:
-    a file cut short ends so, and its last record may be cut with it yet still be a valid
-    record (a flag or a price shortened). ANP ends every line of its files."""
+    cut_line: int | None = None
+    """The line of the CSV's last record when the file ends inside it, with no line end, and
+    it cannot be proven whole (``cut_short``: a download or copy cut short ends so, and a flag
+    cut short is still a flag): that record is rejected with this line, not written. A later
+    ingest of the whole file (another SHA-256: a new version) writes it."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -569,7 +572,7 @@ class FileReport:
             "unreadable": self.unreadable,
             "kind": self.kind,
             "kind_why": self.kind_why,
-            "unended_line": self.unended_line,
+            "cut_line": self.cut_line,
             "bad_rows": [str(b) for b in self.bad[:20]],
         }
 
@@ -980,8 +983,8 @@ class StationLake:
         end its header (a trailing ``;``: its records may end with as many empty fields)."""
         with part.path.open("rb") as fh:
             head = fh.read(_HEADER_BYTES)
-        if not head:
-            return "the file is empty", 0
+        if not head.removeprefix(BOM):  # (a BOM alone was "the first line is blank")
+            return "the file is empty" + (" (a UTF-8 BOM and nothing else)" if head else ""), 0
         first = head.partition(b"\n")[0].decode(part.encoding, errors="replace")
         # Not csv.reader: it keeps the quotes of a cell with spaces around them (` "Produto" `);
         # the header is only compared with ANP's here, and read leniently.
@@ -1001,7 +1004,7 @@ class StationLake:
         line = first.lstrip("\ufeff").strip()
         if not line:
             return "the first line is blank, not ANP's 16 station columns", 0
-        why = _header_form(line) or _wrong(cells)
+        why = _header_form(line) or _other_table(line) or _wrong(cells)
         return f"header is not ANP's 16 station columns: {shown(line)!r} ({why})", 0
 
     def _ingest_csv(
@@ -1032,6 +1035,9 @@ class StationLake:
             report.unreadable = part.unreadable
             return report
         today = self.clock.now().date()  # collection days after the next are typos
+        # A file ending with no line end may be cut short inside its last record (read from
+        # the file itself, before a trailing ";" is taken off below)
+        unended = _unended(part, lines_of)
         if extra:  # a trailing ";": its records' empty last fields dropped, in a scratch copy
             part = without_trailing_fields(part, extra, scratch)
         structural: list[tuple[int, str]] = []
@@ -1076,7 +1082,6 @@ class StationLake:
             # A record spans lines (a quoted line break), or blank lines: report file lines.
             where = file_lines(part.path, part.encoding, (line for line, _ in bad))
             bad = [(where.get(line, line), reason) for line, reason in bad]
-        report.bad = [BadRow(part.name, line, reason) for line, reason in bad]
         spans = not read_by_line and lines is not None and lines.spans_lines(report.rows)
         path, encoding = part.path, part.encoding
 
@@ -1085,10 +1090,7 @@ class StationLake:
             return file_lines(path, encoding, wanted) if spans else {n: n for n in wanted}
 
         members.lines[part.name] = file_lines_of
-        report.rejected, report.unended_line = (
-            len(report.bad),
-            _unended_line(lines if lines is not None else lines_of(part), report.rows, bad),
-        )
+        _rejections(report, found, bad, unended, file_lines_of)
         decided = decide(found.days, part.name, at)
         report.kind, report.kind_why = decided.kind, decided.why
         before_writing(at, part.name, decided)
@@ -1433,6 +1435,24 @@ def _header_form(line: str) -> str | None:
     return None
 
 
+def _other_table(line: str) -> str | None:
+    """A first line of three or more names separated by ``,``, a tab or ``|`` (and no ``;``):
+    another table than ANP's station survey, said so with how many of its names are ANP's
+    (before, the whole line was quoted as ANP's first column, 'column 1 is 'data,venda,…'')."""
+    if ";" in line:
+        return None
+    for separator in (",", "\t", "|"):
+        cells = [column_key(c.strip().strip('"')) for c in line.split(separator)]
+        if len(cells) >= 3:  # (a title with a comma in it, a workbook's first row, is not)
+            anp = sum(c in ANP_COLUMN_KEYS for c in cells)
+            which = f"{anp} of them ANP's" if anp else "none of them ANP's"
+            return (
+                f"{len(cells)} columns separated by {separator!r}, {which}: not ANP's station "
+                "file (16 columns separated by ';')"
+            )
+    return None
+
+
 def _wrong(cells: Sequence[str]) -> str:
     """What differs first between a header's cells and ANP's columns, short (and that they
     are ANP's columns in another order, when they are: the readers take them by position)."""
@@ -1492,13 +1512,27 @@ class _AlreadyIngested(Exception):
     """The file's content was ingested before (under the name this holds)."""
 
 
-def _unended_line(lines: LineCount, records: int, bad: list[tuple[int, str]]) -> int | None:
-    """A CSV's last line (from 1, the header's first) when it has no line end and holds a
-    record not rejected (``bad``: the lines rejected), else None: see ``unended_line``."""
-    last = lines.newlines + 1
-    if not records or lines.ends_with_newline or any(line == last for line, _ in bad):
-        return None
-    return last
+def _rejections(
+    report: FileReport,
+    found: Collected,
+    bad: list[tuple[int, str]],
+    unended: tuple[str, int] | None,
+    lines_of: Callable[[Iterable[int]], dict[int, int]],
+) -> None:
+    """A CSV's rejected records (``bad``: file lines and reasons) in its ``report``, its last
+    record among them when the file ends inside it (``unended``: ``cut_last_record``, which
+    takes that record out of ``found``)."""
+    if unended and report.rows:
+        report.cut_line = cut_last_record(found, bad, *unended, lines_of)
+    report.bad = [BadRow(report.name, line, reason) for line, reason in bad]
+    report.rejected = len(report.bad)
+
+
+def _unended(part: CsvInput, lines_of: Callable[[CsvInput], LineCount]) -> tuple[str, int] | None:
+    """A CSV's last bytes and its last line (from 1) when it does not end with a line end
+    (``unended_tail``), else None."""
+    tail = unended_tail(part.path, part.encoding)
+    return None if tail is None else (tail, lines_of(part).newlines + 1)
 
 
 def _fingerprint(path: Path) -> tuple[str, LineCount]:

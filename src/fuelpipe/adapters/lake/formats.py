@@ -183,6 +183,11 @@ _NOT_CSV = (
     ),
     (b"\xff\xfe", "UTF-16 text, not UTF-8 or Latin-1 as ANP's: save it as UTF-8 CSV"),
     (b"\xfe\xff", "UTF-16 text, not UTF-8 or Latin-1 as ANP's: save it as UTF-8 CSV"),
+    # (these three were "binary content, not CSV text": the repository's datasets/ hold the
+    # 2025 station sample as Parquet, and ANP's other series are workbooks and PDFs)
+    (b"PAR1", "a Parquet file, not CSV text: give ANP's station file as published (CSV or ZIP)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) workbook, not CSV: save it as CSV (UTF-8)"),
+    (b"%PDF-", "a PDF document, not CSV text: give ANP's station file (CSV or ZIP)"),
 )
 """Formats told by their first bytes that no reader here takes, and what to do instead
 (before, each was "binary content, not CSV text")."""
