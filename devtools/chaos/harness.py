@@ -56,6 +56,15 @@ slow answer into an adapter retry, and "one request per message" into a flaky co
 SLOW_S = 1.6
 TRANSIENT_OPTIONS = f"slow_s={SLOW_S},retry_after=0"
 
+OUTAGES = {
+    "every source 5xx, two cycles": ("all:5xx=1", "all:5xx=1"),
+    "every source an HTML page, two cycles": ("all:html=1", "all:html=1"),
+    "FRED 429 with a one-hour Retry-After, one cycle": ("fred:429=1,retry_after=3600",),
+    "Yahoo wrong-shaped bodies, then dropped connections": ("yahoo:shape=1", "yahoo:drop=1"),
+    "every source 429 without Retry-After, three cycles": ("all:429bare=1",) * 3,
+}
+"""Outages for :func:`run_to_quiet`'s ``outage``: a fault spec for each cycle it lasts."""
+
 Row = tuple[Decimal | None, Status, dict[str, AttrValue]]
 """What an export holds per (key, date): value, status, attrs."""
 Slot = tuple[str, date]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from devtools.chaos.harness import (
     FAST_SERIES,
+    OUTAGES,
     DuplicatingQueue,
     Run,
     absent_problems,
@@ -86,15 +87,6 @@ def test_every_message_sent_twice_and_delivered_twice_changes_nothing(run_dir, c
     assert all(status is not Status.PENDING for _, status, _ in faulty.export.values())
     # every copy was fetched: far more fetches than messages the pipeline sent
     assert faulty.bound is not None and faulty.bound.fetches > len(faulty.queue.sent)
-
-
-OUTAGES = {
-    "every source 5xx, two cycles": ("all:5xx=1", "all:5xx=1"),
-    "every source an HTML page, two cycles": ("all:html=1", "all:html=1"),
-    "FRED 429 with a one-hour Retry-After, one cycle": ("fred:429=1,retry_after=3600",),
-    "Yahoo wrong-shaped bodies, then dropped connections": ("yahoo:shape=1", "yahoo:drop=1"),
-    "every source 429 without Retry-After, three cycles": ("all:429bare=1",) * 3,
-}
 
 
 @pytest.mark.parametrize("outage", list(OUTAGES.values()), ids=list(OUTAGES))
