@@ -99,6 +99,26 @@ def test_a_source_out_for_a_while_then_back_converges(run_dir, clean_fast, outag
     assert_same_as_clean(clean_fast, faulty)
 
 
+@pytest.mark.aws
+def test_every_source_down_for_two_cycles_converges_on_the_aws_home(
+    aws_factory, run_dir, clean_fast
+):
+    """The same outage through the Lambda handlers on dynalite and moto_server's SQS."""
+    from devtools.chaos.aws_faults import LambdaCycle
+
+    outage = OUTAGES["every source 5xx, two cycles"]
+    faulty = run_to_quiet(
+        aws_factory,
+        run_dir,
+        FAST_SERIES,
+        outage=outage,
+        settings={"visibility_timeout_s": 2},
+        drive=LambdaCycle(),
+    )
+    assert faulty.faults.get("5xx", 0) > 0
+    assert_same_as_clean(clean_fast, faulty)
+
+
 def test_the_clean_run_is_itself_quiet_and_within_its_bound(clean_fast):
     assert clean_fast.cycles_to_quiet is not None
     assert clean_fast.bound is not None and clean_fast.bound.violations() == []
