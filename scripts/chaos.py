@@ -3,8 +3,9 @@
 1. pytest -m "slow or not slow" on tests/reliability and tests/e2e/test_crash.py.
 2. Measured scenarios, each compared record by record with a fault-free run of the same series:
    every source fault kind alone, all kinds mixed (both homes; the whole snapshot on the
-   embedded one), DynamoDB and SQS faults, a worker stopped mid-batch, a recheck throttled
-   between two claims, and five pipeline processes at once.
+   embedded one), a source out for whole cycles, DynamoDB and SQS faults, duplicate deliveries
+   on the embedded queue, a worker stopped mid-batch, a recheck throttled between two claims,
+   and five pipeline processes at once.
 3. Load: the 20-year full-catalog backfill (bench/bench_load.py) and 50 concurrent dashboard
    clients (bench/bench_dashboard.py's load run).
 
@@ -220,6 +221,23 @@ def source_faults(tmp: Path, clean: Any, clean_full: Any, aws: Any) -> list[Outc
     return out
 
 
+def outages(tmp: Path, clean: Any) -> list[Outcome]:
+    """A source down, throttling or answering garbage for whole cycles, then back."""
+    from devtools.chaos.harness import FAST_SERIES, OUTAGES, embedded_home, run_to_quiet
+
+    return [
+        measure(
+            "outage",
+            name,
+            "embedded",
+            clean,
+            lambda cycles=cycles: run_to_quiet(embedded_home(), tmp, FAST_SERIES, outage=cycles),
+            withheld=False,
+        )
+        for name, cycles in OUTAGES.items()
+    ]
+
+
 def aws_side(tmp: Path, clean: Any, servers: tuple[Any, Any]) -> list[Outcome]:
     """DynamoDB and SQS faults, a worker stopped mid-batch, a recheck throttled mid-claims."""
     from devtools.chaos.aws_faults import (
@@ -273,6 +291,27 @@ def aws_side(tmp: Path, clean: Any, servers: tuple[Any, Any]) -> list[Outcome]:
             ),
             injected=lambda: duplicates.counts,
             withheld=False,
+        )
+    )
+    from devtools.chaos.harness import duplicating
+
+    twice: list[Any] = []
+
+    def sent_twice(app: Any) -> None:
+        duplicating(9, redeliver=0.5)(app)
+        twice.append(app.queue.inner)
+
+    out.append(
+        measure(
+            "aws",
+            "embedded queue: every message sent twice; 50% of receives deliver one message "
+            "twice (never-served dates too)",
+            "embedded",
+            clean,
+            lambda: quiet(
+                embedded_home(), tmp, FAST_SERIES, fault_spec("", absent=True), prepare=sent_twice
+            ),
+            injected=lambda: twice[-1].counts if twice else {},
         )
     )
     for name, home in (
@@ -400,6 +439,7 @@ def scenarios(tmp: Path) -> list[Outcome]:
             clean_full,
             lambda: aws_home(dynalite.client("dynamodb"), moto.client("sqs")),
         )
+        out += outages(tmp, clean)
         out += aws_side(tmp, clean, (dynalite, moto))
     finally:
         dynalite.stop()
@@ -463,7 +503,8 @@ def _table(outcomes: list[Outcome]) -> list[str]:
 SECTIONS = {
     "source": "## Source faults, one kind at a time",
     "mixed": "## Every kind at once",
-    "aws": "## AWS-side faults and stopped workers",
+    "outage": "## A source out for a while",
+    "aws": "## AWS-side faults, duplicate deliveries and stopped workers",
     "concurrency": "## Concurrency",
 }
 INTRO = {
@@ -473,11 +514,17 @@ INTRO = {
         "moved by the retry policy's longest wait between cycles, until a cycle does nothing."
     ),
     "mixed": "All eleven kinds spread over {rate:.0%} of requests, same never-served dates.",
+    "outage": (
+        "For its first cycles the replay answers with the outage's faults (every request of "
+        "the sources named), then with none: each date the outage failed is retried once "
+        "the source is back, nothing withheld."
+    ),
     "aws": (
         "Injected with botocore event hooks on the injected clients (before-call/after-call/"
         "before-send); the Lambda rows drive the real scraper handler with SQS-shaped batches "
         "(failed items come back after the visibility timeout), and scheduled stages are "
-        "retried on failure as EventBridge does."
+        "retried on failure as EventBridge does. The embedded queue's duplicates come from a "
+        "queue decorator (devtools/chaos/harness.py DuplicatingQueue)."
     ),
     "concurrency": (
         "Five `python` processes on one SQLite store and queue; the comparison includes every "
@@ -542,10 +589,11 @@ def render(suite: Suite, outcomes: list[Outcome], load_rows: list[Any], seconds:
     lines += [
         "",
         "test_crash: kill -9 at every failpoint and at 24 seeded points, then a rerun: the store",
-        "equals an uninterrupted run's. test_fuzz: Hypothesis-generated malformed queue messages",
-        "(dead-lettered with a reason, valid ones processed) and garbage source payloads",
-        "(InvalidPayload, never another exception). test_api_schemathesis: the dashboard API's",
-        "OpenAPI document, no 5xx.",
+        "equals an uninterrupted run's; and in a recheck that claimed re-downloads, the later",
+        "runs ending as an uninterrupted sequence. test_fuzz: Hypothesis-generated malformed",
+        "queue messages (dead-lettered with a reason, valid ones processed) and garbage source",
+        "payloads (InvalidPayload, never another exception). test_api_schemathesis: the",
+        "dashboard API's OpenAPI document, no 5xx.",
         "",
         "## Load",
         "",

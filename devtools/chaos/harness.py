@@ -11,7 +11,9 @@ retry loop runs without end.
 
 from __future__ import annotations
 
+import random
 import uuid
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -53,6 +55,15 @@ CLEAN_HTTP_TIMEOUT_S = 30.0
 slow answer into an adapter retry, and "one request per message" into a flaky count."""
 SLOW_S = 1.6
 TRANSIENT_OPTIONS = f"slow_s={SLOW_S},retry_after=0"
+
+OUTAGES = {
+    "every source 5xx, two cycles": ("all:5xx=1", "all:5xx=1"),
+    "every source an HTML page, two cycles": ("all:html=1", "all:html=1"),
+    "FRED 429 with a one-hour Retry-After, one cycle": ("fred:429=1,retry_after=3600",),
+    "Yahoo wrong-shaped bodies, then dropped connections": ("yahoo:shape=1", "yahoo:drop=1"),
+    "every source 429 without Retry-After, three cycles": ("all:429bare=1",) * 3,
+}
+"""Outages for :func:`run_to_quiet`'s ``outage``: a fault spec for each cycle it lasts."""
 
 Row = tuple[Decimal | None, Status, dict[str, AttrValue]]
 """What an export holds per (key, date): value, status, attrs."""
@@ -206,6 +217,60 @@ class RecordingQueue(Queue):
             if key in request.keys and day in request.dates_to_download:
                 out[request.origin] += 1
         return out
+
+
+class DuplicatingQueue(RecordingQueue):
+    """At-least-once delivery on any queue: seeded duplicate sends and duplicate deliveries.
+
+    ``resend``: the chance a sent batch is sent a second time (new message ids, as a sender
+    that died after its send and sent again does). ``redeliver``: the chance a received batch
+    carries one of its messages twice, the copy under a receipt of its own that deletes
+    nothing (as a message received again after its visibility timeout while its first holder
+    still works on it: that holder's receipt is stale). Put it under the run's
+    :class:`RecordingQueue` (``run.queue.inner``) so the counts of messages the pipeline
+    sent stay its own; ``counts`` says what was injected.
+    """
+
+    def __init__(
+        self, inner: Queue, seed: int, *, resend: float = 1.0, redeliver: float = 0.5
+    ) -> None:
+        super().__init__(inner)
+        self.rng = random.Random(seed)
+        self.resend = resend
+        self.redeliver = redeliver
+        self.counts: Counter[str] = Counter()
+
+    def send(self, bodies: Sequence[str]) -> int:
+        """Send the bodies, then (sometimes) all of them again."""
+        sent = self.inner.send(bodies)
+        if bodies and self.rng.random() < self.resend:
+            self.inner.send(bodies)
+            self.counts["sent_twice"] += len(bodies)
+        return sent
+
+    def receive(self, max_messages: int = 10, *, wait_s: float = 0) -> list[Message]:
+        """A batch, sometimes with one of its messages delivered twice."""
+        got = self.inner.receive(max_messages, wait_s=wait_s)
+        if got and self.rng.random() < self.redeliver:
+            first = self.rng.choice(got)
+            copy = Message(
+                first.message_id, first.receipt + "-again", first.body, first.receive_count + 1
+            )
+            got = [*got, copy]
+            self.counts["delivered_twice"] += 1
+        return got
+
+
+def duplicating(seed: int, **rates: float) -> Callable[[StageContext], None]:
+    """A ``prepare`` for :func:`run_to_quiet`: puts a :class:`DuplicatingQueue` under the run's
+    recording queue (read its counts as ``run.queue.inner.counts``)."""
+
+    def prepare(app: StageContext) -> None:
+        recording = app.queue
+        assert isinstance(recording, RecordingQueue)
+        recording.inner = DuplicatingQueue(recording.inner, seed, **rates)
+
+    return prepare
 
 
 class CountingSource(Source):
@@ -365,6 +430,7 @@ def run_to_quiet(
     prepare: Callable[[StageContext], None] | None = None,
     finish: Callable[[StageContext], None] | None = None,
     drive: Driver = default_cycle,
+    outage: Sequence[str] = (),
 ) -> Run:
     """Cycles with an advancing clock until one finds nothing to do and nothing is waiting for
     a later retry; returns the store's export. ``cycles_to_quiet``: the longest run of working
@@ -372,11 +438,16 @@ def run_to_quiet(
     retry policy on its own).
 
     ``prepare`` runs on the app before the first cycle, ``finish`` after the last one (before
-    the export is read); ``drive`` runs one cycle.
+    the export is read); ``drive`` runs one cycle. ``outage``: a fault spec for each of the
+    first cycles in turn (e.g. ``("fred:5xx=1", "fred:5xx=1")``: FRED down for two cycles;
+    its own ``retry_after=`` wins over the harness's 0), served instead of ``spec``'s faults,
+    which the replay serves from the cycle after them: a source down, throttling or answering
+    garbage for a while, then back.
     """
     plan = FaultPlan.parse(spec, seed) if spec else None
     with ReplayServer(faults=plan, quiet=True) as replay:
-        clean = {"http_timeout_s": CLEAN_HTTP_TIMEOUT_S} if plan is None else {}
+        clean = {"http_timeout_s": CLEAN_HTTP_TIMEOUT_S} if plan is None and not outage else {}
+        outage_faults: Counter[str] = Counter()
         cfg = pipeline_settings(
             replay, tmp / f"run-{uuid.uuid4().hex[:8]}.sqlite", **{**clean, **(settings or {})}
         )
@@ -397,6 +468,15 @@ def run_to_quiet(
         waited = False  # after a wait only the recheck runs (see below)
         try:
             while working < limit and waits <= MAX_WAITS:
+                cycle = len(reports)
+                if outage and cycle <= len(outage):
+                    if cycle:  # the faults the last cycle's outage injected
+                        outage_faults.update(replay.fault_counts)
+                    replay.faults = (  # the outage goes on, or is over
+                        FaultPlan.parse(f"all:0,{TRANSIENT_OPTIONS};{outage[cycle]}", seed)
+                        if cycle < len(outage)
+                        else plan or FaultPlan.none()
+                    )
                 report = (recheck_cycle if waited else drive)(app, chosen, since)
                 reports.append(report)
                 ever_pending |= {(r.key, r.date) for r in app.store.pending()}
@@ -429,7 +509,7 @@ def run_to_quiet(
         finally:
             app.close()
         requests = replay.request_counts
-        faults = replay.fault_counts
+        faults = dict(outage_faults + Counter(replay.fault_counts))
     run = Run(
         series=[s.key for s in chosen],
         export={slot: (r.value, r.status, r.attrs) for slot, r in records.items()},

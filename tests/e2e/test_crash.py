@@ -22,6 +22,7 @@ from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Status
 from fuelpipe.failpoints import POINTS
 from fuelpipe.replay import ReplayServer
 from fuelpipe.replay.faults import FaultPlan
@@ -115,6 +116,78 @@ def test_a_run_killed_mid_way_resumes_with_nothing_lost_or_duplicated(
 @pytest.mark.parametrize(("point", "hits"), _points(2026, 24))
 def test_twenty_four_seeded_crash_points(replay, reference, tmp_path, point, hits):
     assert _crash_and_resume(replay, reference, tmp_path, point, hits), f"{point}:{hits} not hit"
+
+
+RETRY_SERIES = ["CURRENCY#USD", "COMMODITY#BRENT"]
+RETRY_STEPS = 7
+"""Runs a minute apart with a one-second retry base delay: each re-downloads once what the one
+before left PENDING (the dates the replay withholds), the sixth quarantines them."""
+
+
+def _retry_run(step: int) -> list[str]:
+    """The `fuelpipe run` of one step: RUN's day, ``step`` minutes after 23:00."""
+    args = ["--now", f"2022-05-07T23:{step:02d}", "run", "--since", "2021-05-19"]
+    for s in RETRY_SERIES:
+        args += ["--series", s]
+    return args
+
+
+@pytest.fixture(scope="module")
+def withholding():
+    """A replay that never serves a Tuesday and the first of a month (ABSENT_DAYS)."""
+    from devtools.chaos.harness import ABSENT_SPEC
+
+    with ReplayServer(quiet=True, faults=FaultPlan.parse(ABSENT_SPEC, 0)) as server:
+        yield server
+
+
+def _retry_env(replay, db):
+    return {**_env(replay), "FUELPIPE_DB": str(db), "FUELPIPE_RETRY_BASE_DELAY_S": "1"}
+
+
+@pytest.fixture(scope="module")
+def retried(withholding, tmp_path_factory):
+    """The store RETRY_STEPS uninterrupted runs leave: the withheld dates QUARANTINED."""
+    db = tmp_path_factory.mktemp("retried") / "ref.sqlite"
+    for step in range(RETRY_STEPS):
+        fuelpipe(*_retry_run(step), env=_retry_env(withholding, db))
+    return _dump(db, [s.key for s in DEFAULT_CATALOG.select(RETRY_SERIES)])
+
+
+RECHECK_KILLS = [
+    ("recheck.after_claim", 1),
+    pytest.param("recheck.after_claim", 2, marks=pytest.mark.slow),
+    pytest.param("recheck.after_send", 1, marks=pytest.mark.slow),
+    pytest.param("scrape.after_fetch", 1, marks=pytest.mark.slow),
+    pytest.param("drain.before_delete", 2, marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize(("point", "hits"), RECHECK_KILLS)
+def test_a_recheck_killed_with_re_downloads_claimed_resumes_with_nothing_lost(
+    withholding, retried, tmp_path, point, hits
+):
+    """kill -9 in the step whose recheck claims the first re-downloads (in RUN's crash tests
+    nothing is PENDING, so the recheck points are reached with nothing claimed). The later
+    steps end with the store an uninterrupted sequence leaves: every withheld date QUARANTINED
+    after five re-downloads, nothing lost or duplicated."""
+    db = tmp_path / "recheck.sqlite"
+    env = _retry_env(withholding, db)
+    keys = [s.key for s in DEFAULT_CATALOG.select(RETRY_SERIES)]
+    fuelpipe(*_retry_run(0), env=env)
+    pending = [r for rows in _dump(db, keys).values() for r in rows if r[2] is Status.PENDING]
+    assert pending and all(r[3] == 0 for r in pending)  # withheld, none re-downloaded yet
+    killed = fuelpipe(*_retry_run(1), env={**env, "FUELPIPE_FAILPOINTS": f"{point}:{hits}"},
+                      check=False)  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    claimed = [r for rows in _dump(db, keys).values() for r in rows if r[3] == 1]
+    assert claimed  # killed in (or after) a recheck that claimed re-downloads
+    for step in range(1, RETRY_STEPS):
+        fuelpipe(*_retry_run(step), env=env)
+    assert _dump(db, keys) == retried, f"store differs after a crash at {point}:{hits}"
+    with SqliteQueue(db.with_name("recheck-queue.sqlite"), SystemClock(), timedelta(1)) as queue:
+        assert queue.depth().visible == 0 and queue.held().count == 0
+        assert queue.dead_letter_count() == 0
 
 
 def test_a_rerun_takes_back_at_once_what_a_killed_run_held(replay, reference, tmp_path):

@@ -17,7 +17,6 @@ from devtools.chaos.aws_faults import (
 )
 from devtools.chaos.harness import (
     FAST_SERIES,
-    Run,
     absent_problems,
     aws_home,
     compare,
@@ -25,27 +24,11 @@ from devtools.chaos.harness import (
     fault_spec,
     run_to_quiet,
 )
+from tests.support.convergence import assert_same_as_clean
 
-from fuelpipe.domain.models import Status
 from fuelpipe.stages.context import StageContext
 
 SHORT_VISIBILITY = {"visibility_timeout_s": 2}
-
-
-def assert_same_as_clean(clean: Run, run: Run) -> None:
-    """Record for record the clean store; quarantined records spent exactly five retries."""
-    diff = compare(clean, run, absent_days=())
-    assert diff.identical_outside_absent, (
-        f"lost {diff.lost[:5]}, extra {diff.extra[:5]}, changed {diff.changed[:5]}, "
-        f"duplicated {diff.duplicated}"
-    )
-    assert run.cycles_to_quiet is not None
-    quarantined = [r for r in run.records.values() if r.status is Status.QUARANTINED]
-    # PETR4 has no bar on 2021-07-09, a São Paulo holiday: the B3 calendar no longer expects
-    # it, so no date of the fast series ends quarantined; the clean run agrees record for record.
-    assert quarantined == [r for r in clean.records.values() if r.status is Status.QUARANTINED]
-    assert all(r.retry_count == 5 and r.reason for r in quarantined)
-    assert all(r.status is not Status.PENDING for r in run.records.values())
 
 
 @pytest.mark.aws

@@ -9,13 +9,18 @@ from __future__ import annotations
 import pytest
 from devtools.chaos.harness import (
     FAST_SERIES,
+    OUTAGES,
+    DuplicatingQueue,
     Run,
     absent_problems,
     compare,
+    duplicating,
+    embedded_home,
     fault_spec,
     run_to_quiet,
     snapshot_series,
 )
+from tests.support.convergence import assert_same_as_clean
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Status
@@ -59,6 +64,59 @@ def test_thirty_percent_faults_converge_to_the_fault_free_store(home, run_dir, c
     check_converged(clean_fast, faulty, FAST_SERIES)
     # the transient faults cost requests, but were not free: more than the clean run spent
     assert faulty.total_requests > clean_fast.total_requests
+
+
+def test_every_message_sent_twice_and_delivered_twice_changes_nothing(run_dir, clean_fast):
+    """At-least-once delivery on the embedded queue, under the same faults and withheld dates:
+    every batch sent twice and half the receives carrying a message twice. The store still
+    equals the fault-free one, and no withheld date counts a re-download twice: each ends
+    QUARANTINED after exactly five claims, however many copies of each message were fetched."""
+    faulty = run_to_quiet(
+        embedded_home(), run_dir, FAST_SERIES, MIXED, 7, prepare=duplicating(3, redeliver=0.5)
+    )
+    twice = faulty.queue.inner
+    assert isinstance(twice, DuplicatingQueue)
+    assert twice.counts["sent_twice"] == len(faulty.queue.sent)
+    assert twice.counts["delivered_twice"] > 0
+    diff = compare(clean_fast, faulty)
+    assert diff.identical_outside_absent, (
+        f"lost {diff.lost[:5]}, extra {diff.extra[:5]}, changed {diff.changed[:5]}, "
+        f"duplicated {diff.duplicated}"
+    )
+    assert diff.absent and absent_problems(faulty, diff.absent, 5) == []
+    assert all(status is not Status.PENDING for _, status, _ in faulty.export.values())
+    # every copy was fetched: far more fetches than messages the pipeline sent
+    assert faulty.bound is not None and faulty.bound.fetches > len(faulty.queue.sent)
+
+
+@pytest.mark.parametrize("outage", list(OUTAGES.values()), ids=list(OUTAGES))
+def test_a_source_out_for_a_while_then_back_converges(run_dir, clean_fast, outage):
+    """A source down, throttling or answering garbage for whole cycles (not a share of the
+    requests), then healthy: every date it failed is retried once it is back, and the store
+    ends equal to the fault-free one, nothing left PENDING or quarantined."""
+    faulty = run_to_quiet(embedded_home(), run_dir, FAST_SERIES, outage=outage)
+    assert sum(faulty.faults.values()) > 0
+    assert_same_as_clean(clean_fast, faulty)
+
+
+@pytest.mark.aws
+def test_every_source_down_for_two_cycles_converges_on_the_aws_home(
+    aws_factory, run_dir, clean_fast
+):
+    """The same outage through the Lambda handlers on dynalite and moto_server's SQS."""
+    from devtools.chaos.aws_faults import LambdaCycle
+
+    outage = OUTAGES["every source 5xx, two cycles"]
+    faulty = run_to_quiet(
+        aws_factory,
+        run_dir,
+        FAST_SERIES,
+        outage=outage,
+        settings={"visibility_timeout_s": 2},
+        drive=LambdaCycle(),
+    )
+    assert faulty.faults.get("5xx", 0) > 0
+    assert_same_as_clean(clean_fast, faulty)
 
 
 def test_the_clean_run_is_itself_quiet_and_within_its_bound(clean_fast):

@@ -56,6 +56,14 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = False  # a slow response must not hold up stop()
     replay: ReplayServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone mid-request (killed, or timed out and closed) is no server error:
+        socketserver printed a traceback for each (a `fuelpipe run` killed -9 while it read
+        the request line); anything else still gets it."""
+        if isinstance(sys.exc_info()[1], ConnectionError):  # reset, aborted, broken pipe
+            return
+        super().handle_error(request, client_address)
+
 
 class _HTTPServer6(_HTTPServer):
     address_family = socket.AF_INET6  # an IPv6 host such as ::1 (the IPv4 class refused it)
