@@ -6,7 +6,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -668,3 +668,69 @@ def test_a_column_the_reader_does_not_read_is_named_not_dropped_quietly_syntheti
         f"anp: {BRASIL_FILE} header row 18: column L 'PREÇO MÉDIO REVENDA' repeats column F's "
         "name; only column F is read",
     )
+
+
+def _respell_products(sheet: Any) -> None:
+    spellings = {  # synthetic: each differs from ANP's survey spelling in hyphens/spaces/accents
+        "OLEO DIESEL S10": "ÓLEO DIESEL S-10",  # ANP's spelling in its sales data
+        "OLEO DIESEL": "ÓLEO  DIESEL",
+        "GASOLINA COMUM": "Gasolina-Comum",
+        "ETANOL HIDRATADO": " ETANOL HIDRATADO ",
+    }
+    for (cell,) in sheet.iter_rows(min_col=3, max_col=3):
+        cell.value = spellings.get(cell.value, cell.value)
+
+
+def test_product_spellings_differing_in_hyphens_spaces_or_accents_match_synthetic(
+    payload,
+) -> None:
+    """Labels were matched with hyphens turned into spaces, so "ÓLEO DIESEL S-10" (ANP's
+    spelling outside the survey workbooks) became "OLEO DIESEL S 10", no product: every S10
+    row skipped. Every spelling in the real workbooks (all years: 2012-12 to 2026-03 weekly
+    Brazil, 2013-2022 regions, 2013-2024 monthly states) is the catalog's own; one differing
+    only in hyphens, spaces or accents now reads as it."""
+    as_published = parse_workbook(payload(BRASIL), "anp:weekly:brasil", BRASIL)
+    respelled = parse_workbook_detailed(
+        _rewritten(payload(BRASIL), _respell_products), "anp:weekly:brasil", BRASIL
+    )
+    assert respelled.problems == []
+    assert _by_key_date(respelled.observations) == _by_key_date(as_published)
+    assert len([o for o in as_published if o.key == "FUEL#DIESEL_S10#BR"]) == 5
+
+
+def test_no_two_catalog_names_are_one_label() -> None:
+    """Labels are matched without spaces: no two products, regions or states may meet."""
+    for table, names in (
+        (anp._PRODUCT_BY_LABEL, [label for label, _ in anp.FUEL_PRODUCTS.values()]),
+        (anp._REGION_BY_NAME, list(anp.REGIONS.values())),
+        (anp._UF_BY_NAME, [name for name, _ in anp.STATES.values()]),
+    ):
+        assert len(table) == len(names)
+
+
+def _odd_week_ends(sheet: Any) -> None:
+    rows = {row[0].row: row for row in sheet.iter_rows(min_row=19, max_col=3)}
+    rows[19][1].value = rows[19][1].value + timedelta(days=7)  # synthetic: 13 days after
+    rows[20][1].value = "05/01/2O13"  # synthetic: not a date (a letter O)
+    rows[21][1].value = None  # synthetic: blank
+
+
+def test_a_data_final_that_is_not_six_days_on_is_named_the_row_still_read_synthetic(
+    payload,
+) -> None:
+    """DATA FINAL was not read at all: a row whose week did not end on the Saturday after its
+    DATA INICIAL (a wrong week in the file) passed without a word. Such a row is now named in
+    the workbook's problems (row number, both dates), and still read as the week of its DATA
+    INICIAL. Every row of the real weekly workbooks (18,949) ends 6 days on: none is named."""
+    content = _rewritten(payload(BRASIL), _odd_week_ends)
+    parsed = parse_workbook_detailed(content, "anp:weekly:brasil", BRASIL)
+    as_published = parse_workbook(payload(BRASIL), "anp:weekly:brasil", BRASIL)
+    assert _by_key_date(parsed.observations) == _by_key_date(as_published)
+    read_as = "the row is read as the week of 2012-12-30"
+    assert parsed.problems == [
+        f"anp: {BRASIL} row 19: DATA FINAL 2013-01-12 is not DATA INICIAL 2012-12-30 + 6 days; "
+        + read_as,
+        f"anp: {BRASIL} row 20: DATA FINAL '05/01/2O13' is not a date; " + read_as,
+        f"anp: {BRASIL} row 21: DATA FINAL None is not a date; " + read_as,
+    ]
+    assert parse_workbook_detailed(payload(BRASIL), "anp:weekly:brasil", BRASIL).problems == []

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from fuelpipe.adapters.sources.bcb import BcbPtaxSource, parse_ptax, ptax_url
+from fuelpipe.adapters.sources.bcb import OTHER_CLOSINGS, BcbPtaxSource, parse_ptax, ptax_url
 from fuelpipe.ports.source import FetchRequest, InvalidPayload
 
 FIXTURE = "bcb_ptax_USD_2021-05-19_2021-06-01_intermediate-bulletins-synthetic.json"
@@ -124,6 +124,64 @@ def test_latest_closing_wins_and_open_days_are_noted() -> None:
     assert obs[0].attrs["bulletin_at"] == "2024-01-15 13:40:01.5"
     assert list(notes) == [("CURRENCY#USD", date(2024, 1, 16))]
     assert "no closing" in notes[("CURRENCY#USD", date(2024, 1, 16))]
+
+
+def test_an_earlier_closing_bulletin_is_kept_beside_the_ptax_synthetic() -> None:
+    """A day with two closing bulletins at different times (a corrected PTAX) kept the later
+    and the earlier one's figures nowhere. They are now in the record's other_closings, in
+    time order, whatever the answer's order; the same bulletin twice is said once. Synthetic
+    rows around the real 2024-01-15 USD closing (4.8741 at 13:38:08.191)."""
+    ptax = _row("2024-01-15 13:38:08.191", "Fechamento PTAX", "4.8741")
+    corrected = _row("2024-01-15 13:40:01.5", "Fechamento", "4.8750")
+    intermediate = _row("2024-01-15 13:10:00.1", "Intermediário", "4.9")
+    day = date(2024, 1, 15)
+    said = "2024-01-15 13:38:08.191 sell=4.8741 buy=4.8735 parity_buy=1.0 parity_sell=1.0"
+    for rows in ([ptax, corrected, intermediate], [corrected, ptax, ptax, intermediate]):
+        obs, notes = parse_ptax({"value": rows}, "CURRENCY#USD", day, day)
+        assert notes == {}
+        [o] = obs
+        assert (o.value, o.attrs["bulletin_at"]) == (Decimal("4.8750"), "2024-01-15 13:40:01.5")
+        assert o.attrs[OTHER_CLOSINGS] == said
+    obs, _ = parse_ptax({"value": [ptax]}, "CURRENCY#USD", day, day)
+    assert OTHER_CLOSINGS not in obs[0].attrs  # one closing: nothing else to keep
+
+
+def test_a_tie_settled_by_a_later_closing_keeps_both_tied_bulletins_synthetic() -> None:
+    day = date(2024, 1, 15)
+    rows = [
+        _row("2024-01-15 13:05:00", "Fechamento", "4.87"),
+        _row("2024-01-15 13:05:00", "Fechamento", "4.88"),
+        _row("2024-01-15 14:00:00", "Fechamento", "4.89"),
+    ]
+    obs, notes = parse_ptax({"value": rows}, "CURRENCY#USD", day, day)
+    assert notes == {} and [o.value for o in obs] == [Decimal("4.89")]
+    assert obs[0].attrs[OTHER_CLOSINGS] == (
+        "2024-01-15 13:05:00 sell=4.87 buy=4.8694 parity_buy=1.0 parity_sell=1.0; "
+        "2024-01-15 13:05:00 sell=4.88 buy=4.8794 parity_buy=1.0 parity_sell=1.0"
+    )
+
+
+def test_a_bulletin_of_a_type_bcb_has_not_used_is_named_not_taken_for_an_opening_synthetic() -> (
+    None
+):
+    """A tipoBoletim other than Abertura, Intermediário or Fechamento* was taken for an opening
+    or intermediate bulletin: a day with a renamed closing was noted "only opening/intermediate
+    bulletins", and one after the closing passed without a word. Such a row is now a row that
+    cannot be read (as parse_bulletins has it): named, and the day a retry when it is the
+    day's latest (it may be a correction); an earlier one is superseded by the closing."""
+    key, day = "CURRENCY#USD", date(2024, 1, 15)
+    renamed = _row("2024-01-15 13:38:08.191", "PTAX de fechamento", "4.8741")
+    obs, notes = parse_ptax({"value": [renamed]}, key, day, day, "w")
+    assert obs == []
+    assert notes[(key, day)] == (
+        "w: value[0]: unknown bulletin type 'PTAX de fechamento'; the day's closing PTAX is retried"
+    )
+    later = _row("2024-01-15 15:00:00", "Extraordinário", "4.88")
+    obs, notes = parse_ptax({"value": [GOOD, later]}, key, day, day, "w")
+    assert obs == [] and "value[1]: unknown bulletin type 'Extraordinário'" in notes[(key, day)]
+    earlier = _row("2024-01-15 09:00:00", "Extraordinário", "4.88")
+    obs, notes = parse_ptax({"value": [earlier, GOOD]}, key, day, day, "w")
+    assert [o.value for o in obs] == [Decimal("4.8741")] and notes == {}
 
 
 def test_empty_value_list_is_no_data(server, client, usd) -> None:

@@ -302,10 +302,18 @@ def test_window_without_bars_is_empty() -> None:
         (
             {
                 "chart": {
+                    "result": [{"timestamp": [1, 2], "indicators": {"quote": [{"close": [1]}]}}]
+                }
+            },
+            r"indicators.close is 1 long, not 2 long \(the bars\)",
+        ),
+        (
+            {
+                "chart": {
                     "result": [{"timestamp": [1, 2], "indicators": {"quote": [{"open": [1]}]}}]
                 }
             },
-            "indicators.open missing or not 2 long",
+            r"indicators.close is missing, not 2 long",
         ),
         (
             {"chart": {"result": None, "error": {"code": "Internal", "description": "x"}}},
@@ -316,6 +324,39 @@ def test_window_without_bars_is_empty() -> None:
 def test_wrong_shapes_are_invalid_payload(body, message) -> None:
     with pytest.raises(InvalidPayload, match=message):
         parse_chart(body, "K", "UTC", date(2021, 1, 1), date(2021, 12, 31))
+
+
+def test_a_missing_volume_or_short_adjclose_costs_those_figures_only_synthetic(caplog) -> None:
+    """A quote block with no ``volume`` array (or another side array missing), or an
+    ``adjclose`` array of another length, made the whole answer an InvalidPayload: every day of
+    the window retried, though each bar's close was readable. The closes are now kept, those
+    figures None, and each missing array is logged naming the series and the field. Synthetic
+    body (two real PETR4 bars of 2017-11-09/10 from the Yahoo fixture)."""
+    body = _body([1510221600, 1510308000], "America/Sao_Paulo")  # 2017-11-09 and 10, 08:00
+    result = body["chart"]["result"][0]
+    quote = result["indicators"]["quote"][0]
+    quote["close"] = [Decimal("15.78"), Decimal("15.93")]
+    del quote["volume"], quote["high"]
+    result["indicators"]["adjclose"] = [{"adjclose": [Decimal("12.1")]}]  # one, not two
+    with caplog.at_level("WARNING", logger="fuelpipe.adapters.sources.yahoo"):
+        obs, notes = parse_chart(body, "STOCK#PETR4", "UTC", date(2017, 11, 9), date(2017, 11, 10))
+    assert [(o.date, o.value) for o in obs] == [
+        (date(2017, 11, 9), Decimal("15.78")),
+        (date(2017, 11, 10), Decimal("15.93")),
+    ]
+    assert notes == {}
+    for o in obs:
+        assert o.attrs["volume"] is None and o.attrs["high"] is None
+        assert o.attrs["adj_close"] is None and o.attrs["open"] == Decimal("10.5")
+    logged = [r.getMessage() for r in caplog.records if r.name.endswith(".yahoo")]
+    assert logged == [
+        "yahoo: indicators.high is missing, not 2 long (the bars); "
+        "STOCK#PETR4's bars are kept without it",
+        "yahoo: indicators.volume is missing, not 2 long (the bars); "
+        "STOCK#PETR4's bars are kept without it",
+        "yahoo: indicators.adjclose is 1 long, not 2 long (the bars); "
+        "STOCK#PETR4's bars are kept without it",
+    ]
 
 
 def test_not_found_in_a_200_body() -> None:

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from operator import itemgetter
@@ -81,14 +81,23 @@ def _norm(text: str) -> str:
     return re.sub(r"[\s\-]+", " ", plain).strip().upper()
 
 
-_PRODUCT_BY_LABEL = {_norm(label): product for product, (label, _) in FUEL_PRODUCTS.items()}
-_REGION_BY_NAME = {_norm(name): code for code, name in REGIONS.items()}
-_UF_BY_NAME = {_norm(name): uf for uf, (name, _) in STATES.items()}
+def _label(text: str) -> str:
+    """A product, region or state name as it is matched: :func:`_norm` without the spaces, so
+    spellings differing only in hyphens, spaces or accents are one ("ÓLEO DIESEL S-10", ANP's
+    spelling in its sales data, and "OLEO DIESEL S10", the survey workbooks'; "CENTRO-OESTE"
+    and "CENTRO OESTE"). No two names of the catalog are one label then (test_anp checks)."""
+    return _norm(text).replace(" ", "")
+
+
+_PRODUCT_BY_LABEL = {_label(label): product for product, (label, _) in FUEL_PRODUCTS.items()}
+_REGION_BY_NAME = {_label(name): code for code, name in REGIONS.items()}
+_UF_BY_NAME = {_label(name): uf for uf, (name, _) in STATES.items()}
 _UNITS = {"r$/l": "BRL/l", "r$/13kg": "BRL/13kg", "r$/m3": "BRL/m3", "r$/m³": "BRL/m3"}
 
 # Column role -> header text (after _norm): columns are found by name, never by position.
 _COLUMNS = {
     "week": "DATA INICIAL",
+    "week_end": "DATA FINAL",  # checked, not stored: DATA INICIAL + 6 days (_RowReader.end)
     "month": "MES",
     "product": "PRODUTO",
     "region": "REGIAO",
@@ -122,6 +131,12 @@ column (_COLUMNS), an exact Decimal, None for a '-' or blank cell or a column th
 lacks (every one is optional: older and newer layouts drop some, as the 2020 survey change
 emptied margin and the distribution columns)."""
 _ATTR_ROLES = (*_DECIMAL_ATTRS, "stations", "unit")
+
+
+_WEEK_END = timedelta(days=6)
+"""DATA FINAL - DATA INICIAL in a weekly workbook's row: Sunday to Saturday."""
+_AS_WEEK = "the row is read as the week of "
+_UNSET = object()
 
 
 class _Bad(ValueError):
@@ -286,11 +301,6 @@ def _day(value: object, monthly: bool) -> date:
     return day.replace(day=1) if monthly else day
 
 
-_UNREAD_COLUMNS = frozenset({"DATA FINAL"})
-"""Header names known and not read: DATA FINAL is the Saturday after DATA INICIAL in every row
-of the real weekly workbooks (4,361 rows of the Brazil one, 14,588 of the regions one)."""
-
-
 def _find_header(rows: Iterator[Sequence[object]]) -> tuple[int, dict[str, int], list[str]]:
     """(row number, role -> column index, what of it is not read) of the row naming PRODUTO and
     PREÇO MÉDIO REVENDA.
@@ -311,12 +321,8 @@ def _find_header(rows: Iterator[Sequence[object]]) -> tuple[int, dict[str, int],
 def _unread(row: Sequence[object], names: list[str], columns: dict[str, int]) -> list[str]:
     """The header's named columns that are not read, each in words."""
     read = set(columns.values())
-    known = {*_COLUMNS.values(), *_UNREAD_COLUMNS}
-    unread = [
-        (index, name)
-        for index, name in enumerate(names)
-        if name and index not in read and name not in _UNREAD_COLUMNS
-    ]
+    known = set(_COLUMNS.values())
+    unread = [(index, name) for index, name in enumerate(names) if name and index not in read]
     if not unread:  # every real workbook: openpyxl (~0.1 s to import) stays unloaded
         return []
     from openpyxl.utils import get_column_letter
@@ -355,6 +361,10 @@ class _RowReader:
         """(product cell, area cell) -> key, or why there is none (rows repeat them)."""
         self.days: dict[object, date] = {}
         """Date cell -> date (a week's rows share it)."""
+        self.end_at = None if self.monthly else columns.get("week_end")
+        """DATA FINAL's column, checked row by row (:meth:`end`); None if there is none."""
+        self.ends: dict[object, object] = {}
+        """DATA INICIAL cell -> the DATA FINAL cell found right for it."""
         self._head = self._getter(("product", self.area_role, self.date_role, "price"))
         self._attr_cells = self._getter(_ATTR_ROLES)
 
@@ -413,6 +423,25 @@ class _RowReader:
                 self.days[raw] = found
         return found
 
+    def end(
+        self, raw_day: object, day: date, raw_end: object, note: Callable[[str], None], number: int
+    ) -> None:
+        """Note a row whose DATA FINAL is not DATA INICIAL + 6 days (the Saturday closing the
+        survey week, in every row of the real workbooks), or is not a date; the row is still
+        read as the week of its DATA INICIAL. A right pair is remembered (rows repeat it)."""
+        try:
+            end = _day(raw_end, monthly=False)
+        except _Bad:
+            note(f"{self.where(number)}: DATA FINAL {raw_end!r} is not a date; {_AS_WEEK}{day}")
+            return
+        if end - day != _WEEK_END:
+            note(
+                f"{self.where(number)}: DATA FINAL {end} is not DATA INICIAL {day} + 6 days; "
+                f"{_AS_WEEK}{day}"
+            )
+        elif len(self.ends) < _MEMO_ENTRIES:
+            self.ends[raw_day] = raw_end
+
     def slot(
         self,
         row: Sequence[object],
@@ -446,13 +475,13 @@ class _RowReader:
         return None
 
     def _key(self, label: object, name: object) -> str:
-        product = _PRODUCT_BY_LABEL.get(_norm(label)) if isinstance(label, str) else None
+        product = _PRODUCT_BY_LABEL.get(_label(label)) if isinstance(label, str) else None
         if product is None:
             raise _Bad(f"unknown product {label!r}")
         area = "BR"
         if self.area_role is not None:
             names = _REGION_BY_NAME if self.area_role == "region" else _UF_BY_NAME
-            found = names.get(_norm(name)) if isinstance(name, str) else None
+            found = names.get(_label(name)) if isinstance(name, str) else None
             if found is None:
                 raise _Bad(f"unknown {self.area_role} {name!r}")
             area = found
@@ -710,6 +739,7 @@ def _stream_rows(  # noqa: PLR0912, PLR0915 - every row of a workbook: one frame
     # final figure, whatever the scraper's store batches. others: its other rows (rarely any).
     note = _Notes(problems)
     head, keys, days = reader.head, reader.keys, reader.days
+    end_at, ends = reader.end_at, reader.ends
     pending: Observation | None = None
     pending_slot: tuple[str, date] | None = None
     pending_row = best = 0
@@ -725,6 +755,10 @@ def _stream_rows(  # noqa: PLR0912, PLR0915 - every row of a workbook: one frame
                 if found is None:
                     continue
                 key, day = found
+            if end_at is not None:
+                raw_end = row[end_at] if end_at < len(row) else None
+                if ends.get(raw_day, _UNSET) != raw_end:
+                    reader.end(raw_day, day, raw_end, note, number)
             slot = (key, day)
             wanted = keep is None or keep(key, day)
             try:

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from fuelpipe.adapters.sources._http import HttpSource, json_decimal, parse_json, single_series
 from fuelpipe.adapters.sources._unsure import unsure_days
 from fuelpipe.domain.catalog import Series
-from fuelpipe.domain.intraday import IntradayPoint, bulletin_kind
-from fuelpipe.domain.models import Observation
+from fuelpipe.domain.intraday import PTAX_BULLETIN_KINDS, IntradayPoint, bulletin_kind
+from fuelpipe.domain.models import AttrValue, Observation
 from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,9 @@ _FIELDS = (
 )
 _FIELD_SET = frozenset(_FIELDS)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_NOT_CLOSING = tuple(kind for kind in PTAX_BULLETIN_KINDS if kind != "Fechamento")
+"""The opening and intermediate bulletins' tipoBoletim (Abertura, Intermediário): not the PTAX.
+A type that is neither these nor a closing is a row that cannot be read, not one of them."""
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")  # dataHoraCotacao is Brasília time, without offset
 
 
@@ -63,6 +66,7 @@ class _Bulletin(NamedTuple):
     parity_sell: Decimal
     closing: bool
     kind: str
+    place: int  # its index in the answer's value list
 
 
 def _number(row: dict[str, object], name: str, index: int, where: str) -> Decimal:
@@ -116,23 +120,69 @@ def _bulletin(row: object, at: datetime, index: int, where: str) -> _Bulletin:
         parity_sell=_number(row, "paridadeVenda", index, where),
         closing=kind.startswith("Fechamento"),
         kind=kind,
+        place=index,
     )
+
+
+OTHER_CLOSINGS = "other_closings"
+"""The attribute of a day BCB gives more than one closing bulletin at different times: the
+latest is the PTAX (the record's value and attributes), and each other one, in time order, is
+kept in this one text so that no published figure is dropped (attributes are flat: text,
+Decimal, int or null; ANP's ``other_rows`` does the same). Bulletins are joined by ``; ``; one
+is ``<dataHoraCotacao as published> sell=<cotacaoVenda> buy=<cotacaoCompra>
+parity_buy=<paridadeCompra> parity_sell=<paridadeVenda>``, each number its exact decimal
+text: ``2024-01-15 13:38:08.191 sell=4.8741 buy=4.8735 parity_buy=1.0 parity_sell=1.0``."""
 
 
 def _keep_latest(
     closings: dict[date, _Bulletin],
+    others: dict[date, list[_Bulletin]],
     tied: dict[date, tuple[datetime, str]],
     day: date,
     bulletin: _Bulletin,
 ) -> None:
     """Keep ``bulletin`` as ``day``'s closing if none kept is later: a day can carry a
-    corrected closing bulletin, and the latest one is the PTAX. One of the same instant as
-    the kept one with other figures is a tie, noted in ``tied``."""
+    corrected closing bulletin, and the latest one is the PTAX; the one not kept goes to
+    ``others`` (its figures are published values too). One of the same instant as the kept
+    one with other figures is a tie, noted in ``tied``; the same bulletin twice is one."""
     kept = closings.get(day)
     if kept is None or bulletin.at > kept.at:
         closings[day] = bulletin
-    elif bulletin.at == kept.at and bulletin[2:6] != kept[2:6]:  # the rates and parities
+        if kept is not None:
+            others.setdefault(day, []).append(kept)
+    elif bulletin.at < kept.at:
+        others.setdefault(day, []).append(bulletin)
+    elif bulletin[2:6] != kept[2:6]:  # the same instant, other rates or parities
         tied.setdefault(day, (kept.at, _tie(kept, bulletin)))
+        others.setdefault(day, []).append(bulletin)  # kept if a later closing settles the day
+
+
+def _other_closings(bulletins: list[_Bulletin]) -> str:
+    """:data:`OTHER_CLOSINGS`'s text for a day's closings that are not its PTAX, in time order
+    (those of one instant in the answer's order; the same bulletin given twice said once)."""
+    texts = (
+        f"{b.stamp} sell={b.sell} buy={b.buy} parity_buy={b.parity_buy} parity_sell={b.parity_sell}"
+        for b in sorted(bulletins, key=lambda b: (b.at, b.place))
+    )
+    return "; ".join(dict.fromkeys(texts))
+
+
+def _observations(
+    key: str, closings: dict[date, _Bulletin], others: dict[date, list[_Bulletin]]
+) -> list[Observation]:
+    """Each day's PTAX: its latest closing, with the day's other closings' figures."""
+    observations = []
+    for day, b in sorted(closings.items()):
+        attrs: dict[str, AttrValue] = {
+            "buy": b.buy,
+            "parity_buy": b.parity_buy,
+            "parity_sell": b.parity_sell,
+            "bulletin_at": b.stamp,
+        }
+        if day in others:
+            attrs[OTHER_CLOSINGS] = _other_closings(others[day])
+        observations.append(Observation(key=key, date=day, value=b.sell, attrs=attrs))
+    return observations
 
 
 def _untie(
@@ -171,6 +221,9 @@ def parse_ptax(
     for its day (for each day no row answers when its time cannot be read), the rest are kept.
     So are two closing bulletins of one instant with different figures when none comes later:
     neither is later, so which one is the PTAX cannot be told (the same bulletin twice is one).
+    A day's latest closing is its PTAX; its earlier closings (a corrected bulletin's) are kept in
+    :data:`OTHER_CLOSINGS`. Opening and intermediate bulletins are not the PTAX: a day with only
+    those is a note (not closed yet); a bulletin of another type is a row that cannot be read.
     """
     if not isinstance(payload, dict) or not isinstance(payload.get("value"), list):
         raise InvalidPayload(f"{where}: expected a JSON object with a 'value' list")
@@ -181,6 +234,7 @@ def parse_ptax(
             "its first page alone would leave the window's later days out"
         )
     closings: dict[date, _Bulletin] = {}
+    others: dict[date, list[_Bulletin]] = {}  # day -> its earlier closings (corrected since)
     tied: dict[date, tuple[datetime, str]] = {}  # day -> two closings of one instant, in words
     bad: dict[date, tuple[datetime, str]] = {}  # day -> the latest unreadable closing row
     open_days: set[date] = set()
@@ -195,16 +249,18 @@ def parse_ptax(
         if not start <= day <= end:
             continue  # outside the window: not read further, so not a problem of this answer
         kind = row.get("tipoBoletim")
-        if isinstance(kind, str) and not kind.startswith("Fechamento"):
+        if isinstance(kind, str) and kind.startswith(_NOT_CLOSING):
             open_days.add(day)  # only the closing bulletin is the PTAX: its numbers unused
             continue
         try:
             bulletin = _bulletin(row, at, index, where)
+            if not bulletin.closing:  # neither of _NOT_CLOSING: it may be a renamed closing
+                raise InvalidPayload(f"{where}: value[{index}]: unknown bulletin type {kind!r}")
         except InvalidPayload as exc:
             if day not in bad or at > bad[day][0]:
                 bad[day] = (at, str(exc))
             continue
-        _keep_latest(closings, tied, day, bulletin)
+        _keep_latest(closings, others, tied, day, bulletin)
     notes = {
         (key, day): "bcb: only opening/intermediate bulletins, no closing PTAX yet"
         for day in sorted(open_days - closings.keys())
@@ -219,21 +275,7 @@ def parse_ptax(
         notes.update(
             unsure_days(key, (start, end), closings.keys() | {d for _, d in notes}, undated)
         )
-    observations = [
-        Observation(
-            key=key,
-            date=day,
-            value=b.sell,
-            attrs={
-                "buy": b.buy,
-                "parity_buy": b.parity_buy,
-                "parity_sell": b.parity_sell,
-                "bulletin_at": b.stamp,
-            },
-        )
-        for day, b in sorted(closings.items())
-    ]
-    return observations, notes
+    return _observations(key, closings, others), notes
 
 
 def parse_bulletins(

@@ -97,6 +97,7 @@ def parse_bars(
     arrays = _arrays(payload, tz, where)
     if arrays is None:
         return []
+    arrays.say_lacking(key)
     points = []
     undated: list[int] = []
     for i, stamp in enumerate(arrays.stamps):
@@ -186,7 +187,8 @@ def _column(block: object, name: str, length: int, where: str) -> list[object]:
         raise InvalidPayload(f"{where}: indicators block is not an object")
     values = block.get(name)
     if not isinstance(values, list) or len(values) != length:
-        raise InvalidPayload(f"{where}: indicators.{name} missing or not {length} long")
+        got = f"{len(values)} long" if isinstance(values, list) else "missing"
+        raise InvalidPayload(f"{where}: indicators.{name} is {got}, not {length} long (the bars)")
     return values
 
 
@@ -208,6 +210,15 @@ class _Arrays:
     stamps: list[int]
     columns: dict[str, list[object]]
     adjclose: list[object] | None
+    lacking: tuple[str, ...] = ()
+    """What of the answer could not be read beside the closes (a quote block with no ``volume``
+    array, an ``adjclose`` array of another length), each in words: those figures are None in
+    every bar, and the closes are still read."""
+
+    def say_lacking(self, key: str) -> None:
+        """Log each array the bars are read without, naming the series."""
+        for why in self.lacking:
+            logger.warning("%s; %s's bars are kept without it", why, key)
 
 
 def _arrays(payload: object, fallback_tz: str, where: str) -> _Arrays | None:
@@ -236,10 +247,30 @@ def _arrays(payload: object, fallback_tz: str, where: str) -> _Arrays | None:
         raise InvalidPayload(f"{where}: chart.result[0].timestamp is not a list of integers")
     indicators = result.get("indicators")
     quote_block = _first(indicators, "quote", where)
-    columns = {name: _column(quote_block, name, len(stamps), where) for name in _FIELDS}
+    # The close is the value: without it no bar can be read. Another array missing or of
+    # another length costs its own figure only (every bar's close is still readable).
+    columns = {"close": _column(quote_block, "close", len(stamps), where)}
+    lacking: list[str] = []
+    for name in _FIELDS:
+        if name != "close":
+            columns[name] = _optional_column(quote_block, name, len(stamps), where, lacking)
     adj_block = _first(indicators, "adjclose", where, required=False)
-    adjclose = _column(adj_block, "adjclose", len(stamps), where) if adj_block else None
-    return _Arrays(zone, stamps, columns, adjclose)
+    adjclose = None
+    if adj_block:
+        adjclose = _optional_column(adj_block, "adjclose", len(stamps), where, lacking)
+    return _Arrays(zone, stamps, columns, adjclose, tuple(lacking))
+
+
+def _optional_column(
+    block: object, name: str, length: int, where: str, lacking: list[str]
+) -> list[object]:
+    """``block[name]``, or as many Nones as there are bars when it is missing or of another
+    length, said in ``lacking``."""
+    try:
+        return _column(block, name, length, where)
+    except InvalidPayload as exc:
+        lacking.append(str(exc))
+        return [None] * length
 
 
 def _bar(
@@ -283,10 +314,13 @@ def parse_chart(
     same bar twice one bar. A bar
     whose timestamp is out of range has no knowable day: it is logged, and each day of the
     window no bar answers gets a note naming it (it may be that day's), so none is lost quietly.
+    An array beside the closes that is missing or of another length (no ``volume``, a short
+    ``adjclose``) is logged naming the series and the array, and the bars are kept without it.
     """
     arrays = _arrays(payload, fallback_tz, where)
     if arrays is None:
         return [], {}
+    arrays.say_lacking(key)
     latest: dict[date, tuple[int, Observation | str]] = {}  # each day's last bar, read or not
     undated: list[int] = []  # the timestamps that are no day's
     columns = [arrays.columns[name] for name in _FIELDS]
