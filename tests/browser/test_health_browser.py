@@ -731,3 +731,25 @@ def test_the_quarantined_panel_lists_the_newest_records_with_their_commands_and_
         )
         expect(panel.locator("th").nth(2)).to_have_text("Em quarentena desde (horário de Brasília)")
     store.close()
+
+
+def test_a_quarantined_records_commands_wrap_on_a_phone_instead_of_running_off_it(
+    tmp_path: Path, page: Page
+) -> None:
+    # Kept on one line, a stacked row's command ran past a 390 px screen's edge.
+    clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "q.sqlite", clock=clock)
+    gasoline = "FUEL#GASOLINE#SP"
+    store.put_pending(Record(gasoline, MONDAY, None, Status.QUARANTINED, 5, None, "HTTP 503"))
+    page.set_viewport_size({"width": 390, "height": 800})
+    with serving(create_app(store, DEFAULT_CATALOG, clock=clock)) as url:
+        page.goto(f"{url}/?view=health&lang=en")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        commands = page.locator("#quarantined td code")
+        expect(commands).to_have_count(3)  # the key, then release and accept
+        # each command within its box, and the table within the screen (no sideways scroll)
+        overflow = """() => [...document.querySelectorAll('#quarantined td code'),
+          document.querySelector('#health-quarantine .table-scroll')]
+          .filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.textContent.slice(0, 40))"""
+        assert page.evaluate(overflow) == []
+    store.close()

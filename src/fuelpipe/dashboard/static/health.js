@@ -475,6 +475,7 @@
       if (r.label !== null) cells[0].append(kit.seriesName(r.key), " ");
       cells[0].append(key);
       cells[1].textContent = fmt.date(r.date);
+      cells[1].className = "when";
       cells[2].textContent = fmt.clock(r.quarantined_at);
       cells[2].className = "when";
       cells[3].textContent = fmt.num(r.retries, 0);
