@@ -666,3 +666,90 @@ def test_the_sources_with_no_freshness_sample_share_one_card_on_a_phone(
         expect(cards.locator("h3")).to_have_text(f"{title} · anp, fred, yahoo")
         expect(page.locator(CARD.format(title=f"{title} · bcb"))).to_have_count(1)
     store.close()
+
+
+HELD_REASON = 'HTTP 503 from bcb: <img src=x onerror="window.pwned=1"><b>down</b>'
+
+
+def test_the_quarantined_panel_lists_the_newest_records_with_their_commands_and_text_reasons(
+    tmp_path: Path, page: Page
+) -> None:
+    """The page said how many records were quarantined, nothing about which: the panel lists
+    the newest 50, each with its own release and accept commands and its reason as text (it
+    quotes a source's error: as HTML, this one would run a script), sums them up by series, and
+    says how many more `fuelpipe quarantine list` has. Hidden while none is quarantined."""
+    clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "q.sqlite", clock=clock)
+    store.put_records([Record(USD.key, MONDAY, Decimal("5"), Status.OK)])
+    with serving(create_app(store, DEFAULT_CATALOG, clock=clock)) as url:
+        page.goto(f"{url}/?view=health&lang=en")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        expect(page.locator("#health-quarantine")).to_be_hidden()
+
+        weekdays = (date(2022, 1, 3) + timedelta(days=i) for i in range(90))
+        for day in [d for d in weekdays if d.weekday() < 5][:52]:  # a minute apart
+            clock.advance(timedelta(minutes=1))
+            store.put_pending(Record(USD.key, day, None, Status.QUARANTINED, 5, None, "HTTP 503"))
+        clock.advance(timedelta(minutes=1))
+        gone = "FUEL#KEROSENE#BR"  # a key outside the catalog, quarantined last
+        store.put_pending(Record(gone, MONDAY, None, Status.QUARANTINED, 2, None, HELD_REASON))
+        page.reload()
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        panel = page.locator("#health-quarantine")
+        expect(panel.locator("h2")).to_have_text("Quarantined: 53 records waiting for a person")
+        rows = panel.locator("#quarantined tbody tr")
+        expect(rows).to_have_count(50)
+        first = rows.first.locator("td")
+        expect(first.nth(0)).to_have_text(gone)  # no name of its own: its key alone
+        expect(first.nth(1)).to_have_text("May 2, 2022")
+        expect(first.nth(2)).to_have_text(re.compile(r"^5/3/22, 9:53\sAM$"))  # São Paulo's
+        expect(first.nth(3)).to_have_text("2")
+        expect(first.nth(4)).to_have_text(HELD_REASON)  # the text, not its markup
+        assert first.nth(4).locator("img, b").count() == 0
+        assert page.evaluate("window.pwned") is None
+        expect(first.nth(5).locator("code")).to_have_text(
+            [
+                f"fuelpipe quarantine release {gone} 2022-05-02",
+                f"fuelpipe quarantine accept {gone} 2022-05-02",
+            ]
+        )
+        second = rows.nth(1).locator("td")
+        expect(second.nth(0)).to_have_text(f"US dollar (PTAX) {USD.key}")
+        expect(second.nth(1)).to_have_text("Mar 15, 2022")  # USD's newest of 52 weekdays
+        summary = panel.locator("p").nth(1)
+        expect(summary).to_have_text(
+            f"The newest 50 by series: {gone}: 1 date, May 2, 2022; "
+            f"US dollar (PTAX) ({USD.key}): 49 dates, Jan 6, 2022 – Mar 15, 2022"
+        )
+        expect(panel.locator("p").last).to_have_text(
+            "3 more, quarantined before these: fuelpipe quarantine list"
+        )
+
+        page.click(".lang-btn[data-lang='pt-BR']")
+        expect(panel.locator("h2")).to_have_text(
+            "Em quarentena: 53 registros aguardando uma pessoa"
+        )
+        expect(panel.locator("th").nth(2)).to_have_text("Em quarentena desde (horário de Brasília)")
+    store.close()
+
+
+def test_a_quarantined_records_commands_wrap_on_a_phone_instead_of_running_off_it(
+    tmp_path: Path, page: Page
+) -> None:
+    # Kept on one line, a stacked row's command ran past a 390 px screen's edge.
+    clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "q.sqlite", clock=clock)
+    gasoline = "FUEL#GASOLINE#SP"
+    store.put_pending(Record(gasoline, MONDAY, None, Status.QUARANTINED, 5, None, "HTTP 503"))
+    page.set_viewport_size({"width": 390, "height": 800})
+    with serving(create_app(store, DEFAULT_CATALOG, clock=clock)) as url:
+        page.goto(f"{url}/?view=health&lang=en")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        commands = page.locator("#quarantined td code")
+        expect(commands).to_have_count(3)  # the key, then release and accept
+        # each command within its box, and the table within the screen (no sideways scroll)
+        overflow = """() => [...document.querySelectorAll('#quarantined td code'),
+          document.querySelector('#health-quarantine .table-scroll')]
+          .filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.textContent.slice(0, 40))"""
+        assert page.evaluate(overflow) == []
+    store.close()

@@ -121,6 +121,9 @@ def examples(
         1,
         0,
     )
+    # A date whose retries are spent, waiting for a person (health's quarantined_records)
+    quarantined = Record("CURRENCY#USD", TODAY - timedelta(days=1), None, Status.QUARANTINED, 5)
+    runs.put_pending(quarantined.with_(reason="HTTP 503 (gave up after 5 re-downloads)"))
     # Brent cut where the older FRED copies end: the outlook's stale_drivers list has an item
     outlook = lpg_outlook_store(tmp / "outlook.sqlite", brent_until=date(2024, 12, 31))
     with (
@@ -316,23 +319,24 @@ def test_a_table_is_asked_by_name_with_format_csv(examples: list[Example]) -> No
         r.status_code == 200 and 'filename="health-alerts.csv"' in r.headers["content-disposition"]
     )
     assert r.headers[TABLES_HEADER] == (
-        "series, problems, alerts, alert_delivery, freshness, last_runs, set_aside_values"
+        "series, problems, alerts, alert_delivery, freshness, last_runs, set_aside_values, "
+        "quarantined_records"
     )
     (alert,) = csv.DictReader(io.StringIO(r.text))
     assert (alert["rule"], alert["subject"]) == ("stale_source", "bcb")
     assert alert["other_tables"] == (
-        "series problems alert_delivery freshness last_runs set_aside_values"
+        "series problems alert_delivery freshness last_runs set_aside_values quarantined_records"
     )
     main = list(csv.DictReader(io.StringIO(client.get("/api/health?format=csv").text)))
     assert {r["other_tables"] for r in main} == {
-        "problems alerts alert_delivery freshness last_runs set_aside_values"
+        "problems alerts alert_delivery freshness last_runs set_aside_values quarantined_records"
     }
     assert "other_tables" not in client.get("/api/parity?format=csv").text.partition("\n")[0]
     bad = client.get("/api/health?format=csv&table=runs")
     assert bad.status_code == 422
     assert bad.json()["detail"] == (
         "table: 'runs' is not a table of this view; one of series, problems, alerts, "
-        "alert_delivery, freshness, last_runs, set_aside_values"
+        "alert_delivery, freshness, last_runs, set_aside_values, quarantined_records"
     )
     json_too = client.get("/api/health?table=alerts")
     assert json_too.status_code == 422 and "is for format=csv" in json_too.json()["detail"]

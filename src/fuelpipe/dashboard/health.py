@@ -1,7 +1,7 @@
 """The pipeline-health view: sources late or failing now and the active alerts, completeness
-per stored series (with the stock splits whose whole-history re-read it owes), retries, dead
-letters, last runs, and the values sources published that were set aside where no record
-keeps them."""
+per stored series (with the stock splits whose whole-history re-read it owes), retries, the
+records quarantined last, dead letters, last runs, and the values sources published that were
+set aside where no record keeps them."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from fuelpipe.dashboard.schemas import (
     AlertDeliveryView,
     HealthView,
     OwedSplit,
+    QuarantinedRecord,
     RunView,
     SeriesHealth,
     SetAsideValue,
@@ -46,6 +47,10 @@ REASON_CHARS = 160
 SET_ASIDE_SHOWN = 20
 """The view lists at most this many of the values set aside (the newest: first seen last), the
 only ones it reads; it counts them all without reading them."""
+QUARANTINED_SHOWN = 50
+"""The view lists at most this many QUARANTINED records, the most recently quarantined, the only
+ones it reads (from the status index, as the newest PENDING): a failed backfill leaves ~100,000,
+which it counts without reading; `fuelpipe quarantine list` lists them all."""
 
 
 def set_aside_values(entries: list[SetAside]) -> list[SetAsideValue]:
@@ -62,6 +67,23 @@ def set_aside_values(entries: list[SetAside]) -> list[SetAsideValue]:
             last_seen=_sp(e.last_seen),
         )
         for e in entries[:SET_ASIDE_SHOWN]
+    ]
+
+
+def quarantined_records(catalog: Catalog, records: list[Record]) -> list[QuarantinedRecord]:
+    """The first :data:`QUARANTINED_SHOWN` of ``records`` (newest first already: the status
+    index's :meth:`~fuelpipe.ports.store.Store.latest_status`), each with its series' name (none
+    for a key outside ``catalog``), in São Paulo time, its reason's first line."""
+    return [
+        QuarantinedRecord(
+            key=r.key,
+            label=catalog[r.key].label if r.key in catalog else None,
+            date=r.date,
+            quarantined_at=_sp(r.updated_at) if r.updated_at is not None else None,
+            retries=r.retry_count,
+            reason=short_reason(r.reason or ""),
+        )
+        for r in records[:QUARANTINED_SHOWN]
     ]
 
 
@@ -360,6 +382,9 @@ def health_view(
     # Counted, not read (a COUNT of the meta partition's set_aside# range), and only the
     # newest shown are read (their rank, first_seen, orders them in an index): a source
     # publishing garbage for years of dates leaves as many entries.
+    # The same for the QUARANTINED records: counted, and only the newest shown read.
+    quarantined = store.count_status(Status.QUARANTINED)
+    held = store.latest_status(Status.QUARANTINED, QUARANTINED_SHOWN) if quarantined else []
     set_aside = count_set_aside(store)
     newest_aside = newest_set_aside(store, SET_ASIDE_SHOWN) if set_aside else []
     return HealthView(
@@ -372,7 +397,8 @@ def health_view(
         alert_delivery=alert_delivery(alerts),
         pending=waiting,
         pending_read=len(newest),
-        quarantined=store.count_status(Status.QUARANTINED),
+        quarantined=quarantined,
+        quarantined_records=quarantined_records(catalog, held),
         dead_letters=queue.depth().dead if queue is not None else None,
         unexpected=sum(r.unexpected for r in rows),
         revised=sum(r.revised for r in rows),

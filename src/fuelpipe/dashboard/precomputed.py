@@ -96,7 +96,7 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 26
+VIEWS_SCHEMA = 27
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name) and their ETags change (:func:`view_etag`), so a new release never serves a body
 its page does not expect, nor a 304 to a browser holding one, until the data
@@ -128,7 +128,8 @@ map's spread names every state tied at its minimum and maximum (``min_areas``, `
 25: correlations and pass-through take a daily series' last week only when whole as published
 (FRED's Brent's lone batch Monday, and Brent in BRL's, left out: their r, n and ``last`` moved);
 26: the map's spread ties states at the centavo it writes (``min_areas``, ``max_areas``), its
-``min_area`` and ``max_area`` the states at the exact extremes."""
+``min_area`` and ``max_area`` the states at the exact extremes; 27: health's newest
+quarantined records (``quarantined_records``), which the page's Quarantined panel lists."""
 
 
 def params_hash(path: str, params: Params) -> str:
@@ -184,11 +185,13 @@ def health_inputs(
     a new failure; :meth:`~fuelpipe.ports.store.Store.status_stamp`, which reads none of them
     whole, however many there are), the latest date each series should have by now (a source
     turns late with time alone: ``due``, :class:`~fuelpipe.stages.alerting.LatestDue` to
-    reuse them) and the active alerts (each one's summaries too: it follows the condition while
-    it holds)."""
+    reuse them), the active alerts (each one's summaries too: it follows the condition while
+    it holds) and the QUARANTINED records (their count and latest write, as the PENDING ones':
+    a record quarantined, released or accepted, the newest of which the view lists)."""
     store, now = ctx.store, ctx.clock.now()
     clocks = one_look(ctx.series_clocks)  # one read a request of a demo store's clocks
     pending = store.status_stamp(Status.PENDING)
+    held = store.status_stamp(Status.QUARANTINED)
     return [
         runs_shown(store.last_runs()),
         ctx.queue.depth().dead if ctx.queue is not None else None,
@@ -208,6 +211,7 @@ def health_inputs(
             for k, a in ctx.alerts.load().items()
         ),
         None if ctx.alerts is None else repr(ctx.alerts.delivery()),  # backlog and drops
+        [held.count, None if held.latest is None else held.latest.isoformat()],
     ]
 
 

@@ -627,6 +627,26 @@ class SetAsideValue(BaseModel):
     )
 
 
+class QuarantinedRecord(BaseModel):
+    """A record whose retries are spent, waiting for a person (`fuelpipe quarantine release
+    KEY DATE` retries it, `accept KEY DATE` makes it ABSENT)."""
+
+    key: str
+    label: str | None = Field(
+        description="the series' name in the catalog; null for a key outside it (a series a "
+        "release dropped)"
+    )
+    date: dt.date
+    quarantined_at: dt.datetime | None = Field(
+        description="when it was quarantined (its last write), in São Paulo time"
+    )
+    retries: int = Field(description="the re-downloads it had (its retry count)")
+    reason: str = Field(
+        description="why, its first line cut to 160 characters: the last error (plain text, "
+        "quoting the source: the page shows it as text, never as HTML)"
+    )
+
+
 class RunView(BaseModel):
     """The latest run of one stage."""
 
@@ -751,6 +771,7 @@ class HealthView(BaseModel):
         "freshness",
         "last_runs",
         "set_aside_values",
+        "quarantined_records",
     )
 
     as_of: dt.datetime
@@ -794,6 +815,12 @@ class HealthView(BaseModel):
         [],
         description="the newest of them, at most 20 (the only ones read): by first seen, "
         "latest first",
+    )
+    quarantined_records: list[QuarantinedRecord] = Field(
+        [],
+        description="the newest QUARANTINED records, at most 50 (the only ones read, from the "
+        "status index, however many a failed backfill left): by when quarantined, latest "
+        "first; `quarantined` counts them all, `fuelpipe quarantine list` lists them all",
     )
     problems: list[SourceProblem] = Field(
         [], description="sources late or failing now (empty when every source is on time)"

@@ -33,6 +33,19 @@
       "health.pending": "Pending retries",
       "health.pendingRead": "failing sources from the newest {n} of {total}",
       "health.quarantined": "Quarantined",
+      "health.held.one": "Quarantined: {n} record waiting for a person",
+      "health.held.other": "Quarantined: {n} records waiting for a person",
+      "health.heldHow": "Their retries are spent. Retry one: fuelpipe quarantine release KEY DATE; or accept that its date has no value: fuelpipe quarantine accept KEY DATE (each row gives its own).",
+      "health.heldBySeries": "The newest {n} by series: {list}",
+      "health.heldDates.one": "{n} date",
+      "health.heldDates.other": "{n} dates",
+      "health.heldMore": "{n} more, quarantined before these: fuelpipe quarantine list",
+      "health.heldSeries": "Series",
+      "health.heldDate": "Date",
+      "health.heldAt": "Quarantined (São Paulo time)",
+      "health.heldRetries": "Retries",
+      "health.heldReason": "Reason",
+      "health.heldAct": "Commands",
       "health.dead": "Dead letters",
       "health.absent": "No value at the source",
       "health.unexpected": "Published on calendar-skipped days",
@@ -129,6 +142,19 @@
       "health.pending": "Novas tentativas pendentes",
       "health.pendingRead": "fontes com falha entre as {n} mais recentes de {total}",
       "health.quarantined": "Em quarentena",
+      "health.held.one": "Em quarentena: {n} registro aguardando uma pessoa",
+      "health.held.other": "Em quarentena: {n} registros aguardando uma pessoa",
+      "health.heldHow": "Suas novas tentativas se esgotaram. Tentar de novo: fuelpipe quarantine release CHAVE DATA; ou aceitar que a data não tem valor: fuelpipe quarantine accept CHAVE DATA (cada linha traz os seus).",
+      "health.heldBySeries": "Os {n} mais recentes por série: {list}",
+      "health.heldDates.one": "{n} data",
+      "health.heldDates.other": "{n} datas",
+      "health.heldMore": "mais {n}, em quarentena antes destes: fuelpipe quarantine list",
+      "health.heldSeries": "Série",
+      "health.heldDate": "Data",
+      "health.heldAt": "Em quarentena desde (horário de Brasília)",
+      "health.heldRetries": "Tentativas",
+      "health.heldReason": "Motivo",
+      "health.heldAct": "Comandos",
       "health.dead": "Mensagens mortas",
       "health.absent": "Sem valor na fonte",
       "health.unexpected": "Publicados em dias fora do calendário",
@@ -273,6 +299,7 @@
       card(cards, `${t("health.freshness")} · ${none.join(", ")}`, t("health.freshnessNone"),
         t("health.freshnessNoneDetail"), "flat", asOf);
     }
+    renderHeld(kit, view);
     renderRuns(kit, view.last_runs);
     if (!view.series.length) {
       kit.showEmpty("chart-health", t("health.noSeries"));
@@ -337,6 +364,26 @@
     return text === `${kind}.${name}` ? name.replace(/_/g, " ") : text;
   }
 
+  /** ``table``'s head of ``labels``, and a function adding a row of cells (returned) each
+   *  carrying its column's name: on a phone the rows stack as labelled lines (app.css). */
+  function labelled(table, labels) {
+    const head = table.createTHead().insertRow();
+    for (const label of labels) {
+      const th = document.createElement("th");
+      th.textContent = label;
+      head.append(th);
+    }
+    const body = table.createTBody();
+    return () => {
+      const row = body.insertRow();
+      return labels.map((label) => {
+        const cell = row.insertCell();
+        cell.dataset.label = label;
+        return cell;
+      });
+    };
+  }
+
   function renderRuns(kit, runs) {
     const { t, fmt } = kit;
     const table = document.getElementById("runs");
@@ -350,21 +397,9 @@
     }
     // Each cell carries its column's name: on a phone the rows stack as labelled lines
     // (app.css), four squashed columns wrapped a time over two lines and a counter per word.
-    const labels = ["health.stage", "health.started", "health.finished", "health.counts"].map((key) => t(key));
-    const head = table.createTHead().insertRow();
-    for (const label of labels) {
-      const th = document.createElement("th");
-      th.textContent = label;
-      head.append(th);
-    }
-    const body = table.createTBody();
+    const addRow = labelled(table, ["health.stage", "health.started", "health.finished", "health.counts"].map((key) => t(key)));
     for (const run of runs) {
-      const row = body.insertRow();
-      const cells = labels.map((label) => {
-        const cell = row.insertCell();
-        cell.dataset.label = label;
-        return cell;
-      });
+      const cells = addRow();
       cells[0].textContent = runWord(t, "stage", run.stage);
       cells[0].title = run.stage; // the stage's own name, as the logs and `fuelpipe status` say it
       cells[1].textContent = fmt.clock(run.started_at);
@@ -380,6 +415,82 @@
         cells[3].append(counter);
       });
     }
+  }
+
+  /** Each ``p`` of ``texts`` a paragraph of the panel. */
+  function lines(panel, ...texts) {
+    for (const text of texts) {
+      const p = document.createElement("p");
+      p.className = "muted";
+      p.textContent = text;
+      panel.append(p);
+    }
+  }
+
+  /** The records quarantined last (the API lists the newest 50), each with the commands that
+   *  act on it and its reason as text (it quotes a source's error: never read as HTML); more
+   *  than 10, a line sums them up by series first; past those listed, how many more and where
+   *  they all are. Hidden with none quarantined. */
+  function renderHeld(kit, view) {
+    const { t, fmt } = kit;
+    const panel = document.getElementById("health-quarantine");
+    const held = view.quarantined_records || [];
+    panel.replaceChildren();
+    panel.hidden = !view.quarantined && !held.length;
+    if (panel.hidden) return;
+    // A key outside the catalog (a series a release dropped) has no name: its key alone.
+    const named = (x) => (x.label === null ? x.key : `${kit.seriesName(x.key)} (${x.key})`);
+    const title = document.createElement("h2");
+    title.textContent = kit.tn("health.held", view.quarantined);
+    panel.append(title);
+    lines(panel, t("health.heldHow"));
+    if (held.length > 10) {
+      const groups = new Map(); // by series, the one quarantined last first
+      for (const r of held) {
+        const g = groups.get(r.key) || { key: r.key, label: r.label, dates: [] };
+        g.dates.push(r.date);
+        groups.set(r.key, g);
+      }
+      const list = Array.from(groups.values(), (g) => {
+        const dates = g.dates.slice().sort();
+        const span = dates.length > 1 ? `${fmt.date(dates[0])} – ${fmt.date(dates[dates.length - 1])}` : fmt.date(dates[0]);
+        return `${named(g)}: ${kit.tn("health.heldDates", dates.length)}, ${span}`;
+      });
+      lines(panel, t("health.heldBySeries", { n: fmt.num(held.length, 0), list: list.join("; ") }));
+    }
+    const labels = ["health.heldSeries", "health.heldDate", "health.heldAt", "health.heldRetries",
+      "health.heldReason", "health.heldAct"].map((key) => t(key));
+    const scroll = document.createElement("div");
+    scroll.className = "table-scroll";
+    scroll.setAttribute("role", "region");
+    scroll.setAttribute("aria-label", title.textContent);
+    const table = document.createElement("table");
+    table.className = "runs stacked";
+    table.id = "quarantined";
+    const addRow = labelled(table, labels);
+    for (const r of held) {
+      const cells = addRow();
+      const key = document.createElement("code");
+      key.textContent = r.key;
+      if (r.label !== null) cells[0].append(kit.seriesName(r.key), " ");
+      cells[0].append(key);
+      cells[1].textContent = fmt.date(r.date);
+      cells[1].className = "when";
+      cells[2].textContent = fmt.clock(r.quarantined_at);
+      cells[2].className = "when";
+      cells[3].textContent = fmt.num(r.retries, 0);
+      cells[4].textContent = r.reason;
+      cells[4].className = "reason";
+      for (const verb of ["release", "accept"]) {
+        const command = document.createElement("code");
+        command.textContent = `fuelpipe quarantine ${verb} ${r.key} ${r.date}`;
+        cells[5].append(command);
+      }
+    }
+    scroll.append(table);
+    panel.append(scroll);
+    const more = view.quarantined - held.length;
+    if (more > 0) lines(panel, t("health.heldMore", { n: fmt.num(more, 0) }));
   }
 
   // Problems (sources late or failing) move with the clock, not only with the data version
