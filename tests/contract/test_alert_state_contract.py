@@ -29,6 +29,7 @@ from fuelpipe.domain.alerts import (
     Severity,
 )
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
+from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.alerts import (
     DROPS_KEPT,
@@ -748,9 +749,10 @@ def test_a_rule_removed_by_a_release_clears_its_alerts_once_saying_why(
         fired,
     )
     assert cleared.as_dict()["evidence"] == {
-        "source": "bcb",
+        "cleared_at": sao_paulo_iso(cleared.at),
         "retired_rule": "rule old_rule was removed: no longer evaluated",
     }
+    assert cleared.as_dict()["was_evidence"] == {"source": "bcb"}  # as it fired
     assert set(alert_states(clock).load()) == {"dead_lettered:msg-1"}
     assert _release(state, clock, [_DeadLetter()], old_rule=None)[1] == []  # once
 

@@ -370,8 +370,11 @@ def test_quarantine_alerts_to_a_webhook_once_until_released(home, httpserver: HT
     bodies = [json.loads(req.get_data()) for req, _ in httpserver.log]
     assert [b["kind"] for b in bodies] == ["FIRING", "CLEARED", "FIRING"]
     fired, cleared = bodies[0], bodies[1]
-    assert cleared["summary"].startswith(f"{USD.key} cleared, after holding since ")
+    assert cleared["summary"].startswith(f"{USD.key} cleared at ")
+    assert ", after holding since " in cleared["summary"]
     assert cleared["summary"].endswith(f"(was: {fired['summary']})")
+    assert cleared["was_evidence"] == fired["evidence"] and fired["was_evidence"] is None
+    assert cleared["evidence"] == {"cleared_at": cleared["at"]}  # Quarantined tells no more
     assert cleared["condition_summary"] == fired["summary"] == fired["condition_summary"]
     assert bodies[0]["evidence"]["series"] == USD.key
     assert bodies[0]["evidence"]["first"] == bodies[0]["evidence"]["last"] == "2022-05-03"
@@ -464,7 +467,7 @@ def test_dead_letters_alert_through_sns_on_moto_server(home, moto_server) -> Non
     kinds = [m["kind"] for m in messages]
     assert sorted(kinds) == ["CLEARED", "FIRING", "FIRING"]
     (cleared,) = [m for m in messages if m["kind"] == "CLEARED"]  # the webhook's body
-    assert cleared["summary"].startswith(f"{cleared['subject']} cleared, after holding since ")
+    assert cleared["summary"].startswith(f"{cleared['subject']} cleared at ")
     assert cleared["summary"].endswith(f"(was: {cleared['condition_summary']})")
     assert all(n["Subject"].startswith("[fuelpipe ") for n in got)
     evidence = json.loads(got[0]["Message"])["evidence"]
@@ -586,15 +589,15 @@ def test_a_cleared_alert_says_what_cleared_and_since_when_not_the_firing_summary
         "[fuelpipe FIRING] stale_source: bcb is late: 1 series still lack 2022-05-04"
     )
     assert cleared.subject_line() == (
-        "[fuelpipe CLEARED] stale_source: bcb cleared, after holding since "
-        "2022-05-04T13:30-03:00 (was: bcb is late: 1 series still lack 2022-05-04)"
+        "[fuelpipe CLEARED] stale_source: bcb cleared at 2022-05-04T15:30-03:00, after holding "
+        "since 2022-05-04T13:30-03:00 (was: bcb is late: 1 series still lack 2022-05-04)"
     )
     # the webhook's and SNS's body: a receiver showing kind and summary read "CLEARED bcb is
     # late: ..." before; the condition's own text stays in condition_summary
     assert firing.as_dict()["summary"] == firing.as_dict()["condition_summary"] == cond.summary
     body = cleared.as_dict()
     assert body["summary"] == (
-        "bcb cleared, after holding since 2022-05-04T13:30-03:00 "
+        "bcb cleared at 2022-05-04T15:30-03:00, after holding since 2022-05-04T13:30-03:00 "
         "(was: bcb is late: 1 series still lack 2022-05-04)"
     )
     assert body["condition_summary"] == cond.summary
@@ -914,8 +917,8 @@ def test_a_brazilian_team_reads_every_alert_in_portuguese_through_the_outbox(
     )
     assert lines[0].startswith(f"[fuelpipe FIRING] stale_source: {fired} (")
     assert lines[1].startswith(
-        "[fuelpipe CLEARED] stale_source: bcb normalizado, após valer desde "
-        f"2022-05-04T14:00-03:00 (era: {fired})"
+        "[fuelpipe CLEARED] stale_source: bcb normalizado em 2022-05-04T14:30-03:00, após "
+        f"valer desde 2022-05-04T14:00-03:00 (era: {fired})"
     )
     notes = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
     bodies = sorted(
@@ -923,14 +926,15 @@ def test_a_brazilian_team_reads_every_alert_in_portuguese_through_the_outbox(
     )
     assert [b["Subject"][:60] for b in bodies] == [
         "[fuelpipe FIRING] stale_source: bcb atrasada desde 2022-05-0",
-        "[fuelpipe CLEARED] stale_source: bcb normalizado, apos valer",  # SNS subjects: ASCII
+        "[fuelpipe CLEARED] stale_source: bcb normalizado em 2022-05-",  # SNS subjects: ASCII
     ]
     firing, cleared = (json.loads(b["Message"]) for b in bodies)
     assert firing["summary"].startswith("bcb is late since 2022-05-04T14:00-03:00: 1 series")
     assert firing["summary_pt_br"] == firing["condition_summary_pt_br"] == fired
-    assert cleared["summary"].startswith("bcb cleared, after holding since ")
+    assert cleared["summary"].startswith("bcb cleared at 2022-05-04T14:30-03:00, after holding ")
     assert cleared["summary_pt_br"] == (
-        f"bcb normalizado, após valer desde 2022-05-04T14:00-03:00 (era: {fired})"
+        "bcb normalizado em 2022-05-04T14:30-03:00, após valer desde 2022-05-04T14:00-03:00 "
+        f"(era: {fired})"
     )
     assert cleared["condition_summary_pt_br"] == fired
     # the default stays English: the console line and the SNS subject as before
@@ -1100,3 +1104,65 @@ def test_a_series_planned_inside_a_window_is_not_late_by_that_window(tmp_path) -
         assert condition.evidence["date"] == "2022-05-06"
     finally:
         app.close()
+
+
+def test_a_cleared_late_source_tells_what_cleared_it_and_labels_what_it_was(home) -> None:
+    """A CLEARED alert's evidence was the firing's (its ``latest_stored`` 2022-05-03, its
+    ``now`` 14:05), so a reader of the clear took it for data still stale; only ``at`` gave
+    the clearing instant. Its evidence now says what cleared it (when, the series' newest
+    stored date now, the late date's status now), through the outbox to the webhook/SNS body
+    and the console in both languages, and the firing's evidence is ``was_evidence``."""
+    clock, store, queue, state = home
+    store.put_records([_ok(date(2022, 5, 2)), _ok(date(2022, 5, 3))])
+    clock.set(datetime(2022, 5, 4, 14, 5, tzinfo=SP))
+    assert _run(clock, store, queue, state, StaleSource(), [state.outbox(["collect"])]).firing
+    store.put_records([_ok(date(2022, 5, 4))])
+    clock.set(datetime(2022, 5, 4, 14, 30, tzinfo=SP))
+    assert _run(clock, store, queue, state, StaleSource(), [state.outbox(["collect"])]).cleared
+    sink = Collect()
+    assert state.deliver([sink]).sent == 2  # queued, stored, read back
+    fired, cleared = (a.as_dict() for a in sink.alerts)
+    assert (fired["evidence"]["latest_stored"], fired["evidence"]["now"]) == (
+        "2022-05-03",
+        "2022-05-04T14:05:00-03:00",
+    )
+    assert cleared["evidence"] == {
+        "cleared_at": "2022-05-04T14:30:00-03:00",
+        "series": USD.key,
+        "latest_stored": "2022-05-04",
+        "date": "2022-05-04",
+        "date_status": "OK",
+    }
+    assert cleared["was_evidence"] == fired["evidence"] and fired["was_evidence"] is None
+    assert cleared["summary"].startswith("bcb cleared at 2022-05-04T14:30-03:00, after holding")
+    lines: list[str] = []
+    ConsoleSink(lines.append).send(sink.alerts[1])
+    ConsoleSink(lines.append, "pt-BR").send(sink.alerts[1])
+    en, pt = (line.split(" (cleared_at=", 1)[1] for line in lines)
+    now, was = en.split("; was: ")
+    assert now == (
+        "2022-05-04T14:30:00-03:00, series=CURRENCY#USD, latest_stored=2022-05-04, "
+        "date=2022-05-04, date_status=OK"
+    )
+    assert "latest_stored=2022-05-03, now=2022-05-04T14:05:00-03:00" in was
+    assert pt.split("; era: ") == [now, was]
+
+
+class _BrokenClear(StaleSource):
+    def cleared(self, condition, context):
+        raise RuntimeError("store away")
+
+
+def test_a_rule_failing_to_tell_what_cleared_does_not_hold_the_clear_back(home) -> None:
+    clock, store, queue, state = home
+    sink = Collect()
+    store.put_records([_ok(date(2022, 5, 2)), _ok(date(2022, 5, 3))])
+    clock.set(datetime(2022, 5, 4, 14, 5, tzinfo=SP))
+    assert _run(clock, store, queue, state, _BrokenClear(), [sink]).firing == 1
+    store.put_records([_ok(date(2022, 5, 4))])
+    report = _run(clock, store, queue, state, _BrokenClear(), [sink])
+    assert (report.cleared, report.active) == (1, 0)
+    assert sink.alerts[1].as_dict()["evidence"] == {
+        "cleared_at": "2022-05-04T14:05:00-03:00",
+        "cleared_unknown": "RuntimeError: store away",
+    }

@@ -145,7 +145,7 @@ def test_a_value_too_long_to_store_is_quarantined_once_its_retries_are_spent(mak
     assert report.quarantined == 1
     [kept] = app.store.quarantined()
     assert kept.date == DAYS[1]
-    assert kept.reason == f"{TOO_LONG} (still failing after 5 re-downloads)"
+    assert kept.reason == f"{TOO_LONG} (gave up after 5 re-downloads)"
 
 
 class _LongAttribute(TableSource):

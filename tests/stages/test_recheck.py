@@ -18,6 +18,7 @@ from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.domain.retry import gave_up_reason
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.queue import Queue
 from fuelpipe.stages.context import StageContext
@@ -399,3 +400,16 @@ def test_a_recheck_that_raises_leaves_what_it_did_in_the_report_passed_in(make_a
         recheck(app, report=report)
 
     assert (report.due, report.quarantined, report.given_back, report.retried) == (2, 1, 1, 0)
+
+
+def test_recheck_and_the_scraper_word_a_spent_date_alike(make_app):
+    """A date whose re-downloads are spent was quarantined as "x (gave up after 5
+    re-downloads)" by recheck but "x (still failing after 5 re-downloads)" by the scraper (its
+    last re-download failed too): one give-up, two wordings. Both write ``gave_up_reason``'s."""
+    app, spent, _ = _spent_and_due(make_app)
+
+    recheck(app)
+
+    (kept,) = app.store.quarantined()
+    assert (kept.date, kept.reason) == (spent, "x (gave up after 5 re-downloads)")
+    assert kept.reason == gave_up_reason("x", POLICY.max_retries)

@@ -124,6 +124,8 @@ def _dump_alert(alert: Alert) -> str:
         body["previous"] = alert.previous.value
     if alert.key is not None:
         body["key"] = alert.key
+    if alert.cleared_evidence:  # only when a rule told it: older texts read the same
+        body["cleared_evidence"] = dict(alert.cleared_evidence)
     return json.dumps({**body, "kind": alert.kind.value, "at": alert.at.isoformat()})
 
 
@@ -138,6 +140,7 @@ def _load_alert(text: str) -> Alert:
         active.since,
         previous,
         raw.get("key"),  # None: queued before alerts kept a key
+        raw.get("cleared_evidence") or {},  # none: queued before it, or no rule told one
     )
 
 
@@ -1660,8 +1663,15 @@ class ConsoleSink(AlertSink):
         self._language: AlertLanguage = language
 
     def send(self, alert: Alert) -> None:
-        evidence = ", ".join(f"{k}={v}" for k, v in alert.condition.evidence.items())
+        evidence = _pairs(alert.evidence())
+        if (was := alert.was_evidence()) is not None:  # CLEARED: what cleared it, then was:
+            evidence += f"; {'era' if self._language == 'pt-BR' else 'was'}: {_pairs(was)}"
         self._write(one_line(f"{alert.subject_line(self._language)} ({evidence})"))
+
+
+def _pairs(evidence: Mapping[str, object]) -> str:
+    """``k=v, k=v``: evidence as the console line shows it."""
+    return ", ".join(f"{k}={v}" for k, v in evidence.items())
 
 
 class SnsRejected(AlertRejected):

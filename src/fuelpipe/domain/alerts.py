@@ -91,14 +91,34 @@ class Alert:
     """This alert's own identity for a receiver to drop a copy by (the webhook's
     ``Idempotency-Key``), given when it is queued and kept with it, so every send of it
     carries the same one; None: not queued (the webhook then derives one from the alert)."""
+    cleared_evidence: Mapping[str, EvidenceValue] = field(default_factory=dict)
+    """CLEARED: what its rule tells of what cleared it, as it is now (a late source: the
+    series it named first and that series' newest date stored OK, ``latest_stored``); empty
+    when the rule tells nothing. The condition's ``evidence`` stays what it held with at the
+    last evaluation that found it (the "was:" part)."""
+
+    def evidence(self) -> dict[str, EvidenceValue]:
+        """What this message's evidence says: the condition's for a FIRING or ESCALATED one;
+        for a CLEARED one, what cleared it: ``cleared_at`` (this alert's instant) and its
+        :attr:`cleared_evidence`, never the evidence it held with (:meth:`was_evidence`),
+        whose ``now`` and ``latest_stored`` are of the last evaluation that found it."""
+        if self.kind is not AlertKind.CLEARED:
+            return dict(self.condition.evidence)
+        return {"cleared_at": sao_paulo_iso(self.at), **self.cleared_evidence}
+
+    def was_evidence(self) -> dict[str, EvidenceValue] | None:
+        """A CLEARED alert's condition's evidence as it last held; None for the other kinds
+        (their :meth:`evidence` is it)."""
+        return dict(self.condition.evidence) if self.kind is AlertKind.CLEARED else None
 
     def headline(self, language: AlertLanguage = "en") -> str:
         """What happened: a firing condition's summary; an escalated one's new and previous
-        severity, then its summary; for a cleared one, what cleared and since when it had held
-        (its summary said what was wrong, not that it is over). In ``language``: "pt-BR" for
-        Brazilian Portuguese (the condition's ``summary_pt_br``, or its English summary when
-        the rule wrote none)."""
+        severity, then its summary; for a cleared one, what cleared, when, and since when it
+        had held (its summary said what was wrong, not that it is over). In ``language``:
+        "pt-BR" for Brazilian Portuguese (the condition's ``summary_pt_br``, or its English
+        summary when the rule wrote none)."""
         since = sao_paulo_iso(self.since, "minutes")
+        at = sao_paulo_iso(self.at, "minutes")
         if language == "pt-BR":
             summary = self.condition.summary_pt_br or self.condition.summary
             if self.kind is AlertKind.FIRING:
@@ -107,7 +127,8 @@ class Alert:
                 was = SEVERITY_PT_BR[self.previous] if self.previous else "?"
                 return f"{SEVERITY_PT_BR[self.condition.severity]} (era {was}): {summary}"
             return (
-                f"{self.condition.subject} normalizado, após valer desde {since} (era: {summary})"
+                f"{self.condition.subject} normalizado em {at}, após valer desde {since} "
+                f"(era: {summary})"
             )
         if self.kind is AlertKind.FIRING:
             return self.condition.summary
@@ -115,7 +136,7 @@ class Alert:
             was = self.previous.value if self.previous else "?"
             return f"{self.condition.severity.value} (was {was}): {self.condition.summary}"
         return (
-            f"{self.condition.subject} cleared, after holding since "
+            f"{self.condition.subject} cleared at {at}, after holding since "
             f"{since} (was: {self.condition.summary})"
         )
 
@@ -132,11 +153,17 @@ class Alert:
         strict parser refuses the ``NaN`` an SNS message would carry.
 
         ``summary`` is what this message says: the condition's summary, except that a CLEARED
-        one's is its :meth:`headline` (what cleared, since when it held, what it was), so a
-        receiver showing ``kind`` and ``summary`` never reads "CLEARED bcb is late";
+        one's is its :meth:`headline` (what cleared, when, since when it held, what it was),
+        so a receiver showing ``kind`` and ``summary`` never reads "CLEARED bcb is late";
         ``condition_summary`` is the condition's own, in every kind. ``summary_pt_br`` and
         ``condition_summary_pt_br`` are the same two in Brazilian Portuguese (the English
-        text when the rule wrote none), whatever the alert language setting."""
+        text when the rule wrote none), whatever the alert language setting.
+
+        ``evidence`` is likewise what this message says (:meth:`evidence`): a CLEARED one's is
+        what cleared it (``cleared_at``, and what its rule tells: a late source's newest stored
+        date), so a receiver never reads the firing's ``latest_stored`` and ``now`` as the
+        state at the clear; ``was_evidence`` is the evidence it held with (null for the other
+        kinds)."""
         cleared = self.kind is AlertKind.CLEARED
         pt = self.condition.summary_pt_br or self.condition.summary
         return {
@@ -150,7 +177,8 @@ class Alert:
             "condition_summary_pt_br": pt,
             "severity": self.condition.severity.value,
             "previous_severity": self.previous.value if self.previous else None,
-            "evidence": {k: _finite(v) for k, v in self.condition.evidence.items()},
+            "evidence": _all_finite(self.evidence()),
+            "was_evidence": None if (was := self.was_evidence()) is None else _all_finite(was),
             "at": sao_paulo_iso(self.at),
             "since": sao_paulo_iso(self.since),
         }
@@ -188,6 +216,11 @@ def _encode(value: object, indent: int | None, level: int, ascii_: bool) -> str:
 def _finite(value: EvidenceValue) -> EvidenceValue:
     """``value``, or None for a float JSON cannot hold (NaN, an infinity)."""
     return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _all_finite(evidence: Mapping[str, EvidenceValue]) -> dict[str, EvidenceValue]:
+    """``evidence`` with each float JSON cannot hold as None (:func:`_finite`)."""
+    return {k: _finite(v) for k, v in evidence.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,10 +319,11 @@ class Retired:
 
     active: dict[str, ActiveAlert]
     """The set with a renamed rule's alerts under its new name (their ``since`` and announced
-    severity kept) and a removed rule's marked as such in their evidence."""
+    severity kept); a removed rule's as they were."""
     removed: frozenset[str]
     """Removed rules with alerts in the set: :func:`transition` clears them as it clears those
-    of a rule that ran and no longer finds them (pass them among ``evaluated_rules``)."""
+    of a rule that ran and no longer finds them (pass them among ``evaluated_rules``), their
+    CLEARED alerts saying why (:func:`removed_rule`)."""
     unknown: dict[str, int]
     """Rules neither evaluated nor retired, with their alerts (kept as they are), by name."""
 
@@ -306,7 +340,8 @@ def retire(
     move to the new name quietly (an alert the new rule found already stands: the old one
     goes), so the rename neither clears nor fires them again. A removed rule's alerts are
     cleared (no rule would ever find them again, nor clear them: they would stay active
-    forever), with ``retired_rule`` in their evidence saying why. Alerts of a rule in neither
+    forever), with ``retired_rule`` in their CLEARED alert's evidence saying why
+    (:func:`removed_rule`). Alerts of a rule in neither
     (one a newer release added, running beside this one during a deploy) are kept untouched."""
     wrong = sorted(
         name for name, to in retired.items() if name in live or (to is not None and to not in live)
@@ -332,14 +367,16 @@ def retire(
             moved.setdefault(cond.id, replace(alert, condition=cond))
         else:
             removed.add(rule)
-            why = f"rule {rule} was removed: no longer evaluated"
-            cond = replace(
-                alert.condition, evidence={**alert.condition.evidence, "retired_rule": why}
-            )
-            kept[cid] = replace(alert, condition=cond)
+            kept[cid] = alert
     for cid, alert in moved.items():
         kept.setdefault(cid, alert)
     return Retired(kept, frozenset(removed), dict(sorted(unknown.items())))
+
+
+def removed_rule(rule: str) -> dict[str, EvidenceValue]:
+    """What cleared an alert of a rule a release removed (:func:`retire`): its CLEARED
+    alert's :attr:`Alert.cleared_evidence`."""
+    return {"retired_rule": f"rule {rule} was removed: no longer evaluated"}
 
 
 OVERFLOW_SUBJECT = "+more"

@@ -86,9 +86,17 @@ class RetryPolicy:
         return new_count, now + self.delay(new_count)
 
 
+def gave_up_reason(reason: str | None, retry_count: int) -> str:
+    """Why a record is quarantined once its re-downloads are spent: its last failure (or "no
+    value") and how many it had, in one wording whichever stage finds it spent (recheck, before
+    claiming another; the scraper, when the last one failed too): ``HTTP 503 (gave up after 5
+    re-downloads)``."""
+    return f"{reason or 'no value'} (gave up after {retry_count} re-downloads)"
+
+
 def released_reason(quarantined_for: str | None, at: datetime) -> str:
     """A record put back to PENDING by hand: said so, keeping why it was quarantined (the
-    reason read "still failing after 5 re-downloads" while it was being retried again)."""
+    reason read "gave up after 5 re-downloads" while it was being retried again)."""
     stamp = at.isoformat(timespec="seconds")
     why = f"; quarantined for: {quarantined_for}" if quarantined_for else ""
     return f"released by hand at {stamp}{why}"

@@ -3,7 +3,10 @@
 A rule is any object with a ``name`` and an ``evaluate(context)`` returning the conditions
 that hold now (:class:`fuelpipe.domain.alerts.Condition`, with evidence). Other features add
 rules of their own (the outlook does) by passing them to :func:`fuelpipe.stages.alerting.evaluate`
-next to :func:`fuelpipe.stages.alerting.default_rules`.
+next to :func:`fuelpipe.stages.alerting.default_rules`. A rule may also have a
+``cleared(condition, context)`` returning evidence of what cleared one of its conditions, read
+when it clears (:meth:`fuelpipe.stages.alerting.StaleSource.cleared`): the CLEARED alert's
+evidence, the condition's own kept as what it was.
 """
 
 from __future__ import annotations

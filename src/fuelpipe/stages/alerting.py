@@ -10,18 +10,20 @@ carries its evidence.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.alerts import (
     OVERFLOW_SUBJECT,
     ActiveAlert,
+    Alert,
     AlertKind,
     Condition,
     EvidenceValue,
     Severity,
     capped,
+    removed_rule,
     retire,
     transition,
 )
@@ -30,6 +32,7 @@ from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
 from fuelpipe.domain.models import Record, Status, no_value_seen_at
+from fuelpipe.domain.text import clip
 from fuelpipe.ports.alerts import (
     AlertContext,
     AlertRule,
@@ -386,6 +389,31 @@ class StaleSource:
             )
         return out
 
+    def cleared(self, condition: Condition, context: AlertContext) -> dict[str, EvidenceValue]:
+        """What a late-source alert that cleared says cleared it, read now: the series it
+        named first (the one its ``latest_stored`` was about), that series' newest date stored
+        OK and published by now (``latest_stored``: the firing's was the last evaluation's),
+        and the status its late ``date`` has now (OK, ABSENT, QUARANTINED: the quarantine
+        rule tells the last). Two small reads of one series, once per clear."""
+        key = str(condition.evidence.get("series") or "").split(", ")[0]
+        if key not in context.catalog:
+            return {}
+        series = context.catalog[key]
+        told: dict[str, EvidenceValue] = {"series": key, "latest_stored": None}
+        day = latest_due(series, context.now)
+        if day is not None:
+            end = series.published_through(context.now)
+            present = recent_present(context.store, series, day)
+            ok = [d for d, st in present.items() if st is Status.OK and d <= end]
+            told["latest_stored"] = max(ok).isoformat() if ok else None
+        lacked = condition.evidence.get("date")
+        if isinstance(lacked, str):
+            when = date.fromisoformat(lacked)
+            now_is = context.store.query(key, when, when)
+            told["date"] = lacked
+            told["date_status"] = now_is[0].status.value if now_is else None
+        return told
+
 
 class Quarantined:
     """A catalog series has quarantined records: their retries are spent and a person must
@@ -703,6 +731,40 @@ def _folded(
     return kept, len(active) - len(kept)
 
 
+class _Cleared:
+    """A CLEARED alert with what cleared it (:attr:`~fuelpipe.domain.alerts.Alert.
+    cleared_evidence`): a removed rule's says so (:func:`~fuelpipe.domain.alerts.
+    removed_rule`); a rule with a ``cleared(condition, context)`` (optional, as ``folds``
+    is: :meth:`StaleSource.cleared`) tells its own, read on the whole catalog when the
+    evaluation has one. One that raises does not hold the clear back: it goes out with its
+    instant and the error in its evidence. Other kinds pass as they are."""
+
+    def __init__(
+        self,
+        context: AlertContext,
+        whole: Catalog | None,
+        rules: Sequence[AlertRule],
+        removed: Collection[str],
+    ) -> None:
+        self._context = context if whole is None else replace(context, catalog=whole)
+        self._tells = {r.name: f for r in rules if callable(f := getattr(r, "cleared", None))}
+        self._removed = removed
+
+    def __call__(self, alert: Alert) -> Alert:
+        if alert.kind is not AlertKind.CLEARED:
+            return alert
+        rule = alert.condition.rule
+        if rule in self._removed:
+            return replace(alert, cleared_evidence=removed_rule(rule))
+        if rule not in self._tells:
+            return alert
+        try:
+            told = dict(self._tells[rule](alert.condition, self._context))
+        except Exception as exc:  # the clear still goes out, saying why it tells no more
+            told = {"cleared_unknown": clip(f"{type(exc).__name__}: {exc}", 300)}
+        return replace(alert, cleared_evidence=told)
+
+
 def evaluate(
     context: AlertContext,
     rules: Sequence[AlertRule],
@@ -714,7 +776,7 @@ def evaluate(
     retired: Mapping[str, str | None] | None = None,
 ) -> AlertReport:
     """Run every rule, send what started, escalated or cleared to every sink, then save the
-    active set.
+    active set. A CLEARED alert carries what cleared it when its rule tells (:class:`_Cleared`).
 
     A rule that raises is reported and its conditions are left as they were (never cleared by
     accident). The state is saved only after every sink accepted every alert. Callers pass the
@@ -774,7 +836,8 @@ def evaluate(
             context.now,
             evaluated_rules=[*ran, *carried.removed],
         )
-        for alert in change.alerts:
+        told = _Cleared(context, whole, [r for r in rules if r.name in ran], carried.removed)
+        for alert in map(told, change.alerts):
             for sink in sinks:
                 sink.send(alert)
         try:

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.models import Record
 from fuelpipe.domain.planning import plan_requests, unservable
-from fuelpipe.domain.retry import Decision
+from fuelpipe.domain.retry import Decision, gave_up_reason
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.context import StageContext
@@ -286,8 +286,7 @@ def _decide(
         was = f" (was: {rec.reason})" if rec.reason else ""
         _quarantine(app, rec, f"not retried: no message may ask for it, {why}{was}", report)
     elif decision is Decision.QUARANTINE:
-        reason = f"{rec.reason or 'no value'} (gave up after {rec.retry_count} re-downloads)"
-        _quarantine(app, rec, reason, report)
+        _quarantine(app, rec, gave_up_reason(rec.reason, rec.retry_count), report)
     elif decision is Decision.RETRY:
         new_count, next_at = app.policy.after_retry(rec.retry_count, now)
         if app.store.claim_retry(rec.key, rec.date, rec.retry_count, new_count, next_at):

@@ -39,6 +39,7 @@ from fuelpipe.domain.models import (
 from fuelpipe.domain.planning import request_start, unservable
 from fuelpipe.domain.plausibility import check_observation, set_aside
 from fuelpipe.domain.publication import publication
+from fuelpipe.domain.retry import gave_up_reason
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.source import FetchRequest, FetchResult, SourceError
 from fuelpipe.ports.store import AnsweredBefore, Store
@@ -1169,7 +1170,7 @@ def _mark_missing(
     if current is not None and current.status is not Status.PENDING:
         return None  # OK stays OK; QUARANTINED waits for a person; ABSENT is never retried
     if current is not None and current.retry_count >= app.policy.max_retries:
-        note = f"{reason} (still failing after {current.retry_count} re-downloads)"
+        note = gave_up_reason(reason, current.retry_count)
         if app.store.quarantine(key, day, current.retry_count, note):
             report.quarantined += 1
         return None

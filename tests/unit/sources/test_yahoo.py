@@ -609,3 +609,71 @@ def test_yahoos_live_row_of_an_open_bar_is_merged_into_it_synthetic(
     assert bars[-1].attrs == {
         "open": Decimal(o), "high": Decimal(h), "low": Decimal(low), "volume": int(v),
     }  # fmt: skip
+
+
+def _petr4_bars(real_data) -> list[tuple[datetime, list[str | None]]]:
+    """The real PETR4 15-minute bars of 2020-06-22 10:00, 10:15 and 10:30 (start, OHLCV)."""
+    lines = real_data(INTRADAY_PETR4).read_text().splitlines()
+    return [
+        (datetime.fromisoformat(r[0]).replace(tzinfo=SP), list(r[1:]))
+        for r in csv.reader(lines[1:4], delimiter=";")
+    ]
+
+
+def _answer(rows: list[tuple[datetime, list[str | None]]]) -> dict[str, object]:
+    names = ("open", "high", "low", "close")
+    quote: dict[str, object] = {
+        name: [None if r[i] is None else float(r[i]) for _, r in rows]
+        for i, name in enumerate(names)
+    }
+    quote["volume"] = [None if r[4] is None else int(r[4]) for _, r in rows]
+    result = {
+        "meta": {"exchangeTimezoneName": "America/Sao_Paulo"},
+        "timestamp": [int(t.timestamp()) for t, _ in rows],
+        "indicators": {"quote": [quote]},
+    }
+    return {"chart": {"result": [result], "error": None}}
+
+
+def test_a_live_row_sent_without_its_bars_row_is_put_on_the_answers_grid(
+    server, client, series, real_data
+) -> None:
+    """Yahoo's live row read at 10:37:12, in the 10:30 bar, with no 10:30 row before it (the
+    bar's row had no close yet, or was not sent): more than an interval after the 10:15 bar, it
+    was stored as a bar starting 10:37:12, which stayed beside the 10:30 bar a later answer
+    stores (points are kept by start time). It is now the 10:30 bar, by the grid of the
+    answer's own bars (10:00, 10:15: whole quarters apart), with its close only (the live
+    row's figures are not the bar's open, high, low and volume), so the next answer's 10:30
+    row replaces it. Real PETR4 bars; the rows Yahoo sends around them are synthetic."""
+    (t0, first), (t1, second), (t2, real) = _petr4_bars(real_data)
+    live_at = t2.replace(minute=37, second=12)
+    live = [None, "21.33", real[2], real[3], "2055100"]  # Yahoo's live row (synthetic)
+    no_close = [real[0], None, None, None, None]  # the open bar's row without a close yet
+    petr4 = series("STOCK#PETR4")
+    for rows in ([(t0, first), (t1, second), (live_at, live)],
+                 [(t0, first), (t1, second), (t2, no_close), (live_at, live)]):  # fmt: skip
+        server.clear()
+        server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_json(_answer(rows))
+        bars = _source(server, client).fetch_bars(petr4, t0.date())
+        assert [b.at for b in bars] == [t0, t1, t2]
+        assert [b.value for b in bars] == [Decimal(first[3]), Decimal(second[3]), Decimal(real[3])]
+        assert bars[-1].attrs == {}
+
+
+def test_a_live_row_with_no_grid_to_go_by_is_kept_where_it_was_read(
+    server, client, series, real_data
+) -> None:
+    """Nothing to put it on the grid by: a live row alone (no bar before it in the answer:
+    ``currentTradingPeriod`` is the session when asked, not the asked day's), or after bars not
+    whole intervals apart. A row on the grid after a gap is a bar of its own, as before."""
+    (t0, first), (t1, second), (t2, real) = _petr4_bars(real_data)
+    live_at = t2.replace(minute=37, second=12)
+    live = [None, "21.33", real[2], real[3], "2055100"]
+    petr4 = series("STOCK#PETR4")
+    for rows in ([(live_at, live)],
+                 [(t0, first), (t1.replace(minute=20), second), (live_at, live)],
+                 [(t0, first), (t2, real)]):  # fmt: skip
+        server.clear()
+        server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_json(_answer(rows))
+        bars = _source(server, client).fetch_bars(petr4, t0.date())
+        assert [b.at for b in bars] == [t for t, _ in rows]

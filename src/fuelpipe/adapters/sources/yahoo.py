@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -139,13 +140,32 @@ def _live_merged(points: list[IntradayPoint], interval: str, where: str) -> list
     later answer replaces. As yfinance merges it (``fix_Yahoo_returning_live_separate``,
     docs/SOURCE_FORMATS.md): the bar keeps its open (the live row's if it has none), its high
     and low take the live row's if beyond them, the close is the live row's, and the volumes
-    add up (left out if either is missing: the bar's total is then unknown)."""
+    add up (left out if either is missing: the bar's total is then unknown).
+
+    A live row that comes without its bar's own row (more than an interval after the bar
+    before it, off the grid those bars are on: the open bar's row had no close, or was not
+    sent) is put on that grid, at the start of the bar it was read in (10:37:12 after a 10:15
+    bar: 10:30), with its close only (the bar's open, high, low and volume are not known from
+    it); kept at 10:37:12 it stayed beside the 10:30 bar a later answer stores. The grid is
+    the answer's own bars' (their spacing, whole intervals from one to the next); a live row
+    with no bar before it in the answer is kept as it is: ``meta.currentTradingPeriod`` is
+    the session current when asked (after a close, the next day's: not the asked day's), and
+    no real answer here shows ``tradingPeriods``' session start as the bars' grid."""
     found = _INTERVAL.match(interval)
     if len(points) < 2 or found is None:  # a bar and a live row at least
         return points
     length = timedelta(minutes=int(found[1]) * (60 if found[2] == "h" else 1))
     bar, live = points[-2], points[-1]
-    if not timedelta(0) < live.at - bar.at < length:
+    gap = live.at - bar.at
+    if gap > length and gap % length and _on_grid(points[:-1], length):
+        start = bar.at + (gap // length) * length
+        logger.info(
+            "%s: the row at %s is the live price of the bar at %s, sent without the bar's "
+            "row: stored as that bar, its close only",
+            where, live.at.time().isoformat(), start.time().isoformat(),
+        )  # fmt: skip
+        return [*points[:-1], replace(live, at=start, attrs={})]
+    if not timedelta(0) < gap < length:
         return points
     attrs = dict(bar.attrs)
     if "open" not in attrs and "open" in live.attrs:
@@ -162,6 +182,11 @@ def _live_merged(points: list[IntradayPoint], interval: str, where: str) -> list
         where, live.at.time().isoformat(), bar.at.time().isoformat(),
     )  # fmt: skip
     return [*points[:-2], replace(bar, value=live.value, attrs=attrs)]
+
+
+def _on_grid(bars: list[IntradayPoint], length: timedelta) -> bool:
+    """Whether ``bars`` start whole intervals apart, one after another."""
+    return all(b.at > a.at and not (b.at - a.at) % length for a, b in pairwise(bars))
 
 
 def _chart_error(payload: object) -> tuple[str, str] | None:
