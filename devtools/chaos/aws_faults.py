@@ -63,6 +63,21 @@ flight, and a call leaves the storm only by failing (five throttled sends), so t
 fail at least one call and the error reaches the stage, which must then lose nothing."""
 
 
+META_PARTITION = "META"
+"""The single table's partition of settings and logs (adapters/dynamodb_store.py's META)."""
+
+
+def _partition(request: Any) -> str | None:
+    """The partition key a PutItem/UpdateItem/DeleteItem send names (None: another shape)."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (TypeError, ValueError):
+        return None
+    item = body.get("Item") or body.get("Key") or {}
+    found = item.get("info_type", {}).get("S") if isinstance(item, dict) else None
+    return found if isinstance(found, str) else None
+
+
 class DynamoFaults:
     """Seeded DynamoDB faults on one client; ``counts`` says what was injected."""
 
@@ -127,11 +142,16 @@ class DynamoFaults:
         with self._lock:
             self._storms[operation] = [skip, length]
 
-    def _in_storm(self, event_name: str) -> bool:
+    def _in_storm(self, event_name: str, request: Any) -> bool:
+        """Whether this send is one the armed storm throttles: it counts the sends of a
+        series' records only, not the META partition's bookkeeping (the run log, the
+        orchestrator's notes), so where it lands does not move when a stage adds such a write."""
         operation = event_name.rsplit(".", 1)[-1]
+        if operation not in self._storms or _partition(request) == META_PARTITION:
+            return False
         with self._lock:
-            storm = self._storms.get(operation)
-            if not self.active or storm is None or storm[1] <= 0:
+            storm = self._storms[operation]
+            if not self.active or storm[1] <= 0:
                 return False
             if storm[0] > 0:
                 storm[0] -= 1
@@ -141,7 +161,7 @@ class DynamoFaults:
 
     def _throttle(self, request: Any, event_name: str, **_: Any) -> AWSResponse | None:
         """Answer 400 with a throttling error instead of sending the request."""
-        if not (self._in_storm(event_name) or self._draw(self.throttle)):
+        if not (self._in_storm(event_name, request) or self._draw(self.throttle)):
             return None
         with self._lock:
             code = self.rng.choice(THROTTLE_CODES)

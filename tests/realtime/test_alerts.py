@@ -1166,3 +1166,43 @@ def test_a_rule_failing_to_tell_what_cleared_does_not_hold_the_clear_back(home) 
         "cleared_at": "2022-05-04T14:05:00-03:00",
         "cleared_unknown": "RuntimeError: store away",
     }
+
+
+def test_a_refused_first_planned_note_never_stops_the_scan(tmp_path, caplog) -> None:
+    """The orchestrator's note of when it first planned a key is the lateness rule's only: a
+    store refusing it (a throttled PutItem past botocore's retries) stopped the whole scan, the
+    key's messages and every later key's unsent. Now the scan goes on, the refusal is logged,
+    and the next scan of the still-empty key writes the note."""
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.homes.embedded import build_context
+    from fuelpipe.homes.settings import Settings
+    from fuelpipe.stages.orchestrate import FIRST_PLANNED, first_planned_name, orchestrate
+
+    class RefusingNotes(SqliteStore):
+        refuse = True
+
+        def replace_meta(self, name, expected, value, ranked=None):  # type: ignore[no-untyped-def]
+            if self.refuse and name.startswith(FIRST_PLANNED):
+                raise RuntimeError("ThrottlingException: injected")
+            return super().replace_meta(name, expected, value, ranked)
+
+    clock = ManualClock(datetime(2022, 5, 4, 15, 0, tzinfo=SP))
+    eur = DEFAULT_CATALOG["CURRENCY#EUR"]
+    app = build_context(
+        Settings(db=tmp_path / "r.sqlite"), clock=clock, catalog=Catalog([USD, eur])
+    )
+    store = RefusingNotes(tmp_path / "r.sqlite", clock=clock)
+    app = replace(app, store=store)
+    try:
+        report = orchestrate(app, series=[USD, eur])
+        assert report.messages_sent >= 2  # both keys planned and sent
+        assert store.get_meta(first_planned_name(USD.key)) is None
+        assert f"{USD.key}: when it was first planned not kept" in caplog.text
+        store.refuse = False
+        while messages := app.queue.receive(10):  # lost, so USD stays without a record
+            app.queue.delete([m.receipt for m in messages])
+        orchestrate(app, series=[USD])
+        assert store.get_meta(first_planned_name(USD.key)) == "2022-05-04T15:00:00-03:00"
+    finally:
+        store.close()
+        app.queue.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -13,6 +14,8 @@ from fuelpipe.domain.planning import plan_requests
 from fuelpipe.ports.store import RunLog, Watermark
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.context import StageContext
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -84,11 +87,23 @@ def scan_key(
     fingerprint = calendar_fingerprint(cal)
     through = None if audit or mark is None else mark.through
     present = app.store.present_after(series.key, through)
+    noted = True
     if mark is None and not present:
         # The first scan of a key with nothing stored: from now on the home keeps it, and a
         # key that stays without a record past its next window is late (the first instant
-        # stays: a scan redone after a watermark conflict does not move it).
-        app.store.replace_meta(first_planned_name(series.key), None, now.isoformat())
+        # stays: a scan redone after a watermark conflict does not move it). Only the lateness
+        # rule reads it: a write refused (throttled) never stops this scan or the keys after
+        # it; the key's first watermark is then left unwritten, so the next scan is a first
+        # scan again and tries the note again.
+        try:
+            app.store.replace_meta(first_planned_name(series.key), None, now.isoformat())
+        except Exception as exc:  # any store's error: the ports name none
+            _log.warning(
+                "%s: when it was first planned not kept (tried again at the next scan): %s",
+                series.key,
+                exc,
+            )
+            noted = False
     statuses = {p.date: p.status for p in present}
     base = series.default_start if through is None else through + ONE_DAY
     start = max(clamp_start(series.default_start, since), base)
@@ -104,7 +119,7 @@ def scan_key(
             and (moved is None or moved < mark.through)
         ):
             report.watermarks_repaired += 1
-    if (
+    if noted and (
         mark is None
         or moved != mark.through
         or audited_at != mark.audited_at
