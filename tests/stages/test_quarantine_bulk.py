@@ -161,6 +161,30 @@ def test_dates_settled_meanwhile_are_left_and_nothing_settled_moves_no_version(
     assert store.version_writes == 0
 
 
+def test_stopped_part_way_the_dates_settled_still_move_the_data_version(
+    store: VersionCounting,
+) -> None:
+    """Ctrl+C (or a store error) after two of seven: those two are released, and the data
+    version moves for them (it moved only after the last date, so the health view kept
+    counting them quarantined)."""
+    _fill(store)
+    asked = select(store.quarantined(), {USD}, DAYS[0], DAYS[9])
+    assert len(asked) == 8
+    store.version_writes = 0
+
+    def stop_after_two(done: int, total: int) -> None:
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        settle_all(store, "release", asked, NOW, stop_after_two)
+
+    assert store.version_writes == 1
+    statuses = _statuses(store, USD)
+    assert [d for d in DAYS if statuses[d] is Status.QUARANTINED] == [r.date for r in asked[2:]]
+    assert set(earlier_releases(store)) == {(USD, r.date) for r in asked[:2]}
+
+
 def test_select_and_summarize() -> None:
     at = datetime(2022, 1, 20, tzinfo=UTC)
     rows = [

@@ -1963,10 +1963,17 @@ def _settle_range(
                 ) from None
             if not agreed:
                 raise fail(f"nothing {past}", code=1)
-        with display.bar(console) as progress:
-            settled = settle_all(
-                context.store, verb, records, now, lambda done, total: progress(verb, done, total)
+        try:
+            with display.bar(console) as progress:
+                settled = settle_all(
+                    context.store, verb, records, now, lambda d, total: progress(verb, d, total)
+                )
+        except KeyboardInterrupt:
+            note(
+                f"stopped part-way through the {n:,} dates (the bar shows where): those {past} "
+                "stay so; the same command goes on with the rest"
             )
+            raise
     console.print(_SETTLED_MANY[verb].format(n=f"{settled:,}", key=key, span=span))
     if settled < n:
         warn(

@@ -77,14 +77,18 @@ def settle_all(
     """:func:`settle` each of ``records`` (read from :meth:`Store.quarantined`, then
     :func:`select`-ed), the data version moved once when any was settled; how many were. One
     no longer quarantined (released, accepted or stored since it was read) is left as it is.
-    ``progress(done, total)`` after each."""
+    ``progress(done, total)`` after each. Stopped part-way (Ctrl+C, a store error), those
+    settled stay settled and the data version still moves for them before the error goes on:
+    the health view counts them."""
     settled = 0
-    for done, record in enumerate(records, 1):
-        settled += _settle_one(store, verb, record.key, record.date, now)
-        if progress is not None:
-            progress(done, len(records))
-    if settled:
-        mark_changed(store, now, f"{verb} {settled} quarantined date(s)")
+    try:
+        for done, record in enumerate(records, 1):
+            settled += _settle_one(store, verb, record.key, record.date, now)
+            if progress is not None:
+                progress(done, len(records))
+    finally:
+        if settled:
+            mark_changed(store, now, f"{verb} {settled} quarantined date(s)")
     return settled
 
 
