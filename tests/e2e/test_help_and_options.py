@@ -127,7 +127,6 @@ def test_export_without_a_key_says_the_key_is_missing(fmt: str, tmp_path: Path) 
     ("args", "said"),
     [
         (["stations", "query"], "stations query: Missing argument 'NAME'."),
-        (["quarantine", "release", "CURRENCY#USD"], "quarantine release: Missing argument 'DATE'."),
     ],
 )
 def test_an_argument_left_out_points_to_the_help_that_says_what_it_takes(
@@ -138,6 +137,19 @@ def test_an_argument_left_out_points_to_the_help_that_says_what_it_takes(
     env = {"FUELPIPE_DB": str(tmp_path / "none.sqlite"), "FUELPIPE_LAKE": str(tmp_path / "lake")}
     line = _one_error(_run(*args, env=env))
     assert line == f"error: {said} `fuelpipe {' '.join(args[:2])} --help` says what it takes."
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_release_without_a_date_says_what_else_it_takes(tmp_path: Path) -> None:
+    """DATE is optional since a range (--from, --to) or --all settles many dates: left out
+    with neither, the line says all three and where the help is, before any store is opened."""
+    env = {"FUELPIPE_DB": str(tmp_path / "none.sqlite")}
+    line = _one_error(_run("quarantine", "release", "CURRENCY#USD", env=env))
+    assert line == (
+        "error: missing DATE: give one date, a range (--from, --to) or --all, e.g. `fuelpipe "
+        "quarantine release CURRENCY#USD --all` (`fuelpipe quarantine release --help` says what "
+        "it takes)"
+    )
     assert list(tmp_path.iterdir()) == []
 
 

@@ -40,7 +40,9 @@ def test_flags_and_options_of_status() -> None:
 
 
 def test_arguments_read_as_click_writes_them() -> None:
-    assert "Usage: fuelpipe quarantine release [OPTIONS] KEY DATE" in _help("quarantine", "release")
+    assert "Usage: fuelpipe quarantine release [OPTIONS] KEY [DATE]" in _help(
+        "quarantine", "release"
+    )
     assert "Usage: fuelpipe export [OPTIONS] [KEY]" in _help("export")
     assert "Usage: fuelpipe stations query [OPTIONS] NAME" in _help("stations", "query")
     assert "Usage: fuelpipe stations ingest [OPTIONS] [PATHS]..." in _help("stations", "ingest")

@@ -53,6 +53,8 @@ _LABELS = {
     "migrate": "lake partitions migrated",
     "file_bytes": "file being downloaded",
     "backtest": "fuel x area backtested",
+    "release": "dates released",
+    "accept": "dates accepted",
 }
 _BYTE_PHASES = frozenset({"file_bytes"})
 """Phases counted in bytes (shown as MB), not items."""

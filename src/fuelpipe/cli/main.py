@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from pydantic import ValidationError
@@ -52,6 +52,9 @@ from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.set_aside import SetAside
+
+if TYPE_CHECKING:
+    from fuelpipe.stages.quarantine import KeySummary
 
 EXIT_INCOMPLETE = 1
 """The command ran but could not do all it was asked (e.g. `dlq list` could not read every
@@ -1568,22 +1571,104 @@ NO_DEAD_LETTERS = "no dead letters: no message has used up its deliveries"
 to list (instead of a table titled "0 ...")."""
 
 
+LIST_ROWS = 500
+"""`quarantine list` shows a table of each date up to this many; above it, one row per key
+(`--summary`) and a note on how to see each date (`--all`, or narrower --series, --from, --to):
+a failed backfill quarantines ~100,000 dates, one screen each row of a table no one reads."""
+
+FromOption = Annotated[
+    str | None,
+    typer.Option("--from", "--since", help="From this date (YYYY-MM-DD) on."),
+]
+ToOption = Annotated[
+    str | None, typer.Option("--to", "--until", help="Up to this date (YYYY-MM-DD).")
+]
+
+
+def _date_range(
+    start: str | None, end: str | None, cfg: Settings
+) -> tuple[date | None, date | None]:
+    """--from and --to read (before the store is opened), refused when --from is after --to."""
+    first = _date_before_opening(start, "--from", cfg)
+    last = _date_before_opening(end, "--to", cfg)
+    if first and last and first > last:  # each named as typed (--since, --until: aliases)
+        raise fail(f"{_typed('--from')} {first} is after {_typed('--to')} {last}")
+    return first, last
+
+
+def _span(first: date | None, last: date | None) -> str:
+    """A date range as the lines about it say it: `from 2022-01-03`, `2022-01-03 to ...`."""
+    if first and last:
+        return f" from {first} to {last}"
+    if first:
+        return f" from {first} on"
+    return f" up to {last}" if last else ""
+
+
 @quarantine_app.command("list")
 def quarantine_list(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    series: Annotated[
+        list[str] | None,
+        typer.Option("--series", "-s", help=SERIES_HELP, callback=split_series),
+    ] = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    summary: Annotated[
+        bool,
+        typer.Option(
+            "--summary",
+            help="One row per key: how many dates, the first and last, when the first was "
+            "quarantined, and the most common reason (with --json: one object per key). The "
+            f"table is this above {LIST_ROWS:,} dates.",
+        ),
+    ] = False,
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help=f"Each date, however many (without it, above {LIST_ROWS:,}: one row per key).",
+        ),
+    ] = False,
 ) -> None:
     """Every quarantined record with its reason (and, below the table, how many values were
-    set aside where no record keeps them: `fuelpipe quarantine set-aside`)."""
-    from fuelpipe.stages.quarantine import earlier_releases
+    set aside where no record keeps them: `fuelpipe quarantine set-aside`).
+
+    --series, --from and --to keep those of some keys and dates. Above 500 dates the table is
+    one row per key (--summary), and a note says how to see each date: --all, or narrower
+    filters; --json always gives each date unless --summary."""
+    if summary and every:
+        raise fail("--summary and --all: give one (--summary: a row per key; --all: each date)")
+    chosen = _select(series)
+    keys = None if chosen is None else {s.key for s in chosen}
+    first, last = _date_range(start, end, settings(ctx))
+    from fuelpipe.stages.quarantine import earlier_releases, select, summarize
     from fuelpipe.stages.set_aside import count_set_aside
 
     with wired(ctx, reads_no_clock=True) as context:
-        rows = context.store.quarantined()
+        everything = context.store.quarantined()
+        rows = select(everything, keys, first, last)
+        summed = summary or (not as_json and not every and len(rows) > LIST_ROWS)
         aside = 0 if as_json else count_set_aside(context.store)
-        released = earlier_releases(context.store) if rows else {}
+        released = earlier_releases(context.store) if rows and not summed else {}
     if not rows:
-        _nothing_to_show(as_json, NOTHING_QUARANTINED)
+        filtered = keys is not None or first is not None or last is not None
+        if everything and filtered:
+            _nothing_to_show(
+                as_json,
+                f"none of the {len(everything):,} quarantined records is of the keys and dates "
+                "asked for (`fuelpipe quarantine list` lists them all)",
+            )
+        else:
+            _nothing_to_show(as_json, NOTHING_QUARANTINED)
+    elif summed:
+        _quarantine_summary(summarize(rows), as_json)
+        if not summary:
+            note(
+                f"{len(rows):,} quarantined dates, so one row per key: `--all` lists each "
+                "date, or pick fewer with --series, --from and --to"
+            )
     elif as_json:
         # Instants in UTC, as `status --json` gives them.
         print(
@@ -1627,6 +1712,41 @@ def quarantine_list(
             f"{aside:,} value(s) published for a date stored already were set aside: "
             "`fuelpipe quarantine set-aside` lists them"
         )
+
+
+def _quarantine_summary(summaries: Sequence[KeySummary], as_json: bool) -> None:
+    """`quarantine list --summary`: one row (or JSON object) per key."""
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "key": s.key,
+                        "quarantined": s.count,
+                        "first": s.first.isoformat(),
+                        "last": s.last.isoformat(),
+                        "quarantined_since": _utc_text(s.since),
+                        "reason": s.reason,
+                        "reason_count": s.reason_count,
+                    }
+                    for s in summaries
+                ],
+                indent=2,
+            )
+        )
+        return
+    total = sum(s.count for s in summaries)
+    table = Table(title=f"{total:,} quarantined, {len(summaries):,} key(s)")
+    for name in ("key", "dates", "first", "last", "quarantined since"):
+        table.add_column(name, no_wrap=True, justify="right" if name == "dates" else "left")
+    table.add_column("most common reason")
+    for s in summaries:
+        since = "" if s.since is None else sao_paulo_iso(s.since, "minutes")
+        reason = rich_escape(s.reason or "")
+        if s.reason_count < s.count:
+            reason += f" ({s.reason_count:,} of {s.count:,})"
+        table.add_row(s.key, f"{s.count:,}", s.first.isoformat(), s.last.isoformat(), since, reason)
+    console.print(table)
 
 
 @quarantine_app.command("set-aside")
@@ -1728,24 +1848,148 @@ def _settle_quarantined(
 
 
 def _settling_command(verb: Literal["release", "accept"], summary: str, done: str) -> None:
-    """Add `quarantine VERB KEY DATE` (release, accept): :func:`_settle_quarantined`, then
-    ``done`` said (its ``{key}`` and ``{when}`` filled); ``summary``: its help."""
+    """Add `quarantine VERB KEY [DATE]` (release, accept): one date
+    (:func:`_settle_quarantined`, then ``done`` said, its ``{key}`` and ``{when}`` filled), or
+    many (--from/--to, --all: :func:`_settle_range`); ``summary``: its help."""
 
     def command(
         ctx: typer.Context,
         key: Annotated[str, typer.Argument(help=_QUARANTINED_KEY_HELP)],
-        day: Annotated[str, typer.Argument(metavar="DATE", help="Its date (YYYY-MM-DD).")],
+        day: Annotated[
+            str | None,
+            typer.Argument(
+                metavar="DATE",
+                help="Its date (YYYY-MM-DD); or, for many dates, --from/--to or --all.",
+            ),
+        ] = None,
+        start: Annotated[
+            str | None,
+            typer.Option(
+                "--from", "--since", help="The quarantined dates of KEY from this one (YYYY-MM-DD)."
+            ),
+        ] = None,
+        end: Annotated[
+            str | None,
+            typer.Option(
+                "--to", "--until", help="The quarantined dates of KEY up to this one (YYYY-MM-DD)."
+            ),
+        ] = None,
+        every: Annotated[
+            bool, typer.Option("--all", help="Every quarantined date of KEY.")
+        ] = False,
+        yes: Annotated[
+            bool,
+            typer.Option(
+                "--yes", "-y", help="Do not ask: with --from/--to or --all, settle them at once."
+            ),
+        ] = False,
     ) -> None:
-        key, when = _settle_quarantined(ctx, key, day, verb)
-        console.print(done.format(key=key, when=when))
+        many = start is not None or end is not None or every
+        if day is not None and many:
+            raise fail(
+                f"{verb} takes one DATE or a range (--from, --to) or --all, not both: e.g. "
+                f"`fuelpipe quarantine {verb} {key} --from {_typed_day(day)}`"
+            )
+        if day is not None:
+            key, when = _settle_quarantined(ctx, key, day, verb)
+            console.print(done.format(key=key, when=when))
+            return
+        if every and (start is not None or end is not None):
+            raise fail("--all and --from/--to: give one (--all: every quarantined date of KEY)")
+        if not many:
+            raise fail(
+                f"missing DATE: give one date, a range (--from, --to) or --all, e.g. "
+                f"`fuelpipe quarantine {verb} {key.strip()} --all` "
+                f"(`fuelpipe quarantine {verb} --help` says what it takes)"
+            )
+        key = _one_key(
+            key,
+            lambda one, _: (
+                f"{verb} takes one key, e.g. `fuelpipe quarantine {verb} {one} --all`; "
+                "`fuelpipe quarantine list --summary` counts the quarantined dates per key"
+            ),
+        )
+        first, last = _date_range(start, end, settings(ctx))
+        _settle_range(ctx, key, first, last, verb, yes)
 
     command.__doc__ = summary
     quarantine_app.command(verb)(command)
 
 
+_SETTLED_MANY = {
+    "release": "released {n} date(s) of {key}{span}: the next recheck re-downloads them",
+    "accept": "accepted {n} date(s) of {key}{span} as having no value: ABSENT, never retried",
+}
+
+
+def _settle_range(
+    ctx: typer.Context,
+    key: str,
+    first: date | None,
+    last: date | None,
+    verb: Literal["release", "accept"],
+    yes: bool,
+) -> None:
+    """`quarantine VERB KEY --from/--to` or `--all`: the quarantined dates of ``key`` in the
+    range read once (:meth:`Store.quarantined`), asked about (unless ``yes``), then each
+    settled as one date is (:func:`fuelpipe.stages.quarantine.settle_all`: the data version
+    moved once), with a progress bar."""
+    from fuelpipe.stages.quarantine import select, settle_all
+
+    past = "released" if verb == "release" else "accepted"
+    with wired(ctx, writes=True) as context:
+        now = context.clock.now()  # a demo store's clock
+        first = None if first is None else _checked(first, "--from", now)
+        last = None if last is None else _checked(last, "--to", now)
+        span = _span(first, last)
+        records = select(context.store.quarantined(), {key}, first, last)
+        if not records:
+            raise fail(
+                f"no date of {key}{span} is quarantined: nothing {past} "
+                f"(`fuelpipe quarantine list --series {key}` lists those that are)",
+                code=1,
+            )
+        n = len(records)
+        if not yes:
+            asked = (
+                f"{verb.capitalize()} {n:,} quarantined date(s) of {key} "
+                f"({records[0].date} to {records[-1].date})?"
+            )
+            try:
+                agreed = typer.confirm(asked, default=False)
+            except typer.Abort:  # no answer: the input ended (a script, a cron job)
+                raise fail(
+                    f"nothing {past}: no answer to the question (--yes skips it)", 1
+                ) from None
+            if not agreed:
+                raise fail(f"nothing {past}", code=1)
+        try:
+            with display.bar(console) as progress:
+                settled = settle_all(
+                    context.store, verb, records, now, lambda d, total: progress(verb, d, total)
+                )
+        except KeyboardInterrupt:
+            note(
+                f"stopped part-way through the {n:,} dates (the bar shows where): those {past} "
+                "stay so; the same command goes on with the rest"
+            )
+            raise
+    console.print(_SETTLED_MANY[verb].format(n=f"{settled:,}", key=key, span=span))
+    if settled < n:
+        warn(
+            f"{n - settled:,} of the {n:,} asked about were no longer quarantined (released, "
+            "accepted or stored meanwhile): left as they are"
+        )
+
+
 _settling_command(
     "release",
-    "Give a quarantined record a fresh retry budget; the next recheck re-downloads it.",
+    """Give a quarantined record a fresh retry budget; the next recheck re-downloads it.
+
+    Many dates of KEY at once: --from and/or --to (a range), or --all (every quarantined date
+    of KEY). It counts them and asks first (--yes: it does not ask), then settles each as one
+    date is, with a progress bar; the data version moves once.
+    """,
     "released {key} {when}: it will be re-downloaded by the next recheck",
 )
 _settling_command(
@@ -1756,6 +2000,10 @@ _settling_command(
     view, keeps its retry count, and its reason says it was accepted, when, and why it was
     quarantined. A value the source publishes for it later is still stored (`revise` re-reads
     the dates of its window).
+
+    Many dates of KEY at once: --from and/or --to (a range), or --all (every quarantined date
+    of KEY). It counts them and asks first (--yes: it does not ask), then settles each as one
+    date is, with a progress bar; the data version moves once.
     """,
     "accepted {key} {when} as having no value: it is ABSENT, never retried",
 )

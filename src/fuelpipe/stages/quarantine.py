@@ -10,18 +10,24 @@ entry ``released#<key>#<date>`` (:func:`released_name`), a JSON list of the rele
 date (when, the retry count and reason it was quarantined with), which the pipeline never
 writes; ``fuelpipe quarantine list`` shows them beside the record (:func:`earlier_releases`,
 one prefix read: the entries grow with a person's releases, not with the data).
+
+After a long source outage a failed backfill leaves ~100,000 quarantined dates: they are
+picked by key and date range (:func:`select`), summed up per key (:func:`summarize`), and
+settled many at once (:func:`settle_all`): each as :func:`settle` settles one, the data
+version moved once for them all, not once a date.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
 from fuelpipe.domain.instants import iso_utc, parse_iso
-from fuelpipe.domain.models import Status
+from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.data_version import mark_changed
 
@@ -55,6 +61,41 @@ def settle(
     ``Store.accept``); False, nothing written, when it is not quarantined. A release is kept
     (:func:`released_name`); either moves the data version (the health view counts the
     quarantined records)."""
+    if not _settle_one(store, verb, key, day, now):
+        return False
+    mark_changed(store, now, f"{verb} {key} {day}")
+    return True
+
+
+def settle_all(
+    store: Store,
+    verb: Literal["release", "accept"],
+    records: Sequence[Record],
+    now: datetime,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """:func:`settle` each of ``records`` (read from :meth:`Store.quarantined`, then
+    :func:`select`-ed), the data version moved once when any was settled; how many were. One
+    no longer quarantined (released, accepted or stored since it was read) is left as it is.
+    ``progress(done, total)`` after each. Stopped part-way (Ctrl+C, a store error), those
+    settled stay settled and the data version still moves for them before the error goes on:
+    the health view counts them."""
+    settled = 0
+    try:
+        for done, record in enumerate(records, 1):
+            settled += _settle_one(store, verb, record.key, record.date, now)
+            if progress is not None:
+                progress(done, len(records))
+    finally:
+        if settled:
+            mark_changed(store, now, f"{verb} {settled} quarantined date(s)")
+    return settled
+
+
+def _settle_one(
+    store: Store, verb: Literal["release", "accept"], key: str, day: date, now: datetime
+) -> bool:
+    """:func:`settle` without the data version's move."""
     found = store.query(key, day, day, consistent=True)
     if not found or found[0].status is not Status.QUARANTINED:
         return False
@@ -65,8 +106,58 @@ def settle(
         _remember(store, key, day, Release(now, was.retry_count, was.reason))
     elif not store.accept(key, day, now):
         return False
-    mark_changed(store, now, f"{verb} {key} {day}")
     return True
+
+
+def select(
+    records: Sequence[Record],
+    keys: Collection[str] | None = None,
+    first: date | None = None,
+    last: date | None = None,
+) -> list[Record]:
+    """The ``records`` of ``keys`` (None: every key) dated from ``first`` through ``last``
+    (None: unbounded), in their order."""
+    return [
+        r
+        for r in records
+        if (keys is None or r.key in keys)
+        and (first is None or r.date >= first)
+        and (last is None or r.date <= last)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class KeySummary:
+    """One key's quarantined records summed up (``quarantine list --summary``)."""
+
+    key: str
+    count: int
+    first: date
+    last: date
+    since: datetime | None
+    """When the first of them was quarantined (the oldest ``updated_at``)."""
+    reason: str | None
+    """The most common reason (of equals, the one of the earliest date)."""
+    reason_count: int
+    """How many of them give ``reason``."""
+
+
+def summarize(records: Sequence[Record]) -> list[KeySummary]:
+    """One :class:`KeySummary` per key of ``records``, by key."""
+    by_key: dict[str, list[Record]] = defaultdict(list)
+    for r in sorted(records, key=lambda r: (r.key, r.date)):
+        by_key[r.key].append(r)
+    out = []
+    for key, rows in sorted(by_key.items()):
+        # most_common keeps first-seen order among equal counts: the earliest date's
+        ((reason, n),) = Counter(r.reason for r in rows).most_common(1)
+        stamps = [r.updated_at for r in rows if r.updated_at is not None]
+        out.append(
+            KeySummary(
+                key, len(rows), rows[0].date, rows[-1].date, min(stamps, default=None), reason, n
+            )
+        )
+    return out
 
 
 def _remember(store: Store, key: str, day: date, release: Release) -> None:
