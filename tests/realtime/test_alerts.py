@@ -374,7 +374,19 @@ def test_quarantine_alerts_to_a_webhook_once_until_released(home, httpserver: HT
     assert ", after holding since " in cleared["summary"]
     assert cleared["summary"].endswith(f"(was: {fired['summary']})")
     assert cleared["was_evidence"] == fired["evidence"] and fired["was_evidence"] is None
-    assert cleared["evidence"] == {"cleared_at": cleared["at"]}  # Quarantined tells no more
+    assert cleared["evidence"] == {  # what cleared it: the date released, none left
+        "cleared_at": cleared["at"],
+        "series": USD.key,
+        "quarantined": 0,
+        "first": "2022-05-03",
+        "first_status": "PENDING",
+        "first_reason": "released by hand at 2022-05-04T13:30:00-03:00; quarantined for: "
+        "no value after 5 re-downloads",
+        "last": "2022-05-03",
+        "last_status": "PENDING",
+        "last_reason": "released by hand at 2022-05-04T13:30:00-03:00; quarantined for: "
+        "no value after 5 re-downloads",
+    }
     assert cleared["condition_summary"] == fired["summary"] == fired["condition_summary"]
     assert bodies[0]["evidence"]["series"] == USD.key
     assert bodies[0]["evidence"]["first"] == bodies[0]["evidence"]["last"] == "2022-05-03"
@@ -1166,6 +1178,81 @@ def test_a_rule_failing_to_tell_what_cleared_does_not_hold_the_clear_back(home) 
         "cleared_at": "2022-05-04T14:05:00-03:00",
         "cleared_unknown": "RuntimeError: store away",
     }
+
+
+def test_a_cleared_quarantine_tells_how_its_dates_left_it(home) -> None:
+    """A CLEARED quarantine alert's evidence was only ``cleared_at``: a reader could not
+    tell a date released by hand (retried again) from one accepted as no value or one stored
+    OK since. It now tells the series' quarantined count now and the status and reason now of
+    the first and last dates the firing named, through the outbox to the webhook/SNS body."""
+    from fuelpipe.stages.quarantine import settle
+
+    clock, store, queue, state = home
+    days = [date(2022, 5, 2), date(2022, 5, 3)]
+    for day in days:
+        pending = Record(USD.key, day, None, Status.PENDING, 5, clock.now(), "HTTP 404")
+        assert store.put_pending(pending)
+        assert store.quarantine(USD.key, day, 5, "HTTP 404 after 5 re-downloads")
+    outbox = [state.outbox(["collect"])]
+    assert _run(clock, store, queue, state, Quarantined(), outbox).firing == 1
+    clock.set(datetime(2022, 5, 4, 15, 0, tzinfo=SP))
+    assert settle(store, "release", USD.key, days[0], clock.now())
+    assert settle(store, "accept", USD.key, days[1], clock.now())
+    assert _run(clock, store, queue, state, Quarantined(), outbox).cleared == 1
+    sink = Collect()
+    assert state.deliver([sink]).sent == 2
+    fired, cleared = (a.as_dict() for a in sink.alerts)
+    assert (fired["evidence"]["first"], fired["evidence"]["last"]) == ("2022-05-02", "2022-05-03")
+    assert cleared["evidence"] == {
+        "cleared_at": "2022-05-04T15:00:00-03:00",
+        "series": USD.key,
+        "quarantined": 0,
+        "first": "2022-05-02",
+        "first_status": "PENDING",
+        "first_reason": "released by hand at 2022-05-04T15:00:00-03:00; quarantined for: "
+        "HTTP 404 after 5 re-downloads",
+        "last": "2022-05-03",
+        "last_status": "ABSENT",
+        "last_reason": "accepted by hand as no value at 2022-05-04T15:00:00-03:00; "
+        "quarantined for: HTTP 404 after 5 re-downloads",
+    }
+    assert cleared["was_evidence"] == fired["evidence"]
+
+
+def test_a_quarantine_clear_read_by_a_rule_that_has_not_evaluated_counts_from_the_index(
+    home,
+) -> None:
+    """``cleared`` asked of a rule instance that has not evaluated (no summaries kept) reads
+    the series' quarantined count from the status index rather than saying none."""
+    clock, store, queue, state = home
+    day = date(2022, 5, 3)
+    assert store.put_pending(Record(USD.key, day, None, Status.PENDING, 5, clock.now(), "x"))
+    assert store.quarantine(USD.key, day, 5, "HTTP 404 after 5 re-downloads")
+    ctx = AlertContext(clock.now(), store, queue, Catalog([USD]))
+    (condition,) = Quarantined().evaluate(ctx)
+    told = Quarantined().cleared(condition, ctx)
+    assert (told["quarantined"], told["first_status"]) == (1, "QUARANTINED")
+
+
+def test_a_cleared_dead_letter_tells_the_dlq_depth_now(home) -> None:
+    """A CLEARED dead-letter alert's evidence was only ``cleared_at``: whether the DLQ was
+    emptied or still held others was not said. It now tells the DLQ's depth now."""
+    clock, store, queue, state = home
+    queue.send(['{"not": "a request"}', '{"nor": "this"}'])
+    for message in queue.receive(2):
+        queue.dead_letter(message, "malformed message: missing partition_key")
+    sink = Collect()
+    assert _run(clock, store, queue, state, DeadLettered(), [sink]).firing == 2
+    gone = sink.alerts[0].condition.evidence["message_id"]
+    assert queue.purge_dead_letters(ids=[str(gone)]) == 1
+    clock.set(datetime(2022, 5, 4, 14, 0, tzinfo=SP))
+    assert _run(clock, store, queue, state, DeadLettered(), [sink]).cleared == 1
+    (cleared,) = [a.as_dict() for a in sink.alerts if a.kind is AlertKind.CLEARED]
+    assert cleared["subject"] == gone
+    assert cleared["evidence"] == {"cleared_at": "2022-05-04T14:00:00-03:00", "dlq_count": 1}
+    assert queue.redrive() == 1
+    assert _run(clock, store, queue, state, DeadLettered(), [sink]).cleared == 1
+    assert sink.alerts[-1].as_dict()["evidence"]["dlq_count"] == 0
 
 
 def test_a_refused_first_planned_note_never_stops_the_scan(tmp_path, caplog) -> None:

@@ -161,8 +161,9 @@ class Alert:
 
         ``evidence`` is likewise what this message says (:meth:`evidence`): a CLEARED one's is
         what cleared it (``cleared_at``, and what its rule tells: a late source's newest stored
-        date), so a receiver never reads the firing's ``latest_stored`` and ``now`` as the
-        state at the clear; ``was_evidence`` is the evidence it held with (null for the other
+        date, a quarantined series' count and its dates' status now, the DLQ's depth now), so
+        a receiver never reads the firing's ``latest_stored`` and ``now`` as the state at the
+        clear; ``was_evidence`` is the evidence it held with (null for the other
         kinds)."""
         cleared = self.kind is AlertKind.CLEARED
         pt = self.condition.summary_pt_br or self.condition.summary

@@ -438,11 +438,13 @@ class Quarantined:
 
     def __init__(self, summaries: Sequence[StatusSummary] | None = None) -> None:
         self._summaries = summaries
+        self._counted: dict[str, int] | None = None  # the last evaluation's, for ``cleared``
 
     def evaluate(self, context: AlertContext) -> Sequence[Condition]:
         summaries = self._summaries
         if summaries is None:
             summaries = context.store.status_summaries(Status.QUARANTINED)
+        self._counted = {s.key: s.count for s in summaries}
         # `watch --series`: the watched ones
         watched = [s for s in summaries if s.key in context.catalog]
         return [self._condition(s, context.now) for s in sorted(watched, key=lambda s: s.key)]
@@ -485,6 +487,32 @@ class Quarantined:
     def folds(self, condition: Condition) -> bool:
         """Whether a stored active alert of this rule is of the per-date form (``KEY@DATE``)."""
         return "@" in condition.subject
+
+    def cleared(self, condition: Condition, context: AlertContext) -> dict[str, EvidenceValue]:
+        """What a quarantine alert that cleared says cleared it: the series' quarantined
+        count now (``quarantined``, from the summaries the evaluation that cleared it read:
+        no further read; read from the status index when this rule has not evaluated), and
+        the status now of the first and last dates the firing named (``first_status``,
+        ``last_status``: PENDING when released by hand, ABSENT when accepted, OK once stored)
+        with their reason (``first_reason``, ``last_reason``: "released by hand at …",
+        "accepted by hand as no value at …"; null when none). Two point reads of one series,
+        once per clear, however many dates the firing counted."""
+        key = str(condition.evidence.get("series") or condition.subject.partition("@")[0])
+        counted = self._counted
+        if counted is None:
+            counted = {s.key: s.count for s in context.store.status_summaries(Status.QUARANTINED)}
+        told: dict[str, EvidenceValue] = {"series": key, "quarantined": counted.get(key, 0)}
+        for end in ("first", "last"):
+            named = condition.evidence.get(end)
+            if not isinstance(named, str):
+                continue
+            day = date.fromisoformat(named)
+            now_is = context.store.query(key, day, day)
+            told[end] = named
+            told[f"{end}_status"] = now_is[0].status.value if now_is else None
+            reason = now_is[0].reason if now_is else None
+            told[f"{end}_reason"] = clip(reason, 300) if reason else None
+        return told
 
 
 class PartialFindings(Exception):
@@ -535,9 +563,20 @@ class DeadLettered:
     ) -> None:
         self._read = read
         self._reread = reread
+        self._counted: int | None = None  # the last evaluation's, for ``cleared``
+
+    def cleared(self, condition: Condition, context: AlertContext) -> dict[str, EvidenceValue]:
+        """What a dead-letter alert that cleared says cleared it: the DLQ's depth now
+        (``dlq_count``; 0 when it was redriven or purged whole), as the evaluation that cleared
+        it counted it (no further read; one count when this rule has not evaluated)."""
+        counted = self._counted
+        if counted is None:
+            counted = context.queue.dead_letter_count()
+        return {"dlq_count": counted}
 
     def evaluate(self, context: AlertContext) -> Sequence[Condition]:
         counted = context.queue.dead_letter_count()
+        self._counted = counted
         held = [a.condition for a in context.active.values() if a.condition.rule == self.name]
         if counted == 0:
             return []
@@ -735,7 +774,8 @@ class _Cleared:
     """A CLEARED alert with what cleared it (:attr:`~fuelpipe.domain.alerts.Alert.
     cleared_evidence`): a removed rule's says so (:func:`~fuelpipe.domain.alerts.
     removed_rule`); a rule with a ``cleared(condition, context)`` (optional, as ``folds``
-    is: :meth:`StaleSource.cleared`) tells its own, read on the whole catalog when the
+    is: :meth:`StaleSource.cleared`, :meth:`Quarantined.cleared`,
+    :meth:`DeadLettered.cleared`) tells its own, read on the whole catalog when the
     evaluation has one. One that raises does not hold the clear back: it goes out with its
     instant and the error in its evidence. Other kinds pass as they are."""
 
