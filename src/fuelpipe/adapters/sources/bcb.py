@@ -131,7 +131,56 @@ kept in this one text so that no published figure is dropped (attributes are fla
 Decimal, int or null; ANP's ``other_rows`` does the same). Bulletins are joined by ``; ``; one
 is ``<dataHoraCotacao as published> sell=<cotacaoVenda> buy=<cotacaoCompra>
 parity_buy=<paridadeCompra> parity_sell=<paridadeVenda>``, each number its exact decimal
-text: ``2024-01-15 13:38:08.191 sell=4.8741 buy=4.8735 parity_buy=1.0 parity_sell=1.0``."""
+text: ``2024-01-15 13:38:08.191 sell=4.8741 buy=4.8735 parity_buy=1.0 parity_sell=1.0``.
+:func:`read_other_closings` reads it back."""
+_FIGURES = ("sell", "buy", "parity_buy", "parity_sell")  # an OTHER_CLOSINGS bulletin's, in order
+
+
+class OtherClosing(NamedTuple):
+    """One bulletin of an :data:`OTHER_CLOSINGS` text: its instant as BCB published it
+    (``dataHoraCotacao``, as ``bulletin_at`` has the PTAX's) and its figures, exact."""
+
+    at: str
+    sell: Decimal
+    buy: Decimal
+    parity_buy: Decimal
+    parity_sell: Decimal
+
+
+def read_other_closings(text: str) -> list[OtherClosing]:
+    """The bulletins of an :data:`OTHER_CLOSINGS` text, in its order; a ValueError naming
+    the bulletin and the part of it that cannot be read (its instant, a figure missing, out
+    of order or not a finite decimal)."""
+    out: list[OtherClosing] = []
+    for part in text.split("; "):
+        stamp, sep, rest = part.partition(" sell=")  # an instant fromisoformat reads has none
+        if not sep:
+            raise ValueError(f"{OTHER_CLOSINGS}: no ' sell=' after an instant in {part!r}")
+        figures = f"sell={rest}".split(" ")
+        try:
+            datetime.fromisoformat(stamp)
+        except ValueError:
+            raise ValueError(f"{OTHER_CLOSINGS}: bad instant {stamp!r} in {part!r}") from None
+        names = [figure.partition("=")[0] for figure in figures]
+        if names != list(_FIGURES):
+            raise ValueError(
+                f"{OTHER_CLOSINGS}: expected {' '.join(f'{n}=' for n in _FIGURES)} after the "
+                f"instant, got {' '.join(figures)!r} in {part!r}"
+            )
+        out.append(OtherClosing(stamp, *(_figure(f, part) for f in figures)))
+    return out
+
+
+def _figure(figure: str, part: str) -> Decimal:
+    """The exact Decimal of one ``name=value`` of an OTHER_CLOSINGS bulletin ``part``."""
+    value = figure.partition("=")[2]
+    try:
+        number = None if "_" in value else Decimal(value)  # Decimal takes "1_0" as 10
+    except ArithmeticError:  # decimal.InvalidOperation
+        number = None
+    if number is None or not number.is_finite():
+        raise ValueError(f"{OTHER_CLOSINGS}: {figure!r} is not a decimal number in {part!r}")
+    return number
 
 
 def _keep_latest(
