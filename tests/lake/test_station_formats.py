@@ -507,6 +507,33 @@ def test_a_file_that_is_not_station_data_is_refused_and_not_recorded(
     assert lake.storage.partitions() == []
 
 
+PAYLOADS = Path(__file__).resolve().parents[1] / "fixtures" / "payloads"
+
+
+@pytest.mark.parametrize(
+    ("payload", "often"),
+    [
+        ("anp_semanal-brasil-desde-2013_cut.xlsx", "weekly"),
+        ("anp_semanal-regioes-desde-2013_cut.xlsx", "weekly"),
+        ("anp_mensal-estados-desde-jan2013_cut.xlsx", "monthly"),
+    ],
+)
+def test_anps_price_summary_workbook_is_named_for_what_it_is(
+    payload: str, often: str, lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Real excerpts of ANP's summary workbooks (the survey's averages, which `fuelpipe run`
+    collects) given to the lake were refused as "column 1 is 'AGÊNCIA NACIONAL DO PETRÓLEO,…'"
+    (their title row); the refusal now says what the file is and where the station files are."""
+    (report,) = lake.ingest_path(write(payload, (PAYLOADS / payload).read_bytes()))
+    assert report.refused and report.written == 0
+    assert report.skipped == (
+        f"ANP's {often} price summary workbook (averages by area), not the station-level "
+        "survey: `fuelpipe run` collects it; the station files are the Série Histórica CSVs "
+        "(`fuelpipe stations ingest` alone downloads them)"
+    )
+    assert lake.storage.read_manifest()["files"] == {}
+
+
 @pytest.mark.parametrize("record", [1, 40])
 def test_a_control_byte_in_a_record_near_the_top_does_not_refuse_the_file(
     record: int, lake: StationLake, write: Callable[[str, bytes], Path]

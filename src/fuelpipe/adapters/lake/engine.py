@@ -997,7 +997,7 @@ class StationLake:
         # one further down is, not a reason to refuse the whole file as binary.
         if tuple(column_key(c) for c in cells) == ANP_COLUMN_KEYS:
             return None, extra
-        if what := _not_csv(head):
+        if what := _not_csv(head) or _price_summary(head.decode(part.encoding, errors="replace")):
             return what, 0
         if _binary(head[:_SNIFF_BYTES]):
             return "binary content, not CSV text", 0
@@ -1420,6 +1420,29 @@ def _not_csv(head: bytes) -> str | None:
         found = _TITLE.search(head)
         title = f" ({shown(found.group(1).decode('utf-8', 'replace'), 40)!r})" if found else ""
         return f"an HTML page{title}, not CSV: a web page (an error?) saved as the file"
+    return None
+
+
+_SUMMARY_SCAN_LINES = 100
+"""The lines of a file searched for a price summary workbook's header (the weekly ANP
+source searches as many rows: its title and notes come first, 17 rows in 2022)."""
+
+
+def _price_summary(text: str) -> str | None:
+    """ANP's price summary workbook (the survey's averages by country, region or state, which
+    the weekly ANP source reads), told by a line naming PRODUTO and PREÇO MÉDIO REVENDA below
+    its title and notes: said so, with where the station files are (before, its title was
+    quoted back as "column 1 is 'AGÊNCIA NACIONAL DO PETRÓLEO,…'")."""
+    for line in text.splitlines()[:_SUMMARY_SCAN_LINES]:
+        for separator in (",", ";", "\t"):
+            keys = {column_key(c.strip().strip('"')) for c in line.split(separator)}
+            if {"produto", "preco medio revenda"} <= keys:
+                often = "monthly" if "mes" in keys else "weekly"
+                return (
+                    f"ANP's {often} price summary workbook (averages by area), not the "
+                    "station-level survey: `fuelpipe run` collects it; the station files are "
+                    "the Série Histórica CSVs (`fuelpipe stations ingest` alone downloads them)"
+                )
     return None
 
 
