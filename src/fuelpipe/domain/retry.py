@@ -97,14 +97,16 @@ def gave_up_reason(reason: str | None, retry_count: int) -> str:
 def released_reason(quarantined_for: str | None, at: datetime) -> str:
     """A record put back to PENDING by hand: said so, keeping why it was quarantined (the
     reason read "gave up after 5 re-downloads" while it was being retried again)."""
-    stamp = at.isoformat(timespec="seconds")
-    why = f"; quarantined for: {quarantined_for}" if quarantined_for else ""
-    return f"released by hand at {stamp}{why}"
+    return _by_hand("released by hand", quarantined_for, at)
 
 
 def accepted_reason(quarantined_for: str | None, at: datetime) -> str:
     """A quarantined record a person accepted as having no value (made ABSENT): said so,
     keeping why it was quarantined."""
-    stamp = at.isoformat(timespec="seconds")
+    return _by_hand("accepted by hand as no value", quarantined_for, at)
+
+
+def _by_hand(done: str, quarantined_for: str | None, at: datetime) -> str:
+    """``<done> at <instant>[; quarantined for: <why>]``: a person's settling of a record."""
     why = f"; quarantined for: {quarantined_for}" if quarantined_for else ""
-    return f"accepted by hand as no value at {stamp}{why}"
+    return f"{done} at {at.isoformat(timespec='seconds')}{why}"

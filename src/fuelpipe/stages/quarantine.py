@@ -95,17 +95,18 @@ def settle_all(
 def _settle_one(
     store: Store, verb: Literal["release", "accept"], key: str, day: date, now: datetime
 ) -> bool:
-    """:func:`settle` without the data version's move."""
+    """:func:`settle` without the data version's move. An accept is one conditional write
+    (``Store.accept`` does nothing unless the record is QUARANTINED); a release reads the
+    record first, for the retry count and reason it keeps (:func:`_remember`)."""
+    if verb == "accept":
+        return store.accept(key, day, now)
     found = store.query(key, day, day, consistent=True)
     if not found or found[0].status is not Status.QUARANTINED:
         return False
     was = found[0]
-    if verb == "release":
-        if not store.release(key, day, now):
-            return False
-        _remember(store, key, day, Release(now, was.retry_count, was.reason))
-    elif not store.accept(key, day, now):
+    if not store.release(key, day, now):
         return False
+    _remember(store, key, day, Release(now, was.retry_count, was.reason))
     return True
 
 
