@@ -32,7 +32,7 @@ BLOCKED_IMPORT = textwrap.dedent(
     assert callable(module.lambda_handler)
     assert callable(module.make_handler)
     if sys.argv[1] == "data_clustering":
-        # The gap scan's calendars (bizdays for ANBIMA) must work without pandas too.
+        # The gap scan's calendars work without holidays and bizdays (their days are tables).
         from datetime import date
         from fuelpipe.domain.calendars import expected_between, get_calendar
         from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -74,15 +74,16 @@ BLOCKED_IMPORT = textwrap.dedent(
 )
 
 
-# What each function's requirements.txt leaves out, so its import must not need it.
+# What each function's requirements.txt leaves out, so its import must not need it. No
+# function ships holidays or bizdays: the calendars read domain/holiday_tables.py.
 NOT_SHIPPED = {
-    "data_clustering": "pandas,numpy,httpx,openpyxl",
-    "retry_recheck": "pandas,numpy,httpx,openpyxl",
-    "scraper": "pandas,numpy",
-    "intraday": "pandas,numpy,openpyxl",
+    "data_clustering": "pandas,numpy,httpx,openpyxl,holidays,bizdays",
+    "retry_recheck": "pandas,numpy,httpx,openpyxl,holidays,bizdays",
+    "scraper": "pandas,numpy,holidays,bizdays",
+    "intraday": "pandas,numpy,openpyxl,holidays,bizdays",
     # The page loads the committed partial plotly.js bundle: no plotly package (nor the narwhals
     # and packaging only it pulls in) in the dashboard's zip.
-    "dashboard_api": "pandas,plotly,narwhals,packaging",
+    "dashboard_api": "pandas,plotly,narwhals,packaging,holidays,bizdays",
 }
 
 

@@ -19,8 +19,7 @@ import grimp
 ROOT = Path(__file__).resolve().parents[2]
 
 DOMAIN_THIRD_PARTY = {
-    "holidays": "B3, NYSE and England bank-holiday calendars (domain/calendars.py)",
-    "dateutil": "Easter, for PTAX's Ash Wednesday times (domain/publication.py); holidays uses it",
+    "dateutil": "Easter, for PTAX's Ash Wednesday times (domain/publication.py)",
     "pydantic": "the download message schema, validated where it is defined (domain/messages.py)",
 }
 """Beyond the standard library, what the pure domain may import, each with its reason."""

@@ -232,7 +232,7 @@ def pip_install(
     run: Runner | None = None,
 ) -> None:
     """Install a hashed lock into ``target`` for Lambda's platform, each package as pinned."""
-    # --no-deps: the lock lists every package already; it also keeps bizdays from pulling pandas.
+    # --no-deps: the lock lists every package already (and leaves out what --excludes names).
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--target", str(target), "--no-deps", "--require-hashes", "--no-compile",

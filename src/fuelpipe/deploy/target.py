@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-# Never in a zip unless the function lists them itself (bizdays works without pandas): the
-# DataFrame and lake packages (the `frames` and `lake` extras), tens of MB each.
+# Never in a zip unless the function lists them itself: the DataFrame and lake packages (the
+# `frames` and `lake` extras), tens of MB each.
 LEAN_FORBIDDEN = ("pandas", "numpy", "polars", "duckdb", "pyarrow")
 TEMPLATE = Path("infra/template.yaml")
 RUNTIME_RE = re.compile(r"^\s*Runtime:\s*python(\d+\.\d+)\s*$", re.MULTILINE)

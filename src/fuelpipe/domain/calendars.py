@@ -27,13 +27,10 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
-from importlib import util
-from pathlib import Path
 from typing import Protocol
 
-import holidays
-
 from fuelpipe.domain import calendar_exceptions as exceptions
+from fuelpipe.domain import holiday_tables as tables
 from fuelpipe.domain.instants import SAO_PAULO
 
 # Weeks ANP did not survey (DATA INICIAL of each skipped week is inside one of these ranges).
@@ -169,31 +166,41 @@ def period_start(cal: Calendar, day: date) -> date:
 
 
 _YEARS = range(1984, 2101)
+"""The years the holiday tables cover (devtools/holiday_tables.py ``YEARS``)."""
+
+
+def holiday_dates(table: str) -> frozenset[date]:
+    """The dates of one of ``holiday_tables``' tables (lines of a year and its MMDD days).
+
+    The tables are the holidays and bizdays libraries' own days, written out by
+    ``python -m devtools.holiday_tables`` and checked against them by a test: importing
+    ``holidays`` loads every lunisolar calendar it has, and computing 117 years of them cost
+    each cold start (a Lambda's, every ``fuelpipe`` command's) more than the gap scan did.
+    """
+    days: set[date] = set()
+    for line in table.splitlines():
+        year, *mmdd = line.split()
+        y = int(year)
+        days.update(date(y, int(md[:2]), int(md[2:])) for md in mmdd)
+    return frozenset(days)
 
 
 @cache
 def _anbima_holidays() -> frozenset[date]:
-    """ANBIMA's holidays as the ``bizdays`` package maintains them.
-
-    Read from the package's own ``ANBIMA.cal`` data file rather than through
-    ``bizdays.Calendar.load``, whose constructor indexes two centuries of days (about 2 s) and
-    imports pandas: too slow for a Lambda cold start. A test checks both give the same days.
-    """
-    spec = util.find_spec("bizdays")  # locates the package without importing it (and pandas)
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the bizdays package is not installed")
-    text = (Path(spec.origin).parent / "ANBIMA.cal").read_text()
-    return frozenset(date.fromisoformat(line) for line in text.split() if line[:1].isdigit())
+    """ANBIMA's holidays as the ``bizdays`` package maintains them (its ``ANBIMA.cal``)."""
+    return holiday_dates(tables.ANBIMA)
 
 
 @cache
 def _financial(market: str) -> frozenset[date]:
-    return frozenset(holidays.financial_holidays(market, years=_YEARS).keys())
+    """``holidays.financial_holidays(market)``, 1984-2100 (``BVMF`` or ``NYSE``)."""
+    return holiday_dates({"BVMF": tables.BVMF, "NYSE": tables.NYSE}[market])
 
 
 @cache
 def _england() -> frozenset[date]:
-    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=_YEARS).keys())
+    """``holidays.country_holidays("GB", subdiv="ENG")``, 1984-2100."""
+    return holiday_dates(tables.ENGLAND)
 
 
 ANBIMA_FROM = date(2000, 1, 1)
