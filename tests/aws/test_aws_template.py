@@ -256,6 +256,35 @@ def test_the_alert_topic_key_carries_the_stack_tag(template: dict[str, Any]) -> 
     assert tags["fuelpipe:stack"] == {"Ref": "AWS::StackName"}
 
 
+def test_the_alert_topic_keys_description_names_every_function_that_publishes(
+    template: dict[str, Any],
+) -> None:
+    """The key's description says who publishes through it: each function whose role may
+    encrypt with it (SNS encrypts as the caller), and no other, besides CloudWatch's alarms.
+    It named retry_recheck alone while outlook evaluates and publishes alerts too."""
+    key_arn = {"Fn::GetAtt": ["AlertTopicKey", "Arn"]}
+    roles = {
+        role
+        for role, statement in statements(template)
+        if "kms:GenerateDataKey" in as_list(statement["Action"])
+        and key_arn in as_list(statement["Resource"])
+    }
+    publishing = {
+        fn["Properties"]["FunctionName"]
+        for fn in functions(template).values()
+        if fn["Properties"]["Role"]["Fn::GetAtt"][0] in roles
+    }
+    assert publishing == {"retry_recheck", "outlook"}
+    described = template["Resources"]["AlertTopicKey"]["Properties"]["Description"]
+    named = {
+        fn["Properties"]["FunctionName"]
+        for fn in functions(template).values()
+        if re.search(rf"\b{fn['Properties']['FunctionName']}\b", described)
+    }
+    assert named == publishing, described
+    assert "CloudWatch alarms" in described
+
+
 def test_the_table_matches_the_store(template: dict[str, Any]) -> None:
     (table,) = resources(template, "AWS::DynamoDB::Table").values()
     props = table["Properties"]
