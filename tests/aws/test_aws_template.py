@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -253,6 +254,35 @@ def test_the_alert_topic_key_carries_the_stack_tag(template: dict[str, Any]) -> 
     [key] = resources(template, "AWS::KMS::Key").values()
     tags = {tag["Key"]: tag["Value"] for tag in key["Properties"]["Tags"]}
     assert tags["fuelpipe:stack"] == {"Ref": "AWS::StackName"}
+
+
+def test_the_alert_topic_keys_description_names_every_function_that_publishes(
+    template: dict[str, Any],
+) -> None:
+    """The key's description says who publishes through it: each function whose role may
+    encrypt with it (SNS encrypts as the caller), and no other, besides CloudWatch's alarms.
+    It named retry_recheck alone while outlook evaluates and publishes alerts too."""
+    key_arn = {"Fn::GetAtt": ["AlertTopicKey", "Arn"]}
+    roles = {
+        role
+        for role, statement in statements(template)
+        if "kms:GenerateDataKey" in as_list(statement["Action"])
+        and key_arn in as_list(statement["Resource"])
+    }
+    publishing = {
+        fn["Properties"]["FunctionName"]
+        for fn in functions(template).values()
+        if fn["Properties"]["Role"]["Fn::GetAtt"][0] in roles
+    }
+    assert publishing == {"retry_recheck", "outlook"}
+    described = template["Resources"]["AlertTopicKey"]["Properties"]["Description"]
+    named = {
+        fn["Properties"]["FunctionName"]
+        for fn in functions(template).values()
+        if re.search(rf"\b{fn['Properties']['FunctionName']}\b", described)
+    }
+    assert named == publishing, described
+    assert "CloudWatch alarms" in described
 
 
 def test_the_table_matches_the_store(template: dict[str, Any]) -> None:
@@ -508,20 +538,80 @@ def test_alarms_watch_the_dlq_quarantine_and_errors(template: dict[str, Any]) ->
     assert errors == set(functions(template))
 
 
+def metric_math(expression: str, values: dict[str, float | None]) -> float:
+    """One datapoint of a CloudWatch metric math ``expression`` of this template: metric ids,
+    numbers, comparisons, ``AND``/``OR`` and the functions ``IF`` and ``FILL`` (None: no
+    datapoint, as CloudWatch has none for a metric nothing emitted). Anything else is refused,
+    so an expression using more fails here rather than pass untested."""
+    tree = ast.parse(re.sub(r"\b(AND|OR)\b", lambda m: m[1].lower(), expression), mode="eval")
+
+    compare = {ast.Gt: float.__gt__, ast.GtE: float.__ge__, ast.Lt: float.__lt__}
+    compare |= {ast.LtE: float.__le__, ast.Eq: float.__eq__}
+
+    def value(node: ast.expr) -> Any:
+        match node:
+            case ast.Constant(value=int() | float() as number):
+                result: Any = number
+            case ast.Name(id=name) if name in values:
+                result = values[name]
+            case ast.BoolOp(op=ast.And() | ast.Or() as op, values=operands):
+                result = (all if isinstance(op, ast.And) else any)(value(o) for o in operands)
+            case ast.Compare(left=left, ops=[op], comparators=[right]) if type(op) in compare:
+                result = compare[type(op)](float(value(left)), float(value(right)))
+            case ast.Call(func=ast.Name(id="IF"), args=[test, then, otherwise]):
+                result = value(then) if value(test) else value(otherwise)
+            case ast.Call(func=ast.Name(id="FILL"), args=[series, ast.Constant(value=fill)]):
+                found = value(series)
+                result = fill if found is None else found
+            case _:
+                raise AssertionError(f"not metric math this test knows: {ast.dump(node)}")
+        return result
+
+    return float(value(tree.body))
+
+
 def test_an_alarm_tells_when_the_download_queue_is_not_consumed(
     template: dict[str, Any],
 ) -> None:
     """A stuck event source mapping shows neither as errors nor as dead letters; the queue's
     oldest message ages instead, past what two failed receives legitimately take, long before
-    the queue's retention drops it."""
+    the queue's retention drops it. A fresh deploy's first backfill ages it as well (hundreds
+    of messages at once, two fetched at a time, for hours), but its messages are consumed:
+    the alarm fires only on an old message with none deleted in the same hour."""
     alarm = template["Resources"]["DownloadQueueAgeAlarm"]["Properties"]
     queue = template["Resources"]["DownloadQueue"]["Properties"]
-    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
-    assert alarm["Dimensions"] == [
-        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["DownloadQueue", "QueueName"]}}
+    stats = {m["Id"]: m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m}
+    watched = {i: (s["Metric"]["Namespace"], s["Metric"]["MetricName"]) for i, s in stats.items()}
+    assert sorted(watched.values()) == [
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+        ("AWS/SQS", "NumberOfMessagesDeleted"),
     ]
+    for stat in stats.values():
+        assert stat["Metric"]["Dimensions"] == [
+            {"Name": "QueueName", "Value": {"Fn::GetAtt": ["DownloadQueue", "QueueName"]}}
+        ]
+        assert stat["Period"] == 3600  # an hour: a consumed message takes 900 s at most
+    assert {watched[i][1]: stats[i]["Stat"] for i in stats} == {
+        "ApproximateAgeOfOldestMessage": "Maximum",
+        "NumberOfMessagesDeleted": "Sum",
+    }
+    age = next(i for i in stats if watched[i][1] == "ApproximateAgeOfOldestMessage")
+    deleted = next(i for i in stats if i != age)
+    (returned,) = [m for m in alarm["Metrics"] if m.get("ReturnData")]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+
+    def fires(oldest_s: float | None, deleted_in_hour: float | None) -> bool:
+        point = metric_math(returned["Expression"], {age: oldest_s, deleted: deleted_in_hour})
+        return point >= alarm["Threshold"]
+
     visibility = int(find_in_map(template, queue["VisibilityTimeout"]))
-    assert 2 * visibility < alarm["Threshold"] <= queue["MessageRetentionPeriod"] / 4
+    retention = queue["MessageRetentionPeriod"]
+    assert not fires(2 * visibility + 60, 0)  # a message failing twice, waiting its third go
+    assert fires(retention / 4, 0)  # stuck: nothing consumed, a day before messages drop
+    assert fires(retention / 4, None)  # stuck, and SQS emitted no deletions at all
+    assert not fires(retention / 4, 12)  # a first backfill worked through, however old
+    assert not fires(None, None)  # an idle queue
+    assert alarm["TreatMissingData"] == "notBreaching"
     assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
 
 

@@ -70,6 +70,7 @@ from fuelpipe.homes.settings import Settings
 from fuelpipe.replay import FaultPlan, ReplayServer
 from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
 from fuelpipe.stages.cycle import run_cycle
+from fuelpipe.stages.orchestrate import first_planned_name
 from fuelpipe.stages.set_aside import keep_set_aside, set_aside_entries
 
 pytestmark = pytest.mark.aws
@@ -743,11 +744,16 @@ def retry_recheck_scenario(lab: Lab) -> Scenario:
         assert store.put_pending(
             Record(RECHECK_KEY, day, None, Status.PENDING, count, an_hour_ago, "no value")
         )
+    # the orchestrator's note of its first plan of the key, which has records now: the
+    # stale-source rule deletes it (DeleteItem in META)
+    planned = first_planned_name(RECHECK_KEY)
+    assert store.replace_meta(planned, None, (NOW - timedelta(days=30)).isoformat())
     event = scheduled_event({"series": [RECHECK_KEY]}, scheduler=True)
 
     def check(results: list[Any]) -> None:
         (report,) = results
         assert (report["retried"], report["quarantined"], report["messages_sent"]) == (1, 1, 1)
+        assert store.get_meta(planned) is None
         (message,) = sqs.receive(10)
         sent = DownloadRequest.from_body(message.body)
         assert (sent.partition_key, sent.dates_to_download) == (RECHECK_KEY, [due])

@@ -1293,3 +1293,52 @@ def test_a_refused_first_planned_note_never_stops_the_scan(tmp_path, caplog) -> 
     finally:
         store.close()
         app.queue.close()
+
+
+def test_a_first_planned_note_goes_once_its_key_has_a_record(tmp_path, caplog) -> None:
+    """``first_planned#<key>`` is read only for a key with no record at all, but was never
+    deleted: every key of a store kept its note for good. The stale-source rule now deletes a
+    key's note when it sees the key has a record (conditionally, on the value it read), and
+    keeps the note of a key still without one; a store refusing the delete (throttled) costs
+    the rule nothing: the refusal is logged, the note stays for the next evaluation."""
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.homes.embedded import build_context
+    from fuelpipe.homes.settings import Settings
+    from fuelpipe.stages.orchestrate import FIRST_PLANNED, first_planned_name, orchestrate
+
+    class RefusingDeletes(SqliteStore):
+        refuse = True
+
+        def delete_meta(self, name: str, expected_start: str) -> bool:
+            if self.refuse and name.startswith(FIRST_PLANNED):
+                raise RuntimeError("ThrottlingException: injected")
+            return super().delete_meta(name, expected_start)
+
+    clock = ManualClock(datetime(2022, 5, 4, 15, 0, tzinfo=SP))
+    eur = replace(DEFAULT_CATALOG["CURRENCY#EUR"], default_start=date(2022, 5, 2))
+    catalog = Catalog([USD, eur])
+    app = build_context(Settings(db=tmp_path / "f.sqlite"), clock=clock, catalog=catalog)
+    store = RefusingDeletes(tmp_path / "f.sqlite", clock=clock)
+    app = replace(app, store=store)
+
+    def evaluate_now() -> None:
+        StaleSource().evaluate(AlertContext(clock.now(), store, app.queue, catalog))
+
+    try:
+        orchestrate(app, series=[USD, eur])  # both planned with nothing stored
+        noted = "2022-05-04T15:00:00-03:00"
+        assert store.get_meta(first_planned_name(USD.key)) == noted
+        assert store.get_meta(first_planned_name(eur.key)) == noted
+        store.add_records([_ok(date(2022, 5, 2))])  # USD's backfill answered; EUR's not yet
+        evaluate_now()  # the delete refused: logged, the rule goes on
+        assert f"{USD.key}: its first_planned note not deleted" in caplog.text
+        assert store.get_meta(first_planned_name(USD.key)) == noted
+        store.refuse = False
+        evaluate_now()
+        assert store.get_meta(first_planned_name(USD.key)) is None  # it has a record now
+        assert store.get_meta(first_planned_name(eur.key)) == noted  # still none: kept
+        orchestrate(app, series=[USD, eur])  # later scans never write USD's note again
+        assert store.get_meta(first_planned_name(USD.key)) is None
+    finally:
+        store.close()
+        app.queue.close()

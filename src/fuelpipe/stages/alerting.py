@@ -9,6 +9,7 @@ carries its evidence.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,8 +44,10 @@ from fuelpipe.ports.alerts import (
 from fuelpipe.ports.queue import DeadLetter, DeadLettersIncomplete
 from fuelpipe.ports.store import PendingMarks, StatusSummary, Store
 from fuelpipe.stages.due import latest_expected, older_records
-from fuelpipe.stages.orchestrate import FIRST_PLANNED
+from fuelpipe.stages.orchestrate import FIRST_PLANNED, first_planned_name
 from fuelpipe.stages.scrape import NO_VALUE
+
+_log = logging.getLogger(__name__)
 
 _EVIDENCE_KEYS = 5
 
@@ -211,15 +214,30 @@ def overdue_since_start(series: Series, found: Late, start: datetime | None) -> 
     return replace(found, since=series.schedule.stale_at(first))
 
 
-def first_planned(store: Store) -> dict[str, datetime]:
-    """When the orchestrator first planned each key it found with no record at all
-    (:data:`~fuelpipe.stages.orchestrate.FIRST_PLANNED`), by key: one read of the store's
-    meta for the whole catalog."""
+def first_planned_notes(store: Store) -> dict[str, str]:
+    """The orchestrator's notes of when it first planned each key it found with no record at
+    all (:data:`~fuelpipe.stages.orchestrate.FIRST_PLANNED`), by key, as stored: one read of
+    the store's meta for the whole catalog (of the keys still without a record, and those
+    whose note :func:`forget_first_planned` has not deleted yet)."""
     prefix = f"{FIRST_PLANNED}#"
-    return {
-        name.removeprefix(prefix): datetime.fromisoformat(value)
-        for name, value in store.meta_entries(prefix)
-    }
+    return {name.removeprefix(prefix): value for name, value in store.meta_entries(prefix)}
+
+
+def first_planned(store: Store) -> dict[str, datetime]:
+    """:func:`first_planned_notes` as instants."""
+    return {key: datetime.fromisoformat(v) for key, v in first_planned_notes(store).items()}
+
+
+def forget_first_planned(store: Store, key: str, note: str) -> None:
+    """Delete ``key``'s first-planned ``note`` once the key has a record: only a key with
+    none reads it, and a key's records are never all deleted (the orchestrator writes a note
+    at a first scan of a key with nothing stored only). Conditional on the value read, so a
+    note written again meanwhile stays. A refusal (a throttled DeleteItem past botocore's
+    retries) is logged and changes nothing: the next evaluation tries again."""
+    try:
+        store.delete_meta(first_planned_name(key), note)
+    except Exception as exc:  # any store's error: the ports name none
+        _log.warning("%s: its first_planned note not deleted (tried again): %s", key, exc)
 
 
 def never_stored(
@@ -327,15 +345,19 @@ class StaleSource:
 
     def evaluate(self, context: AlertContext) -> Sequence[Condition]:
         late: dict[str, list[Late]] = defaultdict(list)
-        planned: dict[str, datetime] | None = None  # read once, if a series has no record
+        # One small read: the notes of keys with no record yet, and of those given one since
+        # the last evaluation, whose notes go now (a store's notes are a fresh deploy's keys
+        # or a release's new ones, until their first records).
+        notes = first_planned_notes(context.store)
         for series in context.catalog:
             day = latest_due(series, context.now)
             if day is None:
                 continue
-            present = recent_present(context.store, series, day)
-            if not present and planned is None:
-                planned = first_planned(context.store)
-            since = None if planned is None else planned.get(series.key)
+            present = recent_present(context.store, series, day)  # empty: no record at all
+            note = notes.get(series.key)
+            if present and note is not None:
+                forget_first_planned(context.store, series.key, note)
+            since = None if note is None else datetime.fromisoformat(note)
             found = lateness(context.store, series, present, context.now, planned=since)
             if found is not None:
                 late[series.source].append(found)

@@ -42,7 +42,9 @@ FIRST_PLANNED = "first_planned"
 """Meta entries ``first_planned#<key>``: when the orchestrator first scanned a key that had no
 record at all (its first plan of the key, as a new store's or a series a release adds): the
 instant the stale-source rule counts such a key from while it still has none
-(:func:`~fuelpipe.stages.alerting.never_stored`). One write a key, at its first scan only."""
+(:func:`~fuelpipe.stages.alerting.never_stored`). One write a key, at its first scan only;
+the stale-source rule deletes it once the key has a record
+(:func:`~fuelpipe.stages.alerting.forget_first_planned`)."""
 
 
 def first_planned_name(key: str) -> str:
