@@ -1,6 +1,7 @@
 """`make chaos`: the whole fault-injection suite, then docs/RELIABILITY.md from what it measured.
 
-1. pytest -m "slow or not slow" on tests/reliability and tests/e2e/test_crash.py.
+1. pytest -m "slow or not slow" on tests/reliability, tests/e2e/test_crash.py and
+   tests/e2e/test_crash_aws.py.
 2. Measured scenarios, each compared record by record with a fault-free run of the same series:
    every source fault kind alone, all kinds mixed (both homes; the whole snapshot on the
    embedded one), a source out for whole cycles, DynamoDB and SQS faults, duplicate deliveries
@@ -91,6 +92,7 @@ def run_pytest(tmp: Path) -> Suite:
         f"--junitxml={junit}",
         "tests/reliability",
         "tests/e2e/test_crash.py",
+        "tests/e2e/test_crash_aws.py",
     ]
     done = subprocess.run(argv, cwd=ROOT, check=False)
     suite = Suite(seconds=time.perf_counter() - started, exit_code=done.returncode)
@@ -557,7 +559,7 @@ def render(suite: Suite, outcomes: list[Outcome], load_rows: list[Any], seconds:
         f"{len(outcomes)} measured scenarios"
         + (f" ({len(failed_runs)} failed to run: {', '.join(failed_runs)})" if failed_runs else "")
         + ".",
-        f"- Tests (pytest -m 'slow or not slow', tests/reliability + tests/e2e/test_crash.py): "
+        f"- Tests (pytest -m 'slow or not slow', tests/reliability + tests/e2e/test_crash*.py): "
         f"{sum(suite.passed.values())} passed, {tests_failed} failed, "
         f"{sum(suite.skipped.values())} skipped, in {suite.seconds / 60:.1f} min.",
         "",
@@ -590,7 +592,13 @@ def render(suite: Suite, outcomes: list[Outcome], load_rows: list[Any], seconds:
         "",
         "test_crash: kill -9 at every failpoint and at 24 seeded points, then a rerun: the store",
         "equals an uninterrupted run's; and in a recheck that claimed re-downloads, the later",
-        "runs ending as an uninterrupted sequence. test_fuzz: Hypothesis-generated malformed",
+        "runs ending as an uninterrupted sequence. test_crash_aws: the same on the AWS home",
+        "(dynalite, moto_server's SQS): the real scraper and recheck handlers in a process",
+        "killed at every scraper failpoint (mid-batch after some writes, after a fetch, after",
+        "the handler and before the delete), and between a recheck's claims and their send;",
+        "what it held comes back after the visibility timeout, a fresh process finishes, and",
+        "the store equals an uninterrupted run's, the queue and DLQ empty. test_fuzz:",
+        "Hypothesis-generated malformed",
         "queue messages (dead-lettered with a reason, valid ones processed) and garbage source",
         "payloads (InvalidPayload, never another exception). test_api_schemathesis: the",
         "dashboard API's OpenAPI document, no 5xx.",

@@ -32,6 +32,7 @@ from devtools.aws.lambda_events import (  # noqa: E402
     emf_blobs,
     failed_ids,
     load_handler,
+    map_event_source,
     scheduled_event,
     sqs_event,
 )
@@ -97,19 +98,12 @@ def drain(
     """The event source mapping: receive a batch (the template's BatchSize unless given),
     invoke, delete the successes; until empty."""
     batch = scraper_batch_size() if batch_size is None else batch_size
-    handled = 0
-    while True:
-        messages = app.queue.receive(batch)
-        if not messages:
-            depth = app.queue.depth()
-            if depth.visible == 0 and depth.in_flight == 0:
-                return handled
-            time.sleep(poll_s)  # failed messages come back after the visibility timeout
-            continue
-        response = invoke("scraper", scraper, sqs_event(messages, queue_name))
-        failed = set(failed_ids(response))
-        app.queue.delete([m.receipt for m in messages if m.message_id not in failed])
-        handled += len(messages) - len(failed)
+    return map_event_source(
+        app.queue,
+        lambda messages: failed_ids(invoke("scraper", scraper, sqs_event(messages, queue_name))),
+        batch,
+        poll_s=poll_s,
+    )
 
 
 def compare_with_embedded(

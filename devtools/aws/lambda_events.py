@@ -11,7 +11,7 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,6 +133,43 @@ def deliver_until_gone(queue: Queue, handler: Callable[..., Mapping[str, Any]]) 
         queue.delete([m.receipt for m in messages if m.message_id not in failed])
         queue.release([m.receipt for m in messages if m.message_id in failed])
     return deliveries
+
+
+def map_event_source(
+    queue: Queue,
+    invoke: Callable[[list[Message]], Collection[str]],
+    batch_size: int,
+    *,
+    poll_s: float = 0.25,
+    limit_s: float | None = None,
+    before_delete: Callable[[], None] | None = None,
+    after_delete: Callable[[], None] | None = None,
+) -> int:
+    """The SQS event source mapping: receive up to ``batch_size`` messages, ``invoke`` the
+    function with them (it returns the ids of those that failed), delete the others and leave
+    the failed ones hidden until their visibility timeout; until nothing is visible or in
+    flight. How many messages were deleted. ``limit_s``: a RuntimeError naming the queue's
+    depth once the queue has not emptied in that long. ``before_delete`` and
+    ``after_delete`` run around each delete (the AWS crash tests' failpoints)."""
+    deadline = None if limit_s is None else time.monotonic() + limit_s
+    handled = 0
+    while True:
+        messages = queue.receive(batch_size)
+        if not messages:
+            depth = queue.depth()
+            if depth.visible == 0 and depth.in_flight == 0:
+                return handled
+            if deadline is not None and time.monotonic() > deadline:
+                raise RuntimeError(f"the queue did not empty in {limit_s:g} s: {depth}")
+            time.sleep(poll_s)  # failed messages come back after the visibility timeout
+            continue
+        failed = set(invoke(messages))
+        if before_delete is not None:
+            before_delete()
+        queue.delete([m.receipt for m in messages if m.message_id not in failed])
+        if after_delete is not None:
+            after_delete()
+        handled += len(messages) - len(failed)
 
 
 def failed_ids(response: Mapping[str, Any]) -> list[str]:

@@ -84,6 +84,7 @@ def build_context(
     from fuelpipe.adapters.clock import FixedClock, SystemClock
     from fuelpipe.adapters.dynamodb_store import DynamoDbStore
     from fuelpipe.adapters.sqs_queue import SqsQueue
+    from fuelpipe.failpoints import Failpoints
     from fuelpipe.homes import stored_clock
 
     dynamodb = _naming_missing_tables(dynamodb_client or make_client("dynamodb", settings))
@@ -118,6 +119,7 @@ def build_context(
         poll_in_flight_s=settings.visibility_timeout_s,
         revision_window_days=settings.revision_window_days,
         rests=rests,
+        failpoints=Failpoints(settings.failpoints),  # FUELPIPE_FAILPOINTS: crash tests only
     )
 
 
