@@ -452,7 +452,8 @@ def test_a_town_written_with_a_hyphen_is_found_typed_with_a_space(real_lake: Sta
 
 
 def test_folding_drops_the_accents_sql_translate_drops() -> None:
-    from fuelpipe.domain.stations import ACCENTED, PLAIN, folded
+    from fuelpipe.domain.stations import ACCENTED, PLAIN
+    from fuelpipe.domain.text import folded
 
     assert len(ACCENTED) == len(PLAIN)
     assert [folded(c) for c in ACCENTED] == list(PLAIN)

@@ -1356,6 +1356,16 @@ def export(
             "--series", "-s", help=series_help("With --format parquet:"), callback=split_series
         ),
     ] = None,
+    other_figures: Annotated[
+        bool,
+        typer.Option(
+            "--other-figures",
+            help="csv and json: after each record, a row for each other figure the source "
+            "published for its date (PTAX's earlier closing bulletins, other_closings; ANP's "
+            "other rows of a state, fuel and month, other_rows); the figure column says which "
+            "row is the stored value.",
+        ),
+    ] = False,
 ) -> None:
     """Every record of one key: date, value, status, retry_count, the series' attributes and
     each value's revision history (the values it replaced, when and by which request).
@@ -1375,6 +1385,11 @@ def export(
             f"--format parquet writes a file, not a pipe or device ({output}): give --output "
             "FILE.parquet"
         )
+    if fmt == "parquet" and other_figures:
+        raise fail(
+            "--other-figures writes csv or json (its rows are not records); the parquet "
+            "export keeps other_closings and other_rows in its attributes column"
+        )
     if fmt == "parquet":
         _export_parquet(ctx, [*([key] if key else []), *(series or [])], output)
         return
@@ -1390,28 +1405,47 @@ def export(
         _check_output(ctx, output)
     with wired(ctx, reads_no_clock=True) as context:
         rows = [record_json(r) for r in context.store.query(key)]
-    if fmt == "json":
-        text = json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
-    else:
-        cols = ["date", "value", "status", "retry_count"]
-        cols += sorted({c for r in rows for c in r} - set(cols))
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
-        writer.writeheader()
-        # A revision history is one JSON cell in CSV.
-        writer.writerows(
-            {**r, "revisions": json.dumps(r["revisions"])} if "revisions" in r else r for r in rows
-        )
-        text = buf.getvalue()
+    records = len(rows)
+    text, others = _export_text(key, rows, fmt, other_figures=other_figures)
     if not rows:  # a bare header (or []) alone reads as a failed export
         _note_no_record([key])
     if output:
         _write_output(output, lambda temp: temp.write_text(text))
+        also = "" if others is None else f" and {others:,} other figures"
         err.print(
-            f"wrote {len(rows):,} records of {key} to {output}", highlight=False, markup=False
+            f"wrote {records:,} records{also} of {key} to {output}", highlight=False, markup=False
         )
     else:
         sys.stdout.write(text)
+
+
+def _export_text(
+    key: str, rows: list[dict[str, Any]], fmt: str, *, other_figures: bool
+) -> tuple[str, int | None]:
+    """The csv or json text of ``rows`` (record_json's) and, with ``other_figures``, how many
+    other figures' rows it holds besides them (None without)."""
+    others = None
+    if other_figures:
+        from fuelpipe.cli.other_figures import FIGURE, with_other_figures
+
+        try:
+            rows, others = with_other_figures(key, rows)
+        except ValueError as exc:
+            raise fail(
+                f"--other-figures: {exc} (export without it writes the text as stored)"
+            ) from None
+    if fmt == "json":
+        return json.dumps(rows, indent=2, ensure_ascii=False) + "\n", others
+    cols = ["date", "value", "status", "retry_count", *([FIGURE] if other_figures else [])]
+    cols += sorted({c for r in rows for c in r} - set(cols))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    writer.writeheader()
+    # A revision history is one JSON cell in CSV.
+    writer.writerows(
+        {**r, "revisions": json.dumps(r["revisions"])} if "revisions" in r else r for r in rows
+    )
+    return buf.getvalue(), others
 
 
 def _note_no_record(keys: Sequence[str]) -> None:

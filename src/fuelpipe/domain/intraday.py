@@ -16,6 +16,7 @@ from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.keys import intraday_key
 from fuelpipe.domain.publication import SAO_PAULO
+from fuelpipe.domain.text import folded
 
 RETENTION = timedelta(days=35)
 """Intraday points are kept five weeks: enough for the live panel and for comparing a day with
@@ -98,10 +99,17 @@ def on_sao_paulo_day(points: Iterable[IntradayPoint], day: date) -> list[Intrada
     )
 
 
+_FOLDED_KINDS = tuple((folded(kind), kind) for kind in PTAX_BULLETIN_KINDS)
+
+
 def bulletin_kind(tipo: str) -> str:
-    """Normalise BCB's tipoBoletim (``Fechamento PTAX`` and ``Fechamento`` both close)."""
-    for kind in PTAX_BULLETIN_KINDS:
-        if tipo.startswith(kind):
+    """Normalise BCB's tipoBoletim (``Fechamento PTAX`` and ``Fechamento`` both close), its
+    accents, case and spaces aside (:func:`~fuelpipe.domain.text.folded`, as ANP's labels are
+    matched): ``Intermediario`` is ``Intermediário``, ``FECHAMENTO PTAX`` a closing. A
+    ValueError naming any other type."""
+    plain = folded(tipo).strip()
+    for spelled, kind in _FOLDED_KINDS:
+        if plain.startswith(spelled):
             return kind
     raise ValueError(f"unknown PTAX bulletin type {tipo!r}")
 

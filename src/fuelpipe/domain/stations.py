@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from fuelpipe.domain.catalog import STATES
 from fuelpipe.domain.numbers import positional
+from fuelpipe.domain.text import folded
 
 # The 16 columns of every ANP station file since 2004, in order.
 ANP_COLUMNS: tuple[str, ...] = (
@@ -390,21 +391,6 @@ PLAIN = "AAAAAEEEEIIIIOOOOOUUUUCN"
 """The upper-case accented letters of Portuguese (and a few more) and their plain letters: the
 lake queries fold names with SQL's translate(upper(x), ACCENTED, PLAIN), which DuckDB and
 Athena both have, so "posto são" and "posto sao" find the same stations."""
-
-
-_SPACES = re.compile(" {2,}")
-
-
-def folded(text: str) -> str:
-    """Search text as the lake queries fold names: upper case, accents dropped, a hyphen a
-    space and each run of spaces one space ("São  Paulo" -> "SAO PAULO", "Ji-Paraná" -> "JI
-    PARANA"): any combining mark goes, not only those of ACCENTED, as the text is typed by a
-    person and the names are ANP's, whose letters ACCENTED covers."""
-    spaced = _SPACES.sub(" ", text.upper().replace("-", " "))
-    decomposed = unicodedata.normalize("NFD", spaced)
-    return unicodedata.normalize(
-        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
-    )
 
 
 def closest_names(text: str, names: Iterable[str], n: int = 3) -> list[str]:

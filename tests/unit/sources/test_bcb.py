@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from fuelpipe.adapters.sources.bcb import OTHER_CLOSINGS, BcbPtaxSource, parse_ptax, ptax_url
+from fuelpipe.domain.intraday import PTAX_BULLETIN_KINDS, bulletin_kind
 from fuelpipe.ports.source import FetchRequest, InvalidPayload
 
 FIXTURE = "bcb_ptax_USD_2021-05-19_2021-06-01_intermediate-bulletins-synthetic.json"
@@ -182,6 +183,33 @@ def test_a_bulletin_of_a_type_bcb_has_not_used_is_named_not_taken_for_an_opening
     earlier = _row("2024-01-15 09:00:00", "Extraordinário", "4.88")
     obs, notes = parse_ptax({"value": [earlier, GOOD]}, key, day, day, "w")
     assert [o.value for o in obs] == [Decimal("4.8741")] and notes == {}
+
+
+RESPELLED = {
+    "Abertura": "abertura",
+    "Intermediário": "Intermediario",
+    "Fechamento PTAX": "FECHAMENTO PTAX",
+}
+
+
+def test_bulletin_types_match_whatever_their_accents_and_case_synthetic(payload) -> None:
+    """An unaccented "Intermediario" (or a type in other case) read as a type BCB has not used:
+    in the fixture the last intermediate bulletin (13:09:44) comes after the closing (13:02:41),
+    so each day's PTAX was dropped and retried, and a day not closed yet was noted for an unknown
+    type instead of "no closing PTAX yet". Types now match as ANP's labels do (accents, case and
+    spaces aside). Synthetic: the fixture's bulletins with their types respelled."""
+    key, start, end = "CURRENCY#USD", date(2021, 5, 19), date(2021, 6, 1)
+    rows = _rows(payload)
+    respelled = [{**r, "tipoBoletim": RESPELLED[str(r["tipoBoletim"])]} for r in rows]
+    assert parse_ptax({"value": respelled}, key, start, end) == parse_ptax(
+        {"value": rows}, key, start, end
+    )
+    open_day = [r for r in respelled if r["tipoBoletim"] != "FECHAMENTO PTAX"]
+    obs, notes = parse_ptax({"value": open_day}, key, start, start)
+    assert obs == []
+    assert notes == {(key, start): "bcb: only opening/intermediate bulletins, no closing PTAX yet"}
+    assert [bulletin_kind(t) for t in RESPELLED.values()] == list(PTAX_BULLETIN_KINDS)
+    assert bulletin_kind(" intermediário ") == "Intermediário"
 
 
 def test_empty_value_list_is_no_data(server, client, usd) -> None:
@@ -363,7 +391,7 @@ def test_one_unreadable_bulletin_costs_its_own_point_not_the_day_s(
         _row("2022-03-16 10:04:12.3", "Abertura", "5.1310"),
         {**_row("2022-03-16 11:04:40.1", "Intermediário"), "cotacaoVenda": None},
         _row("2022-03-16 12:03:31.1", "Intermediário", "5.1276"),
-        _row("2022-03-16 12:30:00.0", "Intermediario extra", "5.1290"),  # no such type
+        _row("2022-03-16 12:30:00.0", "Extraordinário", "5.1290"),  # no such type
         _row("16/03/2022 12:45", "Intermediário", "5.1280"),  # a time that cannot be read
         _row("2022-03-16 13:04:07.4", "Fechamento PTAX", "5.1287"),
     ]
@@ -377,7 +405,7 @@ def test_one_unreadable_bulletin_costs_its_own_point_not_the_day_s(
     ]
     logged = " | ".join(r.getMessage() for r in caplog.records if r.name.endswith(".bcb"))
     assert "value[2]: cotacaoVenda is not a number: None" in logged
-    assert "value[4]: unknown PTAX bulletin type 'Intermediario extra'" in logged
+    assert "value[4]: unknown PTAX bulletin type 'Extraordinário'" in logged
     assert "value[5]: bad dataHoraCotacao '16/03/2022 12:45'" in logged
     assert "value[0]" not in logged  # the other day's row is not this day's problem
     assert logged.startswith(f"bcb: {server.url_for(MOUNT)}")

@@ -90,10 +90,9 @@ from fuelpipe.domain.stations import (
     ANP_COLUMNS,
     BadRow,
     column_key,
-    folded,
     lake_window,
 )
-from fuelpipe.domain.text import clip
+from fuelpipe.domain.text import clip, folded
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.lake import LakeStorage, LakeWriteLock

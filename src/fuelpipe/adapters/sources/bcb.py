@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from fuelpipe.adapters.sources._http import HttpSource, json_decimal, parse_json, single_series
 from fuelpipe.adapters.sources._unsure import unsure_days
 from fuelpipe.domain.catalog import Series
-from fuelpipe.domain.intraday import PTAX_BULLETIN_KINDS, IntradayPoint, bulletin_kind
+from fuelpipe.domain.intraday import IntradayPoint, bulletin_kind
 from fuelpipe.domain.models import AttrValue, Observation
 from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload
 
@@ -29,9 +29,10 @@ _FIELDS = (
 )
 _FIELD_SET = frozenset(_FIELDS)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_NOT_CLOSING = tuple(kind for kind in PTAX_BULLETIN_KINDS if kind != "Fechamento")
-"""The opening and intermediate bulletins' tipoBoletim (Abertura, Intermediário): not the PTAX.
-A type that is neither these nor a closing is a row that cannot be read, not one of them."""
+CLOSING = "Fechamento"
+"""The closing bulletin's kind (:func:`~fuelpipe.domain.intraday.bulletin_kind`): the PTAX.
+The opening and intermediate ones (Abertura, Intermediário) are not; a type that is none of
+them (accents and case aside) is a row that cannot be read, not one of them."""
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")  # dataHoraCotacao is Brasília time, without offset
 
 
@@ -99,6 +100,15 @@ def _time(row: object, index: int, where: str) -> datetime:
     return at
 
 
+def _kind(tipo: object) -> str | None:
+    """The kind of a tipoBoletim (:func:`~fuelpipe.domain.intraday.bulletin_kind`: accents and
+    case aside); None for text of no kind BCB uses, or no text."""
+    try:
+        return bulletin_kind(tipo) if isinstance(tipo, str) else None
+    except ValueError:
+        return None
+
+
 def _bulletin(row: object, at: datetime, index: int, where: str) -> _Bulletin:
     """One validated row of the ``value`` list, published ``at`` (its :func:`_time`, read
     once by the caller)."""
@@ -118,7 +128,7 @@ def _bulletin(row: object, at: datetime, index: int, where: str) -> _Bulletin:
         sell=_number(row, "cotacaoVenda", index, where),
         parity_buy=_number(row, "paridadeCompra", index, where),
         parity_sell=_number(row, "paridadeVenda", index, where),
-        closing=kind.startswith("Fechamento"),
+        closing=_kind(kind) == CLOSING,
         kind=kind,
         place=index,
     )
@@ -297,14 +307,16 @@ def parse_ptax(
         day = at.date()
         if not start <= day <= end:
             continue  # outside the window: not read further, so not a problem of this answer
-        kind = row.get("tipoBoletim")
-        if isinstance(kind, str) and kind.startswith(_NOT_CLOSING):
+        kind = _kind(row.get("tipoBoletim"))
+        if kind is not None and kind != CLOSING:
             open_days.add(day)  # only the closing bulletin is the PTAX: its numbers unused
             continue
         try:
             bulletin = _bulletin(row, at, index, where)
-            if not bulletin.closing:  # neither of _NOT_CLOSING: it may be a renamed closing
-                raise InvalidPayload(f"{where}: value[{index}]: unknown bulletin type {kind!r}")
+            if not bulletin.closing:  # no kind BCB uses: it may be a renamed closing
+                raise InvalidPayload(
+                    f"{where}: value[{index}]: unknown bulletin type {bulletin.kind!r}"
+                )
         except InvalidPayload as exc:
             if day not in bad or at > bad[day][0]:
                 bad[day] = (at, str(exc))
