@@ -268,3 +268,43 @@ def test_a_removal_that_a_redrive_raced_loses_nothing_and_clears_once_it_is_know
         )
     assert sink.alerts[-1].evidence()["dlq_count"] == 0
     assert [m.body for m in drain(home.queue)] == [body]
+
+
+class SavedFirstOnce:
+    """The alert state under test, another evaluation saving first at this one's first save
+    (the retry_recheck and outlook functions evaluating at once)."""
+
+    def __init__(self, inner: SqliteAlertState, other: SqliteAlertState) -> None:
+        self.inner, self.other, self.raced = inner, other, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def save(self, active: Any) -> None:
+        if not self.raced:
+            self.raced = True
+            self.other.save(self.other.load())
+        self.inner.save(active)
+
+
+def test_a_settled_clear_redone_after_another_evaluation_saved_first_still_says_so(
+    home: Home, tmp_path: Path
+) -> None:
+    """An evaluation whose save another one beats is redone: the CLEARED alert it then sends
+    still tells that the dead letter was settled (its first attempt's told it too)."""
+    _dead_letter(home.queue, _gap(USD.key, D1))
+    sink, rule = Collect(), DeadLettered()
+    assert _run(home, [sink], rule) == (1, 0, 1)
+    home.store.put_records([_ok(USD.key, D1)])
+    home.clock.advance(timedelta(hours=1))
+    other = SqliteAlertState(tmp_path / "alerts.sqlite", clock=home.clock)
+    try:
+        raced = SavedFirstOnce(home.state, other)
+        ctx = AlertContext(home.clock.now(), home.store, home.queue, DEFAULT_CATALOG)
+        report = evaluate(ctx, [rule], raced, [sink])  # type: ignore[arg-type]
+    finally:
+        other.close()
+    assert raced.raced and (report.cleared, report.active) == (1, 0)
+    cleared = [a for a in sink.alerts if a.kind is AlertKind.CLEARED]
+    assert len(cleared) == 2  # the beaten attempt's and the one saved
+    assert all(str(a.evidence().get("settled", "")).startswith("every date") for a in cleared)

@@ -594,7 +594,9 @@ class DeadLettered:
         self._reread = reread
         self._settle_reads = settle_reads
         self._counted: int | None = None  # the last evaluation's, for ``cleared``
-        self._settled: dict[str, dict[str, EvidenceValue]] = {}  # removed, by message id
+        # removed, by message id: what their clears say (kept while an evaluation is redone
+        # after another saved first, dropped at the next evaluation)
+        self._settled: dict[str, dict[str, EvidenceValue]] = {}
 
     def cleared(self, condition: Condition, context: AlertContext) -> dict[str, EvidenceValue]:
         """What a dead-letter alert that cleared says cleared it: the DLQ's depth now
@@ -605,7 +607,7 @@ class DeadLettered:
         counted = self._counted
         if counted is None:
             counted = context.queue.dead_letter_count()
-        return {"dlq_count": counted, **self._settled.pop(condition.subject, {})}
+        return {"dlq_count": counted, **self._settled.get(condition.subject, {})}
 
     def evaluate(self, context: AlertContext) -> Sequence[Condition]:
         counted = context.queue.dead_letter_count()
