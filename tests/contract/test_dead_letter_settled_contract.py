@@ -308,3 +308,35 @@ def test_a_settled_clear_redone_after_another_evaluation_saved_first_still_says_
     cleared = [a for a in sink.alerts if a.kind is AlertKind.CLEARED]
     assert len(cleared) == 2  # the beaten attempt's and the one saved
     assert all(str(a.evidence().get("settled", "")).startswith("every date") for a in cleared)
+
+
+class StaleCount(CountingReads):
+    """The queue under test with the DLQ's count of an instant before (SQS's is approximate)."""
+
+    def __init__(self, inner: Queue, count: int) -> None:
+        super().__init__(inner)
+        self.count = count
+
+    def dead_letter_count(self) -> int:
+        return self.count
+
+
+def test_a_dead_letter_the_count_lagged_behind_still_fires_when_a_settled_one_is_removed(
+    home: Home,
+) -> None:
+    """The DLQ counts 1 (its count lagging a new arrival) while the read finds the settled
+    one and a new one: removing the settled one leaves the count at 0, and the new one fires
+    all the same (the count no longer stands for the letters read)."""
+    _dead_letter(home.queue, _gap(USD.key, D1))
+    sink, rule = Collect(), DeadLettered()
+    assert _run(home, [sink], rule) == (1, 0, 1)
+    home.store.put_records([_ok(USD.key, D1)])
+    new = _dead_letter(home.queue, _gap(EUR.key, D2))
+    home.clock.advance(timedelta(hours=1))
+    lagging = StaleCount(home.queue.inner, 1)  # type: ignore[attr-defined]
+    ctx = AlertContext(home.clock.now(), home.store, lagging, DEFAULT_CATALOG)  # type: ignore[arg-type]
+    report = evaluate(ctx, [rule], home.state, [sink])
+    assert (report.firing, report.cleared, report.active, report.failed_rules) == (1, 1, 1, ())
+    fired = [a.condition.subject for a in sink.alerts if a.kind is AlertKind.FIRING]
+    assert fired[-1] == new
+    assert [d.message_id for d in home.queue.dead_letters()] == [new]

@@ -625,9 +625,9 @@ class DeadLettered:
             letters = exc.found
         check = SettleCheck(context.store, self._settle_reads)
         checked = [(d, check.check(d)) for d in letters]
-        letters = [d for d, found in checked if not isinstance(found, Settled)]
-        waits = {d.message_id: w for d, w in checked if isinstance(w, Waiting)}
-        settled = [(d, found) for d, found in checked if isinstance(found, Settled)]
+        settled = [(d, told) for d, told in checked if isinstance(told, Settled)]
+        waits = {d.message_id: told for d, told in checked if isinstance(told, Waiting)}
+        letters = [d for d, told in checked if not isinstance(told, Settled)]
         stamp: dict[str, EvidenceValue] = {"dlq_count": counted, "read_at": _iso(context.now)}
         gone = {d.message_id for d, _ in settled}
         if settled:
@@ -636,11 +636,9 @@ class DeadLettered:
                 stamp[_UNREMOVED] = len(settled)
                 found = self._conditions(letters, context, stamp, waits)
                 raise PartialFindings(found, "settled dead letters not all removed")
-            counted = removed
+            counted = removed  # the letters left keep their alerts whatever SQS counts
             self._counted = counted
             stamp["dlq_count"] = counted
-            if counted == 0:
-                return []
         found = self._conditions(letters, context, stamp, waits)
         read = sum(d.copies for d in letters)  # one message held twice by SQS is shown once
         unread = counted - read
