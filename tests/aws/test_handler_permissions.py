@@ -735,7 +735,8 @@ def scraper_scenario(lab: Lab) -> Scenario:
 
 
 def retry_recheck_scenario(lab: Lab) -> Scenario:
-    """The hourly recheck (Scheduler's Input shape) with one due retry and one spent record."""
+    """The hourly recheck (Scheduler's Input shape) with one due retry and one spent record,
+    and a dead letter whose date is stored since: its alert rule deletes it from the DLQ."""
     queue, dlq, sqs = lab.queues("retry_recheck")
     store = lab.store()
     an_hour_ago = NOW - timedelta(hours=1)
@@ -748,12 +749,21 @@ def retry_recheck_scenario(lab: Lab) -> Scenario:
     # stale-source rule deletes it (DeleteItem in META)
     planned = first_planned_name(RECHECK_KEY)
     assert store.replace_meta(planned, None, (NOW - timedelta(days=30)).isoformat())
+    stored = date(2022, 3, 31)
+    store.put_records([Record(RECHECK_KEY, stored, Decimal("6.9"), Status.OK, updated_at=NOW)])
+    series = DEFAULT_CATALOG[RECHECK_KEY]
+    sqs.send([DownloadRequest(
+        partition_key=RECHECK_KEY, dates_to_download=[stored], fetch_unit=series.fetch_unit
+    ).to_body()])  # fmt: skip
+    (letter,) = sqs.receive(1, wait_s=1)
+    sqs.dead_letter(letter, "received 5 times without being processed")
     event = scheduled_event({"series": [RECHECK_KEY]}, scheduler=True)
 
     def check(results: list[Any]) -> None:
         (report,) = results
         assert (report["retried"], report["quarantined"], report["messages_sent"]) == (1, 1, 1)
         assert store.get_meta(planned) is None
+        assert sqs.dead_letter_count() == 0, "the settled dead letter was not removed"
         (message,) = sqs.receive(10)
         sent = DownloadRequest.from_body(message.body)
         assert (sent.partition_key, sent.dates_to_download) == (RECHECK_KEY, [due])

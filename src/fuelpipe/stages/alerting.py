@@ -41,13 +41,23 @@ from fuelpipe.ports.alerts import (
     AlertState,
     AlertStateChanged,
 )
-from fuelpipe.ports.queue import DeadLetter, DeadLettersIncomplete
+from fuelpipe.ports.queue import DeadLetter, DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.ports.store import PendingMarks, StatusSummary, Store
+from fuelpipe.stages.dead_letter_settled import (
+    SETTLE_READS,
+    SettleCheck,
+    Settled,
+    Waiting,
+    log_removal,
+    now_settled,
+    read_waits_on,
+    waits_on_text,
+)
 from fuelpipe.stages.due import latest_expected, older_records
 from fuelpipe.stages.orchestrate import FIRST_PLANNED, first_planned_name
 from fuelpipe.stages.scrape import NO_VALUE
 
-_log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _EVIDENCE_KEYS = 5
 
@@ -237,7 +247,7 @@ def forget_first_planned(store: Store, key: str, note: str) -> None:
     try:
         store.delete_meta(first_planned_name(key), note)
     except Exception as exc:  # any store's error: the ports name none
-        _log.warning("%s: its first_planned note not deleted (tried again): %s", key, exc)
+        logger.warning("%s: its first_planned note not deleted (tried again): %s", key, exc)
 
 
 def never_stored(
@@ -559,6 +569,9 @@ stays the same: a dead letter that arrived as another expired (SQS keeps them 14
 read within this, not never."""
 
 _UNREAD = "+unread"
+_UNREMOVED = "settled_not_removed"
+"""Evidence of a read that found settled dead letters and could not remove them all: how
+many it tried (the next evaluation reads the DLQ again, count changed or not)."""
 
 
 class DeadLettered:
@@ -576,40 +589,76 @@ class DeadLettered:
     returned fewer than it counts) is done again at the next evaluation, count changed or not.
 
     A DLQ holding only dead letters about series outside the catalog leaves no condition to
-    answer from: it is read at each evaluation (`watch --series` on others' dead letters)."""
+    answer from: it is read at each evaluation (`watch --series` on others' dead letters).
+
+    A dead letter every date of which is settled in the store since (OK, ABSENT, QUARANTINED:
+    a later poll, the recheck or a release stored them; :mod:`~fuelpipe.stages.
+    dead_letter_settled`) is removed from the DLQ when read, its whole body, reason and its
+    dates' statuses logged first, and its alert clears saying so (``settled``). One not
+    settled keeps, in its alert's ``waits_on``, the first date found missing: while the count
+    holds, each evaluation reads that date's status alone (one point read a dead letter), and
+    the DLQ is read again as soon as one of them is settled. A removal that does not find
+    every settled one (another reader holds it, a redrive took it) clears nothing that run
+    (:class:`PartialFindings`): the next read tells."""
 
     name = "dead_lettered"
 
     def __init__(
-        self, read: int = DEAD_LETTERS_READ, reread: timedelta = DEAD_LETTERS_REREAD
+        self,
+        read: int = DEAD_LETTERS_READ,
+        reread: timedelta = DEAD_LETTERS_REREAD,
+        settle_reads: int = SETTLE_READS,
     ) -> None:
         self._read = read
         self._reread = reread
+        self._settle_reads = settle_reads
         self._counted: int | None = None  # the last evaluation's, for ``cleared``
+        # removed, by message id: what their clears say (kept while an evaluation is redone
+        # after another saved first, dropped at the next evaluation)
+        self._settled: dict[str, dict[str, EvidenceValue]] = {}
 
     def cleared(self, condition: Condition, context: AlertContext) -> dict[str, EvidenceValue]:
         """What a dead-letter alert that cleared says cleared it: the DLQ's depth now
         (``dlq_count``; 0 when it was redriven or purged whole), as the evaluation that cleared
-        it counted it (no further read; one count when this rule has not evaluated)."""
+        it counted it (no further read; one count when this rule has not evaluated), and for a
+        dead letter this rule removed because every date it asked for is settled, ``settled``
+        (what it says, with its dates' statuses) and ``settled_dates`` (how many)."""
         counted = self._counted
         if counted is None:
             counted = context.queue.dead_letter_count()
-        return {"dlq_count": counted}
+        return {"dlq_count": counted, **self._settled.get(condition.subject, {})}
 
     def evaluate(self, context: AlertContext) -> Sequence[Condition]:
         counted = context.queue.dead_letter_count()
         self._counted = counted
         held = [a.condition for a in context.active.values() if a.condition.rule == self.name]
+        subjects = {c.subject for c in held}
+        self._settled = {k: v for k, v in self._settled.items() if k in subjects}
         if counted == 0:
             return []
-        if self._still(held, counted, context.now):
+        if self._still(held, counted, context.now) and not _any_settled(held, context.store):
             return held
         try:
             letters = context.queue.dead_letters(self._read)
         except DeadLettersIncomplete as exc:
             letters = exc.found
+        check = SettleCheck(context.store, self._settle_reads)
+        checked = [(d, check.check(d)) for d in letters]
+        settled = [(d, told) for d, told in checked if isinstance(told, Settled)]
+        waits = {d.message_id: told for d, told in checked if isinstance(told, Waiting)}
+        letters = [d for d, told in checked if not isinstance(told, Settled)]
         stamp: dict[str, EvidenceValue] = {"dlq_count": counted, "read_at": _iso(context.now)}
-        found = self._conditions(letters, context, stamp)
+        gone = {d.message_id for d, _ in settled}
+        if settled:
+            removed = self._remove(settled, context, subjects, counted)
+            if removed is None:  # not every one found: nothing clears; read again next time
+                stamp[_UNREMOVED] = len(settled)
+                found = self._conditions(letters, context, stamp, waits)
+                raise PartialFindings(found, "settled dead letters not all removed")
+            counted = removed  # the letters left keep their alerts whatever SQS counts
+            self._counted = counted
+            stamp["dlq_count"] = counted
+        found = self._conditions(letters, context, stamp, waits)
         read = sum(d.copies for d in letters)  # one message held twice by SQS is shown once
         unread = counted - read
         if unread <= 0:
@@ -618,7 +667,7 @@ class DeadLettered:
         kept = [  # stamped with this read: they count as read at this count
             replace(c, evidence={**c.evidence, **stamp})
             for c in held
-            if c.id not in ids and c.subject not in (_UNREAD, OVERFLOW_SUBJECT)
+            if c.id not in ids and c.subject not in (_UNREAD, OVERFLOW_SUBJECT, *gone)
         ]
         told = Condition(
             rule=self.name,
@@ -639,15 +688,55 @@ class DeadLettered:
             return False
         if any(c.subject == _UNREAD and _short(c.evidence, self._read) for c in held):
             return False  # the last read came back short: read again, not only at a change
+        if any(c.evidence.get(_UNREMOVED) for c in held):
+            return False  # settled ones the last read could not all remove: again
         oldest = min(datetime.fromisoformat(str(m["read_at"])) for m in marks)
         return now - oldest < self._reread
+
+    def _remove(
+        self,
+        settled: Sequence[tuple[DeadLetter, Settled]],
+        context: AlertContext,
+        alerting: Collection[str],
+        counted: int,
+    ) -> int | None:
+        """Remove the ``settled`` dead letters (each logged whole first) by their ids, noting
+        what the clear of each one ``alerting`` will say; the DLQ's count after (``counted``
+        before, less their copies), or None when the removal did not find every one (SQS:
+        another reader holds it, or a redrive took it; the error logged)."""
+        for letter, found in settled:
+            log_removal(letter, found)
+        ids = [d.message_id for d, _ in settled]
+        try:
+            removed = context.queue.purge_dead_letters(ids=ids)
+        except DeadLettersRemain:
+            logger.warning("settled dead letters not all removed", exc_info=True)
+            return None
+        if removed < len(ids):  # a queue that vouches: the others were gone already
+            logger.warning(
+                "%d of the %d settled dead letters were gone already", len(ids) - removed, len(ids)
+            )
+        # a queue that vouches (SQLite) does not say which were gone: a redrive or purge
+        done = "removed" if removed == len(ids) else "removed or gone already (redriven or purged)"
+        for letter, found in settled:
+            if letter.message_id in alerting:
+                self._settled[letter.message_id] = {
+                    "settled": f"every date it asked for is settled in the store "
+                    f"({found.words()}): {done} from the dead letters, its body logged",
+                    "settled_dates": found.statuses.total(),
+                }
+        if removed < len(ids):  # count again: which of them were gone is not told
+            return context.queue.dead_letter_count()
+        return max(counted - sum(d.copies for d, _ in settled), 0)  # SQS: every copy went
 
     def _conditions(
         self,
         letters: Sequence[DeadLetter],
         context: AlertContext,
         stamp: Mapping[str, EvidenceValue],
+        waits: Mapping[str, Waiting] | None = None,
     ) -> list[Condition]:
+        waits = waits or {}
         return [
             Condition(
                 rule=self.name,
@@ -661,6 +750,7 @@ class DeadLettered:
                     "receive_count": d.receive_count,
                     "body": d.body[:500],
                     "dead_at": _iso(d.dead_at) if d.dead_at else None,
+                    "waits_on": waits_on_text(w) if (w := waits.get(d.message_id)) else None,
                     **stamp,
                 },
                 severity=Severity.CRITICAL,
@@ -671,6 +761,16 @@ class DeadLettered:
             # when it was dead-lettered, never after ``now`` (a clock set back, ``--now``)
             for dead in [None if d.dead_at is None else min(d.dead_at, context.now)]
         ]
+
+
+def _any_settled(held: Sequence[Condition], store: Store) -> bool:
+    """Whether the date one of the ``held`` dead-letter alerts was last found waiting on
+    (``waits_on``) is settled now: one point read each, until the first that is."""
+    for condition in held:
+        waiting = read_waits_on(condition.evidence.get("waits_on"))
+        if waiting is not None and now_settled(store, waiting):
+            return True
+    return False
 
 
 def _at(when: datetime | None, word: str) -> str:

@@ -1,0 +1,130 @@
+"""Dead letters whose every date has since been settled in the store.
+
+A download message dead-lettered while its source was down (its receives spent) asks for
+dates a later orchestrator poll, the recheck or a release may store all the same. Once every
+date it asked for, of every key it names, is settled (OK, ABSENT or QUARANTINED: the statuses
+the gap scan counts as complete, :data:`~fuelpipe.domain.gaps.COMPLETE`), a redrive would
+only fetch them again, and nothing is left for a person to do with it: the dead-letter alert
+rule (:class:`~fuelpipe.stages.alerting.DeadLettered`) removes it, logged whole first
+(:func:`log_removal`), and its alert clears saying so. A quarantined date is settled here as
+the gap scan counts it: the quarantine rule alerts about it, with its series.
+
+Never settled this way: a malformed message (no dates to read: a person must look), and a
+``revise`` message, which asks only for dates answered already, so that its dates are settled
+says nothing of whether the re-read it failed to make was made since. A key or date no
+message may ask for (a key the catalog dropped, a date before its series starts) has no record
+to settle it, so the dead letter naming it stays, as it would before.
+
+Reads are bounded: one status-only read of a key's span of dates (:meth:`SettleCheck.check`,
+at most ``budget`` an evaluation), stopped at the first date not settled, which the alert keeps
+(:func:`waits_on_text`) so that later evaluations ask the store about that one date alone
+(:func:`now_settled`) and read the DLQ again only once it is settled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+from fuelpipe.domain.gaps import COMPLETE
+from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
+from fuelpipe.domain.models import Status
+from fuelpipe.ports.queue import DeadLetter
+from fuelpipe.ports.store import Store
+
+logger = logging.getLogger(__name__)
+
+SETTLE_READS = 2_000
+"""Key reads (one status-only read of a key's span of dates each) one evaluation spends at
+most on checking dead letters: an ANP workbook's message names ~230 keys, so a handful of
+settled ones a run; most dead letters not settled cost one read (the first date read is
+missing). A dead letter not reached is checked at the DLQ's next read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """Every (key, date) a dead letter asked for is settled: how many, by status."""
+
+    statuses: Counter[Status]
+
+    def words(self) -> str:
+        """``3 OK, 1 ABSENT``: the dates' statuses, in the order of :class:`Status`."""
+        return ", ".join(f"{self.statuses[s]} {s.value}" for s in Status if self.statuses[s])
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """The first (key, date) of a dead letter found not settled (missing, or PENDING)."""
+
+    key: str
+    day: date
+
+
+def waits_on_text(waiting: Waiting) -> str:
+    """How a dead-letter alert's evidence keeps it (``waits_on``): ``KEY DATE``."""
+    return f"{waiting.key} {waiting.day.isoformat()}"
+
+
+def read_waits_on(text: object) -> Waiting | None:
+    """:func:`waits_on_text` read back; None for anything else (an alert without one)."""
+    if not isinstance(text, str):
+        return None
+    key, _, day = text.rpartition(" ")
+    try:
+        return Waiting(key, date.fromisoformat(day)) if key else None
+    except ValueError:
+        return None
+
+
+def now_settled(store: Store, waiting: Waiting) -> bool:
+    """Whether the one date a dead letter was last found waiting on is settled now: one point
+    read of its record's status."""
+    found = store.query(waiting.key, waiting.day, waiting.day, fields=("status",))
+    return bool(found) and found[0].status in COMPLETE
+
+
+class SettleCheck:
+    """Checks dead letters against the store, spending at most ``budget`` key reads in all."""
+
+    def __init__(self, store: Store, budget: int = SETTLE_READS) -> None:
+        self._store = store
+        self.left = budget
+
+    def check(self, letter: DeadLetter) -> Settled | Waiting | None:
+        """Whether every date ``letter`` asked for is settled (:class:`Settled`), the first one
+        found not to be (:class:`Waiting`), or None: never settled this way (malformed, a
+        ``revise``), or not checked (the reads left would not cover its keys)."""
+        try:
+            request = DownloadRequest.from_body(letter.body)
+        except MalformedMessage:
+            return None
+        if request.origin == "revise" or len(request.keys) > self.left:
+            return None
+        days = request.dates_to_download  # sorted, no repeats
+        statuses: Counter[Status] = Counter()
+        for key in request.keys:  # the partition key first: the one its sender missed
+            self.left -= 1
+            stored = self._store.query(key, days[0], days[-1], fields=("status",))
+            found = {r.date: r.status for r in stored}
+            for day in days:
+                status = found.get(day)
+                if status is None or status not in COMPLETE:
+                    return Waiting(key, day)
+                statuses[status] += 1
+        return Settled(statuses)
+
+
+def log_removal(letter: DeadLetter, settled: Settled) -> None:
+    """Log a settled dead letter whole before it is removed, so nothing of it is lost: its
+    id, copies, reason, the statuses of its dates and its body."""
+    logger.warning(
+        "removing dead letter %s (%d copy/copies): every date it asked for is settled in the "
+        "store (%s); it was dead-lettered for: %s; its body: %s",
+        letter.message_id,
+        letter.copies,
+        settled.words(),
+        letter.reason,
+        letter.body,
+    )
