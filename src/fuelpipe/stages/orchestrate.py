@@ -74,6 +74,10 @@ CLAIM_ATTEMPTS = 3
 """How often :func:`claim_gaps` reads a key's note again after another orchestrator changed
 it between its read and its write."""
 _NO_SPLIT = 1_000_000  # days: a note's run is broken only where a date of the key is not a gap
+NOTE_MAX_CHARS = 32_000
+"""The longest a ``gap_sent#`` note's runs may make it (a run is ~50 characters; a DynamoDB
+item holds 400 KB): gaps scattered over a long history (every other date stored) make one run
+each, and past this one run from the first sent date to the last stands for them all."""
 
 
 class QueueBusy:
@@ -136,6 +140,8 @@ def claim_gaps(
         kept = [(a, b, at) for a, b, at in held if any(a <= d <= b for d in gaps)]
         runs = [(r.start, r.end, now) for r in group_streams(cal, free, _NO_SPLIT)]
         after = sent_runs_text(kept + runs)
+        if len(after) > NOTE_MAX_CHARS:  # holds a few dates between them that are no gaps too
+            after = sent_runs_text([*kept, (free[0], free[-1], now)])
         if app.store.replace_meta(name, before, after):
             return free, Claim(name, before, after)
     _log.warning(
