@@ -147,6 +147,7 @@ class RecordingQueue(Queue):
     def __init__(self, inner: Queue) -> None:
         self.inner = inner
         self.max_receives = inner.max_receives
+        self.retention = inner.retention
         self.sent: list[str] = []
 
     def send(self, bodies: Sequence[str]) -> int:

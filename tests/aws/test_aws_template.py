@@ -24,6 +24,7 @@ from fuelpipe.adapters._dynamo_items import (
     STATUS_INDEX_ATTRS,
 )
 from fuelpipe.adapters.sources._http import longest_fetch_s
+from fuelpipe.adapters.sqs_queue import RETENTION_S
 from fuelpipe.deploy.plan import discover_functions
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.homes.aws import schedule_options
@@ -335,6 +336,9 @@ def test_the_queue_has_a_dlq_and_outlasts_the_scraper(template: dict[str, Any]) 
     # maxReceiveCount makes its last (with its error): it must know which one that is.
     assert env["FUELPIPE_MAX_RECEIVES"] == redrive["maxReceiveCount"]
     assert "Fn::FindInMap" in redrive["maxReceiveCount"]
+    # The orchestrator holds a gap it sent from being sent again while the queue is busy, at
+    # most as long as the queue keeps a message (stages/orchestrate.py): the queue's own.
+    assert int(queue["MessageRetentionPeriod"]) == RETENTION_S
     event = template["Resources"]["ScraperDownloads"]["Properties"]
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert event["BatchSize"] <= 10

@@ -65,12 +65,13 @@ from fuelpipe.dashboard.repository import SeriesReader
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.domain.planning import sent_runs_text
 from fuelpipe.homes.aws import build_context
 from fuelpipe.homes.settings import Settings
 from fuelpipe.replay import FaultPlan, ReplayServer
 from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
 from fuelpipe.stages.cycle import run_cycle
-from fuelpipe.stages.orchestrate import first_planned_name
+from fuelpipe.stages.orchestrate import first_planned_name, gap_sent_name
 from fuelpipe.stages.set_aside import keep_set_aside, set_aside_entries
 
 pytestmark = pytest.mark.aws
@@ -681,16 +682,21 @@ class Lab:
 
 def data_clustering_scenario(lab: Lab) -> Scenario:
     """A scheduled gap scan of two seeded series: the week after the seed is missing; and a
-    PENDING date still inside its publication window, which the backstop asks for again."""
+    PENDING date still inside its publication window, which the backstop asks for again.
+    PETR4's gaps were noted as sent a day ago (``gap_sent#``), past the hold: the scan reads
+    the download queue's count (GetQueueAttributes), finds it empty and sends them again."""
     queue, dlq, sqs = lab.queues("data_clustering")
     pending = Record(BACKSTOP_KEY, BACKSTOP_DAY, None, Status.PENDING, 0, NOW, "read timeout")
     assert lab.store().put_pending(pending)
+    noted = [(date(2022, 4, 1), NOW.date(), NOW - timedelta(days=1))]
+    lab.store().put_meta(gap_sent_name("STOCK#PETR4"), sent_runs_text(noted))
     event = scheduled_event({"series": ["STOCK#PETR4", BACKSTOP_KEY], "since": "2022-04-01"})
 
     def check(results: list[Any]) -> None:
         (report,) = results
         assert report["keys_scanned"] == 2, report
         assert report["gaps_found"] > 0 and report["messages_sent"] > 0, report
+        assert report["gaps_held"] == 0, report
         assert report["pending_polled"] == 1, report
         assert sqs.depth().visible == report["messages_sent"] + report["pending_polled"]
 

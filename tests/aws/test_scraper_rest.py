@@ -444,8 +444,12 @@ def clustering_poll(aws_home: AwsHome, clock: ManualClock) -> tuple[StageContext
 
 
 def sent_by_key(home: StageContext) -> dict[str, list[date]]:
-    """The messages on the queue, drained: each one's key and dates."""
-    bodies = [DownloadRequest.from_body(m.body) for m in drain(home.queue)]
+    """The messages on the queue, each one's key and dates, taken off it and lost: deleted
+    with nothing stored, so a later poll finds their dates not sent (the orchestrator holds a
+    gap it sent while the queue may hold its message: stages/orchestrate.py claim_gaps)."""
+    messages = drain(home.queue)
+    home.queue.delete([m.receipt for m in messages])
+    bodies = [DownloadRequest.from_body(m.body) for m in messages]
     return {r.keys[0]: r.dates_to_download for r in bodies}
 
 
@@ -472,7 +476,7 @@ def test_a_window_poll_holds_a_resting_source_until_a_later_poll_after_its_rest(
     assert (run.stage, run.counts["rest_held"]) == ("data_clustering", 1)
     clock.advance(timedelta(minutes=5))
     assert handler(event, FakeLambdaContext("data_clustering"))["rest_held"] == 1
-    assert list(sent_by_key(home)) == ["STOCK#PETR4"]  # not stored: asked every poll
+    assert list(sent_by_key(home)) == ["STOCK#PETR4"]  # lost, not stored: asked every poll
     set_rest(home, "bcb", datetime.now(UTC) - timedelta(seconds=1))  # the rest has ended
     clock.advance(timedelta(minutes=15))
 
@@ -518,8 +522,8 @@ def test_a_rest_outlasting_the_window_has_the_due_series_sent_once_not_every_pol
 ) -> None:
     """BCB rests 50 minutes (to 14:05), past the window's last poll (13:55): the 13:15 poll
     sends USD's due close once, and the eight polls after it, the last one included, hold it
-    (rest_held 1; PETR4's gaps are still sent every poll). The message is lost here (drained,
-    as if it never came back): a poll after the rest's end sends the close again. Before,
+    (rest_held 1; PETR4's gaps, lost every time, are sent again every poll). The message is
+    lost here (deleted, nothing stored): a poll after the rest's end sends the close again. Before,
     every poll of the rest sent it (nine messages, for the scraper to put off and fetch
     together when the rest ended: a burst that could draw another 429)."""
     clock = ManualClock(FRIDAY_1315)

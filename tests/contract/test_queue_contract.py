@@ -294,6 +294,20 @@ def test_depth_counts_visible_in_flight_and_dead(queue: Queue) -> None:
     assert queue.depth() == QueueDepth(visible=2, in_flight=0, dead=1)
 
 
+def test_waiting_counts_visible_and_in_flight_not_the_dead_letters(queue: Queue) -> None:
+    """What the AWS orchestrator reads to know whether a gap it sent may still wait
+    (stages/orchestrate.py claim_gaps): SQS's count of the main queue alone, one call."""
+    assert queue.waiting() == 0
+    queue.send(["a", "b", "c"])
+    (one,) = queue.receive(1)
+    assert queue.waiting() == 3
+    queue.dead_letter(one, "unprocessable")
+    assert queue.waiting() == 2
+    for message in queue.receive(10, wait_s=1):
+        queue.delete([message.receipt])
+    assert queue.waiting() == 0
+
+
 def test_two_receivers_never_get_the_same_message(queue_backend: QueueBackend) -> None:
     sender = queue_backend.open()
     bodies = [f"job-{i}" for i in range(40)]

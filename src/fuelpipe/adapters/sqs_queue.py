@@ -72,6 +72,10 @@ PEEK_EMPTY_RECEIVES = 2
 """Receives in a row that bring nothing new after which a peek short of the count gives up."""
 REASON = "reason"
 MAX_VISIBILITY_S = 12 * 3600
+RETENTION_S = 345_600
+"""The download queue's MessageRetentionPeriod (4 days, SQS's default; the template's and
+:func:`create_queues`'): the longest a message can wait in it, so the longest a gap the
+orchestrator sent is held from being sent again (``domain/planning.py`` ``sent_held``)."""
 """The longest visibility timeout SQS takes (12 hours)."""
 _GONE_RECEIPT = frozenset(["ReceiptHandleIsInvalid", "MessageNotInflight"])
 """ChangeMessageVisibility's codes for a receipt that no longer holds its message."""
@@ -173,6 +177,7 @@ class SqsQueue(Queue):
         self.dlq_url = dlq_url
         self.visibility_timeout_s = max(0, math.ceil(visibility_timeout_s))
         self.max_receives = max_receives
+        self.retention = timedelta(seconds=RETENTION_S)
         self._attempts = max_send_attempts
         self._base = backoff_base_s
         self._cap = backoff_cap_s
@@ -484,6 +489,11 @@ class SqsQueue(Queue):
             int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
         )
 
+    def waiting(self) -> int:
+        """The main queue's approximate count, visible and in flight (GetQueueAttributes, one
+        call: the orchestrator's, whose role reads no other queue)."""
+        return sum(self._counts(self.queue_url))
+
     def dead_letter_count(self) -> int:
         """The DLQ's approximate count, visible and hidden (GetQueueAttributes, one call)."""
         return sum(self._counts(self.dlq_url))
@@ -532,6 +542,7 @@ def create_queues(
         Attributes={
             **encrypted,
             "VisibilityTimeout": str(math.ceil(visibility_timeout_s)),
+            "MessageRetentionPeriod": str(RETENTION_S),
             "RedrivePolicy": json.dumps(redrive),
         },
     )["QueueUrl"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Literal
 
@@ -148,3 +148,49 @@ def parse_polls(text: str | None) -> dict[date, datetime]:
 def polls_text(polls: Mapping[date, datetime]) -> str:
     """``<date>=<UTC instant>`` words, one per polled date, in date order."""
     return " ".join(f"{day.isoformat()}={iso_utc(at)}" for day, at in sorted(polls.items()))
+
+
+SentRuns = list[tuple[date, date, datetime]]
+"""Runs of a key's gap dates a run sent: the first and last date of each (every expected date
+between them was sent too) and the instant it sent them."""
+
+
+def parse_sent_runs(text: str | None) -> SentRuns:
+    """The runs :func:`sent_runs_text` wrote (None or "": none)."""
+    out: SentRuns = []
+    for word in (text or "").split():
+        span, _, at = word.partition("=")
+        first, _, last = span.partition("/")
+        out.append((date.fromisoformat(first), date.fromisoformat(last or first), parse_iso(at)))
+    return out
+
+
+def sent_runs_text(runs: Iterable[tuple[date, date, datetime]]) -> str:
+    """``<first>/<last>=<UTC instant>`` words, one per run, in date order."""
+    return " ".join(f"{a.isoformat()}/{b.isoformat()}={iso_utc(at)}" for a, b, at in sorted(runs))
+
+
+def sent_held(
+    sent: datetime,
+    now: datetime,
+    hold: timedelta,
+    retention: timedelta | None,
+    queue_busy: Callable[[], bool],
+) -> bool:
+    """Whether dates a run ``sent`` a message for may still wait in the queue, so that sending
+    them again would only queue a second request for the source: for ``hold`` after the send
+    whatever the queue says (the queue's visibility timeout: SQS's counts lag a send, and a
+    second orchestrator may read the note before the first has sent), then while the queue
+    holds any message (``queue_busy``: asked only here, once a run) and less than
+    ``retention`` (how long the queue keeps a message; None: until it is handled) has passed.
+    A message lost (deleted without storing, dead-lettered, dropped) leaves the queue, so its
+    dates are sent again once the queue is empty, and at the latest past ``retention``. A
+    note dated more than ``hold`` after ``now`` was stamped by a clock ahead (``--now``): it
+    holds nothing."""
+    if sent > now + hold:
+        return False
+    if now < sent + hold:
+        return True
+    if retention is not None and now >= sent + retention:
+        return False
+    return queue_busy()

@@ -117,6 +117,7 @@ def build_context(
         gap_audit_interval_s=settings.gap_audit_interval_s,
         store_batch=settings.store_batch,
         poll_in_flight_s=settings.visibility_timeout_s,
+        gap_sent_hold_s=settings.visibility_timeout_s,
         revision_window_days=settings.revision_window_days,
         rests=rests,
         failpoints=Failpoints(settings.failpoints),  # FUELPIPE_FAILPOINTS: crash tests only

@@ -157,6 +157,10 @@ class Queue(abc.ABC):
     """A work queue (SQLite or SQS) with a dead-letter side."""
 
     max_receives: int = 5
+    retention: timedelta | None = None
+    """How long the queue keeps a message that is not deleted before dropping it (SQS: the
+    queue's MessageRetentionPeriod); None: until it is handled or dead-lettered (the embedded
+    queue)."""
 
     @abc.abstractmethod
     def send(self, bodies: Sequence[str]) -> int:
@@ -199,6 +203,13 @@ class Queue(abc.ABC):
         picks is its own: the oldest, or the first to come back). Raises DeadLettersIncomplete
         when the backend cannot vouch that it read every one (or ``limit``, when there are
         more): what it did read is on the error."""
+
+    def waiting(self) -> int:
+        """How many messages the queue holds, visible or in flight, not counting the dead
+        letters (approximate on SQS); :meth:`depth`'s unless a backend counts them alone more
+        cheaply."""
+        depth = self.depth()
+        return depth.visible + depth.in_flight
 
     def dead_letter_count(self) -> int:
         """How many messages are dead-lettered, counted without reading them (approximate on

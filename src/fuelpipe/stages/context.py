@@ -39,6 +39,14 @@ class StageContext:
     poll_in_flight_s: float = 450.0
     """How long a polled PENDING date's message may still be queued or fetched (the queue's
     visibility timeout): until the scraper answers it, or this passes, polls skip the date."""
+    gap_sent_hold_s: float | None = None
+    """Set: the orchestrator notes the gaps it sends (``gap_sent#<key>``) and sends none of
+    them again while its message may still wait in the queue: for this long at least (the
+    queue's visibility timeout), then while the queue holds any message, up to the queue's
+    retention (stages/orchestrate.py ``claim_gaps``). The AWS home's, whose schedules scan
+    while the scraper Lambdas work the queue. None: no note; `run` drains the queue before
+    its gap scan (stages/cycle.py) and a `watch` tick drains what it sent before the next one
+    (the embedded home's)."""
     rests: Rests | None = None
     """The sources' Retry-After kept across requests (stages/source_rest.py; the homes supply
     one to `watch` and `demo --live`, and the AWS home's scraper, retry recheck and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -9,8 +10,14 @@ from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.calendars import Calendar, calendar_fingerprint, get_calendar
 from fuelpipe.domain.catalog import Series
-from fuelpipe.domain.gaps import ONE_DAY, clamp_start, complete_through, missing_dates
-from fuelpipe.domain.planning import plan_requests
+from fuelpipe.domain.gaps import (
+    ONE_DAY,
+    clamp_start,
+    complete_through,
+    group_streams,
+    missing_dates,
+)
+from fuelpipe.domain.planning import parse_sent_runs, plan_requests, sent_held, sent_runs_text
 from fuelpipe.ports.store import RunLog, Watermark
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.context import StageContext
@@ -31,6 +38,9 @@ class OrchestrateReport(Counters):
     watermark_conflicts: int = 0
     """Moves refused because someone changed the watermark meanwhile (retried next run)."""
     gaps_found: int = 0
+    gaps_held: int = 0
+    """Gaps found and not sent: an earlier run sent them and their message may still wait in
+    the queue (:func:`claim_gaps`; the AWS home only)."""
     messages_sent: int = 0
     rest_held: int = 0
     """Due series the caller left out, their source resting after a Retry-After until before
@@ -49,6 +59,109 @@ the stale-source rule deletes it once the key has a record
 
 def first_planned_name(key: str) -> str:
     return f"{FIRST_PLANNED}#{key}"
+
+
+GAP_SENT = "gap_sent"
+"""Meta entries ``gap_sent#<key>``: the runs of the key's gap dates the orchestrator sent and
+when (:func:`~fuelpipe.domain.planning.sent_runs_text`), kept while their message may still
+wait in the queue (:func:`claim_gaps`). One entry a key, read and written only when the key
+has gaps; a run of dates stored since is dropped at the next write."""
+
+
+def gap_sent_name(key: str) -> str:
+    return f"{GAP_SENT}#{key}"
+
+
+CLAIM_ATTEMPTS = 3
+"""How often :func:`claim_gaps` reads a key's note again after another orchestrator changed
+it between its read and its write."""
+_NO_SPLIT = 1_000_000  # days: a note's run is broken only where a date of the key is not a gap
+NOTE_MAX_CHARS = 32_000
+"""The longest a ``gap_sent#`` note's runs may make it (a run is ~50 characters; a DynamoDB
+item holds 400 KB): gaps scattered over a long history (every other date stored) make one run
+each, and past this one run from the first sent date to the last stands for them all."""
+
+
+class QueueBusy:
+    """Whether the queue holds any message, visible or in flight: read once, when first asked
+    (:func:`~fuelpipe.domain.planning.sent_held`), so a run costs at most one depth read."""
+
+    def __init__(self, app: StageContext) -> None:
+        self._app = app
+        self._busy: bool | None = None
+
+    def __call__(self) -> bool:
+        if self._busy is None:
+            self._busy = self._app.queue.waiting() > 0
+        return self._busy
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A key's ``gap_sent#`` note as :func:`claim_gaps` read it and as it wrote it."""
+
+    name: str
+    before: str | None
+    after: str
+
+
+def claim_gaps(
+    app: StageContext,
+    series: Series,
+    gaps: Sequence[date],
+    cal: Calendar,
+    now: datetime,
+    busy: Callable[[], bool],
+) -> tuple[list[date], Claim | None]:
+    """The gaps of ``series`` to send now, noted in its ``gap_sent#`` entry before they are
+    sent, and that note; the others are held: an earlier run sent them and their message may
+    still wait in the queue or be fetched (:func:`~fuelpipe.domain.planning.sent_held`: for
+    ``app.gap_sent_hold_s`` after it, then while the queue holds any message, up to the
+    queue's retention). Without this, each AWS schedule that ran while a first backfill's
+    messages waited for the scraper (the 6-hourly backstop; a window poll, whose due series
+    it scans) sent every date of theirs not stored yet once more.
+
+    A lost message (deleted without storing, dead-lettered, dropped by the queue) leaves the
+    queue, so its dates are sent again by the first run after its hold that finds the queue
+    empty, and at the latest past the retention: never hidden for good. The note is written
+    conditionally on what was read (two orchestrators at once: the second reads the first's
+    note again and sends only what it left), up to :data:`CLAIM_ATTEMPTS` times; then the
+    key's gaps are left to the next run. One read, and one write when something is sent."""
+    hold = timedelta(seconds=app.gap_sent_hold_s or 0)
+    name = gap_sent_name(series.key)
+    for _ in range(CLAIM_ATTEMPTS):
+        before = app.store.get_meta(name)
+        held = [
+            run
+            for run in parse_sent_runs(before)
+            if sent_held(run[2], now, hold, app.queue.retention, busy)
+        ]
+        free = [d for d in gaps if not any(a <= d <= b for a, b, _ in held)]
+        if not free:
+            return [], None
+        kept = [(a, b, at) for a, b, at in held if any(a <= d <= b for d in gaps)]
+        runs = [(r.start, r.end, now) for r in group_streams(cal, free, _NO_SPLIT)]
+        after = sent_runs_text(kept + runs)
+        if len(after) > NOTE_MAX_CHARS:  # holds a few dates between them that are no gaps too
+            after = sent_runs_text([*kept, (free[0], free[-1], now)])
+        if app.store.replace_meta(name, before, after):
+            return free, Claim(name, before, after)
+    _log.warning(
+        "%s: its gaps were noted by another orchestrator %d times while this one noted them; "
+        "left to the next run",
+        series.key,
+        CLAIM_ATTEMPTS,
+    )
+    return [], None
+
+
+def release_claims(app: StageContext, claims: Sequence[Claim]) -> None:
+    """A send that failed: each key's note goes back to what it was (an empty one for a key
+    that had none), unless another run changed it since (sent dates are then sent again by a
+    later run: never lost)."""
+    for claim in claims:
+        with contextlib.suppress(Exception):  # the send's error is what matters
+            app.store.replace_meta(claim.name, claim.after, claim.before or "")
 
 
 def audit_due(
@@ -156,8 +269,10 @@ def orchestrate(
     started = app.clock.now()
     report = OrchestrateReport(rest_held=rest_held)
     wanted: list[tuple[Series, list[date]]] = []
+    claims: list[Claim] = []
     marks = app.store.watermarks()
     every = timedelta(seconds=app.gap_audit_interval_s)
+    busy = QueueBusy(app)
     for s in series if series is not None else list(app.catalog):
         mark = marks.get(s.key)
         cal = calendars(s.calendar)
@@ -165,13 +280,22 @@ def orchestrate(
         gaps = scan_key(app, s, since, mark, audit=full, report=report, cal=cal)
         report.keys_scanned += 1
         report.gaps_found += len(gaps)
+        if gaps and app.gap_sent_hold_s is not None:  # the AWS home's: claim_gaps
+            found = len(gaps)
+            gaps, claim = claim_gaps(app, s, gaps, cal, app.clock.now(), busy)
+            report.gaps_held += found - len(gaps)
+            claims.extend([claim] if claim is not None else [])
         if gaps:
             wanted.append((s, gaps))
         if on_key:
             on_key(s.key)
     requests = plan_requests(wanted, origin="gap")
     app.failpoints.hit("orchestrate.before_send")
-    report.messages_sent = app.queue.send([r.to_body() for r in requests])
+    try:
+        report.messages_sent = app.queue.send([r.to_body() for r in requests])
+    except BaseException:
+        release_claims(app, claims)
+        raise
     app.failpoints.hit("orchestrate.after_send")
     app.store.put_run(RunLog("data_clustering", started, app.clock.now(), report.as_dict()))
     return report

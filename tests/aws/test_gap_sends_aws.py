@@ -1,0 +1,236 @@
+"""The orchestrator Lambda's schedules while the messages of a first backfill still wait in SQS
+(dynalite + moto_server): a gap sent once is not sent again by the next backstop or window
+poll while its message may still be queued or fetched, and one whose message was lost
+(deleted without storing, dead-lettered) is sent again once the queue no longer holds it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import pytest
+from devtools.aws.lambda_events import FakeLambdaContext, load_handler, scheduled_event
+from devtools.chaos.harness import RecordingQueue
+from tests.aws.conftest import AwsHome
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.ports.queue import Message, Queue
+from fuelpipe.ports.store import Store
+from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.orchestrate import gap_sent_name
+
+pytestmark = [pytest.mark.aws, pytest.mark.filterwarnings("ignore:No application metrics")]
+SP = ZoneInfo("America/Sao_Paulo")
+FRIDAY_1202 = datetime(2022, 5, 6, 12, 2, tzinfo=SP)  # the backstop's run, before PTAX's close
+FRIDAY_1316 = datetime(2022, 5, 6, 13, 16, tzinfo=SP)  # a window poll after the 13:10 close
+SATURDAY = datetime(2022, 5, 7, 12, 2, tzinfo=SP)  # no PTAX out until Monday
+THREE = ["CURRENCY#USD", "CURRENCY#EUR", "CURRENCY#GBP"]
+TWO = ["CURRENCY#USD", "CURRENCY#EUR"]
+SINCE = "2019-01-02"
+
+
+def _run(app: StageContext, detail: dict[str, Any]) -> dict[str, int]:
+    handler = load_handler("data_clustering").make_handler(lambda: app)
+    return handler(scheduled_event(detail, scheduler=True), FakeLambdaContext("data_clustering"))
+
+
+def _backstop(app: StageContext, series: Sequence[str], since: str) -> dict[str, int]:
+    """The 6-hourly backstop's event (a full gap scan, no due_only), for ``series``."""
+    return _run(app, {"series": list(series), "since": since})
+
+
+def _waiting(app: StageContext) -> int:
+    depth = app.queue.depth()
+    return depth.visible + depth.in_flight
+
+
+def _take_all(queue: Queue) -> list[Message]:
+    """Every message of the queue, received (in flight) as the scraper would."""
+    taken: list[Message] = []
+    while batch := queue.receive(10, wait_s=1):
+        taken.extend(batch)
+    return taken
+
+
+def _dates(message: Message) -> tuple[list[str], list[date]]:
+    request = DownloadRequest.from_body(message.body)
+    return request.keys, list(request.dates_to_download)
+
+
+def _scraper_stores(app: StageContext, message: Message) -> None:
+    """What the scraper does with a message it fetched: every date asked stored, then deleted."""
+    keys, days = _dates(message)
+    app.store.put_records([Record(k, d, Decimal("5.0"), Status.OK) for k in keys for d in days])
+    app.queue.delete([message.receipt])
+
+
+def test_a_backstop_and_a_window_poll_do_not_send_again_what_waits_in_the_queue(
+    aws_home: AwsHome,
+) -> None:
+    """A first backfill of three PTAX currencies from 2019 is sent by the backstop at 12:02
+    (2 messages a currency: BCB answers 730 days a request); the scraper has taken one batch
+    (in flight), the rest waits. Before, the next backstop (6 hours on) sent all 6 again, and
+    the PTAX window poll at 13:16 USD's whole backfill again with Friday's new close, so the
+    queue grew by each schedule's run and BCB was asked for every date two or three times."""
+    clock = ManualClock(FRIDAY_1202)
+    app = aws_home.app(clock)
+    first = _backstop(app, THREE, SINCE)
+    sent = first["messages_sent"]
+    assert (sent, first["gaps_held"]) == (6, 0)
+    assert len(app.queue.receive(2)) == 2  # the scraper's batch, in flight; 4 wait visible
+
+    clock.set(FRIDAY_1316)
+    poll = _run(app, {"series": ["CURRENCY#USD"], "due_only": True, "since": SINCE})
+    assert poll["messages_sent"] == 1  # Friday's close only (before: 2, USD's backfill again)
+    assert poll["gaps_held"] == poll["gaps_found"] - 1
+
+    clock.set(FRIDAY_1202 + timedelta(hours=6))
+    again = _backstop(app, THREE, SINCE)
+    # Friday's close of EUR and GBP, out since 13:10, is the one new gap each: one message
+    # each; every date the backfill's messages and the poll's ask stays held (before: 6 sent)
+    assert again["messages_sent"] == 2
+    assert again["gaps_held"] == again["gaps_found"] - 2
+    assert _waiting(app) == sent + 1 + 2  # nothing sent twice: 9 messages, 9 streams
+
+
+@pytest.mark.parametrize("lost_how", ["deleted without storing", "dead-lettered"])
+def test_the_dates_of_a_lost_message_are_sent_again_once_the_queue_no_longer_holds_them(
+    aws_home: AwsHome, lost_how: str
+) -> None:
+    """USD's backfill message is lost (deleted by a scraper that stored nothing, or
+    dead-lettered) while EUR's still waits: nothing is sent again while the queue holds a
+    message (EUR's, which may still be USD's, for all SQS tells), and once the scraper has
+    stored EUR's and the queue is empty, the next run sends USD's dates again, those only."""
+    clock = ManualClock(SATURDAY)
+    app = aws_home.app(clock)
+    assert _backstop(app, TWO, "2021-06-01")["messages_sent"] == 2
+    taken = {_dates(m)[0][0]: m for m in _take_all(app.queue)}
+    lost = taken["CURRENCY#USD"]
+    if lost_how == "dead-lettered":
+        app.queue.dead_letter(lost, "received 5 times without being processed")
+    else:
+        app.queue.delete([lost.receipt])
+    app.queue.release([taken["CURRENCY#EUR"].receipt])  # EUR's waits for the scraper again
+
+    clock.advance(timedelta(hours=6))
+    held = _backstop(app, TWO, "2021-06-01")
+    assert held["messages_sent"] == 0 and held["gaps_held"] == held["gaps_found"]
+
+    (eur,) = _take_all(app.queue)
+    _scraper_stores(app, eur)
+    clock.advance(timedelta(hours=6))
+    resent = _backstop(app, TWO, "2021-06-01")
+    assert (resent["messages_sent"], resent["gaps_held"]) == (1, 0)
+    (message,) = _take_all(app.queue)
+    assert _dates(message) == _dates(lost)
+
+
+def test_a_message_waiting_past_the_queues_retention_is_taken_as_dropped(
+    aws_home: AwsHome,
+) -> None:
+    """SQS drops a message 4 days after its send (the queue's MessageRetentionPeriod): a gap
+    held while the queue holds other messages is sent again past that, so a queue that never
+    empties hides no gap for good."""
+    clock = ManualClock(SATURDAY)
+    app = aws_home.app(clock)
+    backfill = _backstop(app, TWO, "2021-06-01")
+    assert backfill["messages_sent"] == 2
+    clock.advance(timedelta(days=3, hours=23))  # Wednesday: Monday's and Tuesday's are new
+    held = _backstop(app, TWO, "2021-06-01")
+    assert held["gaps_held"] == backfill["gaps_found"]
+    clock.advance(timedelta(hours=1))
+    dropped = _backstop(app, TWO, "2021-06-01")
+    # the backfill's dates are asked again; the closes the run before sent, a day ago, wait
+    assert dropped["gaps_found"] == held["gaps_found"]
+    assert dropped["gaps_held"] == held["gaps_found"] - backfill["gaps_found"] == 4
+
+
+class _SendsAfter(RecordingQueue):
+    """A queue whose first send lets another orchestrator run first (``before``)."""
+
+    def __init__(self, inner: Queue, before: Any) -> None:
+        super().__init__(inner)
+        self.before = before
+
+    def send(self, bodies: Sequence[str]) -> int:
+        before, self.before = self.before, None
+        if before is not None:
+            before()
+        return super().send(bodies)
+
+
+def test_two_orchestrators_at_once_send_each_gap_once(aws_home: AwsHome) -> None:
+    """Without the reserved concurrency (the template's ReservedConcurrency "off"), a second
+    backstop may scan while the first is sending: the first noted its gaps before its send,
+    so the second sends none of them (before: each sent all 6)."""
+    clock = ManualClock(FRIDAY_1202)
+    second: list[dict[str, int]] = []
+    other = aws_home.app(clock)
+    base = aws_home.app(clock)
+    app = replace(
+        base,
+        queue=_SendsAfter(base.queue, lambda: second.append(_backstop(other, THREE, SINCE))),
+    )
+    first = _backstop(app, THREE, SINCE)
+    assert (first["messages_sent"], second[0]["messages_sent"]) == (6, 0)
+    assert second[0]["gaps_held"] == first["gaps_found"]
+    assert _waiting(app) == 6
+
+
+class _ReadsFirst:
+    """A store whose first read of a ``gap_sent#`` note lets another orchestrator run before
+    it answers: both read the note before either wrote it."""
+
+    def __init__(self, inner: Store, before: Any) -> None:
+        self.inner = inner
+        self.before = before
+
+    def get_meta(self, name: str) -> str | None:
+        value = self.inner.get_meta(name)
+        before, self.before = self.before, None
+        if before is not None and name.startswith("gap_sent#"):
+            before()
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_two_orchestrators_reading_the_note_together_send_each_gap_once(
+    aws_home: AwsHome,
+) -> None:
+    """Both read USD's note before either wrote it: the second to write finds it changed
+    (the conditional write is refused), reads it again and sends none of what the first
+    noted; without the condition each sent USD's 2 messages."""
+    clock = ManualClock(FRIDAY_1202)
+    second: list[dict[str, int]] = []
+    other = aws_home.app(clock)
+    base = aws_home.app(clock)
+    hook = _ReadsFirst(base.store, lambda: second.append(_backstop(other, ["CURRENCY#USD"], SINCE)))
+    app = replace(base, store=cast(Store, hook))
+    first = _backstop(app, ["CURRENCY#USD"], SINCE)
+    assert (second[0]["messages_sent"], first["messages_sent"]) == (2, 0)
+    assert first["gaps_held"] == first["gaps_found"]
+    assert _waiting(app) == 2
+
+
+def test_a_failed_send_leaves_the_gaps_to_the_next_run(aws_home: AwsHome) -> None:
+    """SQS refusing the send: the notes written before it go back, so the next run sends the
+    gaps at once rather than after the hold."""
+
+    class _Refuses(RecordingQueue):
+        def send(self, bodies: Sequence[str]) -> int:
+            raise RuntimeError("SQS refused the batch")
+
+    clock = ManualClock(FRIDAY_1202)
+    base = aws_home.app(clock)
+    with pytest.raises(RuntimeError, match="refused"):
+        _backstop(replace(base, queue=_Refuses(base.queue)), TWO, "2021-06-01")
+    assert base.store.get_meta(gap_sent_name("CURRENCY#USD")) == ""  # none sent
+    assert _backstop(base, TWO, "2021-06-01")["messages_sent"] == 2
