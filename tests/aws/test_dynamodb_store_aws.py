@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from botocore.exceptions import ClientError
@@ -370,16 +370,28 @@ def test_a_claim_applied_once_and_resent_is_still_this_claims(client: Any, table
 
 
 def _values_with(name: str) -> Callable[[dict[str, Any]], bool]:
-    """Matches a write whose expression values name ``:name`` (which write of the store)."""
-    return lambda body: f":{name}" in body.get("ExpressionAttributeValues", {})
+    """Matches a write whose expression values name ``:name`` (which write of the store),
+    or a transaction one of whose writes does."""
+
+    def matches(body: dict[str, Any]) -> bool:
+        writes = [w for item in body.get("TransactItems", []) for w in item.values()]
+        return any(f":{name}" in w.get("ExpressionAttributeValues", {}) for w in [body, *writes])
+
+    return matches
 
 
 def _spent_retry(client: Any, table: str) -> tuple[LostAnswers, DynamoDbStore]:
     """Lost answers on ``client`` and a store on it holding one PENDING record whose five
     re-downloads are spent."""
-    lost = LostAnswers(client)
+    lost = LostAnswers(client, ("UpdateItem", "PutItem", "TransactWriteItems"))
     store = DynamoDbStore(client, table)
     assert store.put_pending(Record(KEY, D0, None, Status.PENDING, 5, NOW, "HTTP 503"))
+    # A first release, answered: the store learns whether the server has transactions
+    # (moto: a release is one; dynalite: its conditional UpdateItem), so an answer lost
+    # below is one of the writes that server is sent.
+    probe = "CURRENCY#EUR"  # another key: the tests read KEY's records and watermark
+    assert store.put_pending(Record(probe, D0, None, Status.QUARANTINED, 5, reason="x"))
+    assert store.release(probe, D0, NOW)
     return lost, store
 
 
@@ -564,3 +576,91 @@ def test_ok_put_item_is_the_item_put_records_writes(client: Any, table: str) -> 
     assert store.query("CURRENCY#EUR", D0, D0) == [
         r.with_(key="CURRENCY#EUR") for r in store.query(KEY, D0, D0)
     ]
+
+
+def _requests_of(client: Any) -> Counter[str]:
+    """Count every request this client sends, by operation (botocore's event hooks)."""
+    sent: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        sent[model.name] += 1
+
+    client.meta.events.register("before-call.dynamodb", count)
+    return sent
+
+
+def _quarantine(store: DynamoDbStore, key: str, dates: list[date]) -> None:
+    for i, day in enumerate(dates):
+        record = Record(key, day, None, Status.QUARANTINED, retry_count=5, reason=f"HTTP {i}")
+        assert store.put_pending(record)
+
+
+@pytest.mark.parametrize("verb", ["release", "accept"])
+def test_a_bulk_settle_takes_a_few_requests_per_hundred_dates(
+    moto_server: LocalServer, verb: Literal["release", "accept"]
+) -> None:
+    """250 quarantined dates released (or accepted) by `quarantine release --all`: consistent
+    BatchGetItem reads (the records; for a release their ``released#`` entries too) and
+    TransactWriteItems of 100 conditional items (a release's record and its entry
+    together), the watermark moved once a page. Before, each date was a consistent read, a
+    second read in ``Store.release`` (or ``accept``), the conditional write, a watermark
+    write and the entry's read and write: 1,500 requests for a release, 500 for an accept."""
+    from fuelpipe.stages.quarantine import earlier_releases, settle_all
+
+    client = moto_server.client("dynamodb")
+    name = unique_name("bulk")
+    create_table(client, name, delay_s=0.05)
+    store = DynamoDbStore(client, name)
+    _quarantine(store, KEY, days(250))
+    records = store.quarantined()
+    sent = _requests_of(client)
+
+    assert settle_all(store, verb, records, NOW) == 250
+
+    pages = 3  # 100, 100 and 50 dates
+    if verb == "release":
+        assert sent["BatchGetItem"] == 2 * pages
+        assert sent["TransactWriteItems"] == 5  # 50 dates (100 items) each
+        assert sent["UpdateItem"] == pages  # the watermark, once a page
+        assert len(earlier_releases(store)) == 250
+    else:
+        assert (sent["BatchGetItem"], sent["TransactWriteItems"], sent["UpdateItem"]) == (3, 3, 0)
+    assert sent.total() <= 20  # and the data version's few
+    assert store.quarantined() == []
+
+
+def test_a_bulk_settle_refuses_a_date_settled_meanwhile_and_settles_the_rest(
+    moto_server: LocalServer,
+) -> None:
+    """A record accepted by another person between the read and the transaction cancels it
+    (its condition: QUARANTINED): the page's dates are then settled one at a time, read
+    again, and the accepted one is left ABSENT with its own reason, never overwritten."""
+    from fuelpipe.stages.quarantine import earlier_releases, settle_all
+
+    client = moto_server.client("dynamodb")
+    name = unique_name("raced")
+    create_table(client, name, delay_s=0.05)
+    store = DynamoDbStore(client, name)
+    dates = days(4)
+    _quarantine(store, KEY, dates)
+    records = store.quarantined()
+    other = DynamoDbStore(moto_server.client("dynamodb"), name)  # another person's client
+    accepted_at = NOW - timedelta(hours=1)
+    transactions: list[int] = []
+
+    def accept_one_first(params: dict[str, Any], **_: Any) -> None:
+        transactions.append(len(params["TransactItems"]))
+        if len(transactions) == 1:
+            assert other.accept(KEY, dates[2], accepted_at)
+
+    client.meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems", accept_one_first
+    )
+    assert settle_all(store, "release", records, NOW) == 3
+
+    assert transactions == [8]  # cancelled once, then each date alone
+    got = {r.date: r for r in store.query(KEY)}
+    assert [d for d in dates if got[d].status is Status.PENDING] == [dates[0], dates[1], dates[3]]
+    assert got[dates[2]].status is Status.ABSENT
+    assert got[dates[2]].reason is not None and got[dates[2]].reason.startswith("accepted by hand")
+    assert set(earlier_releases(store)) == {(KEY, d) for d in (dates[0], dates[1], dates[3])}

@@ -7,6 +7,13 @@ CliRunner, in process, for its input; a subprocess on the AWS home)."""
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
+import signal
+import subprocess
+import sys
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +21,7 @@ from pathlib import Path
 import pytest
 from devtools.aws.servers import LocalServer
 from tests.e2e.conftest import fuelpipe
+from tests.e2e.test_dlq_purge_prompt import HANG_GUARD_S, _read_until
 from tests.support.aws_backends import aws_cli_env, unique_name
 from typer.testing import CliRunner, Result
 
@@ -114,6 +122,11 @@ def test_list_summary_counts_per_key(env: dict[str, str]) -> None:
     table = _run(env, "quarantine", "list", "--summary").stdout
     assert "5 quarantined, 2 key(s)" in table
     assert "HTTP 503 (3 of 4)" in table
+    none = _run(env, "quarantine", "list", "--summary", "-s", "CURRENCY#GBP", "--json")
+    assert (none.exit_code, none.stdout.strip()) == (0, "[]")
+    assert "none of the 5 quarantined records is of the keys and dates" in none.stderr
+    some = _run(env, "quarantine", "list", "--summary", "-s", "currency#eur", "--json")
+    assert [s["key"] for s in json.loads(some.stdout)] == [EUR]
 
 
 def test_list_sums_up_by_itself_above_its_rows_and_all_lists_each(tmp_path: Path) -> None:
@@ -233,3 +246,48 @@ def test_a_range_release_on_the_aws_home(
     assert data_version(store) != INITIAL
     summed = json.loads(fuelpipe("quarantine", "list", "--summary", "--json", env=env).stdout)
     assert [(s["key"], s["quarantined"]) for s in summed] == [(EUR, 1), (USD, 3)]
+
+
+def _reading_its_input(pid: int) -> None:
+    """Wait until the CLI's main thread is blocked reading the answer (Linux: the read(2) of
+    fd 0 in /proc/PID/syscall). A SIGINT that lands after the prompt is written but before
+    that read begins is only flagged, and the read then waits for an answer for good: a
+    person's Ctrl+C comes later than that, a test's may not."""
+    syscall = Path(f"/proc/{pid}/syscall")
+    deadline = time.monotonic() + HANG_GUARD_S
+    while not syscall.read_text().startswith("0 0x0 "):
+        assert time.monotonic() < deadline, f"the CLI never read its input: {syscall.read_text()}"
+        time.sleep(0.01)  # polling a state, not waiting out a time
+
+
+@pytest.mark.parametrize("verb", ["release", "accept"])
+def test_ctrl_c_at_the_question_cancels_with_130(env: dict[str, str], verb: str) -> None:
+    """Ctrl+C at `Release N quarantined date(s)?` (on a terminal) exited 1 with `error:
+    nothing released: no answer to the question`, as if the input had ended: a Ctrl+C exits
+    130 in every other command (docs/CLI.md's exit codes). Nothing was changed."""
+    primary, secondary = pty.openpty()  # a terminal, as a person answers on
+    with subprocess.Popen(
+        [sys.executable, "-m", "fuelpipe.cli", "quarantine", verb, USD, "--all"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env={**os.environ, **env, "NO_COLOR": "1", "COLUMNS": "200"},
+    ) as cli:
+        os.close(secondary)
+        seen = bytearray()
+        try:
+            _read_until(primary, b"[y/N]", seen)
+            _reading_its_input(cli.pid)
+            cli.send_signal(signal.SIGINT)  # what the terminal sends on Ctrl+C
+            _read_until(primary, b"\0", seen)  # to the end of its output
+        finally:
+            os.close(primary)
+        code = cli.wait(HANG_GUARD_S)
+
+    said = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", seen.decode(errors="replace")).split())
+    assert code == 130, said
+    assert said.endswith("[y/N]: error: cancelled: nothing was changed"), said
+    with SqliteStore(Path(env["FUELPIPE_DB"])) as store:
+        assert data_version(store) == INITIAL
+        assert earlier_releases(store) == {}
+    assert {d for d, s in _statuses(env).items() if s is Status.PENDING} == {PENDING_DAY}

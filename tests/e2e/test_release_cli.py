@@ -191,3 +191,57 @@ def test_quarantine_list_shows_the_releases_before_a_quarantine_again(tmp_path) 
     assert row["released_before"] == [
         {"at": "2022-02-01T15:00:00+00:00", "retry_count": 5, "reason": "HTTP 503"}
     ]
+
+
+def test_list_history_shows_a_released_date_after_its_next_failure(tmp_path) -> None:
+    """Released, then failing again (PENDING, its reason the new error): its release was in
+    no output at all, `quarantine list` lists quarantined records only and `export` reads no
+    ``released#`` entry. `--history` shows each date released before, as it is now."""
+    db = tmp_path / "store.sqlite"
+    other = date(2022, 1, 4)
+    with SqliteStore(db) as store:
+        for day, reason in ((DAY, "HTTP 503"), (other, None)):
+            stuck = Record(KEY, day, None, Status.QUARANTINED, retry_count=5, reason=reason)
+            assert store.put_pending(stuck)
+    env = {"FUELPIPE_DB": str(db), "FUELPIPE_NOW": "2022-02-01T12:00", "COLUMNS": "400"}
+    fuelpipe("quarantine", "release", KEY, "--all", "--yes", env=env)
+    with SqliteStore(db) as store:  # the next re-download fails: its error is the reason now
+        assert store.claim_retry(KEY, DAY, 0, 1, datetime(2022, 2, 2, tzinfo=UTC))
+        assert store.put_pending(
+            Record(KEY, DAY, None, Status.PENDING, retry_count=1, reason="HTTP 500")
+        )
+    assert "nothing is quarantined" in fuelpipe("quarantine", "list", env=env).stdout
+
+    table = fuelpipe("quarantine", "list", "--history", env=env).stdout
+    rows = json.loads(fuelpipe("quarantine", "list", "--history", "--json", env=env).stdout)
+
+    assert "2 date(s) released by hand before" in table
+    assert "(released by hand at 2022-02-01T12:00-03:00, after 5 re-downloads: HTTP 503)" in table
+    assert "HTTP 500" in table
+    release = {"at": "2022-02-01T15:00:00+00:00", "retry_count": 5}
+    assert rows == [
+        {
+            "key": KEY,
+            "date": "2022-01-03",
+            "status": "PENDING",
+            "retry_count": 1,
+            "reason": "HTTP 500",
+            "released_before": [{**release, "reason": "HTTP 503"}],
+        },
+        {
+            "key": KEY,
+            "date": "2022-01-04",
+            "status": "PENDING",
+            "retry_count": 0,
+            "reason": rows[1]["reason"],
+            "released_before": [{**release, "reason": None}],
+        },
+    ]
+    assert rows[1]["reason"].startswith("released by hand at ")
+    later = fuelpipe("quarantine", "list", "--history", "--from", "2022-01-04", "--json", env=env)
+    assert [r["date"] for r in json.loads(later.stdout)] == ["2022-01-04"]
+    none = fuelpipe("quarantine", "list", "--history", "-s", "CURRENCY#EUR", env=env)
+    assert "no date was released by hand" in none.stdout
+    both = fuelpipe("quarantine", "list", "--history", "--summary", env=env, check=False)
+    assert both.returncode == 2
+    assert "--history and --summary: give one" in both.stderr

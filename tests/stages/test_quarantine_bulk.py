@@ -26,6 +26,7 @@ from fuelpipe.stages.quarantine import (
     KeySummary,
     Release,
     earlier_releases,
+    key_summaries,
     select,
     settle_all,
     summarize,
@@ -43,6 +44,11 @@ class VersionCounting(Store):
     """Counts the writes of the data version."""
 
     version_writes = 0
+    whole_reads = 0
+
+    def quarantined(self) -> list[Record]:
+        self.whole_reads += 1
+        return super().quarantined()  # type: ignore[safe-super,no-any-return]
 
     def put_meta(self, name: str, value: str) -> None:
         self.version_writes += name == DATA_VERSION
@@ -152,9 +158,10 @@ def test_dates_settled_meanwhile_are_left_and_nothing_settled_moves_no_version(
     store.version_writes = 0
     ticks: list[tuple[int, int]] = []
 
-    assert settle_all(store, "release", asked, NOW, lambda n, total: ticks.append((n, total))) == 2
+    tick = lambda n, total: ticks.append((n, total))  # noqa: E731
+    assert settle_all(store, "release", asked, NOW, tick, page_size=2) == 2
 
-    assert ticks == [(1, 3), (2, 3), (3, 3)]
+    assert ticks == [(2, 3), (3, 3)]  # a page of dates at a time
     assert _statuses(store, USD)[DAYS[0]] is Status.ABSENT  # not released: it was accepted
     store.version_writes = 0
     assert settle_all(store, "release", asked, NOW) == 0
@@ -177,7 +184,7 @@ def test_stopped_part_way_the_dates_settled_still_move_the_data_version(
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        settle_all(store, "release", asked, NOW, stop_after_two)
+        settle_all(store, "release", asked, NOW, stop_after_two, page_size=1)
 
     assert store.version_writes == 1
     statuses = _statuses(store, USD)
@@ -202,3 +209,21 @@ def test_select_and_summarize() -> None:
     ]
     # equal counts: the reason of the earliest date
     assert summarize(rows[1:3])[0].reason == "HTTP 404"
+
+
+def test_key_summaries_read_the_status_index_not_the_records(store: VersionCounting) -> None:
+    """`quarantine list --summary` read every quarantined record whole (on DynamoDB each
+    item, attributes and all) to count them per key; the status index's slim entries give the
+    same summary (key_summaries did not exist)."""
+    _fill(store)
+    assert store.put_pending(_quarantined(EUR, DAYS[5], "HTTP 404"))
+    assert store.put_pending(_quarantined(EUR, DAYS[6], "HTTP 404"))
+    expected = summarize(store.quarantined())
+    store.whole_reads = 0
+
+    assert key_summaries(store) == expected
+    assert key_summaries(store, {EUR}) == [s for s in expected if s.key == EUR]
+    assert key_summaries(store, {"CURRENCY#GBP"}) == []
+    assert store.whole_reads == 0
+    eur = key_summaries(store, {EUR})[0]
+    assert (eur.count, eur.reason, eur.reason_count) == (3, "HTTP 404", 2)

@@ -86,7 +86,11 @@ from fuelpipe.ports.store import (
     BATCH_LIMIT,
     RUNS_THROUGH_MARK,
     AnsweredBefore,
+    Journal,
     RunLog,
+    Settled,
+    SettleVerb,
+    Slot,
     Store,
     Watermark,
     run_sort_key,
@@ -131,6 +135,17 @@ def _in_threads(work: Callable[[_T], _R], items: Sequence[_T], threads: int) -> 
         futures = [pool.submit(work, item) for item in items]
     return [future.result() for future in futures]
 
+
+GET_LIMIT = 100
+"""At most this many keys go in one BatchGetItem."""
+TRANSACT_LIMIT = 100
+"""At most this many items go in one TransactWriteItems."""
+SETTLE_IF = "#status = :quarantined"
+"""The condition of a release's or accept's change: nothing but a QUARANTINED record is
+ever settled (:meth:`DynamoDbStore.settle_many`)."""
+JOURNAL_ATTEMPTS = 5
+"""Conditional writes of one journal entry tried before giving up (another person settling
+the same date at the same moment is the only writer that can race)."""
 
 CLAIM_ATTR = "claim_id"
 """The id of the last conditional state change of a retry record (a claim, a give-back, a
@@ -251,6 +266,18 @@ class DynamoDbStore(Store):
         Update expressions stay written out: boto3's condition builder covers conditions, not
         SET/REMOVE, and these few are easier to review as text.
         """
+        try:
+            self.client.update_item(**self._update_args(key, day, expression, condition, values))
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return exc
+            raise
+        return None
+
+    def _update_args(
+        self, key: str, day: date, expression: str, condition: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A conditional UpdateItem's arguments (also a TransactWriteItems' ``Update``)."""
         names = {
             f"#{a}": a
             for a in (
@@ -262,21 +289,16 @@ class DynamoDbStore(Store):
                 port.PENDING_SINCE,
             )
         }
-        used = {n: a for n, a in names.items() if n in expression or n in condition}
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=items.primary_key(key, day),
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=used,
-                ExpressionAttributeValues={f":{k}": items.encode(v) for k, v in values.items()},
-            )
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return exc
-            raise
-        return None
+        return {
+            "TableName": self.table,
+            "Key": items.primary_key(key, day),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {
+                n: a for n, a in names.items() if n in expression or n in condition
+            },
+            "ExpressionAttributeValues": {f":{k}": items.encode(v) for k, v in values.items()},
+        }
 
     def _own_update(
         self, key: str, day: date, expression: str, condition: str, **values: Any
@@ -733,52 +755,222 @@ class DynamoDbStore(Store):
 
         The record changes first, then the watermark moves below it: a gap scan in between
         either sees the PENDING record or has its watermark move refused by the version bump.
-        A release applied but resent after a lost answer is still this one's
-        (:meth:`_own_update`): the watermark moves all the same.
+        A release applied but resent after a lost answer is still this one's (a transaction's
+        ClientRequestToken, or the change's own id read back where a server keeps no token;
+        :meth:`_own_update` without transactions): the watermark moves all the same
+        (:meth:`settle_many`).
         """
-        text = date_key(day)
-        found = self.query(key, day, day, ("status", "reason"), consistent=True)
-        if not found or found[0].status is not Status.QUARANTINED:
-            return False
-        released = self._own_update(
-            key,
-            day,
-            "SET #status = :pending, #retry_count = :zero, #next_attempt_at = :next, "
-            f"#updated_at = :next, #{port.PENDING_SINCE} = :next, #gsi1pk = :gpk, "
-            "#gsi1sk = :gsk, #reason = :reason",
-            "#status = :quarantined",
-            reason=released_reason(found[0].reason, now),
-            pending=Status.PENDING.value,
-            zero=0,
-            next=iso_utc(now),
-            gpk=items.gsi_pk(Status.PENDING, self._shard(key, text)),
-            gsk=items.gsi_sk(now, key, text),
-            quarantined=Status.QUARANTINED.value,
-        )
-        if released:
-            self.lower_watermark(key, day)
-        return released
+        return bool(self.settle_many("release", [(key, day)], now))
 
     def accept(self, key: str, day: date, now: datetime) -> bool:
         """Make a QUARANTINED record ABSENT, its retry count kept, its reason saying it was
         accepted by hand and why it was quarantined; False unless it is QUARANTINED. It leaves
         the pending index (an ABSENT record carries no index attributes, as put_pending writes
-        one). One applied but resent after a lost answer is still this one's
-        (:meth:`_own_update`)."""
-        found = self.query(key, day, day, ("status", "reason"), consistent=True)
-        if not found or found[0].status is not Status.QUARANTINED:
-            return False
-        return self._own_update(
-            key,
-            day,
+        one). One applied but resent after a lost answer is still this one's (as a
+        release's: :meth:`settle_many`)."""
+        return bool(self.settle_many("accept", [(key, day)], now))
+
+    def settle_many(
+        self, verb: SettleVerb, slots: Sequence[Slot], now: datetime, journal: Journal | None = None
+    ) -> list[Settled]:
+        """Per 100 slots: a consistent BatchGetItem of the records (and one of their journal
+        entries), then TransactWriteItems of the QUARANTINED ones' conditional changes, each
+        with its entry's conditional Put (:meth:`_settle_batch`); the released keys'
+        watermarks moved once each, after every record changed (as :meth:`release`)."""
+        unique = list(dict.fromkeys(slots))
+        settled: list[Settled] = []
+        for i in range(0, len(unique), GET_LIMIT):
+            found = self._quarantined_of(unique[i : i + GET_LIMIT])
+            kept: dict[str, str] = {}
+            if journal is not None and found:
+                names = [journal.name(w.key, w.date) for w in found]
+                kept = {
+                    str(i["date"]["S"]): str(i["value"]["S"])
+                    for i in self._batch_get([items.primary_key(META, n) for n in names])
+                }
+            op = uuid.uuid4().hex  # written with each change: its own, read back if need be
+            jobs = [self._settle_job(verb, was, now, journal, kept, op) for was in found]
+            per = TRANSACT_LIMIT // len(jobs[0][1]) if jobs else 1
+            for j in range(0, len(jobs), per):
+                settled += self._settle_batch(verb, jobs[j : j + per], now, journal, op)
+        if verb == "release":
+            for key, day in port.earliest_by_key(settled).items():
+                self.lower_watermark(key, day)
+        return settled
+
+    def _batch_get(self, keys: list[Item], projection: Sequence[str] = ()) -> list[Item]:
+        """The items of ``keys`` (at most 100: one BatchGetItem) that exist, read
+        consistently; UnprocessedKeys read again with jittered backoff (stamina)."""
+        request: dict[str, Any] = {"Keys": keys, "ConsistentRead": True}
+        if projection:
+            request["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(projection)))
+            request["ExpressionAttributeNames"] = {f"#p{i}": a for i, a in enumerate(projection)}
+        found: list[Item] = []
+        for attempt in batch_attempts(
+            UnprocessedItemsError, self._max_attempts, self._base, self._cap
+        ):
+            with attempt:
+                while request["Keys"]:
+                    got = self.client.batch_get_item(RequestItems={self.table: request})
+                    found += got.get("Responses", {}).get(self.table, [])
+                    left = got.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+                    if left:
+                        request = {**request, "Keys": left}
+                        raise UnprocessedItemsError(
+                            f"{len(left)} key(s) still unprocessed by {self.table} after "
+                            f"{attempt.num} BatchGetItem attempts (throttled?)"
+                        )
+                    request = {**request, "Keys": []}
+        return found
+
+    def _quarantined_of(self, slots: Sequence[tuple[str, date]]) -> list[Settled]:
+        """The QUARANTINED records of ``slots`` (at most 100), in their order, as they are
+        now: one consistent BatchGetItem of what a change needs."""
+        wanted = ("info_type", "date", "status", "reason", "retry_count")
+        found = {
+            (str(i["info_type"]["S"]), str(i["date"]["S"])): i
+            for i in self._batch_get([items.primary_key(k, d) for k, d in slots], wanted)
+            if i["status"]["S"] == Status.QUARANTINED.value
+        }
+        out = []
+        for key, day in slots:
+            item = found.get((key, date_key(day)))
+            if item is not None:
+                reason = item["reason"]["S"] if "S" in item.get("reason", {}) else None
+                count = int(item.get("retry_count", {"N": "0"})["N"])
+                out.append(Settled(key, day, count, reason))
+        return out
+
+    def _change(self, verb: SettleVerb, was: Settled, now: datetime) -> tuple[str, dict[str, Any]]:
+        """The UpdateExpression (and its values) that releases or accepts ``was``, under the
+        condition ``#status = :quarantined``."""
+        text = date_key(was.date)
+        if verb == "release":
+            return (
+                "SET #status = :pending, #retry_count = :zero, #next_attempt_at = :next, "
+                f"#updated_at = :next, #{port.PENDING_SINCE} = :next, #gsi1pk = :gpk, "
+                "#gsi1sk = :gsk, #reason = :reason",
+                {
+                    "reason": released_reason(was.reason, now),
+                    "pending": Status.PENDING.value,
+                    "zero": 0,
+                    "next": iso_utc(now),
+                    "gpk": items.gsi_pk(Status.PENDING, self._shard(was.key, text)),
+                    "gsk": items.gsi_sk(now, was.key, text),
+                    "quarantined": Status.QUARANTINED.value,
+                },
+            )
+        return (
             "SET #status = :absent, #updated_at = :stamp, #reason = :reason "
             f"REMOVE #gsi1pk, #gsi1sk, #next_attempt_at, #{port.PENDING_SINCE}",
-            "#status = :quarantined",
-            absent=Status.ABSENT.value,
-            stamp=iso_utc(now),
-            reason=accepted_reason(found[0].reason, now),
-            quarantined=Status.QUARANTINED.value,
+            {
+                "absent": Status.ABSENT.value,
+                "stamp": iso_utc(now),
+                "reason": accepted_reason(was.reason, now),
+                "quarantined": Status.QUARANTINED.value,
+            },
         )
+
+    def _settle_job(
+        self,
+        verb: SettleVerb,
+        was: Settled,
+        now: datetime,
+        journal: Journal | None,
+        kept: dict[str, str],
+        op: str,
+    ) -> tuple[Settled, list[dict[str, Any]]]:
+        """``was`` and the transaction items that settle it: its conditional change (which
+        writes ``op`` as its id, as :meth:`_own_update` does), and its journal entry's Put
+        conditional on the entry as read (``kept``)."""
+        expression, values = self._change(verb, was, now)
+        expression = "SET #claim_id = :op, " + expression.removeprefix("SET ")
+        update = self._update_args(was.key, was.date, expression, SETTLE_IF, values | {"op": op})
+        writes: list[dict[str, Any]] = [{"Update": update}]
+        if journal is not None:
+            name = journal.name(was.key, was.date)
+            before = kept.get(name)
+            writes.append({"Put": self._meta_put(name, before, journal.add(before, was))})
+        return was, writes
+
+    def _settle_batch(
+        self,
+        verb: SettleVerb,
+        jobs: list[tuple[Settled, list[dict[str, Any]]]],
+        now: datetime,
+        journal: Journal | None,
+        op: str,
+    ) -> list[Settled]:
+        """One TransactWriteItems of ``jobs`` (a conflict or throttling: sent again with
+        jittered backoff; an item DynamoDB never takes raises, :func:`_refuse_invalid`). A
+        transaction cancelled because a record or entry changed since it was read, and a
+        server without transactions (dynalite), settle each date alone
+        (:meth:`_settle_alone`); one no longer QUARANTINED whose change is this one's (its
+        id is ``op``: the transaction was applied, its answer lost, and the resend refused
+        where the server keeps no ClientRequestToken) is settled too. Those settled."""
+        if self._transactions:
+            for attempt in batch_attempts(
+                TransactionRetry, self._max_attempts, self._base, self._cap
+            ):
+                with attempt:
+                    try:
+                        self.client.transact_write_items(
+                            TransactItems=[w for _, writes in jobs for w in writes],
+                            ClientRequestToken=uuid.uuid4().hex,  # a resend is applied once
+                        )
+                        return [was for was, _ in jobs]
+                    except ClientError as exc:
+                        error = exc.response.get("Error", {}).get("Code")
+                        if error == "UnknownOperationException":
+                            self._transactions = False
+                            logger.info("%s: no transactions on this server", exc)
+                            break
+                        if error != "TransactionCanceledException":
+                            raise
+                        cancelled = exc.response["CancellationReasons"]
+                        flat = [((was.key, was.date), w) for was, writes in jobs for w in writes]
+                        _refuse_invalid(flat, cancelled, exc)
+                        codes = {r.get("Code", "None") for r in cancelled}
+                        if "ConditionalCheckFailed" in codes:
+                            break  # changed since it was read: each date alone, read again
+                        raise TransactionRetry(
+                            f"transaction cancelled: {', '.join(codes)}"
+                        ) from exc
+        return [
+            was
+            for was, _ in jobs
+            if self._settle_alone(verb, was.key, was.date, now, journal) is not None
+            or self._holds(was.key, was.date, op)
+        ]
+
+    def _settle_alone(
+        self,
+        verb: SettleVerb,
+        key: str,
+        day: date,
+        now: datetime,
+        journal: Journal | None,
+    ) -> Settled | None:
+        """Settle one date with single requests: a consistent read, the conditional change
+        (:meth:`_own_update`: one applied but resent after a lost answer is still this one's),
+        then its journal entry (conditional on the entry as read, tried again if another
+        writer changed it). None when the record is not QUARANTINED."""
+        found = self._quarantined_of([(key, day)])
+        if not found:
+            return None
+        was = found[0]
+        expression, values = self._change(verb, was, now)
+        if not self._own_update(key, day, expression, SETTLE_IF, **values):
+            return None
+        if journal is not None:
+            name = journal.name(key, day)
+            for _ in range(JOURNAL_ATTEMPTS):
+                before = self.get_meta(name)
+                if self.replace_meta(name, before, journal.add(before, was)):
+                    break
+            else:
+                raise RuntimeError(f"{name}: not written, changed {JOURNAL_ATTEMPTS} times over")
+        return was
 
     # --- watermarks ----------------------------------------------------------------------
 
@@ -953,6 +1145,18 @@ class DynamoDbStore(Store):
         no such item). With ``ranked``, the item is in the status index too (``gsi1pk``
         ``META#<family>``, ``updated_at`` the rank): the index keeps it there in the same
         write, and a write without one (or a delete) takes it out."""
+        try:
+            self.client.put_item(**self._meta_put(name, expected, value, ranked))
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def _meta_put(
+        self, name: str, expected: str | None, value: str, ranked: datetime | None = None
+    ) -> dict[str, Any]:
+        """:meth:`replace_meta`'s conditional PutItem arguments (also a transaction's Put)."""
         if expected is None:
             condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(info_type)"}
         else:
@@ -965,13 +1169,7 @@ class DynamoDbStore(Store):
         if ranked is not None:
             item[GSI_PK] = {"S": _meta_rank_pk(port.meta_family(name))}
             item["updated_at"] = {"S": iso_utc(ranked)}
-        try:
-            self.client.put_item(TableName=self.table, Item=item, **condition)
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return False
-            raise
-        return True
+        return {"TableName": self.table, "Item": item, **condition}
 
     def get_meta(self, name: str) -> str | None:
         """A remembered setting, or None (a strongly consistent read)."""

@@ -39,12 +39,17 @@ from fuelpipe.ports.store import (
     RUN_START_WIDTH,
     RUNS_THROUGH_MARK,
     AnsweredBefore,
+    Journal,
     PendingMarks,
     RunLog,
+    Settled,
+    SettleVerb,
+    Slot,
     StatusStamp,
     StatusSummary,
     Store,
     Watermark,
+    earliest_by_key,
     indexed_only,
     meta_family,
     ranked_family,
@@ -1149,42 +1154,69 @@ class SqliteStore(Store):
     def release(self, key: str, day: date, now: datetime) -> bool:
         """Put a QUARANTINED record back to PENDING with a fresh retry budget, due now; its
         reason says it was released by hand and why it was quarantined."""
-        stamp = iso_utc(now)
-        with self._lock:
-            conn = self._db()
-            with write_transaction(conn):
-                found = conn.execute(
-                    "SELECT reason FROM items "
-                    "WHERE info_type = ? AND date = ? AND status = 'QUARANTINED'",
-                    (key, day.isoformat()),
-                )
-                row = found.fetchone()
-                if row is None:
-                    return False
-                conn.execute(
-                    "UPDATE items SET status = 'PENDING', retry_count = 0, next_attempt_at = ?, "
-                    "updated_at = ?, pending_since = ?, reason = ? "
-                    "WHERE info_type = ? AND date = ?",
-                    (stamp, stamp, stamp, released_reason(row[0], now), key, day.isoformat()),
-                )
-                self._lower_watermark(conn, key, day)
-            return True
+        return bool(self.settle_many("release", [(key, day)], now))
 
     def accept(self, key: str, day: date, now: datetime) -> bool:
         """Make a QUARANTINED record ABSENT, its retry count kept, its reason saying it was
         accepted by hand and why it was quarantined; False unless it is QUARANTINED. The
         watermark stays: an ABSENT date is as complete for the gap scan as a quarantined one."""
-        # One statement: accepted_reason's text, the quarantine's reason appended in SQL as
-        # accepted_reason appends it (none when there is none).
-        sql = (
-            "UPDATE items SET status = 'ABSENT', next_attempt_at = NULL, pending_since = NULL, "
-            "updated_at = ?, "
-            "reason = ? || COALESCE('; quarantined for: ' || NULLIF(reason, ''), '') "
-            "WHERE info_type = ? AND date = ? AND status = 'QUARANTINED'"
-        )
-        params = (iso_utc(now), accepted_reason(None, now), key, day.isoformat())
+        return bool(self.settle_many("accept", [(key, day)], now))
+
+    def settle_many(
+        self, verb: SettleVerb, slots: Sequence[Slot], now: datetime, journal: Journal | None = None
+    ) -> list[Settled]:
+        """One write transaction: each slot's QUARANTINED record read and changed, its
+        ``journal`` entry written, then each released key's watermark moved once."""
+        stamp = iso_utc(now)
+        settled: list[Settled] = []
         with self._lock:
-            return self._db().execute(sql, params).rowcount == 1
+            conn = self._db()
+            with write_transaction(conn):
+                for key, day in dict.fromkeys(slots):
+                    slot = (key, day.isoformat())
+                    row = conn.execute(
+                        "SELECT retry_count, reason FROM items "
+                        "WHERE info_type = ? AND date = ? AND status = 'QUARANTINED'",
+                        slot,
+                    ).fetchone()
+                    if row is None:
+                        continue
+                    was = Settled(key, day, int(row[0]), row[1])
+                    if verb == "release":
+                        sql = (
+                            "UPDATE items SET status = 'PENDING', retry_count = 0, "
+                            "next_attempt_at = :stamp, updated_at = :stamp, "
+                            "pending_since = :stamp, reason = :reason "
+                            "WHERE info_type = :key AND date = :day"
+                        )
+                        reason = released_reason(was.reason, now)
+                    else:
+                        sql = (
+                            "UPDATE items SET status = 'ABSENT', next_attempt_at = NULL, "
+                            "pending_since = NULL, updated_at = :stamp, reason = :reason "
+                            "WHERE info_type = :key AND date = :day"
+                        )
+                        reason = accepted_reason(was.reason, now)
+                    args = {"stamp": stamp, "reason": reason, "key": key, "day": slot[1]}
+                    conn.execute(sql, args)
+                    if journal is not None:
+                        self._journal(conn, journal, was)
+                    settled.append(was)
+                if verb == "release":
+                    for key, day in earliest_by_key(settled).items():
+                        self._lower_watermark(conn, key, day)
+        return settled
+
+    @staticmethod
+    def _journal(conn: sqlite3.Connection, journal: Journal, was: Settled) -> None:
+        """Add ``was`` to its journal entry, in the caller's transaction."""
+        name = journal.name(was.key, was.date)
+        kept = conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        conn.execute(
+            "INSERT INTO meta (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, journal.add(None if kept is None else str(kept[0]), was)),
+        )
 
     # --- watermarks ----------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.set_aside import SetAside
 
 if TYPE_CHECKING:
-    from fuelpipe.stages.quarantine import KeySummary
+    from fuelpipe.stages.quarantine import KeySummary, Release
 
 EXIT_INCOMPLETE = 1
 """The command ran but could not do all it was asked (e.g. `dlq list` could not read every
@@ -1597,6 +1597,7 @@ def _check_output(ctx: typer.Context, output: Path) -> None:
 NOTHING_QUARANTINED = (
     "nothing is quarantined: no record has spent its retries and waits for a person"
 )
+NOTHING_RELEASED = "no date was released by hand: nothing to show (`fuelpipe quarantine release`)"
 NOTHING_SET_ASIDE = (
     "nothing is set aside: no value a source published is kept apart from the records"
 )
@@ -1665,6 +1666,15 @@ def quarantine_list(
             help=f"Each date, however many (without it, above {LIST_ROWS:,}: one row per key).",
         ),
     ] = False,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history",
+            help="Each date released by hand before, whatever it is now (PENDING again, "
+            "quarantined again, stored, accepted): its status, retries and reason now, and "
+            "each release (when, after how many re-downloads, why it was quarantined).",
+        ),
+    ] = False,
 ) -> None:
     """Every quarantined record with its reason (and, below the table, how many values were
     set aside where no record keeps them: `fuelpipe quarantine set-aside`).
@@ -1674,12 +1684,23 @@ def quarantine_list(
     filters; --json always gives each date unless --summary."""
     if summary and every:
         raise fail("--summary and --all: give one (--summary: a row per key; --all: each date)")
+    if history and (summary or every):
+        raise fail(
+            f"--history and {'--summary' if summary else '--all'}: give one (--history: each "
+            "date released before, whatever it is now)"
+        )
     chosen = _select(series)
     keys = None if chosen is None else {s.key for s in chosen}
     first, last = _date_range(start, end, settings(ctx))
+    if history:
+        _release_history(ctx, keys, first, last, as_json)
+        return
     from fuelpipe.stages.quarantine import earlier_releases, select, summarize
     from fuelpipe.stages.set_aside import count_set_aside
 
+    if summary and first is None and last is None:  # the status index is enough
+        _summary_from_index(ctx, keys, as_json)
+        return
     with wired(ctx, reads_no_clock=True) as context:
         everything = context.store.quarantined()
         rows = select(everything, keys, first, last)
@@ -1688,14 +1709,7 @@ def quarantine_list(
         released = earlier_releases(context.store) if rows and not summed else {}
     if not rows:
         filtered = keys is not None or first is not None or last is not None
-        if everything and filtered:
-            _nothing_to_show(
-                as_json,
-                f"none of the {len(everything):,} quarantined records is of the keys and dates "
-                "asked for (`fuelpipe quarantine list` lists them all)",
-            )
-        else:
-            _nothing_to_show(as_json, NOTHING_QUARANTINED)
+        _no_quarantined(as_json, len(everything), filtered)
     elif summed:
         _quarantine_summary(summarize(rows), as_json)
         if not summary:
@@ -1712,14 +1726,7 @@ def quarantine_list(
                         "key": r.key,
                         **record_json(r),
                         "quarantined_at": _utc_text(r.updated_at),
-                        "released_before": [
-                            {
-                                "at": _utc_text(e.at),
-                                "retry_count": e.retry_count,
-                                "reason": e.reason,
-                            }
-                            for e in released.get((r.key, r.date), [])
-                        ],
+                        "released_before": _releases_json(released.get((r.key, r.date), [])),
                     }
                     for r in rows
                 ],
@@ -1736,11 +1743,105 @@ def quarantine_list(
             # A reason quotes the source's error: printed as it is, never read as markup.
             reason = rich_escape(r.reason or "")
             for e in released.get((r.key, r.date), []):  # it was quarantined before
-                when = sao_paulo_iso(e.at, "minutes")
-                reason += f"\n(released by hand at {when}, after {e.retry_count:,} re-downloads)"
+                reason += f"\n({_release_words(e)})"
             at = "" if r.updated_at is None else sao_paulo_iso(r.updated_at, "minutes")
             table.add_row(r.key, r.date.isoformat(), at, f"{r.retry_count:,}", reason)
         console.print(table)
+    _set_aside_note(aside)
+
+
+def _summary_from_index(ctx: typer.Context, keys: set[str] | None, as_json: bool) -> None:
+    """`quarantine list --summary` without --from/--to: from the store's status summaries
+    (:func:`fuelpipe.stages.quarantine.key_summaries`), no record read whole."""
+    from fuelpipe.stages.quarantine import key_summaries
+    from fuelpipe.stages.set_aside import count_set_aside
+
+    with wired(ctx, reads_no_clock=True) as context:
+        summaries = key_summaries(context.store, keys)
+        total = 0
+        if not summaries and keys is not None:
+            total = context.store.count_status(Status.QUARANTINED)
+        aside = 0 if as_json else count_set_aside(context.store)
+    if summaries:
+        _quarantine_summary(summaries, as_json)
+    else:
+        _no_quarantined(as_json, total, keys is not None)
+    _set_aside_note(aside)
+
+
+def _releases_json(releases: Sequence[Release]) -> list[dict[str, Any]]:
+    """A date's releases by hand in `--json` (``released_before``), instants in UTC."""
+    return [
+        {"at": _utc_text(e.at), "retry_count": e.retry_count, "reason": e.reason} for e in releases
+    ]
+
+
+def _release_words(e: Release) -> str:
+    """One release by hand as `quarantine list` says it."""
+    when = sao_paulo_iso(e.at, "minutes")
+    return f"released by hand at {when}, after {e.retry_count:,} re-downloads"
+
+
+def _release_history(
+    ctx: typer.Context,
+    keys: set[str] | None,
+    first: date | None,
+    last: date | None,
+    as_json: bool,
+) -> None:
+    """`quarantine list --history`: each date released by hand before, as it is now
+    (:func:`fuelpipe.stages.quarantine.release_histories`)."""
+    from fuelpipe.stages.quarantine import release_histories
+
+    with wired(ctx, reads_no_clock=True) as context:
+        found = release_histories(context.store, keys, first, last)
+    if not found:
+        _nothing_to_show(as_json, NOTHING_RELEASED)
+        return
+    if as_json:
+        rows = []
+        for h in found:
+            r = h.record
+            now = {
+                "status": None if r is None else r.status.value,
+                "retry_count": None if r is None else r.retry_count,
+                "reason": None if r is None else r.reason,
+            }
+            row = {"key": h.key, "date": h.date.isoformat(), **now}
+            rows.append(row | {"released_before": _releases_json(h.releases)})
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(found):,} date(s) released by hand before")
+    for name in ("key", "date", "status now", "retries"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("reason now, then each release")
+    for h in found:
+        r = h.record
+        said = rich_escape("" if r is None or r.reason is None else r.reason)
+        for e in h.releases:
+            why = f": {rich_escape(e.reason)}" if e.reason else ""
+            said += f"\n({_release_words(e)}{why})"
+        status = "no record" if r is None else r.status.value
+        retries = "" if r is None else f"{r.retry_count:,}"
+        table.add_row(h.key, h.date.isoformat(), status, retries, said)
+    console.print(table)
+
+
+def _no_quarantined(as_json: bool, total: int, filtered: bool) -> None:
+    """`quarantine list` with none to show: none at all, or none of the ``total`` of the
+    keys and dates asked for (``filtered``)."""
+    if total and filtered:
+        _nothing_to_show(
+            as_json,
+            f"none of the {total:,} quarantined records is of the keys and dates "
+            "asked for (`fuelpipe quarantine list` lists them all)",
+        )
+    else:
+        _nothing_to_show(as_json, NOTHING_QUARANTINED)
+
+
+def _set_aside_note(aside: int) -> None:
+    """Below `quarantine list`: how many values were set aside on dates stored already."""
     if aside:
         console.print(
             f"{aside:,} value(s) published for a date stored already were set aside: "
@@ -1950,6 +2051,9 @@ def _settling_command(verb: Literal["release", "accept"], summary: str, done: st
     quarantine_app.command(verb)(command)
 
 
+CANCELLED = "cancelled: nothing was changed"
+"""Ctrl+C at a question before anything is written (exit 130, as any Ctrl+C)."""
+
 _SETTLED_MANY = {
     "release": "released {n} date(s) of {key}{span}: the next recheck re-downloads them",
     "accept": "accepted {n} date(s) of {key}{span} as having no value: ABSENT, never retried",
@@ -1991,7 +2095,11 @@ def _settle_range(
             )
             try:
                 agreed = typer.confirm(asked, default=False)
-            except typer.Abort:  # no answer: the input ended (a script, a cron job)
+            except typer.Abort as stop:  # click's for Ctrl+C and for the input's end alike
+                if isinstance(stop.__context__, KeyboardInterrupt):
+                    fail(CANCELLED)  # its one line, not `interrupted` under it (an Exit's)
+                    raise SystemExit(EXIT_INTERRUPTED) from None
+                # no answer: the input ended (a script, a cron job)
                 raise fail(
                     f"nothing {past}: no answer to the question (--yes skips it)", 1
                 ) from None

@@ -5,12 +5,13 @@ from __future__ import annotations
 import abc
 import time
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from operator import attrgetter
 from types import MappingProxyType
+from typing import Literal
 
 from fuelpipe.domain.instants import iso_utc
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
@@ -205,6 +206,44 @@ class StatusSummary:
     max_retry_count: int
     reasons: dict[str | None, int]
     """How many records give each reason, in the order of each reason's earliest date."""
+
+
+SettleVerb = Literal["release", "accept"]
+"""What :meth:`Store.settle_many` does to a QUARANTINED record."""
+Slot = tuple[str, date]
+"""A record's key and date."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """A QUARANTINED record :meth:`Store.settle_many` released or accepted, as it was then."""
+
+    key: str
+    date: date
+    retry_count: int
+    """The re-downloads it had."""
+    reason: str | None
+    """Why it was quarantined (the last error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Journal:
+    """A meta entry :meth:`Store.settle_many` keeps for each record it settles, written with
+    the record's change (both or neither)."""
+
+    name: Callable[[str, date], str]
+    """The entry of a key's date."""
+    add: Callable[[str | None, Settled], str]
+    """The entry's new value from the one it holds (None: none yet) and the change."""
+
+
+def earliest_by_key(settled: Sequence[Settled]) -> dict[str, date]:
+    """The earliest date of each key among ``settled``: where a release of them all moves
+    the key's watermark below (once, not once a date)."""
+    out: dict[str, date] = {}
+    for s in settled:
+        out[s.key] = min(out.get(s.key, s.date), s.date)
+    return out
 
 
 def new_run_id() -> str:
@@ -478,6 +517,23 @@ class Store(abc.ABC):
         (:func:`~fuelpipe.domain.retry.accepted_reason`). As any ABSENT date, a value the
         source publishes for it later is still stored (``revise`` re-reads its window).
         Conditional: False unless the record is QUARANTINED."""
+
+    @abc.abstractmethod
+    def settle_many(
+        self, verb: SettleVerb, slots: Sequence[Slot], now: datetime, journal: Journal | None = None
+    ) -> list[Settled]:
+        """:meth:`release` or :meth:`accept` (``verb``) each QUARANTINED record of ``slots``
+        (key, date; a slot named twice counts once), with the ``journal`` entry of each
+        written in the same step as its change; those settled, in the order of ``slots``, as
+        they were. A slot that is not QUARANTINED (none, OK, PENDING, ABSENT, or settled by
+        someone else meanwhile) is left as it is, never overwritten. A release moves each
+        key's watermark once, below its earliest date released.
+
+        Few requests for many dates: SQLite, one write transaction; DynamoDB, consistent
+        BatchGetItem reads (100 keys a call) and TransactWriteItems of up to 100 conditional
+        items (a record's change and its entry together), one date's at a time only for the
+        dates of a transaction a changed record cancelled (or on a server without
+        transactions, dynalite)."""
 
     @abc.abstractmethod
     def due_pending(self, now: datetime, set_after: datetime | None = None) -> list[Record]:

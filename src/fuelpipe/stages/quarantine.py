@@ -9,12 +9,14 @@ before, why, and how many re-downloads it had then. So each release is also kept
 entry ``released#<key>#<date>`` (:func:`released_name`), a JSON list of the releases of that
 date (when, the retry count and reason it was quarantined with), which the pipeline never
 writes; ``fuelpipe quarantine list`` shows them beside the record (:func:`earlier_releases`,
-one prefix read: the entries grow with a person's releases, not with the data).
+one prefix read: the entries grow with a person's releases, not with the data), and
+``--history`` each date released before, whatever it is now (:func:`release_histories`).
 
 After a long source outage a failed backfill leaves ~100,000 quarantined dates: they are
 picked by key and date range (:func:`select`), summed up per key (:func:`summarize`), and
-settled many at once (:func:`settle_all`): each as :func:`settle` settles one, the data
-version moved once for them all, not once a date.
+settled many at once (:func:`settle_all`): 100 dates a :meth:`Store.settle_many` call (on
+DynamoDB a few batched requests for them all, not ~6 a date), each release written together
+with its ``released#`` entry, the data version moved once for them all, not once a date.
 """
 
 from __future__ import annotations
@@ -24,18 +26,20 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Literal
 
 from fuelpipe.domain.instants import iso_utc, parse_iso
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.ports.store import Store
+from fuelpipe.ports.store import Journal, Settled, Store
 from fuelpipe.stages.data_version import mark_changed
 
 RELEASED = "released#"
 """The meta family of the releases kept (:func:`released_name`)."""
-WRITE_ATTEMPTS = 5
-"""Conditional writes of one entry tried before giving up (another person releasing the same
-date at the same moment is the only writer that can race)."""
+SETTLE_PAGE = 100
+"""Dates settled a :meth:`Store.settle_many` call by :func:`settle_all` (DynamoDB's
+BatchGetItem takes 100 keys): the progress bar moves, and an interruption stops, a page at a
+time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,7 @@ def settle(
     ``Store.accept``); False, nothing written, when it is not quarantined. A release is kept
     (:func:`released_name`); either moves the data version (the health view counts the
     quarantined records)."""
-    if not _settle_one(store, verb, key, day, now):
+    if not _settle_many(store, verb, [(key, day)], now):
         return False
     mark_changed(store, now, f"{verb} {key} {day}")
     return True
@@ -73,41 +77,46 @@ def settle_all(
     records: Sequence[Record],
     now: datetime,
     progress: Callable[[int, int], None] | None = None,
+    page_size: int = SETTLE_PAGE,
 ) -> int:
     """:func:`settle` each of ``records`` (read from :meth:`Store.quarantined`, then
-    :func:`select`-ed), the data version moved once when any was settled; how many were. One
-    no longer quarantined (released, accepted or stored since it was read) is left as it is.
-    ``progress(done, total)`` after each. Stopped part-way (Ctrl+C, a store error), those
-    settled stay settled and the data version still moves for them before the error goes on:
-    the health view counts them."""
+    :func:`select`-ed), ``page_size`` a :meth:`Store.settle_many` call, the data version
+    moved once when any was settled; how many were. One no longer quarantined (released,
+    accepted or stored since it was read) is left as it is. ``progress(done, total)`` after
+    each page. Stopped part-way (Ctrl+C, a store error), those settled stay settled and the
+    data version still moves for them before the error goes on: the health view counts them."""
     settled = 0
     try:
-        for done, record in enumerate(records, 1):
-            settled += _settle_one(store, verb, record.key, record.date, now)
+        for start in range(0, len(records), page_size):
+            page = records[start : start + page_size]
+            settled += len(_settle_many(store, verb, [(r.key, r.date) for r in page], now))
             if progress is not None:
-                progress(done, len(records))
+                progress(start + len(page), len(records))
     finally:
         if settled:
             mark_changed(store, now, f"{verb} {settled} quarantined date(s)")
     return settled
 
 
-def _settle_one(
-    store: Store, verb: Literal["release", "accept"], key: str, day: date, now: datetime
-) -> bool:
-    """:func:`settle` without the data version's move. An accept is one conditional write
-    (``Store.accept`` does nothing unless the record is QUARANTINED); a release reads the
-    record first, for the retry count and reason it keeps (:func:`_remember`)."""
-    if verb == "accept":
-        return store.accept(key, day, now)
-    found = store.query(key, day, day, consistent=True)
-    if not found or found[0].status is not Status.QUARANTINED:
-        return False
-    was = found[0]
-    if not store.release(key, day, now):
-        return False
-    _remember(store, key, day, Release(now, was.retry_count, was.reason))
-    return True
+def _settle_many(
+    store: Store,
+    verb: Literal["release", "accept"],
+    slots: Sequence[tuple[str, date]],
+    now: datetime,
+) -> list[Settled]:
+    """:meth:`Store.settle_many` without the data version's move; a release kept in its
+    ``released#`` entry (:func:`released_name`) in the same step as the record's change."""
+    kept = Journal(released_name, partial(_add_release, at=now)) if verb == "release" else None
+    return store.settle_many(verb, slots, now, kept)
+
+
+def _add_release(kept: str | None, was: Settled, at: datetime) -> str:
+    """The ``released#`` entry's value ``kept`` (None: none yet) with the release of ``was``
+    at ``at`` added last."""
+    entry: dict[str, str | int] = {"at": iso_utc(at), "retry_count": was.retry_count}
+    if was.reason is not None:
+        entry["reason"] = was.reason
+    return json.dumps([*(json.loads(kept) if kept else []), entry], ensure_ascii=False)
 
 
 def select(
@@ -161,18 +170,17 @@ def summarize(records: Sequence[Record]) -> list[KeySummary]:
     return out
 
 
-def _remember(store: Store, key: str, day: date, release: Release) -> None:
-    """Add ``release`` to the date's entry, conditionally on the entry as read."""
-    name = released_name(key, day)
-    entry: dict[str, str | int] = {"at": iso_utc(release.at), "retry_count": release.retry_count}
-    if release.reason is not None:
-        entry["reason"] = release.reason
-    for _ in range(WRITE_ATTEMPTS):
-        kept = store.get_meta(name)
-        releases = [*(json.loads(kept) if kept else []), entry]
-        if store.replace_meta(name, kept, json.dumps(releases, ensure_ascii=False)):
-            return
-    raise RuntimeError(f"{name}: could not keep the release, written {WRITE_ATTEMPTS} times over")
+def key_summaries(store: Store, keys: Collection[str] | None = None) -> list[KeySummary]:
+    """:func:`summarize` of every QUARANTINED record of ``keys`` (None: every key), from
+    :meth:`Store.status_summaries`: on DynamoDB the status index's slim entries (key, date,
+    reason, stamp), never the records whole as :meth:`Store.quarantined` reads them; on
+    SQLite two GROUP BY queries. The same summaries (of equal reasons, the earliest date's)."""
+    out = []
+    for s in store.status_summaries(Status.QUARANTINED):
+        if keys is None or s.key in keys:
+            reason, n = max(s.reasons.items(), key=lambda kv: kv[1])  # the first of equals
+            out.append(KeySummary(s.key, s.count, s.first, s.last, s.earliest, reason, n))
+    return out
 
 
 def earlier_releases(store: Store) -> dict[tuple[str, date], list[Release]]:
@@ -185,3 +193,43 @@ def earlier_releases(store: Store) -> dict[tuple[str, date], list[Release]]:
                 Release(parse_iso(entry["at"]), int(entry["retry_count"]), entry.get("reason"))
             )
     return dict(out)
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseHistory:
+    """A date released by hand at least once, as it is now (``quarantine list --history``)."""
+
+    key: str
+    date: date
+    record: Record | None
+    """Its record now (PENDING again, quarantined again, stored, accepted); None: gone."""
+    releases: list[Release]
+    """Its releases, oldest first."""
+
+
+def release_histories(
+    store: Store,
+    keys: Collection[str] | None = None,
+    first: date | None = None,
+    last: date | None = None,
+) -> list[ReleaseHistory]:
+    """Every date of ``keys`` (None: every key) from ``first`` through ``last`` (None:
+    unbounded) that was released by hand, whatever it is now, by key and date: one prefix
+    read of the ``released#`` entries (:func:`earlier_releases`), then one Query of each
+    key's records between its first and last date released. A released record's reason
+    says it was released only until its next failure's error replaces it: this is where its
+    releases stay visible."""
+    picked: dict[str, list[date]] = defaultdict(list)
+    released = earlier_releases(store)
+    for key, day in sorted(released):
+        if (
+            (keys is None or key in keys)
+            and (first is None or day >= first)
+            and (last is None or day <= last)
+        ):
+            picked[key].append(day)
+    out = []
+    for key, dates in picked.items():
+        now = {r.date: r for r in store.query(key, dates[0], dates[-1])}
+        out += [ReleaseHistory(key, d, now.get(d), released[(key, d)]) for d in dates]
+    return out
