@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -117,3 +119,23 @@ def test_no_help_at_80_columns_cuts_a_word_short() -> None:
         for param in command.params:
             if getattr(param, "show_envvar", False) and param.envvar:
                 assert f"{param.envvar}]" in text, (words, text)
+
+
+@pytest.mark.parametrize("module", ["fuelpipe.cli.watch", "fuelpipe.cli.repair"])
+def test_a_command_module_imported_first_still_shows_plain_help(module: str) -> None:
+    """A process that imported ``fuelpipe.cli.watch`` before ``fuelpipe.cli.main`` (a test
+    module does) had main style its commands before `watch` was registered: `watch --help`
+    then read `--json <bool>`-style types (and cut a word at 80 columns)."""
+    code = (
+        f"import {module}\n"
+        "from typer.testing import CliRunner\n"
+        "from fuelpipe.cli.main import cli\n"
+        f"done = CliRunner().invoke(cli, ['{module.rsplit('.', 1)[1]}', '--help'],"
+        " prog_name='fuelpipe', env={'COLUMNS': '100'})\n"
+        "print(done.output)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert "<bool>" not in done.stdout, done.stdout
+    assert re.search(r"--help +Show this message and exit", done.stdout), done.stdout

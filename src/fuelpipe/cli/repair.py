@@ -9,13 +9,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from fuelpipe.cli.helpstyle import PlainHelpCommand
 from fuelpipe.cli.main import cli, console, wired
 
 SHOWN = 50
 """Rows of the table; the rest are counted by key."""
 
 
-@cli.command()
+# Its own class, not left to main's use_plain_help: a process that imports this module first
+# (before fuelpipe.cli.main) has main run that call before this command is registered.
+@cli.command(cls=PlainHelpCommand)
 def repair(
     ctx: typer.Context,
     apply: Annotated[

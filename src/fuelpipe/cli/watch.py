@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from fuelpipe.cli.helpstyle import series_help, split_series
+from fuelpipe.cli.helpstyle import PlainHelpCommand, series_help, split_series
 from fuelpipe.cli.main import (
     EXIT_ALREADY_WATCHING,
     _check_store_path,
@@ -167,7 +167,9 @@ def alerter(
     return alert_hook, [state, *sinks]
 
 
-@cli.command()
+# Its own class, not left to main's use_plain_help: a process that imports this module first
+# (before fuelpipe.cli.main) has main run that call before this command is registered.
+@cli.command(cls=PlainHelpCommand)
 def watch(
     ctx: typer.Context,
     series: Annotated[
