@@ -224,6 +224,13 @@ def test_every_read_follows_pagination(client: Any, table: str) -> None:
     assert [r.date for r in store.query(KEY, D0 + timedelta(days=5))] == days(60)[5:]
     assert [r.date for r in store.due_pending(NOW)] == days(60)[40:]
     assert len(store.pending()) == 20
+    notes = {f"gap_sent#K#{i:02}": f"note {i}" for i in range(20)}
+    for name, value in notes.items():
+        store.put_meta(name, value)
+    store.put_meta("gap_sentinel", "not a note")
+    queries.clear()
+    assert store.meta_entries("gap_sent#") == sorted(notes.items())  # the orchestrator's read
+    assert len(queries) == 20 // 7 + 1
 
 
 def test_add_records_writes_conditional_batches_of_at_most_25(moto_server: LocalServer) -> None:

@@ -5,6 +5,8 @@ poll while its message may still be queued or fetched, and one whose message was
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -184,17 +186,18 @@ def test_two_orchestrators_at_once_send_each_gap_once(aws_home: AwsHome) -> None
 
 
 class _ReadsFirst:
-    """A store whose first read of a ``gap_sent#`` note lets another orchestrator run before
-    it answers: both read the note before either wrote it."""
+    """A store whose first read of the ``gap_sent#`` notes (the run's one Query of them all)
+    lets another orchestrator run before it answers: both read the note before either wrote
+    it."""
 
     def __init__(self, inner: Store, before: Any) -> None:
         self.inner = inner
         self.before = before
 
-    def get_meta(self, name: str) -> str | None:
-        value = self.inner.get_meta(name)
+    def meta_entries(self, prefix: str) -> list[tuple[str, str]]:
+        value = self.inner.meta_entries(prefix)
         before, self.before = self.before, None
-        if before is not None and name.startswith("gap_sent#"):
+        if before is not None and prefix.startswith("gap_sent#"):
             before()
         return value
 
@@ -207,7 +210,7 @@ def test_two_orchestrators_reading_the_note_together_send_each_gap_once(
 ) -> None:
     """Both read USD's note before either wrote it: the second to write finds it changed
     (the conditional write is refused), reads it again and sends none of what the first
-    noted; without the condition each sent USD's 2 messages."""
+    noted (a GetItem of its note alone); without the condition each sent USD's 2 messages."""
     clock = ManualClock(FRIDAY_1202)
     second: list[dict[str, int]] = []
     other = aws_home.app(clock)
@@ -218,6 +221,39 @@ def test_two_orchestrators_reading_the_note_together_send_each_gap_once(
     assert (second[0]["messages_sent"], first["messages_sent"]) == (2, 0)
     assert first["gaps_held"] == first["gaps_found"]
     assert _waiting(app) == 2
+
+
+def note_calls(client: Any) -> Counter[str]:
+    """Count, by operation, the calls on ``gap_sent#`` notes ``client`` sends from now on."""
+    seen: Counter[str] = Counter()
+
+    def count(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if '"gap_sent#' in json.dumps(params, default=str):
+            seen[model.name] += 1
+
+    for operation in ("GetItem", "Query", "PutItem"):
+        client.meta.events.register(f"provide-client-params.dynamodb.{operation}", count)
+    return seen
+
+
+def test_a_run_reads_the_notes_of_its_keys_with_one_query(aws_home: AwsHome) -> None:
+    """30 ANP keys with gaps: the backstop reads their notes with one Query (every page),
+    writes each key's note (a conditional PutItem), and the next backstop, their messages
+    still waiting, reads them with one Query again and writes none. Before, each key with gaps
+    read its own note: 30 GetItems a run (ANP's 420 keys: 420 a run)."""
+    clock = ManualClock(FRIDAY_1202)
+    app = aws_home.app(clock)
+    keys = [s.key for s in app.catalog if s.key.startswith("FUEL#")][:30]
+    first_calls = note_calls(aws_home.dynamodb)
+    first = _backstop(app, keys, "2022-03-01")
+    assert first["messages_sent"] > 0 and first["gaps_held"] == 0
+    assert first_calls == Counter({"Query": 1, "PutItem": 30})
+
+    clock.advance(timedelta(hours=1))
+    again_calls = note_calls(aws_home.dynamodb)
+    again = _backstop(app, keys, "2022-03-01")
+    assert again["messages_sent"] == 0 and again["gaps_held"] == again["gaps_found"] > 0
+    assert again_calls == Counter({"Query": 1})
 
 
 def test_a_failed_send_leaves_the_gaps_to_the_next_run(aws_home: AwsHome) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -64,8 +65,10 @@ def first_planned_name(key: str) -> str:
 GAP_SENT = "gap_sent"
 """Meta entries ``gap_sent#<key>``: the runs of the key's gap dates the orchestrator sent and
 when (:func:`~fuelpipe.domain.planning.sent_runs_text`), kept while their message may still
-wait in the queue (:func:`claim_gaps`). One entry a key, read and written only when the key
-has gaps; a run of dates stored since is dropped at the next write."""
+wait in the queue (:func:`claim_gaps`). One entry a key, written only when the key has gaps
+to send; read together, the notes of a run's keys in one Query (:class:`GapNotes`), only when
+one of its keys has gaps. A run of dates stored since, or past holding, is dropped at the next
+write."""
 
 
 def gap_sent_name(key: str) -> str:
@@ -96,6 +99,25 @@ class QueueBusy:
         return self._busy
 
 
+class GapNotes:
+    """The ``gap_sent#`` notes of a run's keys as the run first read them: one Query of the
+    notes whose names start with the keys' common start (every note for the backstop's scan
+    of the catalog, the one key's for a window poll of one series; Store.meta_entries, every
+    page), made when first asked, so a run whose keys have no gaps reads none: not a read of
+    each key's note (ANP's window polls scan 420 keys)."""
+
+    def __init__(self, app: StageContext, keys: Sequence[str]) -> None:
+        self._app = app
+        # the keys' common start, character by character ("CURRENCY#"), as the notes' names
+        self._prefix = gap_sent_name(os.path.commonprefix(list(keys)))  # noqa: RUF071
+        self._notes: dict[str, str] | None = None
+
+    def __call__(self, name: str) -> str | None:
+        if self._notes is None:
+            self._notes = dict(self._app.store.meta_entries(self._prefix))
+        return self._notes.get(name)
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """A key's ``gap_sent#`` note as :func:`claim_gaps` read it and as it wrote it."""
@@ -112,6 +134,7 @@ def claim_gaps(
     cal: Calendar,
     now: datetime,
     busy: Callable[[], bool],
+    notes: Callable[[str], str | None],
 ) -> tuple[list[date], Claim | None]:
     """The gaps of ``series`` to send now, noted in its ``gap_sent#`` entry before they are
     sent, and that note; the others are held: an earlier run sent them and their message may
@@ -126,11 +149,15 @@ def claim_gaps(
     empty, and at the latest past the retention: never hidden for good. The note is written
     conditionally on what was read (two orchestrators at once: the second reads the first's
     note again and sends only what it left), up to :data:`CLAIM_ATTEMPTS` times; then the
-    key's gaps are left to the next run. One read, and one write when something is sent."""
+    key's gaps are left to the next run. The note is first taken from ``notes`` (the run's
+    one read of them all: :class:`GapNotes`), read again alone (get_meta) only after a refused
+    write; one write when something is sent."""
     hold = timedelta(seconds=app.gap_sent_hold_s or 0)
     name = gap_sent_name(series.key)
+    read = notes
     for _ in range(CLAIM_ATTEMPTS):
-        before = app.store.get_meta(name)
+        before = read(name)
+        read = app.store.get_meta
         held = [
             run
             for run in parse_sent_runs(before)
@@ -273,7 +300,9 @@ def orchestrate(
     marks = app.store.watermarks()
     every = timedelta(seconds=app.gap_audit_interval_s)
     busy = QueueBusy(app)
-    for s in series if series is not None else list(app.catalog):
+    scanned = list(series) if series is not None else list(app.catalog)
+    notes = GapNotes(app, [s.key for s in scanned])
+    for s in scanned:
         mark = marks.get(s.key)
         cal = calendars(s.calendar)
         full = audit or audit_due(mark, started, every, calendar_fingerprint(cal))
@@ -282,7 +311,7 @@ def orchestrate(
         report.gaps_found += len(gaps)
         if gaps and app.gap_sent_hold_s is not None:  # the AWS home's: claim_gaps
             found = len(gaps)
-            gaps, claim = claim_gaps(app, s, gaps, cal, app.clock.now(), busy)
+            gaps, claim = claim_gaps(app, s, gaps, cal, app.clock.now(), busy, notes)
             report.gaps_held += found - len(gaps)
             claims.extend([claim] if claim is not None else [])
         if gaps:
