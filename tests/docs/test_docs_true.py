@@ -6,7 +6,8 @@ the test tooling (devtools/, the Makefile); the deploy tooling's own (scripts/, 
 workflows' ``vars.``) against docs/DEPLOY.md. Each must be documented, and each documented
 one read; a default the configuration table gives as a literal must be the code's (a knob's
 default given in words only where PROSE_DEFAULTS says, a variable read by name falling back to
-the table's), and the time knobs' bounds it names the Settings fields'; each one
+the table's), and the time knobs' bounds it names the Settings fields'; docs/CONFIGURATION.md
+names every setting, with the bounds of each one that counts (`0 to 50`); each one
 infra/template.yaml gives the functions must be read. Each ``fuelpipe …`` in the docs' code
 must name a command and options that exist (a fuel or area it gives, one they take), and each
 command and option the CLI has is in README's Commands table and a section of docs/CLI.md; each
@@ -264,6 +265,42 @@ def test_the_time_knobs_bounds_are_the_codes() -> None:
     assert bounds and None not in bounds.values(), f"a time knob with no upper bound: {bounds}"
     assert set(bounds.values()) == documented, (bounds, spans)
     assert Settings.model_config.get("allow_inf_nan") is False  # "finite"
+
+
+def test_every_setting_is_in_configuration_md_with_its_bounds() -> None:
+    """docs/CONFIGURATION.md is "every setting in detail: its limits": each Settings field is
+    named there (`FUELPIPE_SOURCE_<BCB|…|SHPC>_URL` names one per source), and a paragraph
+    naming each knob that counts (not a ``*_s`` time knob, whose bounds the opening gives)
+    gives both its bounds (`0 to 50`, `1 to 1,000,000`, `at most 10080`)."""
+    text = CONFIGURATION.read_text(encoding="utf-8")
+    named = set(_DOC_VAR.findall(text))
+    for head, options, tail in re.findall(r"`(\w+)<([\w|]+)>(\w*)`", text):
+        named |= {head + option + tail for option in options.split("|")}
+    paragraphs = text.split("\n\n")
+    wrong, checked = [], 0
+    for field, info in Settings.model_fields.items():
+        name = ENV_PREFIX + field.upper()
+        if name not in named:
+            wrong.append(f"{name} is not in docs/CONFIGURATION.md")
+            continue
+        low = next((m.ge for m in info.metadata if hasattr(m, "ge")), None)
+        high = next((m.le for m in info.metadata if hasattr(m, "le")), None)
+        if field.endswith("_s") or low is None or high is None:
+            continue
+        checked += 1
+        bounds = [int(b) if float(b).is_integer() else b for b in (low, high)]
+        spelled = [{f"{b}", f"{b:,}"} for b in bounds]
+        if not any(
+            name in p
+            and all(
+                re.search(rf"(?<![\d.])(?<!\d,)(?:{'|'.join(map(re.escape, s))})(?!\d|,\d)", p)
+                for s in spelled
+            )
+            for p in paragraphs
+        ):
+            wrong.append(f"{name}: no paragraph gives its bounds {bounds[0]} and {bounds[1]}")
+    assert checked >= 6, checked
+    assert not wrong, "\n".join(wrong)
 
 
 def test_defaults_the_docs_give_are_the_tables() -> None:
