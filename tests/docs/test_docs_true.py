@@ -6,9 +6,11 @@ the test tooling (devtools/, the Makefile); the deploy tooling's own (scripts/, 
 workflows' ``vars.``) against docs/DEPLOY.md. Each must be documented, and each documented
 one read; a default the configuration table gives as a literal must be the code's (a knob's
 default given in words only where PROSE_DEFAULTS says, a variable read by name falling back to
-the table's), and the time knobs' bounds it names the Settings fields'; each one
+the table's), and the time knobs' bounds it names the Settings fields'; docs/CONFIGURATION.md
+names every setting, with the bounds of each one that counts (`0 to 50`); each one
 infra/template.yaml gives the functions must be read. Each ``fuelpipe …`` in the docs' code
-must name a command and options that exist (a fuel or area it gives, one they take), each
+must name a command and options that exist (a fuel or area it gives, one they take), and each
+command and option the CLI has is in README's Commands table and a section of docs/CLI.md; each
 ``scripts/deploy.py …`` a subcommand and options of its parser, and each ``make X`` a Makefile
 target. README's
 architecture picture names every Lambda and every port ABC, and only ports and adapters that
@@ -265,6 +267,42 @@ def test_the_time_knobs_bounds_are_the_codes() -> None:
     assert Settings.model_config.get("allow_inf_nan") is False  # "finite"
 
 
+def test_every_setting_is_in_configuration_md_with_its_bounds() -> None:
+    """docs/CONFIGURATION.md is "every setting in detail: its limits": each Settings field is
+    named there (`FUELPIPE_SOURCE_<BCB|…|SHPC>_URL` names one per source), and a paragraph
+    naming each knob that counts (not a ``*_s`` time knob, whose bounds the opening gives)
+    gives both its bounds (`0 to 50`, `1 to 1,000,000`, `at most 10080`)."""
+    text = CONFIGURATION.read_text(encoding="utf-8")
+    named = set(_DOC_VAR.findall(text))
+    for head, options, tail in re.findall(r"`(\w+)<([\w|]+)>(\w*)`", text):
+        named |= {head + option + tail for option in options.split("|")}
+    paragraphs = text.split("\n\n")
+    wrong, checked = [], 0
+    for field, info in Settings.model_fields.items():
+        name = ENV_PREFIX + field.upper()
+        if name not in named:
+            wrong.append(f"{name} is not in docs/CONFIGURATION.md")
+            continue
+        low = next((m.ge for m in info.metadata if hasattr(m, "ge")), None)
+        high = next((m.le for m in info.metadata if hasattr(m, "le")), None)
+        if field.endswith("_s") or low is None or high is None:
+            continue
+        checked += 1
+        bounds = [int(b) if float(b).is_integer() else b for b in (low, high)]
+        spelled = [{f"{b}", f"{b:,}"} for b in bounds]
+        if not any(
+            name in p
+            and all(
+                re.search(rf"(?<![\d.])(?<!\d,)(?:{'|'.join(map(re.escape, s))})(?!\d|,\d)", p)
+                for s in spelled
+            )
+            for p in paragraphs
+        ):
+            wrong.append(f"{name}: no paragraph gives its bounds {bounds[0]} and {bounds[1]}")
+    assert checked >= 6, checked
+    assert not wrong, "\n".join(wrong)
+
+
 def test_defaults_the_docs_give_are_the_tables() -> None:
     """docs/*.md's "`FUELPIPE_LAKE` (default `./data/lake`)" or "`FUELPIPE_X`, default 86400"
     is the configuration table's literal, so a changed default cannot linger there."""
@@ -396,6 +434,106 @@ def test_each_documented_invocation_exists(where: str, words: list[str]) -> None
     shown = CliRunner().invoke(cli, [*path, "--help"], prog_name="fuelpipe")
     assert shown.exit_code == 0, shown.output
     assert f"fuelpipe {' '.join(path)}".strip() in shown.output
+
+
+def _leaf_commands(
+    command: Any = _ROOT_COMMAND, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """(path, command) of each command that runs (`run`, `quarantine release`), not a group."""
+    subcommands = getattr(command, "commands", None)
+    if not subcommands:
+        yield path, command
+        return
+    for name, sub in subcommands.items():
+        yield from _leaf_commands(sub, (*path, name))
+
+
+def _spans_commands(spans: list[str]) -> Iterator[tuple[tuple[str, ...], list[str]]]:
+    """The command path and options each span names: `fuelpipe quarantine list [--json]`, and a
+    span after it naming a sibling alone (`release KEY DATE`, `redrive`); a group's path
+    (`fuelpipe dlq`) stands for each of its commands."""
+    group: list[str] = []
+    for span in spans:
+        words = span.split()
+        if words[:1] == ["fuelpipe"]:
+            path, command, options = resolve(words[1:])
+            group = path if getattr(command, "commands", None) else path[:-1]
+        elif group and words and words[0] in _ROOT_COMMAND.commands[group[0]].commands:
+            path, _command, options = resolve([*group, *words])
+        else:
+            continue
+        yield tuple(path), options
+
+
+def _unnamed_options(command: Any, text: str) -> list[str]:
+    """The options ``command`` takes that ``text`` names in none of their spellings (`--from`
+    or `--since`, `-y` or `--yes`), each by its first."""
+    unnamed = []
+    for param in command.params:
+        spellings = [o for o in (*param.opts, *param.secondary_opts) if o.startswith("-")]
+        named = (re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", text) for o in spellings)
+        if spellings and not any(named):
+            unnamed.append(spellings[0])
+    return unnamed
+
+
+def _readme_synopses() -> dict[tuple[str, ...], str]:
+    """README's Commands table: command path -> the options its synopses give (the first
+    cells naming it, e.g. `fuelpipe run [--series KEY…] … [--json]`)."""
+    section = README.read_text(encoding="utf-8").split("\n## Commands\n", 1)[1]
+    synopses: dict[tuple[str, ...], str] = {}
+    for row in (line for line in section.split("\n## ", 1)[0].splitlines()):
+        if row.startswith("| `fuelpipe "):
+            cell = _cells(row)[0].replace("\\|", "|")
+            for path, options in _spans_commands(re.findall(r"`([^`]+)`", cell)):
+                synopses[path] = f"{synopses.get(path, '')} {' '.join(options)}"
+    return synopses
+
+
+def _cli_md_sections() -> dict[tuple[str, ...], str]:
+    """docs/CLI.md: command path (or group: `fuelpipe dlq`) -> the text of its sections."""
+    text = (ROOT / "docs" / "CLI.md").read_text(encoding="utf-8")
+    sections: dict[tuple[str, ...], str] = {}
+    for heading, body in re.findall(r"^### ([^\n]+)\n(.*?)(?=^##)", text, re.M | re.S):
+        for path, _options in _spans_commands(re.findall(r"`([^`]+)`", heading)):
+            sections[path] = sections.get(path, "") + body
+    return sections
+
+
+def _documented(
+    docs: dict[tuple[str, ...], str], path: tuple[str, ...], command: Any, where: str
+) -> list[str]:
+    """What ``where`` lacks of the command at ``path``: all of it, or the options unnamed."""
+    texts = [text for p, text in docs.items() if path[: len(p)] == p]
+    if not texts:
+        return [f"{where} has nothing on `fuelpipe {' '.join(path)}`"]
+    unnamed = _unnamed_options(command, "\n".join(texts))
+    return [f"{where}: `fuelpipe {' '.join(path)}` omits {unnamed}"] if unnamed else []
+
+
+def test_every_command_and_option_is_in_the_readme_table_and_cli_md() -> None:
+    """The other way round from test_each_documented_invocation_exists: each command
+    `fuelpipe --help` lists has a row in README's Commands table whose synopsis (its first
+    cell, e.g. `fuelpipe run [--series KEY…] … [--json]`) names every option it takes (any
+    spelling: `--from` or `--since`), and a section of docs/CLI.md that names each of them; the
+    options of fuelpipe itself (`--now`, `--simulate-future`, …) are named below the table and
+    in CLI.md's "Options every command shares"."""
+    synopses, sections = _readme_synopses(), _cli_md_sections()
+    leaves = list(_leaf_commands())
+    assert len(leaves) > 20, leaves
+    wrong = []
+    for path, command in leaves:
+        wrong += _documented(synopses, path, command, "README's Commands table")
+        wrong += _documented(sections, path, command, "docs/CLI.md")
+    commands = README.read_text(encoding="utf-8").split("\n## Commands\n", 1)[1]
+    below_table = [line for line in commands.split("\n## ", 1)[0].splitlines() if line[:1] != "|"]
+    cli_md = (ROOT / "docs" / "CLI.md").read_text(encoding="utf-8")
+    shared = cli_md.split("\n## Options every command shares\n", 1)[1].split("\n## ", 1)[0]
+    for where, text in (("README's Commands", "\n".join(below_table)), ("CLI.md", shared)):
+        unnamed = _unnamed_options(_ROOT_COMMAND, text)
+        if unnamed:
+            wrong.append(f"{where} omits fuelpipe's own {unnamed}")
+    assert not wrong, "\n".join(wrong)
 
 
 def test_documented_fuels_and_areas_exist() -> None:
