@@ -6,6 +6,7 @@ with `--workers` killed with kill -9 leaves none of its processes behind."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import signal
@@ -22,10 +23,14 @@ from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Status
 from fuelpipe.failpoints import POINTS
+from fuelpipe.ports.alerts import AlertContext
+from fuelpipe.ports.queue import NO_ERROR_RECORDED, too_many_receives
 from fuelpipe.replay import ReplayServer
 from fuelpipe.replay.faults import FaultPlan
+from fuelpipe.stages.alerting import DeadLettered
 
 SERIES = ["CURRENCY#USD", "STOCK#PRIO3", "FUEL#GASOLINE#BR", "FUEL#DIESEL#BR", "COMMODITY#BRENT"]
 RUN = ["--now", "2022-05-07T23:59", "run", "--since", "2021-05-19"]
@@ -188,6 +193,61 @@ def test_a_recheck_killed_with_re_downloads_claimed_resumes_with_nothing_lost(
     with SqliteQueue(db.with_name("recheck-queue.sqlite"), SystemClock(), timedelta(1)) as queue:
         assert queue.depth().visible == 0 and queue.held().count == 0
         assert queue.dead_letter_count() == 0
+
+
+POISON = "COMMODITY#BRENT"
+POISON_RECEIVES = 2
+"""FUELPIPE_MAX_RECEIVES in the poison test: the embedded queue dead-letters the message at
+its third receive."""
+
+
+def test_a_poison_message_is_dead_lettered_and_a_redrive_stores_it_once(
+    replay, reference, tmp_path
+):
+    """A message whose handling kills every run that takes it (kill -9, so no handler is left
+    to dead-letter it with its error): each rerun takes it back at once, and the receive past
+    FUELPIPE_MAX_RECEIVES moves it to the dead letters, saying no error was recorded. The other
+    series are stored once, as an uninterrupted run stores them; Brent's dates stay missing,
+    not OK, its gap sent again by each run's orchestrator (so every run is killed while the
+    fault lasts); `fuelpipe dlq list` and the dead-letter alert show it; with the fault gone,
+    `fuelpipe dlq redrive` and a run store its dates once, and the store ends as the
+    uninterrupted run's, nothing queued or dead-lettered."""
+    db = tmp_path / "poison.sqlite"
+    env = {**_env(replay), "FUELPIPE_DB": str(db), "FUELPIPE_MAX_RECEIVES": str(POISON_RECEIVES)}
+    poisoned = {**env, "FUELPIPE_FAILPOINTS": f"scrape.after_fetch@{POISON}:*"}
+    for _ in range(POISON_RECEIVES + 1):  # the last one dead-letters it, then sends it again
+        killed = fuelpipe(*RUN, env=poisoned, check=False)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+    listed = fuelpipe("dlq", "list", "--json", env=env)
+    letters = json.loads(listed.stdout)
+    # the poison alone: what it was received with waited unreceived, not dead-lettered too
+    assert [DownloadRequest.from_body(d["body"]).partition_key for d in letters] == [POISON]
+    (letter,) = letters
+    after = _dump(db)
+    assert after == {**reference, POISON: []}  # the others stored once; Brent's missing
+    assert DownloadRequest.from_body(letter["body"]).partition_key == POISON
+    assert letter["reason"] == too_many_receives(POISON_RECEIVES)
+    assert NO_ERROR_RECORDED in letter["reason"]
+    assert letter["receive_count"] == POISON_RECEIVES
+
+    queue_file = db.with_name("poison-queue.sqlite")
+    store = SqliteStore(db)
+    try:
+        with SqliteQueue(queue_file, SystemClock(), timedelta(1), POISON_RECEIVES) as queue:
+            context = AlertContext(SystemClock().now(), store, queue, DEFAULT_CATALOG)
+            (alert,) = DeadLettered().evaluate(context)
+            assert alert.subject == letter["id"]
+            assert alert.summary.endswith(f": {too_many_receives(POISON_RECEIVES)}")
+    finally:
+        store.close()
+
+    redriven = fuelpipe("dlq", "redrive", env=env)
+    assert "moved 1 message(s) back to the queue" in redriven.stdout
+    fuelpipe(*RUN, env=env)  # the redriven message and the gap's again: Brent's dates once
+    assert _dump(db) == reference
+    with SqliteQueue(queue_file, SystemClock(), timedelta(1)) as queue:
+        depth = queue.depth()
+        assert (depth.visible, depth.in_flight, depth.dead) == (0, 0, 0), depth
 
 
 def test_a_rerun_takes_back_at_once_what_a_killed_run_held(replay, reference, tmp_path):

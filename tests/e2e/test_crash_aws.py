@@ -20,15 +20,20 @@ import sys
 from typing import Any
 
 import pytest
+from tests.e2e.conftest import fuelpipe
 from tests.support.aws_backends import aws_cli_env, unique_name
 
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Status
 from fuelpipe.homes.aws import build_context, create_resources
 from fuelpipe.homes.settings import Settings, parse_now
+from fuelpipe.ports.alerts import AlertContext
+from fuelpipe.ports.queue import NO_ERROR_RECORDED, too_many_receives
 from fuelpipe.replay import ReplayServer
 from fuelpipe.replay.faults import FaultPlan
+from fuelpipe.stages.alerting import DeadLettered
 
 pytestmark = pytest.mark.aws
 
@@ -44,13 +49,21 @@ VISIBILITY_S = 2
 class Home:
     """A fresh table and queue pair on the local servers, and what a process needs to use it."""
 
-    def __init__(self, dynalite: Any, moto: Any, replay: ReplayServer, **env: str) -> None:
+    def __init__(
+        self,
+        dynalite: Any,
+        moto: Any,
+        replay: ReplayServer,
+        max_receives: int = Settings.model_fields["max_receives"].default,
+        **env: str,
+    ) -> None:
         name = unique_name("crash")
         self.env = {
             **aws_cli_env(name, dynalite, moto),
             **{f"FUELPIPE_SOURCE_{k.upper()}_URL": v for k, v in replay.source_urls().items()},
             "FUELPIPE_VISIBILITY_TIMEOUT_S": str(VISIBILITY_S),
             "FUELPIPE_PENDING_SHARDS": "4",
+            "FUELPIPE_MAX_RECEIVES": str(max_receives),  # the RedrivePolicy's maxReceiveCount
             "AWS_EC2_METADATA_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             **env,
@@ -62,6 +75,7 @@ class Home:
             dlq_name=name + "-dlq",
             visibility_timeout_s=VISIBILITY_S,
             pending_shards=4,
+            max_receives=max_receives,
         )
         self.dynamodb, self.sqs = dynalite.client("dynamodb"), moto.client("sqs")
         create_resources(
@@ -299,5 +313,96 @@ def test_a_recheck_killed_between_claim_and_send_ends_as_an_uninterrupted_sequen
         assert (depth.visible >= 1) is sent, depth  # claimed: none sent; after it: all waiting
         _finished(home, _plan(RETRY_STEPS[1:], RETRY_SERIES, 1, RETRY_SINCE))
         _ends_as(home, RETRY_SERIES, retried, failpoint)
+    finally:
+        home.close()
+
+
+POISON = "COMMODITY#BRENT"
+"""The series whose message kills every process that handles it (its own fetch unit)."""
+POISON_RECEIVES = 2
+"""The poison test's queue's maxReceiveCount: SQS moves the message at its third receive."""
+POISON_SPEC = f"scrape.after_fetch@{POISON}:*"
+"""Brent's answer fetched, none of it stored: the process killed, at every delivery."""
+
+
+def _asked(body: str) -> set[str]:
+    """The series keys a download message asks for."""
+    request = DownloadRequest.from_body(body)
+    return {request.partition_key, *request.also_keys}
+
+
+POISON_BATCHES = [
+    # alone in its batches: the others were deleted as each was handled; it alone is moved
+    pytest.param(1, 1, id="alone-in-its-batch"),
+    # with the other three in one batch: the event source mapping deletes a batch only once
+    # its handler returned, so SQS moves all four (those handled before the poison stored,
+    # those after it not: why the template's BatchSize is 1; docs/RELIABILITY.md); the
+    # redrive stores what they had not, and changes nothing else
+    pytest.param(10, 4, id="with-its-batch-mates", marks=pytest.mark.slow),
+]
+"""The batch size, and how many messages end in the DLQ."""
+
+
+@pytest.mark.parametrize(("batch_size", "dead"), POISON_BATCHES)
+def test_a_poison_message_is_moved_to_the_dlq_and_a_redrive_stores_it_once(
+    dynalite_server, moto_server, replay, reference, batch_size, dead
+):
+    """A message whose handling kills the process at every delivery (kill -9: no handler is
+    left to dead-letter it with its error): SQS's RedrivePolicy moves it to the DLQ after
+    ``maxReceiveCount`` receives. The other messages are stored once, as the uninterrupted run
+    stores them; the poison's dates stay missing, not OK; `fuelpipe dlq list` and the
+    dead-letter alert show it with the reason of a message SQS moved itself (no error
+    recorded: its handler was killed); once the fault is gone, `fuelpipe dlq redrive` and the
+    event source mapping store its dates once, and the store ends as the uninterrupted run's."""
+    home = Home(dynalite_server, moto_server, replay, max_receives=POISON_RECEIVES)
+    try:
+        _killed(home, _plan(GAP, SERIES, batch_size), POISON_SPEC)  # its first delivery
+        deliveries = 1
+        while (fed := home.lambdas(_plan(FEED, SERIES, batch_size), POISON_SPEC)).returncode:
+            assert fed.returncode == -signal.SIGKILL, fed.stderr
+            deliveries += 1
+            assert deliveries <= POISON_RECEIVES, "delivered past the RedrivePolicy"
+        assert deliveries == POISON_RECEIVES  # the next receive found it moved
+        depth = home.app.queue.depth()
+        assert (depth.visible, depth.in_flight, depth.dead) == (0, 0, dead), depth
+
+        # the dead-letter listing: the message SQS moved, the reason saying no error was kept
+        listed = fuelpipe("dlq", "list", "--json", env=home.env)
+        letters = json.loads(listed.stdout)
+        assert len(letters) == dead
+        waiting = set().union(*(_asked(d["body"]) for d in letters))
+        assert POISON in waiting
+
+        # what is stored, stored once as the uninterrupted run stores it; Brent's dates
+        # missing (not OK), and any other series missing only with its message dead-lettered
+        after = home.dump(SERIES)
+        stored = {key for key, rows in after["records"].items() if rows}
+        assert {k: after["records"][k] for k in stored} == {
+            k: reference["records"][k] for k in stored
+        }
+        assert POISON not in stored
+        assert set(after["records"]) - stored <= waiting
+        if batch_size == 1:
+            assert waiting == {POISON}
+        assert _index_agrees(after)
+        for letter in letters:
+            assert letter["reason"] == too_many_receives(POISON_RECEIVES)
+            assert NO_ERROR_RECORDED in letter["reason"]
+            assert letter["receive_count"] == POISON_RECEIVES
+
+        # the dead-letter alert fires for each, saying the same
+        context = AlertContext(parse_now(NOW), home.app.store, home.app.queue, DEFAULT_CATALOG)
+        alerts = DeadLettered().evaluate(context)
+        assert {a.subject for a in alerts} == {d["id"] for d in letters}
+        for alert in alerts:
+            assert alert.summary.endswith(f": {too_many_receives(POISON_RECEIVES)}")
+            assert alert.evidence["receive_count"] == POISON_RECEIVES
+
+        # the fault gone: a redrive, and the event source mapping stores its dates once
+        redriven = fuelpipe("dlq", "redrive", env=home.env)
+        assert f"moved {dead} message(s) back to the queue" in redriven.stdout
+        _finished(home, _plan(FEED, SERIES, batch_size))
+        _ends_as(home, SERIES, reference, POISON_SPEC)
+        assert DeadLettered().evaluate(context) == []
     finally:
         home.close()

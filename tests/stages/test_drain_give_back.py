@@ -168,18 +168,24 @@ def test_a_message_failing_on_its_last_delivery_is_dead_lettered_with_its_error(
     assert (depth.visible, depth.in_flight, depth.dead) == (0, 0, 1)
 
 
-def test_an_interruption_after_a_delete_gives_the_rest_back_too(make_app) -> None:
-    """Ctrl+C right after a message is deleted: the batch's later messages go back as well."""
+def _stopped_drain(make_app, spec: str, stop: type[BaseException]):
+    """The three currencies' messages drained with the failpoints ``spec`` raising ``stop``;
+    the app, once the drain was stopped."""
 
-    def interrupt(_signum: object) -> None:
-        raise KeyboardInterrupt
+    def stopping(_signum: object) -> None:
+        raise stop
 
     app = make_app(_BrokenParser(broken=None))
-    app.failpoints = Failpoints("drain.after_delete:1", kill=interrupt)
+    app.failpoints = Failpoints(spec, kill=stopping)
     assert orchestrate(app, series=SERIES, since=START).messages_sent == 3
-
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(stop):
         drain(app)
+    return app
+
+
+def test_an_interruption_after_a_delete_gives_the_rest_back_too(make_app) -> None:
+    """Ctrl+C right after a message is deleted: the batch's later messages go back as well."""
+    app = _stopped_drain(make_app, "drain.after_delete:1", KeyboardInterrupt)
 
     assert len(app.queue.receive(10)) == 2
     # the run log counts the message it finished (before: no entry at all)
@@ -187,3 +193,24 @@ def test_an_interruption_after_a_delete_gives_the_rest_back_too(make_app) -> Non
     assert run.counts["source_requests"] == 1
     stored = [r for s in SERIES for r in app.store.query(s.key) if r.status is Status.OK]
     assert run.counts["records_written"] == len(stored) > 0
+
+
+class _Killed(BaseException):
+    """The process killed (here raised: what the drain held is given back, as the embedded
+    queue takes back at once what a killed process held)."""
+
+
+def test_a_message_that_kills_the_drain_takes_no_other_delivery_with_it(make_app) -> None:
+    """A poison message (here EUR's: it kills the process at every delivery) counts its own
+    receives only: the drain takes one message at a time, so the one after it was never
+    received and comes with no delivery counted toward the dead letters. Before, the batch of
+    ten received all three at once: GBP's delivery was counted at each kill, and it went to
+    the dead letters with EUR, never handled."""
+    app = _stopped_drain(make_app, "scrape.after_fetch@CURRENCY#EUR:*", _Killed)
+
+    assert [bool(app.store.query(s.key)) for s in SERIES] == [True, False, False]
+    back = {
+        DownloadRequest.from_body(m.body).partition_key: m.receive_count
+        for m in app.queue.receive(10)
+    }
+    assert back == {"CURRENCY#EUR": 2, "CURRENCY#GBP": 1}  # GBP: its first delivery now

@@ -196,10 +196,14 @@ def work_queue(
 ) -> ScrapeReport:
     """Take, handle (``handle``) and delete messages until the queue is empty (and, with
     ``wait_in_flight``, until no message is in flight either); what they did. ``owe`` is
-    called before a message that changed the store is deleted (see :class:`Owe`). A message
-    whose handling raises an error is given back alone and the rest of its batch is worked
-    before the error is raised (on its last delivery it is dead-lettered with the error
-    instead: :func:`_fail_one`); an interruption gives back the rest of the batch at once.
+    called before a message that changed the store is deleted (see :class:`Owe`). A batch is
+    up to ``batch_size`` messages received one at a time, each once the one before it is done
+    (a message received and never started would count a delivery: one that kills the process
+    every time, a poison message, would take the others to the dead letters with it). A
+    message whose handling raises an error is given back alone once the rest of its batch is
+    worked, and the error raised then (on its last delivery it is dead-lettered with the
+    error instead: :func:`_fail_one`); an interruption gives back the message it stopped at
+    and those that failed at once.
 
     An empty receive is not an empty queue while the queue reports visible messages: the
     next receive waits up to :data:`RECHECK_WAIT_S` for one (an SQS long poll), and only when
@@ -210,7 +214,7 @@ def work_queue(
     idle = 0
     wait_s = 0.0  # RECHECK_WAIT_S after an empty receive while messages were reported visible
     while True:
-        messages = app.queue.receive(batch_size, wait_s=wait_s)
+        messages = app.queue.receive(1, wait_s=wait_s)  # a batch's first (see _work_batch)
         if not messages:
             depth = app.queue.depth()
             if depth.visible > 0 and not wait_s:
@@ -223,17 +227,42 @@ def work_queue(
             sleep(0.2)
             continue
         idle, wait_s = 0, 0.0
-        finished = 0  # of this batch: the rest go back to the queue on an interruption
-        failed: Exception | None = None  # the batch's first error, raised once it is worked
-        try:
-            for message in messages:
-                try:
-                    done_here = handle(app, message)
-                except Exception as exc:  # this message only: the rest of the batch goes on
-                    if _fail_one(app, message, exc, report, owe):
-                        failed = failed or exc
-                    finished += 1
-                    continue
+        done = _work_batch(app, messages, batch_size, (handle, owe, progress), report, done)
+    return report
+
+
+def _work_batch(
+    app: StageContext,
+    messages: list[Message],
+    batch_size: int,
+    how: tuple[Handler, Callable[[], None] | None, Progress | None],
+    report: ScrapeReport,
+    done: int,
+) -> int:
+    """One batch of :func:`work_queue` from its first message (``messages``): each handled,
+    then the next received, up to ``batch_size``; the messages done so far in the drain
+    (``done``: the progress counts them). One at a time: a message received counts a
+    delivery toward the queue's max_receives, so one taken with a message that then kills
+    the process every time (a poison message) would go to the dead letters with it, never
+    handled. Those that failed are given back once it is worked
+    and the first error raised; an interruption gives them back at once, with the message it
+    stopped at."""
+    handle, owe, progress = how
+    finished = 0  # of this batch: the rest go back to the queue on an interruption
+    failed: Exception | None = None  # the batch's first error, raised once it is worked
+    failures: list[Message] = []  # those that failed: given back once the batch is worked
+    try:
+        while finished < len(messages):
+            message = messages[finished]
+            try:
+                done_here = handle(app, message)
+            except Exception as exc:  # this message only: the rest of the batch goes on
+                if _fail_one(app, message, exc, report, owe):
+                    failed = failed or exc
+                    if not is_last_delivery(app.queue, message):
+                        failures.append(message)
+                finished += 1
+            else:
                 done_here.redelivered = int(message.receive_count > 1)
                 report.add(done_here)
                 if owe is not None and scrape_changed(done_here):
@@ -246,12 +275,16 @@ def work_queue(
                 if progress:
                     depth = app.queue.depth()
                     progress("scrape", done, done + depth.visible + depth.in_flight)
-        except BaseException:
-            _give_back(app, messages[finished:])
-            raise
-        if failed is not None:
-            raise failed
-    return report
+            if finished == len(messages) < batch_size:
+                messages += app.queue.receive(1)  # the batch's next; none: it ends here
+    except BaseException:
+        _give_back(app, [*failures, *messages[finished:]])
+        raise
+    if failures:
+        _give_back(app, failures)  # visible now: delivered again at once
+    if failed is not None:
+        raise failed
+    return done
 
 
 def _fail_one(
@@ -262,9 +295,10 @@ def _fail_one(
     owe: Callable[[], None] | None,
 ) -> bool:
     """An error in one message of a batch (a parser bug, a store locked past its timeout): that
-    message alone is given back, visible now, so it is delivered again and counts its receives,
-    while the rest of its batch is worked, as the scraper Lambda's partial batch response does;
-    True, and the caller raises the error once the batch is worked. On its last delivery
+    message alone is given back (by the caller, once the rest of its batch is worked: given
+    back now, the batch would take it again), so it is delivered again and counts its
+    receives, as the scraper Lambda's partial batch response does; True, and the caller
+    raises the error once the batch is worked. On its last delivery
     (``max_receives``) it goes to the dead letters now instead, with the error as its reason
     (:func:`~fuelpipe.stages.last_delivery.dead_letter_last_delivery`, as the scraper Lambda
     does): the next receive would move it there naming none; counted in ``dead_lettered``
@@ -288,9 +322,6 @@ def _fail_one(
     if dead_letter_last_delivery(app.queue, message, exc):
         report.dead_lettered += 1
         return False
-    if not last:
-        with contextlib.suppress(Exception):
-            app.queue.release([message.receipt])
     return True
 
 
@@ -299,10 +330,10 @@ def _give_back(app: StageContext, messages: Sequence[Message]) -> None:
     an error outside a message's own handling (the queue refusing a delete): the messages this
     worker took and did not finish go back to the queue now, so the next run takes them at
     once instead of waiting out their visibility timeout (an error handling one message gives
-    back that one alone: :func:`_fail_one`). What was stored of the interrupted one is kept
-    (writes are idempotent); one that fails every time still counts its receives and goes to
-    the dead letters after the queue's maximum. Should this fail too, they come back after
-    the timeout."""
+    back that one alone, once the rest of its batch is worked: :func:`_fail_one`). What was
+    stored of the interrupted one is kept (writes are idempotent); one that fails every time
+    still counts its receives and goes to the dead letters after the queue's maximum. Should
+    this fail too, they come back after the timeout."""
     with contextlib.suppress(Exception):  # the error being raised is what matters
         app.queue.release([m.receipt for m in messages])
 

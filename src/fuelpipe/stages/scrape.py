@@ -274,7 +274,7 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
             report.refetched += 1
             logger.info("%s: an answer older than a stored value, fetched again", describe(request))
     report.flagged = len(flagged)
-    app.failpoints.hit("scrape.after_write")
+    app.failpoints.hit("scrape.after_write", by_key)
 
     noted: set[tuple[str, date]] = set()  # the dates whose record now carries their reason
     for s in series:
@@ -295,7 +295,7 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
         owed = {s.key: found for s in series if (found := owed_splits(app.store, s))}
         if result.splits or owed:
             follow_splits(app, lo, by_key, result.splits, report, owed)
-    app.failpoints.hit("scrape.after_pending")
+    app.failpoints.hit("scrape.after_pending", by_key)
     return report
 
 
@@ -337,7 +337,7 @@ def _fetch_and_store(
             result = FetchResult(observations=[])
             if app.rests is not None:
                 app.rests.note(name, exc)
-    app.failpoints.hit("scrape.after_fetch")
+    app.failpoints.hit("scrape.after_fetch", [s.key for s in fetch.series])
     flagged: Flagged = {}
     slot_of, got, watch = marks
     try:
