@@ -676,8 +676,9 @@ def test_the_quarantined_panel_lists_the_newest_records_with_their_commands_and_
 ) -> None:
     """The page said how many records were quarantined, nothing about which: the panel lists
     the newest 50, each with its own release and accept commands and its reason as text (it
-    quotes a source's error: as HTML, this one would run a script), sums them up by series, and
-    says how many more `fuelpipe quarantine list` has. Hidden while none is quarantined."""
+    quotes a source's error: as HTML, this one would run a script), sums them all up by series
+    (every one: the line summed the 50 listed, USD's 49 of its 52), and says the list is the
+    newest 50 of how many, all in `fuelpipe quarantine list`. Hidden while none is quarantined."""
     clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
     store = SqliteStore(tmp_path / "q.sqlite", clock=clock)
     store.put_records([Record(USD.key, MONDAY, Decimal("5"), Status.OK)])
@@ -718,18 +719,49 @@ def test_the_quarantined_panel_lists_the_newest_records_with_their_commands_and_
         expect(second.nth(1)).to_have_text("Mar 15, 2022")  # USD's newest of 52 weekdays
         summary = panel.locator("p").nth(1)
         expect(summary).to_have_text(
-            f"The newest 50 by series: {gone}: 1 date, May 2, 2022; "
-            f"US dollar (PTAX) ({USD.key}): 49 dates, Jan 6, 2022 – Mar 15, 2022"
+            f"All 53 by series: {gone}: 1 date, May 2, 2022; "
+            f"US dollar (PTAX) ({USD.key}): 52 dates, Jan 3, 2022 – Mar 15, 2022"
         )
-        expect(panel.locator("p").last).to_have_text(
-            "3 more, quarantined before these: fuelpipe quarantine list"
+        newest = (
+            "the newest 50 of 53, quarantined last first; all of them: fuelpipe quarantine list"
         )
+        expect(panel.locator("p").nth(2)).to_have_text(f"Below, {newest}")
+        expect(panel.locator("p")).to_have_count(3)  # nothing after the list
 
         page.click(".lang-btn[data-lang='pt-BR']")
         expect(panel.locator("h2")).to_have_text(
             "Em quarentena: 53 registros aguardando uma pessoa"
         )
+        expect(summary).to_have_text(
+            f"Todos os 53 por série: {gone}: 1 data, 2 de mai. de 2022; "
+            f"Dólar (PTAX) ({USD.key}): 52 datas, 3 de jan. de 2022 – 15 de mar. de 2022"
+        )
+        expect(panel.locator("p").nth(2)).to_have_text(
+            "Abaixo, os 50 mais recentes de 53, o último em quarentena primeiro; "
+            "todos: fuelpipe quarantine list"
+        )
         expect(panel.locator("th").nth(2)).to_have_text("Em quarentena desde (horário de Brasília)")
+    store.close()
+
+
+def test_the_quarantined_panels_by_series_line_names_the_first_20_series_then_how_many_more(
+    tmp_path: Path, page: Page
+) -> None:
+    # A failed backfill over hundreds of series would make the line a wall of text.
+    clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "q.sqlite", clock=clock)
+    keys = [f"TEST#K{i:02}" for i in range(22)]  # keys outside the catalog: named by key
+    for key in keys:  # K21 quarantined last: first in the line
+        clock.advance(timedelta(minutes=1))
+        store.put_pending(Record(key, MONDAY, None, Status.QUARANTINED, 5, None, "HTTP 503"))
+    with serving(create_app(store, DEFAULT_CATALOG, clock=clock)) as url:
+        page.goto(f"{url}/?view=health&lang=en")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        named = "; ".join(f"{k}: 1 date, May 2, 2022" for k in reversed(keys[2:]))
+        summary = page.locator("#health-quarantine p").nth(1)
+        expect(summary).to_have_text(f"All 22 by series: {named}; 2 more series")
+        page.click(".lang-btn[data-lang='pt-BR']")
+        expect(summary).to_have_text(re.compile(r"^Todos os 22 por série: .*; mais 2 séries$"))
     store.close()
 
 

@@ -320,23 +320,26 @@ def test_a_table_is_asked_by_name_with_format_csv(examples: list[Example]) -> No
     )
     assert r.headers[TABLES_HEADER] == (
         "series, problems, alerts, alert_delivery, freshness, last_runs, set_aside_values, "
-        "quarantined_records"
+        "quarantined_records, quarantined_series"
     )
     (alert,) = csv.DictReader(io.StringIO(r.text))
     assert (alert["rule"], alert["subject"]) == ("stale_source", "bcb")
     assert alert["other_tables"] == (
-        "series problems alert_delivery freshness last_runs set_aside_values quarantined_records"
+        "series problems alert_delivery freshness last_runs set_aside_values quarantined_records "
+        "quarantined_series"
     )
     main = list(csv.DictReader(io.StringIO(client.get("/api/health?format=csv").text)))
     assert {r["other_tables"] for r in main} == {
-        "problems alerts alert_delivery freshness last_runs set_aside_values quarantined_records"
+        "problems alerts alert_delivery freshness last_runs set_aside_values quarantined_records "
+        "quarantined_series"
     }
     assert "other_tables" not in client.get("/api/parity?format=csv").text.partition("\n")[0]
     bad = client.get("/api/health?format=csv&table=runs")
     assert bad.status_code == 422
     assert bad.json()["detail"] == (
         "table: 'runs' is not a table of this view; one of series, problems, alerts, "
-        "alert_delivery, freshness, last_runs, set_aside_values, quarantined_records"
+        "alert_delivery, freshness, last_runs, set_aside_values, quarantined_records, "
+        "quarantined_series"
     )
     json_too = client.get("/api/health?table=alerts")
     assert json_too.status_code == 422 and "is for format=csv" in json_too.json()["detail"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,12 +23,17 @@ from tests.contract.conftest import STORE_FACTORIES
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
-from fuelpipe.dashboard.health import QUARANTINED_SHOWN, REASON_CHARS, health_view
+from fuelpipe.dashboard.health import (
+    QUARANTINED_SHOWN,
+    REASON_CHARS,
+    health_view,
+    quarantined_series,
+)
 from fuelpipe.dashboard.precomputed import precomputer
 from fuelpipe.dashboard.repository import SeriesReader
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.ports.store import StatusStamp, Store
+from fuelpipe.ports.store import StatusStamp, StatusSummary, Store
 
 SP = ZoneInfo("America/Sao_Paulo")
 USD = DEFAULT_CATALOG["CURRENCY#USD"]
@@ -39,13 +44,14 @@ REASON = "SourceUnavailable: HTTP 503 from bcb: <b>down</b> " + "x" * 300 + "\ns
 
 class _IndexOnly:
     """A store whose whole-record reads of QUARANTINED records fail the test: the view must
-    read the newest from the status index, never every one (a failed backfill's ~100,000)."""
+    read the newest from the status index, never every one whole (a failed backfill's
+    ~100,000); it counts them by series from the index's slim entries (status_summaries)."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("quarantined", "status_summaries"):
+        if name == "quarantined":
             raise AssertionError(f"the health view read every QUARANTINED record ({name})")
         return getattr(self._store, name)
 
@@ -98,8 +104,8 @@ def test_the_health_view_lists_the_newest_quarantined_records_reading_only_those
     assert first.reason == REASON.splitlines()[0][: REASON_CHARS - 1] + "…"
 
 
-def test_the_health_api_and_its_csv_carry_the_quarantined_records(held) -> None:
-    store, clock = held
+def _served_health(store: Store, clock: ManualClock, table: str) -> tuple[Any, str]:
+    """`/api/health`'s JSON and its CSV ``table``, served over HTTP."""
     # The health view reads every catalog series' keys: on a DynamoDB server shared by a busy
     # test session it can take longer than httpx's 5 s default (no timing is asserted here).
     with (
@@ -107,7 +113,12 @@ def test_the_health_api_and_its_csv_carry_the_quarantined_records(held) -> None:
         httpx.Client(timeout=120) as client,
     ):
         body = client.get(url + "/api/health").json()
-        text = client.get(url + "/api/health?format=csv&table=quarantined_records").text
+        return body, client.get(url + f"/api/health?format=csv&table={table}").text
+
+
+def test_the_health_api_and_its_csv_carry_the_quarantined_records(held) -> None:
+    store, clock = held
+    body, text = _served_health(store, clock, "quarantined_records")
     assert body["quarantined"] == QUARANTINED_SHOWN + 3
     listed = body["quarantined_records"]
     assert len(listed) == QUARANTINED_SHOWN
@@ -151,3 +162,64 @@ def test_the_stored_health_views_key_moves_when_the_quarantined_records_change(
     listed = health_view(store, DEFAULT_CATALOG, None, clock).quarantined_records
     assert [r.date for r in listed] == [monday, wednesday]  # quarantined at one instant: by date
     store.close()
+
+
+def test_the_health_api_counts_every_quarantined_record_by_series_not_only_those_listed(
+    held,
+) -> None:
+    """The panel's by-series line summed the 50 records listed: with 3,000 quarantined over 12
+    series it showed the newest 50's counts. `quarantined_series` counts every one by series
+    (the store's per-series summaries), the key quarantined last first; the total is their sum.
+    Before: no `quarantined_series` at all (the page grouped the 50 listed: USD 49, not 52)."""
+    store, clock = held
+    body, text = _served_health(store, clock, "quarantined_series")
+    assert len(body["quarantined_records"]) == QUARANTINED_SHOWN  # still the newest 50 only
+    assert [r["key"] for r in body["quarantined_records"]].count(USD.key) == QUARANTINED_SHOWN - 1
+    usd_last = clock.now() - timedelta(minutes=1)  # quarantined just before GONE's
+    assert body["quarantined_series"] == [
+        {
+            "key": GONE,
+            "label": None,
+            "count": 1,
+            "first": "2022-01-03",
+            "last": "2022-01-03",
+            "latest": clock.now().isoformat(),
+        },
+        {
+            "key": USD.key,
+            "label": USD.label,
+            "count": QUARANTINED_SHOWN + 2,  # every one, the two not listed too
+            "first": "2022-01-03",
+            "last": "2022-03-15",
+            "latest": usd_last.isoformat(),
+        },
+    ]
+    assert body["quarantined"] == sum(s["count"] for s in body["quarantined_series"])
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["key"], r["count"], r["first"], r["last"]) for r in rows] == [
+        (GONE, "1", "2022-01-03", "2022-01-03"),
+        (USD.key, str(QUARANTINED_SHOWN + 2), "2022-01-03", "2022-03-15"),
+    ]
+
+
+def test_quarantined_series_ties_by_key_and_keys_without_a_stamp_last() -> None:
+    """Keys quarantined at one instant (a fixed clock's) by key; a key whose entries carry no
+    stamp after every stamped one."""
+    at = datetime(2022, 5, 3, 12, 0, tzinfo=UTC)
+    day = date(2022, 5, 2)
+
+    def summary(key: str, latest: datetime | None) -> StatusSummary:
+        return StatusSummary(key, 1, day, day, latest, latest, 5, {"x": 1})
+
+    shown = quarantined_series(
+        DEFAULT_CATALOG,
+        [
+            summary("Z#OLD", None),
+            summary("B#TIE", at),
+            summary(USD.key, at),
+            summary("A#NEW", at + timedelta(seconds=1)),
+        ],
+    )
+    assert [s.key for s in shown] == ["A#NEW", "B#TIE", USD.key, "Z#OLD"]
+    assert shown[1].latest == at.astimezone(SP) and shown[3].latest is None
+    assert (shown[2].label, shown[0].label) == (USD.label, None)

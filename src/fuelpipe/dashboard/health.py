@@ -5,6 +5,7 @@ set aside where no record keeps them."""
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -16,6 +17,7 @@ from fuelpipe.dashboard.schemas import (
     HealthView,
     OwedSplit,
     QuarantinedRecord,
+    QuarantinedSeries,
     RunView,
     SeriesHealth,
     SetAsideValue,
@@ -31,7 +33,7 @@ from fuelpipe.domain.text import clip
 from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock, one_look
 from fuelpipe.ports.queue import Queue
-from fuelpipe.ports.store import PendingMarks, RunLog, Store
+from fuelpipe.ports.store import PendingMarks, RunLog, StatusSummary, Store
 from fuelpipe.stages.alerting import Late, first_planned, is_failure, lateness, latest_due
 from fuelpipe.stages.revise import SELECTION
 from fuelpipe.stages.scrape import Owed, owed_entry, owed_text
@@ -49,8 +51,9 @@ SET_ASIDE_SHOWN = 20
 only ones it reads; it counts them all without reading them."""
 QUARANTINED_SHOWN = 50
 """The view lists at most this many QUARANTINED records, the most recently quarantined, the only
-ones it reads (from the status index, as the newest PENDING): a failed backfill leaves ~100,000,
-which it counts without reading; `fuelpipe quarantine list` lists them all."""
+ones it reads whole (from the status index, as the newest PENDING): a failed backfill leaves
+~100,000, which it counts per series from the index's slim entries
+(:func:`quarantined_series`); `fuelpipe quarantine list` lists them all."""
 
 
 def set_aside_values(entries: list[SetAside]) -> list[SetAsideValue]:
@@ -84,6 +87,27 @@ def quarantined_records(catalog: Catalog, records: list[Record]) -> list[Quarant
             reason=short_reason(r.reason or ""),
         )
         for r in records[:QUARANTINED_SHOWN]
+    ]
+
+
+def quarantined_series(catalog: Catalog, summaries: list[StatusSummary]) -> list[QuarantinedSeries]:
+    """Each key's QUARANTINED records counted (``summaries``:
+    :meth:`~fuelpipe.ports.store.Store.status_summaries`), the key quarantined last first (ties
+    and keys without a stamp by key, the latter last), its name as
+    :func:`quarantined_records` gives it."""
+    ordered = sorted(summaries, key=lambda s: s.key)
+    # stable, reversed too: ties keep key order
+    ordered.sort(key=lambda s: s.latest.timestamp() if s.latest else -math.inf, reverse=True)
+    return [
+        QuarantinedSeries(
+            key=s.key,
+            label=catalog[s.key].label if s.key in catalog else None,
+            count=s.count,
+            first=s.first,
+            last=s.last,
+            latest=_sp(s.latest) if s.latest is not None else None,
+        )
+        for s in ordered
     ]
 
 
@@ -382,8 +406,12 @@ def health_view(
     # Counted, not read (a COUNT of the meta partition's set_aside# range), and only the
     # newest shown are read (their rank, first_seen, orders them in an index): a source
     # publishing garbage for years of dates leaves as many entries.
-    # The same for the QUARANTINED records: counted, and only the newest shown read.
-    quarantined = store.count_status(Status.QUARANTINED)
+    # The same for the QUARANTINED records: only the newest shown read whole, all of them
+    # counted per series from the status index's slim entries (key, date, reason, stamp: the
+    # pages a COUNT of that index reads too), so the panel's by-series line and total are of
+    # every one, not of those listed.
+    summaries = store.status_summaries(Status.QUARANTINED)
+    quarantined = sum(s.count for s in summaries)
     held = store.latest_status(Status.QUARANTINED, QUARANTINED_SHOWN) if quarantined else []
     set_aside = count_set_aside(store)
     newest_aside = newest_set_aside(store, SET_ASIDE_SHOWN) if set_aside else []
@@ -399,6 +427,7 @@ def health_view(
         pending_read=len(newest),
         quarantined=quarantined,
         quarantined_records=quarantined_records(catalog, held),
+        quarantined_series=quarantined_series(catalog, summaries),
         dead_letters=queue.depth().dead if queue is not None else None,
         unexpected=sum(r.unexpected for r in rows),
         revised=sum(r.revised for r in rows),

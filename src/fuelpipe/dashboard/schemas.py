@@ -647,6 +647,23 @@ class QuarantinedRecord(BaseModel):
     )
 
 
+class QuarantinedSeries(BaseModel):
+    """One key's QUARANTINED records, all of them counted (the store's per-series summary,
+    read from the status index's slim entries, not from the records listed)."""
+
+    key: str
+    label: str | None = Field(
+        description="the series' name in the catalog; null for a key outside it (a series a "
+        "release dropped)"
+    )
+    count: int = Field(description="its QUARANTINED records, every one")
+    first: dt.date = Field(description="the oldest date among them")
+    last: dt.date = Field(description="the newest date among them")
+    latest: dt.datetime | None = Field(
+        description="when the last of them was quarantined (its last write), in São Paulo time"
+    )
+
+
 class RunView(BaseModel):
     """The latest run of one stage."""
 
@@ -772,6 +789,7 @@ class HealthView(BaseModel):
         "last_runs",
         "set_aside_values",
         "quarantined_records",
+        "quarantined_series",
     )
 
     as_of: dt.datetime
@@ -788,7 +806,7 @@ class HealthView(BaseModel):
         description="every QUARANTINED record in the store, of any key, as `fuelpipe "
         "quarantine list` lists them: one of a key outside the catalog too, which no row of "
         "`series` and no row of `fuelpipe status` counts, so this can exceed the sum of the "
-        "rows' `quarantined`"
+        "rows' `quarantined`; the sum of `quarantined_series`' counts"
     )
     pending_read: int = Field(
         0,
@@ -821,6 +839,12 @@ class HealthView(BaseModel):
         description="the newest QUARANTINED records, at most 50 (the only ones read, from the "
         "status index, however many a failed backfill left): by when quarantined, latest "
         "first; `quarantined` counts them all, `fuelpipe quarantine list` lists them all",
+    )
+    quarantined_series: list[QuarantinedSeries] = Field(
+        [],
+        description="every key with QUARANTINED records, each with all of them counted (not "
+        "only those listed in `quarantined_records`): by when its last one was quarantined, "
+        "latest first, then by key",
     )
     problems: list[SourceProblem] = Field(
         [], description="sources late or failing now (empty when every source is on time)"

@@ -36,10 +36,12 @@
       "health.held.one": "Quarantined: {n} record waiting for a person",
       "health.held.other": "Quarantined: {n} records waiting for a person",
       "health.heldHow": "Their retries are spent. Retry one: fuelpipe quarantine release KEY DATE; or accept that its date has no value: fuelpipe quarantine accept KEY DATE (each row gives its own).",
-      "health.heldBySeries": "The newest {n} by series: {list}",
+      "health.heldBySeries": "All {n} by series: {list}",
+      "health.heldSeriesMore.one": "{n} more series",
+      "health.heldSeriesMore.other": "{n} more series",
+      "health.heldNewest": "Below, the newest {n} of {total}, quarantined last first; all of them: fuelpipe quarantine list",
       "health.heldDates.one": "{n} date",
       "health.heldDates.other": "{n} dates",
-      "health.heldMore": "{n} more, quarantined before these: fuelpipe quarantine list",
       "health.heldSeries": "Series",
       "health.heldDate": "Date",
       "health.heldAt": "Quarantined (São Paulo time)",
@@ -146,10 +148,12 @@
       "health.held.one": "Em quarentena: {n} registro aguardando uma pessoa",
       "health.held.other": "Em quarentena: {n} registros aguardando uma pessoa",
       "health.heldHow": "Suas novas tentativas se esgotaram. Tentar de novo: fuelpipe quarantine release CHAVE DATA; ou aceitar que a data não tem valor: fuelpipe quarantine accept CHAVE DATA (cada linha traz os seus).",
-      "health.heldBySeries": "Os {n} mais recentes por série: {list}",
+      "health.heldBySeries": "Todos os {n} por série: {list}",
+      "health.heldSeriesMore.one": "mais {n} série",
+      "health.heldSeriesMore.other": "mais {n} séries",
+      "health.heldNewest": "Abaixo, os {n} mais recentes de {total}, o último em quarentena primeiro; todos: fuelpipe quarantine list",
       "health.heldDates.one": "{n} data",
       "health.heldDates.other": "{n} datas",
-      "health.heldMore": "mais {n}, em quarentena antes destes: fuelpipe quarantine list",
       "health.heldSeries": "Série",
       "health.heldDate": "Data",
       "health.heldAt": "Em quarentena desde (horário de Brasília)",
@@ -431,8 +435,9 @@
 
   /** The records quarantined last (the API lists the newest 50), each with the commands that
    *  act on it and its reason as text (it quotes a source's error: never read as HTML); more
-   *  than 10, a line sums them up by series first; past those listed, how many more and where
-   *  they all are. Hidden with none quarantined. */
+   *  than 10 quarantined, a line sums them all up by series first (the API's per-series counts
+   *  of every one, not of those listed; the first 20 series); past those listed, a line says
+   *  they are the newest of how many, and where they all are. Hidden with none quarantined. */
   function renderHeld(kit, view) {
     const { t, fmt } = kit;
     const panel = document.getElementById("health-quarantine");
@@ -446,19 +451,17 @@
     title.textContent = kit.tn("health.held", view.quarantined);
     panel.append(title);
     lines(panel, t("health.heldHow"));
-    if (held.length > 10) {
-      const groups = new Map(); // by series, the one quarantined last first
-      for (const r of held) {
-        const g = groups.get(r.key) || { key: r.key, label: r.label, dates: [] };
-        g.dates.push(r.date);
-        groups.set(r.key, g);
-      }
-      const list = Array.from(groups.values(), (g) => {
-        const dates = g.dates.slice().sort();
-        const span = dates.length > 1 ? `${fmt.date(dates[0])} – ${fmt.date(dates[dates.length - 1])}` : fmt.date(dates[0]);
-        return `${named(g)}: ${kit.tn("health.heldDates", dates.length)}, ${span}`;
+    const series = view.quarantined_series || []; // by series, the one quarantined last first
+    if (view.quarantined > 10 && series.length) {
+      const list = series.slice(0, 20).map((g) => {
+        const span = g.first === g.last ? fmt.date(g.first) : `${fmt.date(g.first)} – ${fmt.date(g.last)}`;
+        return `${named(g)}: ${kit.tn("health.heldDates", g.count)}, ${span}`;
       });
-      lines(panel, t("health.heldBySeries", { n: fmt.num(held.length, 0), list: list.join("; ") }));
+      if (series.length > 20) list.push(kit.tn("health.heldSeriesMore", series.length - 20));
+      lines(panel, t("health.heldBySeries", { n: fmt.num(view.quarantined, 0), list: list.join("; ") }));
+    }
+    if (view.quarantined > held.length) {
+      lines(panel, t("health.heldNewest", { n: fmt.num(held.length, 0), total: fmt.num(view.quarantined, 0) }));
     }
     const labels = ["health.heldSeries", "health.heldDate", "health.heldAt", "health.heldRetries",
       "health.heldReason", "health.heldAct"].map((key) => t(key));
@@ -491,8 +494,6 @@
     }
     scroll.append(table);
     panel.append(scroll);
-    const more = view.quarantined - held.length;
-    if (more > 0) lines(panel, t("health.heldMore", { n: fmt.num(more, 0) }));
   }
 
   // Problems (sources late or failing) move with the clock, not only with the data version
