@@ -48,9 +48,17 @@ from fuelpipe.homes.settings import (
     settings_problems,
 )
 from fuelpipe.ports.alerts import AlertDelivery
-from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
+from fuelpipe.ports.queue import DeadLetter, DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.dead_letter_settled import (
+    SETTLE_READS,
+    SettleCheck,
+    Settled,
+    Waiting,
+    never_settled,
+    waits_on_text,
+)
 from fuelpipe.stages.set_aside import SetAside
 
 if TYPE_CHECKING:
@@ -2151,12 +2159,51 @@ _settling_command(
 )
 
 
+_NOT_CHECKED = {
+    "malformed": "never (malformed)",
+    "revise": "never (a revise)",
+    "reads": f"not checked (past {SETTLE_READS:,} reads)",
+}
+"""`dlq list`'s settled cell for one never settled this way, or not reached (its reads spent)."""
+
+
+def _settle_state(check: SettleCheck, letter: DeadLetter) -> tuple[bool, str, dict[str, Any]]:
+    """Whether every date ``letter`` asked for is settled in the store now (as the dead-letter
+    alert rule checks it, within ``check``'s reads), what `dlq list`'s cell says of it, and its
+    JSON fields (``settled``: true, false, or null when not checked)."""
+    told = check.check(letter)
+    fields: dict[str, Any] = {
+        "settled": None,
+        "settled_statuses": None,
+        "waits_on": None,
+        "not_checked": None,
+    }
+    if isinstance(told, Settled):
+        statuses = {s.value: told.statuses[s] for s in Status if told.statuses[s]}
+        fields.update(settled=True, settled_statuses=statuses)
+        return True, f"yes ({told.words()})", fields
+    if isinstance(told, Waiting):
+        fields.update(settled=False, waits_on=waits_on_text(told))
+        return False, f"waits on {waits_on_text(told)}", fields
+    why = never_settled(letter) or "reads"
+    fields.update(settled=False if why != "reads" else None, not_checked=why)
+    return False, _NOT_CHECKED[why], fields
+
+
+SETTLED_HINT = (
+    "{n} settled dead letter(s): the dead-letter alert rule removes them at its next run "
+    "(`fuelpipe watch`; on AWS within the hour), each logged whole first"
+)
+
+
 @dlq_app.command("list")
 def dlq_list(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
-    """Dead-lettered messages with the reason each was set aside.
+    """Dead-lettered messages with the reason each was set aside, and whether every date each
+    asked for is settled in the store now (then the dead-letter alert rule removes it at its
+    next run) or the first date it waits on.
 
     On the AWS home, when fewer come back than the DLQ counts (SQS samples its servers; another
     reader may hold some), it prints those it read, warns how many it read of how many, and
@@ -2168,6 +2215,8 @@ def dlq_list(
             rows = context.queue.dead_letters()
         except DeadLettersIncomplete as exc:
             rows, short = exc.found, exc
+        check = SettleCheck(context.store)  # the rule's budget of store reads
+        states = [_settle_state(check, d) for d in rows]
     read = sum(d.copies for d in rows)  # SQS may hold one message twice: it is shown once
     if not rows and short is None:
         _nothing_to_show(as_json, NO_DEAD_LETTERS)
@@ -2180,8 +2229,9 @@ def dlq_list(
                         "reason": d.reason,
                         "receive_count": d.receive_count,
                         "body": d.body,
+                        **fields,
                     }
-                    for d in rows
+                    for d, (_, _, fields) in zip(rows, states, strict=True)
                 ],
                 indent=2,
             )
@@ -2190,17 +2240,21 @@ def dlq_list(
         title = f"{len(rows):,} dead letters"
         if short is not None:
             title = f"{read:,} of {short.expected:,} dead letters (incomplete)"
-        table = Table("id", "receives", "reason", "body", title=title)
-        for d in rows:
+        table = Table("id", "receives", "settled", "reason", "body", title=title)
+        for d, (_, cell, _) in zip(rows, states, strict=True):
             # A body is whatever was queued and a reason quotes it: printed as they are (a
             # "[/x]" read as markup stopped the list), cut before escaping.
             table.add_row(
                 rich_escape(d.message_id[:12]),
                 f"{d.receive_count:,}",
+                rich_escape(cell),
                 rich_escape(d.reason),
                 rich_escape(d.body[:80]),
             )
         console.print(table)
+    settled = sum(done for done, _, _ in states)
+    if settled:
+        note(SETTLED_HINT.format(n=f"{settled:,}"))
     if short is not None:
         warn(
             f"this list may be incomplete: read {read:,} of the {short.expected:,} dead "
