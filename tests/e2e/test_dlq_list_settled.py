@@ -94,6 +94,7 @@ def test_dlq_list_says_which_dead_letters_are_settled_and_what_the_others_wait_o
     hint = " ".join(out.stderr.split())
     assert hint.startswith("note: 1 settled dead letter(s): the dead-letter alert rule removes")
     assert "(`fuelpipe watch`; on AWS within the hour)" in hint
+    assert "`fuelpipe dlq purge --settled` removes them now" in hint
 
     assert by_body[SETTLED]["settled"] is True
     assert by_body[SETTLED]["settled_statuses"] == {"OK": 2, "ABSENT": 1}
@@ -132,3 +133,39 @@ def test_a_dead_letter_past_the_reads_a_list_spends_is_not_checked(tmp_path: Pat
         done, cell, fields = _settle_state(SettleCheck(store, 0), letter)
     assert (done, fields["settled"], fields["not_checked"]) == (False, None, "reads")
     assert cell == "not checked (past 2,000 reads)"
+
+
+def test_dlq_purge_settled_deletes_exactly_the_settled_ones_each_logged_whole(
+    tmp_path: Path,
+) -> None:
+    """`dlq purge --settled` asks as `dlq purge` does (no terminal, no --yes: refused, nothing
+    changed), then logs the settled dead letter whole and deletes it alone: the three not
+    settled stay, and are not taken for ones dead-lettered after the read."""
+    db = tmp_path / "fuelpipe.sqlite"
+    _fill(db)
+    env = _env(db)
+    before = {
+        d["id"]: d["body"] for d in json.loads(fuelpipe("dlq", "list", "--json", env=env).stdout)
+    }
+    (gone,) = [i for i, body in before.items() if body == SETTLED]
+
+    refused = fuelpipe("dlq", "purge", "--settled", env=env, check=False)  # stdin: no terminal
+    assert refused.returncode == 2
+    assert "1 settled dead letter(s) would be deleted for good; add --yes" in refused.stderr
+    assert len(json.loads(fuelpipe("dlq", "list", "--json", env=env).stdout)) == 4
+
+    done = fuelpipe("dlq", "purge", "--settled", "--yes", env=env)
+    assert "purged 1 settled dead letter(s)" in done.stdout
+    logged = " ".join(done.stderr.split())
+    assert f"removing dead letter {gone} (1 copy/copies)" in logged
+    assert "(2 OK, 1 ABSENT)" in logged and REASON in logged and SETTLED in logged
+    assert "3 dead letter(s) not settled are kept" in logged
+    assert "more arrived after" not in logged
+    after = {
+        d["id"]: d["body"] for d in json.loads(fuelpipe("dlq", "list", "--json", env=env).stdout)
+    }
+    assert after == {i: body for i, body in before.items() if i != gone}
+
+    again = fuelpipe("dlq", "purge", "--settled", "--yes", env=env)
+    assert "no settled dead letters: nothing to purge" in again.stdout
+    assert len(json.loads(fuelpipe("dlq", "list", "--json", env=env).stdout)) == 3

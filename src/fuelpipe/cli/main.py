@@ -50,12 +50,14 @@ from fuelpipe.homes.settings import (
 from fuelpipe.ports.alerts import AlertDelivery
 from fuelpipe.ports.queue import DeadLetter, DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.ports.source import SourceStats
+from fuelpipe.ports.store import Store
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.dead_letter_settled import (
     SETTLE_READS,
     SettleCheck,
     Settled,
     Waiting,
+    log_removal,
     never_settled,
     waits_on_text,
 )
@@ -2192,7 +2194,8 @@ def _settle_state(check: SettleCheck, letter: DeadLetter) -> tuple[bool, str, di
 
 SETTLED_HINT = (
     "{n} settled dead letter(s): the dead-letter alert rule removes them at its next run "
-    "(`fuelpipe watch`; on AWS within the hour), each logged whole first"
+    "(`fuelpipe watch`; on AWS within the hour), each logged whole first; `fuelpipe dlq purge "
+    "--settled` removes them now"
 )
 
 
@@ -2529,6 +2532,31 @@ def aws_create_resources(ctx: typer.Context) -> None:
     console.print(f"ready: {created}")
 
 
+def _settled_letters(
+    store: Store, letters: Sequence[DeadLetter]
+) -> tuple[list[tuple[DeadLetter, Settled]], list[DeadLetter]]:
+    """Those of ``letters`` every date of which is settled in ``store`` now (as `dlq list`
+    and the dead-letter alert rule check them, within the rule's store reads), with their
+    dates' statuses, and the others, which a note says are kept."""
+    check = SettleCheck(store)
+    checked = [(d, check.check(d)) for d in letters]
+    found = [(d, told) for d, told in checked if isinstance(told, Settled)]
+    kept = [d for d, told in checked if not isinstance(told, Settled)]
+    if kept:
+        note(
+            f"{len(kept):,} dead letter(s) not settled are kept (`fuelpipe dlq list` says what "
+            "each waits on)"
+        )
+    return found, kept
+
+
+def _log_removals(found: Sequence[tuple[DeadLetter, Settled]]) -> None:
+    """Each settled dead letter about to be purged logged whole first, as the dead-letter
+    alert rule does, so that nothing of it is lost."""
+    for letter, settled in found:
+        log_removal(letter, settled)
+
+
 @dlq_app.command("purge")
 def dlq_purge(
     ctx: typer.Context,
@@ -2539,6 +2567,15 @@ def dlq_purge(
             "-y",
             help="Do not ask: delete the dead letters it reads now (those dead-lettered after "
             "stay).",
+        ),
+    ] = False,
+    settled_only: Annotated[
+        bool,
+        typer.Option(
+            "--settled",
+            help="Only those every date of which is settled in the store now (`dlq list`'s "
+            "settled column: yes), each logged whole first, as the dead-letter alert rule "
+            "removes them.",
         ),
     ] = False,
 ) -> None:
@@ -2552,6 +2589,10 @@ def dlq_purge(
     than the DLQ counts, it asks about those it read and keeps the rest; when one asked about
     does not come back to the purge, it deletes the others; either way it says how many
     remain and exits 1: run it again.
+
+    With --settled it deletes only those it finds settled now, as `dlq list` checks them (at
+    most the alert rule's store reads), each logged whole (id, copies, reason, its dates'
+    statuses, body) before; the others stay, not counted as arrived after.
     """
     short: DeadLettersIncomplete | None = None
     with wired(ctx, writes=True, uses_queue=True) as context:
@@ -2565,30 +2606,33 @@ def dlq_purge(
                 f"read {read:,} of the {short.expected:,} dead letter(s) the DLQ counts "
                 f"({SQS_SHORT}): only those read can be purged now"
             )
+        # --settled: those read and left alone (kept) are not counted as arrived after
+        found, kept = _settled_letters(context.store, letters) if settled_only else ([], [])
+        letters = [d for d, _ in found] if settled_only else letters
+        what = "settled dead letter(s)" if settled_only else "dead letter(s)"
         if not letters:
             if short is not None:
                 raise typer.Exit(EXIT_INCOMPLETE)
-            console.print("no dead letters: nothing to purge")
+            console.print(f"no {what.replace('(s)', 's')}: nothing to purge")
             return
         asked = len(letters)  # as `dlq list` counts them: a message SQS holds twice is one
         if not yes:
             if not sys.stdin.isatty():
-                raise fail(
-                    f"{asked:,} dead letter(s) would be deleted for good; add --yes to confirm"
-                )
-            if not typer.confirm(f"Delete {asked:,} dead letter(s) for good?", default=False):
+                raise fail(f"{asked:,} {what} would be deleted for good; add --yes to confirm")
+            if not typer.confirm(f"Delete {asked:,} {what} for good?", default=False):
                 raise fail("nothing purged", code=1)
-        command = "purge --yes" if yes else "purge"
+        command = "purge" + " --settled" * settled_only + " --yes" * yes
+        _log_removals(found)
         try:
             # Only those read and asked about: one nobody saw is not deleted.
             purged = context.queue.purge_dead_letters(ids={d.message_id for d in letters})
         except DeadLettersRemain as exc:
-            console.print(f"purged {exc.done:,} dead letter(s)")
+            console.print(f"purged {exc.done:,} {what}")
             raise _remain(exc, command) from None
-        # Any left now arrived after the read; SQS's count is approximate and may lag a
-        # moment behind its deletes.
-        left = context.queue.dead_letter_count()
-    console.print(f"purged {purged:,} dead letter(s)")
+        # Any left now, beyond those kept, arrived after the read; SQS's count is
+        # approximate and may lag a moment behind its deletes.
+        left = max(context.queue.dead_letter_count() - sum(d.copies for d in kept), 0)
+    console.print(f"purged {purged:,} {what}")
     if purged < asked:
         warn(
             f"{asked - purged:,} of the {asked:,} asked about were no longer dead-lettered "
