@@ -24,6 +24,7 @@ from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.aws import build_context, create_resources
 from fuelpipe.homes.settings import Settings
 from fuelpipe.stages.context import StageContext
@@ -203,3 +204,33 @@ def test_dlq_list_names_the_error_a_message_failed_with_on_its_last_delivery(
     assert dead["receive_count"] == cfg.max_receives
     assert dead["reason"].startswith("received 5 times without being processed; the last time: ")
     assert "ProvisionedThroughputExceededException" in dead["reason"]
+
+
+def test_dlq_list_and_purge_settled_on_sqs_and_dynamodb(
+    moto_server: LocalServer, home: tuple[str, StageContext]
+) -> None:
+    """On the AWS home a gap whose dates were stored since (DynamoDB) is listed settled beside
+    the three malformed dead letters, and `dlq purge --settled --yes` deletes it alone."""
+    name, context = home
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    days = [date(2022, 5, 2), date(2022, 5, 3)]
+    body = DownloadRequest(
+        partition_key=usd.key, dates_to_download=days, fetch_unit=usd.fetch_unit
+    ).to_body()
+    context.store.put_records(
+        [Record(usd.key, d, Decimal("5.1"), Status.OK, updated_at=datetime.now(UTC)) for d in days]
+    )
+    context.queue.send([body])
+    (message,) = context.queue.receive(1)
+    context.queue.dead_letter(message, "received 5 times without being processed")
+    env = aws_cli_env(name, moto_server, moto_server)
+
+    listed = fuelpipe("dlq", "list", "--json", env=env)
+    settled = {d["body"]: d["settled"] for d in json.loads(listed.stdout)}
+    assert settled == {body: True, **dict.fromkeys(BODIES, False)}
+    assert "1 settled dead letter(s)" in listed.stderr
+
+    done = fuelpipe("dlq", "purge", "--settled", "--yes", env=env)
+    assert "purged 1 settled dead letter(s)" in done.stdout
+    assert f"removing dead letter {message.message_id}" in " ".join(done.stderr.split())
+    assert sorted(d.body for d in context.queue.dead_letters()) == BODIES

@@ -48,9 +48,19 @@ from fuelpipe.homes.settings import (
     settings_problems,
 )
 from fuelpipe.ports.alerts import AlertDelivery
-from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
+from fuelpipe.ports.queue import DeadLetter, DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.ports.source import SourceStats
+from fuelpipe.ports.store import Store
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.dead_letter_settled import (
+    SETTLE_READS,
+    SettleCheck,
+    Settled,
+    Waiting,
+    log_removal,
+    never_settled,
+    waits_on_text,
+)
 from fuelpipe.stages.set_aside import SetAside
 
 if TYPE_CHECKING:
@@ -2151,12 +2161,52 @@ _settling_command(
 )
 
 
+_NOT_CHECKED = {
+    "malformed": "never (malformed)",
+    "revise": "never (a revise)",
+    "reads": f"not checked (past {SETTLE_READS:,} reads)",
+}
+"""`dlq list`'s settled cell for one never settled this way, or not reached (its reads spent)."""
+
+
+def _settle_state(check: SettleCheck, letter: DeadLetter) -> tuple[bool, str, dict[str, Any]]:
+    """Whether every date ``letter`` asked for is settled in the store now (as the dead-letter
+    alert rule checks it, within ``check``'s reads), what `dlq list`'s cell says of it, and its
+    JSON fields (``settled``: true, false, or null when not checked)."""
+    told = check.check(letter)
+    fields: dict[str, Any] = {
+        "settled": None,
+        "settled_statuses": None,
+        "waits_on": None,
+        "not_checked": None,
+    }
+    if isinstance(told, Settled):
+        statuses = {s.value: told.statuses[s] for s in Status if told.statuses[s]}
+        fields.update(settled=True, settled_statuses=statuses)
+        return True, f"yes ({told.words()})", fields
+    if isinstance(told, Waiting):
+        fields.update(settled=False, waits_on=waits_on_text(told))
+        return False, f"waits on {waits_on_text(told)}", fields
+    why = never_settled(letter) or "reads"
+    fields.update(settled=False if why != "reads" else None, not_checked=why)
+    return False, _NOT_CHECKED[why], fields
+
+
+SETTLED_HINT = (
+    "{n} settled dead letter(s): the dead-letter alert rule removes them at its next run "
+    "(`fuelpipe watch`; on AWS within the hour), each logged whole first; `fuelpipe dlq purge "
+    "--settled` removes them now"
+)
+
+
 @dlq_app.command("list")
 def dlq_list(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
-    """Dead-lettered messages with the reason each was set aside.
+    """Dead-lettered messages with the reason each was set aside, and whether every date each
+    asked for is settled in the store now (then the dead-letter alert rule removes it at its
+    next run) or the first date it waits on.
 
     On the AWS home, when fewer come back than the DLQ counts (SQS samples its servers; another
     reader may hold some), it prints those it read, warns how many it read of how many, and
@@ -2168,6 +2218,8 @@ def dlq_list(
             rows = context.queue.dead_letters()
         except DeadLettersIncomplete as exc:
             rows, short = exc.found, exc
+        check = SettleCheck(context.store)  # the rule's budget of store reads
+        states = [_settle_state(check, d) for d in rows]
     read = sum(d.copies for d in rows)  # SQS may hold one message twice: it is shown once
     if not rows and short is None:
         _nothing_to_show(as_json, NO_DEAD_LETTERS)
@@ -2180,8 +2232,9 @@ def dlq_list(
                         "reason": d.reason,
                         "receive_count": d.receive_count,
                         "body": d.body,
+                        **fields,
                     }
-                    for d in rows
+                    for d, (_, _, fields) in zip(rows, states, strict=True)
                 ],
                 indent=2,
             )
@@ -2190,17 +2243,21 @@ def dlq_list(
         title = f"{len(rows):,} dead letters"
         if short is not None:
             title = f"{read:,} of {short.expected:,} dead letters (incomplete)"
-        table = Table("id", "receives", "reason", "body", title=title)
-        for d in rows:
+        table = Table("id", "receives", "settled", "reason", "body", title=title)
+        for d, (_, cell, _) in zip(rows, states, strict=True):
             # A body is whatever was queued and a reason quotes it: printed as they are (a
             # "[/x]" read as markup stopped the list), cut before escaping.
             table.add_row(
                 rich_escape(d.message_id[:12]),
                 f"{d.receive_count:,}",
+                rich_escape(cell),
                 rich_escape(d.reason),
                 rich_escape(d.body[:80]),
             )
         console.print(table)
+    settled = sum(done for done, _, _ in states)
+    if settled:
+        note(SETTLED_HINT.format(n=f"{settled:,}"))
     if short is not None:
         warn(
             f"this list may be incomplete: read {read:,} of the {short.expected:,} dead "
@@ -2475,6 +2532,31 @@ def aws_create_resources(ctx: typer.Context) -> None:
     console.print(f"ready: {created}")
 
 
+def _settled_letters(
+    store: Store, letters: Sequence[DeadLetter]
+) -> tuple[list[tuple[DeadLetter, Settled]], list[DeadLetter]]:
+    """Those of ``letters`` every date of which is settled in ``store`` now (as `dlq list`
+    and the dead-letter alert rule check them, within the rule's store reads), with their
+    dates' statuses, and the others, which a note says are kept."""
+    check = SettleCheck(store)
+    checked = [(d, check.check(d)) for d in letters]
+    found = [(d, told) for d, told in checked if isinstance(told, Settled)]
+    kept = [d for d, told in checked if not isinstance(told, Settled)]
+    if kept:
+        note(
+            f"{len(kept):,} dead letter(s) not settled are kept (`fuelpipe dlq list` says what "
+            "each waits on)"
+        )
+    return found, kept
+
+
+def _log_removals(found: Sequence[tuple[DeadLetter, Settled]]) -> None:
+    """Each settled dead letter about to be purged logged whole first, as the dead-letter
+    alert rule does, so that nothing of it is lost."""
+    for letter, settled in found:
+        log_removal(letter, settled)
+
+
 @dlq_app.command("purge")
 def dlq_purge(
     ctx: typer.Context,
@@ -2485,6 +2567,15 @@ def dlq_purge(
             "-y",
             help="Do not ask: delete the dead letters it reads now (those dead-lettered after "
             "stay).",
+        ),
+    ] = False,
+    settled_only: Annotated[
+        bool,
+        typer.Option(
+            "--settled",
+            help="Only those every date of which is settled in the store now (`dlq list`'s "
+            "settled column: yes), each logged whole first, as the dead-letter alert rule "
+            "removes them.",
         ),
     ] = False,
 ) -> None:
@@ -2498,6 +2589,10 @@ def dlq_purge(
     than the DLQ counts, it asks about those it read and keeps the rest; when one asked about
     does not come back to the purge, it deletes the others; either way it says how many
     remain and exits 1: run it again.
+
+    With --settled it deletes only those it finds settled now, as `dlq list` checks them (at
+    most the alert rule's store reads), each logged whole (id, copies, reason, its dates'
+    statuses, body) before; the others stay, not counted as arrived after.
     """
     short: DeadLettersIncomplete | None = None
     with wired(ctx, writes=True, uses_queue=True) as context:
@@ -2511,30 +2606,33 @@ def dlq_purge(
                 f"read {read:,} of the {short.expected:,} dead letter(s) the DLQ counts "
                 f"({SQS_SHORT}): only those read can be purged now"
             )
+        # --settled: those read and left alone (kept) are not counted as arrived after
+        found, kept = _settled_letters(context.store, letters) if settled_only else ([], [])
+        letters = [d for d, _ in found] if settled_only else letters
+        what = "settled dead letter(s)" if settled_only else "dead letter(s)"
         if not letters:
             if short is not None:
                 raise typer.Exit(EXIT_INCOMPLETE)
-            console.print("no dead letters: nothing to purge")
+            console.print(f"no {what.replace('(s)', 's')}: nothing to purge")
             return
         asked = len(letters)  # as `dlq list` counts them: a message SQS holds twice is one
         if not yes:
             if not sys.stdin.isatty():
-                raise fail(
-                    f"{asked:,} dead letter(s) would be deleted for good; add --yes to confirm"
-                )
-            if not typer.confirm(f"Delete {asked:,} dead letter(s) for good?", default=False):
+                raise fail(f"{asked:,} {what} would be deleted for good; add --yes to confirm")
+            if not typer.confirm(f"Delete {asked:,} {what} for good?", default=False):
                 raise fail("nothing purged", code=1)
-        command = "purge --yes" if yes else "purge"
+        command = "purge" + " --settled" * settled_only + " --yes" * yes
+        _log_removals(found)
         try:
             # Only those read and asked about: one nobody saw is not deleted.
             purged = context.queue.purge_dead_letters(ids={d.message_id for d in letters})
         except DeadLettersRemain as exc:
-            console.print(f"purged {exc.done:,} dead letter(s)")
+            console.print(f"purged {exc.done:,} {what}")
             raise _remain(exc, command) from None
-        # Any left now arrived after the read; SQS's count is approximate and may lag a
-        # moment behind its deletes.
-        left = context.queue.dead_letter_count()
-    console.print(f"purged {purged:,} dead letter(s)")
+        # Any left now, beyond those kept, arrived after the read; SQS's count is
+        # approximate and may lag a moment behind its deletes.
+        left = max(context.queue.dead_letter_count() - sum(d.copies for d in kept), 0)
+    console.print(f"purged {purged:,} {what}")
     if purged < asked:
         warn(
             f"{asked - purged:,} of the {asked:,} asked about were no longer dead-lettered "

@@ -116,6 +116,17 @@ class SettleCheck:
         return Settled(statuses)
 
 
+def never_settled(letter: DeadLetter) -> str | None:
+    """Why :meth:`SettleCheck.check` never finds ``letter`` settled: ``malformed`` (no dates
+    to read) or ``revise`` (its dates say nothing of the re-read it failed to make); None for
+    any other (one it answered None for was not reached: its reads were spent)."""
+    try:
+        request = DownloadRequest.from_body(letter.body)
+    except MalformedMessage:
+        return "malformed"
+    return "revise" if request.origin == "revise" else None
+
+
 def log_removal(letter: DeadLetter, settled: Settled) -> None:
     """Log a settled dead letter whole before it is removed, so nothing of it is lost: its
     id, copies, reason, the statuses of its dates and its body."""
