@@ -390,17 +390,22 @@ def test_a_poison_message_is_moved_to_the_dlq_and_a_redrive_stores_it_once(
             assert NO_ERROR_RECORDED in letter["reason"]
             assert letter["receive_count"] == POISON_RECEIVES
 
-        # the dead-letter alert fires for each, saying the same
+        # the dead-letter alert fires for each whose dates are not all stored, saying the
+        # same; a batch-mate handled before the poison (its dates stored, then moved with the
+        # batch) is settled: the rule removes it rather than alerting (stages/dead_letter_settled)
+        unsettled = {d["id"] for d in letters if _asked(d["body"]) - stored}
+        assert POISON in set().union(*(_asked(d["body"]) for d in letters if d["id"] in unsettled))
         context = AlertContext(parse_now(NOW), home.app.store, home.app.queue, DEFAULT_CATALOG)
         alerts = DeadLettered().evaluate(context)
-        assert {a.subject for a in alerts} == {d["id"] for d in letters}
+        assert {a.subject for a in alerts} == unsettled
         for alert in alerts:
             assert alert.summary.endswith(f": {too_many_receives(POISON_RECEIVES)}")
             assert alert.evidence["receive_count"] == POISON_RECEIVES
+        assert home.app.queue.dead_letter_count() == len(unsettled)
 
         # the fault gone: a redrive, and the event source mapping stores its dates once
         redriven = fuelpipe("dlq", "redrive", env=home.env)
-        assert f"moved {dead} message(s) back to the queue" in redriven.stdout
+        assert f"moved {len(unsettled)} message(s) back to the queue" in redriven.stdout
         _finished(home, _plan(FEED, SERIES, batch_size))
         _ends_as(home, SERIES, reference, POISON_SPEC)
         assert DeadLettered().evaluate(context) == []
