@@ -144,11 +144,17 @@ def test_a_parquet_export_of_series_with_no_record_says_so(
 
 @pytest.mark.parametrize("blank", ["", "  "])
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_a_blank_output_is_named_blank(env: dict[str, str], blank: str, fmt: str) -> None:
+def test_a_blank_output_is_named_blank(
+    env: dict[str, str], blank: str, fmt: str, tmp_path: Path
+) -> None:
     """`-o "$OUT"` with OUT unset was read as the folder `.`: "--output . is a directory; give
     a file name" named a path the user never typed."""
-    done = fuelpipe("export", "CURRENCY#USD", "-f", fmt, "-o", blank, env=env, check=False)
+    there = sorted(tmp_path.iterdir())
+    done = fuelpipe(
+        "export", "CURRENCY#USD", "-f", fmt, "-o", blank, env=env, check=False, cwd=tmp_path
+    )
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         "error: --output is blank: give a file name, or - for stdout"
     ]
+    assert sorted(tmp_path.iterdir()) == there  # nothing written, under any name

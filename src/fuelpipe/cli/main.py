@@ -2550,13 +2550,6 @@ def _settled_letters(
     return found, kept
 
 
-def _log_removals(found: Sequence[tuple[DeadLetter, Settled]]) -> None:
-    """Each settled dead letter about to be purged logged whole first, as the dead-letter
-    alert rule does, so that nothing of it is lost."""
-    for letter, settled in found:
-        log_removal(letter, settled)
-
-
 @dlq_app.command("purge")
 def dlq_purge(
     ctx: typer.Context,
@@ -2622,7 +2615,8 @@ def dlq_purge(
             if not typer.confirm(f"Delete {asked:,} {what} for good?", default=False):
                 raise fail("nothing purged", code=1)
         command = "purge" + " --settled" * settled_only + " --yes" * yes
-        _log_removals(found)
+        for letter, settled in found:  # logged whole first, as the alert rule does: not lost
+            log_removal(letter, settled)
         try:
             # Only those read and asked about: one nobody saw is not deleted.
             purged = context.queue.purge_dead_letters(ids={d.message_id for d in letters})
