@@ -11,7 +11,14 @@ import os
 from typing import Any
 
 
-def session_region(session: Any) -> str | None:
-    """``session``'s own region (botocore's sources), else ``AWS_REGION``, else None (then
-    botocore raises NoRegionError for a regional service, as without this)."""
-    return session.region_name or os.environ.get("AWS_REGION") or None
+def session_region(session: Any) -> str:
+    """``session``'s own region (botocore's sources), else ``AWS_REGION``; a blank one is no
+    region. Raises botocore's NoRegionError when there is none, as botocore does when nothing
+    names one: an ``AWS_DEFAULT_REGION`` set but empty (``export AWS_DEFAULT_REGION=``), left
+    to botocore, made the endpoint ``https://dynamodb..amazonaws.com``, "Invalid endpoint"."""
+    from botocore.exceptions import NoRegionError
+
+    for region in (session.region_name, os.environ.get("AWS_REGION")):
+        if region and region.strip():
+            return str(region).strip()
+    raise NoRegionError

@@ -39,6 +39,23 @@ def test_no_region_at_all_is_botocores_error(no_region: pytest.MonkeyPatch) -> N
         make_client("sqs", Settings())
 
 
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_region_is_no_region(no_region: pytest.MonkeyPatch, blank: str) -> None:
+    """`export AWS_DEFAULT_REGION=` made botocore's endpoint https://dynamodb..amazonaws.com
+    ("Invalid endpoint"): a blank region is none, so AWS_REGION, else NoRegionError, whose
+    message the CLI completes with what to set."""
+    from botocore.exceptions import NoRegionError
+
+    no_region.setenv("AWS_DEFAULT_REGION", blank)
+    with pytest.raises(NoRegionError):
+        make_client("dynamodb", Settings())
+    no_region.setenv("AWS_REGION", blank)
+    with pytest.raises(NoRegionError):
+        make_client("dynamodb", Settings())
+    no_region.setenv("AWS_REGION", "sa-east-1")
+    assert make_client("dynamodb", Settings()).meta.region_name == "sa-east-1"
+
+
 def test_the_deploy_scripts_clients_take_aws_region_too(no_region: pytest.MonkeyPatch) -> None:
     """The deploy workflow sets AWS_REGION (configure-aws-credentials and its env), which
     botocore alone would not read."""
