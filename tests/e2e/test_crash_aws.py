@@ -237,8 +237,11 @@ def test_a_scraper_killed_mid_work_is_finished_by_a_fresh_one_with_nothing_lost_
     try:
         _killed(home, _plan(GAP, SERIES, batch_size), failpoint)
         depth = home.app.queue.depth()
-        assert depth.in_flight == held, depth
-        assert depth.visible + depth.in_flight >= 1, depth  # killed with work left
+        # What the killed process held is in flight, or visible again already: its 2 s
+        # visibility timeout may have passed on a loaded machine before this read (it did, in
+        # a run beside other tests). Either way it is still in the queue, none of it deleted.
+        assert depth.in_flight <= held, depth
+        assert depth.visible + depth.in_flight >= max(held, 1), depth  # killed with work left
         _finished(home, _plan(FEED, SERIES, batch_size))
         _ends_as(home, SERIES, reference, failpoint)
     finally:
