@@ -28,9 +28,11 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.lacking import Lacking, lacking_name, parse_note
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import HistoryKind, Record, Status
+from fuelpipe.ports.source import RateLimited
 from fuelpipe.stages.lacking import given_up_dates, release
 from fuelpipe.stages.recheck import RecheckReport, recheck
 from fuelpipe.stages.scrape import ScrapeReport, handle_message
+from fuelpipe.stages.source_rest import SourceRests
 from fuelpipe.stages.status import key_status
 
 PETR4 = DEFAULT_CATALOG["STOCK#PETR4"]
@@ -210,3 +212,19 @@ def test_two_recheck_runs_at_once_send_a_date_once_per_attempt(home: _Home) -> N
     bodies = [json.loads(m.body) for m in app.queue.receive(10)]
     asked = [d for b in bodies for d in b["dates_to_download"] if d == MAY20.isoformat()]
     assert asked == [MAY20.isoformat()]
+
+
+def test_recheck_asks_no_lacking_date_of_a_resting_source_nor_past_its_time_budget(
+    home: _Home,
+) -> None:
+    """Yahoo resting after a Retry-After: its lacking dates stay due, none counted; a run
+    without time left reads no note; once the rest is over the date is asked for."""
+    _first_answer(home)
+    home.clock.set(home.note()[MAY20].next_at)
+    rests = SourceRests(monotonic=lambda: 0.0)
+    rests.note("yahoo", RateLimited("HTTP 429", retry_after=3600))
+    resting = recheck(dataclasses.replace(home.app, rests=rests))
+    assert resting.lacking_retried == 0 and home.note()[MAY20].attempts == 0
+    assert recheck(home.app, remaining_s=lambda: 1.0).lacking_retried == 0  # no time left
+    assert home.note()[MAY20].attempts == 0
+    assert recheck(home.app).lacking_retried == 1

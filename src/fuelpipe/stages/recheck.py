@@ -141,6 +141,11 @@ def recheck(
     worked a run, every due record is claimed within ceil(due / page_size) runs. No position
     is kept between runs (two runs at once still race only on the conditional claims). The
     fetch units go smallest first within each page.
+
+    Then, with time left, the OK dates stored without some figures (``lacking#`` notes, one
+    read a run): due ones re-downloaded the same way (the same policy and message path, each
+    attempt counted conditionally before its message is sent), spent ones given up for a
+    person, resting sources' left due (:func:`~fuelpipe.stages.lacking.recheck_lacking`).
     """
     now = app.clock.now()
     today = now.astimezone(SAO_PAULO).date()
