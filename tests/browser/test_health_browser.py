@@ -26,7 +26,8 @@ from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.precomputed import refresh_views
 from fuelpipe.domain.alerts import ActiveAlert, Condition
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.models import Record, Split, Status
+from fuelpipe.domain.lacking import Lacking, lacking_name, note_text
+from fuelpipe.domain.models import AttrValue, Record, Split, Status
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.data_version import mark_changed
@@ -741,6 +742,35 @@ def test_the_quarantined_panel_lists_the_newest_records_with_their_commands_and_
             "todos: fuelpipe quarantine list"
         )
         expect(panel.locator("th").nth(2)).to_have_text("Em quarentena desde (horário de Brasília)")
+    store.close()
+
+
+def test_the_quarantined_panel_counts_the_dates_stored_ok_whose_lacking_figures_never_came(
+    tmp_path: Path, page: Page
+) -> None:
+    """A close stored OK whose volume did not come after its five re-downloads is listed for
+    a person (``fuelpipe quarantine list``): the panel, hidden with nothing quarantined, shows
+    their count in both languages."""
+    clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "q.sqlite", clock=clock)
+    petr4 = DEFAULT_CATALOG["STOCK#PETR4"]
+    attrs: dict[str, AttrValue] = {"volume": None, "lacking": "volume"}
+    store.put_records([Record(petr4.key, MONDAY, Decimal("25.93"), Status.OK, attrs=attrs)])
+    spent = Lacking("volume", 5, clock.now(), given_up=True)
+    store.put_meta(lacking_name(petr4.key), note_text({MONDAY: spent}))
+    with serving(create_app(store, DEFAULT_CATALOG, clock=clock)) as url:
+        page.goto(f"{url}/?view=health&lang=en")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        panel = page.locator("#health-quarantine")
+        expect(panel.locator("h2")).to_have_text("Quarantined")
+        expect(panel.locator("p")).to_have_text(
+            "Stored OK but still lacking figures (a volume, say) after their re-downloads: "
+            "1 date(s), listed by fuelpipe quarantine list; fuelpipe quarantine release KEY "
+            "DATE asks again."
+        )
+        expect(panel.locator("table")).to_have_count(0)
+        page.click(".lang-btn[data-lang='pt-BR']")
+        expect(panel.locator("p")).to_have_text(re.compile(r"^Gravadas OK, .*: 1 data\(s\), "))
     store.close()
 
 

@@ -13,21 +13,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_httpserver import HTTPServer
-from tests.contract.conftest import STORE_FACTORIES
-from tests.stages.conftest import POLICY, deliver_one
+from tests.stages.conftest import deliver_one
+from tests.support.yahoo_home import Home, yahoo_home
 
-from fuelpipe.adapters.clock import ManualClock
-from fuelpipe.adapters.sources._http import make_client
-from fuelpipe.adapters.sources.yahoo import YahooChartSource
-from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.domain.calendars import SAO_PAULO, expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
@@ -57,39 +51,11 @@ def _chart(*, adj_factor: float = 1.0, close_of: dict[int, float] | None = None)
     return json.dumps(body)
 
 
-@dataclass
-class Home:
-    """The scraper's context, its manual clock and the loopback server Yahoo answers from."""
-
-    app: StageContext
-    clock: ManualClock
-    server: HTTPServer
-
-    def serve(self, body: str) -> None:
-        self.server.clear()
-        self.server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_data(
-            body, content_type="application/json"
-        )
-
-
 @pytest.fixture(params=["sqlite", "dynamodb-dynalite"])
 def home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Home]:
     """A store of each home, a SQLite queue and the real Yahoo adapter on 127.0.0.1."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    clock = ManualClock(NOW)
-    app = StageContext(
-        catalog=DEFAULT_CATALOG,
-        store=STORE_FACTORIES[request.param](request, tmp_path)(),
-        queue=SqliteQueue(tmp_path / "queue.sqlite", clock, VISIBILITY),
-        sources={"yahoo": YahooChartSource(server.url_for(""), make_client(timeout_s=5.0))},
-        clock=clock,
-        policy=POLICY,
-    )
-    yield Home(app, clock, server)
-    app.close()
-    server.clear()
-    server.stop()
+    with yahoo_home(request, tmp_path, NOW) as built:
+        yield built
 
 
 def _send(app: StageContext, origin: str) -> None:

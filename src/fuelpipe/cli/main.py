@@ -64,6 +64,7 @@ from fuelpipe.stages.dead_letter_settled import (
 from fuelpipe.stages.set_aside import SetAside
 
 if TYPE_CHECKING:
+    from fuelpipe.stages.lacking import GivenUp
     from fuelpipe.stages.quarantine import KeySummary, Release
 
 EXIT_INCOMPLETE = 1
@@ -1705,6 +1706,7 @@ def quarantine_list(
     if history:
         _release_history(ctx, keys, first, last, as_json)
         return
+    from fuelpipe.stages.lacking import given_up_dates
     from fuelpipe.stages.quarantine import earlier_releases, select, summarize
     from fuelpipe.stages.set_aside import count_set_aside
 
@@ -1717,6 +1719,7 @@ def quarantine_list(
         summed = summary or (not as_json and not every and len(rows) > LIST_ROWS)
         aside = 0 if as_json else count_set_aside(context.store)
         released = earlier_releases(context.store) if rows and not summed else {}
+        lacking = [] if as_json else given_up_dates(context.store, keys)
     if not rows:
         filtered = keys is not None or first is not None or last is not None
         _no_quarantined(as_json, len(everything), filtered)
@@ -1757,7 +1760,31 @@ def quarantine_list(
             at = "" if r.updated_at is None else sao_paulo_iso(r.updated_at, "minutes")
             table.add_row(r.key, r.date.isoformat(), at, f"{r.retry_count:,}", reason)
         console.print(table)
+    _lacking_given_up(lacking, first, last)
     _set_aside_note(aside)
+
+
+def _lacking_given_up(found: Sequence[GivenUp], first: date | None, last: date | None) -> None:
+    """Below `quarantine list`: the dates stored OK whose lacking figures were re-downloaded
+    as often as the retry policy allows, for a person to inspect (their values are shown)."""
+    rows = [
+        g for g in found if (first is None or g.date >= first) and (last is None or g.date <= last)
+    ]
+    if not rows:
+        return
+    from fuelpipe.domain.lacking import given_up_text
+
+    table = Table(title=f"{len(rows):,} date(s) stored OK, lacking figures: re-downloads spent")
+    for name in ("key", "date", "status"):
+        table.add_column(name, no_wrap=True)
+    for g in rows:
+        text = given_up_text(g.lacking.figures, g.lacking.attempts)
+        table.add_row(g.key, g.date.isoformat(), text)
+    console.print(table)
+    note(
+        "`fuelpipe quarantine release KEY DATE` re-downloads such a date again "
+        "(its value stays stored)"
+    )
 
 
 def _summary_from_index(ctx: typer.Context, keys: set[str] | None, as_json: bool) -> None:
@@ -1986,6 +2013,11 @@ def _settle_quarantined(
         ok = settle(context.store, verb, key, when, context.clock.now())
         if not ok:
             found = context.store.query(key, when, when, consistent=True)
+        if not ok and verb == "release" and found and found[0].status is Status.OK:
+            # An OK date given up re-downloading the figures it lacks: a fresh budget too.
+            from fuelpipe.stages.lacking import release
+
+            ok = bool(release(context.store, key, [when], context.clock.now()))
     if not ok:
         why = _NOT_QUARANTINED.get(found[0].status if found else None, "")
         raise fail(f"{key} {when} is not quarantined: {why}", code=1)

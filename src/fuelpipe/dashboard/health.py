@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 
@@ -35,6 +35,7 @@ from fuelpipe.ports.clock import Clock, one_look
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import PendingMarks, RunLog, StatusSummary, Store
 from fuelpipe.stages.alerting import Late, first_planned, is_failure, lateness, latest_due
+from fuelpipe.stages.lacking import given_up_dates
 from fuelpipe.stages.revise import SELECTION
 from fuelpipe.stages.scrape import Owed, owed_entry, owed_text
 from fuelpipe.stages.set_aside import SetAside, count_set_aside, newest_set_aside
@@ -123,10 +124,15 @@ def split_owed(owed: Owed) -> SplitOwed | None:
 
 
 def series_health(
-    series: Series, present: list[PresentDate], now: datetime, owed: Owed | None = None
+    series: Series,
+    present: list[PresentDate],
+    now: datetime,
+    owed: Owed | None = None,
+    lacking_given_up: int = 0,
 ) -> SeriesHealth:
     """OK dates over expected dates, from the first stored date to the last published one
-    at ``now``; ``owed`` the stock splits whose whole-history re-read the series owes."""
+    at ``now``; ``owed`` the stock splits whose whole-history re-read the series owes;
+    ``lacking_given_up`` its OK dates still lacking figures after their last re-download."""
     c = completeness(series, present, now)
     return SeriesHealth(
         key=series.key,
@@ -144,6 +150,7 @@ def series_health(
         revised=c.revised,
         absent=c.absent,
         split_owed=split_owed(owed) if owed else None,
+        lacking_given_up=lacking_given_up,
     )
 
 
@@ -377,13 +384,17 @@ def health_view(
     # A series with no record is late once a window has passed since it was first planned:
     # when the orchestrator did is one read for all of them (none when every one has records).
     planned = first_planned(store) if len(stored) < len(catalog) else {}
+    # The OK dates whose lacking figures never came: one read of the lacking# notes.
+    given_up = Counter(g.key for g in given_up_dates(store))
     for series in catalog:
         present = store.present(series.key) if series.key in stored else []
         now = clocks.get(series.key) or as_of
         statuses = {p.date: p.status for p in present}
         if present:
             # One meta read per stored split-adjusted series (a Yahoo ticker), none otherwise.
-            rows.append(series_health(series, present, now, owed_entry(store, series)))
+            rows.append(
+                series_health(series, present, now, owed_entry(store, series), given_up[series.key])
+            )
             first = first_from_start(series, statuses)
             if first is not None:
                 lags[series.source] += store_lags(store, series, first, max(statuses))
@@ -433,6 +444,7 @@ def health_view(
         revised=sum(r.revised for r in rows),
         absent=sum(r.absent for r in rows),
         split_owed=sum(r.split_owed is not None for r in rows),
+        lacking_given_up=sum(given_up.values()),
         last_runs=[
             RunView(
                 stage=r.stage,

@@ -609,6 +609,11 @@ class SeriesHealth(BaseModel):
         None,
         description="a stock split whose whole-history re-read is owed (null when none is)",
     )
+    lacking_given_up: int = Field(
+        0,
+        description="dates stored OK whose lacking figures (Yahoo's null volume, say) did not "
+        "come after the retry policy's re-downloads: listed by `fuelpipe quarantine list`",
+    )
 
 
 class SetAsideValue(BaseModel):
@@ -771,9 +776,18 @@ class AlertDeliveryView(BaseModel):
     )
 
 
-HEALTH_TOTALS = ("pending", "quarantined", "unexpected", "revised", "absent", "split_owed")
+HEALTH_TOTALS = (
+    "pending",
+    "quarantined",
+    "unexpected",
+    "revised",
+    "absent",
+    "split_owed",
+    "lacking_given_up",
+)
 """Health's totals over the store (PENDING and QUARANTINED records, of any key) or over its
-series (the rest; ``split_owed``: the series owing a re-read)."""
+series (the rest; ``split_owed``: the series owing a re-read; ``lacking_given_up``: the OK
+dates whose lacking figures did not come)."""
 
 
 class HealthView(BaseModel):
@@ -821,6 +835,11 @@ class HealthView(BaseModel):
     absent: int = 0
     split_owed: int = Field(
         0, description="stored series owing a whole-history re-read after a stock split"
+    )
+    lacking_given_up: int = Field(
+        0,
+        description="dates stored OK whose lacking figures did not come after the retry "
+        "policy's re-downloads (per series: each series' lacking_given_up)",
     )
     freshness: list[SourceFreshness] = []
     set_aside: int = Field(
@@ -892,6 +911,7 @@ class HealthView(BaseModel):
             "revised",
             "split_owed",
             "split_owed_since",
+            "lacking_given_up",
             "label",
             *view_head,
             *totals_head,
@@ -913,6 +933,7 @@ class HealthView(BaseModel):
                 s.revised,
                 s.split_owed.text if s.split_owed else None,
                 iso(s.split_owed.since) if s.split_owed else None,
+                s.lacking_given_up,
                 s.label,
                 *cells,
                 *totals,

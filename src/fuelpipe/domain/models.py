@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -70,6 +71,10 @@ class HistoryKind(StrEnum):
     ``derived_attrs``: Yahoo recomputes ``adj_close`` for every past date after a dividend or a
     split). The value stands; the previous attributes are kept, but it is no correction and is
     not counted as a revision."""
+    COMPLETION = "completion"
+    """A figure an earlier answer lacked (:data:`LACKING_ATTR`: Yahoo's null volume, an
+    answer without its ``adjclose`` array) is now published, the value unchanged: the record
+    is completed, the previous attributes kept; no correction, not counted as a revision."""
 
 
 def change_kind(
@@ -77,15 +82,41 @@ def change_kind(
     previous: tuple[Decimal, dict[str, AttrValue]],
     new: tuple[Decimal, dict[str, AttrValue]],
 ) -> HistoryKind:
-    """Whether replacing ``previous`` (value, attrs) by ``new`` is an adjustment or a revision:
-    an adjustment when the value is equal and every attribute that differs is ``derived``."""
+    """Whether replacing ``previous`` (value, attrs) by ``new`` is an adjustment, a completion
+    or a revision: an adjustment when the value is equal and every attribute that differs is
+    ``derived`` (and the ``lacking`` mark, when only derived figures came or went); a
+    completion when the value is equal and figures ``previous`` lacked are published (only
+    those, derived ones and the mark differ: :func:`_completes`)."""
     (old_value, old_attrs), (new_value, new_attrs) = previous, new
     if old_value != new_value:
         return HistoryKind.REVISION
     differing = {
         k for k in old_attrs.keys() | new_attrs.keys() if old_attrs.get(k) != new_attrs.get(k)
     }
-    return HistoryKind.ADJUSTMENT if differing and differing <= derived else HistoryKind.REVISION
+    if (
+        LACKING_ATTR in differing
+        and lacking_figures(old_attrs) ^ lacking_figures(new_attrs) <= derived
+    ):
+        differing.discard(LACKING_ATTR)  # only a derived figure came or went (adj_close)
+    if differing and differing <= derived:
+        return HistoryKind.ADJUSTMENT
+    if _completes(derived, old_attrs, new_attrs, differing):
+        return HistoryKind.COMPLETION
+    return HistoryKind.REVISION
+
+
+def _completes(
+    derived: frozenset[str],
+    old: dict[str, AttrValue],
+    new: dict[str, AttrValue],
+    differing: set[str],
+) -> bool:
+    """Whether the attributes ``differing`` from ``old`` to ``new`` are figures ``old`` lacked
+    (None then, published now), its lacking mark and derived ones only, with at least one such
+    figure published and nothing newly lacking."""
+    was, now = lacking_figures(old), lacking_figures(new)
+    published = {f for f in was - now if old.get(f) is None and new.get(f) is not None}
+    return bool(published) and now <= was and differing <= published | derived | {LACKING_ATTR}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +142,26 @@ class Revision:
 CALENDAR_ATTR = "calendar"
 UNEXPECTED = "unexpected"
 """``attrs[CALENDAR_ATTR] == UNEXPECTED``: published on a day the series' calendar skips."""
+
+LACKING_ATTR = "lacking"
+"""On an OK record: the figures the source's answer lacked for that date, by name, sorted and
+comma-joined (``"adj_close,volume"``): Yahoo's bar with its close but a null volume, an
+answer without its ``volume`` or ``adjclose`` array. The value is stored OK all the same; the
+date is re-downloaded with backoff until the figures come (:mod:`fuelpipe.domain.lacking`),
+and the record is then completed (:attr:`HistoryKind.COMPLETION`)."""
+
+
+def lacking_text(figures: Iterable[str]) -> str | None:
+    """:data:`LACKING_ATTR`'s text for ``figures`` (None when there are none)."""
+    names = sorted(set(figures))
+    return ",".join(names) if names else None
+
+
+def lacking_figures(attrs: Mapping[str, AttrValue]) -> frozenset[str]:
+    """The figures a record's attributes say its answer lacked (:data:`LACKING_ATTR`)."""
+    text = attrs.get(LACKING_ATTR)
+    return frozenset(text.split(",")) if isinstance(text, str) and text else frozenset()
+
 
 NO_VALUE_SEEN_ATTR = "no_value_seen_at"
 """On a PENDING record: when the source last answered for the date with its own "no value"

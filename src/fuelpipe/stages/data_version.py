@@ -192,7 +192,8 @@ def views_behind(store: Store) -> str | None:
 def scrape_changed(report: ScrapeReport) -> bool:
     """True when a scrape wrote anything a view shows (values, statuses, revisions, a stock
     split's re-read newly owed or done: the health view lists the owed ones; a value set aside
-    kept or cleared: it lists those too); an adjustment
+    kept or cleared: it lists those too; a completion, or a date out of its ``lacking#`` note:
+    the health view counts the given-up ones); an adjustment
     re-bases attributes no view shows (Yahoo's adj_close), so it is not counted, nor is a
     value set aside seen again (its ``last_seen`` moves: only the health view shows it, and
     it is computed again after every run whatever the data version).
@@ -205,6 +206,8 @@ def scrape_changed(report: ScrapeReport) -> bool:
         + report.quarantined
         + report.absent_written
         + report.revised
+        + report.completed
+        + report.lacking_dropped
         + report.split_owed_written
         + report.set_aside_kept
         + report.set_aside_cleared
@@ -213,8 +216,9 @@ def scrape_changed(report: ScrapeReport) -> bool:
 
 
 def recheck_changed(report: RecheckReport) -> bool:
-    """True when a recheck quarantined a date (a status the health view counts)."""
-    return report.quarantined > 0
+    """True when a recheck quarantined a date (a status the health view counts), or gave up
+    re-downloading a date lacking figures (the health view counts those too)."""
+    return report.quarantined + report.lacking_given_up > 0
 
 
 def mark_after_error(

@@ -1,4 +1,6 @@
-"""retry_recheck: re-enqueue due PENDING records with backoff; quarantine when retries are spent."""
+"""retry_recheck: re-enqueue due PENDING records with backoff; quarantine when retries are spent.
+OK dates stored without some figures (``lacking#`` notes) are re-downloaded the same way, and
+given up (listed for a person, the value staying OK) when theirs are spent."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from fuelpipe.domain.retry import Decision, gave_up_reason
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.lacking import recheck_lacking
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,14 @@ class RecheckReport(Counters):
     not_given_back: int = 0
     """Claims whose message the queue refused that could not be given back (the store failed
     too, or the record changed meanwhile): each waits out its backoff, one re-download spent."""
+    lacking_retried: int = 0
+    """OK dates lacking figures (``lacking#`` notes) re-downloaded: their attempt counted in
+    the note before the message was sent (:func:`~fuelpipe.stages.lacking.recheck_lacking`)."""
+    lacking_given_up: int = 0
+    """Such dates whose re-downloads are spent: given up, listed for a person (``fuelpipe
+    quarantine list``), the record staying OK with its value."""
+    lacking_lost_race: int = 0
+    """Keys whose ``lacking#`` note another run kept changing: left to the next run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +141,11 @@ def recheck(
     worked a run, every due record is claimed within ceil(due / page_size) runs. No position
     is kept between runs (two runs at once still race only on the conditional claims). The
     fetch units go smallest first within each page.
+
+    Then, with time left, the OK dates stored without some figures (``lacking#`` notes, one
+    read a run): due ones re-downloaded the same way (the same policy and message path, each
+    attempt counted conditionally before its message is sent), spent ones given up for a
+    person, resting sources' left due (:func:`~fuelpipe.stages.lacking.recheck_lacking`).
     """
     now = app.clock.now()
     today = now.astimezone(SAO_PAULO).date()
@@ -150,6 +166,8 @@ def recheck(
         if late:
             report.left_unread = 1  # the pages after this one were not read
             break
+    if not late:  # then the dates stored OK without some figures, within the same budget
+        _recheck_lacking(app, keys, remaining_s, report)
     if not report.due:
         app.failpoints.hit("recheck.after_claim")  # nothing claimed, nothing sent: still a point
     report.deferred = report.due - decided
@@ -163,6 +181,21 @@ def recheck(
     app.failpoints.hit("recheck.after_send")
     app.store.put_run(RunLog("retry_recheck", now, app.clock.now(), report.as_dict()))
     return report
+
+
+def _recheck_lacking(
+    app: StageContext,
+    keys: Collection[str] | None,
+    remaining_s: Callable[[], float] | None,
+    report: RecheckReport,
+) -> None:
+    """The ``lacking#`` notes' due dates re-downloaded and spent ones given up (one read of
+    the notes a run), the run's time budget and resting sources (``keys``) respected."""
+    done = recheck_lacking(app, keys, lambda: remaining_s is None or remaining_s() >= TIME_MARGIN_S)
+    report.lacking_retried += done.retried
+    report.lacking_given_up += done.given_up
+    report.lacking_lost_race += done.lost_race
+    report.messages_sent += done.messages
 
 
 def _while_time_left(

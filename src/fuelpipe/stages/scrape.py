@@ -25,6 +25,7 @@ from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
 from fuelpipe.domain.models import (
     CALENDAR_ATTR,
+    LACKING_ATTR,
     UNEXPECTED,
     AttrValue,
     HistoryKind,
@@ -45,6 +46,7 @@ from fuelpipe.ports.source import FetchRequest, FetchResult, SourceError
 from fuelpipe.ports.store import AnsweredBefore, Store
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.lacking import note_answer
 from fuelpipe.stages.last_delivery import is_last_delivery
 from fuelpipe.stages.set_aside import (
     Carried,
@@ -75,6 +77,9 @@ class Flag(NamedTuple):
     value: Decimal
     reason: str
 
+
+_Lacks = dict[str, dict[date, str]]
+"""The figures the answer lacked, by key and date (``lacking``), of the dates stored."""
 
 Flagged = dict[tuple[str, date], Flag]
 """The values set aside, by key and date (the last one for a date; a later plausible row for
@@ -152,6 +157,15 @@ class ScrapeReport(Counters):
     rested: int = 0
     """Messages not fetched because their source rests after a Retry-After, given back to the
     queue hidden until the rest ends (the scraper Lambda: :func:`defer_if_resting`)."""
+    completed: int = 0
+    """Stored values completed: a figure an earlier answer lacked (``lacking``) came, the
+    value unchanged; the previous attributes kept in the history as a completion (no
+    revision)."""
+    lacking_noted: int = 0
+    """Dates stored (or found stored) without figures the source's answer lacked, newly noted
+    in their key's ``lacking#`` note for recheck to re-download (:mod:`fuelpipe.stages.lacking`)."""
+    lacking_dropped: int = 0
+    """Noted dates an answer now carried complete: out of the note."""
     rest_held: int = 0
     """PENDING dates of a message handled while its source rests (`watch`; the scraper
     Lambda on a message's last delivery), not asked: held until the rest ends, the re-download
@@ -262,10 +276,11 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
     # Fetched again at once, not with stamina: a stale answer is no fault to wait out.
     for attempt in range(1, FETCH_ATTEMPTS + 1):
         got = {s.key: bytearray(len(wanted_days)) for s in series}
+        lacks: _Lacks = {s.key: {} for s in series}
         watch.restart()
         try:
             result, error, flagged, rest = _fetch_and_store(
-                app, fetch, describe(request, lo), (slot_of, got, watch), report
+                app, fetch, describe(request, lo), (slot_of, got, watch, lacks), report
             )
             break
         except StaleAnswer:
@@ -291,6 +306,13 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
         app, describe(request, lo), {k: f for k, f in flagged.items() if k not in noted}, report
     )
     report.set_aside_cleared += watch.clear(app.store, flagged)
+    report.lacking_noted, report.lacking_dropped = note_answer(
+        app,
+        lacks,
+        lambda key, day: day in slot_of and got[key][slot_of[day]] == 1,
+        list(by_key),
+        bool(report.completed) or request.origin == "retry",
+    )
     if error is None:  # a failed answer is not trusted, nor its events
         owed = {s.key: found for s in series if (found := owed_splits(app.store, s))}
         if result.splits or owed:
@@ -309,7 +331,7 @@ def _fetch_and_store(
     app: StageContext,
     fetch: FetchRequest,
     seen_by: str,
-    marks: tuple[dict[date, int], dict[str, bytearray], Watch],
+    marks: tuple[dict[date, int], dict[str, bytearray], Watch, _Lacks],
     report: ScrapeReport,
 ) -> tuple[FetchResult, str | None, Flagged, datetime | None]:
     """One request of :func:`scrape` and its answer stored (:func:`_store_stream`): the
@@ -339,7 +361,7 @@ def _fetch_and_store(
                 app.rests.note(name, exc)
     app.failpoints.hit("scrape.after_fetch", [s.key for s in fetch.series])
     flagged: Flagged = {}
-    slot_of, got, watch = marks
+    slot_of, got, watch, lacks = marks
     try:
         _store_stream(
             app,
@@ -347,8 +369,7 @@ def _fetch_and_store(
             (seen_by, sent_at),
             {s.key: s for s in fetch.series},
             watch.seen(result.observations, fetch.start, fetch.end),
-            slot_of,
-            got,
+            (slot_of, got, lacks),
             flagged,
             report,
         )
@@ -732,8 +753,7 @@ def _reread_once(
             (seen_by, sent_at),
             {series.key: series},
             watch.seen((obs for obs in result.observations if obs.date in dates), first, last),
-            {},
-            {series.key: bytearray()},
+            ({}, {series.key: bytearray()}, {series.key: {}}),
             flagged,
             report,
         )
@@ -755,8 +775,7 @@ def _store_stream(
     answer: tuple[str, datetime],
     by_key: dict[str, Series],
     observations: Iterable[Observation],
-    slot_of: dict[date, int],
-    got: dict[str, bytearray],
+    marks: tuple[dict[date, int], dict[str, bytearray], _Lacks],
     flagged: Flagged,
     report: ScrapeReport,
 ) -> None:
@@ -766,7 +785,10 @@ def _store_stream(
     stored in ``got``. An error raised by the stream propagates after the batch so far is stored; a
     failed write propagates at once. Adapters give each date once (FRED's date given twice
     with two values is a retry note); a date a batch has already is replaced by the later
-    row, logged when its value differs (across batches the later one is a revision)."""
+    row, logged when its value differs (across batches the later one is a revision). The
+    figures each stored date lacked (``lacking``) are kept in ``marks``' last, by key and date
+    (a later row of the date that lacks none takes it out), for the key's note."""
+    slot_of, got, lacks = marks
     now = app.clock.now()
     today = now.astimezone(SAO_PAULO).date()
     lo, hi = span
@@ -814,17 +836,9 @@ def _store_stream(
             if obs.key not in by_key or not lo <= obs.date <= hi:
                 continue  # rows out of the requested range or for other keys are not ours
             slot = (obs.key, obs.date)
-            earlier = batch.get(slot)
-            if earlier is not None and earlier.value != obs.value:
-                logger.warning(
-                    "%s: %s %s is in the answer twice, %s then %s: the later one is taken",
-                    seen_by,
-                    obs.key,
-                    obs.date.isoformat(),
-                    earlier.value,
-                    obs.value,
-                )
+            _say_twice(seen_by, batch.get(slot), obs)
             problem = check_observation(obs, today)
+            _keep_lacking(lacks[obs.key], obs, problem)
             if problem:
                 flagged[slot] = Flag(obs.value, problem)
                 batch.pop(slot, None)
@@ -834,6 +848,29 @@ def _store_stream(
                 flush()
     finally:
         flush()
+
+
+def _say_twice(seen_by: str, earlier: Observation | None, obs: Observation) -> None:
+    """Log a date the answer gives twice with two values (the later one is taken)."""
+    if earlier is not None and earlier.value != obs.value:
+        logger.warning(
+            "%s: %s %s is in the answer twice, %s then %s: the later one is taken",
+            seen_by,
+            obs.key,
+            obs.date.isoformat(),
+            earlier.value,
+            obs.value,
+        )
+
+
+def _keep_lacking(lacks: dict[date, str], obs: Observation, set_aside: str | None) -> None:
+    """The figures ``obs`` lacks (``lacking``) kept by its date, unless it is ``set_aside``
+    (not stored); a later row of the date that lacks none, or is set aside, takes it out."""
+    figures = obs.attrs.get(LACKING_ATTR)
+    if isinstance(figures, str) and not set_aside:
+        lacks[obs.date] = figures
+    elif lacks:
+        lacks.pop(obs.date, None)
 
 
 def _by_key(batch: dict[tuple[str, date], Observation]) -> dict[str, list[Observation]]:
@@ -937,6 +974,8 @@ def _write_groups(
         written.append((obs.key, obs.date))
         if kind is HistoryKind.ADJUSTMENT:
             report.adjusted += 1
+        elif kind is HistoryKind.COMPLETION:
+            report.completed += 1
         else:
             report.revised += 1
 

@@ -40,3 +40,27 @@ def test_every_yahoo_series_declares_adj_close_derived_and_no_other_source_does(
     for series in DEFAULT_CATALOG:
         expected = {"adj_close"} if series.source == "yahoo" else set()
         assert series.derived_attrs == expected, series.key
+
+
+LACKED: dict[str, AttrValue] = {**BAR, "volume": None, "lacking": "volume"}
+
+
+@pytest.mark.parametrize(
+    ("attrs", "kind"),
+    [
+        (BAR, HistoryKind.COMPLETION),  # the volume an earlier answer lacked, published now
+        ({**BAR, "adj_close": Decimal("8.17")}, HistoryKind.COMPLETION),  # and re-based
+        ({**BAR, "open": Decimal("16")}, HistoryKind.REVISION),  # a figure it had, changed
+        ({**LACKED, "adj_close": None, "lacking": "adj_close,volume"}, HistoryKind.ADJUSTMENT),
+        ({**LACKED, "lacking": "adj_close"}, HistoryKind.REVISION),  # says it lacks another
+    ],
+)
+def test_a_lacking_figure_now_published_is_a_completion(
+    attrs: dict[str, AttrValue], kind: HistoryKind
+) -> None:
+    """A record stored OK without its volume (``lacking``), completed by a later answer with
+    the same close: no correction, so no revision. A changed close is one still."""
+    assert change_kind(DERIVED, (CLOSE, LACKED), (CLOSE, attrs)) is kind
+    assert change_kind(DERIVED, (CLOSE, LACKED), (Decimal("16.5"), BAR)) is HistoryKind.REVISION
+    no_adj = {**BAR, "adj_close": None, "lacking": "adj_close"}  # Yahoo left adj_close out
+    assert change_kind(DERIVED, (CLOSE, BAR), (CLOSE, no_adj)) is HistoryKind.ADJUSTMENT

@@ -45,6 +45,9 @@ def _reference_bar(quote: dict[str, Any], adj: list[Any], i: int, day: date) -> 
         return f"w: volume {v} on {day} is not whole; the day is retried"
     attrs = {"open": o, "high": h, "low": low, "close": c, "adj_close": json_decimal(adj[i]),
              "volume": None if v is None else int(v)}  # fmt: skip
+    lacked = sorted(name for name, x in attrs.items() if x is None)  # asked for again
+    if lacked:
+        attrs["lacking"] = ",".join(lacked)  # type: ignore[assignment]
     return Observation("K", day, c, attrs)  # type: ignore[arg-type]
 
 

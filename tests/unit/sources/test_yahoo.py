@@ -113,6 +113,51 @@ def test_nulls_mean_missing_not_zero(server, client, payload, series) -> None:
     assert all(o.value > 0 for o in result.observations)
 
 
+def test_a_bar_kept_without_a_figure_names_it_lacking(server, client, payload, series) -> None:
+    """A close kept without a figure Yahoo's bars carry (the synthetic answer's null volume
+    on 20 May 2021) names it in ``lacking``: the close is an OK value, the figure is asked
+    for again. The complete bars (and the real recorded ones) name nothing."""
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_data(
+        payload(NULLS), content_type=JSON
+    )
+    result = _source(server, client).fetch(
+        _request(series, "STOCK#PETR4", date(2021, 5, 17), date(2021, 5, 21))
+    )
+    lacking = {o.date.day: o.attrs.get("lacking") for o in result.observations}
+    assert lacking == {17: None, 19: None, 20: "volume", 21: None}
+    for real in (PETR4, BRENT):  # every Yahoo series carries all five figures
+        body = json.loads(payload(real), parse_float=Decimal)
+        obs, _ = parse_chart(body, "K", "UTC", date(2017, 11, 1), date(2017, 11, 30))
+        assert obs and not any("lacking" in o.attrs for o in obs)
+
+
+@pytest.mark.parametrize(
+    ("cut", "lacking"),
+    [
+        ("volume", "volume"),  # the quote block without its volume array
+        ("adjclose", "adj_close"),  # an adjclose array of another length
+        ("both", "adj_close,high,volume"),
+    ],
+)
+def test_a_missing_or_short_array_names_its_figure_lacking_synthetic(cut, lacking) -> None:
+    """Synthetic body (two real PETR4 closes of 2017-11-09/10): the figure a missing or short
+    array costs is named on each bar, sorted and comma-joined."""
+    body = _body([1510221600, 1510308000], "America/Sao_Paulo")
+    result = body["chart"]["result"][0]
+    quote = result["indicators"]["quote"][0]
+    quote["close"] = [Decimal("15.78"), Decimal("15.93")]
+    result["indicators"]["adjclose"] = [{"adjclose": [Decimal("12.1"), Decimal("12.2")]}]
+    if cut in ("volume", "both"):
+        del quote["volume"]
+    if cut in ("adjclose", "both"):
+        result["indicators"]["adjclose"] = [{"adjclose": [Decimal("12.1")]}]
+    if cut == "both":
+        del quote["high"]
+    obs, _ = parse_chart(body, "STOCK#PETR4", "UTC", date(2017, 11, 9), date(2017, 11, 10))
+    assert [o.value for o in obs] == [Decimal("15.78"), Decimal("15.93")]
+    assert [o.attrs["lacking"] for o in obs] == [lacking, lacking]
+
+
 def _petr4_with(payload, field: str, index: int, cell: object) -> dict[str, object]:
     """The recorded PETR4 answer with one cell of bar ``index`` replaced (``timestamp`` or a
     quote field)."""

@@ -21,7 +21,7 @@ from fuelpipe.adapters.sources._http import (
 from fuelpipe.adapters.sources._unsure import unsure_days
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.intraday import IntradayPoint
-from fuelpipe.domain.models import AttrValue, Observation, Split
+from fuelpipe.domain.models import LACKING_ATTR, AttrValue, Observation, Split, lacking_text
 from fuelpipe.ports.source import (
     FetchRequest,
     FetchResult,
@@ -34,6 +34,9 @@ DEFAULT_BASE_URL = "https://query1.finance.yahoo.com"
 # Yahoo's answer (HTTP 400) to a window before the first bar: no data there, not a failure.
 _NO_DATA_PREFIX = "Data doesn't exist for startDate"
 _FIELDS = ("open", "high", "low", "close", "volume")
+_SIDE_FIGURES = ("open", "high", "low", "adj_close", "volume")
+"""The figures a daily bar carries beside its close: one the answer lacks (a null in the bar,
+a missing or short array) is named in the observation's ``lacking`` attribute."""
 
 Notes = dict[tuple[str, date], str]
 
@@ -324,6 +327,11 @@ def _bar(
         "adj_close": adj,
         "volume": None if v is None else int(v),  # a null volume: a close is still a close
     }
+    # Every Yahoo series (shares, BZ=F) carries these: one the answer lacks is named, so the
+    # date is asked again until it comes (the close stored OK meanwhile).
+    lacking = lacking_text(name for name in _SIDE_FIGURES if attrs[name] is None)
+    if lacking is not None:
+        attrs[LACKING_ATTR] = lacking
     return Observation(key=key, date=day, value=c, attrs=attrs)
 
 
@@ -341,6 +349,9 @@ def parse_chart(
     window no bar answers gets a note naming it (it may be that day's), so none is lost quietly.
     An array beside the closes that is missing or of another length (no ``volume``, a short
     ``adjclose``) is logged naming the series and the array, and the bars are kept without it.
+    A bar kept without a figure it normally carries (a null open, high, low or volume, or such
+    an array) names the figures in ``attrs["lacking"]`` (``"adj_close,volume"``): the close is
+    stored OK, and recheck asks for the date again until they come.
     """
     arrays = _arrays(payload, fallback_tz, where)
     if arrays is None:

@@ -37,6 +37,7 @@
       "health.held.other": "Quarantined: {n} records waiting for a person",
       "health.heldHow": "Their retries are spent. Retry one: fuelpipe quarantine release KEY DATE; or accept that its date has no value: fuelpipe quarantine accept KEY DATE (each row gives its own).",
       "health.heldBySeries": "All {n} by series: {list}",
+      "health.heldLacking": "Stored OK but still lacking figures (a volume, say) after their re-downloads: {n} date(s), listed by fuelpipe quarantine list; fuelpipe quarantine release KEY DATE asks again.",
       "health.heldSeriesMore.one": "{n} more series",
       "health.heldSeriesMore.other": "{n} more series",
       "health.heldNewest": "Below, the newest {n} of {total}, quarantined last first; all of them: fuelpipe quarantine list",
@@ -76,6 +77,7 @@
       "count.absent_written": "absent written",
       "count.adjusted": "adjusted",
       "count.dates": "dates",
+      "count.completed": "completed (lacking figures came)",
       "count.dead_lettered": "dead lettered",
       "count.deferred": "deferred",
       "count.due": "due",
@@ -88,6 +90,11 @@
       "count.keys": "keys",
       "count.keys_audited": "keys audited",
       "count.keys_scanned": "keys scanned",
+      "count.lacking_dropped": "dates no longer lacking figures",
+      "count.lacking_given_up": "lacking figures given up",
+      "count.lacking_lost_race": "lacking notes lost race",
+      "count.lacking_noted": "dates noted lacking figures",
+      "count.lacking_retried": "lacking figures re-downloaded",
       "count.left_unread": "left unread",
       "count.lost_race": "lost race",
       "count.messages_sent": "messages sent",
@@ -149,6 +156,7 @@
       "health.held.other": "Em quarentena: {n} registros aguardando uma pessoa",
       "health.heldHow": "Suas novas tentativas se esgotaram. Tentar de novo: fuelpipe quarantine release CHAVE DATA; ou aceitar que a data não tem valor: fuelpipe quarantine accept CHAVE DATA (cada linha traz os seus).",
       "health.heldBySeries": "Todos os {n} por série: {list}",
+      "health.heldLacking": "Gravadas OK, mas ainda sem alguns números (o volume, por exemplo) depois dos novos downloads: {n} data(s), listadas por fuelpipe quarantine list; fuelpipe quarantine release CHAVE DATA pede de novo.",
       "health.heldSeriesMore.one": "mais {n} série",
       "health.heldSeriesMore.other": "mais {n} séries",
       "health.heldNewest": "Abaixo, os {n} mais recentes de {total}, o último em quarentena primeiro; todos: fuelpipe quarantine list",
@@ -188,6 +196,7 @@
       "count.absent_written": "sem valor gravados",
       "count.adjusted": "ajustados",
       "count.dates": "datas",
+      "count.completed": "completados (números que faltavam vieram)",
       "count.dead_lettered": "mensagens mortas",
       "count.deferred": "adiados",
       "count.due": "vencidos",
@@ -200,6 +209,11 @@
       "count.keys": "chaves",
       "count.keys_audited": "chaves auditadas",
       "count.keys_scanned": "chaves examinadas",
+      "count.lacking_dropped": "datas que não faltam mais números",
+      "count.lacking_given_up": "números faltantes desistidos",
+      "count.lacking_lost_race": "notas de faltantes com concorrência perdida",
+      "count.lacking_noted": "datas anotadas com números faltando",
+      "count.lacking_retried": "números faltantes baixados de novo",
       "count.left_unread": "deixados sem ler",
       "count.lost_race": "concorrência perdida",
       "count.messages_sent": "mensagens enviadas",
@@ -443,14 +457,17 @@
     const panel = document.getElementById("health-quarantine");
     const held = view.quarantined_records || [];
     panel.replaceChildren();
-    panel.hidden = !view.quarantined && !held.length;
+    panel.hidden = !view.quarantined && !held.length && !view.lacking_given_up;
     if (panel.hidden) return;
     // A key outside the catalog (a series a release dropped) has no name: its key alone.
     const named = (x) => (x.label === null ? x.key : `${kit.seriesName(x.key)} (${x.key})`);
     const title = document.createElement("h2");
-    title.textContent = kit.tn("health.held", view.quarantined);
+    // Only dates stored OK whose lacking figures never came: the panel's name, their line.
+    title.textContent = view.quarantined ? kit.tn("health.held", view.quarantined) : t("health.quarantined");
     panel.append(title);
-    lines(panel, t("health.heldHow"));
+    if (view.quarantined) lines(panel, t("health.heldHow"));
+    if (view.lacking_given_up) lines(panel, t("health.heldLacking", { n: fmt.num(view.lacking_given_up, 0) }));
+    if (!held.length) return;
     const series = view.quarantined_series || []; // by series, the one quarantined last first
     if (view.quarantined > 10 && series.length) {
       const list = series.slice(0, 20).map((g) => {
