@@ -789,10 +789,8 @@ def _store_stream(
     figures each stored date lacked (``lacking``) are kept in ``marks``' last, by key and date
     (a later row of the date that lacks none takes it out), for the key's note."""
     slot_of, got, lacks = marks
-    now = app.clock.now()
-    today = now.astimezone(SAO_PAULO).date()
+    today = app.clock.now().astimezone(SAO_PAULO).date()
     lo, hi = span
-    seen_by = answer[0]
     batch: dict[tuple[str, date], Observation] = {}
     ours = _Held(lo, hi)
 
@@ -836,9 +834,11 @@ def _store_stream(
             if obs.key not in by_key or not lo <= obs.date <= hi:
                 continue  # rows out of the requested range or for other keys are not ours
             slot = (obs.key, obs.date)
-            _say_twice(seen_by, batch.get(slot), obs)
+            if slot in batch:
+                _say_twice(answer[0], batch[slot], obs)
             problem = check_observation(obs, today)
-            _keep_lacking(lacks[obs.key], obs, problem)
+            if LACKING_ATTR in obs.attrs or lacks[obs.key]:  # a call per value only then
+                _keep_lacking(lacks[obs.key], obs, problem)
             if problem:
                 flagged[slot] = Flag(obs.value, problem)
                 batch.pop(slot, None)
@@ -850,9 +850,9 @@ def _store_stream(
         flush()
 
 
-def _say_twice(seen_by: str, earlier: Observation | None, obs: Observation) -> None:
+def _say_twice(seen_by: str, earlier: Observation, obs: Observation) -> None:
     """Log a date the answer gives twice with two values (the later one is taken)."""
-    if earlier is not None and earlier.value != obs.value:
+    if earlier.value != obs.value:
         logger.warning(
             "%s: %s %s is in the answer twice, %s then %s: the later one is taken",
             seen_by,
