@@ -265,8 +265,44 @@ def test_missing_data_shows_an_explaining_empty_state(watched: Watched, screensh
     watched.open("view=map&fuel=DIESEL&lang=en")
     text = watched.page.locator("#chart-map + .empty").text_content() or ""
     assert "No state-level Diesel prices are stored for the week of May 1, 2022" in text
+    assert "The chart on the right shows Brazil and the regions." in text
     assert watched.points("chart-areas") == 6  # Brazil and the five regions still show
     watched.page.screenshot(path=str(screenshots / "map-empty-state.png"), full_page=True)
+
+
+@contextmanager
+def _degenerate(browser: Browser, tmp_path: Path, *, brent: bool = True) -> Iterator[Watched]:
+    """A page on the SYNTHETIC degenerate store (tests/support/degenerate.py), served at its
+    clock; the test fails when a script on it threw."""
+    with SqliteStore(tmp_path / "degenerate.sqlite", clock=CLOCK) as store:
+        fill_degenerate(store, brent=brent)
+        app = create_app(store, DEFAULT_CATALOG, clock=CLOCK)
+        with serving(app) as url, error_free_page(browser) as page:
+            yield Watched(page, url)
+
+
+# The map note's last sentence, by language: what it says of a lone Brazil bar, what it said.
+BRAZIL_ALONE = {
+    "en": ("The chart on the right shows Brazil alone.", "Brazil and the regions"),
+    "pt-BR": ("O gráfico à direita mostra só o Brasil.", "o Brasil e as regiões"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(BRAZIL_ALONE))
+def test_the_map_note_names_only_the_areas_its_bars_have(
+    browser: Browser, tmp_path: Path, lang: str
+) -> None:
+    """SYNTHETIC store, a gasoline price of Brazil and none of a region or state (as the demo's
+    diesel of 2026): the map's note said its bars showed "Brazil and the regions" beside a lone
+    Brazil bar."""
+    with _degenerate(browser, tmp_path) as watched:
+        page = watched.page
+        watched.open(f"view=map&fuel=GASOLINE&lang={lang}")
+        assert watched.points("chart-areas") == 1
+        text = page.locator("#chart-map + .empty").text_content() or ""
+        shown, said = BRAZIL_ALONE[lang]
+        assert shown in text
+        assert said not in text
 
 
 # --- review fixes: errors, captions, honest numbers, URLs, layout -------------------------------
@@ -1995,27 +2031,22 @@ def test_a_driver_that_never_moved_shows_no_pass_through_in_both_languages(
 ) -> None:
     """SYNTHETIC store, PTAX constant over the window: the page said 'a 0.0% move … (95%
     interval 0.0% to 0.0%)', a pass-through of exactly 0 the data cannot identify."""
-    with SqliteStore(tmp_path / "degenerate.sqlite", clock=CLOCK) as store:
-        fill_degenerate(store)
-        app = create_app(store, DEFAULT_CATALOG, clock=CLOCK)
-        with serving(app) as url, error_free_page(browser) as page:
-            watched = Watched(page, url)
-            watched.open(
-                f"view=lags&fuel=GASOLINE&area=BR&driver=CURRENCY%23USD&date={END}&lang=en"
-            )
-            summary = page.locator("#lag-summary").inner_text()
-            assert "did not change in this window" in summary, summary
-            assert "cannot be estimated" in summary
-            for claim in ("reaches the pump", "95% interval", "0.0%", "No regression:"):
-                assert claim not in summary, claim
-            for chart in ("chart-lags", "chart-coefs"):
-                assert page.get_attribute(f"#{chart}", "data-empty") == "1"
-            assert "did not change" in page.locator("#chart-lags + .empty").inner_text()
-            page.click(".lang-btn[data-lang='pt-BR']")
-            watched.wait_ready()
-            summary = page.locator("#lag-summary").inner_text()
-            assert "não mudou nesta janela" in summary, summary
-            assert "did not change" not in summary and "Sem regressão" not in summary
+    with _degenerate(browser, tmp_path) as watched:
+        page = watched.page
+        watched.open(f"view=lags&fuel=GASOLINE&area=BR&driver=CURRENCY%23USD&date={END}&lang=en")
+        summary = page.locator("#lag-summary").inner_text()
+        assert "did not change in this window" in summary, summary
+        assert "cannot be estimated" in summary
+        for claim in ("reaches the pump", "95% interval", "0.0%", "No regression:"):
+            assert claim not in summary, claim
+        for chart in ("chart-lags", "chart-coefs"):
+            assert page.get_attribute(f"#{chart}", "data-empty") == "1"
+        assert "did not change" in page.locator("#chart-lags + .empty").inner_text()
+        page.click(".lang-btn[data-lang='pt-BR']")
+        watched.wait_ready()
+        summary = page.locator("#lag-summary").inner_text()
+        assert "não mudou nesta janela" in summary, summary
+        assert "did not change" not in summary and "Sem regressão" not in summary
 
 
 def test_correlations_with_a_series_that_never_moved_say_so(
@@ -2023,18 +2054,15 @@ def test_correlations_with_a_series_that_never_moved_say_so(
 ) -> None:
     """SYNTHETIC store, a moving gasoline price and a PTAX constant over 51 weeks of changes
     (no Brent): the page said 'Fewer than 8 overlapping weeks behind every pair'."""
-    with SqliteStore(tmp_path / "degenerate.sqlite", clock=CLOCK) as store:
-        fill_degenerate(store, brent=False)
-        app = create_app(store, DEFAULT_CATALOG, clock=CLOCK)
-        with serving(app) as url, error_free_page(browser) as page:
-            watched = Watched(page, url)
-            watched.open(f"view=correlations&fuel=GASOLINE&area=BR&date={END}&lang=en")
-            text = page.locator("#chart-corr + .empty").inner_text()
-            assert "did not change" in text and "Fewer than" not in text, text
-            page.click(".lang-btn[data-lang='pt-BR']")
-            watched.wait_ready()
-            text = page.locator("#chart-corr + .empty").inner_text()
-            assert "não mudou" in text and "Menos de" not in text, text
+    with _degenerate(browser, tmp_path, brent=False) as watched:
+        page = watched.page
+        watched.open(f"view=correlations&fuel=GASOLINE&area=BR&date={END}&lang=en")
+        text = page.locator("#chart-corr + .empty").inner_text()
+        assert "did not change" in text and "Fewer than" not in text, text
+        page.click(".lang-btn[data-lang='pt-BR']")
+        watched.wait_ready()
+        text = page.locator("#chart-corr + .empty").inner_text()
+        assert "não mudou" in text and "Menos de" not in text, text
 
 
 @pytest.mark.parametrize(("lang", "day_first"), [("pt-BR", True), ("en", False)])

@@ -1175,8 +1175,12 @@
         hovertemplate: "<b>%{text}</b><br>%{customdata[2]}<extra></extra>",
       }], mapLayout(t("map.title", { fuel, week })), url, view.week, WEEKLY);
     } else {
+      // The areas the bars have that week, not always Brazil and the regions (a week of diesel in
+      // 2026 has Brazil's price alone).
+      const levels = [...new Set(view.areas.map((a) => a.level))];
       showEmpty("chart-map", t("map.noStates", {
         fuel, week, coverage: coverageText(state.fuel, "STATE"),
+        shown: t("map.shown." + (levels.length > 1 ? "both" : levels[0])),
       }));
     }
     const sorted = view.areas.slice().sort((a, b) => a.price - b.price);
