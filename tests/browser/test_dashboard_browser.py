@@ -1194,20 +1194,33 @@ def test_a_week_without_prices_names_the_weeks_stored_at_every_level(
 
 
 HOVER_JS = """(id) => document.getElementById(id).data.map(t => t.hovertemplate)"""
+# Each bar's own words for its lag, the first three.
+LAG_HOVERS_JS = """(id) => (document.getElementById(id).data[0].hovertext || []).slice(0, 3)"""
 
 
 def test_hover_labels_speak_the_pages_language(watched: Watched) -> None:
-    # The pass-through bars hovered "lag 2: …" and the area bars "4w …" in Portuguese too.
+    # The pass-through bars hovered "lag 2: …" and the area bars "4w …" in Portuguese too; then
+    # "defasagem de 1 semana(s)", "lag of 1 week(s)": each bar now names its lag in words.
     watched.open("view=lags&fuel=GASOLINE&area=BR&lang=pt-BR")
     for chart in ("chart-lags", "chart-coefs"):
         (hover,) = watched.page.evaluate(HOVER_JS, chart)
-        assert hover.startswith("defasagem de %{x} semana(s):"), hover
+        assert hover.startswith("%{hovertext}:"), hover
+        assert watched.page.evaluate(LAG_HOVERS_JS, chart) == [
+            "defasagem de 0 semanas",
+            "defasagem de 1 semana",
+            "defasagem de 2 semanas",
+        ]
     watched.open("view=map&fuel=GASOLINE&lang=pt-BR")
     (hover,) = watched.page.evaluate(HOVER_JS, "chart-areas")
     assert "<br>em 4 semanas: %{customdata[1]}" in hover, hover
     watched.open("view=lags&fuel=GASOLINE&area=BR&lang=en")
     (hover,) = watched.page.evaluate(HOVER_JS, "chart-lags")
-    assert hover.startswith("lag of %{x} week(s):"), hover
+    assert hover.startswith("%{hovertext}: r = "), hover
+    assert watched.page.evaluate(LAG_HOVERS_JS, "chart-lags") == [
+        "lag of 0 weeks",
+        "lag of 1 week",
+        "lag of 2 weeks",
+    ]
 
 
 def test_overview_cards_follow_the_end_date(watched: Watched, dashboard_url: str) -> None:

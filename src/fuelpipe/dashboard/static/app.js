@@ -87,6 +87,9 @@
     return t(`n.${noun}.${n === 1 ? "one" : "other"}`, { n: fmt.num(n, 0) });
   }
 
+  /** A bar's lag in its hover, "lag of 1 week" ("week(s)" it said), "defasagem de 2 semanas". */
+  const lagHover = (lag) => t("hover.lag", { weeks: count(lag, "week") });
+
   /** A sentence with a singular and a plural form: `${key}.one` when n is 1, else `.other`. */
   function tn(key, n, vars) {
     return t(`${key}.${n === 1 ? "one" : "other"}`, Object.assign({ n: fmt.num(n, 0) }, vars));
@@ -1451,8 +1454,9 @@
         x: view.cross.map((c) => c.lag),
         y: view.cross.map((c) => c.r),
         customdata: view.cross.map((c) => c.n),
+        hovertext: view.cross.map((c) => lagHover(c.lag)),
         marker: { color: view.cross.map((c) => (c.lag === best ? "#e07b00" : "#0b6e99")) },
-        hovertemplate: `${t("hover.lag")}: r = %{y:.3f} (n = %{customdata})<extra></extra>`,
+        hovertemplate: "%{hovertext}: r = %{y:.3f} (n = %{customdata})<extra></extra>",
       }], layout, url, view.through || fuelEnd(), WEEKLY);
     }
     if (!reg) {
@@ -1474,7 +1478,8 @@
         type: "data", array: reg.std_errors.map((s) => s * reg.t_crit), color: "#16324f", thickness: 1.2,
       },
       marker: { color: "#138086" },
-      hovertemplate: `${t("hover.lag")}: %{y:.3f}<extra></extra>`,
+      hovertext: reg.coefficients.map((_, i) => lagHover(i)),
+      hovertemplate: "%{hovertext}: %{y:.3f}<extra></extra>",
     }], layout, url, view.through || fuelEnd(), WEEKLY);
   }
 

@@ -188,7 +188,7 @@ window.FUELPIPE_I18N = {
     "index.endsAt": "{series} (last week {week})",
     "index.oneWeek": "One week only ({week}): every line is 100 there; a change needs a second week.",
     "corr.leftOut": "Not drawn: no week of changes in this window shared with another series for {series}.",
-    "hover.lag": "lag of %{x} week(s)",
+    "hover.lag": "lag of {weeks}",
     "hover.change4w": "over 4 weeks",
   },
   "pt-BR": {
@@ -377,7 +377,7 @@ window.FUELPIPE_I18N = {
     "index.endsAt": "{series} (última semana {week})",
     "index.oneWeek": "Uma semana só ({week}): toda linha vale 100 nela; uma variação pede uma segunda semana.",
     "corr.leftOut": "Fora do gráfico: nenhuma semana de variação nesta janela em comum com outra série para {series}.",
-    "hover.lag": "defasagem de %{x} semana(s)",
+    "hover.lag": "defasagem de {weeks}",
     "hover.change4w": "em 4 semanas",
   },
 };
