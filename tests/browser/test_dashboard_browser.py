@@ -271,38 +271,56 @@ def test_missing_data_shows_an_explaining_empty_state(watched: Watched, screensh
 
 
 @contextmanager
-def _degenerate(browser: Browser, tmp_path: Path, *, brent: bool = True) -> Iterator[Watched]:
+def _degenerate(
+    browser: Browser, tmp_path: Path, *, brent: bool = True, ethanol: bool = False
+) -> Iterator[Watched]:
     """A page on the SYNTHETIC degenerate store (tests/support/degenerate.py), served at its
     clock; the test fails when a script on it threw."""
     with SqliteStore(tmp_path / "degenerate.sqlite", clock=CLOCK) as store:
-        fill_degenerate(store, brent=brent)
+        fill_degenerate(store, brent=brent, ethanol=ethanol)
         app = create_app(store, DEFAULT_CATALOG, clock=CLOCK)
         with serving(app) as url, error_free_page(browser) as page:
             yield Watched(page, url)
 
 
-# The map note's last sentence, by language: what it says of a lone Brazil bar, what it said.
+# A week of Brazil's prices alone, by language: the map note's last sentence, the parity
+# summary's words and its bars' title; then what the map and parity said ("and the regions").
 BRAZIL_ALONE = {
-    "en": ("The chart on the right shows Brazil alone.", "Brazil and the regions"),
-    "pt-BR": ("O gráfico à direita mostra só o Brasil.", "o Brasil e as regiões"),
+    "en": (
+        "The chart on the right shows Brazil alone.",
+        "so the ratio is shown for Brazil alone.",
+        "Ratio in Brazil (line = 0.70)",
+        "regions",
+    ),
+    "pt-BR": (
+        "O gráfico à direita mostra apenas o Brasil.",
+        "então a razão aparece para apenas o Brasil.",
+        "Razão no Brasil (linha = 0,70)",
+        "regiões",
+    ),
 }
 
 
 @pytest.mark.parametrize("lang", sorted(BRAZIL_ALONE))
-def test_the_map_note_names_only_the_areas_its_bars_have(
+def test_a_week_of_brazil_alone_names_no_region(
     browser: Browser, tmp_path: Path, lang: str
 ) -> None:
-    """SYNTHETIC store, a gasoline price of Brazil and none of a region or state (as the demo's
-    diesel of 2026): the map's note said its bars showed "Brazil and the regions" beside a lone
-    Brazil bar."""
-    with _degenerate(browser, tmp_path) as watched:
+    """SYNTHETIC store, ethanol and gasoline prices of Brazil and of no region or state (as the
+    demo's diesel of 2026, its ethanol of 2022-05 to 2024-06): beside a lone Brazil bar the map's
+    note said the bars showed "Brazil and the regions", the parity's summary that the ratio was
+    "shown for Brazil and its regions" and its bars' title "Ratio in Brazil and its regions"."""
+    note, summary, title, regions = BRAZIL_ALONE[lang]
+    with _degenerate(browser, tmp_path, ethanol=True) as watched:
         page = watched.page
         watched.open(f"view=map&fuel=GASOLINE&lang={lang}")
         assert watched.points("chart-areas") == 1
         text = page.locator("#chart-map + .empty").text_content() or ""
-        shown, said = BRAZIL_ALONE[lang]
-        assert shown in text
-        assert said not in text
+        assert note in text and regions not in text, text
+        watched.open(f"view=parity&lang={lang}")
+        assert watched.points("chart-parity-bars") == 1
+        text = page.locator("#parity-summary").inner_text()
+        assert summary in text and regions not in text, text
+        assert watched.title("chart-parity-bars") == title
 
 
 # --- review fixes: errors, captions, honest numbers, URLs, layout -------------------------------

@@ -1122,6 +1122,13 @@
     return list.format(missing.map((a) => `${a.label} (${a.code})`));
   }
 
+  /** Which areas a week without states draws: "both" (Brazil and regions), "BR" or "REGION"
+   *  alone (a week of diesel in 2026, of ethanol in 2023: Brazil's price alone). */
+  function shownAreas(areas) {
+    const levels = [...new Set(areas.map((a) => a.level))];
+    return levels.length > 1 ? "both" : levels[0];
+  }
+
   function weekParam() {
     return state.date ? sundayOf(state.date) : undefined;
   }
@@ -1178,12 +1185,8 @@
         hovertemplate: "<b>%{text}</b><br>%{customdata[2]}<extra></extra>",
       }], mapLayout(t("map.title", { fuel, week })), url, view.week, WEEKLY);
     } else {
-      // The areas the bars have that week, not always Brazil and the regions (a week of diesel in
-      // 2026 has Brazil's price alone).
-      const levels = [...new Set(view.areas.map((a) => a.level))];
       showEmpty("chart-map", t("map.noStates", {
-        fuel, week, coverage: coverageText(state.fuel, "STATE"),
-        shown: t("map.shown." + (levels.length > 1 ? "both" : levels[0])),
+        fuel, week, coverage: coverageText(state.fuel, "STATE"), shown: t("map.shown." + shownAreas(view.areas)),
       }));
     }
     const sorted = view.areas.slice().sort((a, b) => a.price - b.price);
@@ -1230,11 +1233,13 @@
       return;
     }
     const week = fmt.date(view.week);
-    // With no state prices that week the rows are Brazil and its regions: count them as areas.
+    // With no state prices that week the rows are the areas it has (Brazil, the regions): count
+    // them as areas.
     const byState = states.length > 0;
     const missing = byState ? statesMissing(states) : [];
+    const shown = shownAreas(rows);
     setText("parity-summary", t(byState ? "parity.summary" : "parity.summaryAreas", {
-      week, n: fmt.num(rows.filter((a) => a.ethanol_pays).length, 0),
+      week, n: fmt.num(rows.filter((a) => a.ethanol_pays).length, 0), shown: t("map.shown." + shown),
       total: count(rows.length, byState ? "state" : "area"),
     }) + (missing.length ? " " + tn("parity.missing", missing.length, { states: stateList(missing) }) : ""));
     if (states.length) {
@@ -1258,7 +1263,7 @@
       showEmpty("chart-parity", t("parity.none", { week, coverage: coverageText("ETHANOL", "STATE") }));
     }
     const sorted = rows.slice().sort((a, b) => a.ratio - b.ratio);
-    const layout = baseLayout(t(byState ? "parity.bars" : "parity.barsAreas"));
+    const layout = baseLayout(t(byState ? "parity.bars" : "parity.barsAreas." + shown));
     layout.margin = { t: 56, r: 24, b: 48, l: 24 };
     layout.yaxis.automargin = true;
     layout.showlegend = false;
