@@ -301,6 +301,14 @@ BRAZIL_ALONE = {
 }
 
 
+# A bar chart's first bar's height over its plot area's.
+BAR_SHARE_JS = """(id) => {
+  const gd = document.getElementById(id);
+  const bar = gd.querySelector('.bars .point path').getBoundingClientRect();
+  return bar.height / gd._fullLayout._size.h;
+}"""
+
+
 @pytest.mark.parametrize("lang", sorted(BRAZIL_ALONE))
 def test_a_week_of_brazil_alone_names_no_region(
     browser: Browser, tmp_path: Path, lang: str
@@ -308,7 +316,8 @@ def test_a_week_of_brazil_alone_names_no_region(
     """SYNTHETIC store, ethanol and gasoline prices of Brazil and of no region or state (as the
     demo's diesel of 2026, its ethanol of 2022-05 to 2024-06): beside a lone Brazil bar the map's
     note said the bars showed "Brazil and the regions", the parity's summary that the ratio was
-    "shown for Brazil and its regions" and its bars' title "Ratio in Brazil and its regions"."""
+    "shown for Brazil and its regions" and its bars' title "Ratio in Brazil and its regions";
+    and the lone bar filled 80% of its chart's height, a block rather than a bar."""
     note, summary, title, regions = BRAZIL_ALONE[lang]
     with _degenerate(browser, tmp_path, ethanol=True) as watched:
         page = watched.page
@@ -316,11 +325,13 @@ def test_a_week_of_brazil_alone_names_no_region(
         assert watched.points("chart-areas") == 1
         text = page.locator("#chart-map + .empty").text_content() or ""
         assert note in text and regions not in text, text
+        assert watched.page.evaluate(BAR_SHARE_JS, "chart-areas") < 0.3
         watched.open(f"view=parity&lang={lang}")
         assert watched.points("chart-parity-bars") == 1
         text = page.locator("#parity-summary").inner_text()
         assert summary in text and regions not in text, text
         assert watched.title("chart-parity-bars") == title
+        assert watched.page.evaluate(BAR_SHARE_JS, "chart-parity-bars") < 0.3
 
 
 # --- review fixes: errors, captions, honest numbers, URLs, layout -------------------------------

@@ -1129,6 +1129,17 @@
     return levels.length > 1 ? "both" : levels[0];
   }
 
+  /** The layout of the map's and the parity's bars, one an area, named on the left. */
+  function areaBarsLayout(title, n) {
+    const layout = baseLayout(title);
+    layout.margin = { t: 56, r: 24, b: 48, l: 24 };
+    layout.yaxis.automargin = true; // the area names set the left margin
+    layout.showlegend = false;
+    // A lone bar (a week of Brazil's price alone) is a bar's height, not 80% of the plot's.
+    if (n === 1) layout.yaxis.range = [-2, 2];
+    return layout;
+  }
+
   function weekParam() {
     return state.date ? sundayOf(state.date) : undefined;
   }
@@ -1191,11 +1202,8 @@
     }
     const sorted = view.areas.slice().sort((a, b) => a.price - b.price);
     const colors = sorted.map((a) => (a.level === "BR" ? "#16324f" : a.level === "REGION" ? "#0b6e99" : "#f2a541"));
-    const layout = baseLayout(t("map.areas", { fuel, week }));
-    layout.margin = { t: 56, r: 24, b: 48, l: 24 };
-    layout.yaxis.automargin = true; // the area names set the left margin
+    const layout = areaBarsLayout(t("map.areas", { fuel, week }), sorted.length);
     layout.xaxis.title = { text: unitName(view.unit) };
-    layout.showlegend = false;
     // Bars start at zero: a bar's length is the price, so Roraima's 22% over Minas Gerais is
     // 22% longer, not five times. Each bar carries its price, as a zero-based axis packs them.
     const hi = sorted[sorted.length - 1].price;
@@ -1263,10 +1271,7 @@
       showEmpty("chart-parity", t("parity.none", { week, coverage: coverageText("ETHANOL", "STATE") }));
     }
     const sorted = rows.slice().sort((a, b) => a.ratio - b.ratio);
-    const layout = baseLayout(t(byState ? "parity.bars" : "parity.barsAreas." + shown));
-    layout.margin = { t: 56, r: 24, b: 48, l: 24 };
-    layout.yaxis.automargin = true;
-    layout.showlegend = false;
+    const layout = areaBarsLayout(t(byState ? "parity.bars" : "parity.barsAreas." + shown), sorted.length);
     // From zero, as every bar: a ratio's bar length is the ratio (the 0.70 line still marks
     // where ethanol pays off).
     layout.xaxis.range = [0, Math.max(0.85, sorted[sorted.length - 1].ratio + 0.08)];
