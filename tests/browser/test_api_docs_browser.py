@@ -65,6 +65,12 @@ PAST_THE_EDGE_JS = """() => {
 }"""
 
 
+# The links of the index of operations drawn on more than one line (or column): their text.
+BROKEN_INDEX_LINKS_JS = """() => Array.from(document.querySelectorAll('#api-index a'))
+  .filter((a) => a.getClientRects().length !== 1)
+  .map((a) => a.textContent)"""
+
+
 def test_docs_fit_a_phone(browser: Browser, dashboard_url: str) -> None:
     """At 390 px the parameter tables were 577 px wide: long values (the enums' lists, the
     series keys) never broke, so every description was cut at the window's edge."""
@@ -78,10 +84,15 @@ def test_docs_fit_a_phone(browser: Browser, dashboard_url: str) -> None:
         page.wait_for_selector("body[data-rendered='true']", state="attached")
         wide = page.evaluate("document.documentElement.scrollWidth")
         past = page.evaluate(PAST_THE_EDGE_JS)
+        broken = page.evaluate(BROKEN_INDEX_LINKS_JS)
     finally:
         context.close()
     assert wide <= 390
     assert past == []
+    # The index of operations, two columns at 390 px, cut its paths mid-word over two or three
+    # lines ("GET /api/stations/rankin" "g") and one across its columns ("…/dispers" at the
+    # foot of the first, "ion" atop the second): each operation's link is one line now.
+    assert broken == []
 
 
 def test_docs_speak_the_dashboards_language_and_link_home_in_it(

@@ -265,8 +265,73 @@ def test_missing_data_shows_an_explaining_empty_state(watched: Watched, screensh
     watched.open("view=map&fuel=DIESEL&lang=en")
     text = watched.page.locator("#chart-map + .empty").text_content() or ""
     assert "No state-level Diesel prices are stored for the week of May 1, 2022" in text
+    assert "The chart on the right shows Brazil and the regions." in text
     assert watched.points("chart-areas") == 6  # Brazil and the five regions still show
     watched.page.screenshot(path=str(screenshots / "map-empty-state.png"), full_page=True)
+
+
+@contextmanager
+def _degenerate(
+    browser: Browser, tmp_path: Path, *, brent: bool = True, ethanol: bool = False
+) -> Iterator[Watched]:
+    """A page on the SYNTHETIC degenerate store (tests/support/degenerate.py), served at its
+    clock; the test fails when a script on it threw."""
+    with SqliteStore(tmp_path / "degenerate.sqlite", clock=CLOCK) as store:
+        fill_degenerate(store, brent=brent, ethanol=ethanol)
+        app = create_app(store, DEFAULT_CATALOG, clock=CLOCK)
+        with serving(app) as url, error_free_page(browser) as page:
+            yield Watched(page, url)
+
+
+# A week of Brazil's prices alone, by language: the map note's last sentence, the parity
+# summary's words and its bars' title; then what the map and parity said ("and the regions").
+BRAZIL_ALONE = {
+    "en": (
+        "The chart on the right shows Brazil alone.",
+        "so the ratio is shown for Brazil alone.",
+        "Ratio in Brazil (line = 0.70)",
+        "regions",
+    ),
+    "pt-BR": (
+        "O gráfico à direita mostra apenas o Brasil.",
+        "então a razão aparece para apenas o Brasil.",
+        "Razão no Brasil (linha = 0,70)",
+        "regiões",
+    ),
+}
+
+
+# A bar chart's first bar's height over its plot area's.
+BAR_SHARE_JS = """(id) => {
+  const gd = document.getElementById(id);
+  const bar = gd.querySelector('.bars .point path').getBoundingClientRect();
+  return bar.height / gd._fullLayout._size.h;
+}"""
+
+
+@pytest.mark.parametrize("lang", sorted(BRAZIL_ALONE))
+def test_a_week_of_brazil_alone_names_no_region(
+    browser: Browser, tmp_path: Path, lang: str
+) -> None:
+    """SYNTHETIC store, ethanol and gasoline prices of Brazil and of no region or state (as the
+    demo's diesel of 2026, its ethanol of 2022-05 to 2024-06): beside a lone Brazil bar the map's
+    note said the bars showed "Brazil and the regions", the parity's summary that the ratio was
+    "shown for Brazil and its regions" and its bars' title "Ratio in Brazil and its regions";
+    and the lone bar filled 80% of its chart's height, a block rather than a bar."""
+    note, summary, title, regions = BRAZIL_ALONE[lang]
+    with _degenerate(browser, tmp_path, ethanol=True) as watched:
+        page = watched.page
+        watched.open(f"view=map&fuel=GASOLINE&lang={lang}")
+        assert watched.points("chart-areas") == 1
+        text = page.locator("#chart-map + .empty").text_content() or ""
+        assert note in text and regions not in text, text
+        assert watched.page.evaluate(BAR_SHARE_JS, "chart-areas") < 0.3
+        watched.open(f"view=parity&lang={lang}")
+        assert watched.points("chart-parity-bars") == 1
+        text = page.locator("#parity-summary").inner_text()
+        assert summary in text and regions not in text, text
+        assert watched.title("chart-parity-bars") == title
+        assert watched.page.evaluate(BAR_SHARE_JS, "chart-parity-bars") < 0.3
 
 
 # --- review fixes: errors, captions, honest numbers, URLs, layout -------------------------------
@@ -1158,20 +1223,33 @@ def test_a_week_without_prices_names_the_weeks_stored_at_every_level(
 
 
 HOVER_JS = """(id) => document.getElementById(id).data.map(t => t.hovertemplate)"""
+# Each bar's own words for its lag, the first three.
+LAG_HOVERS_JS = """(id) => (document.getElementById(id).data[0].hovertext || []).slice(0, 3)"""
 
 
 def test_hover_labels_speak_the_pages_language(watched: Watched) -> None:
-    # The pass-through bars hovered "lag 2: …" and the area bars "4w …" in Portuguese too.
+    # The pass-through bars hovered "lag 2: …" and the area bars "4w …" in Portuguese too; then
+    # "defasagem de 1 semana(s)", "lag of 1 week(s)": each bar now names its lag in words.
     watched.open("view=lags&fuel=GASOLINE&area=BR&lang=pt-BR")
     for chart in ("chart-lags", "chart-coefs"):
         (hover,) = watched.page.evaluate(HOVER_JS, chart)
-        assert hover.startswith("defasagem de %{x} semana(s):"), hover
+        assert hover.startswith("%{hovertext}:"), hover
+        assert watched.page.evaluate(LAG_HOVERS_JS, chart) == [
+            "defasagem de 0 semanas",
+            "defasagem de 1 semana",
+            "defasagem de 2 semanas",
+        ]
     watched.open("view=map&fuel=GASOLINE&lang=pt-BR")
     (hover,) = watched.page.evaluate(HOVER_JS, "chart-areas")
     assert "<br>em 4 semanas: %{customdata[1]}" in hover, hover
     watched.open("view=lags&fuel=GASOLINE&area=BR&lang=en")
     (hover,) = watched.page.evaluate(HOVER_JS, "chart-lags")
-    assert hover.startswith("lag of %{x} week(s):"), hover
+    assert hover.startswith("%{hovertext}: r = "), hover
+    assert watched.page.evaluate(LAG_HOVERS_JS, "chart-lags") == [
+        "lag of 0 weeks",
+        "lag of 1 week",
+        "lag of 2 weeks",
+    ]
 
 
 def test_overview_cards_follow_the_end_date(watched: Watched, dashboard_url: str) -> None:
@@ -1995,27 +2073,22 @@ def test_a_driver_that_never_moved_shows_no_pass_through_in_both_languages(
 ) -> None:
     """SYNTHETIC store, PTAX constant over the window: the page said 'a 0.0% move … (95%
     interval 0.0% to 0.0%)', a pass-through of exactly 0 the data cannot identify."""
-    with SqliteStore(tmp_path / "degenerate.sqlite", clock=CLOCK) as store:
-        fill_degenerate(store)
-        app = create_app(store, DEFAULT_CATALOG, clock=CLOCK)
-        with serving(app) as url, error_free_page(browser) as page:
-            watched = Watched(page, url)
-            watched.open(
-                f"view=lags&fuel=GASOLINE&area=BR&driver=CURRENCY%23USD&date={END}&lang=en"
-            )
-            summary = page.locator("#lag-summary").inner_text()
-            assert "did not change in this window" in summary, summary
-            assert "cannot be estimated" in summary
-            for claim in ("reaches the pump", "95% interval", "0.0%", "No regression:"):
-                assert claim not in summary, claim
-            for chart in ("chart-lags", "chart-coefs"):
-                assert page.get_attribute(f"#{chart}", "data-empty") == "1"
-            assert "did not change" in page.locator("#chart-lags + .empty").inner_text()
-            page.click(".lang-btn[data-lang='pt-BR']")
-            watched.wait_ready()
-            summary = page.locator("#lag-summary").inner_text()
-            assert "não mudou nesta janela" in summary, summary
-            assert "did not change" not in summary and "Sem regressão" not in summary
+    with _degenerate(browser, tmp_path) as watched:
+        page = watched.page
+        watched.open(f"view=lags&fuel=GASOLINE&area=BR&driver=CURRENCY%23USD&date={END}&lang=en")
+        summary = page.locator("#lag-summary").inner_text()
+        assert "did not change in this window" in summary, summary
+        assert "cannot be estimated" in summary
+        for claim in ("reaches the pump", "95% interval", "0.0%", "No regression:"):
+            assert claim not in summary, claim
+        for chart in ("chart-lags", "chart-coefs"):
+            assert page.get_attribute(f"#{chart}", "data-empty") == "1"
+        assert "did not change" in page.locator("#chart-lags + .empty").inner_text()
+        page.click(".lang-btn[data-lang='pt-BR']")
+        watched.wait_ready()
+        summary = page.locator("#lag-summary").inner_text()
+        assert "não mudou nesta janela" in summary, summary
+        assert "did not change" not in summary and "Sem regressão" not in summary
 
 
 def test_correlations_with_a_series_that_never_moved_say_so(
@@ -2023,18 +2096,15 @@ def test_correlations_with_a_series_that_never_moved_say_so(
 ) -> None:
     """SYNTHETIC store, a moving gasoline price and a PTAX constant over 51 weeks of changes
     (no Brent): the page said 'Fewer than 8 overlapping weeks behind every pair'."""
-    with SqliteStore(tmp_path / "degenerate.sqlite", clock=CLOCK) as store:
-        fill_degenerate(store, brent=False)
-        app = create_app(store, DEFAULT_CATALOG, clock=CLOCK)
-        with serving(app) as url, error_free_page(browser) as page:
-            watched = Watched(page, url)
-            watched.open(f"view=correlations&fuel=GASOLINE&area=BR&date={END}&lang=en")
-            text = page.locator("#chart-corr + .empty").inner_text()
-            assert "did not change" in text and "Fewer than" not in text, text
-            page.click(".lang-btn[data-lang='pt-BR']")
-            watched.wait_ready()
-            text = page.locator("#chart-corr + .empty").inner_text()
-            assert "não mudou" in text and "Menos de" not in text, text
+    with _degenerate(browser, tmp_path, brent=False) as watched:
+        page = watched.page
+        watched.open(f"view=correlations&fuel=GASOLINE&area=BR&date={END}&lang=en")
+        text = page.locator("#chart-corr + .empty").inner_text()
+        assert "did not change" in text and "Fewer than" not in text, text
+        page.click(".lang-btn[data-lang='pt-BR']")
+        watched.wait_ready()
+        text = page.locator("#chart-corr + .empty").inner_text()
+        assert "não mudou" in text and "Menos de" not in text, text
 
 
 @pytest.mark.parametrize(("lang", "day_first"), [("pt-BR", True), ("en", False)])

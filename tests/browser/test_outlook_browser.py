@@ -135,7 +135,11 @@ def test_outlook_view_draws_the_fan_chart_and_the_state_map(
     )
     assert caption == newest
     cards = page.locator("#outlook-cards .card").all_text_contents()
-    assert len(cards) == 4 and "Brent in BRL, last 7 days" in cards[2]
+    assert len(cards) == 4 and "Brent in reais, last 7 days" in cards[2]
+    # Named as every other view names the series (its card, the drivers' list, the legends):
+    # the Outlook alone said "Brent in BRL".
+    name = page.locator("#driver option[value='BRENT_BRL']").text_content()
+    assert name == "Brent in reais" and cards[2].startswith(f"{name}, last 7 days")
     # FRED's Brent ends on 2024-12-31: the page says so; BZ=F carries it, so the model keeps it.
     assert api["stale_drivers"] == [
         {"driver": "brent", "key": "COMMODITY#BRENT", "last_day": "2024-12-31"}
@@ -144,7 +148,7 @@ def test_outlook_view_draws_the_fan_chart_and_the_state_map(
     stale = page.locator("#outlook-stale")
     assert stale.is_visible()
     assert stale.inner_text() == (
-        "Brent spot (FRED) has no value after Dec 31, 2024. Brent in BRL still follows the "
+        "Brent spot (FRED) has no value after Dec 31, 2024. Brent in reais still follows the "
         "market through the drivers that are current, so the forecast keeps it."
     )
     verdict = page.locator("#outlook-verdict")
@@ -205,13 +209,13 @@ def test_a_forecast_fitted_without_a_stale_driver_says_so(page: Page, outlook_ur
     stale = page.locator("#outlook-stale")
     assert stale.inner_text() == (
         "Brent spot (FRED) has no value after Dec 31, 2024. Brent futures (BZ=F) has no value "
-        "after Jan 10, 2025. Brent in BRL is frozen at an old value, so this forecast leaves it "
+        "after Jan 10, 2025. Brent in reais is frozen at an old value, so this forecast leaves it "
         "out and uses the fuel's own recent changes only."
     )
     assert stale.get_attribute("data-dropped") == "1"
     # The Brent-in-BRL card showed a move (the dollar's, on a frozen Brent) as if the forecast
     # used it: it says the forecast leaves it out.
-    card = page.locator("#outlook-cards .card", has_text="Brent in BRL, last 7 days")
+    card = page.locator("#outlook-cards .card", has_text="Brent in reais, last 7 days")
     assert card.locator(".card-detail").inner_text() == "not used by this forecast"
     page.click(".lang-btn[data-lang='pt-BR']")
     _ready(page)
@@ -232,7 +236,7 @@ def test_a_driver_card_without_a_move_names_no_day(page: Page, outlook_url: str)
     page.route("**/api/outlook?*", frozen)
     page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
     _ready(page)
-    card = page.locator("#outlook-cards .card", has_text="Brent in BRL, last 7 days")
+    card = page.locator("#outlook-cards .card", has_text="Brent in reais, last 7 days")
     assert card.locator(".card-value").inner_text() == "—"
     assert card.locator(".card-detail").inner_text() == "not used by this forecast"
     assert card.locator(".card-foot").count() == 0
@@ -243,7 +247,7 @@ def test_a_driver_card_without_a_move_names_no_day(page: Page, outlook_url: str)
     page.unroute("**/api/outlook?*")
     page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
     _ready(page)  # a move keeps its day
-    card = page.locator("#outlook-cards .card", has_text="Brent in BRL, last 7 days")
+    card = page.locator("#outlook-cards .card", has_text="Brent in reais, last 7 days")
     assert re.fullmatch(r"to \w{3} \d{1,2}, \d{4}", card.locator(".card-foot").inner_text())
 
 

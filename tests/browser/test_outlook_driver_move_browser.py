@@ -1,4 +1,4 @@
-"""The Outlook page's "Brent in BRL, last 7 days" is the move /api/series gives, to 0.1 %, on
+"""The Outlook page's "Brent in reais, last 7 days" is the move /api/series gives, to 0.1 %, on
 the store of tests/dashboard/test_outlook_driver_move.py (the real history as the demo holds
 it). The move was +37.8 % to Friday 2026-03-06 while FRED's Brent was read 7 days behind (the
 page said +37.9 % while /api/outlook rounded the move to 4 decimals); read by its weekly
@@ -22,7 +22,7 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.parametrize(("lang", "title", "percent"), [("en", "Brent in BRL", "+22.5%"), ("pt-BR", "Brent em reais", "+22,5%")])  # fmt: skip
+@pytest.mark.parametrize(("lang", "title", "percent"), [("en", "Brent in reais", "+22.5%"), ("pt-BR", "Brent em reais", "+22,5%")])  # fmt: skip
 def test_the_driver_card_is_brent_in_brls_change_over_the_7_days(
     browser: Browser, tmp_path, lang: str, title: str, percent: str
 ) -> None:

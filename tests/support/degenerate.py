@@ -31,18 +31,20 @@ def _weekdays() -> list[date]:
     return [first + timedelta(days=i) for i in range((WEEKS + 20) * 7) if 1 <= i % 7 <= 5]
 
 
-def fill_degenerate(store: Store, *, brent: bool = True) -> None:
+def fill_degenerate(store: Store, *, brent: bool = True, ethanol: bool = False) -> None:
     """FUEL#GASOLINE#BR moving every week, CURRENCY#USD constant at 5.0000 over the whole
-    window and (with ``brent``) COMMODITY#BRENT moving every day."""
+    window, (with ``brent``) COMMODITY#BRENT moving every day and (with ``ethanol``)
+    FUEL#ETHANOL#BR at 68% of the gasoline price: Brazil's prices and no region's or state's."""
+    gasoline = [5.0 + 0.3 * math.sin(i * 0.7) + 0.01 * i for i in range(WEEKS)]
     records = [
-        Record(
-            "FUEL#GASOLINE#BR",
-            d,
-            Decimal(f"{5.0 + 0.3 * math.sin(i * 0.7) + 0.01 * i:.3f}"),
-            Status.OK,
-        )
+        Record("FUEL#GASOLINE#BR", d, Decimal(f"{gasoline[i]:.3f}"), Status.OK)
         for i, d in enumerate(sundays())
     ]
+    if ethanol:
+        records += [
+            Record("FUEL#ETHANOL#BR", d, Decimal(f"{0.68 * gasoline[i]:.3f}"), Status.OK)
+            for i, d in enumerate(sundays())
+        ]
     days = _weekdays()
     records += [Record("CURRENCY#USD", d, Decimal("5.0000"), Status.OK) for d in days]
     records += (

@@ -87,6 +87,9 @@
     return t(`n.${noun}.${n === 1 ? "one" : "other"}`, { n: fmt.num(n, 0) });
   }
 
+  /** A bar's lag in its hover, "lag of 1 week" ("week(s)" it said), "defasagem de 2 semanas". */
+  const lagHover = (lag) => t("hover.lag", { weeks: count(lag, "week") });
+
   /** A sentence with a singular and a plural form: `${key}.one` when n is 1, else `.other`. */
   function tn(key, n, vars) {
     return t(`${key}.${n === 1 ? "one" : "other"}`, Object.assign({ n: fmt.num(n, 0) }, vars));
@@ -1119,6 +1122,24 @@
     return list.format(missing.map((a) => `${a.label} (${a.code})`));
   }
 
+  /** Which areas a week without states draws: "both" (Brazil and regions), "BR" or "REGION"
+   *  alone (a week of diesel in 2026, of ethanol in 2023: Brazil's price alone). */
+  function shownAreas(areas) {
+    const levels = [...new Set(areas.map((a) => a.level))];
+    return levels.length > 1 ? "both" : levels[0];
+  }
+
+  /** The layout of the map's and the parity's bars, one an area, named on the left. */
+  function areaBarsLayout(title, n) {
+    const layout = baseLayout(title);
+    layout.margin = { t: 56, r: 24, b: 48, l: 24 };
+    layout.yaxis.automargin = true; // the area names set the left margin
+    layout.showlegend = false;
+    // A lone bar (a week of Brazil's price alone) is a bar's height, not 80% of the plot's.
+    if (n === 1) layout.yaxis.range = [-2, 2];
+    return layout;
+  }
+
   function weekParam() {
     return state.date ? sundayOf(state.date) : undefined;
   }
@@ -1176,16 +1197,13 @@
       }], mapLayout(t("map.title", { fuel, week })), url, view.week, WEEKLY);
     } else {
       showEmpty("chart-map", t("map.noStates", {
-        fuel, week, coverage: coverageText(state.fuel, "STATE"),
+        fuel, week, coverage: coverageText(state.fuel, "STATE"), shown: t("map.shown." + shownAreas(view.areas)),
       }));
     }
     const sorted = view.areas.slice().sort((a, b) => a.price - b.price);
     const colors = sorted.map((a) => (a.level === "BR" ? "#16324f" : a.level === "REGION" ? "#0b6e99" : "#f2a541"));
-    const layout = baseLayout(t("map.areas", { fuel, week }));
-    layout.margin = { t: 56, r: 24, b: 48, l: 24 };
-    layout.yaxis.automargin = true; // the area names set the left margin
+    const layout = areaBarsLayout(t("map.areas", { fuel, week }), sorted.length);
     layout.xaxis.title = { text: unitName(view.unit) };
-    layout.showlegend = false;
     // Bars start at zero: a bar's length is the price, so Roraima's 22% over Minas Gerais is
     // 22% longer, not five times. Each bar carries its price, as a zero-based axis packs them.
     const hi = sorted[sorted.length - 1].price;
@@ -1223,11 +1241,13 @@
       return;
     }
     const week = fmt.date(view.week);
-    // With no state prices that week the rows are Brazil and its regions: count them as areas.
+    // With no state prices that week the rows are the areas it has (Brazil, the regions): count
+    // them as areas.
     const byState = states.length > 0;
     const missing = byState ? statesMissing(states) : [];
+    const shown = shownAreas(rows);
     setText("parity-summary", t(byState ? "parity.summary" : "parity.summaryAreas", {
-      week, n: fmt.num(rows.filter((a) => a.ethanol_pays).length, 0),
+      week, n: fmt.num(rows.filter((a) => a.ethanol_pays).length, 0), shown: t("map.shown." + shown),
       total: count(rows.length, byState ? "state" : "area"),
     }) + (missing.length ? " " + tn("parity.missing", missing.length, { states: stateList(missing) }) : ""));
     if (states.length) {
@@ -1251,10 +1271,7 @@
       showEmpty("chart-parity", t("parity.none", { week, coverage: coverageText("ETHANOL", "STATE") }));
     }
     const sorted = rows.slice().sort((a, b) => a.ratio - b.ratio);
-    const layout = baseLayout(t(byState ? "parity.bars" : "parity.barsAreas"));
-    layout.margin = { t: 56, r: 24, b: 48, l: 24 };
-    layout.yaxis.automargin = true;
-    layout.showlegend = false;
+    const layout = areaBarsLayout(t(byState ? "parity.bars" : "parity.barsAreas." + shown), sorted.length);
     // From zero, as every bar: a ratio's bar length is the ratio (the 0.70 line still marks
     // where ethanol pays off).
     layout.xaxis.range = [0, Math.max(0.85, sorted[sorted.length - 1].ratio + 0.08)];
@@ -1447,8 +1464,9 @@
         x: view.cross.map((c) => c.lag),
         y: view.cross.map((c) => c.r),
         customdata: view.cross.map((c) => c.n),
+        hovertext: view.cross.map((c) => lagHover(c.lag)),
         marker: { color: view.cross.map((c) => (c.lag === best ? "#e07b00" : "#0b6e99")) },
-        hovertemplate: `${t("hover.lag")}: r = %{y:.3f} (n = %{customdata})<extra></extra>`,
+        hovertemplate: "%{hovertext}: r = %{y:.3f} (n = %{customdata})<extra></extra>",
       }], layout, url, view.through || fuelEnd(), WEEKLY);
     }
     if (!reg) {
@@ -1470,7 +1488,8 @@
         type: "data", array: reg.std_errors.map((s) => s * reg.t_crit), color: "#16324f", thickness: 1.2,
       },
       marker: { color: "#138086" },
-      hovertemplate: `${t("hover.lag")}: %{y:.3f}<extra></extra>`,
+      hovertext: reg.coefficients.map((_, i) => lagHover(i)),
+      hovertemplate: "%{hovertext}: %{y:.3f}<extra></extra>",
     }], layout, url, view.through || fuelEnd(), WEEKLY);
   }
 
