@@ -1416,9 +1416,13 @@
         if (tried) parts.push(tn("lags.noBest", tried));
       }
       if (reg) {
+        const share = reg.pump_pct_per_10pct * 10;
         parts.push(t("lags.sentence", Object.assign({}, vars, {
           pct: fmt.pct(reg.pump_pct_per_10pct, 1),
-          share: fmt.pct(reg.pump_pct_per_10pct * 10, 0, false),
+          // a negative or a (rounded) zero share is not a share "reaching the pump"
+          share: t(share <= -0.5 ? "lags.against" : share < 0.5 ? "lags.none" : "lags.reach", {
+            share: fmt.pct(share, 0, false),
+          }),
           weeks: count(reg.lags, "week"),
           lo: fmt.pct(reg.pump_pct_ci_low, 1),
           hi: fmt.pct(reg.pump_pct_ci_high, 1),
