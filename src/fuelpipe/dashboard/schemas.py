@@ -1024,6 +1024,12 @@ class IntradayView(BaseModel):
         description="when the source, asked for the day's points, last answered with none "
         "(null: no such answer remembered): the day is not a collection left undone",
     )
+    stale_since: dt.date | None = Field(
+        None,
+        description="with no point and no close for the day: the date of the series' newest "
+        "stored daily value when it is more than a week before `day` (this store no longer "
+        "receives the series; null otherwise)",
+    )
     message: str | None = Field(description="why there are no points, and how to collect them")
     previous_close: PreviousClose | None
     close: PreviousClose | None = Field(
@@ -1038,16 +1044,26 @@ class IntradayView(BaseModel):
         """One row per point, the previous close (its value, then its date) and the day's own
         close (``close_value``, ``close_date``; empty when none is stored) beside it, the
         series' label and unit, the view's ``today``, ``as_of``, ``collected``,
-        ``answered_none`` and ``message`` after; a day with no point is one row of its
-        ``message`` (why, and how to collect them) with no time or value, as ``indices.csv``
-        gives a line with no point."""
+        ``answered_none``, ``stale_since`` and ``message`` after; a day with no point is one
+        row of its ``message`` (why, and how to collect them) with no time or value, as
+        ``indices.csv`` gives a line with no point."""
         head = ["key", "day", "at", "time", "kind", "value", "change_pct", "previous_close"]
         prev_head, prev = context(self.previous_close, ["value", "date"], "previous_close_")
         close_head, close = context(self.close, ["value", "date"], "close_")
         prev_head += close_head
         prev += close
         view_head, view = context(
-            self, ["label", "unit", "today", "as_of", "collected", "answered_none", "message"]
+            self,
+            [
+                "label",
+                "unit",
+                "today",
+                "as_of",
+                "collected",
+                "answered_none",
+                "stale_since",
+                "message",
+            ],
         )
         points: list[IntradayPointOut | None] = list(self.points) or [None]
         rows: list[list[Cell]] = []
