@@ -1238,6 +1238,41 @@ def test_a_negative_or_zero_pass_through_is_not_said_to_reach_the_pump(
     assert none in summary, summary
 
 
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        (
+            "en",
+            "Brazil's Diesel price has newer weeks, up to Mar 8, 2026: pick a later week to see it.",
+        ),
+        (
+            "pt-BR",
+            "O preço de Óleo diesel do Brasil tem semanas mais recentes, até 8 de mar. de 2026: "
+            "escolha uma semana posterior para vê-lo.",
+        ),
+    ],
+)
+def test_the_map_says_brazils_price_has_newer_weeks_than_the_week_it_opens_on(
+    watched: Watched, lang: str, text: str
+) -> None:
+    """The demo's diesel map opens on the regions' newest week (2022-05-01) while Brazil's
+    price runs to 2026-03-08, and the page never said so. The real answer, edited to give
+    Brazil's newest week as the demo's store does (``brazil_newer``): the note says it; with a
+    week picked it does not."""
+
+    def newer(route: Route) -> None:
+        body = route.fetch().json()
+        body["brazil_newer"] = "2026-03-08"
+        route.fulfill(json=body)
+
+    page = watched.page
+    page.route("**/api/regional?*", newer)
+    watched.open(f"view=map&fuel=DIESEL&lang={lang}")
+    assert text in page.locator("#map-summary").inner_text()
+    watched.open(f"view=map&fuel=DIESEL&date=2022-05-01&lang={lang}")
+    assert text not in page.locator("#map-summary").inner_text()
+
+
 def test_a_week_without_prices_names_the_weeks_stored_at_every_level(
     watched: Watched, dashboard_url: str
 ) -> None:

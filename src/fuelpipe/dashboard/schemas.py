@@ -510,18 +510,25 @@ class RegionalView(BaseModel):
     week: dt.date | None
     areas: list[AreaRow]
     spread: SpreadView | None
+    brazil_newer: dt.date | None = Field(
+        None,
+        description="Brazil's newest stored week of the fuel when it is after `week` (the "
+        "week shown stops with the states' or regions' prices, which end earlier); null "
+        "otherwise",
+    )
 
     def table(self) -> Table:
         """One row per area after the week, product and unit; the change columns say their
-        unit (percent); the states' spread (``spread_*``, empty without state prices) repeats
-        on every row."""
+        unit (percent); the states' spread (``spread_*``, empty without state prices) and
+        ``brazil_newer`` repeat on every row."""
         head = ["week", "product", "unit", "area", "name", "level", "region", "price"]
         head += ["change_4w_pct", "change_12w_pct", "change_52w_pct"]
         spread_head, spread = context(self.spread, SpreadView.model_fields, "spread_")
-        head += spread_head
+        head += [*spread_head, "brazil_newer"]
         view: list[Cell] = [iso(self.week), self.product, self.unit]
+        newer = iso(self.brazil_newer)
         return head, [
-            [*view, a.area, a.name, a.level, a.region, a.price, *_changes(a), *spread]
+            [*view, a.area, a.name, a.level, a.region, a.price, *_changes(a), *spread, newer]
             for a in self.areas
         ]
 
