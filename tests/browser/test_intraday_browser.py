@@ -8,6 +8,7 @@ client); the previous close is the real daily PTAX of 2022-03-15."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -239,19 +240,29 @@ def test_a_past_day_without_points_is_not_said_to_be_waiting_for_them(
     )
 
 
+@contextmanager
+def _overview_at(
+    stores: tuple[SqliteStore, SqliteIntradayStore], now: datetime, page: Page, query: str
+) -> Iterator[str]:
+    """The dashboard over ``stores`` with its clock at ``now``, ``page`` open on its overview
+    with ``query`` and drawn; its address."""
+    store, points = stores
+    app = create_app(store, DEFAULT_CATALOG, clock=ManualClock(now), intraday=points)
+    with serving(app) as url:
+        page.goto(f"{url}/?view=overview&{query}")
+        page.wait_for_selector("body[data-ready=overview]", state="attached")
+        yield url
+
+
 def test_on_a_saturday_the_heading_names_the_friday_the_panel_shows(
     stores: tuple[SqliteStore, SqliteIntradayStore], page: Page
 ) -> None:
     """Without an End date, on a Saturday the panel shows the dollar's last session, Friday,
     as a market screen does, and its heading said "Today" over it (it named the day only for
     an End date). It names the day shown whenever that is not the server's today."""
-    store, points = stores
     saturday = datetime(2022, 3, 19, 15, 0, tzinfo=SP)
-    app = create_app(store, DEFAULT_CATALOG, clock=ManualClock(saturday), intraday=points)
     heading = page.locator("#today-panel h2")
-    with serving(app) as url:
-        page.goto(f"{url}/?view=overview&lang=en")
-        page.wait_for_selector("body[data-ready=overview]", state="attached")
+    with _overview_at(stores, saturday, page, "lang=en"):
         assert "Mar 18, 2022" in page.locator("#today-panel .empty").inner_text()
         assert heading.inner_text() == "Intraday on Mar 18, 2022"
         page.click('.lang-btn[data-lang="pt-BR"]')
@@ -320,6 +331,34 @@ def test_a_day_the_source_answered_with_no_point_is_said_so_in_both_languages(
         "fonte, consultada sobre as barras de 15 minutos do dia em 16/03/2022, 15:00 (horário "
         "de Brasília), respondeu sem dados."
     )
+
+
+def test_a_series_the_store_no_longer_receives_is_not_said_to_be_awaited(
+    stores: tuple[SqliteStore, SqliteIntradayStore], page: Page
+) -> None:
+    """The demo's panel said "No intraday point of Petrobras ON (PETR3) stored for Jun 26, 2026
+    yet …; this panel redraws when they land" for a series whose newest stored daily value is
+    of 2022-03-14 (the bundle's last; the store no longer receives it). Three weeks later
+    (Friday 2022-04-01) it says since when, in both languages."""
+    store, _ = stores
+    store.put_records(
+        [
+            Record("STOCK#PETR3", b.day, Decimal(str(b.close)), Status.OK)
+            for b in Snapshot().bars["PETR3.SA"]
+        ]
+    )
+    later = datetime(2022, 4, 1, 15, 0, tzinfo=SP)
+    empty = page.locator("#today-panel .empty")
+    with _overview_at(stores, later, page, "today=STOCK%23PETR3&lang=en"):
+        expect(empty).to_have_text(
+            "No intraday point of Petrobras ON (PETR3) stored for Apr 1, 2022, and no value of "
+            "it since Mar 14, 2022: this store no longer receives it."
+        )
+        page.click('.lang-btn[data-lang="pt-BR"]')
+        expect(empty).to_have_text(
+            "Nenhum ponto intradiário de Petrobras ON (PETR3) armazenado para 1 de abr. de "
+            "2022, e nenhum valor dele desde 14 de mar. de 2022: este banco não o recebe mais."
+        )
 
 
 def test_without_an_intraday_store_the_panel_says_how_to_collect(

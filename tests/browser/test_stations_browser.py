@@ -428,8 +428,8 @@ def test_a_failed_load_clears_the_view_and_speaks_portuguese(
     page.wait_for_selector("#st-error:not([hidden])")
     page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
     assert page.locator("#st-error").inner_text() == (
-        "Não foi possível carregar esta visão: a data inicial 01/04/2025 é posterior à final "
-        "01/03/2025"
+        "Não foi possível carregar esta visão: a data inicial 1 de abr. de 2025 é posterior à final "
+        "1 de mar. de 2025"
     )
     # nothing of the last answer stays under the error
     assert page.locator("#st-summary").inner_text() == ""
@@ -465,15 +465,15 @@ def test_a_span_too_long_is_said_in_portuguese_with_its_two_days(
     _open(page, stations_url, "view=dispersion&start=2024-01-01&lang=pt-BR")
     page.wait_for_selector("#st-error:not([hidden])")
     assert page.locator("#st-error").inner_text() == (
-        "Não foi possível carregar esta visão: a data inicial 01/01/2024 está mais de 370 dias "
-        "antes do último dia de coleta de Gasolina comum da base, 19/04/2025, onde termina uma "
+        "Não foi possível carregar esta visão: a data inicial 1 de jan. de 2024 está mais de 370 dias "
+        "antes do último dia de coleta de Gasolina comum da base, 19 de abr. de 2025, onde termina uma "
         "consulta sem data final"
     )
     _open(page, stations_url, "view=dispersion&start=2024-01-01&end=2025-01-06&lang=pt-BR")
     page.wait_for_selector("#st-error:not([hidden])")
     assert page.locator("#st-error").inner_text() == (
-        "Não foi possível carregar esta visão: a data inicial 01/01/2024 está mais de 370 dias "
-        "antes da final 06/01/2025"
+        "Não foi possível carregar esta visão: a data inicial 1 de jan. de 2024 está mais de 370 dias "
+        "antes da final 6 de jan. de 2025"
     )
 
 
@@ -487,9 +487,9 @@ def test_a_start_after_the_lakes_last_day_names_that_day_and_marks_the_start_alo
     error = page.locator("#st-error")
     expect(error).to_be_visible()
     assert error.inner_text() == (
-        "Não foi possível carregar esta visão: a data inicial 01/05/2025 é posterior ao último "
-        "dia de coleta de Gasolina comum da base, 19/04/2025, onde termina uma consulta sem "
-        "data final: a base tem dias de coleta de Gasolina comum de 24/03/2025 a 19/04/2025"
+        "Não foi possível carregar esta visão: a data inicial 1 de mai. de 2025 é posterior ao último "
+        "dia de coleta de Gasolina comum da base, 19 de abr. de 2025, onde termina uma consulta sem "
+        "data final: a base tem dias de coleta de Gasolina comum de 24 de mar. de 2025 a 19 de abr. de 2025"
     )
     start = page.get_by_role("textbox", name="De", exact=True)
     expect(start).to_have_attribute("aria-invalid", "true")
@@ -591,16 +591,37 @@ def test_price_tables_name_their_unit(
     assert title == unit
 
 
-def test_search_prices_name_each_fuels_unit(page: Page, stations_url: str) -> None:
-    _open(page, stations_url, "view=search&q=posto&lang=en")
+@pytest.mark.parametrize(
+    ("lang", "price", "lpg", "gasoline", "collected"),
+    [
+        ("en", r"R\$\u00a0\d+\.\d{2}", "LPG (13 kg)", "Gasoline", r"[A-Z][a-z]{2} \d{1,2}, \d{4}"),
+        (
+            "pt-BR",
+            r"R\$\u00a0\d+,\d{2}",
+            "GLP (13 kg)",
+            "Gasolina comum",
+            r"\d{1,2} de [a-z]{3}\. de \d{4}",
+        ),
+    ],
+)
+def test_search_prices_name_each_fuels_unit(
+    page: Page, stations_url: str, lang: str, price: str, lpg: str, gasoline: str, collected: str
+) -> None:
+    """A station's price read "6,34 R$/l" and its day "23/03/2025" where the main page writes
+    "R$ 6,34" and "23 de mar. de 2025": they are written as the main page writes them, each
+    price with its own fuel's unit in words (a search mixes fuels)."""
+    _open(page, stations_url, f"view=search&q=posto&lang={lang}")
     page.wait_for_function("() => document.querySelectorAll('#st-search tbody tr').length > 0")
     rows = page.locator("#st-search tbody tr")
     units = {}
     for i in range(rows.count()):
         cells = rows.nth(i).locator("td").all_inner_texts()
-        units.setdefault(cells[5], set()).add(cells[7].split(" ", 1)[1])
-    assert units["LPG (13 kg)"] == {"R$/13 kg"}
-    assert units["Gasoline"] == {"R$/l"}
+        assert re.fullmatch(collected, cells[6]), cells[6]
+        amount, unit = cells[7].split(" ", 1)
+        assert re.fullmatch(price, amount), cells[7]
+        units.setdefault(cells[5], set()).add(unit)
+    per = {"en": ("per 13 kg", "per litre"), "pt-BR": ("por 13 kg", "por litro")}[lang]
+    assert (units[lpg], units[gasoline]) == ({per[0]}, {per[1]})
 
 
 def test_station_tabs_follow_the_aria_tabs_pattern_with_the_keyboard(
@@ -1093,7 +1114,7 @@ def test_a_refused_date_marks_its_field_and_is_its_description(
     expect(start).to_have_accessible_description(error.inner_text())
     assert error.inner_text().endswith(
         "está mais de 370 dias antes do último dia de coleta de Gasolina comum da base, "
-        "19/04/2025, onde termina uma consulta sem data final"
+        "19 de abr. de 2025, onde termina uma consulta sem data final"
     )
     assert page.locator("#st-end").get_attribute("aria-invalid") is None  # not what was refused
     # A start it takes clears both.
@@ -1294,7 +1315,7 @@ def test_a_searchs_cnpj_and_price_are_never_broken_across_lines(
           }))"""
     )
     assert len(lines) > 20
-    assert any(price.endswith("R$/13 kg") for (_, _), (price, _) in lines)
+    assert any(price.endswith("per 13 kg") for (_, _), (price, _) in lines)
     broken = [cell for row in lines for cell in row if cell[1] != 1]
     assert broken == []
 
@@ -1466,7 +1487,10 @@ def _hover(page: Page, chart: str, curve: int, point: int = 0) -> str:
 
 @pytest.mark.parametrize(
     ("lang", "week", "median", "stations"),
-    [("en", "3/23/2025", "Median", "stations"), ("pt-BR", "23/03/2025", "Mediana", "postos")],
+    [
+        ("en", "Mar 23, 2025", "Median", "stations"),
+        ("pt-BR", "23 de mar. de 2025", "Mediana", "postos"),
+    ],
 )
 def test_station_chart_hovers_name_the_week_and_both_ends_of_the_band(
     page: Page, stations_url: str, lang: str, week: str, median: str, stations: str
@@ -1630,11 +1654,15 @@ def test_a_day_typed_over_another_passes_through_no_other_day(
 @pytest.mark.parametrize(
     ("lang", "weeks", "asked"),
     [
-        ("en", "survey weeks 3/30/2025 to 4/5/2025.", "the days asked for, 4/1/2025 to 4/2/2025."),
+        (
+            "en",
+            "survey weeks Mar 30, 2025 to Apr 5, 2025.",
+            "the days asked for, Apr 1, 2025 to Apr 2, 2025.",
+        ),
         (
             "pt-BR",
-            "semanas de pesquisa de 30/03/2025 a 05/04/2025.",
-            "os dias pedidos, de 01/04/2025 a 02/04/2025.",
+            "semanas de pesquisa de 30 de mar. de 2025 a 5 de abr. de 2025.",
+            "os dias pedidos, de 1 de abr. de 2025 a 2 de abr. de 2025.",
         ),
     ],
 )

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from devtools.dashboard.serving import serving
+from fastapi.testclient import TestClient
 from tests.dashboard.conftest import NOW, csv_misses
 from tests.support.index_edges import BASE as EDGES_BASE
 from tests.support.index_edges import CLOCK as EDGES_CLOCK
@@ -1141,3 +1142,36 @@ def test_brent_in_reais_on_a_ptax_holiday_is_brent_that_day_at_the_ptax_before(
     assert brl["value"] == pytest.approx(value, abs=1e-6)
     assert brl["prev_value"] == pytest.approx(prev, abs=1e-6)
     assert brl["change_pct"] == pytest.approx((value / prev - 1) * 100, rel=1e-6)
+
+
+def test_the_map_names_brazils_newer_weeks_when_the_regions_stop_earlier(
+    real_store: SqliteStore, tmp_path: Path
+) -> None:
+    """The demo's diesel map opens on the regions' newest week (2022-05-01) while Brazil's
+    price runs to 2026-03-08, and nothing said so. The real diesel weeks, the regions' last
+    four left out: the map opens on the regions' newest week, 2022-04-03, and gives Brazil's
+    newest, 2022-05-01 (``brazil_newer``, in the JSON and the CSV); for Brazil's own newest
+    week, or with the regions' weeks all there, there is none."""
+    cut = date(2022, 4, 3)
+    full = SqliteStore(tmp_path / "full.sqlite", clock=FixedClock(NOW))
+    short = SqliteStore(tmp_path / "short.sqlite", clock=FixedClock(NOW))
+    for area in ("BR", "REGION_CO", "REGION_N", "REGION_NE", "REGION_S", "REGION_SE"):
+        records = real_store.query(f"FUEL#DIESEL#{area}")
+        full.put_records(records)
+        short.put_records([r for r in records if area == "BR" or r.date <= cut])
+    try:
+        with TestClient(create_app(short, DEFAULT_CATALOG, clock=FixedClock(NOW))) as http:
+            body = http.get("/api/regional?fuel=DIESEL").json()
+            rows = list(
+                csv.DictReader(io.StringIO(http.get("/api/regional?fuel=DIESEL&format=csv").text))
+            )
+            own = http.get("/api/regional?fuel=DIESEL&week=2022-05-01").json()
+        assert (body["week"], body["brazil_newer"]) == ("2022-04-03", "2022-05-01")
+        assert {r["brazil_newer"] for r in rows} == {"2022-05-01"}
+        assert (own["week"], own["brazil_newer"]) == ("2022-05-01", None)
+        with TestClient(create_app(full, DEFAULT_CATALOG, clock=FixedClock(NOW))) as http:
+            whole = http.get("/api/regional?fuel=DIESEL").json()
+        assert (whole["week"], whole["brazil_newer"]) == ("2022-05-01", None)
+    finally:
+        full.close()
+        short.close()

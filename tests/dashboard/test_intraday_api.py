@@ -458,3 +458,47 @@ def test_a_day_the_source_answered_with_no_point_says_so_and_has_no_point(
         filled = http.get("/api/intraday", params={"series": "STOCK#PETR4"}).json()
     assert len(filled["points"]) == 1 and filled["message"] is None
     assert filled["answered_none"] is None
+
+
+def _petr3_closes() -> list[Record]:
+    """PETR3's real daily closes in the bundle (2021-05-19 to 2022-03-14: the store stops
+    receiving it there)."""
+    return [
+        Record("STOCK#PETR3", b.day, Decimal(str(b.close)), Status.OK)
+        for b in Snapshot().bars["PETR3.SA"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("day", "since"),
+    [
+        ("2022-03-16", None),  # two days after its last close: its points may still come
+        ("2022-03-21", None),  # a week after its last close: not yet stale
+        ("2022-03-22", "2022-03-14"),  # eight days, more than a week after the last close
+        ("2022-05-02", "2022-03-14"),  # beyond the previous close's 31 days
+    ],
+)
+def test_a_series_this_store_no_longer_receives_says_since_when(
+    stores: tuple[Store, IntradayStore], day: str, since: str | None
+) -> None:
+    """The panel said "No intraday point of Petrobras ON (PETR3) stored for Jun 26, 2026 yet"
+    for a series whose newest stored daily value is of 2022: no point is ever coming. A day
+    more than a week after the series' newest daily value says since when (``stale_since``,
+    in the JSON, the CSV and the message); a day within the week says how to collect them."""
+    store, points = stores
+    store.put_records(_petr3_closes())
+    with _client(store, points, cache_ttl_s=0) as http:
+        view = http.get("/api/intraday", params={"series": "STOCK#PETR3", "day": day}).json()
+        text = http.get(
+            "/api/intraday", params={"series": "STOCK#PETR3", "day": day, "format": "csv"}
+        ).text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert view["points"] == [] and view["stale_since"] == since
+    assert rows[0]["stale_since"] == (since or "")
+    if since:
+        assert view["message"] == (
+            f"no intraday points stored for STOCK#PETR3 on {day}, and no value of it since "
+            f"{since}: this store no longer receives it"
+        )
+    else:
+        assert "`fuelpipe watch` stores the day's 15-minute bars" in view["message"]

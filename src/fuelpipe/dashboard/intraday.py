@@ -76,6 +76,26 @@ def closes(store: Store, key: str, day: date) -> tuple[PreviousClose | None, Pre
     )
 
 
+STALE_AFTER = timedelta(days=7)
+"""A series whose newest stored daily value is older than this before the day shown is one
+this store no longer receives: its panel says since when, not that points are still to come."""
+
+
+def stale_since(store: Store, key: str, day: date, prev: PreviousClose | None) -> date | None:
+    """The date of ``key``'s newest stored daily value on or before ``day`` when it is more
+    than :data:`STALE_AFTER` before ``day`` (None: a fresher one, or none stored at all);
+    ``prev``: the previous close :func:`closes` found, read again only when it found none."""
+    newest = prev.date if prev is not None else None
+    if newest is None:
+        older = store.query(
+            key, None, day - PREVIOUS_CLOSE_LOOKBACK, ("value",), limit=31, newest_first=True
+        )
+        newest = next(
+            (r.date for r in older if r.status is Status.OK and r.value is not None), None
+        )
+    return newest if newest is not None and newest < day - STALE_AFTER else None
+
+
 LAST_SESSION_LOOKBACK = 10
 """Days the panel looks back, on a day without a session, for the series' last one: longer
 than any market's run of closed days (Carnival, Christmas to New Year with a weekend)."""
@@ -144,6 +164,7 @@ def intraday_view(
         for p in points
     ]
     stored = f"its close of {day}, {close.value}, is stored; " if close else ""
+    since = None if close or out else stale_since(store, key, day, prev)
     none_at: datetime | None = None
     if points_store is None:
         message = f"this dashboard has no intraday store: {stored}{collect_hint(series)}"
@@ -156,6 +177,11 @@ def intraday_view(
         message = (
             f"{stored}no intraday points stored for {key} on {day}: the source, asked at "
             f"{none_at.astimezone(SAO_PAULO):%H:%M} São Paulo time, answered with none"
+        )
+    elif since is not None:
+        message = (
+            f"no intraday points stored for {key} on {day}, and no value of it since {since}: "
+            "this store no longer receives it"
         )
     elif not out:
         message = f"{stored}no intraday points stored for {key} on {day}: {collect_hint(series)}"
@@ -170,6 +196,7 @@ def intraday_view(
         as_of=out[-1].at if out else None,
         collected=points_store is not None,
         answered_none=none_at,
+        stale_since=since,
         message=message,
         previous_close=prev,
         close=close,

@@ -96,7 +96,7 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 28
+VIEWS_SCHEMA = 29
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name) and their ETags change (:func:`view_etag`), so a new release never serves a body
 its page does not expect, nor a 304 to a browser holding one, until the data
@@ -131,7 +131,8 @@ map's spread names every state tied at its minimum and maximum (``min_areas``, `
 ``min_area`` and ``max_area`` the states at the exact extremes; 27: health's newest
 quarantined records (``quarantined_records``), which the page's Quarantined panel lists; 28:
 health's ``quarantined_series``, every key's QUARANTINED records counted, which the panel's
-by-series line reads (it summed the 50 listed only)."""
+by-series line reads (it summed the 50 listed only); 29: the map's ``brazil_newer``, Brazil's
+newest week when after the week shown, which the map's note reads."""
 
 
 def params_hash(path: str, params: Params) -> str:

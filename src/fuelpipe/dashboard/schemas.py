@@ -510,18 +510,25 @@ class RegionalView(BaseModel):
     week: dt.date | None
     areas: list[AreaRow]
     spread: SpreadView | None
+    brazil_newer: dt.date | None = Field(
+        None,
+        description="Brazil's newest stored week of the fuel when it is after `week` (the "
+        "week shown stops with the states' or regions' prices, which end earlier); null "
+        "otherwise",
+    )
 
     def table(self) -> Table:
         """One row per area after the week, product and unit; the change columns say their
-        unit (percent); the states' spread (``spread_*``, empty without state prices) repeats
-        on every row."""
+        unit (percent); the states' spread (``spread_*``, empty without state prices) and
+        ``brazil_newer`` repeat on every row."""
         head = ["week", "product", "unit", "area", "name", "level", "region", "price"]
         head += ["change_4w_pct", "change_12w_pct", "change_52w_pct"]
         spread_head, spread = context(self.spread, SpreadView.model_fields, "spread_")
-        head += spread_head
+        head += [*spread_head, "brazil_newer"]
         view: list[Cell] = [iso(self.week), self.product, self.unit]
+        newer = iso(self.brazil_newer)
         return head, [
-            [*view, a.area, a.name, a.level, a.region, a.price, *_changes(a), *spread]
+            [*view, a.area, a.name, a.level, a.region, a.price, *_changes(a), *spread, newer]
             for a in self.areas
         ]
 
@@ -1024,6 +1031,12 @@ class IntradayView(BaseModel):
         description="when the source, asked for the day's points, last answered with none "
         "(null: no such answer remembered): the day is not a collection left undone",
     )
+    stale_since: dt.date | None = Field(
+        None,
+        description="with no point and no close for the day: the date of the series' newest "
+        "stored daily value when it is more than a week before `day` (this store no longer "
+        "receives the series; null otherwise)",
+    )
     message: str | None = Field(description="why there are no points, and how to collect them")
     previous_close: PreviousClose | None
     close: PreviousClose | None = Field(
@@ -1038,16 +1051,26 @@ class IntradayView(BaseModel):
         """One row per point, the previous close (its value, then its date) and the day's own
         close (``close_value``, ``close_date``; empty when none is stored) beside it, the
         series' label and unit, the view's ``today``, ``as_of``, ``collected``,
-        ``answered_none`` and ``message`` after; a day with no point is one row of its
-        ``message`` (why, and how to collect them) with no time or value, as ``indices.csv``
-        gives a line with no point."""
+        ``answered_none``, ``stale_since`` and ``message`` after; a day with no point is one
+        row of its ``message`` (why, and how to collect them) with no time or value, as
+        ``indices.csv`` gives a line with no point."""
         head = ["key", "day", "at", "time", "kind", "value", "change_pct", "previous_close"]
         prev_head, prev = context(self.previous_close, ["value", "date"], "previous_close_")
         close_head, close = context(self.close, ["value", "date"], "close_")
         prev_head += close_head
         prev += close
         view_head, view = context(
-            self, ["label", "unit", "today", "as_of", "collected", "answered_none", "message"]
+            self,
+            [
+                "label",
+                "unit",
+                "today",
+                "as_of",
+                "collected",
+                "answered_none",
+                "stale_since",
+                "message",
+            ],
         )
         points: list[IntradayPointOut | None] = list(self.points) or [None]
         rows: list[list[Cell]] = []

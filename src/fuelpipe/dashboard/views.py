@@ -400,6 +400,7 @@ def regional_view(reader: SeriesReader, product: str, week: date | None) -> Regi
     rows = an.regional_view(series, week) if week else []
     states = {r.area: r.price for r in rows if AREAS[r.area].level == "STATE"}
     spread = an.spread(states)
+    brazil = _latest_week(reader, [keys["BR"]]) if week is not None else None
     return RegionalView(
         product=product,
         unit=FUEL_PRODUCTS[product][1],
@@ -418,6 +419,7 @@ def regional_view(reader: SeriesReader, product: str, week: date | None) -> Regi
             for r in rows
         ],
         spread=_spread(spread),
+        brazil_newer=brazil if brazil is not None and week is not None and brazil > week else None,
     )
 
 

@@ -904,8 +904,9 @@
     const what = t(data.key === USD ? "today.ptax" : "today.bars");
     if (empty) {
       const close = data.close && fmt.money(data.close.value, data.unit, digits);
-      const vars = { series: name, day: fmt.date(data.day), what, close, time: fmt.instant(data.answered_none) };
-      showEmpty("chart-today", t(data.collected ? (data.answered_none ? (close ? "today.closeNone" : "today.none") : close ? "today.close" : data.day === data.today ? "today.empty" : "today.past") : "today.notCollected", vars));
+      const since = data.stale_since; // a series this store no longer receives: not "yet"
+      const vars = { series: name, day: fmt.date(data.day), what, close, since: fmt.date(since), time: fmt.instant(data.answered_none) };
+      showEmpty("chart-today", t(data.collected ? (data.answered_none ? (close ? "today.closeNone" : "today.none") : close ? "today.close" : since ? "today.stale" : data.day === data.today ? "today.empty" : "today.past") : "today.notCollected", vars));
     }
     // after showEmpty, which hides the panel's notes with the chart's
     note.textContent = todayRefused && t("today.refused", { series: todayRefused, shown: name });
@@ -1176,6 +1177,8 @@
     if (missing.length) {
       summary.push(tn("map.missing", missing.length, { fuel, states: stateList(missing) }));
     }
+    // the week opened on (the states' or regions' newest) is older than Brazil's newest
+    if (!state.date && view.brazil_newer) summary.push(t("map.newer", { fuel, newest: fmt.date(view.brazil_newer) }));
     setText("map-summary", summary.join(" "));
     // A price's hover as its bar writes it, then its unit: "R$ 6,29 por litro" (the map's
     // said "R$ por litro: 6,290", the bars' own text "R$ 6,29").
@@ -1416,9 +1419,13 @@
         if (tried) parts.push(tn("lags.noBest", tried));
       }
       if (reg) {
+        const share = reg.pump_pct_per_10pct * 10;
         parts.push(t("lags.sentence", Object.assign({}, vars, {
           pct: fmt.pct(reg.pump_pct_per_10pct, 1),
-          share: fmt.pct(reg.pump_pct_per_10pct * 10, 0, false),
+          // a negative or a (rounded) zero share is not a share "reaching the pump"
+          share: t(share <= -0.5 ? "lags.against" : share < 0.5 ? "lags.none" : "lags.reach", {
+            share: fmt.pct(share, 0, false),
+          }),
           weeks: count(reg.lags, "week"),
           lo: fmt.pct(reg.pump_pct_ci_low, 1),
           hi: fmt.pct(reg.pump_pct_ci_high, 1),

@@ -81,6 +81,9 @@
       "fuel.DIESEL_S10": "Diesel S10",
       "fuel.CNG": "CNG",
       "fuel.LPG": "LPG (13 kg)",
+      "per.BRL/l": "per litre",
+      "per.BRL/13kg": "per 13 kg",
+      "per.BRL/m3": "per m³",
     },
     "pt-BR": {
       "title": "Todos os postos do Brasil",
@@ -170,6 +173,9 @@
       "fuel.DIESEL_S10": "Óleo diesel S10",
       "fuel.CNG": "GNV",
       "fuel.LPG": "GLP (13 kg)",
+      "per.BRL/l": "por litro",
+      "per.BRL/13kg": "por 13 kg",
+      "per.BRL/m3": "por m³",
     },
   };
   const UFS = ["AC", "AL", "AM", "AP", "BA", "CE", "DF", "ES", "GO", "MA", "MG", "MS", "MT", "PA",
@@ -220,8 +226,21 @@
   // The API's price units as the page writes them, in both languages.
   const UNITS = { "BRL/l": "R$/l", "BRL/13kg": "R$/13 kg", "BRL/m3": "R$/m³" };
   const unitLabel = (unit) => UNITS[unit] || unit || "R$";
+  // Dates and money as the main page writes them (app.js's fmt.date and fmt.money, which this
+  // page does not load): "Mar 16, 2025" / "16 de mar. de 2025", "R$ 6.34" / "R$ 6,34".
   const day = (iso) =>
-    iso ? new Intl.DateTimeFormat(state.lang, { timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`)) : "";
+    iso
+      ? new Intl.DateTimeFormat(state.lang, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`))
+      : "";
+  const money = (v) =>
+    v === null || v === undefined
+      ? "–"
+      : new Intl.NumberFormat(state.lang, {
+          style: "currency",
+          currency: "BRL",
+          minimumFractionDigits: 2,
+          maximumFractionDigits: 2,
+        }).format(v).replace("-", "\u2212").replace(/R\$(?=\d)/, "R$\u00a0");
 
   // Plotly's pt-BR words and dates come with the bundle (scripts/plotly/build.mjs).
   const plotly = () => window.Plotly;
@@ -656,7 +675,7 @@
       ["product", (r) => t(`fuel.${r.product}`)],
       ["collected", (r) => day(r.collected)],
       // a search mixes fuels: each price says its own unit
-      ["price", (r) => `${num(r.price)} ${unitLabel(r.unit)}`, true],
+      ["price", (r) => `${money(r.price)} ${T.en[`per.${r.unit}`] ? t(`per.${r.unit}`) : unitLabel(r.unit)}`, true],
     ], rows);
   }
 
