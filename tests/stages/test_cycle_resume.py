@@ -113,7 +113,8 @@ def test_a_rerun_after_a_crash_waits_for_the_held_message_and_asks_for_it_once_m
     nothing more."""
     once, reference = _single_run(replay, tmp_path / "once.sqlite")
 
-    app = _app(replay, tmp_path / "x.sqlite", visibility_timeout_s=0.5)
+    # 2 s, not less: on a loaded host the held message must stay held past handle_message
+    app = _app(replay, tmp_path / "x.sqlite", visibility_timeout_s=2.0)
     try:
         start = replay.request_counts["bcb"]
         app.failpoints = Failpoints("drain.after_delete:3", kill=_interrupt)
