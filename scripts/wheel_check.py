@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -29,7 +30,6 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HINT = "pip install 'fuelpipe[dashboard]'"
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>[^\s;\\]+)")
 
 
@@ -131,6 +131,18 @@ def install(venv: Path, requirement: str, constraints: Path, work: Path) -> None
     expect(done, 0, f"pip install {requirement}")
 
 
+def install_hint(venv: Path, wheel: Path, work: Path, env: dict[str, str]) -> str:
+    """The command the installed wheel's hints give for the dashboard extra: this wheel by its
+    path (pip's direct_url.json), never PyPI's "fuelpipe", which is not this package."""
+    hint = f"pip install {shlex.quote(f'{wheel}[dashboard]')}"
+    said = "from fuelpipe.install_hint import install_hint; print(install_hint('dashboard'))"
+    done = run([venv / "bin" / "python", "-c", said], cwd=work, env=env)
+    expect(done, 0, "install_hint('dashboard')")
+    if done.stdout.strip() != hint:
+        raise CheckFailed(f"the install hint should be {hint!r}: {done.stdout!r}")
+    return hint
+
+
 def main() -> int:
     """Build, install bare, run the CLI, install the dashboard extra, run it again."""
     started = time.monotonic()
@@ -150,6 +162,7 @@ def main() -> int:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("FUELPIPE_", "PYTHON"))}
             env |= {"FUELPIPE_DB": str(work / "demo.sqlite"), "NO_COLOR": "1"}
             fuelpipe = venv / "bin" / "fuelpipe"
+            hint = install_hint(venv, wheel, work, env)
 
             done = run([fuelpipe, "--help"], cwd=work, env=env)
             expect(done, 0, "fuelpipe --help")
@@ -165,7 +178,7 @@ def main() -> int:
 
             done = run([fuelpipe, "demo"], cwd=work, env=env)
             expect(done, 0, "fuelpipe demo (no dashboard extra)")
-            if HINT not in done.stdout:
+            if hint not in done.stdout:
                 raise CheckFailed(
                     f"fuelpipe demo does not say how to get the panel:\n{done.stdout}"
                 )
@@ -174,12 +187,12 @@ def main() -> int:
             done = run([fuelpipe, "dashboard"], cwd=work, env=env)
             expect(done, 2, "fuelpipe dashboard (no dashboard extra)")
             lines = done.stderr.strip().splitlines()
-            if len(lines) != 1 or HINT not in lines[0] or "Traceback" in done.stderr:
+            if len(lines) != 1 or hint not in lines[0] or "Traceback" in done.stderr:
                 raise CheckFailed(f"fuelpipe dashboard should print one hint line:\n{done.stderr}")
             step(f"fuelpipe dashboard without the extra: {lines[0]!r}, exit 2")
 
-            step("installing the [dashboard] extra")
-            install(venv, f"fuelpipe[dashboard] @ {wheel.as_uri()}", constraints, work)
+            step(f"installing the [dashboard] extra as the hint says: {hint}")
+            install(venv, shlex.split(hint)[2], constraints, work)
             done = run([fuelpipe, "dashboard", "--help"], cwd=work, env=env)
             expect(done, 0, "fuelpipe dashboard --help")
             probe = "import fuelpipe.dashboard.server, fuelpipe.dashboard.app"

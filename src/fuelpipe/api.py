@@ -19,7 +19,7 @@ A store file that is damaged (or not SQLite at all) raises :class:`StoreDamaged`
 
 Frames: every table comes back as ``to="pandas"`` (default) or ``to="polars"`` (or ``"arrow"``),
 built from one Apache Arrow table, so both libraries see the same columns and types. They come
-with the ``frames`` extra (``pip install 'fuelpipe[frames]'``) and are imported only when a
+with the ``frames`` extra (``pip install '.[frames]'`` in the checkout) and are imported only when a
 frame is asked for: ``import fuelpipe`` and the Lambdas never load them.
 """
 
@@ -50,7 +50,6 @@ Frame = Any
 """A ``pandas.DataFrame``, ``polars.DataFrame`` or ``pyarrow.Table``, as ``to`` asks."""
 DateLike = date | str | None
 ColumnType = Literal["date", "float", "int", "str", "bool"]
-FRAMES_INSTALL = "pip install 'fuelpipe[frames]'"
 TIDY_TYPES: Mapping[str, ColumnType] = {
     "date": "date",
     "key": "str",
@@ -88,10 +87,13 @@ def _need(module: str) -> Any:
     """Import one frame library, or say in one line how to get it."""
     import importlib
 
+    from fuelpipe.install_hint import install_hint
+
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError:
-        raise ModuleNotFoundError(f"{module} needs the frames extra: {FRAMES_INSTALL}") from None
+        hint = install_hint("frames")
+        raise ModuleNotFoundError(f"{module} needs the frames extra: {hint}") from None
 
 
 @dataclass(frozen=True)

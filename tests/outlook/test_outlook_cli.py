@@ -14,6 +14,7 @@ from fuelpipe.cli.main import cli
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.keys import fuel_key, outlook_key
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.install_hint import install_hint
 from fuelpipe.outlook.params import HORIZONS
 from fuelpipe.stages.outlook import refresh_outlook
 
@@ -377,7 +378,7 @@ def test_outlook_without_numpy_prints_one_line_and_exits_2(tmp_path):
         )
         assert done.returncode == 2, done.stderr
         lines = done.stderr.strip().splitlines()
-        assert len(lines) == 1 and "pip install 'fuelpipe[dashboard]'" in lines[0], done.stderr
+        assert len(lines) == 1 and install_hint("dashboard") in lines[0], done.stderr
         assert "Traceback" not in done.stderr
 
 

@@ -76,7 +76,7 @@ def test_an_install_hint_keeps_its_extra_in_brackets() -> None:
     def words_of(text: str) -> str:  # the help's words, wrapped lines and box borders undone
         return " ".join(text.replace("│", " ").split())
 
-    assert "pip install 'fuelpipe[frames]'" in words_of(_help("export"))
+    assert "pip install '.[frames]' in fuelpipe's checkout" in words_of(_help("export"))
     for words in _command_paths():
         assert "pip install 'fuelpipe'" not in words_of(_help(*words)), words
 

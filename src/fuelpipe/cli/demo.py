@@ -15,7 +15,7 @@ from rich.console import Console
 
 from fuelpipe.cli import display
 from fuelpipe.cli.demo_parts import has_records, plan_phases, requests_line, snapshot_dir
-from fuelpipe.cli.extras import DEMO_NO_OUTLOOK, outlook_model_missing
+from fuelpipe.cli.extras import demo_no_outlook, outlook_model_missing
 from fuelpipe.cli.precompute_hook import HealthReads, health_reads, view_refresher
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.homes import alert_reader, open_home, prepare_home
@@ -286,7 +286,7 @@ def run_demo(
                 rows.extend(status(context, phase.series, phase.since))
         _say_hidden(console, hidden, len(phases))
         if outlook_model_missing():  # the cycles stored no forecast: the Outlook view is empty
-            console.print(f"\n{DEMO_NO_OUTLOOK}", markup=False, highlight=False, soft_wrap=True)
+            console.print(f"\n{demo_no_outlook()}", markup=False, highlight=False, soft_wrap=True)
         from fuelpipe.cli.stations import demo_stations
 
         lake = demo_stations(cfg)  # the station-level sample, beside the weekly series

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from fuelpipe.api import FRAMES_INSTALL, TIDY_TYPES, arrow_schema, select_keys, tidy_parts
+from fuelpipe.api import TIDY_TYPES, arrow_schema, select_keys, tidy_parts
 from fuelpipe.domain.catalog import Catalog
+from fuelpipe.install_hint import install_hint
 from fuelpipe.ports.store import Store
 
 
@@ -41,7 +42,9 @@ def export_keys(catalog: Catalog, patterns: Sequence[str]) -> list[str]:
     try:
         import pyarrow.parquet  # noqa: F401 - write_parquet writes with it
     except ModuleNotFoundError:
-        raise ExportError(f"--format parquet needs the frames extra: {FRAMES_INSTALL}") from None
+        raise ExportError(
+            f"--format parquet needs the frames extra: {install_hint('frames')}"
+        ) from None
     return keys
 
 

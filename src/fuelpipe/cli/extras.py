@@ -1,7 +1,8 @@
 """Optional extras: which commands need them and the one line that says how to get them.
 
-``pip install fuelpipe`` gives the pipeline and this CLI; the dashboard's libraries (FastAPI,
-uvicorn, NumPy, cachetools) come with ``fuelpipe[dashboard]``. Checked with
+``pipx install .`` gives the pipeline and this CLI; the dashboard's libraries (FastAPI,
+uvicorn, NumPy, cachetools) come with the ``dashboard`` extra (the command to add it:
+``fuelpipe.install_hint``). Checked with
 ``importlib.util.find_spec``, so asking never imports them. The extra also brings Plotly for the
 notebook's figures (docs/notebook.ipynb), but the dashboard does not need it: its page loads the
 committed partial plotly.js bundle, so a missing ``plotly`` does not stop ``fuelpipe dashboard``.
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 from importlib.util import find_spec
 
+from fuelpipe.install_hint import install_hint
+
 DASHBOARD_MODULES = ("fastapi", "uvicorn", "numpy", "cachetools")
-DASHBOARD_INSTALL = "pip install 'fuelpipe[dashboard]'"
 
 
 def missing_dashboard_modules() -> list[str]:
@@ -25,7 +27,8 @@ def dashboard_hint(what: str) -> str | None:
     missing = missing_dashboard_modules()
     if not missing:
         return None
-    return f"{what} needs the dashboard extra ({', '.join(missing)} missing): {DASHBOARD_INSTALL}"
+    hint = install_hint("dashboard")
+    return f"{what} needs the dashboard extra ({', '.join(missing)} missing): {hint}"
 
 
 def outlook_model_missing() -> bool:
@@ -34,8 +37,9 @@ def outlook_model_missing() -> bool:
     return find_spec("numpy") is None
 
 
-DEMO_NO_OUTLOOK = (
-    "outlook: skipped, NumPy is not installed, so the store has no forecast "
-    f"({DASHBOARD_INSTALL}, then `fuelpipe demo` again makes it)"
-)
-"""The demo's line when its cycles could not nowcast (plain text: printed with markup off)."""
+def demo_no_outlook() -> str:
+    """The demo's line when its cycles could not nowcast (plain text: printed with markup off)."""
+    return (
+        "outlook: skipped, NumPy is not installed, so the store has no forecast "
+        f"({install_hint('dashboard')}, then `fuelpipe demo` again makes it)"
+    )

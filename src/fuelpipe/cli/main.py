@@ -1348,7 +1348,7 @@ def export(
             "-f",
             help="csv, json or parquet (any case). Default: the --output file's extension "
             "(.csv, .json, .parquet), else csv. parquet writes a file, so it needs --output, "
-            "and the frames extra (pip install 'fuelpipe\\[frames]').",
+            "and the frames extra (pip install '.\\[frames]' in fuelpipe's checkout).",
         ),
     ] = None,
     output_given: Annotated[

@@ -58,10 +58,11 @@ def _check(values: list[str], allowed: tuple[str, ...], option: str) -> list[str
 
 def _needs_numpy(cli: Any, what: str) -> None:
     """One line and exit 2 when the dashboard extra (numpy) is missing."""
-    from fuelpipe.cli.extras import DASHBOARD_INSTALL
+    from fuelpipe.install_hint import install_hint
 
     if find_spec("numpy") is None:
-        raise cli.fail(f"{what} needs numpy from the dashboard extra: {DASHBOARD_INSTALL}")
+        hint = install_hint("dashboard")
+        raise cli.fail(f"{what} needs numpy from the dashboard extra: {hint}")
 
 
 def _unscored(

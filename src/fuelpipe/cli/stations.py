@@ -45,6 +45,7 @@ from fuelpipe.domain.stations import (
     span_asked,
     week_start,
 )
+from fuelpipe.install_hint import install_hint
 
 if TYPE_CHECKING:
     from fuelpipe.stages.station_reconcile import Reconciliation
@@ -87,7 +88,7 @@ def _lake(ctx: typer.Context, *, existing: bool = False, writes: bool = False) -
         import duckdb  # noqa: F401
     except ImportError:
         raise fail(
-            f"the station lake needs DuckDB, which is not installed: {LAKE_INSTALL}"
+            f"the station lake needs DuckDB, which is not installed: {install_hint('lake')}"
         ) from None
     from fuelpipe.homes.lake import build_lake
 
@@ -1763,12 +1764,12 @@ def optional_lake(cfg: Any) -> Any:
     return build_lake(cfg)
 
 
-LAKE_INSTALL = "pip install 'fuelpipe[lake]'"
-DEMO_NO_LAKE = (
-    "\n[bold]station views[/]: skipped, DuckDB is not installed "
-    f"({escape(LAKE_INSTALL)}, or `make setup`, which installs every extra)"
-)
-"""Console markup: the extra's brackets escaped, or rich reads [lake] as a style and drops it."""
+def demo_no_lake() -> str:
+    """Console markup: the extra's brackets escaped, or rich reads [lake] as a style."""
+    return (
+        "\n[bold]station views[/]: skipped, DuckDB is not installed "
+        f"({escape(install_hint('lake'))}, or `make setup`, which installs every extra)"
+    )
 
 
 def demo_sample_sources() -> frozenset[str]:
@@ -1830,7 +1831,7 @@ def demo_stations(cfg: Any) -> Any:
     try:
         import duckdb  # noqa: F401
     except ImportError:
-        console.print(DEMO_NO_LAKE)
+        console.print(demo_no_lake())
         return None
     from fuelpipe.homes.lake import build_lake, build_station_source
     from fuelpipe.stages.stations import ingest_remote

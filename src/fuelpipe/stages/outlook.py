@@ -775,7 +775,10 @@ def _usable(record: Record) -> bool:
 def _model_installed() -> bool:
     """True when numpy (the outlook model's one dependency) is importable; else one log line."""
     if importlib.util.find_spec("numpy") is None:
-        logger.info("outlook skipped: numpy is not installed (pip install 'fuelpipe[dashboard]')")
+        from fuelpipe.install_hint import install_hint
+
+        hint = install_hint("dashboard")
+        logger.info("outlook skipped: numpy is not installed (%s)", hint)
         return False
     return True
 

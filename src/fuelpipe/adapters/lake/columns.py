@@ -82,9 +82,10 @@ def polars() -> Any:
     try:
         import polars as pl
     except ImportError:
-        raise LakeUnavailable(
-            "the station lake needs Polars and DuckDB: pip install 'fuelpipe[lake]'"
-        ) from None
+        from fuelpipe.install_hint import install_hint
+
+        hint = install_hint("lake")
+        raise LakeUnavailable(f"the station lake needs Polars and DuckDB: {hint}") from None
     return pl
 
 

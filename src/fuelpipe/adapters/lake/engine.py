@@ -486,9 +486,10 @@ def connect(
     try:
         import duckdb
     except ImportError:
-        raise LakeUnavailable(
-            "the station lake needs DuckDB: pip install 'fuelpipe[lake]'"
-        ) from None
+        from fuelpipe.install_hint import install_hint
+
+        hint = install_hint("lake")
+        raise LakeUnavailable(f"the station lake needs DuckDB: {hint}") from None
     config: dict[str, Any] = {"threads": threads, "memory_limit": memory_limit}
     if temp_directory is not None:
         config["temp_directory"] = str(temp_directory)  # spill here past the memory limit
