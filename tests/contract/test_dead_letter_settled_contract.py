@@ -29,6 +29,7 @@ from fuelpipe.adapters.dynamodb_store import DynamoDbStore, create_table
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.adapters.sqs_queue import SqsQueue, create_queues
+from fuelpipe.dashboard.health import STORED_SINCE, health_view
 from fuelpipe.domain.alerts import AlertKind
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.messages import DownloadRequest
@@ -297,6 +298,32 @@ def test_a_watch_of_some_series_never_takes_another_series_for_a_dropped_one(
     assert _run(home, [Collect()], DeadLettered(), watched, DEFAULT_CATALOG) == (0, 0, 0)
     (left,) = home.queue.dead_letters()
     assert left.body == _gap(EUR.key, D1)
+
+
+def test_the_health_view_says_when_the_date_a_dead_letter_waits_on_is_stored_since(
+    home: Home,
+) -> None:
+    """The rule runs hourly (AWS) or at `watch`'s next tick: until then, a dead letter whose
+    date was stored since is still an active alert. Before, the health view showed it as it
+    fired, a date still missing to the reader's eyes; now its summary says the date is stored
+    and that the rule removes it at its next run if every date is settled (one point read; the
+    DLQ is not read)."""
+    _dead_letter(home.queue, _gap(USD.key, D1))
+    assert _run(home, [Collect()], DeadLettered()) == (1, 0, 1)
+    one = Catalog([USD])
+
+    def shown() -> tuple[str, str]:
+        view = health_view(home.store, one, home.queue, home.clock, alerts=home.state)
+        (alert,) = view.alerts or []
+        return alert.summary, alert.summary_pt_br
+
+    assert "stored since" not in shown()[0]
+    home.store.put_records([_ok(USD.key, D1)])
+    summary, summary_pt_br = shown()
+    assert summary.startswith("message ") and REASON in summary
+    assert summary.endswith(STORED_SINCE.format(waits=f"{USD.key} {D1.isoformat()}"))
+    assert f"; {USD.key} {D1.isoformat()} foi armazenada depois: " in summary_pt_br
+    assert home.reads == [1]  # the rule's first read alone: the view reads no dead letter
 
 
 class RedriveFirst(CountingReads):
