@@ -20,6 +20,7 @@ from devtools.chaos.harness import RecordingQueue
 from tests.aws.conftest import AwsHome
 
 from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.queue import Message, Queue
@@ -270,3 +271,22 @@ def test_a_failed_send_leaves_the_gaps_to_the_next_run(aws_home: AwsHome) -> Non
         _backstop(replace(base, queue=_Refuses(base.queue)), TWO, "2021-06-01")
     assert base.store.get_meta(gap_sent_name("CURRENCY#USD")) == ""  # none sent
     assert _backstop(base, TWO, "2021-06-01")["messages_sent"] == 2
+
+
+def test_the_backstop_deletes_the_note_of_a_key_the_catalog_dropped(aws_home: AwsHome) -> None:
+    """A release dropped GBP after a backstop noted its gaps: no run writes its ``gap_sent#``
+    note again, and before, it stayed in the table for good. The next backstop of the whole
+    catalog (no ``series`` in its event) deletes it; the notes of the keys it still has stay."""
+    clock = ManualClock(FRIDAY_1202)
+    app = aws_home.app(clock)
+    first = _backstop(app, THREE, SINCE)
+    assert first["messages_sent"] == 6
+    gbp = gap_sent_name("CURRENCY#GBP")
+    assert app.store.get_meta(gbp) is not None
+
+    released = replace(app, catalog=Catalog(s for s in app.catalog if s.key in TWO))
+    clock.advance(timedelta(hours=6))
+    again = _run(released, {"since": SINCE})  # the 6-hourly backstop: the whole catalog
+    assert again["messages_sent"] == 2  # EUR's and USD's Friday close; their backfills held
+    assert app.store.get_meta(gbp) is None
+    assert all(app.store.get_meta(gap_sent_name(key)) is not None for key in TWO)

@@ -29,8 +29,9 @@ from fuelpipe.adapters.dynamodb_store import DynamoDbStore, create_table
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.adapters.sqs_queue import SqsQueue, create_queues
+from fuelpipe.dashboard.health import STORED_SINCE, health_view
 from fuelpipe.domain.alerts import AlertKind
-from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.alerts import AlertContext
@@ -119,8 +120,14 @@ def _pending(key: str, day: date) -> Record:
     return Record(key, day, None, Status.PENDING, 1, NOW, "HTTP 503")
 
 
-def _run(home: Home, sinks: list[Collect], rule: DeadLettered) -> tuple[int, int, int]:
-    ctx = AlertContext(home.clock.now(), home.store, home.queue, DEFAULT_CATALOG)
+def _run(
+    home: Home,
+    sinks: list[Collect],
+    rule: DeadLettered,
+    catalog: Catalog = DEFAULT_CATALOG,
+    whole: Catalog | None = None,
+) -> tuple[int, int, int]:
+    ctx = AlertContext(home.clock.now(), home.store, home.queue, catalog, whole=whole)
     report = evaluate(ctx, [rule], home.state, sinks)
     assert report.failed_rules == ()
     return report.firing, report.cleared, report.active
@@ -228,6 +235,95 @@ def test_a_dead_letter_settled_before_its_first_read_is_removed_without_alerting
         assert _run(home, [sink], DeadLettered()) == (0, 0, 0)
     assert sink.alerts == [] and home.queue.dead_letters() == []
     assert any(gone in r.getMessage() for r in caplog.records)
+
+
+GASOLINE, PREMIUM = DEFAULT_CATALOG["FUEL#GASOLINE#BR"], DEFAULT_CATALOG["FUEL#GASOLINE_PREMIUM#BR"]
+
+
+def _without(*keys: str) -> Catalog:
+    """The default catalog as a release that dropped ``keys`` has it."""
+    return Catalog(s for s in DEFAULT_CATALOG if s.key not in keys)
+
+
+def test_a_dead_letter_naming_only_a_key_the_catalog_dropped_is_removed_saying_why(
+    home: Home, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A release dropped EUR while a message about it was dead-lettered: no record of it will
+    ever be stored, and a redrive would be dead-lettered again (the scraper skips a key the
+    catalog lacks). Before, it stayed in the DLQ for good, the rule waiting on its first date;
+    now it is removed, logged whole with the key and why."""
+    body = _gap(EUR.key, D1, D2)
+    gone = _dead_letter(home.queue, body)
+    with caplog.at_level(logging.WARNING, logger="fuelpipe.stages.dead_letter_settled"):
+        assert _run(home, [Collect()], DeadLettered(), _without(EUR.key)) == (0, 0, 0)
+    assert home.queue.dead_letters() == []
+    assert home.queue.dead_letter_count() == 0
+    (logged,) = [r.getMessage() for r in caplog.records if gone in r.getMessage()]
+    assert body in logged and REASON in logged
+    assert f"(1 key no longer in the catalog (or fetched by another unit): {EUR.key})" in logged
+
+
+def test_a_dead_letter_with_one_dropped_key_clears_once_its_other_keys_are_stored(
+    home: Home,
+) -> None:
+    """An ANP workbook's message names several keys; the release dropped one. Once the keys
+    the catalog still has are stored, it is settled: before, it waited on the dropped key's
+    first date for good, its alert firing on."""
+    body = DownloadRequest(
+        partition_key=GASOLINE.key, also_keys=[PREMIUM.key], dates_to_download=[D1],
+        fetch_unit=GASOLINE.fetch_unit, origin="gap",
+    ).to_body()  # fmt: skip
+    _dead_letter(home.queue, body)
+    catalog, sink, rule = _without(PREMIUM.key), Collect(), DeadLettered()
+    assert _run(home, [sink], rule, catalog) == (1, 0, 1)
+    assert sink.alerts[0].condition.evidence["waits_on"] == f"{GASOLINE.key} {D1.isoformat()}"
+    home.store.put_records([_ok(GASOLINE.key, D1)])
+    home.clock.advance(timedelta(hours=1))
+    assert _run(home, [sink], rule, catalog) == (0, 1, 0)
+    assert home.queue.dead_letters() == []
+    assert sink.alerts[-1].evidence()["settled"] == (
+        "every date it asked for is settled in the store (1 OK, 1 key no longer in the catalog "
+        f"(or fetched by another unit): {PREMIUM.key}): removed from the dead letters, its body "
+        "logged"
+    )
+
+
+def test_a_watch_of_some_series_never_takes_another_series_for_a_dropped_one(
+    home: Home,
+) -> None:
+    """`watch --series CURRENCY#USD` alerts about USD only, but EUR is still in the catalog:
+    its dead letter, a date still missing, is not settled by being outside the selection."""
+    _dead_letter(home.queue, _gap(EUR.key, D1))
+    watched = Catalog([USD])
+    assert _run(home, [Collect()], DeadLettered(), watched, DEFAULT_CATALOG) == (0, 0, 0)
+    (left,) = home.queue.dead_letters()
+    assert left.body == _gap(EUR.key, D1)
+
+
+def test_the_health_view_says_when_the_date_a_dead_letter_waits_on_is_stored_since(
+    home: Home,
+) -> None:
+    """The rule runs hourly (AWS) or at `watch`'s next tick: until then, a dead letter whose
+    date was stored since is still an active alert. Before, the health view showed it as it
+    fired, a date still missing to the reader's eyes; now its summary says the date is stored
+    and that the rule removes it at its next run if every date is settled (one point read; the
+    DLQ is not read)."""
+    _dead_letter(home.queue, _gap(USD.key, D1))
+    assert _run(home, [Collect()], DeadLettered()) == (1, 0, 1)
+    one = Catalog([USD])
+
+    def shown() -> tuple[str, str]:
+        view = health_view(home.store, one, home.queue, home.clock, alerts=home.state)
+        (alert,) = view.alerts or []
+        return alert.summary, alert.summary_pt_br
+
+    assert "stored since" not in shown()[0]
+    home.store.put_records([_ok(USD.key, D1)])
+    summary, summary_pt_br = shown()
+    assert summary.startswith("message ") and REASON in summary
+    assert summary.endswith(STORED_SINCE.format(waits=f"{USD.key} {D1.isoformat()}"))
+    assert f"; {USD.key} {D1.isoformat()} foi armazenada depois: " in summary_pt_br
+    assert home.reads == [1]  # the rule's first read alone: the view reads no dead letter
 
 
 class RedriveFirst(CountingReads):

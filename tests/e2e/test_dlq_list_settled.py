@@ -120,6 +120,41 @@ def test_dlq_list_with_no_settled_dead_letter_prints_no_hint(tmp_path: Path) -> 
     assert by_body[SETTLED]["waits_on"] == f"{USD} 2022-05-04"
 
 
+def test_a_dead_letter_naming_a_key_the_catalog_dropped_is_listed_as_settled_with_the_key(
+    tmp_path: Path,
+) -> None:
+    """An older release's message about a series this catalog no longer has: no record of it
+    will be stored and a redrive would be dead-lettered again. Before, `dlq list` said it
+    waited on that key's first date, for good; now it is settled, naming the key, and
+    `dlq purge --settled` removes it."""
+    db = tmp_path / "fuelpipe.sqlite"
+    gone = "CURRENCY#XYZ"
+    assert gone not in DEFAULT_CATALOG
+    body = DownloadRequest(
+        partition_key=gone, dates_to_download=[D1], fetch_unit="bcb:XYZ", origin="gap"
+    ).to_body()
+    queue = SqliteQueue(
+        db.with_name(db.stem + "-queue.sqlite"), ManualClock(NOW), timedelta(seconds=30)
+    )
+    try:
+        queue.send([body])
+        (message,) = queue.receive(1)
+        queue.dead_letter(message, f"malformed message: {gone!r} is not in the series catalog")
+    finally:
+        queue.close()
+    SqliteStore(db, ManualClock(NOW)).close()
+
+    (listed,) = json.loads(fuelpipe("dlq", "list", "--json", env=_env(db)).stdout)
+    assert (listed["settled"], listed["dropped_keys"]) == (True, [gone])
+    assert listed["settled_statuses"] == {} and listed["waits_on"] is None
+    out = fuelpipe("dlq", "list", env=_env(db))
+    (row,) = [line for line in out.stdout.splitlines() if f"│ {listed['id'][:12]} │" in line]
+    assert "│ yes (1 key no longer in the " in row  # the cell wraps in its column
+    purged = fuelpipe("dlq", "purge", "--settled", "--yes", env=_env(db))
+    assert f"removing dead letter {listed['id']}" in " ".join(purged.stderr.split())
+    assert json.loads(fuelpipe("dlq", "list", "--json", env=_env(db)).stdout) == []
+
+
 def test_a_dead_letter_past_the_reads_a_list_spends_is_not_checked(tmp_path: Path) -> None:
     """The list spends the rule's budget of store reads: one it does not reach is shown as not
     checked (settled: null), never as settled or waiting."""
@@ -129,8 +164,8 @@ def test_a_dead_letter_past_the_reads_a_list_spends_is_not_checked(tmp_path: Pat
     _fill(db)
     letter = DeadLetter("m1", SETTLED, REASON, 5, NOW)
     with SqliteStore(db, ManualClock(NOW)) as store:
-        assert _settle_state(SettleCheck(store, 1), letter)[0] is True
-        done, cell, fields = _settle_state(SettleCheck(store, 0), letter)
+        assert _settle_state(SettleCheck(store, DEFAULT_CATALOG, 1), letter)[0] is True
+        done, cell, fields = _settle_state(SettleCheck(store, DEFAULT_CATALOG, 0), letter)
     assert (done, fields["settled"], fields["not_checked"]) == (False, None, "reads")
     assert cell == "not checked (past 2,000 reads)"
 

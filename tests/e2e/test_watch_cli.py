@@ -10,6 +10,7 @@ from tests.e2e.conftest import fuelpipe, store_copy
 from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.replay.server import ReplayServer
@@ -98,7 +99,9 @@ def test_watch_of_a_selection_alerts_only_about_the_selection(tmp_path) -> None:
         # settled one is removed, not alerted: stages/dead_letter_settled.py)
         for key in ("CURRENCY#USD", "STOCK#PRIO3"):
             body = DownloadRequest(
-                partition_key=key, dates_to_download=[date(2022, 5, 9)], fetch_unit=key
+                partition_key=key,
+                dates_to_download=[date(2022, 5, 9)],
+                fetch_unit=DEFAULT_CATALOG[key].fetch_unit,  # another unit's is settled
             ).to_body()
             queue.send([body])
             queue.dead_letter(queue.receive(1)[0], f"spent on {key}")

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from fuelpipe.domain.calendars import expected_between, get_calendar
-from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.domain.planning import parse_sent_runs
 from fuelpipe.ports.store import Store
@@ -102,3 +102,22 @@ def test_a_run_past_holding_is_dropped_when_the_key_is_noted_again(make_app, tab
     assert (again.messages_sent, again.gaps_held) == (1, 0)
     runs = parse_sent_runs(app.store.get_meta(gap_sent_name(usd.key)))
     assert runs and {at for _, _, at in runs} == {app.clock.now()}
+
+
+def test_the_note_of_a_key_the_catalog_dropped_is_deleted_by_a_scan_of_the_whole_catalog(
+    make_app, table_source, usd
+):
+    """A release dropped EUR: its ``gap_sent#`` note was never written again and stayed for
+    good. A scan of the whole catalog now deletes it (one names read, then the note's own
+    read and conditional delete); a scan of some series leaves it, as does the note of a key
+    still in the catalog."""
+    app = replace(make_app(table_source()), gap_sent_hold_s=30.0, catalog=Catalog([usd]))
+    eur = gap_sent_name(EUR.key)
+    app.store.put_meta(eur, "2022-03-01..2022-03-04=2022-05-01T12:00:00+00:00")
+    first = orchestrate(app, series=[usd], since=date(2022, 3, 1))
+    assert first.messages_sent == 1
+    assert app.store.get_meta(eur) is not None  # not a scan of the whole catalog
+    whole = orchestrate(app, since=date(2022, 3, 1))
+    assert whole.gaps_held == whole.gaps_found > 0
+    assert app.store.get_meta(eur) is None
+    assert app.store.get_meta(gap_sent_name(usd.key)) is not None

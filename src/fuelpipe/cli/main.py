@@ -2209,12 +2209,15 @@ def _settle_state(check: SettleCheck, letter: DeadLetter) -> tuple[bool, str, di
     fields: dict[str, Any] = {
         "settled": None,
         "settled_statuses": None,
+        "dropped_keys": None,
         "waits_on": None,
         "not_checked": None,
     }
     if isinstance(told, Settled):
         statuses = {s.value: told.statuses[s] for s in Status if told.statuses[s]}
-        fields.update(settled=True, settled_statuses=statuses)
+        fields.update(
+            settled=True, settled_statuses=statuses, dropped_keys=list(told.dropped) or None
+        )
         return True, f"yes ({told.words()})", fields
     if isinstance(told, Waiting):
         fields.update(settled=False, waits_on=waits_on_text(told))
@@ -2250,7 +2253,7 @@ def dlq_list(
             rows = context.queue.dead_letters()
         except DeadLettersIncomplete as exc:
             rows, short = exc.found, exc
-        check = SettleCheck(context.store)  # the rule's budget of store reads
+        check = SettleCheck(context.store, context.catalog)  # the rule's budget of store reads
         states = [_settle_state(check, d) for d in rows]
     read = sum(d.copies for d in rows)  # SQS may hold one message twice: it is shown once
     if not rows and short is None:
@@ -2565,12 +2568,12 @@ def aws_create_resources(ctx: typer.Context) -> None:
 
 
 def _settled_letters(
-    store: Store, letters: Sequence[DeadLetter]
+    store: Store, catalog: Catalog, letters: Sequence[DeadLetter]
 ) -> tuple[list[tuple[DeadLetter, Settled]], list[DeadLetter]]:
     """Those of ``letters`` every date of which is settled in ``store`` now (as `dlq list`
     and the dead-letter alert rule check them, within the rule's store reads), with their
     dates' statuses, and the others, which a note says are kept."""
-    check = SettleCheck(store)
+    check = SettleCheck(store, catalog)
     checked = [(d, check.check(d)) for d in letters]
     found = [(d, told) for d, told in checked if isinstance(told, Settled)]
     kept = [d for d, told in checked if not isinstance(told, Settled)]
@@ -2632,7 +2635,9 @@ def dlq_purge(
                 f"({SQS_SHORT}): only those read can be purged now"
             )
         # --settled: those read and left alone (kept) are not counted as arrived after
-        found, kept = _settled_letters(context.store, letters) if settled_only else ([], [])
+        found, kept = (
+            _settled_letters(context.store, context.catalog, letters) if settled_only else ([], [])
+        )
         letters = [d for d, _ in found] if settled_only else letters
         what = "settled dead letter(s)" if settled_only else "dead letter(s)"
         if not letters:

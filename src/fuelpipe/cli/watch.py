@@ -125,7 +125,7 @@ def alerter(
 
     def hook(app_: StageContext) -> int:
         about, whole = (app_.catalog, None) if watched is None else (watched, app_.catalog)
-        ctx = AlertContext(app_.clock.now(), app_.store, app_.queue, about)
+        ctx = AlertContext(app_.clock.now(), app_.store, app_.queue, about, whole=whole)
         # an alert about a series no longer watched clears only when it stops holding
         report = evaluate(ctx, rules, state, [outbox], whole=whole, retired=RETIRED_RULES)
         for problem in report.failed_rules:

@@ -34,7 +34,15 @@ from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock, one_look
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import PendingMarks, RunLog, StatusSummary, Store
-from fuelpipe.stages.alerting import Late, first_planned, is_failure, lateness, latest_due
+from fuelpipe.stages.alerting import (
+    DeadLettered,
+    Late,
+    first_planned,
+    is_failure,
+    lateness,
+    latest_due,
+)
+from fuelpipe.stages.dead_letter_settled import now_settled, read_waits_on
 from fuelpipe.stages.lacking import given_up_dates
 from fuelpipe.stages.revise import SELECTION
 from fuelpipe.stages.scrape import Owed, owed_entry, owed_text
@@ -55,6 +63,21 @@ QUARANTINED_SHOWN = 50
 ones it reads whole (from the status index, as the newest PENDING): a failed backfill leaves
 ~100,000, which it counts per series from the index's slim entries
 (:func:`quarantined_series`); `fuelpipe quarantine list` lists them all."""
+DEAD_LETTERS_CHECKED = 50
+"""The view checks at most this many dead-letter alerts' ``waits_on`` date (one point read of
+its status each, as the dead-letter rule's own evaluation does; the rule keeps at most 300
+such alerts): one stored since is said to be re-checked at the rule's next run
+(:func:`active_alerts`)."""
+STORED_SINCE = (
+    "; {waits} is stored since: the dead-letter rule checks it again at its next run "
+    "(`fuelpipe watch`; on AWS within the hour) and removes it if every date it asked for is "
+    "settled (`fuelpipe dlq purge --settled` now)"
+)
+STORED_SINCE_PT_BR = (
+    "; {waits} foi armazenada depois: a regra de mensagens mortas a verifica de novo na "
+    "próxima execução (`fuelpipe watch`; na AWS em até uma hora) e a remove se todas as datas "
+    "pedidas estiverem resolvidas (`fuelpipe dlq purge --settled` agora)"
+)
 
 
 def set_aside_values(entries: list[SetAside]) -> list[SetAsideValue]:
@@ -297,21 +320,39 @@ def failing_problems(
     return out
 
 
-def active_alerts(alerts: AlertReader | None) -> list[ActiveAlertView] | None:
-    """The alert state's active alerts, oldest first; None without a reader."""
+def active_alerts(
+    alerts: AlertReader | None, store: Store | None = None
+) -> list[ActiveAlertView] | None:
+    """The alert state's active alerts, oldest first; None without a reader. With ``store``, a
+    dead-letter alert whose ``waits_on`` date (the first its rule found missing) is settled in
+    the store now says so, and that the rule checks it again at its next run: the alert stays
+    active until then (hourly on AWS), and a reader took it for a date still missing. At most
+    :data:`DEAD_LETTERS_CHECKED` point reads."""
     if alerts is None:
         return None
-    return [
-        ActiveAlertView(
-            rule=a.condition.rule,
-            subject=a.condition.subject,
-            summary=a.condition.summary,
-            summary_pt_br=a.condition.summary_pt_br or a.condition.summary,
-            severity=a.condition.severity.value,
-            since=_sp(a.since),
+    left = DEAD_LETTERS_CHECKED if store is not None else 0
+    views = []
+    for a in sorted(alerts.load().values(), key=lambda a: (a.since, a.condition.id)):
+        summary = a.condition.summary
+        summary_pt_br = a.condition.summary_pt_br or a.condition.summary
+        waits = a.condition.evidence.get("waits_on")
+        waiting = read_waits_on(waits) if a.condition.rule == DeadLettered.name else None
+        if store is not None and waiting is not None and left > 0:
+            left -= 1
+            if now_settled(store, waiting):
+                summary += STORED_SINCE.format(waits=waits)
+                summary_pt_br += STORED_SINCE_PT_BR.format(waits=waits)
+        views.append(
+            ActiveAlertView(
+                rule=a.condition.rule,
+                subject=a.condition.subject,
+                summary=summary,
+                summary_pt_br=summary_pt_br,
+                severity=a.condition.severity.value,
+                since=_sp(a.since),
+            )
         )
-        for a in sorted(alerts.load().values(), key=lambda a: (a.since, a.condition.id))
-    ]
+    return views
 
 
 def alert_delivery(alerts: AlertReader | None) -> list[AlertDeliveryView] | None:
@@ -432,7 +473,7 @@ def health_view(
         catalog_series=len(catalog),
         stored_series=len(rows),
         problems=late_problems(late) + failing_problems(catalog, failing, first_failed),
-        alerts=active_alerts(alerts),
+        alerts=active_alerts(alerts, store),
         alert_delivery=alert_delivery(alerts),
         pending=waiting,
         pending_read=len(newest),

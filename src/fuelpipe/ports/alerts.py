@@ -29,13 +29,21 @@ class AlertContext:
     series alerts are about: `watch --series` passes its selection), and the active alerts
     as this evaluation loaded them (``evaluate`` fills ``active``): a rule whose reads are
     dear may answer from its own stored conditions while what they came from has not changed
-    (the dead-letter rule, while the DLQ's count stays the same)."""
+    (the dead-letter rule, while the DLQ's count stays the same). ``whole``: the whole catalog
+    when ``catalog`` is a selection of it (`watch --series`), None when it is whole: what the
+    dead-letter rule asks whether a key a dead letter names is still a series."""
 
     now: datetime
     store: Store
     queue: Queue
     catalog: Catalog
     active: Mapping[str, ActiveAlert] = field(default_factory=dict)
+    whole: Catalog | None = None
+
+    @property
+    def known(self) -> Catalog:
+        """Every series the pipeline fetches: ``whole``, or ``catalog`` when that is whole."""
+        return self.catalog if self.whole is None else self.whole
 
 
 class AlertRule(Protocol):

@@ -594,7 +594,9 @@ class DeadLettered:
     A dead letter every date of which is settled in the store since (OK, ABSENT, QUARANTINED:
     a later poll, the recheck or a release stored them; :mod:`~fuelpipe.stages.
     dead_letter_settled`) is removed from the DLQ when read, its whole body, reason and its
-    dates' statuses logged first, and its alert clears saying so (``settled``). One not
+    dates' statuses logged first, and its alert clears saying so (``settled``); a key the
+    whole catalog (:attr:`AlertContext.known`, not a `watch --series` selection) no longer has
+    is settled unread, named in both. One not
     settled keeps, in its alert's ``waits_on``, the first date found missing: while the count
     holds, each evaluation reads that date's status alone (one point read a dead letter), and
     the DLQ is read again as soon as one of them is settled. A removal that does not find
@@ -642,7 +644,7 @@ class DeadLettered:
             letters = context.queue.dead_letters(self._read)
         except DeadLettersIncomplete as exc:
             letters = exc.found
-        check = SettleCheck(context.store, self._settle_reads)
+        check = SettleCheck(context.store, context.known, self._settle_reads)
         checked = [(d, check.check(d)) for d in letters]
         settled = [(d, told) for d, told in checked if isinstance(told, Settled)]
         waits = {d.message_id: told for d, told in checked if isinstance(told, Waiting)}

@@ -11,9 +11,16 @@ the gap scan counts it: the quarantine rule alerts about it, with its series.
 
 Never settled this way: a malformed message (no dates to read: a person must look), and a
 ``revise`` message, which asks only for dates answered already, so that its dates are settled
-says nothing of whether the re-read it failed to make was made since. A key or date no
-message may ask for (a key the catalog dropped, a date before its series starts) has no record
-to settle it, so the dead letter naming it stays, as it would before.
+says nothing of whether the re-read it failed to make was made since.
+
+A key the catalog no longer has, or no longer fetches by the message's fetch unit (a release
+dropped or moved its series), is settled for that message as the scraper would settle it (it
+fetches the message's other keys and skips that one, :func:`fuelpipe.stages.scrape.resolve`):
+no record of it is read and none is needed, so a redrive would fetch nothing for it. The removal
+says so with the key (:meth:`Settled.words`): a dead letter naming only dropped keys is removed
+as "no longer in the catalog", logged whole first, instead of staying for good. A date no
+message may ask for (before its series starts) of a key still in the catalog has no record to
+settle it, so the dead letter naming it stays.
 
 Reads are bounded: one status-only read of a key's span of dates (:meth:`SettleCheck.check`,
 at most ``budget`` an evaluation), stopped at the first date not settled, which the alert keeps
@@ -28,6 +35,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
+from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.gaps import COMPLETE
 from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
 from fuelpipe.domain.models import Status
@@ -42,16 +50,32 @@ most on checking dead letters: an ANP workbook's message names ~230 keys, so a h
 settled ones a run; most dead letters not settled cost one read (the first date read is
 missing). A dead letter not reached is checked at the DLQ's next read."""
 
+DROPPED_NAMED = 3
+"""Keys no longer in the catalog a removal names (an ANP workbook's message names ~230)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Settled:
-    """Every (key, date) a dead letter asked for is settled: how many, by status."""
+    """Every (key, date) a dead letter asked for is settled: how many, by status, and the keys
+    it named that the catalog no longer has (or fetches by another unit), whose dates were not
+    read."""
 
     statuses: Counter[Status]
+    dropped: tuple[str, ...] = ()
 
     def words(self) -> str:
-        """``3 OK, 1 ABSENT``: the dates' statuses, in the order of :class:`Status`."""
-        return ", ".join(f"{self.statuses[s]} {s.value}" for s in Status if self.statuses[s])
+        """``3 OK, 1 ABSENT``: the dates' statuses, in the order of :class:`Status`; then the
+        dropped keys, ``1 key no longer in the catalog: FUEL#X`` (the first 3 named)."""
+        said = [f"{self.statuses[s]} {s.value}" for s in Status if self.statuses[s]]
+        if self.dropped:
+            n = len(self.dropped)
+            named = ", ".join(self.dropped[:DROPPED_NAMED])
+            more = f" and {n - DROPPED_NAMED:,} more" if n > DROPPED_NAMED else ""
+            said.append(
+                f"{n:,} key{'s' if n > 1 else ''} no longer in the catalog (or fetched by "
+                f"another unit): {named}{more}"
+            )
+        return ", ".join(said)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +110,13 @@ def now_settled(store: Store, waiting: Waiting) -> bool:
 
 
 class SettleCheck:
-    """Checks dead letters against the store, spending at most ``budget`` key reads in all."""
+    """Checks dead letters against the store, spending at most ``budget`` key reads in all;
+    ``catalog``: the whole catalog the scraper fetches by (not a `watch --series` selection),
+    whose dropped keys settle without a read."""
 
-    def __init__(self, store: Store, budget: int = SETTLE_READS) -> None:
+    def __init__(self, store: Store, catalog: Catalog, budget: int = SETTLE_READS) -> None:
         self._store = store
+        self._catalog = catalog
         self.left = budget
 
     def check(self, letter: DeadLetter) -> Settled | Waiting | None:
@@ -100,11 +127,15 @@ class SettleCheck:
             request = DownloadRequest.from_body(letter.body)
         except MalformedMessage:
             return None
-        if request.origin == "revise" or len(request.keys) > self.left:
+        if request.origin == "revise":
+            return None
+        dropped = tuple(k for k in request.keys if not self._fetched(k, request.fetch_unit))
+        keys = [k for k in request.keys if k not in dropped]
+        if len(keys) > self.left:
             return None
         days = request.dates_to_download  # sorted, no repeats
         statuses: Counter[Status] = Counter()
-        for key in request.keys:  # the partition key first: the one its sender missed
+        for key in keys:  # the partition key first: the one its sender missed
             self.left -= 1
             stored = self._store.query(key, days[0], days[-1], fields=("status",))
             found = {r.date: r.status for r in stored}
@@ -113,7 +144,11 @@ class SettleCheck:
                 if status is None or status not in COMPLETE:
                     return Waiting(key, day)
                 statuses[status] += 1
-        return Settled(statuses)
+        return Settled(statuses, dropped)
+
+    def _fetched(self, key: str, unit: str) -> bool:
+        """Whether the scraper would fetch ``key`` for a message of fetch unit ``unit``."""
+        return key in self._catalog and self._catalog[key].fetch_unit == unit
 
 
 def never_settled(letter: DeadLetter) -> str | None:
