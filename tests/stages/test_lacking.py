@@ -46,10 +46,13 @@ VOLUME = 71_234_500  # the volume a later answer brings (synthetic)
 NOW = datetime(2021, 5, 24, 12, 0, tzinfo=SAO_PAULO)
 
 
-def _chart(*, volume: int | None = None) -> str:
-    """The synthetic chart; ``volume``: the 20th's volume published after all."""
+def _chart(*, volume: int | None = None, **day20: float | None) -> str:
+    """The synthetic chart; ``volume``: the 20th's volume published after all; ``day20``:
+    the 20th's other figures (``open``, ``close``, ...) answered otherwise."""
     body: dict[str, Any] = json.loads(CHART.read_text())
-    body["chart"]["result"][0]["indicators"]["quote"][0]["volume"][3] = volume
+    quote = body["chart"]["result"][0]["indicators"]["quote"][0]
+    for name, figure in {**day20, "volume": volume}.items():
+        quote[name][3] = figure
     return json.dumps(body)
 
 
@@ -89,12 +92,17 @@ def home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[_Home]:
 
 def _first_answer(home: _Home) -> ScrapeReport:
     """The week asked for once (a gap scan's message), Yahoo answering without the volume."""
-    home.serve(_chart())
+    return _answer(home, _chart())
+
+
+def _answer(home: _Home, body: str, origin: str = "gap") -> ScrapeReport:
+    """The week asked for once (by ``origin``), Yahoo answering ``body``."""
+    home.serve(body)
     request = DownloadRequest(
         partition_key=PETR4.key,
         dates_to_download=DAYS,
         fetch_unit=PETR4.fetch_unit,
-        origin="gap",
+        origin=origin,
     )
     assert home.app.queue.send([request.to_body()]) == 1
     return home.drain()
@@ -228,3 +236,52 @@ def test_recheck_asks_no_lacking_date_of_a_resting_source_nor_past_its_time_budg
     assert recheck(home.app, remaining_s=lambda: 1.0).lacking_retried == 0  # no time left
     assert home.note()[MAY20].attempts == 0
     assert recheck(home.app).lacking_retried == 1
+
+
+def test_an_answer_without_a_figure_the_stored_bar_has_changes_nothing(home: _Home) -> None:
+    """A bar stored whole, answered again (the revision window) with the same close and a null
+    volume: the volume published is kept, no revision, no note (nothing to re-download)."""
+    _answer(home, _chart(volume=VOLUME))
+    whole = home.stored(MAY20)
+    assert whole.attrs["volume"] == VOLUME and "lacking" not in whole.attrs
+
+    again = _answer(home, _chart(), origin="revise")
+
+    assert (again.revised, again.adjusted, again.completed) == (0, 0, 0)
+    assert again.lacking_noted == 0 and home.note() == {}
+    kept = home.stored(MAY20)
+    assert kept.attrs == whole.attrs and not kept.revisions
+    assert home.app.store.revised(PETR4.key) == []
+
+
+def test_an_answer_lacking_another_figure_completes_the_bar_with_both(home: _Home) -> None:
+    """Stored lacking its volume; the re-download brings the volume but a null open: the
+    record is completed with the volume, the open stored before kept, and leaves the note."""
+    _first_answer(home)
+    lacking = home.stored(MAY20)
+    home.clock.set(home.note()[MAY20].next_at)
+
+    done = _answer(home, _chart(volume=VOLUME, open=None), origin="retry")
+
+    assert (done.revised, done.completed, done.lacking_noted) == (0, 1, 0)
+    record = home.stored(MAY20)
+    assert record.attrs["open"] == lacking.attrs["open"] == Decimal("26.15")
+    assert record.attrs["volume"] == VOLUME and "lacking" not in record.attrs
+    assert [e.kind for e in record.revisions] == [HistoryKind.COMPLETION]
+    assert home.note() == {}
+
+
+def test_a_changed_close_without_a_figure_is_a_revision_noted_lacking(home: _Home) -> None:
+    """Another close is another bar: stored as a revision as it came (without the volume,
+    the whole bar kept in its history), and its date noted for a re-download."""
+    _answer(home, _chart(volume=VOLUME))
+    whole = home.stored(MAY20)
+
+    revised = _answer(home, _chart(close=25.99), origin="revise")
+
+    assert (revised.revised, revised.lacking_noted) == (1, 1)
+    record = home.stored(MAY20)
+    assert record.value == Decimal("25.99") and record.attrs["lacking"] == "volume"
+    [entry] = record.revisions
+    assert entry.kind is HistoryKind.REVISION and entry.previous_attrs == whole.attrs
+    assert set(home.note()) == {MAY20}
