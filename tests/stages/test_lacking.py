@@ -285,3 +285,30 @@ def test_a_changed_close_without_a_figure_is_a_revision_noted_lacking(home: _Hom
     [entry] = record.revisions
     assert entry.kind is HistoryKind.REVISION and entry.previous_attrs == whole.attrs
     assert set(home.note()) == {MAY20}
+
+
+def test_a_split_reread_notes_the_bars_it_stores_lacking_figures(home: _Home) -> None:
+    """The week stored whole; Friday's answer shows a 2:1 split, so the whole history is
+    re-read, and the re-read re-bases the 20th's close without its volume: that revision is
+    noted for re-downloads as a message's own answer would be."""
+    _answer(home, _chart(volume=VOLUME))
+    body = json.loads(_chart(close=12.965))
+    result = body["chart"]["result"][0]
+    friday = result["timestamp"][4]
+    split = {"date": friday, "numerator": 2, "denominator": 1, "splitRatio": "2:1"}
+    result["events"] = {"splits": {str(friday): split}}
+    home.serve(json.dumps(body))
+    request = DownloadRequest(
+        partition_key=PETR4.key,
+        dates_to_download=[DAYS[-1]],
+        fetch_unit=PETR4.fetch_unit,
+        origin="gap",
+    )
+    assert home.app.queue.send([request.to_body()]) == 1
+
+    done = home.drain()
+
+    assert (done.split_rereads, done.revised, done.lacking_noted) == (1, 1, 1)
+    record = home.stored(MAY20)
+    assert record.value == Decimal("12.965") and record.attrs["lacking"] == "volume"
+    assert home.note() == {MAY20: Lacking("volume", 0, NOW + POLICY.delay(0))}

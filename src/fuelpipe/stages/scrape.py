@@ -737,9 +737,13 @@ def _reread(app: StageContext, series: Series, stored: list[date], report: Scrap
 def _reread_once(
     app: StageContext, series: Series, stored: list[date], seen_by: str, report: ScrapeReport
 ) -> bool:
-    """One request of :func:`_reread` and its answer stored; False when the source failed."""
+    """One request of :func:`_reread` and its answer stored; False when the source failed.
+    The dates stored lacking figures are noted for recheck as a message's are (and a noted
+    date the answer carried whole leaves its note), even when the answer broke part-way."""
     first, last = stored[0], stored[-1]
-    dates = set(stored)
+    slot_of = {d: i for i, d in enumerate(stored)}
+    got = {series.key: bytearray(len(stored))}
+    lacks: _Lacks = {series.key: {}}
     report.source_requests += 1
     flagged: Flagged = {}  # no date of a re-read becomes PENDING: each one is logged, kept
     watch = Watch(app.store, (series.key,))
@@ -753,19 +757,31 @@ def _reread_once(
             (first, last),
             (seen_by, sent_at),
             {series.key: series},
-            watch.seen((obs for obs in result.observations if obs.date in dates), first, last),
-            ({}, {series.key: bytearray()}, {series.key: {}}),
+            watch.seen((obs for obs in result.observations if obs.date in slot_of), first, last),
+            (slot_of, got, lacks),
             flagged,
             report,
         )
+        answered = True
     except SourceError:
-        return False
+        answered = False
     except StaleAnswer:
         flagged.clear()  # fetched again: what it sets aside is the next answer's to count
         raise
     finally:
         report.flagged += len(flagged)
         _log_flagged(app, seen_by, flagged, report)
+    noted, dropped = note_answer(
+        app,
+        lacks,
+        lambda key, day: day in slot_of and got[key][slot_of[day]] == 1,
+        [series.key],
+        read_anyway=True,
+    )
+    report.lacking_noted += noted
+    report.lacking_dropped += dropped
+    if not answered:
+        return False
     report.set_aside_cleared += watch.clear(app.store, flagged)
     return True
 
