@@ -25,7 +25,7 @@ from tests.support.yahoo_home import yahoo_home
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.domain.calendars import SAO_PAULO
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.lacking import Lacking, lacking_name, parse_note
+from fuelpipe.domain.lacking import Lacking, lacking_name, note_text, parse_note
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import HistoryKind, Record, Status
 from fuelpipe.ports.source import RateLimited
@@ -312,3 +312,23 @@ def test_a_split_reread_notes_the_bars_it_stores_lacking_figures(home: _Home) ->
     record = home.stored(MAY20)
     assert record.value == Decimal("12.965") and record.attrs["lacking"] == "volume"
     assert home.note() == {MAY20: Lacking("volume", 0, NOW + POLICY.delay(0))}
+
+
+def test_recheck_deletes_the_note_of_a_key_the_catalog_no_longer_has(home: _Home) -> None:
+    """A ticker dropped from the catalog by a release: its note (a date due, one given up) is
+    deleted by the next recheck, nothing asked for it; a catalog key's note stays."""
+    gone = lacking_name("STOCK#GONE3")
+    app = home.app
+    spent = Lacking("volume", 5, NOW, given_up=True)
+    app.store.put_meta(gone, note_text({DAYS[0]: Lacking("volume", 0, NOW), MAY20: spent}))
+    _first_answer(home)
+    assert [g.key for g in given_up_dates(app.store)] == ["STOCK#GONE3"]
+    home.clock.set(home.note()[MAY20].next_at)
+
+    run = recheck(app)
+
+    assert app.store.get_meta(gone) is None
+    assert run.lacking_retried == 1  # PETR4's date only
+    bodies = [json.loads(m.body) for m in app.queue.receive(10)]
+    assert {b["partition_key"] for b in bodies} == {PETR4.key}  # its lacking and PENDING dates
+    assert given_up_dates(app.store) == [] and home.note()[MAY20].attempts == 1
