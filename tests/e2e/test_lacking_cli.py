@@ -86,3 +86,5 @@ def test_json_lists_the_dates_given_up_after_the_quarantined_records(tmp_path) -
     assert (quarantined["date"], quarantined["status"]) == ("2021-05-21", "QUARANTINED")
     summed = fuelpipe("--now", NOW, "quarantine", "list", "--summary", "--json", env=env)
     assert [s["key"] for s in json.loads(summed.stdout)] == [KEY]  # quarantined ones only
+    table = fuelpipe("--now", NOW, "quarantine", "list", "--summary", env=env).stdout
+    assert "OK, lacking volume after 5 re-downloads" in table  # below the summary, as below a list

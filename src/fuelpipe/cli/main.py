@@ -1821,7 +1821,8 @@ def _lacking_given_up(rows: Sequence[GivenUp], as_json: bool) -> None:
 
 def _summary_from_index(ctx: typer.Context, keys: set[str] | None, as_json: bool) -> None:
     """`quarantine list --summary` without --from/--to: from the store's status summaries
-    (:func:`fuelpipe.stages.quarantine.key_summaries`), no record read whole."""
+    (:func:`fuelpipe.stages.quarantine.key_summaries`), no record read whole; below them, as
+    below a list, the dates given up lacking figures (not in --json: it counts records)."""
     from fuelpipe.stages.quarantine import key_summaries
     from fuelpipe.stages.set_aside import count_set_aside
 
@@ -1831,10 +1832,12 @@ def _summary_from_index(ctx: typer.Context, keys: set[str] | None, as_json: bool
         if not summaries and keys is not None:
             total = context.store.count_status(Status.QUARANTINED)
         aside = 0 if as_json else count_set_aside(context.store)
+        lacking = [] if as_json else _given_up_in(context.store, keys, None, None)
     if summaries:
         _quarantine_summary(summaries, as_json)
     else:
         _no_quarantined(as_json, total, keys is not None)
+    _lacking_given_up(lacking, as_json)
     _set_aside_note(aside)
 
 
