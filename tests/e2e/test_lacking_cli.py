@@ -4,6 +4,7 @@ a date a fresh budget."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -44,3 +45,46 @@ def test_a_date_given_up_is_listed_and_a_release_gives_it_a_fresh_budget(tmp_pat
         assert (record.status, record.value) == (Status.OK, Decimal("25.93"))
     again = fuelpipe("--now", NOW, "quarantine", "list", env=env).stdout
     assert "lacking" not in again
+
+
+def test_json_lists_the_dates_given_up_after_the_quarantined_records(tmp_path) -> None:
+    """`--json`: each quarantined record as before, then each date given up lacking figures
+    (status OK, ``lacking`` naming them); alone, they are the array."""
+    db = tmp_path / "store.sqlite"
+    with SqliteStore(db) as store:
+        attrs = {"close": Decimal("25.93"), "volume": None, "lacking": "volume"}
+        store.put_records([Record(KEY, DAY, Decimal("25.93"), Status.OK, attrs=attrs)])
+        store.put_meta(lacking_name(KEY), note_text({DAY: SPENT}))
+    env = {"FUELPIPE_DB": str(db)}
+    given_up = {
+        "key": KEY,
+        "date": "2021-05-20",
+        "status": "OK",
+        "retry_count": 5,
+        "reason": "OK, lacking volume after 5 re-downloads",
+        "lacking": "volume",
+    }
+
+    alone = fuelpipe("--now", NOW, "quarantine", "list", "--json", env=env)
+    assert json.loads(alone.stdout) == [given_up]
+    assert "nothing is quarantined" in alone.stderr
+    assert json.loads(fuelpipe("--now", NOW, "quarantine", "list", "--json", "--to",
+                               "2021-05-19", env=env).stdout) == []  # fmt: skip
+
+    stuck = date(2021, 5, 21)
+    with SqliteStore(db) as store:
+        assert store.put_pending(Record(KEY, stuck, None, Status.PENDING))
+        assert store.quarantine(KEY, stuck, 0, "HTTP 503 (gave up after 5 re-downloads)")
+    [quarantined, listed] = json.loads(
+        fuelpipe("--now", NOW, "quarantine", "list", "--json", env=env).stdout
+    )
+    assert listed == given_up
+    assert set(quarantined) == {
+        "key", "date", "value", "status", "retry_count", "reason", "quarantined_at",
+        "released_before",
+    }  # fmt: skip
+    assert (quarantined["date"], quarantined["status"]) == ("2021-05-21", "QUARANTINED")
+    summed = fuelpipe("--now", NOW, "quarantine", "list", "--summary", "--json", env=env)
+    assert [s["key"] for s in json.loads(summed.stdout)] == [KEY]  # quarantined ones only
+    table = fuelpipe("--now", NOW, "quarantine", "list", "--summary", env=env).stdout
+    assert "OK, lacking volume after 5 re-downloads" in table  # below the summary, as below a list

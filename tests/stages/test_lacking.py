@@ -25,7 +25,7 @@ from tests.support.yahoo_home import yahoo_home
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.domain.calendars import SAO_PAULO
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.lacking import Lacking, lacking_name, parse_note
+from fuelpipe.domain.lacking import Lacking, lacking_name, note_text, parse_note
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import HistoryKind, Record, Status
 from fuelpipe.ports.source import RateLimited
@@ -46,10 +46,13 @@ VOLUME = 71_234_500  # the volume a later answer brings (synthetic)
 NOW = datetime(2021, 5, 24, 12, 0, tzinfo=SAO_PAULO)
 
 
-def _chart(*, volume: int | None = None) -> str:
-    """The synthetic chart; ``volume``: the 20th's volume published after all."""
+def _chart(*, volume: int | None = None, **day20: float | None) -> str:
+    """The synthetic chart; ``volume``: the 20th's volume published after all; ``day20``:
+    the 20th's other figures (``open``, ``close``, ...) answered otherwise."""
     body: dict[str, Any] = json.loads(CHART.read_text())
-    body["chart"]["result"][0]["indicators"]["quote"][0]["volume"][3] = volume
+    quote = body["chart"]["result"][0]["indicators"]["quote"][0]
+    for name, figure in {**day20, "volume": volume}.items():
+        quote[name][3] = figure
     return json.dumps(body)
 
 
@@ -89,12 +92,17 @@ def home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[_Home]:
 
 def _first_answer(home: _Home) -> ScrapeReport:
     """The week asked for once (a gap scan's message), Yahoo answering without the volume."""
-    home.serve(_chart())
+    return _answer(home, _chart())
+
+
+def _answer(home: _Home, body: str, origin: str = "gap") -> ScrapeReport:
+    """The week asked for once (by ``origin``), Yahoo answering ``body``."""
+    home.serve(body)
     request = DownloadRequest(
         partition_key=PETR4.key,
         dates_to_download=DAYS,
         fetch_unit=PETR4.fetch_unit,
-        origin="gap",
+        origin=origin,
     )
     assert home.app.queue.send([request.to_body()]) == 1
     return home.drain()
@@ -228,3 +236,99 @@ def test_recheck_asks_no_lacking_date_of_a_resting_source_nor_past_its_time_budg
     assert recheck(home.app, remaining_s=lambda: 1.0).lacking_retried == 0  # no time left
     assert home.note()[MAY20].attempts == 0
     assert recheck(home.app).lacking_retried == 1
+
+
+def test_an_answer_without_a_figure_the_stored_bar_has_changes_nothing(home: _Home) -> None:
+    """A bar stored whole, answered again (the revision window) with the same close and a null
+    volume: the volume published is kept, no revision, no note (nothing to re-download)."""
+    _answer(home, _chart(volume=VOLUME))
+    whole = home.stored(MAY20)
+    assert whole.attrs["volume"] == VOLUME and "lacking" not in whole.attrs
+
+    again = _answer(home, _chart(), origin="revise")
+
+    assert (again.revised, again.adjusted, again.completed) == (0, 0, 0)
+    assert again.lacking_noted == 0 and home.note() == {}
+    kept = home.stored(MAY20)
+    assert kept.attrs == whole.attrs and not kept.revisions
+    assert home.app.store.revised(PETR4.key) == []
+
+
+def test_an_answer_lacking_another_figure_completes_the_bar_with_both(home: _Home) -> None:
+    """Stored lacking its volume; the re-download brings the volume but a null open: the
+    record is completed with the volume, the open stored before kept, and leaves the note."""
+    _first_answer(home)
+    lacking = home.stored(MAY20)
+    home.clock.set(home.note()[MAY20].next_at)
+
+    done = _answer(home, _chart(volume=VOLUME, open=None), origin="retry")
+
+    assert (done.revised, done.completed, done.lacking_noted) == (0, 1, 0)
+    record = home.stored(MAY20)
+    assert record.attrs["open"] == lacking.attrs["open"] == Decimal("26.15")
+    assert record.attrs["volume"] == VOLUME and "lacking" not in record.attrs
+    assert [e.kind for e in record.revisions] == [HistoryKind.COMPLETION]
+    assert home.note() == {}
+
+
+def test_a_changed_close_without_a_figure_is_a_revision_noted_lacking(home: _Home) -> None:
+    """Another close is another bar: stored as a revision as it came (without the volume,
+    the whole bar kept in its history), and its date noted for a re-download."""
+    _answer(home, _chart(volume=VOLUME))
+    whole = home.stored(MAY20)
+
+    revised = _answer(home, _chart(close=25.99), origin="revise")
+
+    assert (revised.revised, revised.lacking_noted) == (1, 1)
+    record = home.stored(MAY20)
+    assert record.value == Decimal("25.99") and record.attrs["lacking"] == "volume"
+    [entry] = record.revisions
+    assert entry.kind is HistoryKind.REVISION and entry.previous_attrs == whole.attrs
+    assert set(home.note()) == {MAY20}
+
+
+def test_a_split_reread_notes_the_bars_it_stores_lacking_figures(home: _Home) -> None:
+    """The week stored whole; Friday's answer shows a 2:1 split, so the whole history is
+    re-read, and the re-read re-bases the 20th's close without its volume: that revision is
+    noted for re-downloads as a message's own answer would be."""
+    _answer(home, _chart(volume=VOLUME))
+    body = json.loads(_chart(close=12.965))
+    result = body["chart"]["result"][0]
+    friday = result["timestamp"][4]
+    split = {"date": friday, "numerator": 2, "denominator": 1, "splitRatio": "2:1"}
+    result["events"] = {"splits": {str(friday): split}}
+    home.serve(json.dumps(body))
+    request = DownloadRequest(
+        partition_key=PETR4.key,
+        dates_to_download=[DAYS[-1]],
+        fetch_unit=PETR4.fetch_unit,
+        origin="gap",
+    )
+    assert home.app.queue.send([request.to_body()]) == 1
+
+    done = home.drain()
+
+    assert (done.split_rereads, done.revised, done.lacking_noted) == (1, 1, 1)
+    record = home.stored(MAY20)
+    assert record.value == Decimal("12.965") and record.attrs["lacking"] == "volume"
+    assert home.note() == {MAY20: Lacking("volume", 0, NOW + POLICY.delay(0))}
+
+
+def test_recheck_deletes_the_note_of_a_key_the_catalog_no_longer_has(home: _Home) -> None:
+    """A ticker dropped from the catalog by a release: its note (a date due, one given up) is
+    deleted by the next recheck, nothing asked for it; a catalog key's note stays."""
+    gone = lacking_name("STOCK#GONE3")
+    app = home.app
+    spent = Lacking("volume", 5, NOW, given_up=True)
+    app.store.put_meta(gone, note_text({DAYS[0]: Lacking("volume", 0, NOW), MAY20: spent}))
+    _first_answer(home)
+    assert [g.key for g in given_up_dates(app.store)] == ["STOCK#GONE3"]
+    home.clock.set(home.note()[MAY20].next_at)
+
+    run = recheck(app)
+
+    assert app.store.get_meta(gone) is None
+    assert run.lacking_retried == 1  # PETR4's date only
+    bodies = [json.loads(m.body) for m in app.queue.receive(10)]
+    assert {b["partition_key"] for b in bodies} == {PETR4.key}  # its lacking and PENDING dates
+    assert given_up_dates(app.store) == [] and home.note()[MAY20].attempts == 1

@@ -255,6 +255,31 @@ def test_a_date_another_scraper_stored_meanwhile_is_revised_with_its_history(
     app.close()
 
 
+def test_a_date_another_scraper_stored_whole_keeps_the_figure_this_answer_lacks(
+    tmp_path: Path,
+) -> None:
+    """The rival stored the date with its volume after this scraper read; this answer has the
+    same value without the volume: refused, compared, and left as the rival stored it (no
+    revision, nothing noted lacking, not fetched again as an answer older than the rival's)."""
+    days = _brent_days(3)
+    lacked: dict[str, AttrValue] = {"volume": None, "lacking": "volume"}
+    ours = [Observation(BRENT.key, d, Decimal("80.5"), lacked) for d in days]
+    app, _ = build(tmp_path, ListSource(BRENT.source, ours))
+    whole = {**freshness_attrs(BRENT, days[1]), "volume": 10}
+    store = RacedStore(
+        tmp_path / "store.sqlite", [Record(BRENT.key, days[1], Decimal("80.5"), Status.OK, 0,
+                                           attrs=whole)]
+    )  # fmt: skip
+    app.store = store
+    report = scrape(app, _brent_request(days))
+    assert (report.records_written, report.revised, report.lacking_noted) == (2, 0, 2)
+    assert report.refetched == 0  # nothing to revise, so no stale answer to fetch again
+    [kept] = store.query(BRENT.key, days[1], days[1])
+    assert kept.attrs == whole and not kept.revisions
+    store.close()
+    app.close()
+
+
 def test_a_value_republished_with_other_attributes_keeps_both(tmp_path: Path) -> None:
     days = _brent_days(3)
     first = [Observation(BRENT.key, d, Decimal("80.5"), {"volume": 10}) for d in days]

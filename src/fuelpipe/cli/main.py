@@ -1706,7 +1706,6 @@ def quarantine_list(
     if history:
         _release_history(ctx, keys, first, last, as_json)
         return
-    from fuelpipe.stages.lacking import given_up_dates
     from fuelpipe.stages.quarantine import earlier_releases, select, summarize
     from fuelpipe.stages.set_aside import count_set_aside
 
@@ -1719,10 +1718,10 @@ def quarantine_list(
         summed = summary or (not as_json and not every and len(rows) > LIST_ROWS)
         aside = 0 if as_json else count_set_aside(context.store)
         released = earlier_releases(context.store) if rows and not summed else {}
-        lacking = [] if as_json else given_up_dates(context.store, keys)
+        lacking = [] if as_json and summary else _given_up_in(context.store, keys, first, last)
     if not rows:
         filtered = keys is not None or first is not None or last is not None
-        _no_quarantined(as_json, len(everything), filtered)
+        _no_quarantined(as_json, len(everything), filtered, lacking)
     elif summed:
         _quarantine_summary(summarize(rows), as_json)
         if not summary:
@@ -1742,7 +1741,8 @@ def quarantine_list(
                         "released_before": _releases_json(released.get((r.key, r.date), [])),
                     }
                     for r in rows
-                ],
+                ]
+                + _given_up_json(lacking),
                 indent=2,
             )
         )
@@ -1760,17 +1760,49 @@ def quarantine_list(
             at = "" if r.updated_at is None else sao_paulo_iso(r.updated_at, "minutes")
             table.add_row(r.key, r.date.isoformat(), at, f"{r.retry_count:,}", reason)
         console.print(table)
-    _lacking_given_up(lacking, first, last)
+    _lacking_given_up(lacking, as_json)
     _set_aside_note(aside)
 
 
-def _lacking_given_up(found: Sequence[GivenUp], first: date | None, last: date | None) -> None:
-    """Below `quarantine list`: the dates stored OK whose lacking figures were re-downloaded
-    as often as the retry policy allows, for a person to inspect (their values are shown)."""
-    rows = [
-        g for g in found if (first is None or g.date >= first) and (last is None or g.date <= last)
+def _given_up_in(
+    store: Store, keys: set[str] | None, first: date | None, last: date | None
+) -> list[GivenUp]:
+    """The dates of ``keys`` (None: all) in ``[first, last]`` stored OK whose lacking figures
+    were re-downloaded as often as the retry policy allows (one read of the notes)."""
+    from fuelpipe.stages.lacking import given_up_dates
+
+    return [
+        g
+        for g in given_up_dates(store, keys)
+        if (first is None or g.date >= first) and (last is None or g.date <= last)
     ]
-    if not rows:
+
+
+def _given_up_json(found: Sequence[GivenUp]) -> list[dict[str, Any]]:
+    """`quarantine list --json`'s entries after the quarantined records: each date stored OK
+    given up lacking figures, its status ``OK`` (a quarantined record's is ``QUARANTINED``),
+    ``lacking`` naming the figures as the record's attribute does, ``retry_count`` the
+    re-downloads sent and ``reason`` as the table says it."""
+    from fuelpipe.domain.lacking import given_up_text
+
+    return [
+        {
+            "key": g.key,
+            "date": g.date.isoformat(),
+            "status": Status.OK.value,
+            "retry_count": g.lacking.attempts,
+            "reason": given_up_text(g.lacking.figures, g.lacking.attempts),
+            "lacking": g.lacking.figures,
+        }
+        for g in found
+    ]
+
+
+def _lacking_given_up(rows: Sequence[GivenUp], as_json: bool) -> None:
+    """Below `quarantine list`: the dates stored OK whose lacking figures were re-downloaded
+    as often as the retry policy allows, for a person to inspect (their values stay stored;
+    with --json they are in the array: :func:`_given_up_json`)."""
+    if not rows or as_json:
         return
     from fuelpipe.domain.lacking import given_up_text
 
@@ -1789,7 +1821,8 @@ def _lacking_given_up(found: Sequence[GivenUp], first: date | None, last: date |
 
 def _summary_from_index(ctx: typer.Context, keys: set[str] | None, as_json: bool) -> None:
     """`quarantine list --summary` without --from/--to: from the store's status summaries
-    (:func:`fuelpipe.stages.quarantine.key_summaries`), no record read whole."""
+    (:func:`fuelpipe.stages.quarantine.key_summaries`), no record read whole; below them, as
+    below a list, the dates given up lacking figures (not in --json: it counts records)."""
     from fuelpipe.stages.quarantine import key_summaries
     from fuelpipe.stages.set_aside import count_set_aside
 
@@ -1799,10 +1832,12 @@ def _summary_from_index(ctx: typer.Context, keys: set[str] | None, as_json: bool
         if not summaries and keys is not None:
             total = context.store.count_status(Status.QUARANTINED)
         aside = 0 if as_json else count_set_aside(context.store)
+        lacking = [] if as_json else _given_up_in(context.store, keys, None, None)
     if summaries:
         _quarantine_summary(summaries, as_json)
     else:
         _no_quarantined(as_json, total, keys is not None)
+    _lacking_given_up(lacking, as_json)
     _set_aside_note(aside)
 
 
@@ -1864,17 +1899,24 @@ def _release_history(
     console.print(table)
 
 
-def _no_quarantined(as_json: bool, total: int, filtered: bool) -> None:
+def _no_quarantined(
+    as_json: bool, total: int, filtered: bool, given_up: Sequence[GivenUp] = ()
+) -> None:
     """`quarantine list` with none to show: none at all, or none of the ``total`` of the
-    keys and dates asked for (``filtered``)."""
+    keys and dates asked for (``filtered``). With --json, the dates ``given_up`` lacking
+    figures are the array (the sentence on stderr all the same)."""
     if total and filtered:
-        _nothing_to_show(
-            as_json,
+        why = (
             f"none of the {total:,} quarantined records is of the keys and dates "
-            "asked for (`fuelpipe quarantine list` lists them all)",
+            "asked for (`fuelpipe quarantine list` lists them all)"
         )
     else:
-        _nothing_to_show(as_json, NOTHING_QUARANTINED)
+        why = NOTHING_QUARANTINED
+    if as_json and given_up:
+        print(json.dumps(_given_up_json(given_up), indent=2))
+        err.print(why, highlight=False, markup=False)
+    else:
+        _nothing_to_show(as_json, why)
 
 
 def _set_aside_note(aside: int) -> None:

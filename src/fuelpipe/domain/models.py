@@ -163,6 +163,32 @@ def lacking_figures(attrs: Mapping[str, AttrValue]) -> frozenset[str]:
     return frozenset(text.split(",")) if isinstance(text, str) and text else frozenset()
 
 
+def kept_figures(
+    previous: tuple[Decimal, Mapping[str, AttrValue]],
+    new: tuple[Decimal, dict[str, AttrValue]],
+) -> dict[str, AttrValue]:
+    """``new``'s attributes with the figures it lacks (:data:`LACKING_ATTR`) that ``previous``
+    has, when the value is the same: a source publishes a figure once and answers later
+    without it (Yahoo's null volume on a bar it gave whole), and a figure published is never
+    dropped. The lacking mark then names only what neither has (none: no mark); a figure
+    ``previous`` lacks too stays lacked. A changed value is another bar: ``new``'s
+    attributes as they are (a revision, still lacking its figures)."""
+    (old_value, old_attrs), (new_value, new_attrs) = previous, new
+    lacked = lacking_figures(new_attrs)
+    if not lacked or old_value != new_value:
+        return new_attrs
+    kept = {f: old_attrs[f] for f in lacked if old_attrs.get(f) is not None}
+    if not kept:
+        return new_attrs
+    out = {**new_attrs, **kept}
+    still = lacking_text(lacked - kept.keys())
+    if still is None:
+        del out[LACKING_ATTR]
+    else:
+        out[LACKING_ATTR] = still
+    return out
+
+
 NO_VALUE_SEEN_ATTR = "no_value_seen_at"
 """On a PENDING record: when the source last answered for the date with its own "no value"
 (FRED's empty cell, ANP's '-' or a week of the workbook without the key's row: an answer that

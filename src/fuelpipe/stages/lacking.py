@@ -137,12 +137,18 @@ def recheck_lacking(
     write: two runs at once never send a date twice for one attempt) and then asked for with
     one message per stream (``plan_requests``, origin ``retry``); the dates whose re-downloads
     are spent are given up in the note. Stops before a key when ``time_left`` says so. A send
-    that fails gives its keys' counts back (conditionally) before its error propagates."""
+    that fails gives its keys' counts back (conditionally) before its error propagates. The
+    note of a key the catalog no longer has is deleted (:func:`_drop_unknown`)."""
     now = app.clock.now()
     retried = spent = lost = messages = 0
     for name, text in app.store.meta_entries(LACKING):
         key = key_of(name)
-        if key not in app.catalog or (keys is not None and key not in keys) or not text:
+        if not text:
+            continue
+        if key not in app.catalog:
+            _drop_unknown(app.store, name, text)
+            continue
+        if keys is not None and key not in keys:
             continue
         if not time_left():
             break
@@ -169,6 +175,19 @@ def recheck_lacking(
             raise
         retried += len(picked)
     return LackingRun(retried, spent, lost, messages)
+
+
+def _drop_unknown(store: Store, name: str, text: str) -> None:
+    """Delete the note ``name`` of a key the catalog no longer has (dropped by a release: no
+    message asks for it, ``quarantine list`` and the health view no longer list its dates), as
+    read (``text``; another writer's change keeps it for the next run), logging its dates.
+    The records keep their ``lacking`` mark."""
+    if store.delete_meta(name, text):
+        logger.info(
+            "recheck: deleted %s, the lacking note of a key the catalog no longer has (%s)",
+            name,
+            ", ".join(day.isoformat() for day in sorted(parse_note(text))),
+        )
 
 
 def _give_back(app: StageContext, key: str, after: Note, before: Note, days: list[date]) -> None:

@@ -35,6 +35,7 @@ from fuelpipe.domain.models import (
     Split,
     Status,
     change_kind,
+    kept_figures,
     no_value_seen,
 )
 from fuelpipe.domain.planning import request_start, unservable
@@ -736,9 +737,13 @@ def _reread(app: StageContext, series: Series, stored: list[date], report: Scrap
 def _reread_once(
     app: StageContext, series: Series, stored: list[date], seen_by: str, report: ScrapeReport
 ) -> bool:
-    """One request of :func:`_reread` and its answer stored; False when the source failed."""
+    """One request of :func:`_reread` and its answer stored; False when the source failed.
+    The dates stored lacking figures are noted for recheck as a message's are (and a noted
+    date the answer carried whole leaves its note), even when the answer broke part-way."""
     first, last = stored[0], stored[-1]
-    dates = set(stored)
+    slot_of = {d: i for i, d in enumerate(stored)}
+    got = {series.key: bytearray(len(stored))}
+    lacks: _Lacks = {series.key: {}}
     report.source_requests += 1
     flagged: Flagged = {}  # no date of a re-read becomes PENDING: each one is logged, kept
     watch = Watch(app.store, (series.key,))
@@ -752,19 +757,31 @@ def _reread_once(
             (first, last),
             (seen_by, sent_at),
             {series.key: series},
-            watch.seen((obs for obs in result.observations if obs.date in dates), first, last),
-            ({}, {series.key: bytearray()}, {series.key: {}}),
+            watch.seen((obs for obs in result.observations if obs.date in slot_of), first, last),
+            (slot_of, got, lacks),
             flagged,
             report,
         )
+        answered = True
     except SourceError:
-        return False
+        answered = False
     except StaleAnswer:
         flagged.clear()  # fetched again: what it sets aside is the next answer's to count
         raise
     finally:
         report.flagged += len(flagged)
         _log_flagged(app, seen_by, flagged, report)
+    noted, dropped = note_answer(
+        app,
+        lacks,
+        lambda key, day: day in slot_of and got[key][slot_of[day]] == 1,
+        [series.key],
+        read_anyway=True,
+    )
+    report.lacking_noted += noted
+    report.lacking_dropped += dropped
+    if not answered:
+        return False
     report.set_aside_cleared += watch.clear(app.store, flagged)
     return True
 
@@ -787,7 +804,8 @@ def _store_stream(
     with two values is a retry note); a date a batch has already is replaced by the later
     row, logged when its value differs (across batches the later one is a revision). The
     figures each stored date lacked (``lacking``) are kept in ``marks``' last, by key and date
-    (a later row of the date that lacks none takes it out), for the key's note."""
+    (a later row of the date that lacks none takes it out; one whose figures the stored record
+    has, those: :func:`_kept`), for the key's note."""
     slot_of, got, lacks = marks
     today = app.clock.now().astimezone(SAO_PAULO).date()
     lo, hi = span
@@ -806,10 +824,13 @@ def _store_stream(
         stamp = app.clock.now()
         stamps = (stamp, *answer)
         written: list[tuple[str, date]] = []  # by every attempt
+        settled: _Settled = {}  # by every attempt, the last one's last
         # Redone at once, not with stamina: a lost race is read again, with nothing to wait out.
         for attempt in range(1, RACE_ATTEMPTS + 1):
             try:
-                _write_groups(app, by_key, (groups, stored), stamps, ours, written, report)
+                _write_groups(
+                    app, by_key, (groups, stored), stamps, ours, (written, settled), report
+                )
                 break
             except StaleAnswer:
                 raise  # read again, the answer would still be older: it is fetched again
@@ -820,14 +841,8 @@ def _store_stream(
                     raise  # the message fails and comes back; nothing was overwritten
                 stored = _stored_around(app, groups)
         ours.mark(written, app.store.wall_now())
-        for key, group in groups.items():
-            marks = got[key]
-            if flagged:
-                for obs in group:
-                    flagged.pop((key, obs.date), None)  # a later, plausible row for it won
-            for slot in map(slot_of.get, [obs.date for obs in group]):
-                if slot is not None:
-                    marks[slot] = 1
+        _settle(lacks, settled)
+        _mark_stored(groups, (slot_of, got), flagged)
 
     try:
         for obs in observations:
@@ -848,6 +863,34 @@ def _store_stream(
                 flush()
     finally:
         flush()
+
+
+def _mark_stored(
+    groups: dict[str, list[Observation]],
+    marks: tuple[dict[date, int], dict[str, bytearray]],
+    flagged: Flagged,
+) -> None:
+    """A stored batch's requested dates marked in ``got`` (``marks``' second), and taken out
+    of ``flagged``: a later, plausible row for such a date won."""
+    slot_of, got = marks
+    for key, group in groups.items():
+        marked = got[key]
+        if flagged:
+            for obs in group:
+                flagged.pop((key, obs.date), None)
+        for slot in map(slot_of.get, [obs.date for obs in group]):
+            if slot is not None:
+                marked[slot] = 1
+
+
+def _settle(lacks: _Lacks, settled: _Settled) -> None:
+    """The dates whose lacking figures the stored record had (:func:`_kept`): what they still
+    lack (none: not noted) in place of what the answer lacked."""
+    for (key, day), figures in settled.items():
+        if figures is None:
+            lacks[key].pop(day, None)
+        else:
+            lacks[key][day] = figures
 
 
 def _say_twice(seen_by: str, earlier: Observation, obs: Observation) -> None:
@@ -908,6 +951,9 @@ RACE_ATTEMPTS = 3
 _Stored = dict[str, tuple[dict[date, Decimal], dict[date, Record]]]
 """Per key, what :func:`_stored_around` read (:meth:`Store.compared`): the OK values around
 a batch's dates, and the OK records of those dates."""
+_Settled = dict[tuple[str, date], str | None]
+"""The dates of a batch whose answer lacked figures the stored record has: the figures
+still lacked once those are kept (None: none), for the key's ``lacking`` note."""
 
 
 def _write_groups(
@@ -916,7 +962,7 @@ def _write_groups(
     batch: tuple[dict[str, list[Observation]], _Stored],
     stamps: tuple[datetime, str, datetime],
     ours: _Held,
-    written: list[tuple[str, date]],
+    out: tuple[list[tuple[str, date]], _Settled],
     report: ScrapeReport,
 ) -> None:
     """Add a batch's new values and revise its changed ones, conditionally: StoreRaced when a
@@ -925,10 +971,12 @@ def _write_groups(
     instant of this write, how a revision names the request, and when it was sent; ``ours``:
     when an earlier batch of the same answer last wrote a date (:class:`_Held`); ``batch``:
     its observations per key and the stored records read for them. The (key, date) slots
-    written are added to ``written`` as they are (a raced attempt's too)."""
+    written are added to ``out``'s first as they are (a raced attempt's too); the dates whose
+    lacking figures the stored record has, to its second (:func:`_kept`)."""
     groups, stored = batch
+    written, settled = out
     stamp, seen_by, sent_at = stamps
-    new, revisions = _values_to_store(by_key, groups, stored)
+    new, revisions = _values_to_store(by_key, groups, stored, settled)
     # Conditional: a date another scraper stored meanwhile is refused, not overwritten, and
     # compared below like any stored value.
     refused = app.store.add_values(*new) if new.keys else []
@@ -937,7 +985,7 @@ def _write_groups(
     if refused:
         skipped = set(refused)
         written += [slot for slot in zip(new.keys, new.days, strict=True) if slot not in skipped]
-        revisions += _refused_changes(app, new, refused)
+        revisions += _refused_changes(app, new, refused, settled)
     else:
         written += zip(new.keys, new.days, strict=True)
     for obs, current in revisions:
@@ -1049,10 +1097,11 @@ def _changed(current: Record | None, value: Decimal, attrs: dict[str, AttrValue]
 
 
 def _refused_changes(
-    app: StageContext, new: _NewValues, refused: list[tuple[str, date]]
+    app: StageContext, new: _NewValues, refused: list[tuple[str, date]], settled: _Settled
 ) -> list[tuple[Observation, Record]]:
     """The refused values (their dates turned OK meanwhile) that differ from what is stored
-    now, each with the stored record; one query per key."""
+    now, each with the stored record (a figure a value lacks and the record has, kept:
+    :func:`_kept`); one query per key."""
     ok = Status.OK
     offered = {
         (key, day): Record(key, day, value, ok, 0, None, None, attrs)
@@ -1072,8 +1121,12 @@ def _refused_changes(
             change = _changed(current, record.value, record.attrs)
             if change is None:  # refused as OK, no longer OK: let a redelivery store it
                 raise StoreRaced(f"{key} {day} changed while it was being stored")
+            attrs = record.attrs
+            if change and current is not None and LACKING_ATTR in attrs:
+                attrs = _kept(current, record.value, attrs, (key, day), settled)
+                change = _changed(current, record.value, attrs)
             if change and current is not None:
-                out.append((Observation(key, day, record.value, record.attrs), current))
+                out.append((Observation(key, day, record.value, attrs), current))
     return out
 
 
@@ -1091,9 +1144,11 @@ def _values_to_store(
     by_key: dict[str, Series],
     groups: dict[str, list[Observation]],
     stored: _Stored,
+    settled: _Settled,
 ) -> tuple[_NewValues, list[tuple[Observation, Record]]]:
     """A batch's new values (to add) and its changed OK values, in value or attributes (with
-    the stored record they revise); the same again (a redelivery, a re-read) is neither.
+    the stored record they revise); the same again (a redelivery, a re-read) is neither, nor
+    is the same lacking figures the stored record has (:func:`_kept`, in ``settled``).
 
     The values go out key by key: a fetch unit's own order (an ANP workbook: ~80 keys a week,
     week after week) inserted ~1.5x slower into SQLite's (key, date) B-tree in a 20-year
@@ -1120,8 +1175,30 @@ def _values_to_store(
                 values.append(obs.value)
                 attrs_of.append(attrs)
             elif _changed(current, obs.value, attrs):
+                if LACKING_ATTR in attrs:  # a call per value only for one lacking figures
+                    attrs = _kept(current, obs.value, attrs, (key, day), settled)
+                    if not _changed(current, obs.value, attrs):
+                        continue
                 revisions.append((Observation(key, day, obs.value, attrs), current))
     return new, revisions
+
+
+def _kept(
+    current: Record,
+    value: Decimal,
+    attrs: dict[str, AttrValue],
+    slot: tuple[str, date],
+    settled: _Settled,
+) -> dict[str, AttrValue]:
+    """``attrs`` (of a value lacking figures) with the figures the stored ``current`` has, when
+    the value is the same (:func:`~fuelpipe.domain.models.kept_figures`): a figure published
+    is never dropped. When some were kept, what is still lacked goes in ``settled``."""
+    assert current.value is not None  # _changed compares OK values only
+    out = kept_figures((current.value, current.attrs), (value, attrs))
+    if out is not attrs:
+        figures = out.get(LACKING_ATTR)
+        settled[slot] = figures if isinstance(figures, str) else None
+    return out
 
 
 PUBLISHED_AT = "published_at"

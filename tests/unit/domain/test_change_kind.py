@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.models import AttrValue, HistoryKind, change_kind
+from fuelpipe.domain.models import AttrValue, HistoryKind, change_kind, kept_figures
 
 DERIVED = frozenset({"adj_close"})
 CLOSE = Decimal("16.72")
@@ -64,3 +64,19 @@ def test_a_lacking_figure_now_published_is_a_completion(
     assert change_kind(DERIVED, (CLOSE, LACKED), (Decimal("16.5"), BAR)) is HistoryKind.REVISION
     no_adj = {**BAR, "adj_close": None, "lacking": "adj_close"}  # Yahoo left adj_close out
     assert change_kind(DERIVED, (CLOSE, BAR), (CLOSE, no_adj)) is HistoryKind.ADJUSTMENT
+
+
+def test_figures_an_answer_lacks_are_kept_from_the_stored_bar_of_the_same_value() -> None:
+    """An answer without the volume (or adj_close) of a bar stored whole, the close the same:
+    the stored figures kept, nothing lacked, so the same bar again. A figure neither has stays
+    lacked; another close is another bar, its attributes as they came."""
+    no_volume = {**BAR, "volume": None, "lacking": "volume"}
+    assert kept_figures((CLOSE, BAR), (CLOSE, no_volume)) == BAR
+    no_adj = {**BAR, "adj_close": None, "lacking": "adj_close"}
+    assert kept_figures((CLOSE, BAR), (CLOSE, no_adj)) == BAR
+    stored = {**BAR, "open": None, "lacking": "open"}
+    both = {**BAR, "open": None, "volume": None, "lacking": "open,volume"}
+    assert kept_figures((CLOSE, stored), (CLOSE, both)) == stored
+    assert kept_figures((Decimal("16.5"), BAR), (CLOSE, no_volume)) is no_volume
+    assert kept_figures((CLOSE, no_volume), (CLOSE, no_volume)) is no_volume
+    assert kept_figures((CLOSE, BAR), (CLOSE, BAR)) is BAR
