@@ -512,9 +512,10 @@ class RegionalView(BaseModel):
     spread: SpreadView | None
     brazil_newer: dt.date | None = Field(
         None,
-        description="Brazil's newest stored week of the fuel when it is after `week` (the "
-        "week shown stops with the states' or regions' prices, which end earlier); null "
-        "otherwise",
+        description="Brazil's newest stored week of the fuel when it is after `week` and "
+        "`week`, picked or not, is at or after the map's default week (the states' newest, "
+        "none stored: the regions'): no later week has more on the map, and Brazil's price "
+        "runs on; null otherwise (before it every level has newer weeks)",
     )
 
     def table(self) -> Table:

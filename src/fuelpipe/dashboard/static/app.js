@@ -1177,8 +1177,9 @@
     if (missing.length) {
       summary.push(tn("map.missing", missing.length, { fuel, states: stateList(missing) }));
     }
-    // the week opened on (the states' or regions' newest) is older than Brazil's newest
-    if (!state.date && view.brazil_newer) summary.push(t("map.newer", { fuel, newest: fmt.date(view.brazil_newer) }));
+    // the week shown, at or after the states' or regions' newest, is older than Brazil's newest
+    // (the server says when: a week picked too)
+    if (view.brazil_newer) summary.push(t("map.newer", { fuel, newest: fmt.date(view.brazil_newer) }));
     setText("map-summary", summary.join(" "));
     // A price's hover as its bar writes it, then its unit: "R$ 6,29 por litro" (the map's
     // said "R$ por litro: 6,290", the bars' own text "R$ 6,29").
