@@ -906,7 +906,8 @@
       const close = data.close && fmt.money(data.close.value, data.unit, digits);
       const since = data.stale_since; // a series this store no longer receives: not "yet"
       const vars = { series: name, day: fmt.date(data.day), what, close, since: fmt.date(since), time: fmt.instant(data.answered_none) };
-      showEmpty("chart-today", t(data.collected ? (data.answered_none ? (close ? "today.closeNone" : "today.none") : close ? "today.close" : since ? "today.stale" : data.day === data.today ? "today.empty" : "today.past") : "today.notCollected", vars));
+      // and one it holds no daily value of up to the day says so after (no previous close either)
+      showEmpty("chart-today", t(data.collected ? (data.answered_none ? (close ? "today.closeNone" : "today.none") : close ? "today.close" : since ? "today.stale" : data.day === data.today ? "today.empty" : "today.past") : "today.notCollected", vars) + (data.no_daily_value ? " " + t("today.noDaily") : ""));
     }
     // after showEmpty, which hides the panel's notes with the chart's
     note.textContent = todayRefused && t("today.refused", { series: todayRefused, shown: name });
