@@ -214,12 +214,18 @@ def test_a_stored_close_is_said_and_the_panel_follows_the_end_date(
 
 
 def test_a_past_day_without_points_is_not_said_to_be_waiting_for_them(
-    served: tuple[SqliteIntradayStore, str], page: Page
+    stores: tuple[SqliteStore, SqliteIntradayStore],
+    served: tuple[SqliteIntradayStore, str],
+    page: Page,
 ) -> None:
     """An End date's day with no point said, as today does, "… stored for Jan 14, 2000 yet …;
     this panel redraws when they land": watch stores the day's points as they are published,
-    so a past day's never land. Today's still waits for them; a past day's says what is kept."""
+    so a past day's never land. Today's still waits for them; a past day's says what is kept.
+    (The store holds the dollar's real close of the Friday before, so the day is not one
+    before any daily value of it, which the panel says too.)"""
     _, url = served
+    friday = next(q for q in Snapshot().ptax["USD"] if q.day == date(2022, 3, 11))
+    stores[0].put_records([Record("CURRENCY#USD", friday.day, Decimal(friday.sell), Status.OK)])
     empty = page.locator("#today-panel .empty")
     page.goto(f"{url}/?view=overview&lang=en")
     page.wait_for_selector("body[data-ready=overview]", state="attached")
@@ -306,6 +312,14 @@ def test_a_day_the_source_answered_with_no_point_is_said_so_in_both_languages(
     store, points = stores
     close = next(q for q in Snapshot().ptax["USD"] if q.day == DAY)
     store.put_records([Record("CURRENCY#USD", DAY, Decimal(close.sell), Status.OK)])
+    # PETR4's real closes of the week before: a series the store receives
+    store.put_records(
+        [
+            Record("STOCK#PETR4", b.day, Decimal(str(b.close)), Status.OK)
+            for b in Snapshot().bars["PETR4.SA"]
+            if DAY - timedelta(days=7) <= b.day < DAY
+        ]
+    )
     for key in ("CURRENCY#USD", "STOCK#PETR4"):
         points.note_none(key, DAY, NOW)
     _, url = served
@@ -358,6 +372,30 @@ def test_a_series_the_store_no_longer_receives_is_not_said_to_be_awaited(
         expect(empty).to_have_text(
             "Nenhum ponto intradiário de Petrobras ON (PETR3) armazenado para 1 de abr. de "
             "2022, e nenhum valor dele desde 14 de mar. de 2022: este banco não o recebe mais."
+        )
+
+
+def test_a_series_with_no_daily_value_stored_says_so_after_how_to_collect_its_points(
+    stores: tuple[SqliteStore, SqliteIntradayStore], page: Page
+) -> None:
+    """A series the store holds no daily value of at all (PETR3 here) had no ``stale_since``,
+    and the panel said only that its points were still to come, as for a series the store
+    receives: it says too that no daily value of it is stored (so there is no previous close to
+    compare with) and how they are stored, in both languages."""
+    empty = page.locator("#today-panel .empty")
+    with _overview_at(stores, NOW, page, "today=STOCK%23PETR3&lang=en"):
+        expect(empty).to_have_text(
+            "No intraday point of Petrobras ON (PETR3) stored for Mar 16, 2022 yet. `fuelpipe "
+            "watch` stores the day's 15-minute bars as they are published; this panel redraws "
+            "when they land. Nor is any daily value of it stored up to that day (`fuelpipe run` "
+            "stores them)."
+        )
+        page.click('.lang-btn[data-lang="pt-BR"]')
+        expect(empty).to_have_text(
+            "Nenhum ponto intradiário de Petrobras ON (PETR3) armazenado para 16 de mar. de 2022 "
+            "ainda. `fuelpipe watch` guarda as barras de 15 minutos do dia à medida que saem; "
+            "este painel se redesenha quando chegam. Tampouco há valor diário dele armazenado "
+            "até esse dia (`fuelpipe run` os guarda)."
         )
 
 

@@ -364,7 +364,8 @@ def test_one_municipality_and_one_flag_are_singular(page: Page, stations_url: st
     assert page.locator("#st-summary").inner_text().startswith("1 município com preços")
 
     one_flag = {
-        "query": "brand_premium", "fuel": "GASOLINE", "start": "2025-03-24", "end": "2025-04-19",
+        "query": "brand_premium", "fuel": "GASOLINE", "unit": "BRL/l", "start": "2025-03-24",
+        "end": "2025-04-19",
         "covered_start": "2025-03-23", "covered_end": "2025-04-19",
         "columns": ["brand", "observations", "cells", "mean_price", "premium", "premium_pct"],
         "rows": [["VIBRA", 500, 40, 6.5, 0.12, 1.9]],
@@ -589,6 +590,57 @@ def test_price_tables_name_their_unit(
         "() => document.getElementById('st-chart-dispersion').layout.yaxis.title.text"
     )
     assert title == unit
+
+
+@pytest.mark.parametrize(
+    ("lang", "mark", "per"), [("en", ".", "per 13 kg"), ("pt-BR", ",", "por 13 kg")]
+)
+def test_every_price_in_the_tables_is_money_in_the_pages_language(
+    page: Page, stations_url: str, lang: str, mark: str, per: str
+) -> None:
+    """The ranking, dispersion and brand tables wrote their prices as bare numbers ("110,00")
+    under a header naming the unit, where the page's search and the main page write money
+    ("R$ 110,00"): every price cell is money in the page's language, two digits (a premium
+    three), its header still naming the unit; the count and percent columns stay numbers."""
+
+    def money(value: float, digits: int = 2) -> str:
+        text = f"{abs(value):,.{digits}f}"
+        if mark == ",":
+            text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
+        return ("\u2212" if round(value, digits) < 0 else "") + f"R$\u00a0{text}"
+
+    def cells(table: str) -> list[list[str]]:
+        rows = page.locator(f"{table} tbody tr")
+        return [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
+
+    def records(path: str) -> list[dict[str, float]]:
+        body = _api(stations_url, path)
+        cols: list[str] = body["columns"]  # type: ignore[assignment]
+        return [dict(zip(cols, r, strict=True)) for r in body["rows"]]  # type: ignore[attr-defined]
+
+    _open(page, stations_url, f"view=ranking&fuel=LPG&lang={lang}")
+    ranking = records("/api/stations/ranking?fuel=LPG")
+    shown = cells("#st-cheapest")
+    assert shown and [r[3:6] for r in shown] == [
+        [money(r["p10"]), money(r["median"]), money(r["p90"])] for r in ranking[: len(shown)]
+    ]
+    assert "R$" not in shown[0][2], shown[0]  # the count of stations, a number
+
+    page.locator(".tabs [data-view=dispersion]").click()
+    page.wait_for_function("() => document.querySelectorAll('#st-dispersion tbody tr').length")
+    spread = records("/api/stations/dispersion?fuel=LPG")
+    assert [r[2:6] for r in cells("#st-dispersion")] == [
+        [money(r["p10"]), money(r["median"]), money(r["p90"]), money(r["p90_p10"])] for r in spread
+    ]
+    assert _hover(page, "st-chart-dispersion", 1).endswith(f"{money(spread[0]['median'])} {per}")
+
+    page.locator(".tabs [data-view=brands]").click()
+    page.wait_for_function("() => document.querySelectorAll('#st-brands tbody tr').length")
+    brands = {r["brand"]: r for r in records("/api/stations/brands?fuel=LPG")}
+    for row in cells("#st-brands"):
+        flag = brands[row[0]]
+        assert row[2:4] == [money(flag["mean_price"]), money(flag["premium"], 3)], row
+        assert "R$" not in row[4], row  # its premium in percent
 
 
 @pytest.mark.parametrize(
@@ -945,7 +997,8 @@ def test_a_premium_that_rounds_to_zero_shows_no_minus_sign(page: Page, stations_
     (it was Intl's hyphen), in the page's language's decimal mark."""
     rows = [["ATEM' S", 67, 12, 7.27, -0.0004, -0.02], ["LARCO", 31, 9, 6.19, -0.033, -0.5]]
     body = {
-        "query": "brand_premium", "fuel": "GASOLINE", "start": "2025-03-24", "end": "2025-04-19",
+        "query": "brand_premium", "fuel": "GASOLINE", "unit": "BRL/l", "start": "2025-03-24",
+        "end": "2025-04-19",
         "covered_start": "2025-03-23", "covered_end": "2025-04-19",
         "columns": ["brand", "observations", "cells", "mean_price", "premium", "premium_pct"],
         "rows": rows,
@@ -956,15 +1009,22 @@ def test_a_premium_that_rounds_to_zero_shows_no_minus_sign(page: Page, stations_
         cells = page.locator("#st-brands tbody tr").first.locator("td")
         texts = [cells.nth(i).inner_text() for i in range(cells.count())]
         assert texts[0] == "ATEM' S", texts
-        assert texts[-2:] in (["0.000", "0.0"], ["0,000", "0,0"]), texts  # premium, premium %
+        # premium, premium %: the premium is money, as every price of the page
+        assert texts[-2:] in (["R$\u00a00.000", "0.0"], ["R$\u00a00,000", "0,0"]), texts
         last = page.locator("#st-brands tbody tr").last.locator("td")
         minus = last.nth(last.count() - 1).inner_text()
         assert minus == {"en": "\u22120.5", "pt-BR": "\u22120,5"}[lang], (lang, minus)
         premium = last.nth(last.count() - 2).inner_text()
-        assert premium == {"en": "\u22120.033", "pt-BR": "\u22120,033"}[lang], (lang, premium)
+        assert premium == {"en": "\u2212R$\u00a00.033", "pt-BR": "\u2212R$\u00a00,033"}[lang], (
+            lang,
+            premium,
+        )
         # The chart's hover says them as the table does (it had Plotly's hyphen-minus).
         hover = page.evaluate(HOVER_BRAND_JS, 0)  # the bars sorted by premium: LARCO first
-        said = {"en": "\u22120.033 (\u22120.5%)", "pt-BR": "\u22120,033 (\u22120,5%)"}[lang]
+        said = {
+            "en": "\u2212R$\u00a00.033 per litre (\u22120.5%)",
+            "pt-BR": "\u2212R$\u00a00,033 por litro (\u22120,5%)",
+        }[lang]
         assert hover == f"LARCO: {said}", (lang, hover)
 
 
@@ -1486,19 +1546,20 @@ def _hover(page: Page, chart: str, curve: int, point: int = 0) -> str:
 
 
 @pytest.mark.parametrize(
-    ("lang", "week", "median", "stations"),
+    ("lang", "week", "median", "stations", "per"),
     [
-        ("en", "Mar 23, 2025", "Median", "stations"),
-        ("pt-BR", "23 de mar. de 2025", "Mediana", "postos"),
+        ("en", "Mar 23, 2025", "Median", "stations", "per litre"),
+        ("pt-BR", "23 de mar. de 2025", "Mediana", "postos", "por litro"),
     ],
 )
 def test_station_chart_hovers_name_the_week_and_both_ends_of_the_band(
-    page: Page, stations_url: str, lang: str, week: str, median: str, stations: str
+    page: Page, stations_url: str, lang: str, week: str, median: str, stations: str, per: str
 ) -> None:
     """The municipality chart's band said "P10–P90(Mar 23, 2025, 5.744)": one number, its P10,
     for a range, and in Plotly's date words, not the page's; its median said "5.79 · 10
     Stations", with no week. The dispersion chart's cut its coefficient's name to
-    "Coefficient ..."."""
+    "Coefficient ...". Their prices were bare numbers ("5,79") where the main page's hovers write
+    money and its unit ("R$ 5,79 por litro")."""
     _open(page, stations_url, f"view=ranking&fuel=GASOLINE&lang={lang}")
     ranking = _api(stations_url, "/api/stations/ranking?fuel=GASOLINE")["rows"]
     assert isinstance(ranking, list)
@@ -1519,10 +1580,13 @@ def test_station_chart_hovers_name_the_week_and_both_ends_of_the_band(
         text = f"{value:.{digits}f}"
         return text.replace(".", ",") if lang == "pt-BR" else text
 
+    def money(value: float) -> str:
+        return f"R$\u00a0{num(value)}"
+
     band = _hover(page, "st-chart-muni", 1)
-    assert band == f"{week} · P10–P90: {num(first['p10'])} – {num(first['p90'])}"
+    assert band == f"{week} · P10–P90: {money(first['p10'])} – {money(first['p90'])} {per}"
     assert _hover(page, "st-chart-muni", 2) == (
-        f"{week} · {median}: {num(first['median'])} · {first['stations']} {stations}"
+        f"{week} · {median}: {money(first['median'])} {per} · {first['stations']} {stations}"
     )
 
     page.locator(".tabs [data-view=dispersion]").click()
@@ -1531,7 +1595,7 @@ def test_station_chart_hovers_name_the_week_and_both_ends_of_the_band(
     )
     spread = _api(stations_url, "/api/stations/dispersion?fuel=GASOLINE")
     row = dict(zip(spread["columns"], spread["rows"][0], strict=True))  # type: ignore[call-overload,index]
-    assert _hover(page, "st-chart-dispersion", 0) == f"{week} · P90: {num(row['p90'])}"
+    assert _hover(page, "st-chart-dispersion", 0) == f"{week} · P90: {money(row['p90'])} {per}"
     cv = "Coefficient of variation" if lang == "en" else "Coeficiente de variação"
     assert _hover(page, "st-chart-dispersion", 3) == f"{week} · {cv}: {num(row['cv'] * 100, 1)}%"
 

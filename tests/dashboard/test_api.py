@@ -1175,3 +1175,40 @@ def test_the_map_names_brazils_newer_weeks_when_the_regions_stop_earlier(
     finally:
         full.close()
         short.close()
+
+
+def test_a_picked_week_names_brazils_newer_weeks_as_the_default_week_does(
+    real_store: SqliteStore, tmp_path: Path
+) -> None:
+    """The map's note on Brazil's newer weeks followed the default week only: a week picked
+    before the regions' newest got ``brazil_newer`` too, where every level has newer weeks
+    (the note would send the user to them for Brazil's sake alone). The real diesel weeks,
+    the regions' last four left out (regions to 2022-04-03, Brazil to 2022-05-01): a week
+    picked before the regions' newest has none; the default week picked by hand, or a later
+    one with Brazil's price alone, has Brazil's newest, as the default week has; with the
+    regions left out too, the regions' newest is no bound."""
+    cut = date(2022, 4, 3)
+    short = SqliteStore(tmp_path / "short.sqlite", clock=FixedClock(NOW))
+    alone = SqliteStore(tmp_path / "alone.sqlite", clock=FixedClock(NOW))
+    for area in ("BR", "REGION_CO", "REGION_N", "REGION_NE", "REGION_S", "REGION_SE"):
+        records = real_store.query(f"FUEL#DIESEL#{area}")
+        short.put_records([r for r in records if area == "BR" or r.date <= cut])
+        if area == "BR":
+            alone.put_records(records)
+    try:
+
+        def newer(store: SqliteStore, week: str) -> list[object]:
+            with TestClient(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW))) as http:
+                body = http.get(f"/api/regional?fuel=DIESEL&week={week}").json()
+                text = http.get(f"/api/regional?fuel=DIESEL&week={week}&format=csv").text
+            rows = list(csv.DictReader(io.StringIO(text)))
+            return [body["week"], body["brazil_newer"], {r["brazil_newer"] for r in rows}]
+
+        assert newer(short, "2022-03-27") == ["2022-03-27", None, {""}]
+        assert newer(short, "2022-04-03") == ["2022-04-03", "2022-05-01", {"2022-05-01"}]
+        assert newer(short, "2022-04-24") == ["2022-04-24", "2022-05-01", {"2022-05-01"}]
+        assert newer(short, "2022-05-01") == ["2022-05-01", None, {""}]
+        assert newer(alone, "2022-03-27") == ["2022-03-27", "2022-05-01", {"2022-05-01"}]
+    finally:
+        short.close()
+        alone.close()

@@ -435,6 +435,14 @@ def test_a_day_the_source_answered_with_no_point_says_so_and_has_no_point(
     day's partition, which is never read back as a point), and the panel says it, not how to
     collect the day's bars; a point stored later makes it a day with points."""
     store, points = stores
+    # PETR4's real closes of the week before: a series the store receives
+    store.put_records(
+        [
+            Record("STOCK#PETR4", b.day, Decimal(str(b.close)), Status.OK)
+            for b in Snapshot().bars["PETR4.SA"]
+            if DAY - timedelta(days=7) <= b.day < DAY
+        ]
+    )
     asked = NOW - timedelta(hours=4)  # 18:30 on São Paulo's day
     points.note_none("STOCK#PETR4", DAY, asked)
     assert points.day("STOCK#PETR4", DAY, NOW) == []
@@ -469,6 +477,17 @@ def _petr3_closes() -> list[Record]:
     ]
 
 
+def _petr3_day(
+    stores: tuple[Store, IntradayStore], day: str
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """PETR3's /api/intraday view of ``day``: its JSON and its CSV's rows."""
+    params = {"series": "STOCK#PETR3", "day": day}
+    with _client(*stores, cache_ttl_s=0) as http:
+        view: dict[str, Any] = http.get("/api/intraday", params=params).json()
+        text = http.get("/api/intraday", params={**params, "format": "csv"}).text
+    return view, list(csv.DictReader(io.StringIO(text)))
+
+
 @pytest.mark.parametrize(
     ("day", "since"),
     [
@@ -487,13 +506,9 @@ def test_a_series_this_store_no_longer_receives_says_since_when(
     in the JSON, the CSV and the message); a day within the week says how to collect them."""
     store, points = stores
     store.put_records(_petr3_closes())
-    with _client(store, points, cache_ttl_s=0) as http:
-        view = http.get("/api/intraday", params={"series": "STOCK#PETR3", "day": day}).json()
-        text = http.get(
-            "/api/intraday", params={"series": "STOCK#PETR3", "day": day, "format": "csv"}
-        ).text
-    rows = list(csv.DictReader(io.StringIO(text)))
+    view, rows = _petr3_day(stores, day)
     assert view["points"] == [] and view["stale_since"] == since
+    assert view["no_daily_value"] is False  # it has one, if old
     assert rows[0]["stale_since"] == (since or "")
     if since:
         assert view["message"] == (
@@ -502,3 +517,32 @@ def test_a_series_this_store_no_longer_receives_says_since_when(
         )
     else:
         assert "`fuelpipe watch` stores the day's 15-minute bars" in view["message"]
+
+
+@pytest.mark.parametrize(
+    ("stored", "day"),
+    [
+        (False, "2022-03-16"),  # the store holds no daily value of PETR3 at all
+        (True, "2021-05-17"),  # it does, from 2021-05-19 on: none on or before the day
+    ],
+)
+def test_a_series_with_no_daily_value_stored_says_so(
+    stores: tuple[Store, IntradayStore], stored: bool, day: str
+) -> None:
+    """A series with no stored daily value at all had ``stale_since`` null, as one the store
+    receives has, and nothing said the store holds none (nor a previous close to compare
+    with). ``no_daily_value`` says so (JSON and CSV), and the message adds it and how daily
+    values are stored; a day after a stored daily value has it false."""
+    if stored:
+        stores[0].put_records(_petr3_closes())
+    view, rows = _petr3_day(stores, day)
+    known, _ = _petr3_day(stores, "2022-03-16")
+    assert (view["points"], view["stale_since"], view["no_daily_value"]) == ([], None, True)
+    assert rows[0]["no_daily_value"] == "True"
+    assert view["message"] == (
+        f"no intraday points stored for STOCK#PETR3 on {day}: `fuelpipe watch` stores the "
+        "day's 15-minute bars as they are published (kept 35 days); no daily value of it is "
+        f"stored on or before {day} (`fuelpipe run` stores them)"
+    )
+    # a day after its stored closes (2022-03-14 the last) is not one
+    assert known["no_daily_value"] is (not stored)

@@ -81,19 +81,16 @@ STALE_AFTER = timedelta(days=7)
 this store no longer receives: its panel says since when, not that points are still to come."""
 
 
-def stale_since(store: Store, key: str, day: date, prev: PreviousClose | None) -> date | None:
-    """The date of ``key``'s newest stored daily value on or before ``day`` when it is more
-    than :data:`STALE_AFTER` before ``day`` (None: a fresher one, or none stored at all);
-    ``prev``: the previous close :func:`closes` found, read again only when it found none."""
-    newest = prev.date if prev is not None else None
-    if newest is None:
-        older = store.query(
-            key, None, day - PREVIOUS_CLOSE_LOOKBACK, ("value",), limit=31, newest_first=True
-        )
-        newest = next(
-            (r.date for r in older if r.status is Status.OK and r.value is not None), None
-        )
-    return newest if newest is not None and newest < day - STALE_AFTER else None
+def newest_daily(store: Store, key: str, day: date, prev: PreviousClose | None) -> date | None:
+    """The date of ``key``'s newest stored daily value before ``day`` (None: none stored at
+    all); ``prev``: the previous close :func:`closes` found, read again only when it found none
+    (the day's own close is not asked for: a day with one is said by it)."""
+    if prev is not None:
+        return prev.date
+    older = store.query(
+        key, None, day - PREVIOUS_CLOSE_LOOKBACK, ("value",), limit=31, newest_first=True
+    )
+    return next((r.date for r in older if r.status is Status.OK and r.value is not None), None)
 
 
 LAST_SESSION_LOOKBACK = 10
@@ -164,7 +161,11 @@ def intraday_view(
         for p in points
     ]
     stored = f"its close of {day}, {close.value}, is stored; " if close else ""
-    since = None if close or out else stale_since(store, key, day, prev)
+    # With no point and no close: since when the store has had no value of the series (more
+    # than STALE_AFTER: it no longer receives it), or that it holds none at all.
+    newest = None if close or out else newest_daily(store, key, day, prev)
+    since = newest if newest is not None and newest < day - STALE_AFTER else None
+    no_daily = not (close or out) and newest is None
     none_at: datetime | None = None
     if points_store is None:
         message = f"this dashboard has no intraday store: {stored}{collect_hint(series)}"
@@ -187,6 +188,11 @@ def intraday_view(
         message = f"{stored}no intraday points stored for {key} on {day}: {collect_hint(series)}"
     else:
         message = None
+    if no_daily and message:
+        # nor a previous close to compare the points with
+        message += (
+            f"; no daily value of it is stored on or before {day} (`fuelpipe run` stores them)"
+        )
     return IntradayView(
         key=key,
         label=series.label,
@@ -197,6 +203,7 @@ def intraday_view(
         collected=points_store is not None,
         answered_none=none_at,
         stale_since=since,
+        no_daily_value=no_daily,
         message=message,
         previous_close=prev,
         close=close,

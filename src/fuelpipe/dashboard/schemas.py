@@ -512,9 +512,10 @@ class RegionalView(BaseModel):
     spread: SpreadView | None
     brazil_newer: dt.date | None = Field(
         None,
-        description="Brazil's newest stored week of the fuel when it is after `week` (the "
-        "week shown stops with the states' or regions' prices, which end earlier); null "
-        "otherwise",
+        description="Brazil's newest stored week of the fuel when it is after `week` and "
+        "`week`, picked or not, is at or after the map's default week (the states' newest, "
+        "none stored: the regions'): no later week has more on the map, and Brazil's price "
+        "runs on; null otherwise (before it every level has newer weeks)",
     )
 
     def table(self) -> Table:
@@ -1037,6 +1038,12 @@ class IntradayView(BaseModel):
         "stored daily value when it is more than a week before `day` (this store no longer "
         "receives the series; null otherwise)",
     )
+    no_daily_value: bool = Field(
+        False,
+        description="with no point and no close for the day: true when no daily value of the "
+        "series is stored on or before `day` at all (this store has not received it, and "
+        "`stale_since` has no date to give)",
+    )
     message: str | None = Field(description="why there are no points, and how to collect them")
     previous_close: PreviousClose | None
     close: PreviousClose | None = Field(
@@ -1051,9 +1058,9 @@ class IntradayView(BaseModel):
         """One row per point, the previous close (its value, then its date) and the day's own
         close (``close_value``, ``close_date``; empty when none is stored) beside it, the
         series' label and unit, the view's ``today``, ``as_of``, ``collected``,
-        ``answered_none``, ``stale_since`` and ``message`` after; a day with no point is one
-        row of its ``message`` (why, and how to collect them) with no time or value, as
-        ``indices.csv`` gives a line with no point."""
+        ``answered_none``, ``stale_since``, ``no_daily_value`` and ``message`` after; a day
+        with no point is one row of its ``message`` (why, and how to collect them) with no
+        time or value, as ``indices.csv`` gives a line with no point."""
         head = ["key", "day", "at", "time", "kind", "value", "change_pct", "previous_close"]
         prev_head, prev = context(self.previous_close, ["value", "date"], "previous_close_")
         close_head, close = context(self.close, ["value", "date"], "close_")
@@ -1069,6 +1076,7 @@ class IntradayView(BaseModel):
                 "collected",
                 "answered_none",
                 "stale_since",
+                "no_daily_value",
                 "message",
             ],
         )

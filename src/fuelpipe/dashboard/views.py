@@ -384,8 +384,11 @@ def _latest_week(reader: SeriesReader, keys: Sequence[str]) -> date | None:
 
 
 def regional_view(reader: SeriesReader, product: str, week: date | None) -> RegionalView:
-    """Price by state and region in one week, changes over 4/12/52 weeks, spread of states."""
+    """Price by state and region in one week, changes over 4/12/52 weeks, spread of states;
+    ``brazil_newer``: Brazil's newest week when it is after the week shown and that week is at
+    or after the map's default one (the states' newest, else the regions'), picked or not."""
     keys = {a: fuel_key(product, a) for a in AREAS}
+    asked = week
     if week is None:
         # The latest week with state prices, else with region prices, else Brazil's.
         for level in ("STATE", "REGION", "BR"):
@@ -401,6 +404,15 @@ def regional_view(reader: SeriesReader, product: str, week: date | None) -> Regi
     states = {r.area: r.price for r in rows if AREAS[r.area].level == "STATE"}
     spread = an.spread(states)
     brazil = _latest_week(reader, [keys["BR"]]) if week is not None else None
+    if asked is not None and brazil is not None and brazil > asked:
+        # A week picked says what the default week says when no later week has more on the
+        # map: at or after the states' newest week (none stored: the regions'). Before it,
+        # every level has newer weeks, and Brazil's are nothing to point out.
+        levels = (LEVEL_AREAS["STATE"], LEVEL_AREAS["REGION"])
+        edges = (_latest_week(reader, [keys[a] for a in areas]) for areas in levels)
+        edge = next((e for e in edges if e is not None), None)
+        if edge is not None and asked < edge:
+            brazil = None
     return RegionalView(
         product=product,
         unit=FUEL_PRODUCTS[product][1],

@@ -906,7 +906,8 @@
       const close = data.close && fmt.money(data.close.value, data.unit, digits);
       const since = data.stale_since; // a series this store no longer receives: not "yet"
       const vars = { series: name, day: fmt.date(data.day), what, close, since: fmt.date(since), time: fmt.instant(data.answered_none) };
-      showEmpty("chart-today", t(data.collected ? (data.answered_none ? (close ? "today.closeNone" : "today.none") : close ? "today.close" : since ? "today.stale" : data.day === data.today ? "today.empty" : "today.past") : "today.notCollected", vars));
+      // and one it holds no daily value of up to the day says so after (no previous close either)
+      showEmpty("chart-today", t(data.collected ? (data.answered_none ? (close ? "today.closeNone" : "today.none") : close ? "today.close" : since ? "today.stale" : data.day === data.today ? "today.empty" : "today.past") : "today.notCollected", vars) + (data.no_daily_value ? " " + t("today.noDaily") : ""));
     }
     // after showEmpty, which hides the panel's notes with the chart's
     note.textContent = todayRefused && t("today.refused", { series: todayRefused, shown: name });
@@ -1177,8 +1178,9 @@
     if (missing.length) {
       summary.push(tn("map.missing", missing.length, { fuel, states: stateList(missing) }));
     }
-    // the week opened on (the states' or regions' newest) is older than Brazil's newest
-    if (!state.date && view.brazil_newer) summary.push(t("map.newer", { fuel, newest: fmt.date(view.brazil_newer) }));
+    // the week shown, at or after the states' or regions' newest, is older than Brazil's newest
+    // (the server says when: a week picked too)
+    if (view.brazil_newer) summary.push(t("map.newer", { fuel, newest: fmt.date(view.brazil_newer) }));
     setText("map-summary", summary.join(" "));
     // A price's hover as its bar writes it, then its unit: "R$ 6,29 por litro" (the map's
     // said "R$ por litro: 6,290", the bars' own text "R$ 6,29").

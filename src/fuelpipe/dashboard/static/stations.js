@@ -232,15 +232,20 @@
     iso
       ? new Intl.DateTimeFormat(state.lang, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`))
       : "";
-  const money = (v) =>
+  // Every price of the page, in its tables (whose header names the unit) and hovers, is money
+  // so written; a premium keeps its third digit; one shown as zero has no sign, as num's.
+  const money = (v, digits = 2) =>
     v === null || v === undefined
       ? "–"
       : new Intl.NumberFormat(state.lang, {
           style: "currency",
           currency: "BRL",
-          minimumFractionDigits: 2,
-          maximumFractionDigits: 2,
+          minimumFractionDigits: digits,
+          maximumFractionDigits: digits,
+          signDisplay: "negative",
         }).format(v).replace("-", "\u2212").replace(/R\$(?=\d)/, "R$\u00a0");
+  // A price's unit in words ("per litre", "por 13 kg"): a hover or a search's cell has no header
+  const per = (unit) => (T.en[`per.${unit}`] ? t(`per.${unit}`) : unitLabel(unit));
 
   // Plotly's pt-BR words and dates come with the bundle (scripts/plotly/build.mjs).
   const plotly = () => window.Plotly;
@@ -512,9 +517,9 @@
       ["municipality", (r) => r.municipality],
       ["state", (r) => r.state],
       ["stations", (r) => num(r.stations, 0), true],
-      ["p10", (r) => num(r.p10), true, true],
-      ["median", (r) => num(r.median), true, true],
-      ["p90", (r) => num(r.p90), true, true],
+      ["p10", (r) => money(r.p10), true, true],
+      ["median", (r) => money(r.median), true, true],
+      ["p90", (r) => money(r.p90), true, true],
     ];
     const attrs = (r) => {
       const key = `${r.state}|${r.municipality}`;
@@ -559,14 +564,15 @@
     }
     const weeks = rows.map((r) => r.week);
     const stations = (n) => t(n === 1 ? "chart.stations.one" : "chart.stations", { n: num(n, 0) });
+    const unit = per(data.unit);
     plot("st-chart-muni", [
       { x: weeks, y: rows.map((r) => r.p90), mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
       { x: weeks, y: rows.map((r) => r.p10), mode: "lines", fill: "tonexty", line: { width: 0 },
         fillcolor: "rgba(31,78,121,0.18)", name: t("chart.band"),
-        ...hoverText(weeks, (i) => `${t("chart.band")}: ${num(rows[i].p10)} – ${num(rows[i].p90)}`) },
+        ...hoverText(weeks, (i) => `${t("chart.band")}: ${money(rows[i].p10)} – ${money(rows[i].p90)} ${unit}`) },
       { x: weeks, y: rows.map((r) => r.median), mode: "lines+markers", name: t("chart.median"),
         line: { color: "#1f4e79" },
-        ...hoverText(weeks, (i) => `${t("chart.median")}: ${num(rows[i].median)} · ${stations(rows[i].stations)}`) },
+        ...hoverText(weeks, (i) => `${t("chart.median")}: ${money(rows[i].median)} ${unit} · ${stations(rows[i].stations)}`) },
     ], {
       yaxis: priceAxis(data.unit, rows.flatMap((r) => [r.p10, r.p90])),
       xaxis: weekAxis("st-chart-muni", weeks),
@@ -596,8 +602,8 @@
         color: sorted.map((r) => (r.premium >= 0 ? "#c0392b" : "#1e8449")),
         opacity: sorted.map((r) => (few(r) ? 0.35 : 1)),
       },
-      // written as the table writes them (num): Plotly's own %{x:.3f} has a hyphen for minus
-      customdata: sorted.map((r) => [num(r.premium, 3), num(r.premium_pct, 1), few(r) ? ` · ${t("brands.few")}` : ""]),
+      // written as the table writes them, with the unit: Plotly's %{x:.3f} had a hyphen for minus
+      customdata: sorted.map((r) => [`${money(r.premium, 3)} ${per(data.unit)}`, num(r.premium_pct, 1), few(r) ? ` · ${t("brands.few")}` : ""]),
       hovertemplate: "%{y}: %{customdata[0]} (%{customdata[1]}%)%{customdata[2]}<extra></extra>",
     }], {
       xaxis: { title: { text: title.join("<br>") } },
@@ -608,8 +614,8 @@
     table($("st-brands"), [
       ["brand", (r) => r.brand],
       ["observations", (r) => num(r.observations, 0) + (few(r) ? ` · ${t("brands.few")}` : ""), true],
-      ["mean_price", (r) => num(r.mean_price), true, true],
-      ["premium", (r) => num(r.premium, 3), true, true],
+      ["mean_price", (r) => money(r.mean_price), true, true],
+      ["premium", (r) => money(r.premium, 3), true, true],
       ["premium_pct", (r) => num(r.premium_pct, 1), true],
     ], rows, (r) => (few(r) ? { class: "few" } : {}), data.unit);
   }
@@ -618,7 +624,7 @@
     const rows = records(data);
     setSummary(rows.length ? "summary.dispersion" : "summary.empty", {}, data);
     const weeks = rows.map((r) => r.week);
-    const price = (name, col) => hoverText(weeks, (i) => `${name}: ${num(rows[i][col])}`);
+    const price = (name, col) => hoverText(weeks, (i) => `${name}: ${money(rows[i][col])} ${per(data.unit)}`);
     plot("st-chart-dispersion", [
       { x: weeks, y: rows.map((r) => r.p90), name: "P90", mode: "lines+markers", line: { color: "#c0392b" },
         ...price("P90", "p90") },
@@ -647,10 +653,10 @@
     table($("st-dispersion"), [
       ["week", (r) => day(r.week)],
       ["stations", (r) => num(r.stations, 0), true],
-      ["p10", (r) => num(r.p10), true, true],
-      ["median", (r) => num(r.median), true, true],
-      ["p90", (r) => num(r.p90), true, true],
-      ["spread", (r) => num(r.p90_p10), true, true],
+      ["p10", (r) => money(r.p10), true, true],
+      ["median", (r) => money(r.median), true, true],
+      ["p90", (r) => money(r.p90), true, true],
+      ["spread", (r) => money(r.p90_p10), true, true],
       ["cv", (r) => (r.cv === null || r.cv === undefined ? "–" : `${num(100 * r.cv, 1)}%`), true],
     ], rows, undefined, data.unit);
   }
@@ -675,7 +681,7 @@
       ["product", (r) => t(`fuel.${r.product}`)],
       ["collected", (r) => day(r.collected)],
       // a search mixes fuels: each price says its own unit
-      ["price", (r) => `${money(r.price)} ${T.en[`per.${r.unit}`] ? t(`per.${r.unit}`) : unitLabel(r.unit)}`, true],
+      ["price", (r) => `${money(r.price)} ${per(r.unit)}`, true],
     ], rows);
   }
 
