@@ -39,6 +39,7 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.stations import NO_LAKE_BUCKET, no_lake_advice
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.install_hint import install_hint
 
 if TYPE_CHECKING:
     from fuelpipe.adapters.lake.engine import StationLake
@@ -235,7 +236,8 @@ class _NoWindow:
         (
             None,
             no_lake_advice(False),
-            "não há base de postos aqui: instale o extra lake (pip install 'fuelpipe[lake]') e "
+            # the command the server names, this installation's (fuelpipe.install_hint)
+            f"não há base de postos aqui: instale o extra lake ({install_hint('lake')}) e "
             "rode `fuelpipe stations ingest`",
         ),
         (

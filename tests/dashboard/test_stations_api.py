@@ -28,6 +28,7 @@ from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.stations import StationQueries, no_lake_advice
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, STATES
 from fuelpipe.domain.stations import FUELS, SEARCH_STATIONS, first_stations
+from fuelpipe.install_hint import install_hint
 
 pytest.importorskip("duckdb")
 
@@ -614,7 +615,7 @@ def test_a_download_names_its_state_town_and_search(client: TestClient) -> None:
     ("lake", "extra", "advice"),
     [
         # no lake, no extra: install it, then ingest
-        (None, False, "install the lake extra (pip install 'fuelpipe[lake]') and run"),
+        (None, False, f"install the lake extra ({install_hint('lake')}) and run"),
         # no lake, the extra installed: ingest (it advised installing what was there)
         (None, True, "no station lake here: run `fuelpipe stations ingest` (or `fuelpipe demo`)"),
         # an empty lake: the extra is there, whatever DuckDB says

@@ -54,8 +54,7 @@ from fuelpipe.ports.lake import LakeQueryFailed
 _log = logging.getLogger("fuelpipe.dashboard")
 MAX_SPAN_DAYS = 370
 NO_LAKE_EXTRA = (
-    "no station lake here: install the lake extra (pip install 'fuelpipe[lake]') and run "
-    "`fuelpipe stations ingest`"
+    "no station lake here: install the lake extra ({install}) and run `fuelpipe stations ingest`"
 )
 NO_LAKE = (
     "no station lake here: run `fuelpipe stations ingest` (or `fuelpipe demo`) first, or check "
@@ -77,7 +76,11 @@ def lake_extra_installed() -> bool:
 def no_lake_advice(lake_extra: bool) -> str:
     """What a 404 without a lake advises on one machine: the ``lake`` extra when it is not
     installed, an ingest when it is."""
-    return NO_LAKE if lake_extra else NO_LAKE_EXTRA
+    if lake_extra:
+        return NO_LAKE
+    from fuelpipe.install_hint import install_hint
+
+    return NO_LAKE_EXTRA.format(install=install_hint("lake"))
 
 
 class StationQueries(Protocol):
