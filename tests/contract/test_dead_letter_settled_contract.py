@@ -9,6 +9,7 @@ a release had stored every date it asked for, until a person checked each date a
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,9 +36,10 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.alerts import AlertContext
-from fuelpipe.ports.queue import Queue
+from fuelpipe.ports.queue import DeadLetter, Queue
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.alerting import DeadLettered, evaluate
+from fuelpipe.stages.dead_letter_settled import SettleCheck, Settled
 
 NOW = datetime(2022, 5, 4, 16, 30, tzinfo=UTC)
 USD = DEFAULT_CATALOG["CURRENCY#USD"]
@@ -286,6 +288,33 @@ def test_a_dead_letter_with_one_dropped_key_clears_once_its_other_keys_are_store
         f"(or fetched by another unit): {PREMIUM.key}): removed from the dead letters, its body "
         "logged"
     )
+
+
+def test_a_date_before_its_series_starts_now_is_settled_unread_saying_so(home: Home) -> None:
+    """A release moved EUR's start past a date a dead letter asks for: the scraper never
+    fetches a date before its series starts (``planning.unservable``), so no record of it
+    will ever be stored. Before, the dead letter waited on that date for good, its alert
+    firing on; now it is settled once the series' other dates are, saying why."""
+    body = _gap(EUR.key, D1, D2)
+    _dead_letter(home.queue, body)
+    moved = dataclasses.replace(EUR, default_start=D2)
+    catalog = Catalog(moved if s.key == EUR.key else s for s in DEFAULT_CATALOG)
+    home.store.put_records([_ok(EUR.key, D2)])
+    sink = Collect()
+    assert _run(home, [sink], DeadLettered(), catalog) == (0, 0, 0)
+    assert home.queue.dead_letters() == []
+    assert home.queue.dead_letter_count() == 0
+
+
+def test_a_dead_letter_of_dates_all_before_the_start_reads_nothing(home: Home) -> None:
+    """Every date before the start: settled with no store read, worded with the count."""
+    letter = DeadLetter("m1", _gap(EUR.key, D1, D2), "too many receives", 5, None)
+    moved = dataclasses.replace(EUR, default_start=D3)
+    catalog = Catalog(moved if s.key == EUR.key else s for s in DEFAULT_CATALOG)
+    check = SettleCheck(home.store, catalog, budget=0)  # no read left: none is needed
+    told = check.check(letter)
+    assert isinstance(told, Settled)
+    assert told.before_start == 2 and told.words() == "2 dates before their series starts"
 
 
 def test_a_watch_of_some_series_never_takes_another_series_for_a_dropped_one(

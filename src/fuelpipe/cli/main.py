@@ -2252,13 +2252,17 @@ def _settle_state(check: SettleCheck, letter: DeadLetter) -> tuple[bool, str, di
         "settled": None,
         "settled_statuses": None,
         "dropped_keys": None,
+        "before_start": None,
         "waits_on": None,
         "not_checked": None,
     }
     if isinstance(told, Settled):
         statuses = {s.value: told.statuses[s] for s in Status if told.statuses[s]}
         fields.update(
-            settled=True, settled_statuses=statuses, dropped_keys=list(told.dropped) or None
+            settled=True,
+            settled_statuses=statuses,
+            dropped_keys=list(told.dropped) or None,
+            before_start=told.before_start or None,
         )
         return True, f"yes ({told.words()})", fields
     if isinstance(told, Waiting):

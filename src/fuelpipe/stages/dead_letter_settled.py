@@ -19,8 +19,9 @@ fetches the message's other keys and skips that one, :func:`fuelpipe.stages.scra
 no record of it is read and none is needed, so a redrive would fetch nothing for it. The removal
 says so with the key (:meth:`Settled.words`): a dead letter naming only dropped keys is removed
 as "no longer in the catalog", logged whole first, instead of staying for good. A date no
-message may ask for (before its series starts) of a key still in the catalog has no record to
-settle it, so the dead letter naming it stays.
+message may ask for (before its series starts: a release moved the start) of a key still in
+the catalog has no record to settle it, and the scraper fetches none: it is settled unread as
+well, and said so (``before_start``).
 
 Reads are bounded: one status-only read of a key's span of dates (:meth:`SettleCheck.check`,
 at most ``budget`` an evaluation), stopped at the first date not settled, which the alert keeps
@@ -56,12 +57,14 @@ DROPPED_NAMED = 3
 
 @dataclass(frozen=True, slots=True)
 class Settled:
-    """Every (key, date) a dead letter asked for is settled: how many, by status, and the keys
+    """Every (key, date) a dead letter asked for is settled: how many, by status, the keys
     it named that the catalog no longer has (or fetches by another unit), whose dates were not
-    read."""
+    read, and how many (key, date) it asked for are before their series starts (the scraper
+    fetches none: :func:`~fuelpipe.domain.planning.unservable`), not read either."""
 
     statuses: Counter[Status]
     dropped: tuple[str, ...] = ()
+    before_start: int = 0
 
     def words(self) -> str:
         """``3 OK, 1 ABSENT``: the dates' statuses, in the order of :class:`Status`; then the
@@ -74,6 +77,12 @@ class Settled:
             said.append(
                 f"{n:,} key{'s' if n > 1 else ''} no longer in the catalog (or fetched by "
                 f"another unit): {named}{more}"
+            )
+        if self.before_start:
+            n = self.before_start
+            said.append(
+                f"{n:,} date{'s' if n > 1 else ''} before {'their' if n > 1 else 'its'} "
+                "series starts"
             )
         return ", ".join(said)
 
@@ -130,12 +139,22 @@ class SettleCheck:
         if request.origin == "revise":
             return None
         dropped = tuple(k for k in request.keys if not self._fetched(k, request.fetch_unit))
-        keys = [k for k in request.keys if k not in dropped]
+        asked = request.dates_to_download  # sorted, no repeats
+        # a date before its series starts: the scraper fetches none (a release moved the start)
+        keys = []
+        early = 0
+        for key in request.keys:
+            if key in dropped:
+                continue
+            start = self._catalog[key].default_start
+            days = [d for d in asked if d >= start]
+            early += len(asked) - len(days)
+            if days:
+                keys.append((key, days))
         if len(keys) > self.left:
             return None
-        days = request.dates_to_download  # sorted, no repeats
         statuses: Counter[Status] = Counter()
-        for key in keys:  # the partition key first: the one its sender missed
+        for key, days in keys:  # the partition key first: the one its sender missed
             self.left -= 1
             stored = self._store.query(key, days[0], days[-1], fields=("status",))
             found = {r.date: r.status for r in stored}
@@ -144,7 +163,7 @@ class SettleCheck:
                 if status is None or status not in COMPLETE:
                     return Waiting(key, day)
                 statuses[status] += 1
-        return Settled(statuses, dropped)
+        return Settled(statuses, dropped, early)
 
     def _fetched(self, key: str, unit: str) -> bool:
         """Whether the scraper would fetch ``key`` for a message of fetch unit ``unit``."""
