@@ -7,7 +7,10 @@ message is redelivered. On its last delivery (its ApproximateReceiveCount at the
 fails is dead-lettered now with the error as its reason, as the embedded drain does
 (stages/last_delivery.py), so ``fuelpipe dlq list`` and the dead-letter alert name the error,
 not only the receive count; should SQS refuse that, it is reported as any failed message and
-SQS's redrive moves it after this delivery. A source that answered 429 or 503 with a
+SQS's redrive moves it after this delivery. Before a gap message's last delivery is handled,
+its dates holding no record are made PENDING (stages/scrape.py: ``hold_last_delivery``), so
+one that stops the function every time (its timeout, a crash) leaves them for recheck, not
+gaps the orchestrator sends again. A source that answered 429 or 503 with a
 Retry-After rests (stages/source_rest.py, shared by every environment through the table:
 homes/aws.py's ``share_rests``): its later messages are not fetched but given back in
 ``batchItemFailures``, hidden until the rest ends (stages/scrape.py: ``defer_if_resting``,

@@ -37,10 +37,12 @@ from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.aws import lazy_context
 from fuelpipe.ports.alerts import AlertContext
 from fuelpipe.ports.queue import Message, Queue, QueueDepth, too_many_receives
+from fuelpipe.ports.source import FetchRequest, FetchResult
 from fuelpipe.stages.alerting import DeadLettered
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import data_version
 from fuelpipe.stages.recheck import TIME_MARGIN_S
+from fuelpipe.stages.scrape import stopped_reason
 
 pytestmark = pytest.mark.aws
 
@@ -357,6 +359,85 @@ def test_a_message_failing_on_its_last_delivery_is_dead_lettered_with_its_error(
     assert emf_metric(capsys.readouterr().out, "DeadLettered") == 1
     (alert,) = DeadLettered().evaluate(AlertContext(NOW, app.store, app.queue, DEFAULT_CATALOG))
     assert "ProvisionedThroughputExceeded" in alert.summary
+
+
+class _TimedOut(BaseException):
+    """The Lambda's timeout (or a kill): the process stops, nothing of the handler runs on."""
+
+
+class _StopsTheWorker(TableSource):
+    """A source whose every fetch stops the worker: a poison message."""
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        self.calls.append(request)
+        raise _TimedOut
+
+
+def _delivered(message: Message, receive_count: int) -> Message:
+    """``message`` as SQS delivers it the ``receive_count``-th time."""
+    return Message(message.message_id, message.receipt, message.body, receive_count)
+
+
+def test_a_last_delivery_makes_its_dates_with_no_record_pending_before_it_is_handled(
+    aws_home: AwsHome,
+) -> None:
+    """A message that stops the scraper at every delivery stores nothing; SQS moves it to the
+    DLQ after maxReceiveCount receives. Its last delivery (ApproximateReceiveCount at
+    FUELPIPE_MAX_RECEIVES) makes each of its dates holding no record PENDING first, with a
+    conditional PutItem: an OK record, and a PENDING one's retry state, stay as they were.
+    Before, its dates stayed gaps the orchestrator sent again (each re-send costing
+    maxReceiveCount scraper runs and a new dead letter); now recheck retries them, bounded."""
+    source = _StopsTheWorker("bcb", ptax_values("CURRENCY#EUR"))
+    app = aws_home.app(FixedClock(NOW), {"bcb": source})
+    key, last = "CURRENCY#EUR", aws_home.settings.max_receives
+    ok = Record(key, MARCH[0], Decimal("5.1"), Status.OK)
+    app.store.put_records([ok])
+    retried = Record(key, MARCH[1], None, Status.PENDING, 2, NOW, "HTTP 503")
+    assert app.store.put_pending(retried)
+    before = {r.date: r for r in app.store.query(key, consistent=True)}
+    app.queue.send([request(key, MARCH)])
+    (message,) = drain(app.queue)
+    scraper = load_handler("scraper").make_handler(lambda: app)
+
+    with pytest.raises(_TimedOut):  # an earlier delivery writes nothing
+        scraper(sqs_event([_delivered(message, last - 1)]), FakeLambdaContext("scraper"))
+    assert {r.date: r for r in app.store.query(key, consistent=True)} == before
+
+    for _ in range(2):  # its last delivery; again, as SQS may deliver it twice
+        with pytest.raises(_TimedOut):
+            scraper(sqs_event([_delivered(message, last)]), FakeLambdaContext("scraper"))
+        after = {r.date: r for r in app.store.query(key, consistent=True)}
+        assert after[MARCH[0]] == before[MARCH[0]]  # OK, untouched
+        assert after[MARCH[1]] == before[MARCH[1]]  # its retry count and reason kept
+        assert [after[d] for d in MARCH[2:]] == [
+            Record(key, d, None, Status.PENDING, 0, after[d].next_attempt_at,
+                   stopped_reason(last), {}, after[d].updated_at)
+            for d in MARCH[2:]
+        ]  # fmt: skip
+    assert all(after[d].next_attempt_at >= NOW + timedelta(hours=1) for d in MARCH[2:])
+    (summary,) = app.store.status_summaries(Status.PENDING)
+    assert (summary.key, summary.count) == (key, len(MARCH) - 1)  # in recheck's index
+    assert len(source.calls) == 3
+
+
+def test_a_retry_messages_last_delivery_writes_nothing_first(aws_home: AwsHome) -> None:
+    """A retry message's dates are PENDING, claimed by recheck, which bounds them."""
+    source = _StopsTheWorker("bcb", ptax_values("CURRENCY#EUR"))
+    app = aws_home.app(FixedClock(NOW), {"bcb": source})
+    body = DownloadRequest(
+        partition_key="CURRENCY#EUR",
+        dates_to_download=MARCH,
+        fetch_unit=DEFAULT_CATALOG["CURRENCY#EUR"].fetch_unit,
+        origin="retry",
+    ).to_body()
+    app.queue.send([body])
+    (message,) = drain(app.queue)
+    last = _delivered(message, aws_home.settings.max_receives)
+    with pytest.raises(_TimedOut):
+        load_handler("scraper").make_handler(lambda: app)(
+            sqs_event([last]), FakeLambdaContext("scraper")
+        )
+    assert app.store.query("CURRENCY#EUR", consistent=True) == []
 
 
 def test_a_message_whose_dead_lettering_fails_is_still_moved_by_the_redrive(

@@ -472,7 +472,12 @@ def test_a_last_delivery_killed_after_the_outlook_paid_its_debt_mid_batch_still_
         scraper(sqs_event(last), FakeLambdaContext("scraper"))
 
     stored = app.store.query(USD, MARCH[-2], MARCH[-1])
-    assert [(r.date, r.status) for r in stored] == [(MARCH[-2], Status.OK)]
+    # the killed one's date PENDING: its last delivery made it so before it was handled
+    # (stages/scrape.py hold_last_delivery; before, it had no record, a gap sent again)
+    assert [(r.date, r.status) for r in stored] == [
+        (MARCH[-2], Status.OK),
+        (MARCH[-1], Status.PENDING),
+    ]
     assert data_version(app.store) != INITIAL  # the outlook's, written before that value
     assert unmarked(app.store)  # the value stored since is owed a version
     version = data_version(app.store)

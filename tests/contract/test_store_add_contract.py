@@ -151,6 +151,35 @@ def test_put_pendings_is_put_pending_for_each_record_in_order(store: Store) -> N
     assert store.put_pendings([]) == []
 
 
+def test_create_pendings_creates_only_where_no_record_is(store: Store) -> None:
+    """A message's last delivery (stages/scrape.py ``hold_last_delivery``): a record of any
+    status, a PENDING one's retry state and reason too, is left whole."""
+    days = [D0 + timedelta(days=7 * i) for i in range(6)]
+    store.put_records([ok(days[0], "6.1")])
+    assert store.put_pending(Record(KEY, days[1], None, Status.PENDING, 2, NOW, "HTTP 503"))
+    assert store.put_pending(Record(KEY, days[2], None, Status.QUARANTINED, reason="gave up"))
+    assert store.put_pending(Record(KEY, days[3], None, Status.ABSENT, reason="no value"))
+    before = {r.date: r for r in store.query(KEY)}
+    due = NOW + timedelta(hours=1)
+    held = [Record(KEY, d, None, Status.PENDING, 0, due, "the worker stopped") for d in days]
+    assert store.create_pendings(held) == [False, False, False, False, True, True]
+    got = {r.date: r for r in store.query(KEY)}
+    assert {d: got[d] for d in days[:4]} == before  # untouched, updated_at and all
+    for day in days[4:]:
+        assert (got[day].status, got[day].retry_count, got[day].reason) == (
+            Status.PENDING,
+            0,
+            "the worker stopped",
+        )
+    assert [r.date for r in store.due_pending(due)] == [days[1], days[4], days[5]]
+    assert set(store.pending_marks([(KEY, days[4])])) == {(KEY, days[4])}  # PENDING since
+    assert store.create_pendings(held) == [False] * len(days)  # the same again: nothing
+    assert store.create_pendings([]) == []
+    with pytest.raises(ValueError, match="PENDING records only"):
+        store.create_pendings([Record(KEY, D0 + timedelta(days=99), None, Status.ABSENT)])
+    assert len(store.query(KEY)) == len(days)
+
+
 def test_a_revision_seen_against_an_older_history_is_refused(store: Store) -> None:
     """Two writers read (6.10, stations=12); the first revises the attributes only (the value
     stays 6.10): the second's revision, from the same read, must not pass on the value alone."""

@@ -31,6 +31,7 @@ from fuelpipe.ports.queue import NO_ERROR_RECORDED, too_many_receives
 from fuelpipe.replay import ReplayServer
 from fuelpipe.replay.faults import FaultPlan
 from fuelpipe.stages.alerting import DeadLettered
+from fuelpipe.stages.scrape import stopped_reason
 
 SERIES = ["CURRENCY#USD", "STOCK#PRIO3", "FUEL#GASOLINE#BR", "FUEL#DIESEL#BR", "COMMODITY#BRENT"]
 RUN = ["--now", "2022-05-07T23:59", "run", "--since", "2021-05-19"]
@@ -205,32 +206,43 @@ def test_a_poison_message_is_dead_lettered_and_a_redrive_stores_it_once(
     replay, reference, tmp_path
 ):
     """A message whose handling kills every run that takes it (kill -9, so no handler is left
-    to dead-letter it with its error): each rerun takes it back at once, and the receive past
-    FUELPIPE_MAX_RECEIVES moves it to the dead letters, saying no error was recorded. The other
-    series are stored once, as an uninterrupted run stores them; Brent's dates stay missing,
-    not OK, its gap sent again by each run's orchestrator (so every run is killed while the
-    fault lasts); `fuelpipe dlq list` and the dead-letter alert show it; with the fault gone,
-    `fuelpipe dlq redrive` and a run store its dates once, and the store ends as the
-    uninterrupted run's, nothing queued or dead-lettered."""
+    to dead-letter it with its error): each rerun takes it back at once, its last delivery
+    (FUELPIPE_MAX_RECEIVES) makes its dates PENDING before it is handled, and the receive past
+    it moves it to the dead letters, saying no error was recorded. The other series are
+    stored once, as an uninterrupted run stores them; Brent's dates are PENDING, not OK, so
+    that run's orchestrator sends no gap for them and it ends (before: each run's
+    orchestrator sent the gap again, and every run was killed while the fault lasted);
+    recheck retries them (tests/stages/test_poison.py). `fuelpipe dlq list` and the
+    dead-letter alert show it; with the fault gone, `fuelpipe dlq redrive` and a run store
+    its dates once, and the store ends as the uninterrupted run's, nothing queued or
+    dead-lettered."""
     db = tmp_path / "poison.sqlite"
     env = {**_env(replay), "FUELPIPE_DB": str(db), "FUELPIPE_MAX_RECEIVES": str(POISON_RECEIVES)}
     poisoned = {**env, "FUELPIPE_FAILPOINTS": f"scrape.after_fetch@{POISON}:*"}
-    for _ in range(POISON_RECEIVES + 1):  # the last one dead-letters it, then sends it again
+    for _ in range(POISON_RECEIVES):  # each delivery kills its run
         killed = fuelpipe(*RUN, env=poisoned, check=False)
         assert killed.returncode == -signal.SIGKILL, killed.stderr
+    fuelpipe(*RUN, env=poisoned)  # dead-letters it and sends nothing: no run killed
     listed = fuelpipe("dlq", "list", "--json", env=env)
     letters = json.loads(listed.stdout)
     # the poison alone: what it was received with waited unreceived, not dead-lettered too
     assert [DownloadRequest.from_body(d["body"]).partition_key for d in letters] == [POISON]
     (letter,) = letters
     after = _dump(db)
-    assert after == {**reference, POISON: []}  # the others stored once; Brent's missing
+    held = after.pop(POISON)
+    assert after == {k: v for k, v in reference.items() if k != POISON}  # stored once
+    asked = DownloadRequest.from_body(letter["body"]).dates_to_download
+    assert held == [
+        (day, None, Status.PENDING, 0, stopped_reason(POISON_RECEIVES), {}) for day in asked
+    ]  # Brent's PENDING, retry count 0: recheck's to retry (before: missing, sent again)
+    queue_file = db.with_name("poison-queue.sqlite")
+    with SqliteQueue(queue_file, SystemClock(), timedelta(1)) as queue:
+        assert queue.depth().visible == 0  # no gap sent for them again
     assert DownloadRequest.from_body(letter["body"]).partition_key == POISON
     assert letter["reason"] == too_many_receives(POISON_RECEIVES)
     assert NO_ERROR_RECORDED in letter["reason"]
     assert letter["receive_count"] == POISON_RECEIVES
 
-    queue_file = db.with_name("poison-queue.sqlite")
     store = SqliteStore(db)
     try:
         with SqliteQueue(queue_file, SystemClock(), timedelta(1), POISON_RECEIVES) as queue:

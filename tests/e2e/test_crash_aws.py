@@ -34,6 +34,7 @@ from fuelpipe.ports.queue import NO_ERROR_RECORDED, too_many_receives
 from fuelpipe.replay import ReplayServer
 from fuelpipe.replay.faults import FaultPlan
 from fuelpipe.stages.alerting import DeadLettered
+from fuelpipe.stages.scrape import stopped_reason
 
 pytestmark = pytest.mark.aws
 
@@ -353,7 +354,10 @@ def test_a_poison_message_is_moved_to_the_dlq_and_a_redrive_stores_it_once(
     """A message whose handling kills the process at every delivery (kill -9: no handler is
     left to dead-letter it with its error): SQS's RedrivePolicy moves it to the DLQ after
     ``maxReceiveCount`` receives. The other messages are stored once, as the uninterrupted run
-    stores them; the poison's dates stay missing, not OK; `fuelpipe dlq list` and the
+    stores them; the poison's dates are PENDING, not OK: its last delivery made them so before
+    it was handled (before: missing, a gap the orchestrator sent again, each time costing
+    ``maxReceiveCount`` killed runs and a new dead letter), so recheck retries them with its
+    backoff and bound (tests/stages/test_poison.py); `fuelpipe dlq list` and the
     dead-letter alert show it with the reason of a message SQS moved itself (no error
     recorded: its handler was killed); once the fault is gone, `fuelpipe dlq redrive` and the
     event source mapping store its dates once, and the store ends as the uninterrupted run's."""
@@ -377,13 +381,18 @@ def test_a_poison_message_is_moved_to_the_dlq_and_a_redrive_stores_it_once(
         assert POISON in waiting
 
         # what is stored, stored once as the uninterrupted run stores it; Brent's dates
-        # missing (not OK), and any other series missing only with its message dead-lettered
+        # PENDING (not OK), and any other series missing only with its message dead-lettered
         after = home.dump(SERIES)
+        held = after["records"].pop(POISON)
+        (poison,) = [d for d in letters if POISON in _asked(d["body"])]
+        asked = DownloadRequest.from_body(poison["body"]).dates_to_download
+        pending = (Status.PENDING, 0, stopped_reason(POISON_RECEIVES), {})
+        assert held == [(day, None, *pending) for day in asked]
         stored = {key for key, rows in after["records"].items() if rows}
         assert {k: after["records"][k] for k in stored} == {
             k: reference["records"][k] for k in stored
         }
-        assert POISON not in stored
+        after["records"][POISON] = held
         assert set(after["records"]) - stored <= waiting
         if batch_size == 1:
             assert waiting == {POISON}

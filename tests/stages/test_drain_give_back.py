@@ -23,6 +23,7 @@ from fuelpipe.ports.source import FetchRequest, FetchResult
 from fuelpipe.stages.cycle import drain, run_cycle
 from fuelpipe.stages.last_delivery import asked_for
 from fuelpipe.stages.orchestrate import orchestrate
+from fuelpipe.stages.scrape import stopped_reason
 
 SERIES = [DEFAULT_CATALOG[k] for k in ("CURRENCY#USD", "CURRENCY#EUR", "CURRENCY#GBP")]
 
@@ -163,7 +164,12 @@ def test_a_message_failing_on_its_last_delivery_is_dead_lettered_with_its_error(
         f"ValueError: unexpected token in {unit}'s payload"
     )
     assert dead.receive_count == 5
-    assert [bool(app.store.query(s.key)) for s in SERIES] == [True, False, True]
+    assert [bool(app.store.query(s.key)) for s in SERIES] == [True, True, True]
+    # its dates PENDING since its last delivery (before: none, a gap sent again), for recheck
+    broken = app.store.query(SERIES[1].key)
+    assert {(r.status, r.retry_count, r.reason) for r in broken} == {
+        (Status.PENDING, 0, stopped_reason(5))
+    }
     depth = app.queue.depth()
     assert (depth.visible, depth.in_flight, depth.dead) == (0, 0, 1)
 

@@ -579,6 +579,31 @@ class DynamoDbStore(Store):
         so none can go into a BatchWriteItem); in order."""
         return _in_threads(self.put_pending, records, self._add_threads)
 
+    def create_pendings(self, records: Sequence[Record]) -> list[bool]:
+        """A conditional PutItem (``attribute_not_exists``) of each PENDING record,
+        ADD_THREADS in flight; in order."""
+        if any(r.status is not Status.PENDING for r in records):
+            raise ValueError("create_pendings takes PENDING records only")
+        return _in_threads(self._create_pending, records, self._add_threads)
+
+    def _create_pending(self, record: Record) -> bool:
+        try:
+            fields = self._not_ok_fields(record, self.clock.now())
+            item: Item = {**items.primary_key(record.key, record.date), **items.to_item(fields)}
+        except TooManyDigits as exc:
+            raise exc.at(record.key, record.date) from None
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(info_type)",
+            )
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
+            return False
+        return True
+
     def put_pending(self, record: Record) -> bool:
         """Create or refresh a PENDING record, or make a PENDING one QUARANTINED or ABSENT.
 

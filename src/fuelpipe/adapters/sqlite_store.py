@@ -187,19 +187,22 @@ _OK_VALUES = (
 )
 """Store.compared's first read: the OK values of one key's date range."""
 
-_INSERT_NOT_OK = """
+_INSERT_ROW = """
 INSERT INTO items (info_type, date, value, status, retry_count, next_attempt_at, reason, attrs,
                    updated_at, pending_since)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (info_type, date) DO UPDATE SET {updates}
-WHERE items.status = 'PENDING'
 """
+_INSERT_NOT_OK = _INSERT_ROW + (
+    "ON CONFLICT (info_type, date) DO UPDATE SET {updates}\nWHERE items.status = 'PENDING'\n"
+)
 # A refreshed PENDING record keeps its retry state (only recheck's conditional claims move it)
 # and when it first became PENDING (ports.store.PENDING_SINCE): a new PENDING record is
 # stamped with its write time, one leaving PENDING drops the stamp.
 _PUT_PENDING = _INSERT_NOT_OK.format(
     updates="reason = excluded.reason, attrs = excluded.attrs, updated_at = excluded.updated_at"
 )
+# A message's last delivery creates the PENDING record of a date holding none, never more.
+_CREATE_PENDING = _INSERT_ROW + "ON CONFLICT (info_type, date) DO NOTHING"
 # The scraper quarantines a record whose last retry failed: PENDING -> QUARANTINED only.
 _PUT_QUARANTINED = _INSERT_NOT_OK.format(
     updates=(
@@ -1072,6 +1075,19 @@ class SqliteStore(Store):
             conn = self._db()
             with write_transaction(conn):
                 return [conn.execute(sql, row).rowcount == 1 for sql, row in rows]
+
+    def create_pendings(self, records: Sequence[Record]) -> list[bool]:
+        """Each PENDING record inserted where its date has no row (``DO NOTHING`` on a
+        conflict), in one transaction."""
+        if any(r.status is not Status.PENDING for r in records):
+            raise ValueError("create_pendings takes PENDING records only")
+        if not records:
+            return []
+        rows = [self._not_ok_row(r)[1] for r in records]
+        with self._lock:
+            conn = self._db()
+            with write_transaction(conn):
+                return [conn.execute(_CREATE_PENDING, row).rowcount == 1 for row in rows]
 
     def _not_ok_row(self, record: Record) -> tuple[str, tuple[object, ...]]:
         """The statement and parameters that put one PENDING, QUARANTINED or ABSENT record."""

@@ -407,6 +407,19 @@ class Store(abc.ABC):
         return [self.put_pending(r) for r in records]
 
     @abc.abstractmethod
+    def create_pendings(self, records: Sequence[Record]) -> list[bool]:
+        """Create each PENDING record whose date holds no record at all; a record of any
+        status already there (a PENDING one too: its retry state and reason) is left as it
+        is. What each call did, in order: True where it created the record. A ValueError for
+        a record that is not PENDING, before anything is written.
+
+        The write a message's last delivery makes before it is handled (stages/scrape.py:
+        :func:`~fuelpipe.stages.scrape.hold_last_delivery`): should the worker die on it, its
+        dates are PENDING, retried by recheck, not gaps sent again. Conditional per record
+        (SQLite: one transaction; DynamoDB: a PutItem on ``attribute_not_exists`` each, in
+        parallel; one botocore sent again after its first attempt landed reads False)."""
+
+    @abc.abstractmethod
     def pending_marks(
         self, slots: Sequence[tuple[str, date]]
     ) -> dict[tuple[str, date], PendingMarks]:

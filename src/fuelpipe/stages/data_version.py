@@ -203,6 +203,7 @@ def scrape_changed(report: ScrapeReport) -> bool:
         report.redelivered
         + report.records_written
         + report.pending_written
+        + report.last_delivery_held
         + report.quarantined
         + report.absent_written
         + report.revised

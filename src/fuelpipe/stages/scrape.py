@@ -167,6 +167,10 @@ class ScrapeReport(Counters):
     in their key's ``lacking#`` note for recheck to re-download (:mod:`fuelpipe.stages.lacking`)."""
     lacking_dropped: int = 0
     """Noted dates an answer now carried complete: out of the note."""
+    last_delivery_held: int = 0
+    """PENDING records created before a message's last delivery was handled, for its dates
+    holding no record (:func:`hold_last_delivery`); the delivery's own writes (OK values,
+    a source error's PENDING) replace them as usual."""
     rest_held: int = 0
     """PENDING dates of a message handled while its source rests (`watch`; the scraper
     Lambda on a message's last delivery), not asked: held until the rest ends, the re-download
@@ -1296,15 +1300,18 @@ def _mark_missing(
         value=None,
         status=Status.PENDING,
         retry_count=0,
-        # Inside its publication window a value may simply not be out yet: the watch loop polls
-        # it (cheaply, conditionally) until then, and retries only count once it is late.
-        next_attempt_at=max(
-            app.policy.first_attempt_due(now), app.catalog[key].schedule.stale_at(day)
-        ),
+        next_attempt_at=_first_attempt(app, key, day, now),
         reason=reason,
         attrs=attrs or {},
         updated_at=now,
     )
+
+
+def _first_attempt(app: StageContext, key: str, day: date, now: datetime) -> datetime:
+    """When a date that newly became PENDING at ``now`` is first re-downloaded. Inside its
+    publication window a value may simply not be out yet: the watch loop polls it (cheaply,
+    conditionally) until then, and retries only count once it is late."""
+    return max(app.policy.first_attempt_due(now), app.catalog[key].schedule.stale_at(day))
 
 
 def _hold_for_rest(
@@ -1434,15 +1441,86 @@ def defer_if_resting(app: StageContext, message: Message) -> datetime | None:
     return until
 
 
+HELD_ORIGINS = ("gap",)
+"""The origins whose last delivery :func:`hold_last_delivery` makes PENDING first. A retry
+message's dates are PENDING already (claimed by recheck, which bounds them), and a revise
+message's are stored: neither has a date the orchestrator would send again."""
+
+
+def stopped_reason(receives: int) -> str:
+    """The reason of a PENDING record a message's last delivery created (still its reason
+    when the worker stopped on that delivery too)."""
+    return (
+        f"not stored: the worker stopped or failed on each of its message's {receives} "
+        "deliveries (dead-lettered after the last)"
+    )
+
+
+def hold_last_delivery(
+    app: StageContext, message: Message, request: DownloadRequest, series: Sequence[Series]
+) -> int:
+    """On a gap message's last delivery (its receive count at the queue's ``max_receives``),
+    before it is handled: a PENDING record for each (key, date) it asks for that holds no
+    record yet (:meth:`~fuelpipe.ports.store.Store.create_pendings`, conditional: nothing is
+    ever overwritten), shaped as a source failure's (retry count 0, due after the policy's
+    first delay, the reason :func:`stopped_reason`); how many were created.
+
+    A message that kills or times out the worker every time (a poison message) stores
+    nothing and is dead-lettered; its dates would stay gaps, sent again by every
+    orchestrator run and dead-lettered again, each time after ``max_receives`` deliveries.
+    PENDING, they are retried by recheck with its backoff and bound, then quarantined for a
+    person. A delivery that succeeds stores its values over them as over any PENDING record.
+    Nothing is written on any earlier delivery, nor for a date no message may ask for
+    (:func:`refused_dates`) or a key the fetch unit does not fetch. A store refusing the
+    write is logged and the message handled all the same (its dates then stay gaps, as
+    before, should the worker stop on it)."""
+    if request.origin not in HELD_ORIGINS or not is_last_delivery(app.queue, message):
+        return 0
+    now = app.clock.now()
+    days = request.dates_to_download
+    refused = refused_dates(series, days, now.astimezone(SAO_PAULO).date())
+    reason = stopped_reason(message.receive_count)
+    held = [
+        Record(s.key, d, None, Status.PENDING, 0, _first_attempt(app, s.key, d, now), reason)
+        for s in series
+        for d in days
+        if (s.key, d) not in refused
+    ]
+    try:
+        created = sum(app.store.create_pendings(held))
+    except Exception:  # handled all the same: a store refusing this write leaves them gaps
+        logger.warning(
+            "message %s on its last delivery: its dates could not be made PENDING first; "
+            "should the worker stop on it, they stay gaps",
+            message.message_id,
+            exc_info=True,
+        )
+        return 0
+    if created:
+        logger.info(
+            "message %s on its last delivery (%d of %d): %d date(s) holding no record made "
+            "PENDING first",
+            message.message_id,
+            message.receive_count,
+            app.queue.max_receives,
+            created,
+        )
+    return created
+
+
 def handle_message(app: StageContext, message: Message) -> ScrapeReport:
     """Process one queue message: malformed ones, and ones naming no key their fetch unit
     fetches, are dead-lettered with their reason, and logged naming the message and it (the
-    run's summary only counts them)."""
+    run's summary only counts them). A gap message's last delivery makes its dates holding
+    no record PENDING first (:func:`hold_last_delivery`)."""
     try:
         request = DownloadRequest.from_body(message.body)
-        resolve(app, request)
+        series, _ = resolve(app, request)
     except MalformedMessage as exc:
         app.queue.dead_letter(message, str(exc))
         logger.warning("message %s dead-lettered: %s", message.message_id, exc)
         return ScrapeReport(dead_lettered=1)
-    return scrape(app, request)
+    held = hold_last_delivery(app, message, request, series)
+    report = scrape(app, request)
+    report.last_delivery_held = held
+    return report
