@@ -435,6 +435,25 @@ def test_a_date_typed_with_the_keyboard_is_taken_when_whole(watched: Watched, vi
     assert days and set(days) <= {"2026-01-10", "2026-01-04"}, asked
 
 
+def test_a_bound_moved_while_a_date_is_typed_keeps_the_parts_typed(watched: Watched) -> None:
+    # CI once typed 01/10/2026 into the map's End date and it was never taken: an /api/live
+    # answer (the server's clock, one bound of the field) arrived while the month and day were
+    # typed, and Chromium lays a date field out again when a bound changes, dropping the parts
+    # typed so far. A bound that moves while the reader types waits until the date is taken.
+    watched.open("view=map&fuel=GASOLINE&area=BR&lang=en")
+    page = watched.page
+    page.focus("#date")
+    page.keyboard.type("0110")
+    page.evaluate(
+        "() => document.dispatchEvent("
+        "new CustomEvent('fuelpipe:clock', { detail: '2031-06-01T12:00:00Z' }))"
+    )
+    page.keyboard.type("2026")
+    page.wait_for_url(re.compile(r"date=2026-01-10"))
+    watched.wait_ready()
+    assert page.input_value("#date") == "2026-01-10"
+
+
 def _on_the_day_of_2026_01_24(watched: Watched, lang: str) -> tuple[Page, list[str], int]:
     """The movement view at End date 2026-01-24 on Playwright's clock, paused (it moves when a
     test says so), the keys on the End date's day: the page, the API requests it makes from

@@ -67,6 +67,7 @@
   let loads = 0; // load()'s tries
   let answers = 0; // /api/meta answers load() read, a stale one too (body[data-answers])
   let clockDay = "";
+  let keyed = false; // the End date is being typed with the keys (bind() wires it)
   let asked = {}; // the values the address named, by key
   let refused = []; // [key, value] the page fell back from (sanitizeChoices)
   let todayRefused = ""; // the link's Today series without intraday values (viewToday)
@@ -427,8 +428,13 @@
     const days = meta.coverage.flatMap((c) => [c.first, c.last]).filter(Boolean).sort();
     const input = document.getElementById("date");
     const last = [clockDay, days[days.length - 1] || ""].sort()[1];
-    input.min = days[0] || "";
-    input.max = last && addDays(last, 366);
+    // Chromium lays a date field out again when a bound moves, dropping the parts typed so far
+    // (an /api/live answer between the day and the year: the date was never taken). A bound
+    // waits while the reader types; takeDate and leaving the field set it.
+    if (!keyed) {
+      input.min = days[0] || "";
+      input.max = last && addDays(last, 366);
+    }
     const refusal = document.querySelector(`#view-${state.view} > #date-error`);
     if (refusal) refusal.textContent = dateError(input);
   }
@@ -1782,7 +1788,6 @@
     // Emptied with the keys, it is a part cleared to be typed again, not "no End date": it
     // waits (Enter takes it), and a field left so shows the date shown again.
     const date = document.getElementById("date");
-    let keyed = false;
     let dateTimer = 0;
     const takeDate = () => {
       dateTimer = clearTimeout(dateTimer);
@@ -1790,7 +1795,7 @@
       if (!/^0/.test(date.value) && date.value !== state.date) {
         state.date = date.value;
         navigate();
-      }
+      } else if (meta) dateBounds();
     };
     date.addEventListener("keydown", (event) => {
       keyed = event.key !== "Enter";
@@ -1806,6 +1811,7 @@
       if (dateTimer) takeDate();
       else if (keyed && !date.value) date.value = state.date;
       keyed = false;
+      if (meta) dateBounds();
     });
     document.getElementById("today-series").addEventListener("change", (event) => {
       state.today = event.target.value;
