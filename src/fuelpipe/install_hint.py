@@ -14,7 +14,7 @@ import shlex
 import sys
 from functools import cache
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 CHECKOUT = "'.[{extra}]' in fuelpipe's checkout"
 """Without any record of the install (run from the source tree): the README's way."""
@@ -39,7 +39,7 @@ def requirement(extra: str, direct_url: str | None, *, installed: bool = True) -
     if parts.scheme == "file":
         from urllib.request import url2pathname  # loads http.client: only here
 
-        path = shlex.quote(f"{url2pathname(unquote(parts.path))}[{extra}]")
+        path = shlex.quote(f"{url2pathname(parts.path)}[{extra}]")  # it unquotes
         return f"-e {path}" if editable else path
     return shlex.quote(f"fuelpipe[{extra}] @ {f'{vcs}+' if vcs else ''}{url}")
 

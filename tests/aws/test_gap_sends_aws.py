@@ -290,3 +290,22 @@ def test_the_backstop_deletes_the_note_of_a_key_the_catalog_dropped(aws_home: Aw
     assert again["messages_sent"] == 2  # EUR's and USD's Friday close; their backfills held
     assert app.store.get_meta(gbp) is None
     assert all(app.store.get_meta(gap_sent_name(key)) is not None for key in TWO)
+
+
+def test_the_backstop_deletes_the_empty_note_of_a_key_the_catalog_dropped(
+    aws_home: AwsHome,
+) -> None:
+    """A failed send left GBP's note empty (``release_claims``), then a release dropped GBP:
+    the empty note stayed in the table for good (nothing to match it by). The backstop of the
+    whole catalog deletes it, only while it is still empty; the notes of the keys it has stay."""
+    clock = ManualClock(FRIDAY_1202)
+    app = aws_home.app(clock)
+    gbp = gap_sent_name("CURRENCY#GBP")
+    app.store.put_meta(gbp, "")
+    assert app.store.get_meta(gbp) == ""
+
+    released = replace(app, catalog=Catalog(s for s in app.catalog if s.key in TWO))
+    again = _run(released, {"since": SINCE})  # the 6-hourly backstop: the whole catalog
+    assert again["messages_sent"] == 4  # EUR's and USD's backfill and Friday close
+    assert app.store.get_meta(gbp) is None
+    assert all(app.store.get_meta(gap_sent_name(key)) is not None for key in TWO)

@@ -184,3 +184,23 @@ def test_a_version_pays_only_the_debts_read_unchanged_before_it(store_opener) ->
     assert run.get_meta(UNMARKED) == "" and not unmarked(run)
     mine()  # the version moved since its stamp: entered again, over ""
     assert (other.get_meta(UNMARKED) or "").startswith(f"{mine.owner}@")
+
+
+def test_delete_meta_whole_deletes_only_the_value_read_an_empty_one_too(store_opener) -> None:
+    """``whole``: deleted only while the value is the one given, not one starting with it,
+    and an empty value (a note emptied) can be deleted so, which a start cannot name."""
+    one, other = store_opener(), store_opener()
+    one.put_meta("gap_sent#A", "")
+    one.put_meta("gap_sent#B", "2022-03-01/2022-03-04=2022-05-01T12:00:00+00:00")
+    with pytest.raises(ValueError):
+        other.delete_meta("gap_sent#A", "")  # a start must be given
+    assert not other.delete_meta("gap_sent#B", "", whole=True)  # not empty: kept
+    assert not other.delete_meta("gap_sent#B", "2022-03-01/2022-03-04", whole=True)
+    assert one.get_meta("gap_sent#B") is not None
+    assert other.delete_meta("gap_sent#A", "", whole=True)
+    assert one.get_meta("gap_sent#A") is None
+    assert not other.delete_meta("gap_sent#A", "", whole=True)  # gone already
+    one.put_meta("gap_sent#A", "x")  # written again by another client
+    assert not other.delete_meta("gap_sent#A", "", whole=True)
+    assert other.delete_meta("gap_sent#B", one.get_meta("gap_sent#B") or "?", whole=True)
+    assert [n for n, _ in one.meta_entries("gap_sent#")] == ["gap_sent#A"]

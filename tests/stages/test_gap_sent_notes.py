@@ -121,3 +121,16 @@ def test_the_note_of_a_key_the_catalog_dropped_is_deleted_by_a_scan_of_the_whole
     assert whole.gaps_held == whole.gaps_found > 0
     assert app.store.get_meta(eur) is None
     assert app.store.get_meta(gap_sent_name(usd.key)) is not None
+
+
+def test_the_empty_note_of_a_key_the_catalog_dropped_is_deleted_too(make_app, table_source, usd):
+    """A failed send leaves a key's note empty (``release_claims``); a release then dropped
+    EUR, so no run writes its note again. Such a note was kept for good (nothing to match it
+    by); a scan of the whole catalog now deletes it too, only while it is still empty."""
+    app = replace(make_app(table_source()), gap_sent_hold_s=30.0, catalog=Catalog([usd]))
+    eur = gap_sent_name(EUR.key)
+    app.store.put_meta(eur, "")
+    whole = orchestrate(app, since=date(2022, 3, 1))
+    assert whole.messages_sent == 1
+    assert app.store.get_meta(eur) is None
+    assert app.store.get_meta(gap_sent_name(usd.key)) is not None

@@ -332,3 +332,19 @@ def test_recheck_deletes_the_note_of_a_key_the_catalog_no_longer_has(home: _Home
     bodies = [json.loads(m.body) for m in app.queue.receive(10)]
     assert {b["partition_key"] for b in bodies} == {PETR4.key}  # its lacking and PENDING dates
     assert given_up_dates(app.store) == [] and home.note()[MAY20].attempts == 1
+
+
+def test_recheck_deletes_the_empty_note_of_a_key_the_catalog_no_longer_has(home: _Home) -> None:
+    """A dropped ticker's note whose text lists nothing (every date of it dropped before the
+    release) stayed for good: recheck skipped empty notes before it looked at the key. It is
+    deleted now; a catalog key's empty note stays (its key may be noted again)."""
+    app = home.app
+    gone, kept = lacking_name("STOCK#GONE3"), lacking_name(PETR4.key)
+    app.store.put_meta(gone, "")
+    app.store.put_meta(kept, "")
+
+    run = recheck(app)
+
+    assert app.store.get_meta(gone) is None
+    assert app.store.get_meta(kept) == ""
+    assert run.lacking_retried == 0 and app.queue.receive(10) == []

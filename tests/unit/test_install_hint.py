@@ -61,3 +61,11 @@ def test_the_hint_names_where_this_copy_was_installed_from(
 
 def test_without_an_installed_distribution_the_hint_names_the_checkout() -> None:
     assert hint("frames", None, installed=False) == "pip install '.[frames]' in fuelpipe's checkout"
+
+
+def test_a_folder_named_with_a_percent_sign_keeps_it() -> None:
+    """A folder literally named ``100%20off`` is ``100%2520off`` in pip's URL: read back once
+    it is ``100%20off`` (read twice, as the hint did, it became ``100 off``, no such folder)."""
+    url = "file:///tmp/100%2520off/fuelpipe"
+    said = hint("lake", _direct(url, dir_info={"editable": True}))
+    assert said == "pip install -e '/tmp/100%20off/fuelpipe[lake]'"

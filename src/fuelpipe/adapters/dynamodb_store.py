@@ -1260,15 +1260,16 @@ class DynamoDbStore(Store):
             (name, value) for name, value in zip(names, values, strict=True) if value is not None
         ]
 
-    def delete_meta(self, name: str, expected_start: str) -> bool:
-        """A conditional DeleteItem: only while the value begins with ``expected_start``."""
-        if not expected_start:
+    def delete_meta(self, name: str, expected_start: str, *, whole: bool = False) -> bool:
+        """A conditional DeleteItem: only while the value begins with ``expected_start``
+        (``whole``: is it)."""
+        if not expected_start and not whole:
             raise ValueError("delete_meta needs the start of the value it deletes")
         try:
             self.client.delete_item(
                 TableName=self.table,
                 Key=items.primary_key(META, name),
-                ConditionExpression="begins_with(#v, :e)",
+                ConditionExpression="#v = :e" if whole else "begins_with(#v, :e)",
                 ExpressionAttributeNames={"#v": "value"},
                 ExpressionAttributeValues={":e": {"S": expected_start}},
             )

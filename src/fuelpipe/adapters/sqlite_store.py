@@ -1423,13 +1423,18 @@ class SqliteStore(Store):
             rows = self._db().execute(sql, (*_prefix_args(family), limit)).fetchall()
         return [(str(n), str(v)) for n, v in rows]
 
-    def delete_meta(self, name: str, expected_start: str) -> bool:
-        """Delete a setting while its value starts with ``expected_start``: one statement."""
-        if not expected_start:
-            raise ValueError("delete_meta needs the start of the value it deletes")
-        sql = "DELETE FROM meta WHERE name = ? AND substr(value, 1, ?) = ?"
-        with self._lock:
+    def delete_meta(self, name: str, expected_start: str, *, whole: bool = False) -> bool:
+        """Delete a setting while its value starts with ``expected_start`` (``whole``: is
+        it): one statement."""
+        args: tuple[object, ...]
+        if whole:
+            sql, args = "DELETE FROM meta WHERE name = ? AND value = ?", (name, expected_start)
+        elif expected_start:
+            sql = "DELETE FROM meta WHERE name = ? AND substr(value, 1, ?) = ?"
             args = (name, len(expected_start), expected_start)
+        else:
+            raise ValueError("delete_meta needs the start of the value it deletes")
+        with self._lock:
             return self._db().execute(sql, args).rowcount == 1
 
     # --- reads ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import date, timedelta
 
@@ -383,18 +383,24 @@ def _latest_week(reader: SeriesReader, keys: Sequence[str]) -> date | None:
     return max(dates) if dates else None
 
 
+def _default_week(reader: SeriesReader, keys: Mapping[str, str]) -> date | None:
+    """The map's default week: the latest with state prices, else with region prices (None:
+    neither stored). ``keys``: each area's key of one product."""
+    for level in ("STATE", "REGION"):
+        week = _latest_week(reader, [keys[a] for a in LEVEL_AREAS[level]])
+        if week is not None:
+            return week
+    return None
+
+
 def regional_view(reader: SeriesReader, product: str, week: date | None) -> RegionalView:
     """Price by state and region in one week, changes over 4/12/52 weeks, spread of states;
     ``brazil_newer``: Brazil's newest week when it is after the week shown and that week is at
     or after the map's default one (the states' newest, else the regions'), picked or not."""
     keys = {a: fuel_key(product, a) for a in AREAS}
-    asked = week
-    if week is None:
-        # The latest week with state prices, else with region prices, else Brazil's.
-        for level in ("STATE", "REGION", "BR"):
-            week = _latest_week(reader, [keys[a] for a in LEVEL_AREAS[level]])
-            if week:
-                break
+    default = None if week is not None else _default_week(reader, keys)
+    # None given: the map's default week, else Brazil's latest.
+    week = week or default or _latest_week(reader, [keys["BR"]])
     _check_sunday(week)
     series = {}
     if week is not None:
@@ -404,15 +410,14 @@ def regional_view(reader: SeriesReader, product: str, week: date | None) -> Regi
     states = {r.area: r.price for r in rows if AREAS[r.area].level == "STATE"}
     spread = an.spread(states)
     brazil = _latest_week(reader, [keys["BR"]]) if week is not None else None
-    if asked is not None and brazil is not None and brazil > asked:
+    newer = None
+    if week is not None and brazil is not None and brazil > week:
         # A week picked says what the default week says when no later week has more on the
-        # map: at or after the states' newest week (none stored: the regions'). Before it,
-        # every level has newer weeks, and Brazil's are nothing to point out.
-        levels = (LEVEL_AREAS["STATE"], LEVEL_AREAS["REGION"])
-        edges = (_latest_week(reader, [keys[a] for a in areas]) for areas in levels)
-        edge = next((e for e in edges if e is not None), None)
-        if edge is not None and asked < edge:
-            brazil = None
+        # map: at or after the default week. Before it, every level has newer weeks, and
+        # Brazil's are nothing to point out. No default week (none stored by state or region):
+        # Brazil's newer week is said.
+        edge = default or _default_week(reader, keys)
+        newer = None if edge is not None and week < edge else brazil
     return RegionalView(
         product=product,
         unit=FUEL_PRODUCTS[product][1],
@@ -431,7 +436,7 @@ def regional_view(reader: SeriesReader, product: str, week: date | None) -> Regi
             for r in rows
         ],
         spread=_spread(spread),
-        brazil_newer=brazil if brazil is not None and week is not None and brazil > week else None,
+        brazil_newer=newer,
     )
 
 
@@ -446,11 +451,7 @@ def parity_view(reader: SeriesReader, week: date | None) -> ParityView:
     eth_keys = {a: fuel_key("ETHANOL", a) for a in AREAS}
     gas_keys = {a: fuel_key("GASOLINE", a) for a in AREAS}
     if week is None:
-        for level in ("STATE", "REGION", "BR"):
-            areas = LEVEL_AREAS[level]
-            week = _latest_week(reader, [eth_keys[a] for a in areas])
-            if week:
-                break
+        week = _default_week(reader, eth_keys) or _latest_week(reader, [eth_keys["BR"]])
     _check_sunday(week)
     rows: list[an.Parity] = []
     if week is not None:

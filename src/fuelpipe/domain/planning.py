@@ -9,11 +9,37 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from fuelpipe.domain.calendars import get_calendar
-from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.clock_bounds import MAX_DATE_AHEAD
 from fuelpipe.domain.gaps import ONE_DAY, group_streams
 from fuelpipe.domain.instants import iso_utc, parse_iso
 from fuelpipe.domain.messages import MAX_DATES_PER_MESSAGE, DownloadRequest
+
+
+def unfetched(catalog: Catalog, key: str, unit: str) -> str | None:
+    """Why a message of fetch unit ``unit`` does not fetch ``key``, or None when it does: the
+    catalog no longer has the key, or fetches it by another unit (a release dropped or moved
+    its series, and a message queued before names it still).
+
+    The scraper fetches the message's other keys and reports this one (``scrape.resolve``); a
+    dead letter naming it is settled for that key unread (``dead_letter_settled``): a redrive
+    would fetch nothing for it.
+    """
+    if key not in catalog:
+        return f"{key!r} is not in the series catalog"
+    fetched_by = catalog[key].fetch_unit
+    if fetched_by != unit:
+        return f"{key!r} is fetched by {fetched_by!r}, not {unit!r}"
+    return None
+
+
+def before_start(series: Series, day: date) -> str | None:
+    """Why ``day`` is before ``series`` starts, or None when it is not: no message may ask
+    for such a date (:func:`unservable`), and a dead letter's one is settled unread
+    (``dead_letter_settled``): the scraper fetches none."""
+    if day < series.default_start:
+        return f"{day} is before {series.key!r} starts ({series.default_start})"
+    return None
 
 
 def unservable(series: Series, day: date, today: date) -> str | None:
@@ -26,8 +52,9 @@ def unservable(series: Series, day: date, today: date) -> str | None:
     and of the adapters) or more than a year after ``today`` (no gap scan of ours reaches
     that far).
     """
-    if day < series.default_start:
-        return f"{day} is before {series.key!r} starts ({series.default_start})"
+    early = before_start(series, day)
+    if early is not None:
+        return early
     if day > today + MAX_DATE_AHEAD:
         return f"{day} is more than a year in the future"
     return None

@@ -726,7 +726,9 @@ class Store(abc.ABC):
         or a ``limit`` below 1."""
 
     @abc.abstractmethod
-    def delete_meta(self, name: str, expected_start: str) -> bool:
+    def delete_meta(self, name: str, expected_start: str, *, whole: bool = False) -> bool:
         """Delete a setting only while its value still starts with ``expected_start``, in one
         atomic step against every other client (a writer that replaced it meanwhile keeps
-        its value); False (nothing deleted) otherwise. ``expected_start`` must not be empty."""
+        its value); False (nothing deleted) otherwise. ``expected_start`` must not be empty,
+        but with ``whole``: then only while the value is ``expected_start`` itself, which
+        may be empty (a note emptied, as read)."""

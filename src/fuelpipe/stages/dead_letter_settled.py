@@ -15,13 +15,14 @@ says nothing of whether the re-read it failed to make was made since.
 
 A key the catalog no longer has, or no longer fetches by the message's fetch unit (a release
 dropped or moved its series), is settled for that message as the scraper would settle it (it
-fetches the message's other keys and skips that one, :func:`fuelpipe.stages.scrape.resolve`):
-no record of it is read and none is needed, so a redrive would fetch nothing for it. The removal
-says so with the key (:meth:`Settled.words`): a dead letter naming only dropped keys is removed
-as "no longer in the catalog", logged whole first, instead of staying for good. A date no
-message may ask for (before its series starts: a release moved the start) of a key still in
-the catalog has no record to settle it, and the scraper fetches none: it is settled unread as
-well, and said so (``before_start``).
+fetches the message's other keys and skips that one, :func:`fuelpipe.stages.scrape.resolve`;
+both ask :func:`fuelpipe.domain.planning.unfetched`): no record of it is read and none is
+needed, so a redrive would fetch nothing for it. The removal says so with the key
+(:meth:`Settled.words`): a dead letter naming only dropped keys is removed as "no longer in the
+catalog", logged whole first, instead of staying for good. A date no message may ask for (before
+its series starts: a release moved the start) of a key still in the catalog has no record to
+settle it, and the scraper fetches none (:func:`fuelpipe.domain.planning.before_start`, which
+``unservable`` asks first): it is settled unread as well, and said so (``before_start``).
 
 Reads are bounded: one status-only read of a key's span of dates (:meth:`SettleCheck.check`,
 at most ``budget`` an evaluation), stopped at the first date not settled, which the alert keeps
@@ -40,6 +41,7 @@ from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.gaps import COMPLETE
 from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
 from fuelpipe.domain.models import Status
+from fuelpipe.domain.planning import before_start, unfetched
 from fuelpipe.ports.queue import DeadLetter
 from fuelpipe.ports.store import Store
 
@@ -60,7 +62,7 @@ class Settled:
     """Every (key, date) a dead letter asked for is settled: how many, by status, the keys
     it named that the catalog no longer has (or fetches by another unit), whose dates were not
     read, and how many (key, date) it asked for are before their series starts (the scraper
-    fetches none: :func:`~fuelpipe.domain.planning.unservable`), not read either."""
+    fetches none: :func:`~fuelpipe.domain.planning.before_start`), not read either."""
 
     statuses: Counter[Status]
     dropped: tuple[str, ...] = ()
@@ -138,7 +140,8 @@ class SettleCheck:
             return None
         if request.origin == "revise":
             return None
-        dropped = tuple(k for k in request.keys if not self._fetched(k, request.fetch_unit))
+        unit = request.fetch_unit
+        dropped = tuple(k for k in request.keys if unfetched(self._catalog, k, unit) is not None)
         asked = request.dates_to_download  # sorted, no repeats
         # a date before its series starts: the scraper fetches none (a release moved the start)
         keys = []
@@ -146,8 +149,8 @@ class SettleCheck:
         for key in request.keys:
             if key in dropped:
                 continue
-            start = self._catalog[key].default_start
-            days = [d for d in asked if d >= start]
+            series = self._catalog[key]
+            days = [d for d in asked if before_start(series, d) is None]
             early += len(asked) - len(days)
             if days:
                 keys.append((key, days))
@@ -164,10 +167,6 @@ class SettleCheck:
                     return Waiting(key, day)
                 statuses[status] += 1
         return Settled(statuses, dropped, early)
-
-    def _fetched(self, key: str, unit: str) -> bool:
-        """Whether the scraper would fetch ``key`` for a message of fetch unit ``unit``."""
-        return key in self._catalog and self._catalog[key].fetch_unit == unit
 
 
 def never_settled(letter: DeadLetter) -> str | None:

@@ -29,6 +29,7 @@ from fuelpipe.domain.planning import plan_requests
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import mark_changed
+from fuelpipe.stages.orphan_notes import drop_orphan_notes
 
 logger = logging.getLogger(__name__)
 
@@ -138,15 +139,16 @@ def recheck_lacking(
     one message per stream (``plan_requests``, origin ``retry``); the dates whose re-downloads
     are spent are given up in the note. Stops before a key when ``time_left`` says so. A send
     that fails gives its keys' counts back (conditionally) before its error propagates. The
-    note of a key the catalog no longer has is deleted (:func:`_drop_unknown`)."""
+    note of a key the catalog no longer has is deleted, an empty one too, logged with its
+    dates (:func:`~fuelpipe.stages.orphan_notes.drop_orphan_notes`); its records keep their
+    ``lacking`` mark."""
     now = app.clock.now()
     retried = spent = lost = messages = 0
-    for name, text in app.store.meta_entries(LACKING):
+    entries = app.store.meta_entries(LACKING)
+    drop_orphan_notes(app.store, LACKING, app.catalog, entries)
+    for name, text in entries:
         key = key_of(name)
-        if not text:
-            continue
-        if key not in app.catalog:
-            _drop_unknown(app.store, name, text)
+        if not text or key not in app.catalog:
             continue
         if keys is not None and key not in keys:
             continue
@@ -175,19 +177,6 @@ def recheck_lacking(
             raise
         retried += len(picked)
     return LackingRun(retried, spent, lost, messages)
-
-
-def _drop_unknown(store: Store, name: str, text: str) -> None:
-    """Delete the note ``name`` of a key the catalog no longer has (dropped by a release: no
-    message asks for it, ``quarantine list`` and the health view no longer list its dates), as
-    read (``text``; another writer's change keeps it for the next run), logging its dates.
-    The records keep their ``lacking`` mark."""
-    if store.delete_meta(name, text):
-        logger.info(
-            "recheck: deleted %s, the lacking note of a key the catalog no longer has (%s)",
-            name,
-            ", ".join(day.isoformat() for day in sorted(parse_note(text))),
-        )
 
 
 def _give_back(app: StageContext, key: str, after: Note, before: Note, days: list[date]) -> None:

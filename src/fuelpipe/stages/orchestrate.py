@@ -22,6 +22,7 @@ from fuelpipe.domain.planning import parse_sent_runs, plan_requests, sent_held, 
 from fuelpipe.ports.store import RunLog, Watermark
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.orphan_notes import drop_orphan_notes
 
 _log = logging.getLogger(__name__)
 
@@ -69,7 +70,9 @@ wait in the queue (:func:`claim_gaps`). One entry a key, written only when the k
 to send; read together, the notes of a run's keys in one Query (:class:`GapNotes`), only when
 one of its keys has gaps. A run of dates stored since, or past holding, is dropped at the next
 write; the note of a key the catalog no longer has (a release dropped its series), never
-written again, is deleted by the next scan of the whole catalog (:func:`drop_orphan_notes`)."""
+written again, is deleted by the next scan of the whole catalog
+(:func:`~fuelpipe.stages.orphan_notes.drop_orphan_notes`: one names read, then one read and one
+conditional delete of each such note, an empty one too)."""
 
 
 def gap_sent_name(key: str) -> str:
@@ -181,31 +184,6 @@ def claim_gaps(
         CLAIM_ATTEMPTS,
     )
     return [], None
-
-
-def drop_orphan_notes(app: StageContext) -> list[str]:
-    """Delete the ``gap_sent#`` notes of keys the catalog no longer has: a release dropped
-    their series, so no run writes them again and their runs would stay for good. One read of
-    the notes' names (a names-only Query), then one read and one conditional delete for each
-    such note (a note another run rewrote meanwhile is kept, to the next sweep); an empty note
-    (a failed send's, :func:`release_claims`) is left, there being nothing to match it by. The
-    keys whose notes went, each logged."""
-    prefix = gap_sent_name("")
-    gone = []
-    for name in app.store.meta_names(prefix):
-        key = name.removeprefix(prefix)
-        if key in app.catalog:
-            continue
-        value = app.store.get_meta(name)
-        if value and app.store.delete_meta(name, value):
-            gone.append(key)
-    if gone:
-        _log.info(
-            "gap_sent notes of %d key(s) no longer in the catalog deleted: %s",
-            len(gone),
-            ", ".join(gone),
-        )
-    return gone
 
 
 def release_claims(app: StageContext, claims: Sequence[Claim]) -> None:
@@ -354,7 +332,7 @@ def orchestrate(
     app.failpoints.hit("orchestrate.after_send")
     if series is None and app.gap_sent_hold_s is not None:  # the whole catalog, AWS's notes
         try:
-            drop_orphan_notes(app)
+            drop_orphan_notes(app.store, gap_sent_name(""), app.catalog)
         except Exception as exc:  # any store's error: the ports name none; the sends are made
             _log.warning("gap_sent notes of dropped keys not deleted (next backstop): %s", exc)
     app.store.put_run(RunLog("data_clustering", started, app.clock.now(), report.as_dict()))

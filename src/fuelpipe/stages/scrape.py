@@ -38,7 +38,7 @@ from fuelpipe.domain.models import (
     kept_figures,
     no_value_seen,
 )
-from fuelpipe.domain.planning import request_start, unservable
+from fuelpipe.domain.planning import request_start, unfetched, unservable
 from fuelpipe.domain.plausibility import check_observation, set_aside
 from fuelpipe.domain.publication import publication
 from fuelpipe.domain.retry import gave_up_reason
@@ -188,17 +188,11 @@ def resolve(app: StageContext, request: DownloadRequest) -> tuple[list[Series], 
     series: list[Series] = []
     unknown: dict[str, str] = {}
     for key in request.keys:
-        if key not in app.catalog:
-            unknown[key] = f"malformed message: {key!r} is not in the series catalog"
-            continue
-        s = app.catalog[key]
-        if s.fetch_unit != request.fetch_unit:
-            unknown[key] = (
-                f"malformed message: {key!r} is fetched by {s.fetch_unit!r}, "
-                f"not {request.fetch_unit!r}"
-            )
-            continue
-        series.append(s)
+        why = unfetched(app.catalog, key, request.fetch_unit)
+        if why is None:
+            series.append(app.catalog[key])
+        else:
+            unknown[key] = f"malformed message: {why}"
     if not series:
         raise MalformedMessage(next(iter(unknown.values())))
     return series, unknown
