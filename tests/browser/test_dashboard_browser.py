@@ -454,6 +454,27 @@ def test_a_bound_moved_while_a_date_is_typed_keeps_the_parts_typed(watched: Watc
     assert page.input_value("#date") == "2026-01-10"
 
 
+def test_a_pause_in_a_year_typed_keeps_the_digits_typed(watched: Watched) -> None:
+    # A pause after a year's first digit ("0002-01-10": not a date to take) was taken as the end
+    # of the typing: the page set the field's bounds, Chromium laid the field out again (as it
+    # does on any bound set, even to the same value) and the year's digits typed next made
+    # "0026". On a loaded host the same pause came between two keys of a test. The page's clock
+    # is Playwright's here: it moves when the test says so.
+    page = watched.page
+    page.clock.install(time=NOW)
+    watched.open("view=map&fuel=GASOLINE&area=BR&lang=en")
+    page.clock.pause_at(NOW + timedelta(hours=1))
+    page.focus("#date")
+    page.keyboard.type("01102")  # mm/dd and the year's first digit
+    assert page.input_value("#date") == "0002-01-10"
+    page.clock.run_for(1000)  # a pause
+    page.keyboard.type("026")
+    assert page.input_value("#date") == "2026-01-10"
+    page.clock.run_for(1000)
+    page.wait_for_url(re.compile(r"date=2026-01-10"))
+    watched.wait_ready()
+
+
 def _on_the_day_of_2026_01_24(watched: Watched, lang: str) -> tuple[Page, list[str], int]:
     """The movement view at End date 2026-01-24 on Playwright's clock, paused (it moves when a
     test says so), the keys on the End date's day: the page, the API requests it makes from
