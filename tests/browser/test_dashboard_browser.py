@@ -2310,8 +2310,17 @@ def test_a_week_alone_is_drawn_at_a_readable_size_and_longer_lines_keep_theirs(
 def test_copy_link_says_copied_only_when_the_clipboard_took_it(watched: Watched, lang: str) -> None:
     # A refused clipboard said "Copy the address bar", leaving the reader to find it (no
     # address bar in an installed app); the link is now in a box, selected.
-    watched.open(f"view=movement&fuel=GASOLINE&lang={lang}")
+    _open_on_a_paused_clock(watched, f"view=movement&fuel=GASOLINE&lang={lang}")
     assert_copy_link_is_honest(watched.page, lang, "#share", "#share-status", "#share-link")
+
+
+def _open_on_a_paused_clock(watched: Watched, query: str) -> None:
+    """The page open at ``query`` on Playwright's clock, paused: its "Link copied" goes 2.5 s
+    after the copy when the test moves the clock, not when a loaded host (CI) stalls the test
+    that long between the copy and its checks of the message."""
+    watched.page.clock.install(time=NOW)
+    watched.open(query)
+    watched.page.clock.pause_at(NOW + timedelta(hours=1))
 
 
 # Each chart's PNG (Plotly's camera button), named as its CSV is: chart, choices, window or week.
@@ -2342,13 +2351,14 @@ def test_a_charts_png_is_named_after_what_it_shows(
 def test_copy_links_message_follows_a_language_switch(watched: Watched) -> None:
     # "Could not copy the link" stayed in English after a switch to Portuguese, until the next
     # click, as every other text on the page was said again in the new language.
-    watched.open("view=movement&fuel=GASOLINE&lang=en")
+    _open_on_a_paused_clock(watched, "view=movement&fuel=GASOLINE&lang=en")
     assert_copy_status_follows_the_language(
         watched.page, "#share", "#share-status", "#share-link", watched.wait_ready
     )
     # the "copied" goes after 2.5 s, and a switch later does not bring it back
     status = watched.page.locator("#share-status")
-    expect(status).to_have_text("", timeout=5_000)
+    watched.page.clock.run_for(2_500)
+    expect(status).to_have_text("")
     watched.page.click(".lang-btn[data-lang='en']")
     watched.wait_ready()
     expect(status).to_have_text("")
