@@ -1786,7 +1786,8 @@
     // once the reader pauses, leaves the field or presses Enter: typing the day "30" over "24"
     // made "03" first, a day fetched and pushed as an entry of its own. A picker's, at once.
     // Emptied with the keys, it is a part cleared to be typed again, not "no End date": it
-    // waits (Enter takes it), and a field left so shows the date shown again.
+    // waits (Enter takes it), and a field left so shows the date shown again. A pause in a year
+    // still typed ends nothing: bounds set then would drop its digits (dateBounds).
     const date = document.getElementById("date");
     let dateTimer = 0;
     const takeDate = () => {
@@ -1805,7 +1806,7 @@
     date.addEventListener("change", () => {
       dateTimer = clearTimeout(dateTimer);
       if (!keyed) takeDate();
-      else if (date.value) dateTimer = setTimeout(takeDate, 700);
+      else if (date.value && !/^0/.test(date.value)) dateTimer = setTimeout(takeDate, 700);
     });
     date.addEventListener("blur", () => {
       if (dateTimer) takeDate();
