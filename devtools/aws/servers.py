@@ -119,8 +119,11 @@ def _start(name: str, argv: list[str], port: int, workdir: Path, timeout_s: floa
     return server
 
 
-def start_dynalite(data_dir: Path | None = None, timeout_s: float = 20) -> LocalServer:
-    """dynalite (LevelDB) on a free port; its data lives in ``data_dir`` or a temp dir."""
+def start_dynalite(data_dir: Path | None = None, timeout_s: float = 60) -> LocalServer:
+    """dynalite (LevelDB) on a free port; its data lives in ``data_dir`` or a temp dir.
+
+    ``timeout_s`` as moto_server's: a node start on a 2-core host at load 12 is seconds, and
+    the deadline only ends a wait that would otherwise fail the whole session."""
     cli = ROOT / "node_modules" / "dynalite" / "cli.js"
     if not cli.exists():
         raise RuntimeError(f"{cli} is missing: run `make setup` (npm ci)")

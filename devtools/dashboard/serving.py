@@ -62,8 +62,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: ASGIApp, timeout_s: float = 10.0) -> Iterator[str]:
-    """Serve ``app`` until the block ends; yields its base URL."""
+def serving(app: ASGIApp, timeout_s: float = 60.0) -> Iterator[str]:
+    """Serve ``app`` until the block ends; yields its base URL.
+
+    ``timeout_s`` bounds the start (and the stop): uvicorn's first start imports its
+    protocol modules, seconds on a 2-core host at load 12, so 10 s was too close; a server
+    that does start is waited for no longer either way."""
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)

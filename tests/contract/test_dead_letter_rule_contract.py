@@ -45,7 +45,7 @@ class CountingReads:
 
 def _dead_letter(queue: Queue, n: int) -> None:
     """``n`` malformed messages dead-lettered, ten at a time: each is received and moved well
-    inside the contract queues' 1 s visibility, so none comes back to be moved twice."""
+    inside the ``queue`` fixture's minute-long hold, so none comes back to be moved twice."""
     before = queue.depth().dead
     for start in range(0, n, 10):
         queue.send([f"not a request {i}" for i in range(start, min(n, start + 10))])

@@ -70,8 +70,9 @@ def test_a_receive_willing_to_wait_takes_what_waits(queue: Queue) -> None:
 
 
 def test_an_undeleted_message_comes_back_after_the_visibility_timeout(
-    queue_backend: QueueBackend, queue: Queue
+    queue_backend: QueueBackend,
 ) -> None:
+    queue = queue_backend.open()  # the backend's short visibility: this test waits it out
     queue.send(["work"])
     (first,) = drain(queue)
     queue_backend.let_time_pass(timedelta(seconds=1))
@@ -106,11 +107,12 @@ def test_released_messages_are_visible_again_at_once(queue: Queue) -> None:
 
 
 def test_a_deferred_message_comes_back_no_sooner_than_its_delay(
-    queue_backend: QueueBackend, queue: Queue
+    queue_backend: QueueBackend,
 ) -> None:
     """A source resting after a Retry-After: its message is given back hidden until the rest
     ends (past the visibility timeout), the others as usual; it comes back then, its receive
     counted once more, and nothing is dead-lettered."""
+    queue = queue_backend.open()  # the backend's short visibility: this test waits it out
     queue.send(["rested", "other"])
     got = drain(queue)
     rested = next(m for m in got if m.body == "rested")
@@ -139,7 +141,8 @@ def test_a_deferred_message_comes_back_no_sooner_than_its_delay(
     assert queue.depth() == QueueDepth(visible=0, in_flight=0, dead=0)
 
 
-def test_a_stale_receipt_deletes_nothing(queue_backend: QueueBackend, queue: Queue) -> None:
+def test_a_stale_receipt_deletes_nothing(queue_backend: QueueBackend) -> None:
+    queue = queue_backend.open()  # the backend's short visibility: this test waits it out
     if not queue_backend.stale_receipt_is_noop:
         pytest.skip("this backend documents a delete with a stale receipt as undefined")
     queue.send(["work"])
@@ -152,9 +155,8 @@ def test_a_stale_receipt_deletes_nothing(queue_backend: QueueBackend, queue: Que
     assert queue.depth() == QueueDepth(visible=0, in_flight=0, dead=0)
 
 
-def test_too_many_receives_move_a_message_to_the_dead_letters(
-    queue_backend: QueueBackend, queue: Queue
-) -> None:
+def test_too_many_receives_move_a_message_to_the_dead_letters(queue_backend: QueueBackend) -> None:
+    queue = queue_backend.open()  # the backend's short visibility: this test waits it out
     queue.send(["poison"])
     for attempt in range(1, queue.max_receives + 1):
         (message,) = drain(queue)
@@ -186,7 +188,8 @@ def test_a_message_dead_lettered_twice_is_one_dead_letter_with_its_reason(queue:
     assert drain(queue) == []
 
 
-def test_dead_letter_and_redrive(queue_backend: QueueBackend, queue: Queue) -> None:
+def test_dead_letter_and_redrive(queue_backend: QueueBackend) -> None:
+    queue = queue_backend.open()  # the backend's short visibility: this test waits it out
     queue.send(['{"bad": true}', '{"good": true}'])
     got = {m.body: m for m in drain(queue)}
     reason = "malformed message (schema v1): partition_key: Field required"
@@ -312,7 +315,7 @@ def test_two_receivers_never_get_the_same_message(queue_backend: QueueBackend) -
     sender = queue_backend.open()
     bodies = [f"job-{i}" for i in range(40)]
     sender.send(bodies)
-    # each hides what it receives for a minute: on SQS's 1 s a busy host's receivers saw
+    # each hides what it receives for a minute: on SQS's 1 s then a busy host's receivers saw
     # messages come back mid-test (107 receipts of 40 in one CI run), not what this checks
     assert queue_backend.open_holding is not None
     receivers = [queue_backend.open_holding(60) for _ in range(3)]

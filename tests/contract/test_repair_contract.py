@@ -53,9 +53,8 @@ def test_meta_is_remembered_and_replaced(store_opener) -> None:
     assert first.present("clock") == []  # not a series record
 
 
-def test_held_counts_in_flight_messages_until_they_come_back(
-    queue_backend: QueueBackend, queue: Queue
-) -> None:
+def test_held_counts_in_flight_messages_until_they_come_back(queue_backend: QueueBackend) -> None:
+    queue = queue_backend.open()  # the backend's short visibility: this test waits it out
     assert queue.held().count == 0
     assert queue.held().back_by is None
     queue.send(['{"n": 1}', '{"n": 2}'])

@@ -128,7 +128,8 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_answers(f"{url}/moto-api/", process, timeout_s=30)
+        # as devtools/aws/servers.py start_moto: its imports alone take seconds under load
+        _wait_until_answers(f"{url}/moto-api/", process, timeout_s=60)
         yield url
     finally:
         process.terminate()

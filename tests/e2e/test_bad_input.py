@@ -493,8 +493,10 @@ def test_a_clock_typo_is_repaired(store_copy: Path) -> None:
         "--simulate-future", "--now", ahead, "run", "-s", "CURRENCY#USD", env=env, check=False
     )
     assert future.returncode == 3, future.stderr
+    # read before repair runs, so repair's today is this one or later: read after, a run
+    # across São Paulo's midnight had today past repair's, and tomorrow's row not after it
+    today = SystemClock().now().astimezone(SAO_PAULO).date().isoformat()
     shown = json.loads(fuelpipe("repair", "--json", env=env).stdout)
-    today = SystemClock().now().astimezone(SAO_PAULO).date().isoformat()  # repair's today
     assert shown["found"], "the future PENDING rows are found"
     assert all(r["date"] > today and r["status"] == "PENDING" for r in shown["found"])
     assert shown["removed"] == 0

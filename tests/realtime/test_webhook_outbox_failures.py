@@ -110,7 +110,10 @@ def test_a_failing_webhook_keeps_the_alert_and_delivers_it_once_when_back(
         for sink in sinks:
             sink.close()
     assert (failed.sent, len(failed.failed), failed.dropped) == (0, 1, {})
-    assert took < 3 * (DEADLINE_S + 1.0)  # bounded: 3 attempts at most, each cut at its deadline
+    # bounded: not the 429's Retry-After (120 s) waited out. Not 3 * (deadline + 1 s): that
+    # timed a loaded host's threads, and a slow receiver's uncut attempts (1 s each) passed it
+    # anyway; each attempt's cut at its deadline is tests/realtime/test_webhook.py's to show
+    assert took < 60
     assert (again.firing, again.cleared) == (0, 0)
     assert (backlog.sink, backlog.waiting) == ("webhook", 1)
     assert backlog.failing_since is not None

@@ -243,21 +243,26 @@ def _once(build: Callable[[], _T]) -> Callable[[], _T]:
 
 
 def lazy_context(
-    settings: Settings, *, shares_rests: bool = False, **kwargs: Any
+    settings: Settings,
+    *,
+    shares_rests: bool = False,
+    rest_wall: Clock | None = None,
+    **kwargs: Any,
 ) -> ContextProvider:
     """Build the context on first use and keep it for the life of the Lambda environment.
 
     ``shares_rests``: the context keeps the sources' rests in the table (:func:`share_rests`),
-    as the scraper, the retry recheck and the orchestrator do."""
+    as the scraper, the retry recheck and the orchestrator do, timed on ``rest_wall`` (the
+    system clock by default)."""
 
     def build() -> StageContext:
         context = build_context(settings, **kwargs)
-        return share_rests(context) if shares_rests else context
+        return share_rests(context, rest_wall) if shares_rests else context
 
     return _once(build)
 
 
-def share_rests(context: StageContext) -> StageContext:
+def share_rests(context: StageContext, wall: Clock | None = None) -> StageContext:
     """``context`` keeping the sources' rests (stages/source_rest.py, each cut to
     ``MAX_REST``) in its table's meta entries, timed on this machine's wall clock (never the
     business clock): a source that answered 429 or 503 with a Retry-After to one scraper
@@ -265,11 +270,12 @@ def share_rests(context: StageContext) -> StageContext:
     ``defer_if_resting``), the retry recheck claims none of its retries meanwhile, and the
     orchestrator's window polls hold its due series for a later poll of their window that
     comes after the rest, or once a poll of the rest has sent them (stages/due.py:
-    ``hold_resting``)."""
+    ``hold_resting``). ``wall``: the wall clock the rests are timed on (the system clock by
+    default; tests give one they move, so a rest spans their steps however slow the host)."""
     from fuelpipe.adapters.clock import SystemClock
     from fuelpipe.stages.source_rest import SharedRests
 
-    context.rests = SharedRests(context.store, SystemClock())
+    context.rests = SharedRests(context.store, wall or SystemClock())
     return context
 
 
