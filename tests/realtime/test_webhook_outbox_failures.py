@@ -1,7 +1,8 @@
 """A quarantine alert queued in the real SQLite outbox, delivered to a real webhook on
 127.0.0.1 that fails as receivers do (connection refused, an answer slower than the attempt's
-deadline, 500, 429 with a long Retry-After): the delivery ends within its bound, the alert stays
-queued (the backlog says since when sending fails), and once the receiver takes it it is
+deadline, 500, 429 with a long Retry-After): the delivery gives up after its attempts (a long
+Retry-After is not waited out: asked once; each attempt's cut at its deadline is
+tests/realtime/test_webhook.py's, no wall time asserted here), the alert stays queued (the backlog says since when sending fails), and once the receiver takes it it is
 delivered once, with the key every earlier attempt carried, and never again. The quarantined
 date is synthetic (a USD date whose re-downloads are spent), as the failures are."""
 
@@ -93,9 +94,7 @@ def test_a_failing_webhook_keeps_the_alert_and_delivers_it_once_when_back(
     ctx = AlertContext(clock.now(), store, queue, Catalog([USD]))
     try:
         assert evaluate(ctx, [Quarantined()], state, outbox).firing == 1
-        started = time.monotonic()
         failed = state.deliver(sinks)
-        took = time.monotonic() - started
         clock.advance(timedelta(seconds=30))
         # at-least-once: the same quarantine evaluated again (a redelivered message) is quiet
         again = evaluate(replace(ctx, now=clock.now()), [Quarantined()], state, outbox)
@@ -110,10 +109,6 @@ def test_a_failing_webhook_keeps_the_alert_and_delivers_it_once_when_back(
         for sink in sinks:
             sink.close()
     assert (failed.sent, len(failed.failed), failed.dropped) == (0, 1, {})
-    # bounded: not the 429's Retry-After (120 s) waited out. Not 3 * (deadline + 1 s): that
-    # timed a loaded host's threads, and a slow receiver's uncut attempts (1 s each) passed it
-    # anyway; each attempt's cut at its deadline is tests/realtime/test_webhook.py's to show
-    assert took < 60
     assert (again.firing, again.cleared) == (0, 0)
     assert (backlog.sink, backlog.waiting) == ("webhook", 1)
     assert backlog.failing_since is not None
