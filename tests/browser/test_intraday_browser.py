@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from devtools.dashboard.serving import serving
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 from tests.browser.conftest import error_free_page
 
 from fuelpipe.adapters.clock import ManualClock
@@ -116,6 +116,28 @@ def test_the_panel_draws_the_days_points_and_redraws_when_more_land(
     assert "(Closing PTAX)" in _caption(page)
     texts = page.evaluate(f"() => document.querySelector('{CHART}').data[0].text")
     assert texts[-1] == "Closing PTAX"
+
+
+def test_points_that_land_before_the_live_panel_starts_are_drawn(
+    served: tuple[SqliteIntradayStore, str], page: Page, bulletins: list[IntradayPoint]
+) -> None:
+    # live.js loads after the first chart and took its first poll's version as where the page
+    # stood: points landing between the page's read and that poll (a loaded host's CI run) were
+    # never drawn. Its first answer is now one app.js asked before it read the view.
+    points, url = served
+    points.put_points(bulletins[:2])
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)  # the live panel's script waits
+
+    page.route("**/static/live.min.js*", hold)
+    with page.expect_request("**/static/live.min.js*"):
+        page.goto(f"{url}/?view=overview&lang=en")
+    _drawn(page, 2)
+    points.put_points(bulletins[2:])  # land before the live panel's first poll
+    held[0].continue_()
+    _drawn(page, 5)
 
 
 def test_the_days_first_point_is_drawn_against_a_visible_previous_close(

@@ -1859,10 +1859,14 @@
   }
 
   async function start() {
+    // /api/live answered before the first view's data is read: live.js, loaded after the first
+    // chart, takes it as its first poll, so data landing meanwhile is a change it redraws.
+    const live = (window.FUELPIPE_LIVE = fetch("/api/live", { cache: "no-store" }));
     readUrl();
     applyI18n();
     showView();
     bind();
+    await live.catch(() => {});
     await load();
   }
 

@@ -9,7 +9,8 @@
    4xx, is not a server error; the browser's own error text in its title) and when the last
    answer came, which the page is as of; a hidden page does
    not poll and polls at once when shown, a Retry-After allowing. Loaded by app.js after the
-   first chart. No inline script. */
+   first chart, its first answer the one app.js asked before the first view's data. No inline
+   script. */
 (function () {
   "use strict";
 
@@ -176,12 +177,17 @@
     }
   }
 
+  // app.js asked /api/live before it read the first view's data: that answer is the first
+  // poll's, so what landed between that read and this script is a change, not the baseline.
+  let first = window.FUELPIPE_LIVE;
+
   async function poll() {
+    const asked =
+      first ||
+      fetch("/api/live", { headers: etag ? { "If-None-Match": etag } : {}, cache: "no-store" });
+    first = null;
     try {
-      const response = await fetch("/api/live", {
-        headers: etag ? { "If-None-Match": etag } : {},
-        cache: "no-store",
-      });
+      const response = await asked;
       const asOf = response.headers.get("X-Fuelpipe-As-Of") || "";
       const serverNow = Date.parse(asOf);
       // The server's clock bounds the End date (app.js, by its São Paulo day: the header is
