@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from devtools.dashboard.realdata import fill_store
 from devtools.dashboard.serving import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, serving
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
@@ -19,6 +19,9 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+# expect()'s waits as long as the pages' own (error_free_page): a hang guard, not a timing; a
+# CI host at load 15 can stretch a redraw past its 5 s default.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="session")
