@@ -109,6 +109,10 @@ def test_the_panel_draws_the_days_points_and_redraws_when_more_land(
     assert _caption(page).startswith("as of Mar 16, 2022, 11:0")
     assert page.locator("#today-panel h2").inner_text() == "Today"
     page.evaluate("() => { window.__sameDocument = true; }")
+    options = "#today-series option"
+    page.evaluate(
+        f"() => document.querySelectorAll('{options}').forEach((o) => o.classList.add('kept'))"
+    )
 
     points.put_points(bulletins[2:])  # the other bulletins and the closing land
     _drawn(page, 5)  # through /api/live's polling: no reload
@@ -116,6 +120,12 @@ def test_the_panel_draws_the_days_points_and_redraws_when_more_land(
     assert "(Closing PTAX)" in _caption(page)
     texts = page.evaluate(f"() => document.querySelector('{CHART}').data[0].text")
     assert texts[-1] == "Closing PTAX"
+    # Each redraw built the series list anew: a list the reader had open closed when a bulletin
+    # landed. The same list is left as it is; another (the other language's names) is rebuilt.
+    assert page.locator(options).count() > 1
+    assert page.locator(f"{options}:not(.kept)").count() == 0
+    page.click('.lang-btn[data-lang="pt-BR"]')
+    expect(page.locator(f"{options}.kept")).to_have_count(0)
 
 
 def test_points_that_land_before_the_live_panel_starts_are_drawn(

@@ -1573,6 +1573,14 @@
   // --- controls ------------------------------------------------------------------------------
 
   function fillSelect(select, options, value) {
+    // The same list again (a redraw's) is left as it is: rebuilt, a list open in it closed.
+    const list = JSON.stringify(options);
+    if (select.filled !== list) fillOptions(select, options);
+    select.filled = list;
+    select.value = value;
+  }
+
+  function fillOptions(select, options) {
     select.replaceChildren();
     let group = null;
     for (const option of options) {
@@ -1586,7 +1594,6 @@
       el.textContent = option.label;
       (option.group ? group : select).append(el);
     }
-    select.value = value;
   }
 
   function buildControls() {
