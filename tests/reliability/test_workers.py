@@ -107,7 +107,7 @@ class _AfterAHelper(Source):
     """A real source whose first fetch waits until a helper process asked a source (it then
     writes and dies at its failpoint): the run's own process cannot work every message before
     a helper starts, however slowly spawned processes start on a loaded host. A fixed wait
-    before each fetch (0.6 s) raced their start: 14 messages against a spawn and its imports,
+    before each fetch (0.6 s) raced their start: every message against a spawn and imports,
     which take seconds at load ~15."""
 
     def __init__(self, inner: Source, helper_asked: Callable[[], bool]) -> None:
