@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import _thread
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -13,35 +15,45 @@ import uuid
 from pathlib import Path
 
 import pytest
-from devtools.aws.servers import ROOT, LocalServer, _start, free_port, start_dynalite
+from devtools.aws.servers import ROOT, LocalServer, _start, start_dynalite
 from scripts.demo_aws import main
+
+HANG_GUARD_S = 60
+"""How long a wait may take before the test fails: far past any step on a loaded host."""
 
 
 def test_ctrl_c_while_a_server_starts_stops_that_server(tmp_path: Path) -> None:
     marker = f"never-listens-{uuid.uuid4().hex}"
     argv = [sys.executable, "-c", f"import time; time.sleep(60)  # {marker}"]
     done = threading.Event()
+    # The port _start waits on is this socket's: its first connection is _start asking whether
+    # the server is up, so _start holds the process by then. (A fixed delay after the process
+    # appeared could land inside Popen on a loaded host, before _start held it: left running.)
+    with socket.create_server(("127.0.0.1", 0)) as port:
+        port.settimeout(HANG_GUARD_S)
 
-    def ctrl_c() -> None:
-        # once the process runs, so while _start waits for its port (a fixed delay could land
-        # inside Popen on a loaded machine, before _start holds the process)
-        while not done.is_set() and not _pgrep("-f", marker):
-            time.sleep(0.05)
-        time.sleep(0.2)
-        if not done.is_set():
-            _thread.interrupt_main()
+        def ctrl_c() -> None:
+            try:
+                asked, _ = port.accept()
+            except OSError:  # never asked: _start failed first, as pytest.raises reports
+                return
+            asked.close()
+            if not done.is_set():
+                _thread.interrupt_main()
 
-    # SIGINT handled by Python (it is ignored in a background job, and interrupt_main needs it)
-    before = signal.signal(signal.SIGINT, signal.default_int_handler)
-    interrupter = threading.Thread(target=ctrl_c, daemon=True)
-    interrupter.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            _start("silent", argv, free_port(), tmp_path, timeout_s=30)
-    finally:
-        done.set()
-        interrupter.join(timeout=5)
-        signal.signal(signal.SIGINT, before)
+        # SIGINT handled by Python (it is ignored in a background job, and interrupt_main needs it)
+        before = signal.signal(signal.SIGINT, signal.default_int_handler)
+        interrupter = threading.Thread(target=ctrl_c, daemon=True)
+        interrupter.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                _start("silent", argv, port.getsockname()[1], tmp_path, timeout_s=HANG_GUARD_S)
+        finally:
+            done.set()
+            with contextlib.suppress(OSError):  # wakes the accept() (close() does not)
+                port.shutdown(socket.SHUT_RDWR)
+            interrupter.join(timeout=HANG_GUARD_S)
+            signal.signal(signal.SIGINT, before)
     assert _pgrep("-f", marker) == []
 
 
@@ -94,7 +106,7 @@ def test_a_signal_once_the_servers_run_stops_them(signum: int, code: int) -> Non
     finally:
         if demo.poll() is None:
             demo.kill()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + HANG_GUARD_S
     while (alive := [pid for pid in servers if _running(pid)]) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert alive == []

@@ -58,10 +58,10 @@ def test_ctrl_c_stops_the_dashboard_with_exit_130(tmp_path: Path) -> None:
     try:
         assert _listening(port, proc, 60), proc.communicate(timeout=10)
         url = f"http://127.0.0.1:{port}/api/intraday?series=CURRENCY%23USD"
-        with urllib.request.urlopen(url, timeout=30) as answer:  # read before any watch ran
+        with urllib.request.urlopen(url, timeout=60) as answer:  # read before any watch ran
             assert answer.status == 200
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -183,8 +183,8 @@ def test_a_receiver_dripping_its_answer_fails_the_attempt_at_its_deadline(
 @pytest.fixture
 def trickling() -> Iterator[tuple[str, threading.Event]]:
     """A receiver on 127.0.0.1 that trickles its answer's header lines, each well within the
-    read timeout, for 3 s before it ends them with a 200: its URL, and an event set when the
-    client hung up before the headers ended."""
+    read timeout, for 60 s (a hang guard: the deadline under test is 0.2 s) before it ends them
+    with a 200: its URL, and an event set when the client hung up before the headers ended."""
     hung_up = threading.Event()
 
     def serve(conn: socket.socket, stop: threading.Event) -> None:
@@ -192,7 +192,7 @@ def trickling() -> Iterator[tuple[str, threading.Event]]:
             try:
                 conn.recv(65536)
                 conn.sendall(b"HTTP/1.1 200 OK\r\n")
-                for _ in range(150):
+                for _ in range(3000):
                     if stop.wait(0.02):
                         return
                     conn.sendall(b"X-Slow: a\r\n")
@@ -217,7 +217,7 @@ def test_a_receiver_trickling_its_headers_fails_the_attempt_at_its_deadline(
             sink.send(_alert())
     finally:
         sink.close()
-    assert hung_up.wait(5)  # the connection was cut before the receiver ended its headers
+    assert hung_up.wait(60)  # the connection was cut before the receiver ended its headers
 
 
 def test_one_send_at_its_longest_ends_well_within_the_outbox_lease() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
-import time
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
@@ -29,8 +29,12 @@ from fuelpipe.stages.alerting import Quarantined, evaluate
 SP = ZoneInfo("America/Sao_Paulo")
 USD = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
 DEADLINE_S = 0.4
-"""Each attempt's deadline for its whole answer here (15 s in use): the slow receiver's
-answer takes longer."""
+"""The slow receiver's sink's deadline for each attempt's whole answer (15 s in use): that
+receiver holds its answer until the test saw the attempts fail."""
+ANSWERED_S = 60.0
+"""The other sinks' deadline, a hang guard only: their receiver answers at once. (At 0.4 s a
+loaded host cut its 500, 429 or 200 short: the attempt failed for its deadline instead, a
+429 was asked again, the alert taken was asked for twice.)"""
 
 
 class Receiver:
@@ -41,19 +45,31 @@ class Receiver:
         self.mode = mode
         self.up = False
         self.asked: list[tuple[str | None, bool]] = []
+        self.released = threading.Event()
+        """Set: the slow receiver answers the attempts it holds (late: their sink gave up)."""
+        self._arrived = threading.Condition()
 
     def __call__(self, request: Request) -> Response:
         key = request.headers.get("Idempotency-Key")
         assert json.loads(request.get_data())["delivery_id"] == key
-        self.asked.append((key, self.up))
+        with self._arrived:
+            self.asked.append((key, self.up))
+            self._arrived.notify_all()
         if self.up:
             return Response("ok")
         if self.mode == "slow":
-            time.sleep(DEADLINE_S * 2.5)
+            self.released.wait(ANSWERED_S)
             return Response("late")
         if self.mode == "429":
             return Response("slow down", status=429, headers={"Retry-After": "120"})
         return Response("boom", status=500)
+
+    def wait_asked(self, count: int) -> None:
+        """Until ``count`` requests arrived (ANSWERED_S at most): on a loaded host an attempt
+        its sink gave up on may reach the server's thread after that, once the receiver is
+        up, and be taken as the delivery."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.asked) >= count, ANSWERED_S)
 
 
 @pytest.fixture
@@ -89,23 +105,28 @@ def test_a_failing_webhook_keeps_the_alert_and_delivers_it_once_when_back(
     )
     assert store.put_pending(pending)
     assert store.quarantine(USD.key, day, 5, "no value after 5 re-downloads")
-    sinks = [WebhookSink(url, backoff_s=0.0, attempt_deadline_s=DEADLINE_S)]
+    tried = {"refused": 0, "slow": 3, "500": 3, "429": 1}[mode]  # a long Retry-After: asked once
+    deadline_s = DEADLINE_S if mode == "slow" else ANSWERED_S
+    sinks = [WebhookSink(url, backoff_s=0.0, attempt_deadline_s=deadline_s)]
     outbox = [state.outbox(["webhook"])]
     ctx = AlertContext(clock.now(), store, queue, Catalog([USD]))
     try:
         assert evaluate(ctx, [Quarantined()], state, outbox).firing == 1
         failed = state.deliver(sinks)
+        receiver.wait_asked(tried)
+        receiver.released.set()
         clock.advance(timedelta(seconds=30))
         # at-least-once: the same quarantine evaluated again (a redelivered message) is quiet
         again = evaluate(replace(ctx, now=clock.now()), [Quarantined()], state, outbox)
         [backlog] = state.delivery().backlog
-        if mode == "refused":  # the URL fixed: the receiver now listens where it is sent
+        if mode in ("refused", "slow"):  # the URL fixed; a deadline an answer cannot miss
             sinks[0].close()
-            sinks = [WebhookSink(good, backoff_s=0.0, attempt_deadline_s=DEADLINE_S)]
+            sinks = [WebhookSink(good, backoff_s=0.0, attempt_deadline_s=ANSWERED_S)]
         receiver.up = True
         taken = state.deliver(sinks)
         after = state.deliver(sinks)
     finally:
+        receiver.released.set()
         for sink in sinks:
             sink.close()
     assert (failed.sent, len(failed.failed), failed.dropped) == (0, 1, {})
@@ -117,5 +138,4 @@ def test_a_failing_webhook_keeps_the_alert_and_delivers_it_once_when_back(
     keys = {key for key, _ in receiver.asked}
     assert len(keys) == 1 and None not in keys  # every attempt carried one key
     assert [up for _, up in receiver.asked].count(True) == 1  # taken once
-    tried = {"refused": 0, "slow": 3, "500": 3, "429": 1}[mode]  # a long Retry-After: asked once
     assert len(receiver.asked) == tried + 1

@@ -8,7 +8,7 @@ import json
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -98,15 +98,27 @@ def test_workers_is_refused_on_the_aws_home(tmp_path: Path) -> None:
     assert "--workers is for the embedded home" in done.stderr
 
 
-class _Unhurried(Source):
-    """A real source that waits before each fetch: the run's own process then leaves most
-    messages to the helpers (so one of them surely takes one and dies)."""
+HANG_GUARD_S = 120
+"""How long the run's own process waits for a helper to ask a source before it asks anyway
+(and the test then fails): far past a helper's start on a loaded host."""
 
-    def __init__(self, inner: Source, wait_s: float) -> None:
-        self.inner, self.wait_s, self.name = inner, wait_s, inner.name
+
+class _AfterAHelper(Source):
+    """A real source whose first fetch waits until a helper process asked a source (it then
+    writes and dies at its failpoint): the run's own process cannot work every message before
+    a helper starts, however slowly spawned processes start on a loaded host. A fixed wait
+    before each fetch (0.6 s) raced their start: every message against a spawn and imports,
+    which take seconds at load ~15."""
+
+    def __init__(self, inner: Source, helper_asked: Callable[[], bool]) -> None:
+        self.inner, self.helper_asked, self.name = inner, helper_asked, inner.name
+        self.waited = False
 
     def fetch(self, request: FetchRequest) -> FetchResult:
-        time.sleep(self.wait_s)
+        deadline = time.monotonic() + HANG_GUARD_S
+        while not (self.waited or self.helper_asked()) and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling a state, not waiting out a time
+        self.waited = True
         return self.inner.fetch(request)
 
     def close(self) -> None:
@@ -124,7 +136,12 @@ def test_a_helper_killed_mid_message_loses_nothing(
         replay, tmp_path / "killed.sqlite", http_timeout_s=30, visibility_timeout_s=2
     )
     clock = FixedClock(START)
-    sources = {n: _Unhurried(s, 0.6) for n, s in build_sources(settings).items()}
+    asked_before = sum(replay.request_counts.values())
+
+    def helper_asked() -> bool:  # the replay's requests: this process makes none before
+        return sum(replay.request_counts.values()) > asked_before
+
+    sources = {n: _AfterAHelper(s, helper_asked) for n, s in build_sources(settings).items()}
     app = build_context(settings, clock=clock, sources=sources)
     dying = settings.model_copy(update={"failpoints": "scrape.after_write:1"})
     try:

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.homes.embedded import build_context
-from fuelpipe.homes.settings import Settings
+from fuelpipe.homes.settings import Settings, queue_file
+from fuelpipe.ports.queue import QueueDepth
 from fuelpipe.replay.server import ReplayServer
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import run_cycle
@@ -42,6 +44,24 @@ def replay() -> Iterator[ReplayServer]:
 def _app(replay: ReplayServer, db: Path, **settings: float) -> StageContext:
     config = Settings(db=db, source_bcb_url=replay.source_urls()["bcb"], **settings)
     return build_context(config, clock=ManualClock(NOW))
+
+
+class _HeldUntilWaitedFor(SqliteQueue):
+    """The embedded queue with its visibility timeout on a clock of its own, which passes the
+    timeout once ``waited_for`` and a drain waits for a held message (none visible, one in
+    flight), as real time would: on the system clock a loaded host let the hold lapse while
+    the test still handled the message (2 s), before it checked the message was held."""
+
+    def __init__(self, path: Path) -> None:
+        self.moved = ManualClock(NOW)
+        super().__init__(path, self.moved, timedelta(minutes=1))
+        self.waited_for = False
+
+    def depth(self) -> QueueDepth:
+        depth = super().depth()
+        if self.waited_for and depth.visible == 0 and depth.in_flight:
+            self.moved.advance(self.visibility_timeout + timedelta(seconds=1))
+        return depth
 
 
 def _interrupt(_signum: object) -> None:
@@ -113,8 +133,9 @@ def test_a_rerun_after_a_crash_waits_for_the_held_message_and_asks_for_it_once_m
     nothing more."""
     once, reference = _single_run(replay, tmp_path / "once.sqlite")
 
-    # 2 s, not less: on a loaded host the held message must stay held past handle_message
-    app = _app(replay, tmp_path / "x.sqlite", visibility_timeout_s=2.0)
+    app = _app(replay, tmp_path / "x.sqlite")
+    app.queue.close()  # the home's, on the system clock
+    app.queue = queue = _HeldUntilWaitedFor(queue_file(tmp_path / "x.sqlite"))
     try:
         start = replay.request_counts["bcb"]
         app.failpoints = Failpoints("drain.after_delete:3", kill=_interrupt)
@@ -126,12 +147,14 @@ def test_a_rerun_after_a_crash_waits_for_the_held_message_and_asks_for_it_once_m
         handle_message(app, held)
         held_asked = replay.request_counts["bcb"] - fetched
         assert app.queue.depth().in_flight == 1
+        queue.waited_for = True
         rerun = run_cycle(app, series=SERIES, since=SINCE, outlook=False)
         asked = replay.request_counts["bcb"] - start
         stored = _stored(app)
     finally:
         app.close()
 
+    assert queue.moved.now() > NOW  # its timeout passed while the rerun's drain waited for it
     assert held_asked >= 1
     assert asked == once + held_asked  # the held message alone was asked for twice
     assert rerun.orchestrate.messages_sent == 0

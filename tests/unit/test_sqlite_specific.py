@@ -54,9 +54,9 @@ def run_in_processes(target: Any, args: tuple[Any, ...], n: int = PROCESSES) -> 
     procs = [FORK.Process(target=target, args=(barrier, out, *args)) for _ in range(n)]
     for p in procs:
         p.start()
-    results = [out.get(timeout=30) for _ in procs]
+    results = [out.get(timeout=120) for _ in procs]  # hang guards: three processes' work at load
     for p in procs:
-        p.join(timeout=30)
+        p.join(timeout=120)
         assert p.exitcode == 0
     return results
 

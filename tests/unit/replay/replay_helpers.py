@@ -50,7 +50,7 @@ def child(args: list[str]) -> Iterator[subprocess.Popen[str]]:
 def interrupt(proc: subprocess.Popen[str]) -> int:
     """Ctrl-C the child, as a person stops `fuelpipe replay`; its exit code."""
     proc.send_signal(signal.SIGINT)
-    return proc.wait(timeout=10)
+    return proc.wait(timeout=60)  # a hang guard: its shutdown on a loaded host
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -135,13 +135,13 @@ class _Trickler:
 
     def close(self) -> None:
         self.stop.set()
-        self.thread.join(5)
+        self.thread.join(60)
         self.sock.close()
 
 
 @pytest.fixture
 def trickler() -> Iterator[_Trickler]:
-    server = _Trickler(lines=100, every_s=0.05)
+    server = _Trickler(lines=1200, every_s=0.05)  # 60 s: a hang guard, the deadline is 0.3 s
     yield server
     server.close()
 
@@ -159,7 +159,7 @@ def test_headers_trickled_past_the_deadline_end_the_attempt(trickler) -> None:
         )
         with pytest.raises(SourceTimeout, match=r"passed its 0\.3 s deadline"):
             source.fetch(REQUEST)
-    trickler.thread.join(5)
+    trickler.thread.join(60)
     assert not trickler.sent_all  # cut off mid-headers
     assert source.stats().last_error == "passed its 0.3 s deadline"
 
@@ -435,7 +435,7 @@ def test_station_downloads_get_the_attempt_deadline(trickler, tmp_path: Path) ->
         files = StationFiles(base, client, attempts=1, backoff_s=0, attempt_deadline_s=0.3)
         with pytest.raises(SourceTimeout, match=r"passed its 0\.3 s deadline"):
             files.download(f"{base}/arquivos/shpc/dsas/ca/ca-2024-01.csv", tmp_path / "ca.csv")
-    trickler.thread.join(5)
+    trickler.thread.join(60)
     assert not trickler.sent_all
 
 
