@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -59,6 +60,19 @@ def screenshots() -> Path:
     return SCREENSHOTS
 
 
+def slowed(page: Page) -> Page:
+    """The page, its CPU slowed N times when FUELPIPE_TEST_CPU_THROTTLE=N (default off)."""
+    # Opt-in, to find the races a loaded CI host shows: FUELPIPE_TEST_CPU_THROTTLE=8 pytest -n 0 …
+    given = os.environ.get("FUELPIPE_TEST_CPU_THROTTLE") or "1"
+    if not given.isdigit() or int(given) < 1:
+        raise ValueError(f"FUELPIPE_TEST_CPU_THROTTLE={given!r}: give a whole slowdown, 1 or more")
+    rate = int(given)
+    if rate > 1:
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
+    return page
+
+
 @contextmanager
 def error_free_page(
     browser: Browser, timeout_ms: int = 20_000, timezone_id: str | None = None
@@ -69,7 +83,7 @@ def error_free_page(
         viewport={"width": 1400, "height": 1000}, locale="en-US", timezone_id=timezone_id
     )
     context.set_default_timeout(timeout_ms)
-    page = context.new_page()
+    page = slowed(context.new_page())
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     yield page

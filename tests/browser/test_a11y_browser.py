@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from tests.browser.conftest import error_free_page
+from tests.browser.conftest import error_free_page, slowed
 from tests.support.a11y import (
     HIDDEN_CONTROLS_JS,
     LABEL_NOT_IN_NAME_JS,
@@ -233,7 +233,7 @@ def test_on_a_touch_screen_the_correlations_hint_says_tap_and_a_tap_shows_the_we
     context = browser.new_context(
         viewport={"width": 412, "height": 900}, has_touch=True, is_mobile=True, locale="en-US"
     )
-    page = context.new_page()
+    page = slowed(context.new_page())
     try:
         _open(page, dashboard_url, f"view=correlations&fuel=GASOLINE&area=BR&lang={lang}")
         assert page.evaluate("() => matchMedia('(hover: none)').matches")

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from devtools.dashboard.serving import scripts_before_first_chart, serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
-from tests.browser.conftest import NOW, error_free_page
+from tests.browser.conftest import NOW, error_free_page, slowed
 from tests.support.aria_tabs import assert_open, read_tabs, selected_tab_in_sight
 from tests.support.clipboard import (
     assert_copy_link_is_honest,
@@ -118,7 +118,7 @@ def watched(browser: Browser, dashboard_url: str) -> Iterator[Watched]:
     """A fresh page whose console errors and external requests fail the test."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
     context.set_default_timeout(15_000)
-    page = context.new_page()
+    page = slowed(context.new_page())
     w = Watched(page, dashboard_url)
 
     def on_console(msg: ConsoleMessage) -> None:
@@ -237,7 +237,7 @@ def test_a_shared_url_restores_the_view(
     assert "fuel=ETHANOL" in shared
 
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    other = context.new_page()
+    other = slowed(context.new_page())
     other.goto(shared)
     other.wait_for_selector("body[data-ready='lags']", state="attached", timeout=15_000)
     assert other.input_value("#fuel") == "ETHANOL"
@@ -1053,7 +1053,7 @@ def test_on_a_touch_phone_the_toolbar_always_shown_covers_no_title(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="en-US"
     )
     context.set_default_timeout(15_000)
-    w = Watched(context.new_page(), dashboard_url)
+    w = Watched(slowed(context.new_page()), dashboard_url)
     w.page.on("pageerror", lambda exc: w.problems.append(f"page error: {exc}"))
     for name, query in VIEWS.items():
         for lang in ("en", "pt-BR"):

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, Page
-from tests.browser.conftest import error_free_page
+from tests.browser.conftest import error_free_page, slowed
 from tests.support.sqlite_copy import sqlite_copy
 
 from fuelpipe.adapters.clock import ManualClock
@@ -249,7 +249,7 @@ def test_a_quiet_poll_moves_the_checked_time_and_the_ages_on_in_sao_paulo_time(
     context = browser.new_context(locale="en-US", timezone_id="Asia/Tokyo")
     context.set_default_timeout(20_000)
     problems: list[str] = []
-    page = context.new_page()
+    page = slowed(context.new_page())
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     try:
         page.goto(f"{url}/?view=overview")

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, Page, Route, expect
+from tests.browser.conftest import slowed
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.history_files import load_history
@@ -74,7 +75,7 @@ def outlook_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def page(browser: Browser, outlook_url: str) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
     context.set_default_timeout(30_000)
-    page = context.new_page()
+    page = slowed(context.new_page())
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda exc: problems.append(str(exc)))
@@ -656,7 +657,7 @@ def test_on_a_touch_screen_the_map_says_tap_and_a_tap_shows_a_states_backtest(
         viewport={"width": 412, "height": 900}, has_touch=True, is_mobile=True, locale="en-US"
     )
     context.set_default_timeout(30_000)
-    page = context.new_page()
+    page = slowed(context.new_page())
     try:
         page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
         _ready(page)
@@ -768,7 +769,7 @@ def test_a_forecast_behind_the_newest_week_is_shown_as_out_of_date(
 ) -> None:
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
     context.set_default_timeout(30_000)
-    page = context.new_page()
+    page = slowed(context.new_page())
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     api = httpx.get(f"{behind_url}/api/outlook", params={"fuel": "ETHANOL", "area": "BR"}).json()
@@ -1169,7 +1170,7 @@ def test_a_map_of_another_week_than_the_fan_says_which_each_shows(
     # March: the map was of June, faded no change, the fan of March, and no text said why.
     with _outlook_served(tmp_path, datetime(2026, 6, 26, 18, 1, tzinfo=SP)) as url:
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-        page = context.new_page()
+        page = slowed(context.new_page())
         page.goto(f"{url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
         _ready(page)
         page.wait_for_selector("#chart-outlook-map[data-rendered]", state="attached")

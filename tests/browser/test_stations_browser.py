@@ -16,7 +16,7 @@ import httpx
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
-from tests.browser.conftest import error_free_page
+from tests.browser.conftest import error_free_page, slowed
 from tests.support.a11y import (
     HIDDEN_CONTROLS_JS,
     LABEL_NOT_IN_NAME_JS,
@@ -78,7 +78,7 @@ def apart_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def page(browser: Browser, stations_url: str) -> Iterator[Page]:
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
+    page = slowed(context.new_page())
     problems: list[str] = []
 
     def on_console(msg: ConsoleMessage) -> None:
@@ -418,7 +418,7 @@ def test_a_failed_load_clears_the_view_and_speaks_portuguese(
 ) -> None:
     # 4xx answers are this test's point, so only page errors count (not console messages)
     context = browser.new_context(locale="pt-BR", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
+    page = slowed(context.new_page())
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     _open(page, stations_url, "view=brands&fuel=GASOLINE&lang=pt-BR")
@@ -508,7 +508,7 @@ def test_portuguese_chart_axes_and_the_dispersion_right_axis(
     browser: Browser, stations_url: str, screenshots: Path
 ) -> None:
     context = browser.new_context(locale="en-US", viewport={"width": 1366, "height": 900})
-    page = context.new_page()
+    page = slowed(context.new_page())
     _open(page, stations_url, "view=dispersion&fuel=GASOLINE&lang=pt-BR")
     page.wait_for_selector("#st-chart-dispersion .y2tick text", state="attached")
     ticks = page.evaluate(
@@ -891,7 +891,7 @@ def test_on_a_phone_a_flags_few_prices_mark_keeps_to_one_line(
 ) -> None:
     """At 390 px the brand table's "3 · poucos preços" took three lines."""
     context = browser.new_context(locale="pt-BR", viewport={"width": 390, "height": 800})
-    page = context.new_page()
+    page = slowed(context.new_page())
     _open(page, stations_url, "view=brands&lang=pt-BR")
     lines = page.evaluate(
         """() => [...document.querySelectorAll('#st-brands tbody tr')].map((tr) => {
@@ -927,7 +927,7 @@ def test_on_a_phone_a_wide_table_scrolls_in_its_box_not_the_page(
     widened the page to 429 and 456 px: a sideways scroll of the whole page, the header and the
     controls ending short of it. Now each table scrolls in its own box, as wide as the panel."""
     context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 800})
-    page = context.new_page()
+    page = slowed(context.new_page())
     _open(page, stations_url, query)
     page.wait_for_selector("main .view:not([hidden]) .st-table tbody tr")
     page_width, *tables = page.evaluate(PHONE_WIDTHS_JS)
@@ -948,7 +948,7 @@ def test_on_an_iphone_the_tabs_and_controls_keep_their_rows(
     context = browser.new_context(
         locale="en-US", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
     )
-    page = context.new_page()
+    page = slowed(context.new_page())
     for view in ("ranking", "search"):
         _open(page, stations_url, f"view={view}&lang={lang}")
         assert_phone_rows(page, 390)
