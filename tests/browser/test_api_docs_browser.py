@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 def test_docs_render_offline(browser: Browser, dashboard_url: str, screenshots: Path) -> None:
     context = browser.new_context(viewport={"width": 1200, "height": 900})
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(20_000)
     blocked: list[str] = []
     problems: list[str] = []
 
@@ -77,7 +77,7 @@ def test_docs_fit_a_phone(browser: Browser, dashboard_url: str) -> None:
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(20_000)
     page = context.new_page()
     try:
         page.goto(f"{dashboard_url}/docs")
@@ -101,7 +101,7 @@ def test_docs_speak_the_dashboards_language_and_link_home_in_it(
     """/docs was English only, the main page's link to it carried no language and its link
     home was a bare "/": a Portuguese reader came back to an English dashboard."""
     context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(20_000)
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(str(exc)))

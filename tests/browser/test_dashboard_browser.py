@@ -117,7 +117,7 @@ class Watched:
 def watched(browser: Browser, dashboard_url: str) -> Iterator[Watched]:
     """A fresh page whose console errors and external requests fail the test."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(20_000)
     page = slowed(context.new_page())
     w = Watched(page, dashboard_url)
 
@@ -239,7 +239,7 @@ def test_a_shared_url_restores_the_view(
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
     other = slowed(context.new_page())
     other.goto(shared)
-    other.wait_for_selector("body[data-ready='lags']", state="attached", timeout=15_000)
+    other.wait_for_selector("body[data-ready='lags']", state="attached")
     assert other.input_value("#fuel") == "ETHANOL"
     assert other.input_value("#area") == "REGION_SE"
     assert other.input_value("#driver") == "CURRENCY#USD"
@@ -408,9 +408,7 @@ def test_the_end_date_offers_only_the_days_the_api_takes(watched: Watched) -> No
     watched.open("view=movement&fuel=GASOLINE&area=BR&lang=en")
     page = watched.page
     # The clock's bound arrives with /api/live's first answer.
-    page.wait_for_function(
-        "(last) => document.getElementById('date').max === last", arg=last, timeout=10_000
-    )
+    page.wait_for_function("(last) => document.getElementById('date').max === last", arg=last)
     assert page.get_attribute("#date", "min") == first
 
 
@@ -1052,7 +1050,7 @@ def test_on_a_touch_phone_the_toolbar_always_shown_covers_no_title(
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="en-US"
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(20_000)
     w = Watched(slowed(context.new_page()), dashboard_url)
     w.page.on("pageerror", lambda exc: w.problems.append(f"page error: {exc}"))
     for name, query in VIEWS.items():
