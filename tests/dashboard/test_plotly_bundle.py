@@ -128,7 +128,8 @@ def test_the_page_loads_its_own_scripts_as_one_minified_hashed_file(client: Test
     sources = sum(len((STATIC_DIR / s).read_bytes()) for s in ("i18n.js", "app.js", "live.js"))
     assert len(found.body) < sources  # minified
     assert b"FUELPIPE_EXTRA_VIEWS.outlook" not in found.body  # outlook.js comes later
-    assert b"/api/live" not in found.body  # and so does live.js
+    # and so does live.js: its poll and texts (app.js asks /api/live once, for live.js's first)
+    assert b"If-None-Match" not in found.body and b"Live updates paused" not in found.body
     assert b"/api/health" not in found.body  # and health.js, with its texts
     assert b"health.showAll" not in found.body and b"count.records_written" not in found.body
 
@@ -162,6 +163,7 @@ def test_the_scripts_the_page_names_stay_within_the_first_chart_budget(client: T
     named = f'<meta name="fuelpipe-lazy-live" content="/static/{LIVE_BUNDLE}?h={live.hash}">'
     assert named in page
     assert b"/api/live" in live.body
+    assert b"If-None-Match" in live.body and b"Live updates paused" in live.body
 
 
 @pytest.mark.parametrize("path", ["/", "/stations", "/docs"])
