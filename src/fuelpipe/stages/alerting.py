@@ -644,7 +644,7 @@ class DeadLettered:
             letters = context.queue.dead_letters(self._read)
         except DeadLettersIncomplete as exc:
             letters = exc.found
-        check = SettleCheck(context.store, context.known, self._settle_reads)
+        check = SettleCheck(context.store, context.known, self._settle_reads, now=context.now)
         checked = [(d, check.check(d)) for d in letters]
         settled = [(d, told) for d, told in checked if isinstance(told, Settled)]
         waits = {d.message_id: told for d, told in checked if isinstance(told, Waiting)}
