@@ -361,6 +361,43 @@ def test_the_year_ahead_is_counted_from_the_sao_paulo_day_as_the_scraper_counts_
     assert told.ahead == 1 and told.words() == "1 date more than a year ahead"
 
 
+def test_an_alert_waiting_on_a_date_a_release_made_unservable_reads_the_dlq_again(
+    home: Home,
+) -> None:
+    """A dead letter's alert waits on EUR's first date; a release then moves EUR's start past
+    it (the scraper never fetches it now, and no record of it will come). Before, while the
+    DLQ's count stood, each evaluation point-read that date, found it missing and kept the
+    alert, the DLQ not read again for up to a day (``DEAD_LETTERS_REREAD``); now the date
+    needs no read: the DLQ is read again and the dead letter, its other date stored, removed."""
+    _dead_letter(home.queue, _gap(EUR.key, D1, D2))
+    sink, rule = Collect(), DeadLettered()
+    assert _run(home, [sink], rule) == (1, 0, 1)
+    assert sink.alerts[0].condition.evidence["waits_on"] == f"{EUR.key} {D1.isoformat()}"
+    home.store.put_records([_ok(EUR.key, D2)])
+    moved = dataclasses.replace(EUR, default_start=D2)
+    catalog = Catalog(moved if s.key == EUR.key else s for s in DEFAULT_CATALOG)
+    home.clock.advance(timedelta(hours=1))
+    assert _run(home, [sink], rule, catalog) == (0, 1, 0)
+    assert home.reads == [1, 1]
+    assert home.queue.dead_letters() == []
+    assert sink.alerts[-1].evidence()["settled"] == (
+        "every date it asked for is settled in the store (1 OK, 1 date before its series "
+        "starts): removed from the dead letters, its body logged"
+    )
+
+
+def test_an_alert_waiting_on_a_key_a_release_dropped_reads_the_dlq_again(home: Home) -> None:
+    """The same for a key the release dropped: its date needs no read, the DLQ is read again
+    at once and the dead letter removed, naming the key."""
+    _dead_letter(home.queue, _gap(PREMIUM.key, D1))
+    sink, rule = Collect(), DeadLettered()
+    assert _run(home, [sink], rule) == (1, 0, 1)
+    home.clock.advance(timedelta(hours=1))
+    assert _run(home, [sink], rule, _without(PREMIUM.key)) == (0, 1, 0)
+    assert home.queue.dead_letters() == []
+    assert PREMIUM.key in str(sink.alerts[-1].evidence()["settled"])
+
+
 def test_a_watch_of_some_series_never_takes_another_series_for_a_dropped_one(
     home: Home,
 ) -> None:

@@ -32,7 +32,8 @@ ahead, and the gap scan asks for it once it is near (``ahead``).
 Reads are bounded: one status-only read of a key's span of dates (:meth:`SettleCheck.check`,
 at most ``budget`` an evaluation), stopped at the first date not settled, which the alert keeps
 (:func:`waits_on_text`) so that later evaluations ask the store about that one date alone
-(:func:`now_settled`) and read the DLQ again only once it is settled.
+(:func:`now_settled`) and read the DLQ again only once it is settled, or needs no record any
+more (:func:`settles_unread`: a release dropped its key or moved its start past it).
 """
 
 from __future__ import annotations
@@ -130,6 +131,19 @@ def now_settled(store: Store, waiting: Waiting) -> bool:
     read of its record's status."""
     found = store.query(waiting.key, waiting.day, waiting.day, fields=("status",))
     return bool(found) and found[0].status in COMPLETE
+
+
+def settles_unread(catalog: Catalog, waiting: Waiting, now: datetime) -> bool:
+    """Whether the date a dead letter was last found waiting on needs no record now: its key
+    is no longer in ``catalog`` (the whole one: a release dropped it), or the date is one the
+    scraper refuses at ``now`` (before the series starts, a release having moved the start, or
+    more than a year ahead: :func:`~fuelpipe.domain.planning.unservable`), as
+    :meth:`SettleCheck.check` counts them; no read. A key moved to another fetch unit is not
+    told here (``waits_on`` does not carry the message's unit): the DLQ's next read tells."""
+    if waiting.key not in catalog:
+        return True
+    today = now.astimezone(SAO_PAULO).date()
+    return unservable(catalog[waiting.key], waiting.day, today) is not None
 
 
 class SettleCheck:
