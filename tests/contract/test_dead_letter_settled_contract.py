@@ -39,7 +39,7 @@ from fuelpipe.ports.alerts import AlertContext
 from fuelpipe.ports.queue import DeadLetter, Queue
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.alerting import DeadLettered, evaluate
-from fuelpipe.stages.dead_letter_settled import SettleCheck, Settled
+from fuelpipe.stages.dead_letter_settled import SettleCheck, Settled, Waiting
 
 NOW = datetime(2022, 5, 4, 16, 30, tzinfo=UTC)
 USD = DEFAULT_CATALOG["CURRENCY#USD"]
@@ -311,10 +311,91 @@ def test_a_dead_letter_of_dates_all_before_the_start_reads_nothing(home: Home) -
     letter = DeadLetter("m1", _gap(EUR.key, D1, D2), "too many receives", 5, None)
     moved = dataclasses.replace(EUR, default_start=D3)
     catalog = Catalog(moved if s.key == EUR.key else s for s in DEFAULT_CATALOG)
-    check = SettleCheck(home.store, catalog, budget=0)  # no read left: none is needed
+    check = SettleCheck(home.store, catalog, budget=0, now=NOW)  # no read left: none needed
     told = check.check(letter)
     assert isinstance(told, Settled)
     assert told.before_start == 2 and told.words() == "2 dates before their series starts"
+
+
+def test_a_date_more_than_a_year_ahead_is_settled_unread_saying_so(home: Home) -> None:
+    """A message asking for a date more than a year after today (queued by an older release,
+    built by hand) was dead-lettered: the scraper never fetches such a date
+    (``planning.unservable``: reported; only a PENDING record of it is quarantined, and this
+    one has none), so no record of it is stored while it stays that far ahead. Before, the
+    dead letter waited on that date, its alert firing on and the DLQ's count holding it, for
+    over a year; now it waits on the dates the scraper does fetch and is settled with them,
+    saying why."""
+    far = NOW.date() + timedelta(days=400)
+    body = _gap(USD.key, D1, far)
+    gone = _dead_letter(home.queue, body)
+    sink, rule = Collect(), DeadLettered()
+    assert _run(home, [sink], rule) == (1, 0, 1)
+    assert sink.alerts[0].condition.evidence["waits_on"] == f"{USD.key} {D1.isoformat()}"
+    home.store.put_records([_ok(USD.key, D1)])
+    home.clock.advance(timedelta(hours=1))
+    assert _run(home, [sink], rule) == (0, 1, 0)
+    assert home.queue.dead_letters() == []
+    assert home.queue.dead_letter_count() == 0
+    cleared = sink.alerts[-1]
+    assert cleared.condition.subject == gone
+    assert cleared.evidence()["settled"] == (
+        "every date it asked for is settled in the store (1 OK, 1 date more than a year "
+        "ahead): removed from the dead letters, its body logged"
+    )
+
+
+def test_the_year_ahead_is_counted_from_the_sao_paulo_day_as_the_scraper_counts_it(
+    home: Home,
+) -> None:
+    """The horizon is the scraper's (``refused_dates``: a year and a day after São Paulo's
+    day): its last date waits, read; the next one is settled unread, and so is a dead letter
+    of such dates only, with no read at all."""
+    late = datetime(2022, 5, 5, 1, 30, tzinfo=UTC)  # still 4 May in São Paulo
+    last = date(2022, 5, 4) + timedelta(days=366)
+    check = SettleCheck(home.store, DEFAULT_CATALOG, now=late)
+    letter = DeadLetter("m1", _gap(USD.key, last), "too many receives", 5, None)
+    assert check.check(letter) == Waiting(USD.key, last)
+    beyond = DeadLetter("m2", _gap(USD.key, last + timedelta(days=1)), "x", 5, None)
+    told = SettleCheck(home.store, DEFAULT_CATALOG, budget=0, now=late).check(beyond)
+    assert isinstance(told, Settled)
+    assert told.ahead == 1 and told.words() == "1 date more than a year ahead"
+
+
+def test_an_alert_waiting_on_a_date_a_release_made_unservable_reads_the_dlq_again(
+    home: Home,
+) -> None:
+    """A dead letter's alert waits on EUR's first date; a release then moves EUR's start past
+    it (the scraper never fetches it now, and no record of it will come). Before, while the
+    DLQ's count stood, each evaluation point-read that date, found it missing and kept the
+    alert, the DLQ not read again for up to a day (``DEAD_LETTERS_REREAD``); now the date
+    needs no read: the DLQ is read again and the dead letter, its other date stored, removed."""
+    _dead_letter(home.queue, _gap(EUR.key, D1, D2))
+    sink, rule = Collect(), DeadLettered()
+    assert _run(home, [sink], rule) == (1, 0, 1)
+    assert sink.alerts[0].condition.evidence["waits_on"] == f"{EUR.key} {D1.isoformat()}"
+    home.store.put_records([_ok(EUR.key, D2)])
+    moved = dataclasses.replace(EUR, default_start=D2)
+    catalog = Catalog(moved if s.key == EUR.key else s for s in DEFAULT_CATALOG)
+    home.clock.advance(timedelta(hours=1))
+    assert _run(home, [sink], rule, catalog) == (0, 1, 0)
+    assert home.reads == [1, 1]
+    assert home.queue.dead_letters() == []
+    assert sink.alerts[-1].evidence()["settled"] == (
+        "every date it asked for is settled in the store (1 OK, 1 date before its series "
+        "starts): removed from the dead letters, its body logged"
+    )
+
+
+def test_an_alert_waiting_on_a_key_a_release_dropped_reads_the_dlq_again(home: Home) -> None:
+    """The same for a key the release dropped: its date needs no read, the DLQ is read again
+    at once and the dead letter removed, naming the key."""
+    _dead_letter(home.queue, _gap(PREMIUM.key, D1))
+    sink, rule = Collect(), DeadLettered()
+    assert _run(home, [sink], rule) == (1, 0, 1)
+    home.clock.advance(timedelta(hours=1))
+    assert _run(home, [sink], rule, _without(PREMIUM.key)) == (0, 1, 0)
+    assert home.queue.dead_letters() == []
+    assert PREMIUM.key in str(sink.alerts[-1].evidence()["settled"])
 
 
 def test_a_watch_of_some_series_never_takes_another_series_for_a_dropped_one(

@@ -164,8 +164,8 @@ def test_a_dead_letter_past_the_reads_a_list_spends_is_not_checked(tmp_path: Pat
     _fill(db)
     letter = DeadLetter("m1", SETTLED, REASON, 5, NOW)
     with SqliteStore(db, ManualClock(NOW)) as store:
-        assert _settle_state(SettleCheck(store, DEFAULT_CATALOG, 1), letter)[0] is True
-        done, cell, fields = _settle_state(SettleCheck(store, DEFAULT_CATALOG, 0), letter)
+        assert _settle_state(SettleCheck(store, DEFAULT_CATALOG, 1, now=NOW), letter)[0] is True
+        done, cell, fields = _settle_state(SettleCheck(store, DEFAULT_CATALOG, 0, now=NOW), letter)
     assert (done, fields["settled"], fields["not_checked"]) == (False, None, "reads")
     assert cell == "not checked (past 2,000 reads)"
 
@@ -204,3 +204,23 @@ def test_dlq_purge_settled_deletes_exactly_the_settled_ones_each_logged_whole(
     again = fuelpipe("dlq", "purge", "--settled", "--yes", env=env)
     assert "no settled dead letters: nothing to purge" in again.stdout
     assert len(json.loads(fuelpipe("dlq", "list", "--json", env=env).stdout)) == 3
+
+
+def test_a_date_more_than_a_year_ahead_is_listed_as_settled_unread(tmp_path: Path) -> None:
+    """`dlq list` checks a dead letter as the rule does: a date more than a year after the
+    clock's São Paulo day, which the scraper never fetches, is settled unread and counted in
+    its own field (`ahead`); the same letter checked a year later waits on that date."""
+    from fuelpipe.cli.main import _settle_state
+
+    db = tmp_path / "fuelpipe.sqlite"
+    _fill(db)
+    far = D1 + timedelta(days=400)
+    letter = DeadLetter("m1", _request(USD, D1, far), REASON, 5, NOW)
+    with SqliteStore(db, ManualClock(NOW)) as store:
+        done, cell, fields = _settle_state(SettleCheck(store, DEFAULT_CATALOG, now=NOW), letter)
+        assert (done, fields["settled"], fields["ahead"]) == (True, True, 1)
+        assert fields["settled_statuses"] == {"OK": 1} and fields["before_start"] is None
+        assert cell == "yes (1 OK, 1 date more than a year ahead)"
+        later = NOW + timedelta(days=100)
+        done, cell, fields = _settle_state(SettleCheck(store, DEFAULT_CATALOG, now=later), letter)
+    assert (done, fields["ahead"], fields["waits_on"]) == (False, None, f"{USD} {far}")

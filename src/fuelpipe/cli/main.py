@@ -474,8 +474,9 @@ def wired(
     ``series_clocks``: the command reads a demo store's series each at its own clock (`status`,
     `dashboard`), so its note names the later ones too; the others run at the window's alone.
     ``reads_no_clock``: what the command prints does not depend on the clock (`export`, the
-    quarantine's lists, `dlq list`), so a demo store's is not noted: "using its clock
-    2022-05-07" above the dollar exported to 2026 read as a cut at that day.
+    quarantine's lists, `dlq list`, whose check reads it only for which dates are more than
+    a year ahead, as the dead-letter rule does), so a demo store's is not noted: "using its
+    clock 2022-05-07" above the dollar exported to 2026 read as a cut at that day.
     """
     from fuelpipe.adapters.clock import FixedClock
 
@@ -2253,6 +2254,7 @@ def _settle_state(check: SettleCheck, letter: DeadLetter) -> tuple[bool, str, di
         "settled_statuses": None,
         "dropped_keys": None,
         "before_start": None,
+        "ahead": None,
         "waits_on": None,
         "not_checked": None,
     }
@@ -2263,6 +2265,7 @@ def _settle_state(check: SettleCheck, letter: DeadLetter) -> tuple[bool, str, di
             settled_statuses=statuses,
             dropped_keys=list(told.dropped) or None,
             before_start=told.before_start or None,
+            ahead=told.ahead or None,
         )
         return True, f"yes ({told.words()})", fields
     if isinstance(told, Waiting):
@@ -2299,7 +2302,8 @@ def dlq_list(
             rows = context.queue.dead_letters()
         except DeadLettersIncomplete as exc:
             rows, short = exc.found, exc
-        check = SettleCheck(context.store, context.catalog)  # the rule's budget of store reads
+        # the rule's budget of store reads
+        check = SettleCheck(context.store, context.catalog, now=context.clock.now())
         states = [_settle_state(check, d) for d in rows]
     read = sum(d.copies for d in rows)  # SQS may hold one message twice: it is shown once
     if not rows and short is None:
@@ -2614,12 +2618,12 @@ def aws_create_resources(ctx: typer.Context) -> None:
 
 
 def _settled_letters(
-    store: Store, catalog: Catalog, letters: Sequence[DeadLetter]
+    store: Store, catalog: Catalog, letters: Sequence[DeadLetter], now: datetime
 ) -> tuple[list[tuple[DeadLetter, Settled]], list[DeadLetter]]:
     """Those of ``letters`` every date of which is settled in ``store`` now (as `dlq list`
     and the dead-letter alert rule check them, within the rule's store reads), with their
     dates' statuses, and the others, which a note says are kept."""
-    check = SettleCheck(store, catalog)
+    check = SettleCheck(store, catalog, now=now)
     checked = [(d, check.check(d)) for d in letters]
     found = [(d, told) for d, told in checked if isinstance(told, Settled)]
     kept = [d for d, told in checked if not isinstance(told, Settled)]
@@ -2682,7 +2686,9 @@ def dlq_purge(
             )
         # --settled: those read and left alone (kept) are not counted as arrived after
         found, kept = (
-            _settled_letters(context.store, context.catalog, letters) if settled_only else ([], [])
+            _settled_letters(context.store, context.catalog, letters, context.clock.now())
+            if settled_only
+            else ([], [])
         )
         letters = [d for d, _ in found] if settled_only else letters
         what = "settled dead letter(s)" if settled_only else "dead letter(s)"

@@ -51,6 +51,7 @@ from fuelpipe.stages.dead_letter_settled import (
     log_removal,
     now_settled,
     read_waits_on,
+    settles_unread,
     waits_on_text,
 )
 from fuelpipe.stages.due import latest_expected, older_records
@@ -599,9 +600,10 @@ class DeadLettered:
     is settled unread, named in both. One not
     settled keeps, in its alert's ``waits_on``, the first date found missing: while the count
     holds, each evaluation reads that date's status alone (one point read a dead letter), and
-    the DLQ is read again as soon as one of them is settled. A removal that does not find
-    every settled one (another reader holds it, a redrive took it) clears nothing that run
-    (:class:`PartialFindings`): the next read tells."""
+    the DLQ is read again as soon as one of them is settled, or needs no record any more (a
+    release dropped its key or moved its start past it: :func:`settles_unread`). A removal
+    that does not find every settled one (another reader holds it, a redrive took it) clears
+    nothing that run (:class:`PartialFindings`): the next read tells."""
 
     name = "dead_lettered"
 
@@ -638,13 +640,13 @@ class DeadLettered:
         self._settled = {k: v for k, v in self._settled.items() if k in subjects}
         if counted == 0:
             return []
-        if self._still(held, counted, context.now) and not _any_settled(held, context.store):
+        if self._still(held, counted, context.now) and not _any_settled(held, context):
             return held
         try:
             letters = context.queue.dead_letters(self._read)
         except DeadLettersIncomplete as exc:
             letters = exc.found
-        check = SettleCheck(context.store, context.known, self._settle_reads)
+        check = SettleCheck(context.store, context.known, self._settle_reads, now=context.now)
         checked = [(d, check.check(d)) for d in letters]
         settled = [(d, told) for d, told in checked if isinstance(told, Settled)]
         waits = {d.message_id: told for d, told in checked if isinstance(told, Waiting)}
@@ -765,12 +767,19 @@ class DeadLettered:
         ]
 
 
-def _any_settled(held: Sequence[Condition], store: Store) -> bool:
+def _any_settled(held: Sequence[Condition], context: AlertContext) -> bool:
     """Whether the date one of the ``held`` dead-letter alerts was last found waiting on
-    (``waits_on``) is settled now: one point read each, until the first that is."""
+    (``waits_on``) is settled now: needs no record since (:func:`settles_unread`: a release
+    dropped its key or moved its start past it, or a clock set back put it more than a year
+    ahead; no read), or is settled in the store (one point read each), until the first that
+    is."""
     for condition in held:
         waiting = read_waits_on(condition.evidence.get("waits_on"))
-        if waiting is not None and now_settled(store, waiting):
+        if waiting is None:
+            continue
+        if settles_unread(context.known, waiting, context.now):
+            return True
+        if now_settled(context.store, waiting):
             return True
     return False
 

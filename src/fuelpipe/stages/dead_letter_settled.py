@@ -22,12 +22,18 @@ needed, so a redrive would fetch nothing for it. The removal says so with the ke
 catalog", logged whole first, instead of staying for good. A date no message may ask for (before
 its series starts: a release moved the start) of a key still in the catalog has no record to
 settle it, and the scraper fetches none (:func:`fuelpipe.domain.planning.before_start`, which
-``unservable`` asks first): it is settled unread as well, and said so (``before_start``).
+``unservable`` asks first): it is settled unread as well, and said so (``before_start``). So is
+a date more than a year after today (São Paulo's day of the clock the check is given, as the
+scraper counts it): the scraper refuses it too (:func:`fuelpipe.domain.planning.unservable`,
+the rule both ask; only a PENDING record of it is quarantined, and a dead letter's has none
+unless its sender wrote one), so a redrive would fetch nothing for it while it stays that far
+ahead, and the gap scan asks for it once it is near (``ahead``).
 
 Reads are bounded: one status-only read of a key's span of dates (:meth:`SettleCheck.check`,
 at most ``budget`` an evaluation), stopped at the first date not settled, which the alert keeps
 (:func:`waits_on_text`) so that later evaluations ask the store about that one date alone
-(:func:`now_settled`) and read the DLQ again only once it is settled.
+(:func:`now_settled`) and read the DLQ again only once it is settled, or needs no record any
+more (:func:`settles_unread`: a release dropped its key or moved its start past it).
 """
 
 from __future__ import annotations
@@ -35,13 +41,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.gaps import COMPLETE
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
 from fuelpipe.domain.models import Status
-from fuelpipe.domain.planning import before_start, unfetched
+from fuelpipe.domain.planning import before_start, unfetched, unservable
 from fuelpipe.ports.queue import DeadLetter
 from fuelpipe.ports.store import Store
 
@@ -61,16 +68,19 @@ DROPPED_NAMED = 3
 class Settled:
     """Every (key, date) a dead letter asked for is settled: how many, by status, the keys
     it named that the catalog no longer has (or fetches by another unit), whose dates were not
-    read, and how many (key, date) it asked for are before their series starts (the scraper
-    fetches none: :func:`~fuelpipe.domain.planning.before_start`), not read either."""
+    read, and how many (key, date) it asked for are before their series starts or more than a
+    year ahead (the scraper fetches neither: :func:`~fuelpipe.domain.planning.unservable`), not
+    read either."""
 
     statuses: Counter[Status]
     dropped: tuple[str, ...] = ()
     before_start: int = 0
+    ahead: int = 0
 
     def words(self) -> str:
         """``3 OK, 1 ABSENT``: the dates' statuses, in the order of :class:`Status`; then the
-        dropped keys, ``1 key no longer in the catalog: FUEL#X`` (the first 3 named)."""
+        dropped keys, ``1 key no longer in the catalog: FUEL#X`` (the first 3 named), then the
+        dates before their series starts and those more than a year ahead."""
         said = [f"{self.statuses[s]} {s.value}" for s in Status if self.statuses[s]]
         if self.dropped:
             n = len(self.dropped)
@@ -86,6 +96,9 @@ class Settled:
                 f"{n:,} date{'s' if n > 1 else ''} before {'their' if n > 1 else 'its'} "
                 "series starts"
             )
+        if self.ahead:
+            n = self.ahead
+            said.append(f"{n:,} date{'s' if n > 1 else ''} more than a year ahead")
         return ", ".join(said)
 
 
@@ -120,14 +133,31 @@ def now_settled(store: Store, waiting: Waiting) -> bool:
     return bool(found) and found[0].status in COMPLETE
 
 
+def settles_unread(catalog: Catalog, waiting: Waiting, now: datetime) -> bool:
+    """Whether the date a dead letter was last found waiting on needs no record now: its key
+    is no longer in ``catalog`` (the whole one: a release dropped it), or the date is one the
+    scraper refuses at ``now`` (before the series starts, a release having moved the start, or
+    more than a year ahead: :func:`~fuelpipe.domain.planning.unservable`), as
+    :meth:`SettleCheck.check` counts them; no read. A key moved to another fetch unit is not
+    told here (``waits_on`` does not carry the message's unit): the DLQ's next read tells."""
+    if waiting.key not in catalog:
+        return True
+    today = now.astimezone(SAO_PAULO).date()
+    return unservable(catalog[waiting.key], waiting.day, today) is not None
+
+
 class SettleCheck:
     """Checks dead letters against the store, spending at most ``budget`` key reads in all;
     ``catalog``: the whole catalog the scraper fetches by (not a `watch --series` selection),
-    whose dropped keys settle without a read."""
+    whose dropped keys settle without a read; ``now``: the clock's instant, whose São Paulo day
+    says which dates are more than a year ahead (settled unread, as the scraper refuses them)."""
 
-    def __init__(self, store: Store, catalog: Catalog, budget: int = SETTLE_READS) -> None:
+    def __init__(
+        self, store: Store, catalog: Catalog, budget: int = SETTLE_READS, *, now: datetime
+    ) -> None:
         self._store = store
         self._catalog = catalog
+        self._today = now.astimezone(SAO_PAULO).date()  # the scraper's ``refused_dates`` day
         self.left = budget
 
     def check(self, letter: DeadLetter) -> Settled | Waiting | None:
@@ -142,18 +172,7 @@ class SettleCheck:
             return None
         unit = request.fetch_unit
         dropped = tuple(k for k in request.keys if unfetched(self._catalog, k, unit) is not None)
-        asked = request.dates_to_download  # sorted, no repeats
-        # a date before its series starts: the scraper fetches none (a release moved the start)
-        keys = []
-        early = 0
-        for key in request.keys:
-            if key in dropped:
-                continue
-            series = self._catalog[key]
-            days = [d for d in asked if before_start(series, d) is None]
-            early += len(asked) - len(days)
-            if days:
-                keys.append((key, days))
+        keys, early, ahead = self._to_read(request, dropped)
         if len(keys) > self.left:
             return None
         statuses: Counter[Status] = Counter()
@@ -166,7 +185,33 @@ class SettleCheck:
                 if status is None or status not in COMPLETE:
                     return Waiting(key, day)
                 statuses[status] += 1
-        return Settled(statuses, dropped, early)
+        return Settled(statuses, dropped, early, ahead)
+
+    def _to_read(
+        self, request: DownloadRequest, dropped: tuple[str, ...]
+    ) -> tuple[list[tuple[str, list[date]]], int, int]:
+        """Each key of ``request`` not ``dropped`` with the dates of it the scraper would fetch
+        (those to read), and how many (key, date) it refuses: before the series starts (a
+        release moved the start), then more than a year ahead (``unservable``, the rule it
+        refuses dates by)."""
+        asked = request.dates_to_download  # sorted, no repeats
+        keys = []
+        early = ahead = 0
+        for key in request.keys:
+            if key in dropped:
+                continue
+            series = self._catalog[key]
+            days = []
+            for day in asked:
+                if unservable(series, day, self._today) is None:
+                    days.append(day)
+                elif before_start(series, day) is not None:
+                    early += 1
+                else:
+                    ahead += 1
+            if days:
+                keys.append((key, days))
+        return keys, early, ahead
 
 
 def never_settled(letter: DeadLetter) -> str | None:
