@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,7 +50,7 @@ def test_refreshes_when_the_version_moved_and_only_then(aws_home: AwsHome) -> No
     # each run its own context, as Lambda gives each invocation its own deadline: one context
     # for the five runs left the later ones less than VIEW_MIN_S on a loaded host (views
     # unfinished, the next run storing them: no {"refreshed": 0})
-    context = lambda: FakeLambdaContext("outlook")  # noqa: E731
+    context = partial(FakeLambdaContext, "outlook")
     outlook = outlook_key("GASOLINE", "BR")
 
     first = handler(scheduled_event(), context())

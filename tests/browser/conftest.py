@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from devtools.dashboard.realdata import fill_store
@@ -20,9 +22,20 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-# expect()'s waits as long as the pages' own (error_free_page): a hang guard, not a timing; a
-# CI host at load 15 can stretch a redraw past its 5 s default.
-expect.set_options(timeout=20_000)
+# The pages' default wait (new_page's, error_free_page's) and expect()'s: a hang guard, not a
+# timing; a CI host at load 15 can stretch a redraw past expect()'s 5 s default.
+PAGE_TIMEOUT_MS = 20_000
+expect.set_options(timeout=PAGE_TIMEOUT_MS)
+# Playwright's own default wait, which the outlook pages set and the station pages (and the
+# dashboard's shared link, the a11y touch phone) kept by setting none
+PLAYWRIGHT_TIMEOUT_MS = 30_000
+# new_page's context_args for an English touch phone, where (hover: none) matches
+TOUCH_PHONE: dict[str, Any] = {
+    "viewport": {"width": 412, "height": 900},
+    "has_touch": True,
+    "is_mobile": True,
+    "locale": "en-US",
+}
 
 
 @pytest.fixture(scope="session")
@@ -60,32 +73,45 @@ def screenshots() -> Path:
     return SCREENSHOTS
 
 
-def slowed(page: Page) -> Page:
-    """The page, its CPU slowed N times when FUELPIPE_TEST_CPU_THROTTLE=N (default off)."""
+@functools.cache
+def cpu_throttle() -> int:
+    """FUELPIPE_TEST_CPU_THROTTLE=N: how many times slower each page's CPU runs (default 1, off),
+    read and checked once a run (a bad value is not cached: each page raises its error)."""
     # Opt-in, to find the races a loaded CI host shows: FUELPIPE_TEST_CPU_THROTTLE=8 pytest -n 0 …
     given = os.environ.get("FUELPIPE_TEST_CPU_THROTTLE") or "1"
     if not given.isdigit() or int(given) < 1:
         raise ValueError(f"FUELPIPE_TEST_CPU_THROTTLE={given!r}: give a whole slowdown, 1 or more")
-    rate = int(given)
+    return int(given)
+
+
+def new_page(browser: Browser, *, timeout_ms: int = PAGE_TIMEOUT_MS, **context_args: Any) -> Page:
+    """A page in a browser context of its own (context_args as Browser.new_context takes them),
+    its waits' default timeout_ms, its CPU slowed by cpu_throttle(); the caller closes it with
+    page.context.close()."""
+    rate = cpu_throttle()
+    context = browser.new_context(**context_args)
+    context.set_default_timeout(timeout_ms)
+    page = context.new_page()
     if rate > 1:
-        cdp = page.context.new_cdp_session(page)
-        cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
+        context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": rate})
     return page
 
 
 @contextmanager
 def error_free_page(
-    browser: Browser, timeout_ms: int = 20_000, timezone_id: str | None = None
+    browser: Browser, timeout_ms: int = PAGE_TIMEOUT_MS, timezone_id: str | None = None
 ) -> Iterator[Page]:
     """A fresh English page, 1400x1000 (in the browser zone given, else the machine's); the
     test fails when a script on it threw."""
-    context = browser.new_context(
-        viewport={"width": 1400, "height": 1000}, locale="en-US", timezone_id=timezone_id
+    page = new_page(
+        browser,
+        timeout_ms=timeout_ms,
+        viewport={"width": 1400, "height": 1000},
+        locale="en-US",
+        timezone_id=timezone_id,
     )
-    context.set_default_timeout(timeout_ms)
-    page = slowed(context.new_page())
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     yield page
-    context.close()
+    page.context.close()
     assert problems == []

@@ -9,7 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from tests.browser.conftest import error_free_page, slowed
+from tests.browser.conftest import (
+    PLAYWRIGHT_TIMEOUT_MS,
+    TOUCH_PHONE,
+    error_free_page,
+    new_page,
+)
 from tests.support.a11y import (
     HIDDEN_CONTROLS_JS,
     LABEL_NOT_IN_NAME_JS,
@@ -230,10 +235,7 @@ def test_on_a_touch_screen_the_correlations_hint_says_tap_and_a_tap_shows_the_we
     browser: Browser, dashboard_url: str, lang: str, says: str
 ) -> None:
     # The hint said only "hover a cell" ("passe o mouse"), on a phone too, where nothing hovers.
-    context = browser.new_context(
-        viewport={"width": 412, "height": 900}, has_touch=True, is_mobile=True, locale="en-US"
-    )
-    page = slowed(context.new_page())
+    page = new_page(browser, timeout_ms=PLAYWRIGHT_TIMEOUT_MS, **TOUCH_PHONE)
     try:
         _open(page, dashboard_url, f"view=correlations&fuel=GASOLINE&area=BR&lang={lang}")
         assert page.evaluate("() => matchMedia('(hover: none)').matches")
@@ -245,4 +247,4 @@ def test_on_a_touch_screen_the_correlations_hint_says_tap_and_a_tap_shows_the_we
         text = hover.text_content() or ""
         assert re.search(r"\d+ (overlapping weeks?|semanas? em comum)$", text), text
     finally:
-        context.close()
+        page.context.close()

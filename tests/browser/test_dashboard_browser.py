@@ -16,7 +16,7 @@ import httpx
 import pytest
 from devtools.dashboard.serving import scripts_before_first_chart, serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
-from tests.browser.conftest import NOW, error_free_page, slowed
+from tests.browser.conftest import NOW, PLAYWRIGHT_TIMEOUT_MS, error_free_page, new_page
 from tests.support.aria_tabs import assert_open, read_tabs, selected_tab_in_sight
 from tests.support.clipboard import (
     assert_copy_link_is_honest,
@@ -116,9 +116,7 @@ class Watched:
 @pytest.fixture
 def watched(browser: Browser, dashboard_url: str) -> Iterator[Watched]:
     """A fresh page whose console errors and external requests fail the test."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    context.set_default_timeout(20_000)
-    page = slowed(context.new_page())
+    page = new_page(browser, viewport={"width": 1400, "height": 1000}, locale="en-US")
     w = Watched(page, dashboard_url)
 
     def on_console(msg: ConsoleMessage) -> None:
@@ -137,7 +135,7 @@ def watched(browser: Browser, dashboard_url: str) -> Iterator[Watched]:
         ),
     )
     yield w
-    context.close()
+    page.context.close()
     assert w.problems == []
 
 
@@ -236,8 +234,12 @@ def test_a_shared_url_restores_the_view(
     assert "view=lags" in shared
     assert "fuel=ETHANOL" in shared
 
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    other = slowed(context.new_page())
+    other = new_page(
+        browser,
+        timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
+        viewport={"width": 1400, "height": 1000},
+        locale="en-US",
+    )
     other.goto(shared)
     other.wait_for_selector("body[data-ready='lags']", state="attached")
     assert other.input_value("#fuel") == "ETHANOL"
@@ -250,7 +252,7 @@ def test_a_shared_url_restores_the_view(
     assert "Etanol hidratado (Sudeste)" in (
         other.locator("#chart-lags .gtitle").text_content() or ""
     )
-    context.close()
+    other.context.close()
 
 
 def test_missing_data_shows_an_explaining_empty_state(watched: Watched, screenshots: Path) -> None:
@@ -1047,11 +1049,14 @@ def test_on_a_touch_phone_the_toolbar_always_shown_covers_no_title(
 ) -> None:
     """A device with no hover shows Plotly's toolbar at all times, top right: the titles sat
     under it (wrapped to the chart's width, their first line ran beneath its buttons)."""
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="en-US"
+    page = new_page(
+        browser,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        locale="en-US",
     )
-    context.set_default_timeout(20_000)
-    w = Watched(slowed(context.new_page()), dashboard_url)
+    w = Watched(page, dashboard_url)
     w.page.on("pageerror", lambda exc: w.problems.append(f"page error: {exc}"))
     for name, query in VIEWS.items():
         for lang in ("en", "pt-BR"):
@@ -1060,7 +1065,7 @@ def test_on_a_touch_phone_the_toolbar_always_shown_covers_no_title(
             assert got, (name, lang)
             assert all(c["shown"] for c in got), (name, lang, got)
             assert [c["id"] for c in got if c["over"]] == [], (name, lang)
-    context.close()
+    page.context.close()
     assert w.problems == []
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, Page
-from tests.browser.conftest import error_free_page, slowed
+from tests.browser.conftest import error_free_page, new_page
 from tests.support.sqlite_copy import sqlite_copy
 
 from fuelpipe.adapters.clock import ManualClock
@@ -246,10 +246,8 @@ def test_a_quiet_poll_moves_the_checked_time_and_the_ages_on_in_sao_paulo_time(
     and each card's "published … ago" follow the server's clock, written in São Paulo time
     with its zone whatever the reader's browser zone (Tokyo here)."""
     _, url, clock = live_store
-    context = browser.new_context(locale="en-US", timezone_id="Asia/Tokyo")
-    context.set_default_timeout(20_000)
+    page = new_page(browser, locale="en-US", timezone_id="Asia/Tokyo")
     problems: list[str] = []
-    page = slowed(context.new_page())
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     try:
         page.goto(f"{url}/?view=overview")
@@ -274,7 +272,7 @@ def test_a_quiet_poll_moves_the_checked_time_and_the_ages_on_in_sao_paulo_time(
         assert status.get_attribute("data-version") == version  # nothing landed: 304s
         assert fresh.inner_text() == "published 2 days ago"
     finally:
-        context.close()
+        page.context.close()
     assert problems == []
 
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, Page, Route, expect
-from tests.browser.conftest import slowed
+from tests.browser.conftest import PLAYWRIGHT_TIMEOUT_MS, TOUCH_PHONE, new_page
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.history_files import load_history
@@ -73,14 +73,17 @@ def outlook_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def page(browser: Browser, outlook_url: str) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    context.set_default_timeout(30_000)
-    page = slowed(context.new_page())
+    page = new_page(
+        browser,
+        timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
+        viewport={"width": 1400, "height": 1000},
+        locale="en-US",
+    )
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     yield page
-    context.close()
+    page.context.close()
     assert problems == []
 
 
@@ -653,11 +656,7 @@ def test_on_a_touch_screen_the_map_says_tap_and_a_tap_shows_a_states_backtest(
     browser: Browser, outlook_url: str, lang: str
 ) -> None:
     # The note said only "Hover a state" ("Passe o mouse"), on a phone too, where nothing hovers.
-    context = browser.new_context(
-        viewport={"width": 412, "height": 900}, has_touch=True, is_mobile=True, locale="en-US"
-    )
-    context.set_default_timeout(30_000)
-    page = slowed(context.new_page())
+    page = new_page(browser, timeout_ms=PLAYWRIGHT_TIMEOUT_MS, **TOUCH_PHONE)
     try:
         page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
         _ready(page)
@@ -682,7 +681,7 @@ def test_on_a_touch_screen_the_map_says_tap_and_a_tap_shows_a_states_backtest(
         text = hover.text_content() or ""
         assert text.startswith("Minas Gerais") and ahead in text, text
     finally:
-        context.close()
+        page.context.close()
 
 
 def test_the_maps_verdicts_follow_the_area_views_rule_in_both_languages(
@@ -767,9 +766,12 @@ def behind_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_a_forecast_behind_the_newest_week_is_shown_as_out_of_date(
     browser: Browser, behind_url: str, screenshots: Path
 ) -> None:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    context.set_default_timeout(30_000)
-    page = slowed(context.new_page())
+    page = new_page(
+        browser,
+        timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
+        viewport={"width": 1400, "height": 1000},
+        locale="en-US",
+    )
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     api = httpx.get(f"{behind_url}/api/outlook", params={"fuel": "ETHANOL", "area": "BR"}).json()
@@ -821,7 +823,7 @@ def test_a_forecast_behind_the_newest_week_is_shown_as_out_of_date(
     assert (page.locator("#outlook-cards .card").nth(1).text_content() or "").startswith(
         "No change (no model forecast), week of Jun 28, 2026"
     )
-    context.close()
+    page.context.close()
     assert problems == []
 
 
@@ -1169,8 +1171,12 @@ def test_a_map_of_another_week_than_the_fan_says_which_each_shows(
     # At the demo's clock (2026-06-26) the states' weeks run to June, Brazil's workbook ends in
     # March: the map was of June, faded no change, the fan of March, and no text said why.
     with _outlook_served(tmp_path, datetime(2026, 6, 26, 18, 1, tzinfo=SP)) as url:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-        page = slowed(context.new_page())
+        page = new_page(
+            browser,
+            timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
+            viewport={"width": 1400, "height": 1000},
+            locale="en-US",
+        )
         page.goto(f"{url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
         _ready(page)
         page.wait_for_selector("#chart-outlook-map[data-rendered]", state="attached")
@@ -1195,7 +1201,7 @@ def test_a_map_of_another_week_than_the_fan_says_which_each_shows(
         expect(page.locator("#outlook-map-note")).to_have_text(
             re.compile(r"^(Every state's|A previsão de todos)[^.]*\. (Each|A variação) ")
         )
-        context.close()
+        page.context.close()
 
 
 def test_one_scored_week_and_one_stored_week_agree_in_portuguese(

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
-from tests.browser.conftest import error_free_page, slowed
+from tests.browser.conftest import PLAYWRIGHT_TIMEOUT_MS, error_free_page, new_page
 from tests.support.a11y import (
     HIDDEN_CONTROLS_JS,
     LABEL_NOT_IN_NAME_JS,
@@ -77,8 +77,12 @@ def apart_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def page(browser: Browser, stations_url: str) -> Iterator[Page]:
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
-    page = slowed(context.new_page())
+    page = new_page(
+        browser,
+        timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
+        locale="en-US",
+        viewport={"width": 1280, "height": 900},
+    )
     problems: list[str] = []
 
     def on_console(msg: ConsoleMessage) -> None:
@@ -97,7 +101,7 @@ def page(browser: Browser, stations_url: str) -> Iterator[Page]:
         ),
     )
     yield page
-    context.close()
+    page.context.close()
     assert problems == []
 
 
@@ -417,8 +421,12 @@ def test_a_failed_load_clears_the_view_and_speaks_portuguese(
     browser: Browser, stations_url: str
 ) -> None:
     # 4xx answers are this test's point, so only page errors count (not console messages)
-    context = browser.new_context(locale="pt-BR", viewport={"width": 1280, "height": 900})
-    page = slowed(context.new_page())
+    page = new_page(
+        browser,
+        timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
+        locale="pt-BR",
+        viewport={"width": 1280, "height": 900},
+    )
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     _open(page, stations_url, "view=brands&fuel=GASOLINE&lang=pt-BR")
@@ -455,7 +463,7 @@ def test_a_failed_load_clears_the_view_and_speaks_portuguese(
     assert page.locator("#st-error").is_hidden()
     assert page.locator("#st-view-dispersion").is_visible()
     assert page.locator("#st-dispersion tbody tr").count() == 4
-    context.close()
+    page.context.close()
     assert errors == []
 
 
@@ -507,8 +515,12 @@ def test_a_start_after_the_lakes_last_day_names_that_day_and_marks_the_start_alo
 def test_portuguese_chart_axes_and_the_dispersion_right_axis(
     browser: Browser, stations_url: str, screenshots: Path
 ) -> None:
-    context = browser.new_context(locale="en-US", viewport={"width": 1366, "height": 900})
-    page = slowed(context.new_page())
+    page = new_page(
+        browser,
+        timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
+        locale="en-US",
+        viewport={"width": 1366, "height": 900},
+    )
     _open(page, stations_url, "view=dispersion&fuel=GASOLINE&lang=pt-BR")
     page.wait_for_selector("#st-chart-dispersion .y2tick text", state="attached")
     ticks = page.evaluate(
@@ -542,7 +554,7 @@ def test_portuguese_chart_axes_and_the_dispersion_right_axis(
     )
     assert any("," in t for t in left), left
     page.screenshot(path=str(screenshots / "stations-dispersion-pt.png"), full_page=True)
-    context.close()
+    page.context.close()
 
 
 def test_a_municipality_is_picked_with_the_keyboard(page: Page, stations_url: str) -> None:
@@ -890,8 +902,12 @@ def test_on_a_phone_a_flags_few_prices_mark_keeps_to_one_line(
     browser: Browser, stations_url: str
 ) -> None:
     """At 390 px the brand table's "3 · poucos preços" took three lines."""
-    context = browser.new_context(locale="pt-BR", viewport={"width": 390, "height": 800})
-    page = slowed(context.new_page())
+    page = new_page(
+        browser,
+        timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
+        locale="pt-BR",
+        viewport={"width": 390, "height": 800},
+    )
     _open(page, stations_url, "view=brands&lang=pt-BR")
     lines = page.evaluate(
         """() => [...document.querySelectorAll('#st-brands tbody tr')].map((tr) => {
@@ -901,7 +917,7 @@ def test_on_a_phone_a_flags_few_prices_mark_keeps_to_one_line(
                   new Set([...range.getClientRects()].map((r) => r.top)).size];
         })"""
     )
-    context.close()
+    page.context.close()
     assert sum("poucos preços" in text for text, _ in lines) > 10
     assert [text for text, n in lines if n != 1] == []
 
@@ -926,12 +942,16 @@ def test_on_a_phone_a_wide_table_scrolls_in_its_box_not_the_page(
     """At 390 px the ranking's tables (a grid cell as wide as its table) and the dispersion's
     widened the page to 429 and 456 px: a sideways scroll of the whole page, the header and the
     controls ending short of it. Now each table scrolls in its own box, as wide as the panel."""
-    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 800})
-    page = slowed(context.new_page())
+    page = new_page(
+        browser,
+        timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
+        locale="en-US",
+        viewport={"width": 390, "height": 800},
+    )
     _open(page, stations_url, query)
     page.wait_for_selector("main .view:not([hidden]) .st-table tbody tr")
     page_width, *tables = page.evaluate(PHONE_WIDTHS_JS)
-    context.close()
+    page.context.close()
     assert page_width == 390
     assert len(tables) == boxes
     assert all(width <= 390 - 2 * 16 for width, _ in tables), tables
@@ -945,14 +965,18 @@ def test_on_an_iphone_the_tabs_and_controls_keep_their_rows(
     """At 390x844 the controls wrapped as they came, each as wide as its longest option: "From"
     stood 15 px right of the "State" under it, "To" under a wider "Fuel" (four edges, no
     columns). Now two equal columns, every tab on one line, no sideways scroll."""
-    context = browser.new_context(
-        locale="en-US", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    page = new_page(
+        browser,
+        timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
+        locale="en-US",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
     )
-    page = slowed(context.new_page())
     for view in ("ranking", "search"):
         _open(page, stations_url, f"view={view}&lang={lang}")
         assert_phone_rows(page, 390)
-    context.close()
+    page.context.close()
 
 
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
