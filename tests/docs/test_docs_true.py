@@ -601,6 +601,22 @@ def test_documented_make_targets_exist() -> None:
     assert not named - targets, f"documented but not in the Makefile: {sorted(named - targets)}"
 
 
+_NUMBERS = {"five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11}
+
+
+def test_the_lock_count_deploy_md_gives_is_todays() -> None:
+    """DEPLOY.md's pip-audit note, "the eight locks of today pin 367": as many locks as the gate
+    audits (every ``requirements/*.txt``) and as many pins as it reads from them, a pin in
+    several locks once per lock (scripts/pip_audit_gate.py's ``read_pins``)."""
+    from scripts.pip_audit_gate import read_pins
+
+    text = " ".join(DEPLOY.read_text(encoding="utf-8").split())
+    [(count, pins)] = re.findall(r"the (\w+) locks of today pin ([\d,]+)", text)
+    locks = sorted((ROOT / "requirements").glob("*.txt"))
+    pinned = sum(len(read_pins(lock.read_text(encoding="utf-8"))) for lock in locks)
+    assert (_NUMBERS.get(count), int(pins.replace(",", ""))) == (len(locks), pinned)
+
+
 def test_the_help_names_the_page_with_each_commands_exit_codes() -> None:
     """`fuelpipe --help` ends naming the page that says which cases of each command exit with
     each code (the README's Commands section gives only what each code means); that page
