@@ -2,8 +2,8 @@
 
 The settings read are collected from the code: every field of ``Settings`` (each one a
 ``FUELPIPE_<NAME>`` variable) and every variable read by name in src/fuelpipe, lambdas/ and
-the test tooling (devtools/, the Makefile); the deploy tooling's own (scripts/, the GitHub
-workflows' ``vars.``) against docs/DEPLOY.md. Each must be documented, and each documented
+the test tooling (devtools/, the tests' conftest.py fixtures, the Makefile); the deploy
+tooling's own (scripts/, the GitHub workflows' ``vars.``) against docs/DEPLOY.md. Each must be documented, and each documented
 one read; a default the configuration table gives as a literal must be the code's (a knob's
 default given in words only where PROSE_DEFAULTS says, a variable read by name falling back to
 the table's), and the time knobs' bounds it names the Settings fields'; docs/CONFIGURATION.md
@@ -78,10 +78,20 @@ def _reads(paths: Iterator[Path]) -> set[str]:
     return names
 
 
+# Where fuelpipe and its test tooling read variables by name: the conftest.py fixtures too
+# (a knob a developer sets for a test run, FUELPIPE_TEST_CPU_THROTTLE), not the test modules.
+CODE_READING = (
+    "src/fuelpipe/**/*.py",
+    "lambdas/**/*.py",
+    "devtools/**/*.py",
+    "tests/**/conftest.py",
+)
+
+
 def settings_read() -> set[str]:
     """Every environment variable fuelpipe and its test tooling read."""
     fields = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
-    code = _reads(_files("src/fuelpipe/**/*.py", "lambdas/**/*.py", "devtools/**/*.py"))
+    code = _reads(_files(*CODE_READING))
     return fields | code | _reads(iter([ROOT / "Makefile"]))
 
 
@@ -225,10 +235,7 @@ _FALLBACK = r"""os\.environ\.get\(\s*["']{name}["']\s*(?:,\s*["']([^"']*)["']\s*
 def test_defaults_of_variables_read_outside_settings() -> None:
     """A variable read by name (FUELPIPE_CHROMIUM, AWS_REGION, FUELPIPE_DEBUG) falls back to
     the table's literal default, or to nothing when the table says none."""
-    code = "\n".join(
-        path.read_text(encoding="utf-8")
-        for path in _files("src/fuelpipe/**/*.py", "lambdas/**/*.py", "devtools/**/*.py")
-    )
+    code = "\n".join(path.read_text(encoding="utf-8") for path in _files(*CODE_READING))
     wrong, checked = [], 0
     for name, literal in configuration_table().items():
         field = name.removeprefix(ENV_PREFIX).lower()
@@ -592,6 +599,22 @@ def test_documented_make_targets_exist() -> None:
             named |= set(re.findall(r"(?:^|(?<=[\s;&(]))make ([a-z][\w-]*)", span))
     assert named, "the quickstart names make targets"
     assert not named - targets, f"documented but not in the Makefile: {sorted(named - targets)}"
+
+
+_NUMBERS = {"five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11}
+
+
+def test_the_lock_count_deploy_md_gives_is_todays() -> None:
+    """DEPLOY.md's pip-audit note, "the eight locks of today pin 367": as many locks as the gate
+    audits (every ``requirements/*.txt``) and as many pins as it reads from them, a pin in
+    several locks once per lock (scripts/pip_audit_gate.py's ``read_pins``)."""
+    from scripts.pip_audit_gate import read_pins
+
+    text = " ".join(DEPLOY.read_text(encoding="utf-8").split())
+    [(count, pins)] = re.findall(r"the (\w+) locks of today pin ([\d,]+)", text)
+    locks = sorted((ROOT / "requirements").glob("*.txt"))
+    pinned = sum(len(read_pins(lock.read_text(encoding="utf-8"))) for lock in locks)
+    assert (_NUMBERS.get(count), int(pins.replace(",", ""))) == (len(locks), pinned)
 
 
 def test_the_help_names_the_page_with_each_commands_exit_codes() -> None:
