@@ -811,6 +811,13 @@ def main(
     from fuelpipe.domain.clock_bounds import check_now
 
     stamina.instrumentation.set_on_retry_hooks([log_retry])
+    if now is not None and not now.strip():  # `--now "$AS_OF"` with AS_OF unset
+        source = ctx.get_parameter_source("now")  # (typer's own click: its enum, by name)
+        given = "--now" if getattr(source, "name", "") == "COMMANDLINE" else "FUELPIPE_NOW"
+        raise fail(
+            f"{given} is blank ({now!r}): give an instant (ISO 8601, e.g. 2022-05-07T23:59), "
+            f"or leave {given} out (this machine's clock, or a demo store's own)"
+        )
     if not now:
         # Settings read FUELPIPE_NOW in any case of its name (typer's envvar, only as
         # written): bounded here too, or `fuelpipe_now=2099-01-01` ran unchecked.
