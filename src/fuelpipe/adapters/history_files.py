@@ -141,7 +141,12 @@ class History:
 def find_history(explicit: Path | None, anchors: Iterable[Path]) -> Path:
     """The history folder: the one given, else ``datasets/`` beside or above an anchor."""
     if explicit is not None:
-        if explicit.exists() and not explicit.is_dir():
+        if not explicit.exists():
+            raise HistoryNotFoundError(
+                f"--history {explicit}: no such folder (pass the folder holding the history "
+                "files, a fuelpipe checkout's datasets/)"
+            )
+        if not explicit.is_dir():
             raise HistoryNotFoundError(
                 f"--history {explicit}: not a folder (pass the folder holding the history files)"
             )
@@ -153,10 +158,13 @@ def find_history(explicit: Path | None, anchors: Iterable[Path]) -> Path:
     for folder in candidates:
         if all((folder / name).is_file() for name in REQUIRED):
             return folder
-    where = str(explicit) if explicit is not None else "the working directory or the checkout"
+    if explicit is not None:  # given: the hint is not to give it
+        where, hint = str(explicit), "pass the folder holding them, a fuelpipe checkout's datasets/"
+    else:
+        where = "the working directory or the checkout"
+        hint = "run from a fuelpipe checkout or pass --history DIR"
     raise HistoryNotFoundError(
-        f"no bundled history found in {where}: need {', '.join(REQUIRED)} "
-        "(run from a fuelpipe checkout or pass --history DIR)"
+        f"no bundled history found in {where}: need {', '.join(REQUIRED)} ({hint})"
     )
 
 

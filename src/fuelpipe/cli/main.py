@@ -812,6 +812,13 @@ def main(
     from fuelpipe.domain.clock_bounds import check_now
 
     stamina.instrumentation.set_on_retry_hooks([log_retry])
+    if now is not None and not now.strip():  # `--now "$AS_OF"` with AS_OF unset
+        source = ctx.get_parameter_source("now")  # (typer's own click: its enum, by name)
+        given = "--now" if getattr(source, "name", "") == "COMMANDLINE" else "FUELPIPE_NOW"
+        raise fail(
+            f"{given} is blank ({now!r}): give an instant (ISO 8601, e.g. 2022-05-07T23:59), "
+            f"or leave {given} out (this machine's clock, or a demo store's own)"
+        )
     if not now:
         # Settings read FUELPIPE_NOW in any case of its name (typer's envvar, only as
         # written): bounded here too, or `fuelpipe_now=2099-01-01` ran unchecked.
@@ -1511,6 +1518,9 @@ def _one_key(key: str, instead: Callable[[str, str], str]) -> str:
 EXPORT_FORMATS = ("csv", "json", "parquet")
 COMPRESSED = ("gz", "bz2", "xz", "zst", "zip", "7z")
 """Extensions of a compressed file: export writes none (its output can be piped to one)."""
+COMPRESSORS = {"gz": "gzip", "bz2": "bzip2", "xz": "xz", "zst": "zstd"}
+"""The tool whose output each compressed extension names (zip and 7z are archives, which no
+tool makes of a pipe with a plain `| tool > file`: gzip's .gz is offered for them)."""
 NOT_WRITTEN = ("xlsx", "xls", "ods", "tsv")
 """Extensions of formats a user may expect, which export does not write."""
 
@@ -1533,9 +1543,14 @@ def _export_format(fmt: str | None, output: Path | None) -> str:
     # plain text under a name that promises another format only fails later, in zcat or a
     # spreadsheet; any other name (none, .txt, a pipe) is csv unless --format says otherwise
     if output is not None and extension in COMPRESSED:
+        tool = COMPRESSORS.get(extension)
+        # gzip's output under a .xz or .zip name is the mismatch this refusal is for
+        inner = Path(output.stem)
+        text = chosen if chosen in ("csv", "json") else "csv"
+        target = output.name if tool else f"{inner.stem if inner.suffix else inner}.{text}.gz"
         raise fail(
             f"--output {output} is named .{extension}, but export writes no compressed file: "
-            f"pipe it, e.g. `fuelpipe export KEY | gzip > {output.name}`"
+            f"pipe it, e.g. `fuelpipe export KEY | {tool or 'gzip'} > {target}`"
         )
     if extension in NOT_WRITTEN:
         raise fail(

@@ -221,6 +221,17 @@ def watch(
     if cfg.backend != "embedded":
         raise fail("watch runs the embedded home; in AWS, EventBridge schedules data_clustering")
     daily = cfg.revise_at
+    if webhook is not None and not webhook.strip():  # `--webhook "$URL"` with URL unset
+        source = ctx.get_parameter_source("webhook")  # (typer's own click: its enum, by name)
+        given = (
+            "--webhook"
+            if getattr(source, "name", "") == "COMMANDLINE"
+            else ("FUELPIPE_ALERT_WEBHOOK_URL")
+        )
+        raise fail(
+            f"{given} is blank ({webhook!r}): give the URL to POST alerts to, or leave "
+            f"{given} out for alerts on the console alone"
+        )
     # The option reads FUELPIPE_ALERT_WEBHOOK_URL as written; Settings in any case, as every
     # FUELPIPE_* name.
     webhook = webhook or cfg.alert_webhook_url

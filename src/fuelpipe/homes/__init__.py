@@ -124,10 +124,16 @@ def _damage_line(
             "fuelpipe store and its queue file do): check the path, or restore the file from "
             f"a backup{then}"
         )
-    return (
-        f"{path} is damaged ({_one_line(error)}; SQLite's check of its pages: "
-        f"{_one_line(finding)}): restore it from a backup{then}"
-    )
+    import sqlite3
+
+    # SQLite's words, not the adapter's wrapping of them, which names the path again
+    cause = error.__cause__
+    said = _one_line(cause if isinstance(cause, sqlite3.DatabaseError) else error)
+    checked = _one_line(finding)
+    # a file cut short fails its opening and its check alike: their words once, not twice
+    check = f"SQLite's check of its pages: {checked}"
+    words = check if checked == said else f"{said}; {check}"
+    return f"{path} is damaged ({words}): restore it from a backup{then}"
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"

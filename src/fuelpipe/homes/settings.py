@@ -243,11 +243,17 @@ class Settings(BaseModel):
     @classmethod
     def _not_blank(cls, value: object, info: ValidationInfo) -> object:
         """A blank path (``FUELPIPE_LAKE=$LAKE`` with LAKE unset) is refused: as a path it is
-        the current folder, where an ingest would write its lake."""
+        the current folder, where an ingest would write its lake. So is one with spaces
+        around it (``FUELPIPE_DB=' /srv/fp.sqlite'``, a stray space in an env file): a
+        relative path under a folder named " " in the current one, where `run` would make a
+        new store, and refused by a reading command as a store that is not there, the space
+        unseen in its error."""
+        name = f"{ENV_PREFIX}{str(info.field_name).upper()}"
         if isinstance(value, str) and not value.strip():
-            name = f"{ENV_PREFIX}{str(info.field_name).upper()}"
             default = cls.model_fields[str(info.field_name)].default
             raise ValueError(f"blank: give a path, or leave {name} unset for the default {default}")
+        if isinstance(value, str) and value != value.strip():
+            raise ValueError(f"spaces around the path: give {name} without them")
         return value
 
     @field_validator("db", "lake")
