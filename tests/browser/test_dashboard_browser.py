@@ -1014,6 +1014,25 @@ def test_on_an_iphone_the_stations_link_and_the_controls_keep_their_rows(
         assert_phone_rows(watched.page, 390)
 
 
+SELECT_LOOK_JS = """() => ['#today-series', '#window'].map(id => {
+  const s = getComputedStyle(document.querySelector(id));
+  return {font: s.fontSize, padding: s.padding, radius: s.borderRadius, border: s.borderColor,
+          height: Math.round(document.querySelector(id).getBoundingClientRect().height)};
+})"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_the_today_panels_series_picker_looks_and_sizes_as_the_controls_do(
+    watched: Watched, width: int
+) -> None:
+    """The Today panel's series picker was the browser's bare select: 13.3 px text, no padding,
+    square corners, 19 px tall (a hard tap on a phone) beside the page's 32 px controls."""
+    watched.page.set_viewport_size({"width": width, "height": 844})
+    watched.open("view=overview&lang=pt-BR")
+    today, window = watched.page.evaluate(SELECT_LOOK_JS)
+    assert today == window
+
+
 def test_on_a_phone_the_open_views_tab_is_in_sight(watched: Watched) -> None:
     """At 390 px the tab strip scrolls sideways: a link to Pass-through, Outlook or Pipeline
     health opened with their tab out of sight to the right, nothing saying which view it was."""

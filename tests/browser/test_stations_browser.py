@@ -1823,3 +1823,58 @@ def test_the_cv_of_a_single_week_is_drawn(page: Page, stations_url: str, width: 
     expect(
         page.locator("#st-chart-dispersion .xy2 .scatterlayer .trace .points path")
     ).to_have_count(1)
+
+
+# The note above a view and the view's first panel: the space between, and the space the main
+# page leaves between its views' notes and panels (the view's gap).
+NOTE_GAP_JS = """() => {
+  const note = document.getElementById('st-summary').getBoundingClientRect();
+  const view = document.querySelector('main .view:not([hidden])');
+  const panel = view.firstElementChild.getBoundingClientRect();
+  return [Math.round(panel.top - note.bottom), getComputedStyle(view).rowGap];
+}"""
+
+
+@pytest.mark.parametrize("view", ["ranking", "brands", "dispersion"])
+def test_the_note_above_a_view_stands_apart_from_its_first_panel(
+    page: Page, stations_url: str, view: str
+) -> None:
+    """The note sat on the panel under it, 0 px apart (the main page's keep 16 px): outside the
+    view, it had none of the view's gap."""
+    _open(page, stations_url, f"view={view}")
+    expect(page.locator("#st-summary")).not_to_be_empty()
+    gap, view_gap = page.evaluate(NOTE_GAP_JS)
+    assert f"{gap}px" == view_gap == "16px"
+
+
+# The brand chart's toolbar and its bars: any bar the toolbar's box overlaps.
+TOOLBAR_OVER_BARS_JS = """() => {
+  const chart = document.getElementById('st-chart-brands');
+  const bar = chart.querySelector('.modebar').getBoundingClientRect();
+  const shown = getComputedStyle(chart.querySelector('.modebar-group')).opacity === '1';
+  const bars = [...chart.querySelectorAll('.trace.bars .point path')];
+  const over = bars.filter((p) => {
+    const r = p.getBoundingClientRect();
+    return r.top < bar.bottom && r.bottom > bar.top && r.left < bar.right && r.right > bar.left;
+  }).length;
+  return {shown, bars: bars.length, over};
+}"""
+
+
+def test_on_a_touch_phone_the_brand_charts_toolbar_covers_no_bar(
+    browser: Browser, stations_url: str
+) -> None:
+    """A device with no hover shows Plotly's toolbar at all times, top right: it sat on the
+    top flag's bar (the largest premium, the longest bar), 16 px of margin above the bars."""
+    context = browser.new_context(
+        locale="pt-BR", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = slowed(context.new_page())
+    try:
+        _open(page, stations_url, "view=brands&lang=pt-BR")
+        page.wait_for_selector("#st-chart-brands .trace.bars .point path")
+        got = page.evaluate(TOOLBAR_OVER_BARS_JS)
+    finally:
+        context.close()
+    assert got["shown"] and got["bars"] > 10, got
+    assert got["over"] == 0, got

@@ -590,9 +590,11 @@
     // Every bar names its flag: a tick per bar (Plotly's automatic ticks skipped every other
     // one of 44), and a chart that grows with the flags so the names do not overlap.
     const brands = sorted.map((r) => r.brand);
-    const height = Math.max(560, BRAND_ROW_PX * brands.length + 80);
+    // 40 px above the bars for the toolbar, shown at all times on a touch screen: at 16 it sat
+    // on the top flag's bar (the largest premium, the longest); the rows keep their height.
+    const margin = { t: 40, r: 16, b: 48, l: 160 };
+    const height = Math.max(560, BRAND_ROW_PX * brands.length + margin.t + 64);
     $("st-chart-brands").style.height = `${height}px`;
-    const margin = { t: 16, r: 16, b: 48, l: 160 };
     const title = wrapped(t("chart.premium", { unit: unitLabel(data.unit) }),
       $("st-chart-brands").clientWidth - margin.l - margin.r);
     margin.b += 18 * (title.length - 1);
