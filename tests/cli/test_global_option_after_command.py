@@ -18,7 +18,7 @@ def _refusal(tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str) -> 
     with pytest.MonkeyPatch.context() as env:  # the environment only, as a shell sets it
         env.setenv("FUELPIPE_DB", str(tmp_path / "s.sqlite"))
         with pytest.raises(SystemExit) as exited:
-            cli(args=list(args))
+            cli(args=list(args), prog_name="fuelpipe")
     assert exited.value.code == 2
     assert not (tmp_path / "s.sqlite").exists()
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
@@ -61,5 +61,5 @@ def test_an_option_no_command_has_is_still_click_s_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _refusal(tmp_path, capsys, "status", "--bogus") == (
-        "error: status: No such option: --bogus"
+        "error: status: No such option: --bogus. Try 'fuelpipe status --help' for help."
     )

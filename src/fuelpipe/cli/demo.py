@@ -18,7 +18,7 @@ from fuelpipe.cli.demo_parts import has_records, plan_phases, requests_line, sna
 from fuelpipe.cli.extras import demo_no_outlook, outlook_model_missing
 from fuelpipe.cli.precompute_hook import HealthReads, health_reads, view_refresher
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.homes import alert_reader, open_home, prepare_home
+from fuelpipe.homes import alert_reader, open_home, prepare_home, uncreatable_message
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.store import Store
 
@@ -224,6 +224,26 @@ def _say_hidden(console: Console, hidden: int, cycles: int) -> None:
         )
 
 
+def _record_clocks(
+    cfg: Settings,
+    now: datetime,
+    series_clocks: Mapping[str, datetime],
+    fail: Callable[[str], typer.Exit],
+) -> None:
+    """The demo's first write: its clocks into the store, which opening creates; a store that
+    cannot be created there is one line, as `run` says it."""
+    from fuelpipe.adapters.clock import FixedClock
+
+    with contextlib.ExitStack() as stack:
+        try:
+            context = stack.enter_context(open_home(cfg, clock=FixedClock(now)))
+        except Exception as exc:
+            if (problem := uncreatable_message(cfg, exc)) is None:
+                raise
+            raise fail(problem) from None
+        record_demo_clocks(context.store, now, series_clocks)
+
+
 def run_demo(
     console: Console,
     overrides: Mapping[str, Any],
@@ -257,8 +277,7 @@ def run_demo(
         series_clocks = {s.key: p.now for p in phases for s in p.series}
         # The store remembers the clock it is filled at (later commands on it use that clock),
         # from the start: a demo stopped part-way is still a demo's store, run again at will.
-        with open_home(cfg, clock=FixedClock(phases[0].now)) as context:
-            record_demo_clocks(context.store, phases[0].now, series_clocks)
+        _record_clocks(cfg, phases[0].now, series_clocks, fail)
         # each phase's precompute stores health as the panel (and a later `fuelpipe
         # dashboard`) serves it: at the newest of the demo's clocks, each series at its own,
         # with the alerts

@@ -49,7 +49,7 @@ _LABELS = {
     "scrape": "downloading streams",
     "rows": "station records read",
     "download": "station files downloaded",
-    "ingest": "station files ingested",
+    "ingest": "station files read",
     "migrate": "lake partitions migrated",
     "file_bytes": "file being downloaded",
     "backtest": "fuel x area backtested",

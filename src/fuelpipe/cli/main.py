@@ -13,14 +13,14 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, redirect_stdout, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO, cast
 
 import typer
 from pydantic import ValidationError
@@ -39,7 +39,13 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series, closest_hi
 from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.homes import damage_message, damage_namer, empty_store_message, open_home
+from fuelpipe.homes import (
+    damage_message,
+    damage_namer,
+    empty_store_message,
+    open_home,
+    uncreatable_message,
+)
 from fuelpipe.homes.settings import (
     Settings,
     environ_setting,
@@ -111,7 +117,9 @@ class GuardedTyper(typer.Typer):
                 exc.show()  # type: ignore[attr-defined]
                 sys.exit(exc.exit_code)
             message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-            message += _where_commands_are(exc, message) + _what_it_takes(exc)
+            message += (
+                _where_commands_are(exc, message) + _what_it_takes(exc) + _try_help(exc, message)
+            )
             command = _command_of(self, argv)
             if moved := _global_option_after(exc, self, argv, command):
                 _one_line(moved)  # (it names the command)
@@ -144,6 +152,15 @@ def _where_commands_are(exc: Exception, message: str) -> str:
     if not message.startswith("No such command") or "Did you mean" in message or ctx is None:
         return ""
     return f" `{ctx.command_path} --help` lists the commands."
+
+
+def _try_help(exc: Exception, message: str) -> str:
+    """For an option the command does not have (`fuelpipe status --bogus`): where its options
+    are listed, as click's own usage error ends."""
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ != "NoSuchOption" or ctx is None:
+        return ""
+    return f"{'' if message.endswith('.') else '.'} Try '{ctx.command_path} --help' for help."
 
 
 def _what_it_takes(exc: Exception) -> str:
@@ -221,7 +238,7 @@ class QuietPipeGroup(PlainHelpGroup):
             _TYPED.reset(token)
 
     def invoke(self, ctx: Any) -> Any:
-        with _reader_gone_exits_141():
+        with _output_unwritable_exits_2(), _reader_gone_exits_141():
             result = super().invoke(ctx)
             sys.stdout.flush()
         return result
@@ -229,7 +246,7 @@ class QuietPipeGroup(PlainHelpGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         """`fuelpipe --help | head -1`: the root's help is printed while its options are
         parsed, before :meth:`invoke`; a reader gone then exits 141 too."""
-        with _reader_gone_exits_141():
+        with _output_unwritable_exits_2(), _reader_gone_exits_141():
             try:
                 return super().parse_args(ctx, args)
             finally:
@@ -254,6 +271,53 @@ def _reader_gone_exits_141() -> Iterator[None]:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     raise typer.Exit(EXIT_BROKEN_PIPE) from None
+
+
+class OutputUnwritable(OSError):
+    """A write to the standard output failed, other than by its reader going away (that is
+    BrokenPipeError): a full disk, `> /dev/full`, an I/O error."""
+
+
+class _StdoutWrites:
+    """The standard output whose failed writes raise :class:`OutputUnwritable`, for the
+    command line to name the output, not to report a fault of fuelpipe's own."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        with self._unwritable():
+            return self._stream.write(text)
+
+    def flush(self) -> None:
+        with self._unwritable():
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    @contextmanager
+    def _unwritable(self) -> Iterator[None]:
+        try:
+            yield
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputUnwritable(exc.errno, exc.strerror) from exc
+
+
+@contextmanager
+def _output_unwritable_exits_2() -> Iterator[None]:
+    """The standard output cannot be written (a full disk, `> /dev/full`): one `error:` line
+    naming it and the system's reason, exit 2, as an `-o` file that cannot be written."""
+    try:
+        with redirect_stdout(cast(TextIO, _StdoutWrites(sys.stdout))):
+            yield
+    except OutputUnwritable as exc:
+        with suppress(OSError, ValueError):  # what is still buffered goes nowhere (see 141)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        raise fail(f"cannot write the standard output: {exc.strerror or exc}") from None
 
 
 def sigterm_interrupts(seen: list[int]) -> AbstractContextManager[None]:
@@ -330,6 +394,8 @@ cli = GuardedTyper(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     cls=QuietPipeGroup,
+    # every command's and group's context inherits it (none has an option -h)
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 # A group typed without its command shows its help (as `fuelpipe` alone does).
 quarantine_app = typer.Typer(
@@ -498,7 +564,7 @@ def wired(
                 )
             )
         except Exception as exc:  # a bad path, missing endpoint: say it in one line
-            damaged = damage_message(cfg, exc)
+            damaged = damage_message(cfg, exc) or uncreatable_message(cfg, exc)
             started = f"cannot start the {cfg.backend} home: {exc}{_aws_hint(cfg, exc)}"
             raise fail(damaged or started) from None
         stored = cfg.now is None and isinstance(context.clock, FixedClock)  # only a stored one is

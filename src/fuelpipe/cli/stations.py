@@ -100,8 +100,24 @@ def _lake(ctx: typer.Context, *, existing: bool = False, writes: bool = False) -
         raise fail(problem)
     try:
         return build_lake(cfg)
-    except (LakeUnavailable, OSError) as exc:
+    except OSError as exc:
+        raise fail(uncreatable_lake(cfg, exc) or f"cannot open the lake: {exc}") from None
+    except LakeUnavailable as exc:
         raise fail(f"cannot open the lake: {exc}") from None
+
+
+def uncreatable_lake(cfg: Any, error: OSError) -> str | None:
+    """Why the local lake FUELPIPE_LAKE names could not be created (a folder that cannot be
+    made there, as in /proc), in words naming the setting and the path rather than the
+    system's alone ("[Errno 2] ..."); None for another error, or a lake that is there."""
+    root = Path(cfg.lake).absolute()
+    made = error.filename and Path(error.filename).absolute() in (root, *root.parents)
+    if not made or root.exists():  # not a folder the lake is created in
+        return None
+    return (
+        f"FUELPIPE_LAKE {_where(Path(cfg.lake))}: cannot create the lake: cannot create the "
+        f"folder {error.filename} ({error.strerror or error}); point FUELPIPE_LAKE elsewhere"
+    )
 
 
 def missing_lake(cfg: Any) -> str | None:
@@ -1836,7 +1852,12 @@ def demo_stations(cfg: Any) -> Any:
     from fuelpipe.homes.lake import build_lake, build_station_source
     from fuelpipe.stages.stations import ingest_remote
 
-    lake = build_lake(cfg)
+    try:
+        lake = build_lake(cfg)
+    except OSError as exc:
+        if (problem := uncreatable_lake(cfg, exc)) is None:
+            raise
+        raise fail(problem) from None
     console.print(
         f"\n[bold]station sample[/]: ANP station files into the lake {lake.storage.describe()}"
     )

@@ -31,6 +31,27 @@ def empty_store_message(db: Path) -> str:
     )
 
 
+def uncreatable_message(settings: Settings, error: BaseException) -> str | None:
+    """One line naming FUELPIPE_DB and why the embedded store it names could not be created
+    (a folder that cannot be made, a file SQLite cannot create there, as in /proc), rather
+    than the system's or SQLite's words alone ("[Errno 2] ...", "unable to open database
+    file"). None when the store is there, or on the AWS home."""
+    import sqlite3
+
+    db = settings.db
+    if settings.backend != "embedded" or db.exists():
+        return None
+    folders = db.absolute().parents
+    if isinstance(error, OSError) and error.filename and Path(error.filename).absolute() in folders:
+        why = f"cannot create the folder {error.filename} ({error.strerror or error})"
+    elif isinstance(error, sqlite3.OperationalError) and "unable to open" in str(error):
+        said = _one_line(error.__cause__ or error)
+        why = f"SQLite cannot create the file in {db.absolute().parent} ({said})"
+    else:
+        return None
+    return f"FUELPIPE_DB {db}: cannot create the store: {why}; point FUELPIPE_DB elsewhere"
+
+
 def damage_message(settings: Settings, error: BaseException) -> str | None:
     """One line naming the damaged file behind ``error`` when it is SQLite's "database disk
     image is malformed" (or another sign of a damaged file) on the embedded home: which file
