@@ -1866,15 +1866,19 @@ def test_on_a_touch_phone_the_brand_charts_toolbar_covers_no_bar(
 ) -> None:
     """A device with no hover shows Plotly's toolbar at all times, top right: it sat on the
     top flag's bar (the largest premium, the longest bar), 16 px of margin above the bars."""
-    context = browser.new_context(
-        locale="pt-BR", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    page = new_page(
+        browser,
+        timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
+        locale="pt-BR",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
     )
-    page = slowed(context.new_page())
     try:
         _open(page, stations_url, "view=brands&lang=pt-BR")
         page.wait_for_selector("#st-chart-brands .trace.bars .point path")
         got = page.evaluate(TOOLBAR_OVER_BARS_JS)
     finally:
-        context.close()
+        page.context.close()
     assert got["shown"] and got["bars"] > 10, got
     assert got["over"] == 0, got
