@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -73,6 +73,14 @@ def apart_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     diesel, diesel S10 and CNG to December 2023, LPG in 2025."""
     tmp = tmp_path_factory.mktemp("stations-apart")
     yield from _serve(tmp, fuels_apart_lake(tmp, NOW))
+
+
+# new_page's context_args for an iPhone-sized touch phone (390x844), where (hover: none) matches
+IPHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+}
 
 
 @pytest.fixture
@@ -965,14 +973,7 @@ def test_on_an_iphone_the_tabs_and_controls_keep_their_rows(
     """At 390x844 the controls wrapped as they came, each as wide as its longest option: "From"
     stood 15 px right of the "State" under it, "To" under a wider "Fuel" (four edges, no
     columns). Now two equal columns, every tab on one line, no sideways scroll."""
-    page = new_page(
-        browser,
-        timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
-        locale="en-US",
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-    )
+    page = new_page(browser, timeout_ms=PLAYWRIGHT_TIMEOUT_MS, locale="en-US", **IPHONE)
     for view in ("ranking", "search"):
         _open(page, stations_url, f"view={view}&lang={lang}")
         assert_phone_rows(page, 390)
@@ -1866,14 +1867,7 @@ def test_on_a_touch_phone_the_brand_charts_toolbar_covers_no_bar(
 ) -> None:
     """A device with no hover shows Plotly's toolbar at all times, top right: it sat on the
     top flag's bar (the largest premium, the longest bar), 16 px of margin above the bars."""
-    page = new_page(
-        browser,
-        timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
-        locale="pt-BR",
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-    )
+    page = new_page(browser, timeout_ms=PLAYWRIGHT_TIMEOUT_MS, locale="pt-BR", **IPHONE)
     try:
         _open(page, stations_url, "view=brands&lang=pt-BR")
         page.wait_for_selector("#st-chart-brands .trace.bars .point path")
