@@ -958,6 +958,18 @@ def test_on_a_phone_a_wide_table_scrolls_in_its_box_not_the_page(
     assert any(scrolls for _, scrolls in tables), tables  # the widest scrolls inside
 
 
+def _iphone(browser: Browser, locale: str) -> Page:
+    """A 390x844 touch phone's page (the caller closes page.context)."""
+    return new_page(
+        browser,
+        timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
+        locale=locale,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
+
+
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
 def test_on_an_iphone_the_tabs_and_controls_keep_their_rows(
     browser: Browser, stations_url: str, lang: str
@@ -965,14 +977,7 @@ def test_on_an_iphone_the_tabs_and_controls_keep_their_rows(
     """At 390x844 the controls wrapped as they came, each as wide as its longest option: "From"
     stood 15 px right of the "State" under it, "To" under a wider "Fuel" (four edges, no
     columns). Now two equal columns, every tab on one line, no sideways scroll."""
-    page = new_page(
-        browser,
-        timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
-        locale="en-US",
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-    )
+    page = _iphone(browser, "en-US")
     for view in ("ranking", "search"):
         _open(page, stations_url, f"view={view}&lang={lang}")
         assert_phone_rows(page, 390)
@@ -1866,15 +1871,12 @@ def test_on_a_touch_phone_the_brand_charts_toolbar_covers_no_bar(
 ) -> None:
     """A device with no hover shows Plotly's toolbar at all times, top right: it sat on the
     top flag's bar (the largest premium, the longest bar), 16 px of margin above the bars."""
-    context = browser.new_context(
-        locale="pt-BR", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
-    page = slowed(context.new_page())
+    page = _iphone(browser, "pt-BR")
     try:
         _open(page, stations_url, "view=brands&lang=pt-BR")
         page.wait_for_selector("#st-chart-brands .trace.bars .point path")
         got = page.evaluate(TOOLBAR_OVER_BARS_JS)
     finally:
-        context.close()
+        page.context.close()
     assert got["shown"] and got["bars"] > 10, got
     assert got["over"] == 0, got
