@@ -1185,15 +1185,16 @@ def test_a_map_of_another_week_than_the_fan_says_which_each_shows(
         newest = max(s["last_week"] for s in states["states"])
         assert (fan["last_week"], newest) == ("2026-03-08", "2026-06-21")
         note = page.inner_text("#outlook-map-note")
-        # every state no change there: said first (above), then which week each chart shows
+        # every state no change there: said first (above), then which week each chart shows,
+        # the fan named, not placed: "the chart above" was beside the map at this width
         note = note.split(". ", 1)[1]
         assert note.startswith(
-            "The map is of the week of Jun 21, 2026, the states' newest stored; the chart above "
+            "The map is of the week of Jun 21, 2026, the states' newest stored; the nowcast chart "
             "is of the week of Mar 8, 2026, the newest stored of Brazil. "
             if lang == "en"
             else "O mapa é da semana de 21 de jun. de 2026, a mais recente armazenada dos "
-            "estados; o gráfico acima é da semana de 8 de mar. de 2026, a mais recente "
-            "armazenada da área (Brasil). "
+            "estados; o gráfico da previsão imediata é da semana de 8 de mar. de 2026, a mais "
+            "recente armazenada da área (Brasil). "
         ), note
         # São Paulo's fan is of the map's week: nothing to tell apart.
         page.select_option("#area", "SP")
