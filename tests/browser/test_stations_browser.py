@@ -3,7 +3,6 @@ match the API, both languages, the URL restores the view, CSV downloads, no cons
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import re
@@ -16,7 +15,12 @@ import httpx
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
-from tests.browser.conftest import PLAYWRIGHT_TIMEOUT_MS, error_free_page, new_page
+from tests.browser.conftest import (
+    PLAYWRIGHT_TIMEOUT_MS,
+    error_free_page,
+    new_page,
+    shaded_share,
+)
 from tests.support.a11y import (
     HIDDEN_CONTROLS_JS,
     LABEL_NOT_IN_NAME_JS,
@@ -1253,30 +1257,13 @@ def test_each_fuel_has_the_main_pages_name(page: Page, stations_url: str, lang: 
     assert dict(names) == {code: main[f"product.{code}"] for code, _ in names}
 
 
-# The share of a PNG's pixels that are shaded (darker than the card's white), read in the page.
-SHADED_JS = """async (png) => {
-  const img = new Image();
-  img.src = 'data:image/png;base64,' + png;
-  await img.decode();
-  const c = document.createElement('canvas');
-  c.width = img.width; c.height = img.height;
-  const g = c.getContext('2d');
-  g.drawImage(img, 0, 0);
-  const d = g.getImageData(0, 0, c.width, c.height).data;
-  let shaded = 0;
-  for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] < 3 * 247) shaded++;
-  return shaded / (d.length / 4);
-}"""
-
-
 def _edge_shade(page: Page, box: str, side: str) -> float:
     """How much of the 6 px strip inside a box's left or right edge is shaded."""
     r = page.locator(box).bounding_box()
     assert r
     x = r["x"] + 1 if side == "left" else r["x"] + r["width"] - 7
     png = page.screenshot(clip={"x": x, "y": r["y"] + 2, "width": 6, "height": r["height"] - 4})
-    shaded: float = page.evaluate(SHADED_JS, base64.b64encode(png).decode())
-    return shaded
+    return shaded_share(page, png)
 
 
 def test_on_a_phone_a_table_that_scrolls_shades_the_edge_with_more_beyond(
