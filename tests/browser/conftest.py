@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 from collections.abc import Iterator
@@ -115,3 +116,27 @@ def error_free_page(
     yield page
     page.context.close()
     assert problems == []
+
+
+# The share of a PNG's pixels darker than `below` in each channel on average (the card's white
+# is 255), read in the page.
+SHADED_JS = """async ([png, below]) => {
+  const img = new Image();
+  img.src = 'data:image/png;base64,' + png;
+  await img.decode();
+  const c = document.createElement('canvas');
+  c.width = img.width; c.height = img.height;
+  const g = c.getContext('2d');
+  g.drawImage(img, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data;
+  let shaded = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] < 3 * below) shaded++;
+  return shaded / (d.length / 4);
+}"""
+
+
+def shaded_share(page: Page, png: bytes, below: int = 247) -> float:
+    """The share of a screenshot's pixels darker than `below` (247: a visible shade; 255: any
+    tint at all of the card's white)."""
+    shaded: float = page.evaluate(SHADED_JS, [base64.b64encode(png).decode(), below])
+    return shaded

@@ -614,12 +614,16 @@ def test_a_source_with_no_freshness_sample_says_why_in_both_languages(
             "stored by their series' first run, as all of a demo store's, are history and not "
             "counted"
         )
+        # The why is a sentence: the normal weight, not the bold of a short detail (bcb's).
+        expect(fred.locator(".card-detail")).to_have_css("font-weight", "400")
+        expect(bcb.locator(".card-detail")).to_have_css("font-weight", "600")
         page.click(".lang-btn[data-lang='pt-BR']")
         fred = page.locator(CARD.format(title="Atualização p50 / p95 · fred"))
         expect(fred.locator(".card-value")).to_have_text("Nenhum valor ainda")
         expect(fred.locator(".card-detail")).to_have_text(
             re.compile(r"^nenhum valor .* não contam$")
         )
+        expect(fred.locator(".card-detail")).to_have_css("font-weight", "400")
     store.close()
 
 

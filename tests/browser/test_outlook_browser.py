@@ -16,7 +16,7 @@ import httpx
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, Page, Route, expect
-from tests.browser.conftest import PLAYWRIGHT_TIMEOUT_MS, TOUCH_PHONE, new_page
+from tests.browser.conftest import PLAYWRIGHT_TIMEOUT_MS, TOUCH_PHONE, new_page, shaded_share
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.history_files import load_history
@@ -398,6 +398,54 @@ def test_the_accuracy_tables_coverage_is_over_the_weeks_its_errors_are_over(
     expect(first.nth(6)).to_have_text(c80)
     expect(first.nth(7)).to_have_text(c95)
     expect(page.locator("#outlook-accuracy tr[data-horizon='2'] td").nth(6)).to_have_text("80%")
+
+
+def _tinted_at_edge(page: Page, box: str, side: str) -> float:
+    """The share of the 28 px strip inside a box's left or right edge that is not pure white."""
+    r = page.locator(box).bounding_box()
+    assert r
+    x = r["x"] if side == "left" else r["x"] + r["width"] - 28
+    png = page.screenshot(clip={"x": x, "y": r["y"], "width": 28, "height": r["height"]})
+    return shaded_share(page, png, below=255)
+
+
+def test_the_accuracy_table_right_aligns_its_numbers_and_shades_no_edge_it_fits(
+    page: Page, outlook_url: str
+) -> None:
+    # At desktop size the accuracy table's numbers sat on the left (the stations tables put
+    # theirs on the right), and a faint line showed inside its right edge on rows 2-4: the
+    # scroll shade's last pixels through the fade of the cover that hides it when the table fits.
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
+    _ready(page)
+    page.wait_for_selector("#outlook-accuracy tbody tr")
+    # every header and figure ends at its cell's right padding
+    gaps = page.eval_on_selector_all(
+        "#outlook-accuracy th, #outlook-accuracy td",
+        """(cells) => cells.map((c) => {
+            const r = document.createRange();
+            r.selectNodeContents(c);
+            const pad = parseFloat(getComputedStyle(c).paddingRight);
+            return c.getBoundingClientRect().right - pad - r.getBoundingClientRect().right;
+        })""",
+    )
+    assert len(gaps) == 8 * 6
+    assert all(abs(g) < 1 for g in gaps), gaps
+    box = "#outlook-accuracy"
+    page.locator(box).scroll_into_view_if_needed()
+    page.add_style_tag(
+        content="#outlook-accuracy, #outlook-accuracy * "
+        "{ color: transparent; border-color: transparent; }"
+    )
+    region = ".table-scroll:has(#outlook-accuracy)"
+    assert page.eval_on_selector(region, "(b) => b.scrollWidth - b.clientWidth") == 0
+    assert _tinted_at_edge(page, region, "right") == 0
+    assert _tinted_at_edge(page, region, "left") == 0
+    # On a phone the table scrolls: the shade at its right edge still says so.
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert page.eval_on_selector(region, "(b) => b.scrollWidth - b.clientWidth") > 0
+    page.locator(box).scroll_into_view_if_needed()
+    assert _tinted_at_edge(page, region, "right") > 0
+    assert _tinted_at_edge(page, region, "left") == 0
 
 
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
@@ -1185,15 +1233,16 @@ def test_a_map_of_another_week_than_the_fan_says_which_each_shows(
         newest = max(s["last_week"] for s in states["states"])
         assert (fan["last_week"], newest) == ("2026-03-08", "2026-06-21")
         note = page.inner_text("#outlook-map-note")
-        # every state no change there: said first (above), then which week each chart shows
+        # every state no change there: said first (above), then which week each chart shows,
+        # the fan named, not placed: "the chart above" was beside the map at this width
         note = note.split(". ", 1)[1]
         assert note.startswith(
-            "The map is of the week of Jun 21, 2026, the states' newest stored; the chart above "
+            "The map is of the week of Jun 21, 2026, the states' newest stored; the nowcast chart "
             "is of the week of Mar 8, 2026, the newest stored of Brazil. "
             if lang == "en"
             else "O mapa é da semana de 21 de jun. de 2026, a mais recente armazenada dos "
-            "estados; o gráfico acima é da semana de 8 de mar. de 2026, a mais recente "
-            "armazenada da área (Brasil). "
+            "estados; o gráfico da previsão imediata é da semana de 8 de mar. de 2026, a mais "
+            "recente armazenada da área (Brasil). "
         ), note
         # São Paulo's fan is of the map's week: nothing to tell apart.
         page.select_option("#area", "SP")

@@ -3,20 +3,24 @@ match the API, both languages, the URL restores the view, CSV downloads, no cons
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
-from tests.browser.conftest import PLAYWRIGHT_TIMEOUT_MS, error_free_page, new_page
+from tests.browser.conftest import (
+    PLAYWRIGHT_TIMEOUT_MS,
+    error_free_page,
+    new_page,
+    shaded_share,
+)
 from tests.support.a11y import (
     HIDDEN_CONTROLS_JS,
     LABEL_NOT_IN_NAME_JS,
@@ -73,14 +77,6 @@ def apart_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     diesel, diesel S10 and CNG to December 2023, LPG in 2025."""
     tmp = tmp_path_factory.mktemp("stations-apart")
     yield from _serve(tmp, fuels_apart_lake(tmp, NOW))
-
-
-# new_page's context_args for an iPhone-sized touch phone (390x844), where (hover: none) matches
-IPHONE: dict[str, Any] = {
-    "viewport": {"width": 390, "height": 844},
-    "is_mobile": True,
-    "has_touch": True,
-}
 
 
 @pytest.fixture
@@ -966,6 +962,18 @@ def test_on_a_phone_a_wide_table_scrolls_in_its_box_not_the_page(
     assert any(scrolls for _, scrolls in tables), tables  # the widest scrolls inside
 
 
+def _iphone(browser: Browser, locale: str) -> Page:
+    """A 390x844 touch phone's page (the caller closes page.context)."""
+    return new_page(
+        browser,
+        timeout_ms=PLAYWRIGHT_TIMEOUT_MS,
+        locale=locale,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
+
+
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
 def test_on_an_iphone_the_tabs_and_controls_keep_their_rows(
     browser: Browser, stations_url: str, lang: str
@@ -973,7 +981,7 @@ def test_on_an_iphone_the_tabs_and_controls_keep_their_rows(
     """At 390x844 the controls wrapped as they came, each as wide as its longest option: "From"
     stood 15 px right of the "State" under it, "To" under a wider "Fuel" (four edges, no
     columns). Now two equal columns, every tab on one line, no sideways scroll."""
-    page = new_page(browser, timeout_ms=PLAYWRIGHT_TIMEOUT_MS, locale="en-US", **IPHONE)
+    page = _iphone(browser, "en-US")
     for view in ("ranking", "search"):
         _open(page, stations_url, f"view={view}&lang={lang}")
         assert_phone_rows(page, 390)
@@ -1249,30 +1257,13 @@ def test_each_fuel_has_the_main_pages_name(page: Page, stations_url: str, lang: 
     assert dict(names) == {code: main[f"product.{code}"] for code, _ in names}
 
 
-# The share of a PNG's pixels that are shaded (darker than the card's white), read in the page.
-SHADED_JS = """async (png) => {
-  const img = new Image();
-  img.src = 'data:image/png;base64,' + png;
-  await img.decode();
-  const c = document.createElement('canvas');
-  c.width = img.width; c.height = img.height;
-  const g = c.getContext('2d');
-  g.drawImage(img, 0, 0);
-  const d = g.getImageData(0, 0, c.width, c.height).data;
-  let shaded = 0;
-  for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] < 3 * 247) shaded++;
-  return shaded / (d.length / 4);
-}"""
-
-
 def _edge_shade(page: Page, box: str, side: str) -> float:
     """How much of the 6 px strip inside a box's left or right edge is shaded."""
     r = page.locator(box).bounding_box()
     assert r
     x = r["x"] + 1 if side == "left" else r["x"] + r["width"] - 7
     png = page.screenshot(clip={"x": x, "y": r["y"] + 2, "width": 6, "height": r["height"] - 4})
-    shaded: float = page.evaluate(SHADED_JS, base64.b64encode(png).decode())
-    return shaded
+    return shaded_share(page, png)
 
 
 def test_on_a_phone_a_table_that_scrolls_shades_the_edge_with_more_beyond(
@@ -1867,7 +1858,7 @@ def test_on_a_touch_phone_the_brand_charts_toolbar_covers_no_bar(
 ) -> None:
     """A device with no hover shows Plotly's toolbar at all times, top right: it sat on the
     top flag's bar (the largest premium, the longest bar), 16 px of margin above the bars."""
-    page = new_page(browser, timeout_ms=PLAYWRIGHT_TIMEOUT_MS, locale="pt-BR", **IPHONE)
+    page = _iphone(browser, "pt-BR")
     try:
         _open(page, stations_url, "view=brands&lang=pt-BR")
         page.wait_for_selector("#st-chart-brands .trace.bars .point path")

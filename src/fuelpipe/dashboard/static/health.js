@@ -319,7 +319,7 @@
     const none = freshness.filter((x) => !x.samples).map((x) => x.source);
     if (none.length) {
       card(cards, `${t("health.freshness")} · ${none.join(", ")}`, t("health.freshnessNone"),
-        t("health.freshnessNoneDetail"), "flat", asOf);
+        t("health.freshnessNoneDetail"), "flat prose", asOf); // a why, not a short figure: not bold
     }
     renderHeld(kit, view);
     renderRuns(kit, view.last_runs);
