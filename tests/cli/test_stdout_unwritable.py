@@ -49,3 +49,28 @@ def test_an_output_that_cannot_be_written_is_named_in_one_line(
     assert done.stderr.splitlines() == [
         "error: cannot write the standard output: No space left on device"
     ], done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--now", "2022-05-09", "status", "--json"], ["status", "--help"]],
+    ids=["json", "help"],
+)
+def test_a_closed_output_is_named_in_one_line(args: list[str], tmp_path: Path) -> None:
+    """`fuelpipe status >&-`: Python starts with no sys.stdout (None), and the import of the
+    command line itself failed on it (AttributeError: 'NoneType' object has no attribute
+    'isatty', a traceback, exit 1)."""
+    db = tmp_path / "fuelpipe.sqlite"
+    sound_store_file(db, days=30)
+    done = subprocess.run(
+        ["bash", "-c", 'exec "$0" -m fuelpipe.cli "$@" >&-', sys.executable, *args],
+        env={**os.environ, "FUELPIPE_DB": str(db)},
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == ["error: cannot write the standard output: it is closed"], (
+        done.stderr
+    )

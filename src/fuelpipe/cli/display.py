@@ -7,6 +7,7 @@ status table with it (:func:`print_status_summary`).
 from __future__ import annotations
 
 import errno
+import sys
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -41,6 +42,18 @@ class PipeConsole(Console):
     def on_broken_pipe(self) -> None:
         self.quiet = True  # nothing more to write
         raise BrokenPipeError(errno.EPIPE, "the reader of this output went away")
+
+
+def consoles() -> tuple[PipeConsole, Console]:
+    """A command module's consoles, standard output and error: a terminal's width, or a wide
+    line when piped (CI logs, `make demo | tee`: rich's 80 columns otherwise). A stream Python
+    has none of (`fuelpipe status >&-`: sys.stdout is None) is not a terminal; the command
+    line stops naming it (cli.main's ``_output_unwritable_exits_2``)."""
+    out, err = sys.stdout, sys.stderr
+    return (
+        PipeConsole(width=None if out is not None and out.isatty() else 150),
+        Console(stderr=True, width=None if err is not None and err.isatty() else 300),
+    )
 
 
 _LABELS = {

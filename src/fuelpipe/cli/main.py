@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO, cast
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
@@ -309,7 +308,10 @@ class _StdoutWrites:
 @contextmanager
 def _output_unwritable_exits_2() -> Iterator[None]:
     """The standard output cannot be written (a full disk, `> /dev/full`): one `error:` line
-    naming it and the system's reason, exit 2, as an `-o` file that cannot be written."""
+    naming it and the system's reason, exit 2, as an `-o` file that cannot be written; so is
+    one that is closed (`>&-`, where Python has no sys.stdout)."""
+    if sys.stdout is None:
+        raise fail("cannot write the standard output: it is closed")
     try:
         with redirect_stdout(cast(TextIO, _StdoutWrites(sys.stdout))):
             yield
@@ -409,9 +411,7 @@ cli.add_typer(quarantine_app, name="quarantine")
 cli.add_typer(dlq_app, name="dlq")
 cli.add_typer(aws_app, name="aws")
 
-# Piped output (CI logs, `make demo | tee`) gets a wide table rather than rich's 80 columns.
-console = display.PipeConsole(width=None if sys.stdout.isatty() else 150)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 300)
+console, err = display.consoles()
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
 
@@ -52,8 +51,7 @@ if TYPE_CHECKING:
     from fuelpipe.stages.stations import IngestInterrupted, IngestSummary
 
 # Not imported from cli.main at module level: main registers this module (import cycle).
-console = display.PipeConsole(width=None if sys.stdout.isatty() else 150)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 300)
+console, err = display.consoles()
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
