@@ -30,7 +30,7 @@ def _help(*words: str, columns: int = 100) -> str:
 def test_no_flag_shows_a_type_as_if_it_took_a_value(words: tuple[str, ...]) -> None:
     text = _help(*words)
     assert "<bool>" not in text
-    assert re.search(r"--help +Show this message and exit", text), text
+    assert re.search(r"--help +-h +Show this message and exit", text), text
 
 
 def test_flags_and_options_of_status() -> None:
@@ -138,4 +138,4 @@ def test_a_command_module_imported_first_still_shows_plain_help(module: str) -> 
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert "<bool>" not in done.stdout, done.stdout
-    assert re.search(r"--help +Show this message and exit", done.stdout), done.stdout
+    assert re.search(r"--help +-h +Show this message and exit", done.stdout), done.stdout
